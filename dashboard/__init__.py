@@ -1,0 +1,1 @@
+"""Live Callback Dashboard: a Django project for ApsaraVideo Live callback configs and records."""

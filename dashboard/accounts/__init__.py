@@ -1,0 +1,1 @@
+"""Accounts and roles: Viewer, Editor and Lead as Django groups with permissions."""

@@ -1,0 +1,67 @@
+"""The three roles, as Django groups holding permissions, and who may do what."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group, Permission
+
+VIEWER = "Viewer"
+EDITOR = "Editor"
+LEAD = "Lead"
+ROLES = (VIEWER, EDITOR, LEAD)
+
+# (app_label, codename) per role. Custom permissions are declared on domains.Domain.
+_VIEW = [
+    ("domains", "view_domain"),
+    ("domains", "view_team"),
+    ("domains", "view_recordnotifyconfig"),
+    ("domains", "view_snapshotnotifyconfig"),
+]
+ROLE_PERMISSIONS = {
+    VIEWER: _VIEW,
+    EDITOR: [*_VIEW, ("domains", "edit_team_callbacks")],
+    LEAD: [
+        *_VIEW,
+        ("domains", "edit_any_callbacks"),
+        ("domains", "view_auditentry"),
+        ("domains", "sync_all_domains"),
+        ("domains", "add_team"),
+        ("domains", "change_team"),
+        ("domains", "delete_team"),
+        ("domains", "change_domain"),
+    ],
+}
+
+
+def ensure_roles(sender=None, using="default", **kwargs) -> None:
+    """Create or refresh the role groups (runs after every migrate; idempotent)."""
+    if using != "default":
+        return
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.using(using).get_or_create(name=role)
+        wanted = []
+        for app_label, codename in perms:
+            perm = (
+                Permission.objects.using(using)
+                .filter(content_type__app_label=app_label, codename=codename)
+                .first()
+            )
+            if perm is not None:
+                wanted.append(perm)
+        group.permissions.set(wanted)
+
+
+def role_of(user) -> str | None:
+    """The strongest role the user holds (superusers count as Lead)."""
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return LEAD
+    names = {g.name for g in user.groups.all()}
+    for role in (LEAD, EDITOR, VIEWER):
+        if role in names:
+            return role
+    return None
+
+
+def is_lead(user) -> bool:
+    return user.is_authenticated and user.has_perm("domains.edit_any_callbacks")

@@ -1,0 +1,132 @@
+"""Operations, parameter rules and limits of the ApsaraVideo Live OpenAPI (2016-11-01)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+API_VERSION = "2016-11-01"
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+RECORDS_WINDOW = dt.timedelta(days=7)
+
+ADD_RECORD = "AddLiveRecordNotifyConfig"
+UPDATE_RECORD = "UpdateLiveRecordNotifyConfig"
+DESCRIBE_RECORD = "DescribeLiveRecordNotifyConfig"
+DELETE_RECORD = "DeleteLiveRecordNotifyConfig"
+ADD_SNAPSHOT = "AddLiveSnapshotNotifyConfig"
+UPDATE_SNAPSHOT = "UpdateLiveSnapshotNotifyConfig"
+DESCRIBE_SNAPSHOT = "DescribeLiveSnapshotNotifyConfig"
+DELETE_SNAPSHOT = "DeleteLiveSnapshotNotifyConfig"
+DESCRIBE_RECORDS = "DescribeLiveRecordNotifyRecords"
+DESCRIBE_DOMAINS = "DescribeLiveUserDomains"
+
+ACTIONS = (
+    ADD_RECORD,
+    UPDATE_RECORD,
+    DESCRIBE_RECORD,
+    DELETE_RECORD,
+    ADD_SNAPSHOT,
+    UPDATE_SNAPSHOT,
+    DESCRIBE_SNAPSHOT,
+    DELETE_SNAPSHOT,
+    DESCRIBE_RECORDS,
+    DESCRIBE_DOMAINS,
+)
+
+# Documented per-account QPS. Delete (record) and the snapshot Describe/Delete have no
+# published figure (UNCONFIRMED): they get the limit of their class, the reading least
+# likely to surprise a caller.
+ACTION_QPS = {
+    ADD_RECORD: 30,
+    UPDATE_RECORD: 30,
+    DELETE_RECORD: 30,
+    ADD_SNAPSHOT: 30,
+    UPDATE_SNAPSHOT: 30,
+    DELETE_SNAPSHOT: 30,
+    DESCRIBE_RECORD: 50,
+    DESCRIBE_SNAPSHOT: 50,
+    DESCRIBE_RECORDS: 100,
+    DESCRIBE_DOMAINS: 100,
+}
+
+# Client-side operation classes that share one rate budget.
+CONFIG_WRITE = "config-write"
+CONFIG_READ = "config-read"
+LISTING = "listing"
+ACTION_CLASS = {
+    ADD_RECORD: CONFIG_WRITE,
+    UPDATE_RECORD: CONFIG_WRITE,
+    DELETE_RECORD: CONFIG_WRITE,
+    ADD_SNAPSHOT: CONFIG_WRITE,
+    UPDATE_SNAPSHOT: CONFIG_WRITE,
+    DELETE_SNAPSHOT: CONFIG_WRITE,
+    DESCRIBE_RECORD: CONFIG_READ,
+    DESCRIBE_SNAPSHOT: CONFIG_READ,
+    DESCRIBE_RECORDS: LISTING,
+    DESCRIBE_DOMAINS: LISTING,
+}
+CLASS_QPS = {CONFIG_WRITE: 30, CONFIG_READ: 50, LISTING: 100}
+
+REQUIRED_PARAMS = {
+    ADD_RECORD: ("DomainName", "NotifyUrl"),
+    UPDATE_RECORD: ("DomainName", "NotifyUrl"),
+    DESCRIBE_RECORD: ("DomainName",),
+    DELETE_RECORD: ("DomainName",),
+    ADD_SNAPSHOT: ("DomainName", "NotifyUrl"),
+    UPDATE_SNAPSHOT: ("DomainName",),
+    DESCRIBE_SNAPSHOT: ("DomainName",),
+    DELETE_SNAPSHOT: ("DomainName",),
+    DESCRIBE_RECORDS: ("DomainName", "StartTime", "EndTime", "PageNumber", "PageSize"),
+    DESCRIBE_DOMAINS: (),
+}
+
+NOTIFY_TYPES = (
+    "file_created",
+    "record_error",
+    "record_started",
+    "record_paused",
+    "record_resumed",
+    "record_force_transcode_fail",
+    "transformat_error",
+)
+NOTIFY_RESULTS = ("success", "failed")
+STORAGE_TYPES = ("oss", "vod", "all")
+DOMAIN_STATUSES = ("online", "offline", "configuring")
+DOMAIN_TYPES = ("liveVideo", "liveEdge")
+DOMAIN_SEARCH_TYPES = ("fuzzy_match", "pre_match", "suf_match", "full_match")
+
+RECORDS_PAGE_SIZE_MAX = 500
+RECORDS_PAGE_NUMBER_MAX = 100_000
+DOMAINS_PAGE_SIZE_MAX = 50
+SNAPSHOT_URL_MAX = 500
+AUTH_KEY_RE = re.compile(r"[A-Za-z0-9]{16,32}")
+
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off", ""}
+
+
+def parse_bool(value: object) -> bool:
+    """Booleans arrive as true/false, True/False (Python SDK) or yes/no (snapshot configs)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def format_time(moment: dt.datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("times sent to the Live API must be timezone-aware")
+    return moment.astimezone(dt.UTC).strftime(TIME_FORMAT)
+
+
+def parse_time(text: str) -> dt.datetime:
+    """Parse `yyyy-MM-ddTHH:mm:ssZ` (UTC) into an aware datetime; ValueError otherwise."""
+    return dt.datetime.strptime(text, TIME_FORMAT).replace(tzinfo=dt.UTC)
+
+
+def is_valid_auth_key(key: str) -> bool:
+    return bool(AUTH_KEY_RE.fullmatch(key))

@@ -1,0 +1,233 @@
+"""Is a callback URL acceptable? The rules the Live service applies to NotifyUrl/OnDemandUrl.
+
+Two verdicts, mirroring the service's error codes: *Malformed* (not an http(s) URL, not
+URL-encoded, unparseable) and *Unsafe* (a target that is not a public Internet host:
+loopback, private, link-local, CGNAT, multicast, reserved, cloud metadata, in any of the
+numeric spellings that resolvers accept). The same function serves the dashboard's forms
+(before any upstream call) and the sandbox (as the service's verdict), so they never
+disagree. Hostname resolution is optional; when used, every resolved address must be safe.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+MALFORMED = "malformed"
+UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True)
+class UrlVerdict:
+    kind: str  # MALFORMED or UNSAFE
+    reason: str
+
+
+class UnsafeUrl(ValueError):
+    def __init__(self, verdict: UrlVerdict):
+        super().__init__(verdict.reason)
+        self.verdict = verdict
+
+
+# Characters allowed to appear literally in a URL-encoded URL (RFC 3986 unreserved +
+# reserved + the percent sign that starts an escape).
+_URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+_NUMERIC_HOST = re.compile(r"[0-9a-fx.]+")
+
+# Names that always mean "this machine" or an internal network, whatever DNS says.
+_INTERNAL_NAMES = {
+    "localhost",
+    "localhost.localdomain",
+    "ip6-localhost",
+    "ip6-loopback",
+    "metadata",
+    "metadata.google.internal",
+    "instance-data",
+}
+_INTERNAL_SUFFIXES = (
+    ".localhost",
+    ".local",
+    ".localdomain",
+    ".internal",
+    ".intranet",
+    ".lan",
+    ".home.arpa",
+    ".corp",
+)
+
+# Cloud metadata services (Alibaba Cloud's 100.100.100.200 sits in CGNAT space and
+# 169.254.169.254 in link-local, but name them so the message is specific).
+_METADATA_IPS = {
+    ipaddress.ip_address("100.100.100.200"),
+    ipaddress.ip_address("169.254.169.254"),
+    ipaddress.ip_address("fd00:ec2::254"),
+}
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+
+
+def _parse_ipv4_loose(host: str) -> ipaddress.IPv4Address | None:
+    """Parse IPv4 the way inet_aton does: 1–4 parts, each decimal, octal (0…) or hex (0x…).
+
+    `2130706433`, `0x7f000001`, `0177.0.0.1` and `127.1` are all 127.0.0.1 to a resolver.
+    Returns None when the host is not such a number; raises ValueError when it looks like
+    one but is out of range.
+    """
+    if not _NUMERIC_HOST.fullmatch(host) or not any(ch.isdigit() for ch in host):
+        return None
+    parts = host.split(".")
+    if len(parts) > 4 or any(part == "" for part in parts):
+        return None
+    numbers = []
+    for part in parts:
+        try:
+            if part.startswith(("0x", "0X")):
+                numbers.append(int(part[2:] or "0", 16))
+            elif len(part) > 1 and part.startswith("0"):
+                numbers.append(int(part, 8))
+            else:
+                numbers.append(int(part, 10))
+        except ValueError:
+            return None
+    *head, last = numbers
+    if any(n > 255 for n in head) or last >= 256 ** (5 - len(numbers)):
+        raise ValueError("IPv4 address out of range")
+    value = 0
+    for n in head:
+        value = value * 256 + n
+    value = value * 256 ** (5 - len(numbers)) + last
+    return ipaddress.IPv4Address(value)
+
+
+def ip_unsafe_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why this address is not a public Internet host, or None when it is."""
+    if ip in _METADATA_IPS:
+        return "a cloud metadata service address"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip_unsafe_reason(ip.ipv4_mapped)
+        if ip in _NAT64:
+            return ip_unsafe_reason(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)) or (
+                "a NAT64 address"
+            )
+        if ip in _NAT64_LOCAL:
+            return "a local-use NAT64 address"
+        if ip.sixtofour is not None:
+            inner = ip_unsafe_reason(ip.sixtofour)
+            return inner or "a 6to4 relay address"
+        if ip.teredo is not None:
+            return "a Teredo tunnel address"
+        if int(ip) >> 32 == 0 and int(ip) > 1:
+            return "an IPv4-compatible IPv6 address"
+    if ip.is_loopback:
+        return "a loopback address"
+    if ip.is_unspecified:
+        return "the unspecified address"
+    if ip.is_link_local:
+        return "a link-local address"
+    if ip.is_multicast:
+        return "a multicast address"
+    if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
+        return "a carrier-grade NAT (shared) address"
+    if ip.is_private:
+        return "a private network address"
+    if ip.is_reserved:
+        return "a reserved address"
+    if not ip.is_global:
+        return "not a public Internet address"
+    return None
+
+
+def check_callback_url(
+    url: str,
+    *,
+    max_length: int | None = None,
+    resolve: Callable[[str], list[str]] | None = None,
+) -> UrlVerdict | None:
+    """Return None when the URL is acceptable, otherwise the verdict and a human reason."""
+    if not isinstance(url, str) or not url:
+        return UrlVerdict(MALFORMED, "The URL is empty.")
+    if max_length is not None and len(url) > max_length:
+        return UrlVerdict(MALFORMED, f"The URL is longer than {max_length} characters.")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        return UrlVerdict(MALFORMED, "The URL contains control characters.")
+    if any(ch.isspace() for ch in url):
+        return UrlVerdict(MALFORMED, "The URL contains whitespace; URL-encode it (%20).")
+    lowered = url.lower()
+    if not lowered.startswith(("http://", "https://")):
+        return UrlVerdict(MALFORMED, "The URL must start with http:// or https://.")
+    if not _URL_CHARS.fullmatch(url):
+        return UrlVerdict(
+            MALFORMED, "The URL contains characters that must be URL-encoded (percent-encoded)."
+        )
+    if _BAD_ESCAPE.search(url):
+        return UrlVerdict(MALFORMED, "The URL contains a broken percent-escape.")
+    if "\\" in url:
+        return UrlVerdict(MALFORMED, "The URL contains a backslash.")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return UrlVerdict(MALFORMED, f"The URL cannot be parsed ({exc}).")
+    if port == 0:
+        return UrlVerdict(MALFORMED, "The URL's port is not valid.")
+    netloc = parts.netloc
+    if "@" in netloc:
+        return UrlVerdict(UNSAFE, "The URL must not contain a user name or password.")
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        return UrlVerdict(MALFORMED, "The URL has no host.")
+    if "%" in host:
+        return UrlVerdict(MALFORMED, "The URL's host must not be percent-encoded.")
+
+    if netloc.split(":")[0].startswith("[") or ":" in host:
+        try:
+            ip6 = ipaddress.IPv6Address(host.split("%")[0])
+        except ValueError:
+            return UrlVerdict(MALFORMED, "The URL's IPv6 address is not valid.")
+        reason = ip_unsafe_reason(ip6)
+        return UrlVerdict(UNSAFE, f"The URL points at {reason}.") if reason else None
+
+    try:
+        ip4 = _parse_ipv4_loose(host)
+    except ValueError:
+        return UrlVerdict(MALFORMED, "The URL's IP address is out of range.")
+    if ip4 is not None:
+        reason = ip_unsafe_reason(ip4)
+        return UrlVerdict(UNSAFE, f"The URL points at {reason}.") if reason else None
+
+    labels = host.split(".")
+    if not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        return UrlVerdict(MALFORMED, "The URL's host name is not valid.")
+    if host in _INTERNAL_NAMES or host.endswith(_INTERNAL_SUFFIXES):
+        return UrlVerdict(UNSAFE, "The URL points at a local or internal host name.")
+    if len(labels) < 2:
+        return UrlVerdict(UNSAFE, "The URL's host must be a fully qualified public domain name.")
+    if labels[-1].isdigit():
+        return UrlVerdict(MALFORMED, "The URL's host name is not valid.")
+
+    if resolve is not None:
+        try:
+            addresses = resolve(host)
+        except OSError:
+            return UrlVerdict(UNSAFE, "The URL's host name does not resolve.")
+        if not addresses:
+            return UrlVerdict(UNSAFE, "The URL's host name does not resolve.")
+        for address in addresses:
+            reason = ip_unsafe_reason(ipaddress.ip_address(address.split("%")[0]))
+            if reason:
+                return UrlVerdict(UNSAFE, f"The URL's host name resolves to {reason}.")
+    return None
+
+
+def resolve_host(host: str) -> list[str]:
+    """Every address a host name resolves to (used when resolution is switched on)."""
+    infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    return sorted({info[4][0] for info in infos})

@@ -1,0 +1,1 @@
+"""Streaming domains: the cached callback configs, sync, teams, editing and the audit log."""

@@ -1,0 +1,161 @@
+"""Forms: the domain list filters and the two callback config editors."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from dashboard.contract import api
+from dashboard.contract.urlsafety import MALFORMED, check_callback_url, resolve_host
+
+from .models import Domain, Team
+
+KEY_ALPHABET = string.ascii_letters + string.digits
+
+
+def generate_auth_key() -> str:
+    return "".join(secrets.choice(KEY_ALPHABET) for _ in range(32))
+
+
+def validate_callback_url(value: str, *, max_length: int | None = None) -> None:
+    resolve = resolve_host if getattr(settings, "CALLBACK_URL_RESOLVE", False) else None
+    verdict = check_callback_url(value, max_length=max_length, resolve=resolve)
+    if verdict is not None:
+        label = (
+            _("Not a valid callback URL") if verdict.kind == MALFORMED else _("Unsafe callback URL")
+        )
+        raise ValidationError(f"{label}: {verdict.reason}", code=verdict.kind)
+
+
+def validate_auth_key(value: str) -> None:
+    if value and not api.is_valid_auth_key(value):
+        raise ValidationError(_("The key must be 16 to 32 letters and digits."), code="auth_key")
+
+
+class DomainFilterForm(forms.Form):
+    SORTS = {
+        "name": "name",
+        "-name": "-name",
+        "status": "status",
+        "-status": "-status",
+        "synced": "last_synced_at",
+        "-synced": "-last_synced_at",
+    }
+    CONFIGURED = [
+        ("", _("Any")),
+        ("record", _("Recording callback set")),
+        ("snapshot", _("Snapshot callback set")),
+        ("both", _("Both set")),
+        ("none", _("No callback")),
+    ]
+    q = forms.CharField(label=_("Search"), required=False, max_length=253)
+    type = forms.ChoiceField(
+        label=_("Type"), required=False, choices=[("", _("Any")), *Domain.Type.choices]
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any")), *Domain.Status.choices]
+    )
+    configured = forms.ChoiceField(label=_("Callbacks"), required=False, choices=CONFIGURED)
+    team = forms.ModelChoiceField(
+        label=_("Team"), required=False, queryset=Team.objects.all(), empty_label=_("Any")
+    )
+    sort = forms.ChoiceField(label=_("Sort"), required=False, choices=[(k, k) for k in SORTS])
+    page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
+    gone = forms.BooleanField(label=_("Include gone"), required=False)
+
+
+class _ConfigForm(forms.Form):
+    notify_auth_key = forms.CharField(
+        label=_("Auth key"),
+        required=False,
+        max_length=32,
+        validators=[validate_auth_key],
+        help_text=_(
+            "16–32 letters and digits. Leave blank to keep the current key. A new key applies "
+            "to a stream only after it is pushed again."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+    def __init__(self, *args, has_key: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.has_key = has_key
+
+    def clean(self):
+        data = super().clean()
+        if data.get("notify_req_auth") and not data.get("notify_auth_key") and not self.has_key:
+            self.add_error(
+                "notify_auth_key", _("An auth key is required when signed callbacks are on.")
+            )
+        return data
+
+
+class RecordConfigForm(_ConfigForm):
+    notify_url = forms.CharField(
+        label=_("Notify URL"),
+        max_length=1024,
+        strip=False,
+        widget=forms.URLInput(attrs={"placeholder": "https://hooks.example.com/live/record"}),
+    )
+    on_demand_url = forms.CharField(
+        label=_("On-demand recording URL"),
+        required=False,
+        max_length=1024,
+        strip=False,
+        widget=forms.URLInput,
+    )
+    need_status_notify = forms.BooleanField(
+        label=_("Send status notifications (record started / paused / resumed)"), required=False
+    )
+    notify_req_auth = forms.BooleanField(
+        label=_("Sign callbacks (ALI-LIVE-SIGNATURE)"), required=False
+    )
+
+    field_order = [
+        "notify_url",
+        "on_demand_url",
+        "need_status_notify",
+        "notify_req_auth",
+        "notify_auth_key",
+        "version",
+    ]
+
+    def clean_notify_url(self):
+        value = self.cleaned_data["notify_url"]
+        validate_callback_url(value)
+        return value
+
+    def clean_on_demand_url(self):
+        value = self.cleaned_data["on_demand_url"]
+        if value:
+            validate_callback_url(value)
+        return value
+
+
+class SnapshotConfigForm(_ConfigForm):
+    notify_url = forms.CharField(
+        label=_("Notify URL"),
+        max_length=api.SNAPSHOT_URL_MAX,
+        strip=False,
+        widget=forms.URLInput(attrs={"placeholder": "https://hooks.example.com/live/snapshot"}),
+    )
+    notify_req_auth = forms.BooleanField(
+        label=_("Sign callbacks (ALI-LIVE-SIGNATURE)"), required=False
+    )
+
+    field_order = ["notify_url", "notify_req_auth", "notify_auth_key", "version"]
+
+    def clean_notify_url(self):
+        value = self.cleaned_data["notify_url"]
+        validate_callback_url(value, max_length=api.SNAPSHOT_URL_MAX)
+        return value
+
+
+class VersionForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)

@@ -1,0 +1,237 @@
+"""Cached upstream state (the Live API stays the source of truth), teams and the audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def key_fingerprint(key: str) -> str:
+    """A keyed fingerprint of a callback auth key: detects changes, reveals nothing."""
+    if not key:
+        return ""
+    secret = hashlib.sha256(f"callback-key-fingerprint:{settings.SECRET_KEY}".encode()).digest()
+    return hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()
+
+
+class Team(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="teams", blank=True, verbose_name=_("members")
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Domain(models.Model):
+    class Type(models.TextChoices):
+        STREAMING = "liveVideo", _("Streaming")
+        INGEST = "liveEdge", _("Ingest")
+
+    class Status(models.TextChoices):
+        ONLINE = "online", _("Online")
+        OFFLINE = "offline", _("Offline")
+        CONFIGURING = "configuring", _("Configuring")
+
+    name = models.CharField(_("name"), max_length=253, unique=True)
+    domain_type = models.CharField(_("type"), max_length=16, choices=Type.choices)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices)
+    region = models.CharField(_("region"), max_length=32, blank=True)
+    cname = models.CharField(max_length=300, blank=True)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="domains",
+        verbose_name=_("team"),
+    )
+    last_synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
+    sync_error = models.CharField(max_length=500, blank=True)
+    gone_at = models.DateTimeField(
+        _("gone since"),
+        null=True,
+        blank=True,
+        help_text=_("Set when the domain no longer appears upstream; it is kept, not deleted."),
+    )
+    # Optimistic concurrency: each config has a version the edit form carries, and a short
+    # claim held while a save talks to the Live API (never a database transaction).
+    record_version = models.PositiveIntegerField(default=0)
+    snapshot_version = models.PositiveIntegerField(default=0)
+    record_claim = models.CharField(max_length=36, blank=True)
+    record_claim_until = models.DateTimeField(null=True, blank=True)
+    snapshot_claim = models.CharField(max_length=36, blank=True)
+    snapshot_claim_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("domain")
+        verbose_name_plural = _("domains")
+        permissions = [
+            ("edit_team_callbacks", "Can edit callback configs of their teams' domains"),
+            ("edit_any_callbacks", "Can edit callback configs of every domain"),
+            ("sync_all_domains", "Can sync every domain from the Live API"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_streaming(self) -> bool:
+        return self.domain_type == self.Type.STREAMING
+
+    @property
+    def record_config_or_none(self):
+        try:
+            return self.record_config
+        except RecordNotifyConfig.DoesNotExist:
+            return None
+
+    @property
+    def snapshot_config_or_none(self):
+        try:
+            return self.snapshot_config
+        except SnapshotNotifyConfig.DoesNotExist:
+            return None
+
+
+class RecordNotifyConfig(models.Model):
+    domain = models.OneToOneField(Domain, on_delete=models.CASCADE, related_name="record_config")
+    notify_url = models.CharField(_("notify URL"), max_length=1024)
+    on_demand_url = models.CharField(_("on-demand URL"), max_length=1024, blank=True)
+    need_status_notify = models.BooleanField(_("status notifications"), default=False)
+    notify_req_auth = models.BooleanField(_("signed callbacks"), default=False)
+    auth_key_fingerprint = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def snapshot(self) -> dict:
+        return {
+            "notify_url": self.notify_url,
+            "on_demand_url": self.on_demand_url,
+            "need_status_notify": self.need_status_notify,
+            "notify_req_auth": self.notify_req_auth,
+            "auth_key": "set" if self.auth_key_fingerprint else "",
+            "auth_key_fingerprint": self.auth_key_fingerprint[:12],
+        }
+
+
+class SnapshotNotifyConfig(models.Model):
+    domain = models.OneToOneField(Domain, on_delete=models.CASCADE, related_name="snapshot_config")
+    notify_url = models.CharField(_("notify URL"), max_length=500)
+    notify_req_auth = models.BooleanField(_("signed callbacks"), default=False)
+    auth_key_fingerprint = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def snapshot(self) -> dict:
+        return {
+            "notify_url": self.notify_url,
+            "notify_req_auth": self.notify_req_auth,
+            "auth_key": "set" if self.auth_key_fingerprint else "",
+            "auth_key_fingerprint": self.auth_key_fingerprint[:12],
+        }
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("Audit entries are append-only.")
+
+    def delete(self):
+        raise TypeError("Audit entries are append-only.")
+
+
+class AuditEntry(models.Model):
+    """Append-only: who changed which callback config, when, and what the Live API said."""
+
+    class Kind(models.TextChoices):
+        RECORD = "record", _("Recording callback")
+        SNAPSHOT = "snapshot", _("Snapshot callback")
+        DOMAIN = "domain", _("Domain")
+
+    class Action(models.TextChoices):
+        ADD = "add", _("Add")
+        UPDATE = "update", _("Update")
+        DELETE = "delete", _("Delete")
+        REVEAL = "reveal", _("Reveal key")
+        DRIFT = "drift", _("Drift")
+        GONE = "gone", _("Gone upstream")
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", _("Success")
+        FAILED = "failed", _("Failed")
+        CONFLICT = "conflict", _("Conflict")
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    domain = models.ForeignKey(Domain, null=True, blank=True, on_delete=models.SET_NULL)
+    domain_name = models.CharField(max_length=253, db_index=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+
+    def __str__(self) -> str:
+        who = self.actor_name or "system"
+        return f"{self.created_at:%Y-%m-%d %H:%M} {who} {self.action} {self.domain_name}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("Audit entries are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Audit entries are append-only.")
+
+
+class SyncRun(models.Model):
+    """One "Sync all" run, executed by the background worker; its progress is polled."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    drifted = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.DONE:
+            return 100
+        return int(100 * self.done / self.total) if self.total else 0

@@ -1,0 +1,207 @@
+"""Typed results of the Live API: plain dataclasses with real Python types."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from dashboard.contract.api import parse_bool, parse_time
+
+
+def _bool(value: Any, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    try:
+        return parse_bool(value)
+    except ValueError:
+        return default
+
+
+def _time(value: Any) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        return parse_time(str(value))
+    except ValueError:
+        return None
+
+
+def parse_json_tolerant(text: str) -> Any | None:
+    """The first JSON object or array in `text`, even after a text prefix; None if none.
+
+    NotifyContent is not always clean JSON: the documentation's own example starts with
+    "7月26日 16:14" before the object.
+    """
+    if not text:
+        return None
+    decoder = json.JSONDecoder()
+    start = 0
+    while True:
+        positions = [p for p in (text.find("{", start), text.find("[", start)) if p >= 0]
+        if not positions:
+            return None
+        position = min(positions)
+        try:
+            value, _ = decoder.raw_decode(text, position)
+            return value
+        except ValueError:
+            start = position + 1
+
+
+@dataclass(frozen=True)
+class RecordNotifyConfig:
+    domain_name: str
+    notify_url: str
+    on_demand_url: str = ""
+    need_status_notify: bool = False
+    notify_req_auth: bool = False
+    notify_auth_key: str = field(default="", repr=False)
+    request_id: str = ""
+
+    @classmethod
+    def from_body(cls, body: dict) -> RecordNotifyConfig:
+        data = body.get("LiveRecordNotifyConfig") or {}
+        return cls(
+            domain_name=str(data.get("DomainName", "")),
+            notify_url=str(data.get("NotifyUrl") or ""),
+            on_demand_url=str(data.get("OnDemandUrl") or ""),
+            need_status_notify=_bool(data.get("NeedStatusNotify")),
+            notify_req_auth=_bool(data.get("NotifyReqAuth")),
+            notify_auth_key=str(data.get("NotifyAuthKey") or ""),
+            request_id=str(body.get("RequestId", "")),
+        )
+
+
+@dataclass(frozen=True)
+class SnapshotNotifyConfig:
+    domain_name: str
+    notify_url: str
+    notify_req_auth: bool = False
+    notify_auth_key: str = field(default="", repr=False)
+    request_id: str = ""
+
+    @classmethod
+    def from_body(cls, body: dict) -> SnapshotNotifyConfig:
+        return cls(
+            domain_name=str(body.get("DomainName", "")),
+            notify_url=str(body.get("NotifyUrl") or ""),
+            notify_req_auth=_bool(body.get("NotifyReqAuth")),
+            notify_auth_key=str(body.get("NotifyAuthKey") or ""),
+            request_id=str(body.get("RequestId", "")),
+        )
+
+
+@dataclass(frozen=True)
+class NotifyRecord:
+    app_name: str
+    domain_name: str
+    stream_name: str
+    notify_type: str
+    notify_url: str
+    notify_content: str
+    notify_header: str
+    notify_response: str
+    notify_result: str
+    notify_time: dt.datetime | None
+    description: str
+    storage_type: str = ""
+
+    @classmethod
+    def from_item(cls, item: dict) -> NotifyRecord:
+        def text(name: str) -> str:
+            value = item.get(name)
+            return "" if value is None else str(value)
+
+        return cls(
+            app_name=text("AppName"),
+            domain_name=text("DomainName"),
+            stream_name=text("StreamName"),
+            notify_type=text("NotifyType"),
+            notify_url=text("NotifyUrl"),
+            notify_content=text("NotifyContent"),
+            notify_header=text("NotifyHeader"),
+            notify_response=text("NotifyResponse"),
+            notify_result=text("NotifyResult"),
+            notify_time=_time(item.get("NotifyTime")),
+            description=text("Description"),
+            storage_type=text("StorageType"),
+        )
+
+    @property
+    def succeeded(self) -> bool:
+        return self.notify_result == "success"
+
+    @cached_property
+    def content_json(self) -> Any | None:
+        return parse_json_tolerant(self.notify_content)
+
+
+@dataclass(frozen=True)
+class NotifyRecordsPage:
+    records: list[NotifyRecord]
+    page_number: int
+    page_size: int
+    total_num: int
+    total_page: int
+    request_id: str = ""
+
+    @classmethod
+    def from_body(cls, body: dict) -> NotifyRecordsPage:
+        return cls(
+            records=[NotifyRecord.from_item(i) for i in body.get("CallbackList") or []],
+            page_number=int(body.get("PageNum") or 1),
+            page_size=int(body.get("PageSize") or 0),
+            total_num=int(body.get("TotalNum") or 0),
+            total_page=int(body.get("TotalPage") or 0),
+            request_id=str(body.get("RequestId", "")),
+        )
+
+
+@dataclass(frozen=True)
+class LiveDomain:
+    name: str
+    domain_type: str
+    status: str
+    region: str = ""
+    cname: str = ""
+    description: str = ""
+    resource_group_id: str = ""
+    created: dt.datetime | None = None
+    modified: dt.datetime | None = None
+
+    @classmethod
+    def from_item(cls, item: dict) -> LiveDomain:
+        return cls(
+            name=str(item.get("DomainName", "")),
+            domain_type=str(item.get("LiveDomainType") or ""),
+            status=str(item.get("LiveDomainStatus") or ""),
+            region=str(item.get("RegionName") or ""),
+            cname=str(item.get("Cname") or ""),
+            description=str(item.get("Description") or ""),
+            resource_group_id=str(item.get("ResourceGroupId") or ""),
+            created=_time(item.get("GmtCreated")),
+            modified=_time(item.get("GmtModified")),
+        )
+
+
+@dataclass(frozen=True)
+class DomainsPage:
+    domains: list[LiveDomain]
+    page_number: int
+    page_size: int
+    total_count: int
+    request_id: str = ""
+
+    @classmethod
+    def from_body(cls, body: dict) -> DomainsPage:
+        data = (body.get("Domains") or {}).get("PageData") or []
+        return cls(
+            domains=[LiveDomain.from_item(i) for i in data],
+            page_number=int(body.get("PageNumber") or 1),
+            page_size=int(body.get("PageSize") or 0),
+            total_count=int(body.get("TotalCount") or 0),
+            request_id=str(body.get("RequestId", "")),
+        )

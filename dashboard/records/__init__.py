@@ -1,0 +1,1 @@
+"""The notify records explorer: DescribeLiveRecordNotifyRecords, paged, filtered, exported."""

@@ -1,0 +1,107 @@
+"""Fault injection: latency, 5xx, throttling and dropped connections, per action.
+
+Configured from a spec string (LIVE_SANDBOX_FAULTS, `runsandbox --faults`, or tests):
+`error=0.2,throttle=0.1,latency=1.0@0.05,drop=0.02` applies to every action;
+`DescribeLiveUserDomains:error=0.5` to one action; several specs are joined with `;`.
+`latency=SECONDS@RATE` adds SECONDS to RATE of the requests.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+
+from .errors import ConnectionDropped, SandboxError
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    error_rate: float = 0.0
+    throttle_rate: float = 0.0
+    drop_rate: float = 0.0
+    latency: float = 0.0
+    latency_rate: float = 0.0
+
+
+def parse_rule(text: str) -> FaultRule:
+    values: dict[str, float] = {}
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        name, sep, value = part.partition("=")
+        if not sep:
+            raise ValueError(f"fault {part!r} must look like name=value")
+        name = name.strip()
+        try:
+            if name == "latency":
+                seconds, _, rate = value.partition("@")
+                values["latency"] = float(seconds)
+                values["latency_rate"] = float(rate) if rate else 1.0
+            elif name in {"error", "throttle", "drop"}:
+                values[f"{name}_rate"] = float(value)
+            else:
+                raise ValueError(f"unknown fault {name!r} (error, throttle, drop, latency)")
+        except ValueError as exc:
+            raise ValueError(f"bad fault value in {part!r}: {exc}") from None
+    for key, val in values.items():
+        if val < 0 or (key.endswith("_rate") and val > 1):
+            raise ValueError(f"fault {key} out of range: {val}")
+    return FaultRule(**values)
+
+
+def parse_spec(spec: str) -> dict[str, FaultRule]:
+    """Map action ('*' for all) to its rule."""
+    rules: dict[str, FaultRule] = {}
+    for chunk in spec.split(";"):
+        chunk = chunk.strip()
+        if not chunk:
+            continue
+        action, sep, rest = chunk.partition(":")
+        if sep and "=" not in action:
+            rules[action.strip()] = parse_rule(rest)
+        else:
+            rules["*"] = parse_rule(chunk)
+    return rules
+
+
+class FaultInjector:
+    def __init__(self, spec: str = "", *, rng: random.Random | None = None, sleep=None):
+        import time
+
+        self._lock = threading.Lock()
+        self._rng = rng or random.Random()
+        self._sleep = sleep or time.sleep
+        self.rules = parse_spec(spec)
+
+    def configure(self, spec: str) -> None:
+        rules = parse_spec(spec)
+        with self._lock:
+            self.rules = rules
+
+    def apply(self, action: str) -> None:
+        """Before an action runs: maybe sleep, drop the connection, or fail."""
+        with self._lock:
+            rule = self.rules.get(action) or self.rules.get("*")
+            if rule is None:
+                return
+            draws = [self._rng.random() for _ in range(5)]
+        if rule.latency and draws[0] < rule.latency_rate:
+            self._sleep(rule.latency)
+        if draws[1] < rule.drop_rate:
+            raise ConnectionDropped(action)
+        if draws[2] < rule.error_rate:
+            if draws[4] < 0.5:
+                raise SandboxError(
+                    "ServiceUnavailable",
+                    "The request has failed due to a temporary failure of the server.",
+                    503,
+                )
+            raise SandboxError(
+                "InternalError",
+                "The request processing has failed due to some unknown error.",
+                500,
+            )
+        if draws[3] < rule.throttle_rate:
+            raise SandboxError("Throttling.User", "Request was denied due to user flow control.")

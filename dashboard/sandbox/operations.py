@@ -1,0 +1,393 @@
+"""The ten operations, as the Live API answers them, over the sandbox's own models."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Mapping
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from dashboard.contract import api
+from dashboard.contract.urlsafety import check_callback_url, resolve_host
+
+from . import traffic
+from .errors import SandboxError, domain_not_found, missing, snapshot_error, url_error
+from .models import SandboxDomain, SandboxNotifyRecord, SandboxRecordConfig, SandboxSnapshotConfig
+from .routers import SANDBOX_ALIAS
+
+Params = Mapping[str, str]
+
+
+def _domain(params: Params) -> SandboxDomain:
+    name = params["DomainName"]
+    try:
+        return SandboxDomain.objects.get(name=name)
+    except SandboxDomain.DoesNotExist:
+        raise domain_not_found(name) from None
+
+
+def _resolver():
+    return resolve_host if settings.LIVE_SANDBOX.get("RESOLVE_HOSTNAMES") else None
+
+
+def _check_url(param: str, value: str, *, max_length: int | None = None) -> None:
+    verdict = check_callback_url(value, max_length=max_length, resolve=_resolver())
+    if verdict is not None:
+        raise url_error(param, verdict.kind, verdict.reason)
+
+
+def _parse_record_bool(params: Params, name: str) -> bool | None:
+    if name not in params:
+        return None
+    try:
+        return api.parse_bool(params[name])
+    except ValueError:
+        raise SandboxError(
+            f"Invalid{name}.Malformed", f"Specified parameter {name} is not valid."
+        ) from None
+
+
+# --- recording callback -----------------------------------------------------------------
+
+
+def _record_values(params: Params, current: SandboxRecordConfig | None) -> dict:
+    _check_url("NotifyUrl", params["NotifyUrl"])
+    on_demand = params.get("OnDemandUrl")
+    if on_demand:
+        _check_url("OnDemandUrl", on_demand)
+    need_status = _parse_record_bool(params, "NeedStatusNotify")
+    req_auth = _parse_record_bool(params, "NotifyReqAuth")
+    key = params.get("NotifyAuthKey")
+    # Parameters left out of an Update keep their current value (UNCONFIRMED: the docs
+    # describe them as optional without saying they reset).
+    values = {
+        "notify_url": params["NotifyUrl"],
+        "on_demand_url": on_demand
+        if on_demand is not None
+        else (current.on_demand_url if current else ""),
+        "need_status_notify": need_status
+        if need_status is not None
+        else (current.need_status_notify if current else False),
+        "notify_req_auth": req_auth
+        if req_auth is not None
+        else (current.notify_req_auth if current else False),
+        "notify_auth_key": key if key is not None else (current.notify_auth_key if current else ""),
+    }
+    if key and not api.is_valid_auth_key(key):
+        raise SandboxError(
+            "InvalidNotifyAuthKey.Malformed",
+            "Specified parameter NotifyAuthKey is not valid: 16 to 32 letters and digits.",
+        )
+    if values["notify_req_auth"] and not values["notify_auth_key"]:
+        raise missing("NotifyAuthKey")
+    return values
+
+
+def add_record_config(params: Params) -> dict:
+    domain = _domain(params)
+    values = _record_values(params, None)
+    try:
+        with transaction.atomic(using=SANDBOX_ALIAS):
+            SandboxRecordConfig.objects.create(domain=domain, **values)
+    except IntegrityError:
+        raise SandboxError(
+            "ConfigAlreadyExists", "The recording callback configuration already exists."
+        ) from None
+    return {}
+
+
+def update_record_config(params: Params) -> dict:
+    domain = _domain(params)
+    with transaction.atomic(using=SANDBOX_ALIAS):
+        current = SandboxRecordConfig.objects.select_for_update().filter(domain=domain).first()
+        if current is None:
+            raise SandboxError(
+                "InvalidConfig.NotFound",
+                "The recording callback configuration does not exist.",
+                404,
+            )
+        for field, value in _record_values(params, current).items():
+            setattr(current, field, value)
+        current.save()
+    return {}
+
+
+def describe_record_config(params: Params) -> dict:
+    domain = _domain(params)
+    config = SandboxRecordConfig.objects.filter(domain=domain).first()
+    if config is None:
+        raise SandboxError(
+            "InvalidConfig.NotFound", "The recording callback configuration does not exist.", 404
+        )
+    return {
+        "LiveRecordNotifyConfig": {
+            "DomainName": domain.name,
+            "NotifyUrl": config.notify_url,
+            "OnDemandUrl": config.on_demand_url,
+            "NeedStatusNotify": config.need_status_notify,
+            "NotifyReqAuth": config.notify_req_auth,
+            "NotifyAuthKey": config.notify_auth_key,
+        }
+    }
+
+
+def delete_record_config(params: Params) -> dict:
+    domain = _domain(params)
+    deleted, _ = SandboxRecordConfig.objects.filter(domain=domain).delete()
+    if not deleted:
+        raise SandboxError(
+            "InvalidConfig.NotFound", "The recording callback configuration does not exist.", 404
+        )
+    return {}
+
+
+# --- snapshot callback ------------------------------------------------------------------
+
+
+def _snapshot_values(params: Params, current: SandboxSnapshotConfig | None) -> dict:
+    url = params.get("NotifyUrl")
+    if url is not None:
+        _check_url("NotifyUrl", url, max_length=api.SNAPSHOT_URL_MAX)
+    elif current is None:
+        raise missing("NotifyUrl")
+    req_auth_text = params.get("NotifyReqAuth")
+    if req_auth_text is not None and req_auth_text.lower() not in {"yes", "no"}:
+        raise snapshot_error("MalformedParam", "NotifyReqAuth must be yes or no")
+    key = params.get("NotifyAuthKey")
+    if key and not api.is_valid_auth_key(key):
+        raise snapshot_error("MalformedParam", "NotifyAuthKey must be 16 to 32 letters and digits")
+    values = {
+        "notify_url": url if url is not None else current.notify_url,
+        "notify_req_auth": (req_auth_text.lower() == "yes")
+        if req_auth_text is not None
+        else (current.notify_req_auth if current else False),
+        "notify_auth_key": key if key is not None else (current.notify_auth_key if current else ""),
+    }
+    if values["notify_req_auth"] and not values["notify_auth_key"]:
+        raise snapshot_error("MissingParam", "NotifyAuthKey is required when NotifyReqAuth is yes")
+    return values
+
+
+def add_snapshot_config(params: Params) -> dict:
+    domain = _domain(params)
+    values = _snapshot_values(params, None)
+    try:
+        with transaction.atomic(using=SANDBOX_ALIAS):
+            SandboxSnapshotConfig.objects.create(domain=domain, **values)
+    except IntegrityError:
+        raise SandboxError(
+            "ConfigAlreadyExists", "The snapshot callback configuration already exists."
+        ) from None
+    return {}
+
+
+def _snapshot_not_found() -> SandboxError:
+    return snapshot_error("ConfigNotFound", "The snapshot callback configuration does not exist")
+
+
+def update_snapshot_config(params: Params) -> dict:
+    domain = _domain(params)
+    with transaction.atomic(using=SANDBOX_ALIAS):
+        current = SandboxSnapshotConfig.objects.select_for_update().filter(domain=domain).first()
+        if current is None:
+            raise _snapshot_not_found()
+        for field, value in _snapshot_values(params, current).items():
+            setattr(current, field, value)
+        current.save()
+    return {}
+
+
+def describe_snapshot_config(params: Params) -> dict:
+    domain = _domain(params)
+    config = SandboxSnapshotConfig.objects.filter(domain=domain).first()
+    if config is None:
+        raise _snapshot_not_found()
+    # Flat, unlike the recording config (REFERENCE.md); NotifyReqAuth as yes/no.
+    return {
+        "DomainName": domain.name,
+        "NotifyUrl": config.notify_url,
+        "NotifyReqAuth": "yes" if config.notify_req_auth else "no",
+        "NotifyAuthKey": config.notify_auth_key,
+    }
+
+
+def delete_snapshot_config(params: Params) -> dict:
+    domain = _domain(params)
+    deleted, _ = SandboxSnapshotConfig.objects.filter(domain=domain).delete()
+    if not deleted:
+        raise _snapshot_not_found()
+    return {}
+
+
+# --- notify records ---------------------------------------------------------------------
+
+# Clocks differ a little between caller and service; a query whose start is a few minutes
+# older than the window is answered for the part inside it (UNCONFIRMED; the docs only say
+# "the last 7 days").
+_WINDOW_TOLERANCE = dt.timedelta(minutes=10)
+
+
+def _int_param(params: Params, name: str, low: int, high: int) -> int:
+    try:
+        value = int(params[name])
+    except ValueError:
+        raise SandboxError("MalformedParams", f"{name} must be an integer") from None
+    if not low <= value <= high:
+        raise SandboxError("MalformedParams", f"{name} must be between {low} and {high}")
+    return value
+
+
+def describe_notify_records(params: Params) -> dict:
+    domain = _domain(params)
+    try:
+        start = api.parse_time(params["StartTime"])
+        end = api.parse_time(params["EndTime"])
+    except ValueError:
+        raise SandboxError(
+            "MalformedParams", "StartTime and EndTime must be yyyy-MM-ddTHH:mm:ssZ in UTC"
+        ) from None
+    page_number = _int_param(params, "PageNumber", 1, api.RECORDS_PAGE_NUMBER_MAX)
+    page_size = _int_param(params, "PageSize", 1, api.RECORDS_PAGE_SIZE_MAX)
+    if end <= start:
+        raise SandboxError("MalformedParams", "EndTime must be later than StartTime")
+    now = timezone.now()
+    oldest = now - api.RECORDS_WINDOW
+    if start < oldest - _WINDOW_TOLERANCE:
+        raise SandboxError(
+            "MalformedParams", "StartTime is out of range: only the last 7 days can be queried"
+        )
+    status = params.get("Status")
+    if status and status not in api.NOTIFY_RESULTS:
+        raise SandboxError("MalformedParams", "Status must be success or failed")
+    storage = params.get("StorageType")
+    if storage and storage not in api.STORAGE_TYPES:
+        raise SandboxError("MalformedParams", "StorageType must be oss, vod or all")
+
+    traffic.top_up(domain, now)
+    rows = SandboxNotifyRecord.objects.filter(
+        domain_name=domain.name, notify_time__gte=max(start, oldest), notify_time__lte=min(end, now)
+    )
+    if params.get("AppName"):
+        rows = rows.filter(app_name=params["AppName"])
+    if params.get("StreamName"):
+        rows = rows.filter(stream_name=params["StreamName"])
+    if status:
+        rows = rows.filter(notify_result=status)
+    if storage and storage != "all":
+        rows = rows.filter(storage_type=storage)
+    total = rows.count()
+    offset = (page_number - 1) * page_size
+    page = (
+        list(rows.order_by("-notify_time", "-id")[offset : offset + page_size])
+        if offset < total
+        else []
+    )
+    return {
+        "Code": 0,
+        "Msg": "ok",
+        "PageNum": page_number,
+        "PageSize": page_size,
+        "TotalNum": total,
+        "TotalPage": math.ceil(total / page_size) if total else 0,
+        "CallbackList": [
+            {
+                "AppName": r.app_name,
+                "DomainName": r.domain_name,
+                "StreamName": r.stream_name,
+                "NotifyType": r.notify_type,
+                "NotifyUrl": r.notify_url,
+                "NotifyContent": r.notify_content,
+                "NotifyHeader": r.notify_header,
+                "NotifyResponse": r.notify_response,
+                "NotifyResult": r.notify_result,
+                "NotifyTime": api.format_time(r.notify_time),
+                "Description": r.description,
+                "StorageType": r.storage_type,
+            }
+            for r in page
+        ],
+    }
+
+
+# --- domains ----------------------------------------------------------------------------
+
+
+def describe_user_domains(params: Params) -> dict:
+    page_number = _int_param(params, "PageNumber", 1, 100_000) if "PageNumber" in params else 1
+    page_size = (
+        _int_param(params, "PageSize", 1, api.DOMAINS_PAGE_SIZE_MAX) if "PageSize" in params else 20
+    )
+    rows = SandboxDomain.objects.all()
+    name = params.get("DomainName")
+    search = params.get("DomainSearchType") or "fuzzy_match"
+    if search not in api.DOMAIN_SEARCH_TYPES:
+        raise SandboxError(
+            "InvalidDomainSearchType.Malformed",
+            "Specified parameter DomainSearchType is not valid.",
+        )
+    if name:
+        lookup = {
+            "fuzzy_match": "name__contains",
+            "pre_match": "name__startswith",
+            "suf_match": "name__endswith",
+            "full_match": "name",
+        }[search]
+        rows = rows.filter(**{lookup: name})
+    status = params.get("DomainStatus")
+    if status:
+        if status not in api.DOMAIN_STATUSES:
+            raise SandboxError(
+                "InvalidDomainStatus.Malformed", "Specified parameter DomainStatus is not valid."
+            )
+        rows = rows.filter(status=status)
+    kind = params.get("LiveDomainType")
+    if kind:
+        if kind not in api.DOMAIN_TYPES:
+            raise SandboxError(
+                "InvalidLiveDomainType.Malformed",
+                "Specified parameter LiveDomainType is not valid.",
+            )
+        rows = rows.filter(domain_type=kind)
+    if params.get("RegionName"):
+        rows = rows.filter(region=params["RegionName"])
+    total = rows.count()
+    offset = (page_number - 1) * page_size
+    page = rows.order_by("name")[offset : offset + page_size]
+    return {
+        "PageNumber": page_number,
+        "PageSize": page_size,
+        "TotalCount": total,
+        "Domains": {
+            "PageData": [
+                {
+                    "DomainName": d.name,
+                    "Cname": d.cname,
+                    "Description": d.description,
+                    "LiveDomainStatus": d.status,
+                    "LiveDomainType": d.domain_type,
+                    "RegionName": d.region,
+                    "ResourceGroupId": d.resource_group_id,
+                    "GmtCreated": api.format_time(d.created),
+                    "GmtModified": api.format_time(d.modified),
+                }
+                for d in page
+            ]
+        },
+    }
+
+
+HANDLERS: dict[str, Callable[[Params], dict]] = {
+    api.ADD_RECORD: add_record_config,
+    api.UPDATE_RECORD: update_record_config,
+    api.DESCRIBE_RECORD: describe_record_config,
+    api.DELETE_RECORD: delete_record_config,
+    api.ADD_SNAPSHOT: add_snapshot_config,
+    api.UPDATE_SNAPSHOT: update_snapshot_config,
+    api.DESCRIBE_SNAPSHOT: describe_snapshot_config,
+    api.DELETE_SNAPSHOT: delete_snapshot_config,
+    api.DESCRIBE_RECORDS: describe_notify_records,
+    api.DESCRIBE_DOMAINS: describe_user_domains,
+}

@@ -1,0 +1,59 @@
+"""A small threaded HTTP server for the standalone sandbox (`manage.py runsandbox`)."""
+
+from __future__ import annotations
+
+import logging
+import socketserver
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
+
+from django.db import close_old_connections
+
+from .app import application
+from .errors import ConnectionDropped
+
+logger = logging.getLogger(__name__)
+
+
+class _Handler(ServerHandler):
+    def handle_error(self):
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionDropped):
+            # Fault injection: close the socket without a single byte of response.
+            self.close()
+            raise ConnectionDropped
+        super().handle_error()
+
+
+class _RequestHandler(WSGIRequestHandler):
+    def handle(self):
+        self.close_connection = True
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+            if not self.raw_requestline or not self.parse_request():
+                return
+            handler = _Handler(self.rfile, self.wfile, self.get_stderr(), self.get_environ())
+            handler.request_handler = self
+            close_old_connections()
+            try:
+                handler.run(application)
+            except ConnectionDropped:
+                self.connection.close()
+            finally:
+                close_old_connections()
+        except ConnectionError:
+            pass
+
+    def log_message(self, format, *args):  # noqa: A002 - wsgiref's signature
+        logger.debug("sandbox %s - %s", self.address_string(), format % args)
+
+
+class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def make_server(host: str, port: int) -> ThreadingWSGIServer:
+    server = ThreadingWSGIServer((host, port), _RequestHandler)
+    server.set_app(application)
+    return server

@@ -1,0 +1,330 @@
+"""The demo account and its callback traffic, which stays fresh as time passes.
+
+Each domain with a recording callback has a rate of callbacks per hour. When records are
+queried, the generator first fills the gap between the last generated moment and now, so
+a sandbox started last week still shows the last 7 days without reseeding. Records older
+than 8 days are pruned as it goes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import random
+
+from django.db import transaction
+from django.utils import timezone
+
+from dashboard.contract import api
+
+from .models import SandboxDomain, SandboxNotifyRecord, SandboxRecordConfig, SandboxSnapshotConfig
+from .routers import SANDBOX_ALIAS
+
+_PRUNE_AFTER = dt.timedelta(days=8)
+
+APPS = {
+    "live": ["room-101", "room-102", "keynote", "lobby-cam"],
+    "edu": ["math-7a", "physics-lab", "english-b2"],
+    "sports": ["match-042", "match-043", "studio"],
+    "shop": ["flash-sale", "unboxing", "qa-hour"],
+}
+
+# (weight, notify type)
+_TYPES = [
+    (55, "file_created"),
+    (12, "record_started"),
+    (6, "record_paused"),
+    (6, "record_resumed"),
+    (9, "record_error"),
+    (4, "record_force_transcode_fail"),
+    (8, "transformat_error"),
+]
+
+_SUCCESS_RESPONSES = ['{"Code":0,"Msg":"Success"}', "OK", '{"status":"ok"}', "success"]
+
+# (description, response) pairs a real receiver produces when it fails.
+_FAILURES = [
+    ("timeout: the callback server did not answer within 5s (5 retries)", ""),
+    (
+        "HTTP 404 Not Found",
+        "<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found"
+        "</h1></center><hr><center>nginx</center></body></html>",
+    ),
+    ("HTTP 500 Internal Server Error", '{"error":"internal server error","trace_id":"9f1c2e"}'),
+    ("connection refused", ""),
+    ("HTTP 502 Bad Gateway", "<html><body><h1>502 Bad Gateway</h1></body></html>"),
+    ("HTTP 401 Unauthorized", '{"error":"invalid ALI-LIVE-SIGNATURE"}'),
+]
+
+# Receivers sometimes echo hostile text; the dashboard must render it inert.
+_HOSTILE_RESPONSES = [
+    "<script>alert('callback-receiver')</script>",
+    '<img src=x onerror="alert(document.cookie)">',
+    '"><svg onload=alert(1)>',
+]
+
+DEMO_DOMAINS = [
+    # name, type, status, description, records/hour, failure %, record cfg, snapshot cfg
+    (
+        "live.example-shop.com",
+        "liveVideo",
+        "online",
+        "Shop live sales",
+        1200,
+        7,
+        {
+            "notify_url": "https://hooks.example-shop.com/live/record",
+            "need_status_notify": True,
+            "notify_req_auth": True,
+            "notify_auth_key": "Sh0pKey2024AbCdEfGhIjKlMnOpQrSt",
+        },
+        {
+            "notify_url": "https://hooks.example-shop.com/live/snapshot",
+            "notify_req_auth": True,
+            "notify_auth_key": "SnapKey0123456789abcdef",
+        },
+    ),
+    (
+        "play.edu-streams.cn",
+        "liveVideo",
+        "online",
+        "Classroom streams",
+        90,
+        5,
+        {
+            "notify_url": "https://api.edu-streams.cn/callbacks/live-record",
+            "on_demand_url": "https://api.edu-streams.cn/callbacks/on-demand",
+        },
+        None,
+    ),
+    (
+        "stream.sportsnow.tv",
+        "liveVideo",
+        "online",
+        "Match day",
+        240,
+        12,
+        {"notify_url": "http://callbacks.sportsnow.tv/record", "need_status_notify": True},
+        {"notify_url": "http://callbacks.sportsnow.tv/snapshot"},
+    ),
+    ("live.newsroom.example.org", "liveVideo", "offline", "Paused newsroom feed", 0, 0, None, None),
+    (
+        "pull.gamearena.net",
+        "liveVideo",
+        "configuring",
+        "Esports (new)",
+        40,
+        15,
+        {"notify_url": "https://gamearena.net/hooks/record?source=aliyun&v=2"},
+        None,
+    ),
+    (
+        "video.concerts.example.com",
+        "liveVideo",
+        "online",
+        "Concert hall",
+        0,
+        0,
+        None,
+        {
+            "notify_url": "https://media.concerts.example.com/snapshots",
+            "notify_req_auth": True,
+            "notify_auth_key": "C0ncertSnapshotKey99",
+        },
+    ),
+    (
+        "live.fitclass.cn",
+        "liveVideo",
+        "online",
+        "Fitness classes",
+        60,
+        40,
+        {
+            "notify_url": "https://fitclass.cn/api/v1/live/callback",
+            "notify_req_auth": True,
+            "notify_auth_key": "FitClassAuthKey0000000001",
+        },
+        None,
+    ),
+    ("cdn.webinar-hub.com", "liveVideo", "online", "", 0, 0, None, None),
+    ("push.example-shop.com", "liveEdge", "online", "Shop ingest", 0, 0, None, None),
+    ("ingest.sportsnow.tv", "liveEdge", "online", "Sports ingest", 0, 0, None, None),
+    ("push.edu-streams.cn", "liveEdge", "offline", "Classroom ingest", 0, 0, None, None),
+]
+BIG_DOMAIN = DEMO_DOMAINS[0][0]
+
+
+def _content(
+    rng: random.Random, domain: str, app: str, stream: str, kind: str, when: dt.datetime
+) -> str:
+    if kind == "file_created":
+        duration = round(rng.uniform(30, 3600), 3)
+        stop = when - dt.timedelta(seconds=rng.randint(1, 20))
+        start = stop - dt.timedelta(seconds=duration)
+        uri = f"{app}/{stream}/0_{start:%Y-%m-%d-%H:%M:%S}_{stop:%Y-%m-%d-%H:%M:%S}.flv"
+        body = {
+            "domain": domain,
+            "app": app,
+            "stream": stream,
+            "uri": uri,
+            "duration": duration,
+            "start_time": int(start.timestamp()),
+            "stop_time": int(stop.timestamp()),
+            "push_args": {"vhost": domain, "session": f"s{rng.randint(10000, 99999)}"},
+        }
+    elif kind in {"record_started", "record_paused", "record_resumed"}:
+        body = {"domain": domain, "app": app, "stream": stream, "event": kind}
+    else:
+        # Error bodies are not documented publicly (UNCONFIRMED): an event plus a reason.
+        reasons = {
+            "record_error": "oss write failed: AccessDenied",
+            "record_force_transcode_fail": "transcode template not found",
+            "transformat_error": "unsupported codec in input stream",
+        }
+        body = {
+            "domain": domain,
+            "app": app,
+            "stream": stream,
+            "event": kind,
+            "reason": reasons[kind],
+        }
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    roll = rng.random()
+    if roll < 0.02:
+        # As in the documentation's own example: a text prefix before the JSON object.
+        return f"{when.month}月{when.day}日 {when:%H:%M}{text}"
+    if roll < 0.03:
+        return text.replace(f'"stream":"{stream}"', '"stream":"<script>alert(\'stream\')</script>"')
+    return text
+
+
+def _header(rng: random.Random, url: str, config: SandboxRecordConfig, when: dt.datetime) -> str:
+    headers = {"Content-Type": "application/json", "User-Agent": "Alibaba-Cloud-Live/1.0"}
+    if config.notify_req_auth and config.notify_auth_key:
+        from urllib.parse import urlsplit
+
+        ts = str(int(when.timestamp()))
+        host = urlsplit(url).hostname or ""
+        sign = hashlib.md5(f"{host}|{ts}|{config.notify_auth_key}".encode()).hexdigest()  # noqa: S324
+        headers.update({"ALI-LIVE-TIMESTAMP": ts, "ALI-LIVE-SIGNATURE": sign})
+    return json.dumps(headers)
+
+
+def generate(
+    domain: SandboxDomain,
+    config: SandboxRecordConfig,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    rng: random.Random | None = None,
+    count: int | None = None,
+) -> list[SandboxNotifyRecord]:
+    """Records for one domain spread over [start, end)."""
+    seconds = (end - start).total_seconds()
+    if seconds <= 0:
+        return []
+    rng = rng or random.Random(f"{domain.name}:{start.timestamp()}")
+    if count is None:
+        expected = domain.records_per_hour * seconds / 3600
+        count = int(expected) + (1 if rng.random() < expected - int(expected) else 0)
+    weights = [w for w, _ in _TYPES]
+    kinds = [k for _, k in _TYPES]
+    apps = list(APPS.items())
+    records = []
+    for _ in range(count):
+        when = start + dt.timedelta(seconds=rng.uniform(0, seconds))
+        when = when.replace(microsecond=0)
+        app, streams = (
+            apps[int(hashlib.sha256(domain.name.encode()).hexdigest(), 16) % len(apps)]
+            if rng.random() < 0.7
+            else rng.choice(apps)
+        )
+        stream = rng.choice(streams)
+        kind = rng.choices(kinds, weights)[0]
+        failed = rng.random() * 100 < domain.failure_percent
+        if failed:
+            description, response = rng.choice(_FAILURES)
+            if rng.random() < 0.1:
+                response = rng.choice(_HOSTILE_RESPONSES)
+        else:
+            description, response = "success", rng.choice(_SUCCESS_RESPONSES)
+        records.append(
+            SandboxNotifyRecord(
+                domain_name=domain.name,
+                app_name=app,
+                stream_name=stream,
+                notify_type=kind,
+                notify_url=config.notify_url,
+                notify_content=_content(rng, domain.name, app, stream, kind, when),
+                notify_header=_header(rng, config.notify_url, config, when),
+                notify_response=response,
+                notify_result="failed" if failed else "success",
+                notify_time=when,
+                description=description,
+                storage_type="oss" if rng.random() < 0.85 else "vod",
+            )
+        )
+    return records
+
+
+def top_up(domain: SandboxDomain, now: dt.datetime) -> int:
+    """Generate the records that "happened" since the last query; returns how many."""
+    since = domain.records_generated_until
+    if not domain.records_per_hour or since is None or now - since < dt.timedelta(seconds=1):
+        return 0
+    config = SandboxRecordConfig.objects.filter(domain=domain).first()
+    with transaction.atomic(using=SANDBOX_ALIAS):
+        # Claim the gap first, so concurrent queries never generate it twice.
+        claimed = SandboxDomain.objects.filter(pk=domain.pk, records_generated_until=since).update(
+            records_generated_until=now
+        )
+        domain.records_generated_until = now
+        if not claimed or config is None:
+            return 0
+        rows = generate(domain, config, since, now)
+        SandboxNotifyRecord.objects.bulk_create(rows, batch_size=2000)
+        if since.hour != now.hour:
+            SandboxNotifyRecord.objects.filter(
+                domain_name=domain.name, notify_time__lt=now - _PRUNE_AFTER
+            ).delete()
+    return len(rows)
+
+
+def seed_demo_account(
+    *, big_domain_records: int, now: dt.datetime | None = None, progress=None
+) -> bool:
+    """Create the demo account once; returns False when it already exists."""
+    if SandboxDomain.objects.exists():
+        return False
+    now = now or timezone.now()
+    window_start = now - api.RECORDS_WINDOW
+    for index, (name, kind, status, description, rate, failure, record, snapshot) in enumerate(
+        DEMO_DOMAINS
+    ):
+        if name == BIG_DOMAIN and big_domain_records:
+            rate = max(1, round(big_domain_records / (api.RECORDS_WINDOW.total_seconds() / 3600)))
+        created = now - dt.timedelta(days=400 - index * 30)
+        domain = SandboxDomain.objects.create(
+            name=name,
+            domain_type=kind,
+            status=status,
+            description=description,
+            cname=f"{name}.w.alikunlun.com",
+            created=created,
+            modified=created + dt.timedelta(days=3),
+            records_per_hour=rate if record else 0,
+            failure_percent=failure,
+            records_generated_until=now,
+        )
+        if snapshot:
+            SandboxSnapshotConfig.objects.create(domain=domain, **snapshot)
+        if record:
+            config = SandboxRecordConfig.objects.create(domain=domain, **record)
+            count = big_domain_records if name == BIG_DOMAIN else None
+            rows = generate(domain, config, window_start, now, count=count)
+            for offset in range(0, len(rows), 5000):
+                SandboxNotifyRecord.objects.bulk_create(rows[offset : offset + 5000])
+                if progress:
+                    progress(name, min(offset + 5000, len(rows)), len(rows))
+    return True

@@ -1,0 +1,226 @@
+"""Django settings, read from the environment (see .env.example for every variable)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+from django.utils.translation import gettext_lazy as _
+
+from dashboard.env import env_bool, env_float, env_int, env_list, env_secret, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+VAR_DIR.mkdir(exist_ok=True)
+
+TESTING = "pytest" in sys.modules or env_bool("DASHBOARD_TESTING")
+
+DEBUG = env_bool("DEBUG", False)
+
+SECRET_KEY = env_secret("SECRET_KEY")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+if not SECRET_KEY:
+    if not (DEBUG or TESTING):
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    SECRET_KEY = "insecure-dev-only-key-never-used-in-production-" + "x" * 20  # noqa: S105
+if not ALLOWED_HOSTS:
+    if not (DEBUG or TESTING):
+        raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
+    ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_tasks_db",
+    "dashboard.sandbox",
+    "dashboard.accounts",
+    "dashboard.domains",
+    "dashboard.records",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "dashboard.accounts.middleware.UserTimezoneMiddleware",
+]
+
+ROOT_URLCONF = "dashboard.urls"
+WSGI_APPLICATION = "dashboard.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "dashboard.accounts.context_processors.role",
+                "dashboard.domains.context_processors.upstream",
+            ],
+        },
+    },
+]
+
+# Databases: the dashboard's own, and the sandbox's, which never share a transaction.
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'dashboard.sqlite3'}",
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+        conn_health_checks=True,
+    ),
+    "sandbox": dj_database_url.parse(
+        env_str("SANDBOX_DATABASE_URL") or f"sqlite:///{VAR_DIR / 'sandbox.sqlite3'}",
+    ),
+}
+for _alias in DATABASES.values():
+    if _alias["ENGINE"] == "django.db.backends.sqlite3":
+        # Concurrent readers with one writer; wait instead of failing on a locked database.
+        _alias.setdefault("OPTIONS", {}).update(
+            {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL;",
+            }
+        )
+if TESTING:
+    # File-backed test databases, so threads (sync workers, the live server, race tests)
+    # share them as they would share a real database.
+    for _name, _alias in DATABASES.items():
+        if _alias["ENGINE"] == "django.db.backends.sqlite3":
+            _alias["TEST"] = {"NAME": str(VAR_DIR / f"test_{_name}.sqlite3")}
+DATABASE_ROUTERS = ["dashboard.sandbox.routers.SandboxRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    # The rate limiter keeps one key per time slot: allow plenty before culling.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env_str("TIME_ZONE", "UTC") or "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing root
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG or TESTING
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# Content-Security-Policy: no inline script or style, no eval (htmx is configured for it).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG and not TESTING:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+
+# --- The Live API upstream -------------------------------------------------------------
+# With LIVE_API_ENDPOINT unset, the dashboard talks to the embedded sandbox in-process.
+LIVE_API_ENDPOINT = env_str("LIVE_API_ENDPOINT")
+LIVE_SANDBOX_ACCESS_KEY_ID = env_str("LIVE_SANDBOX_ACCESS_KEY_ID", "sandbox")
+LIVE_SANDBOX_ACCESS_KEY_SECRET = env_secret("LIVE_SANDBOX_ACCESS_KEY_SECRET", "sandbox-secret")
+ALIBABA_CLOUD_ACCESS_KEY_ID = env_str("ALIBABA_CLOUD_ACCESS_KEY_ID") or (
+    "" if LIVE_API_ENDPOINT else LIVE_SANDBOX_ACCESS_KEY_ID
+)
+ALIBABA_CLOUD_ACCESS_KEY_SECRET = env_secret("ALIBABA_CLOUD_ACCESS_KEY_SECRET") or (
+    "" if LIVE_API_ENDPOINT else LIVE_SANDBOX_ACCESS_KEY_SECRET
+)
+if LIVE_API_ENDPOINT and not (ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET):
+    raise ImproperlyConfigured(
+        "LIVE_API_ENDPOINT is set: ALIBABA_CLOUD_ACCESS_KEY_ID and "
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET must be set too."
+    )
+LIVE_REGION_ID = env_str("LIVE_REGION_ID", "cn-shanghai") or "cn-shanghai"
+LIVE_API_TIMEOUT = env_float("LIVE_API_TIMEOUT", 10.0, minimum=0.1)
+LIVE_API_RATE_FRACTION = env_float("LIVE_API_RATE_FRACTION", 0.9, minimum=0.01)
+# Consecutive upstream failures (5xx, throttling, timeouts) before calls pause for 15 s.
+LIVE_API_BREAKER_THRESHOLD = env_int("LIVE_API_BREAKER_THRESHOLD", 8, minimum=0)
+
+# --- The sandbox ---------------------------------------------------------------------
+LIVE_SANDBOX = {
+    "THROTTLE": env_bool("LIVE_SANDBOX_THROTTLE", not TESTING),
+    "RESOLVE_HOSTNAMES": env_bool("LIVE_SANDBOX_RESOLVE_HOSTNAMES", False),
+    "FAULTS": env_str("LIVE_SANDBOX_FAULTS"),
+    "BIG_DOMAIN_RECORDS": env_int("LIVE_SANDBOX_BIG_DOMAIN_RECORDS", 200_000, minimum=0),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO") or "INFO"},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
+}

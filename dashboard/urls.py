@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from dashboard.domains import audit, views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("domains/", views.domain_list_view, name="domain_list"),
+    path("domains/sync/", views.sync_all_start, name="sync_all"),
+    path("domains/sync/<int:run_id>/", views.sync_run, name="sync_run"),
+    path("domains/<str:name>/", views.domain_detail, name="domain_detail"),
+    path("domains/<str:name>/refresh/", views.domain_refresh_view, name="domain_refresh"),
+    path("domains/<str:name>/<str:kind>/edit/", views.config_edit, name="config_edit"),
+    path("domains/<str:name>/<str:kind>/delete/", views.config_delete, name="config_delete"),
+    path("domains/<str:name>/<str:kind>/reveal/", views.key_reveal, name="key_reveal"),
+    path("audit/", audit.audit_list, name="audit"),
+    path("records/", include("dashboard.records.urls")),
+    path("admin/", admin.site.urls),
+]

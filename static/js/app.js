@@ -1,0 +1,41 @@
+// Small progressive enhancements; every page works without this file.
+(function () {
+  "use strict";
+  // Remember the browser's time zone so times and custom windows use it.
+  try {
+    var tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (tz && document.cookie.indexOf("tz=" + encodeURIComponent(tz)) === -1) {
+      document.cookie = "tz=" + encodeURIComponent(tz) + "; path=/; max-age=31536000; samesite=lax";
+    }
+  } catch (e) { /* older browsers: server time zone */ }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button.copy");
+    if (button) {
+      var target = document.getElementById(button.dataset.copyTarget);
+      if (target && navigator.clipboard) {
+        navigator.clipboard.writeText(target.textContent).then(function () {
+          var label = button.textContent;
+          button.textContent = "✓";
+          setTimeout(function () { button.textContent = label; }, 1200);
+        }, function () {});
+      }
+      return;
+    }
+    var sort = event.target.closest("button.sort");
+    if (sort) {
+      var table = sort.closest("table");
+      var col = parseInt(sort.dataset.sortCol, 10);
+      var body = table.tBodies[0];
+      var desc = sort.dataset.dir !== "desc";
+      sort.dataset.dir = desc ? "desc" : "asc";
+      var rows = Array.prototype.slice.call(body.rows);
+      rows.sort(function (a, b) {
+        var av = parseFloat((a.cells[col] && a.cells[col].dataset.value) || "-1");
+        var bv = parseFloat((b.cells[col] && b.cells[col].dataset.value) || "-1");
+        return desc ? bv - av : av - bv;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+    }
+  });
+})();

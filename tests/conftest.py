@@ -1,0 +1,91 @@
+"""Shared fixtures: users with each role, a seeded sandbox, a synced cache."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.cache import cache
+
+from dashboard.accounts.roles import EDITOR, LEAD, VIEWER, ensure_roles
+from dashboard.live import reset_client
+from dashboard.sandbox import app as sandbox_app
+
+PASSWORD = "correct-horse-battery"
+ALL_DATABASES = ["default", "sandbox"]
+TEAM_DOMAIN = "live.example-shop.com"
+OTHER_DOMAIN = "stream.sportsnow.tv"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_upstream():
+    """Every test starts with a new client, an empty cache and a calm sandbox."""
+    reset_client()
+    cache.clear()
+    sandbox_app.throttle.reset()
+    sandbox_app.throttle.enabled = False
+    sandbox_app.faults.configure("")
+    sandbox_app.stats.reset()
+    yield
+    sandbox_app.faults.configure("")
+    reset_client()
+
+
+def make_user(username: str, role: str | None, *, teams=()) -> User:
+    ensure_roles()
+    user = User.objects.create_user(
+        username=username, password=PASSWORD, first_name=username.title()
+    )
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    if role == LEAD:
+        user.is_staff = True
+        user.save()
+    for team in teams:
+        team.members.add(user)
+    return user
+
+
+@pytest.fixture
+def seeded(django_db_blocker):
+    """The sandbox's demo account, small (a few hundred records per busy domain)."""
+    from dashboard.sandbox.traffic import seed_demo_account
+
+    seed_demo_account(big_domain_records=600)
+
+
+@pytest.fixture
+def synced(seeded):
+    """The seeded sandbox, synced into the dashboard's cache, with one team."""
+    from dashboard.domains.models import Domain, Team
+    from dashboard.domains.sync import domains_sync_all
+
+    domains_sync_all(workers=1)
+    team = Team.objects.create(name="Shop streaming")
+    Domain.objects.filter(name=TEAM_DOMAIN).update(team=team)
+    other = Team.objects.create(name="Sports")
+    Domain.objects.filter(name=OTHER_DOMAIN).update(team=other)
+    return {"team": team, "other_team": other}
+
+
+@pytest.fixture
+def viewer(db):
+    return make_user("support", VIEWER)
+
+
+@pytest.fixture
+def editor(synced):
+    return make_user("editor", EDITOR, teams=[synced["team"]])
+
+
+@pytest.fixture
+def other_editor(synced):
+    return make_user("sports-editor", EDITOR, teams=[synced["other_team"]])
+
+
+@pytest.fixture
+def lead(db):
+    return make_user("lead", LEAD)
+
+
+def login(client, user) -> None:
+    client.force_login(user)
