@@ -50,7 +50,7 @@ def seeded(django_db_blocker):
     """The sandbox's demo account, small (a few hundred records per busy domain)."""
     from dashboard.sandbox.traffic import seed_demo_account
 
-    seed_demo_account(big_domain_records=600)
+    seed_demo_account(big_domain_records=600, rate_scale=0.02)
 
 
 @pytest.fixture

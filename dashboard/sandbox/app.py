@@ -81,8 +81,17 @@ class Stats:
 stats = Stats()
 
 
+# A second RAM user that may only read: its writes are refused with Forbidden.
+READONLY_ACCESS_KEY_ID = "sandbox-readonly"
+READONLY_ACCESS_KEY_SECRET = "sandbox-readonly-secret"  # noqa: S105 - sandbox-only credential
+_READ_ACTIONS = {a for a in api.ACTIONS if a.startswith("Describe")}
+
+
 def credentials() -> dict[str, str]:
-    return {settings.LIVE_SANDBOX_ACCESS_KEY_ID: settings.LIVE_SANDBOX_ACCESS_KEY_SECRET}
+    return {
+        settings.LIVE_SANDBOX_ACCESS_KEY_ID: settings.LIVE_SANDBOX_ACCESS_KEY_SECRET,
+        READONLY_ACCESS_KEY_ID: READONLY_ACCESS_KEY_SECRET,
+    }
 
 
 def _parse_date(text: str) -> dt.datetime | None:
@@ -215,9 +224,14 @@ def handle(
     if not throttle.allow(access_key_id, action):
         raise SandboxError("Throttling.User", "Request was denied due to user flow control.")
     faults.apply(action)
+    if access_key_id == READONLY_ACCESS_KEY_ID and action not in _READ_ACTIONS:
+        raise SandboxError(
+            "Forbidden", "User not authorized to operate on the specified resource.", 403
+        )
     api_params = _api_params(params)
     for name in api.REQUIRED_PARAMS[action]:
-        if not api_params.get(name):
+        # The gateway checks presence; empty values are each operation's own business.
+        if name not in api_params:
             raise missing(name)
     return 200, handler(api_params)
 

@@ -23,6 +23,8 @@ Params = Mapping[str, str]
 
 def _domain(params: Params) -> SandboxDomain:
     name = params["DomainName"]
+    if not name:
+        raise missing("DomainName")
     try:
         return SandboxDomain.objects.get(name=name)
     except SandboxDomain.DoesNotExist:
@@ -149,6 +151,8 @@ def delete_record_config(params: Params) -> dict:
 
 def _snapshot_values(params: Params, current: SandboxSnapshotConfig | None) -> dict:
     url = params.get("NotifyUrl")
+    if url == "" and current is None:
+        raise snapshot_error("MissingParam", "NotifyUrl is empty")
     if url is not None:
         _check_url("NotifyUrl", url, max_length=api.SNAPSHOT_URL_MAX)
     elif current is None:
@@ -241,6 +245,9 @@ def _int_param(params: Params, name: str, low: int, high: int) -> int:
 
 
 def describe_notify_records(params: Params) -> dict:
+    for name in api.REQUIRED_PARAMS[api.DESCRIBE_RECORDS]:
+        if not params[name]:
+            raise SandboxError("MissingParams", f"{name} is empty")
     domain = _domain(params)
     try:
         start = api.parse_time(params["StartTime"])
@@ -261,10 +268,10 @@ def describe_notify_records(params: Params) -> dict:
         )
     status = params.get("Status")
     if status and status not in api.NOTIFY_RESULTS:
-        raise SandboxError("MalformedParams", "Status must be success or failed")
+        raise SandboxError("InvalidParams", "Status must be success or failed")
     storage = params.get("StorageType")
     if storage and storage not in api.STORAGE_TYPES:
-        raise SandboxError("MalformedParams", "StorageType must be oss, vod or all")
+        raise SandboxError("InvalidParams", "StorageType must be oss, vod or all")
 
     traffic.top_up(domain, now)
     rows = SandboxNotifyRecord.objects.filter(

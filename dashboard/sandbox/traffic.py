@@ -292,7 +292,11 @@ def top_up(domain: SandboxDomain, now: dt.datetime) -> int:
 
 
 def seed_demo_account(
-    *, big_domain_records: int, now: dt.datetime | None = None, progress=None
+    *,
+    big_domain_records: int,
+    rate_scale: float = 1.0,
+    now: dt.datetime | None = None,
+    progress=None,
 ) -> bool:
     """Create the demo account once; returns False when it already exists."""
     if SandboxDomain.objects.exists():
@@ -304,6 +308,8 @@ def seed_demo_account(
     ):
         if name == BIG_DOMAIN and big_domain_records:
             rate = max(1, round(big_domain_records / (api.RECORDS_WINDOW.total_seconds() / 3600)))
+        else:
+            rate = max(1, round(rate * rate_scale)) if rate else 0
         created = now - dt.timedelta(days=400 - index * 30)
         domain = SandboxDomain.objects.create(
             name=name,

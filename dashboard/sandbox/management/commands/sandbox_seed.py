@@ -26,7 +26,11 @@ class Command(BaseCommand):
                 if done == total:
                     self.stdout.write("")
 
-        if seed_demo_account(big_domain_records=big_domain_records, progress=progress):
+        if seed_demo_account(
+            big_domain_records=big_domain_records,
+            rate_scale=settings.LIVE_SANDBOX["RATE_SCALE"],
+            progress=progress,
+        ):
             self.stdout.write(self.style.SUCCESS("Sandbox demo account seeded."))
         else:
             self.stdout.write("Sandbox demo account already present.")
