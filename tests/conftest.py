@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 
 from dashboard.accounts.roles import EDITOR, LEAD, VIEWER, ensure_roles
-from dashboard.live import reset_client
+from dashboard.live import get_client, reset_client
 from dashboard.sandbox import app as sandbox_app
 
 PASSWORD = "correct-horse-battery"
@@ -25,6 +25,9 @@ def _fresh_upstream():
     sandbox_app.throttle.enabled = False
     sandbox_app.faults.configure("")
     sandbox_app.stats.reset()
+    # Retries still happen, but without real back-off sleeps (their timing has its own tests).
+    client = get_client()
+    client.sleep = lambda seconds: None
     yield
     sandbox_app.faults.configure("")
     reset_client()

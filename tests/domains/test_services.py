@@ -1,0 +1,195 @@
+"""The config service: add, update, delete, conflicts, upstream failures, the race."""
+
+import threading
+
+import pytest
+from django.db import connections
+
+from dashboard.domains import services
+from dashboard.domains.models import AuditEntry, Domain, RecordNotifyConfig, key_fingerprint
+from dashboard.sandbox import app as sandbox_app
+from dashboard.sandbox.models import SandboxDomain, SandboxRecordConfig, SandboxSnapshotConfig
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+
+BARE = "cdn.webinar-hub.com"
+KEY = "NewKey0123456789abcdef"
+
+
+def save(domain, kind="record", *, user, version=None, **data):
+    domain.refresh_from_db()
+    values = {"notify_url": "https://hooks.example.net/cb", **data}
+    return services.config_save(
+        domain=domain,
+        kind=kind,
+        data=values,
+        actor=user,
+        expected_version=getattr(domain, f"{kind}_version") if version is None else version,
+        client_ip="203.0.113.9",
+    )
+
+
+def test_add_record_config_creates_upstream_cache_and_audit(lead, synced):
+    domain = Domain.objects.get(name=BARE)
+    result = save(domain, user=lead, need_status_notify=True, notify_req_auth=True, notify_auth_key=KEY)
+    assert result.action == "add" and result.request_id and result.new_key == KEY
+    upstream = SandboxRecordConfig.objects.get(domain__name=BARE)
+    assert upstream.notify_url == "https://hooks.example.net/cb" and upstream.notify_auth_key == KEY
+    cached = RecordNotifyConfig.objects.get(domain=domain)
+    assert cached.auth_key_fingerprint == key_fingerprint(KEY) and cached.need_status_notify
+    entry = AuditEntry.objects.get(domain=domain, action="add")
+    assert entry.outcome == "success" and entry.request_id == result.request_id
+    assert entry.actor == lead and entry.client_ip == "203.0.113.9"
+    assert entry.before is None and entry.after["notify_url"] == "https://hooks.example.net/cb"
+    assert KEY not in str(entry.after)
+    domain.refresh_from_db()
+    assert domain.record_version == 1 and domain.record_claim == ""
+
+
+def test_update_keeps_the_key_when_left_blank(editor):
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    old_fingerprint = domain.record_config.auth_key_fingerprint
+    result = save(domain, user=editor, notify_req_auth=True, notify_auth_key="")
+    assert result.action == "update" and result.new_key == ""
+    upstream = SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN)
+    assert upstream.notify_auth_key == "Sh0pKey2024AbCdEfGhIjKlMnOpQrSt"
+    assert upstream.notify_url == "https://hooks.example.net/cb"
+    assert RecordNotifyConfig.objects.get(domain=domain).auth_key_fingerprint == old_fingerprint
+
+
+def test_snapshot_update_and_delete(lead, synced):
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    save(domain, "snapshot", user=lead, notify_req_auth=False)
+    assert SandboxSnapshotConfig.objects.get(domain__name=TEAM_DOMAIN).notify_req_auth is False
+    domain.refresh_from_db()
+    services.config_delete(domain=domain, kind="snapshot", actor=lead, expected_version=domain.snapshot_version)
+    assert not SandboxSnapshotConfig.objects.filter(domain__name=TEAM_DOMAIN).exists()
+    assert Domain.objects.get(pk=domain.pk).snapshot_config_or_none is None
+    assert AuditEntry.objects.filter(domain=domain, action="delete", outcome="success").exists()
+
+
+def test_stale_version_is_a_conflict_and_changes_nothing(lead, synced):
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    shown = domain.record_version  # the version both editors loaded
+    save(domain, user=lead)
+    with pytest.raises(services.ConflictError) as info:
+        save(domain, user=lead, version=shown, notify_url="https://stale.example.com/cb")
+    assert info.value.version == shown + 1
+    assert info.value.current["notify_url"] == "https://hooks.example.net/cb"
+    assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == "https://hooks.example.net/cb"
+
+
+def test_change_in_the_console_is_a_conflict_with_drift_recorded(lead, synced):
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).update(notify_url="https://console.example.com/x")
+    with pytest.raises(services.ConflictError) as info:
+        save(domain, user=lead)
+    assert info.value.current["notify_url"] == "https://console.example.com/x"
+    assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == "https://console.example.com/x"
+    assert AuditEntry.objects.filter(domain=domain, action="drift").exists()
+    domain.refresh_from_db()
+    assert domain.record_claim == ""
+    # With the version the conflict view carries, "Overwrite" goes through.
+    save(domain, user=lead, version=info.value.version)
+    assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == "https://hooks.example.net/cb"
+
+
+def test_upstream_failure_writes_nothing_and_audits_the_attempt(lead, synced):
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    version = domain.record_version
+    before = RecordNotifyConfig.objects.get(domain=domain).notify_url
+    sandbox_app.faults.configure("UpdateLiveRecordNotifyConfig:error=1")
+    with pytest.raises(services.UpstreamFailure) as info:
+        save(domain, user=lead)
+    assert info.value.code in {"InternalError", "ServiceUnavailable"} and info.value.request_id
+    assert RecordNotifyConfig.objects.get(domain=domain).notify_url == before
+    entry = AuditEntry.objects.get(domain=domain, outcome="failed")
+    assert entry.error_code == info.value.code and entry.request_id == info.value.request_id
+    domain.refresh_from_db()
+    assert domain.record_version == version and domain.record_claim == ""
+
+
+def test_unsafe_url_refused_upstream_is_an_upstream_failure(lead, synced):
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    with pytest.raises(services.UpstreamFailure) as info:
+        save(domain, user=lead, notify_url="http://10.1.1.1/cb")
+    assert info.value.code == "InvalidNotifyUrl.Unsafe"
+
+
+def test_add_meeting_config_already_exists_falls_back_to_update(lead, synced, monkeypatch):
+    domain = Domain.objects.get(name=BARE)
+    real_fetch = services.fetch_configs
+
+    def fetch_then_someone_adds(name, **kwargs):
+        result = real_fetch(name, **kwargs)
+        SandboxRecordConfig.objects.create(
+            domain=SandboxDomain.objects.get(name=name), notify_url="https://race.example.com/cb"
+        )
+        return result
+
+    monkeypatch.setattr(services, "fetch_configs", fetch_then_someone_adds)
+    result = save(domain, user=lead)
+    assert result.request_id
+    assert SandboxRecordConfig.objects.get(domain__name=BARE).notify_url == "https://hooks.example.net/cb"
+
+
+def test_reveal_is_audited(editor):
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    key = services.auth_key_reveal(domain=domain, kind="record", actor=editor, client_ip="198.51.100.1")
+    assert key == "Sh0pKey2024AbCdEfGhIjKlMnOpQrSt"
+    entry = AuditEntry.objects.get(action="reveal")
+    assert entry.actor == editor and key not in str(entry.before) + str(entry.after)
+
+
+def test_audit_entries_are_append_only(lead, synced):
+    domain = Domain.objects.get(name=BARE)
+    save(domain, user=lead)
+    entry = AuditEntry.objects.first()
+    with pytest.raises(TypeError):
+        entry.save()
+    with pytest.raises(TypeError):
+        entry.delete()
+    with pytest.raises(TypeError):
+        AuditEntry.objects.all().delete()
+    with pytest.raises(TypeError):
+        AuditEntry.objects.update(outcome="failed")
+
+
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_concurrent_saves_on_one_version_apply_exactly_once(lead, synced):
+    """20 editors press Save at the same moment with the same version: one wins."""
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    version = domain.record_version
+    barrier = threading.Barrier(20)
+    outcomes = []
+    lock = threading.Lock()
+
+    def worker(i):
+        try:
+            barrier.wait()
+            try:
+                services.config_save(
+                    domain=domain, kind="record", data={"notify_url": f"https://hooks.example.net/cb{i}"},
+                    actor=lead, expected_version=version,
+                )
+                result = ("applied", i)
+            except services.ConflictError:
+                result = ("conflict", i)
+            with lock:
+                outcomes.append(result)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    applied = [i for kind, i in outcomes if kind == "applied"]
+    assert len(outcomes) == 20 and len(applied) == 1
+    winner = applied[0]
+    assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == f"https://hooks.example.net/cb{winner}"
+    assert RecordNotifyConfig.objects.get(domain=domain).notify_url == f"https://hooks.example.net/cb{winner}"
+    assert Domain.objects.get(pk=domain.pk).record_version == version + 1
+    assert AuditEntry.objects.filter(domain=domain, action="update", outcome="success").count() == 1

@@ -1,0 +1,100 @@
+"""Sync against the sandbox: new, changed, drifted and vanished domains; upstream errors."""
+
+import pytest
+
+from dashboard.domains.models import AuditEntry, Domain, RecordNotifyConfig, SnapshotNotifyConfig
+from dashboard.domains.sync import domain_refresh, domains_sync_all
+from dashboard.live import LiveApiError
+from dashboard.sandbox import app as sandbox_app
+from dashboard.sandbox.models import SandboxDomain, SandboxRecordConfig
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+
+
+def test_first_sync_caches_domains_and_configs_without_drift(seeded):
+    report = domains_sync_all(workers=1)
+    assert report.domains_seen == 11 and report.created == 11 and not report.failed
+    assert Domain.objects.count() == 11
+    shop = Domain.objects.get(name=TEAM_DOMAIN)
+    assert shop.record_config.notify_url == "https://hooks.example-shop.com/live/record"
+    assert shop.record_config.need_status_notify and shop.record_config.notify_req_auth
+    assert len(shop.record_config.auth_key_fingerprint) == 64
+    assert "Sh0pKey" not in shop.record_config.auth_key_fingerprint
+    assert shop.snapshot_config.notify_req_auth
+    assert not Domain.objects.get(name="cdn.webinar-hub.com").record_config_or_none
+    assert not AuditEntry.objects.filter(action="drift").exists()
+
+
+def test_change_outside_dashboard_is_recorded_as_drift(seeded):
+    domains_sync_all(workers=1)
+    version = Domain.objects.get(name=TEAM_DOMAIN).record_version
+    SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).update(
+        notify_url="https://console-change.example.com/cb", notify_auth_key="ChangedInConsole1234"
+    )
+    report = domains_sync_all(workers=1)
+    assert report.drifted == 1
+    entry = AuditEntry.objects.get(action="drift")
+    assert entry.before["notify_url"] == "https://hooks.example-shop.com/live/record"
+    assert entry.after["notify_url"] == "https://console-change.example.com/cb"
+    assert entry.before["auth_key_fingerprint"] != entry.after["auth_key_fingerprint"]
+    assert "ChangedInConsole1234" not in str(entry.after)
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    assert domain.record_config.notify_url == "https://console-change.example.com/cb"
+    assert domain.record_version == version + 1
+
+
+def test_new_and_vanished_domains(seeded):
+    domains_sync_all(workers=1)
+    SandboxDomain.objects.filter(name="pull.gamearena.net").delete()
+    new = SandboxDomain.objects.get(name="cdn.webinar-hub.com")
+    new.pk = None
+    new.name = "brand-new.example.com"
+    new.save()
+    report = domains_sync_all(workers=1)
+    assert report.created == 1 and report.gone == 1
+    gone = Domain.objects.get(name="pull.gamearena.net")
+    assert gone.gone_at is not None  # kept, not deleted
+    assert AuditEntry.objects.filter(action="gone", domain_name="pull.gamearena.net").exists()
+    assert Domain.objects.filter(name="brand-new.example.com").exists()
+
+
+def test_upstream_errors_mid_sync_leave_the_cache_consistent(seeded):
+    domains_sync_all(workers=1)
+    before = {
+        c.domain.name: (c.notify_url, c.auth_key_fingerprint)
+        for c in RecordNotifyConfig.objects.select_related("domain")
+    }
+    SandboxRecordConfig.objects.update(notify_url="https://changed.example.com/cb")
+    sandbox_app.faults.configure("DescribeLiveSnapshotNotifyConfig:error=1")
+    report = domains_sync_all(workers=1)
+    assert len(report.failed) == report.domains_seen - 3 and report.refreshed == 0
+    after = {
+        c.domain.name: (c.notify_url, c.auth_key_fingerprint)
+        for c in RecordNotifyConfig.objects.select_related("domain")
+    }
+    assert after == before  # nothing half-applied: each domain is written whole or not at all
+    assert "InternalError" in Domain.objects.get(name=TEAM_DOMAIN).sync_error or "ServiceUnavailable" in Domain.objects.get(name=TEAM_DOMAIN).sync_error
+
+
+def test_discovery_failure_changes_nothing(seeded):
+    sandbox_app.faults.configure("DescribeLiveUserDomains:error=1")
+    with pytest.raises(LiveApiError):
+        domains_sync_all(workers=1)
+    assert Domain.objects.count() == 0
+
+
+def test_refresh_one_domain(seeded):
+    domains_sync_all(workers=1)
+    SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).delete()
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    assert domain_refresh(domain=domain) is True
+    assert not RecordNotifyConfig.objects.filter(domain=domain).exists()
+    assert SnapshotNotifyConfig.objects.filter(domain=domain).exists()
+
+
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_concurrent_sync_with_worker_threads(seeded):
+    report = domains_sync_all(workers=4)
+    assert report.refreshed == 8 and not report.failed
+    assert RecordNotifyConfig.objects.count() == 5 and SnapshotNotifyConfig.objects.count() == 3
