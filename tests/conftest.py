@@ -48,21 +48,56 @@ def make_user(username: str, role: str | None, *, teams=()) -> User:
     return user
 
 
-@pytest.fixture
-def seeded(django_db_blocker):
-    """The sandbox's demo account, small (a few hundred records per busy domain)."""
+def _seed_sandbox() -> None:
+    from dashboard.sandbox.models import SandboxDomain
     from dashboard.sandbox.traffic import seed_demo_account
 
-    seed_demo_account(big_domain_records=600, rate_scale=0.02)
+    if not SandboxDomain.objects.exists():
+        seed_demo_account(big_domain_records=600, rate_scale=0.02)
+
+
+def _sync_cache() -> None:
+    from dashboard.domains.models import Domain
+    from dashboard.domains.sync import domains_sync_all
+
+    if not Domain.objects.exists():
+        domains_sync_all(workers=1)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Seed the sandbox and sync the cache once; each test's transaction rolls back to it.
+
+    Tests with transaction=True flush the databases afterwards; the fixtures below then
+    seed again for whoever needs it.
+    """
+    with django_db_blocker.unblock():
+        _seed_sandbox()
+        _sync_cache()
+        reset_client()
+
+
+@pytest.fixture
+def seeded(request):
+    """The sandbox's demo account, small (a few hundred records per busy domain)."""
+    request.getfixturevalue("_django_db_helper")
+    _seed_sandbox()
+
+
+@pytest.fixture
+def empty_cache(seeded):
+    """A dashboard that has never synced (the sandbox still has its demo account)."""
+    from dashboard.domains.models import Domain
+
+    Domain.objects.all().delete()
 
 
 @pytest.fixture
 def synced(seeded):
-    """The seeded sandbox, synced into the dashboard's cache, with one team."""
+    """The seeded sandbox, synced into the dashboard's cache, with two teams."""
     from dashboard.domains.models import Domain, Team
-    from dashboard.domains.sync import domains_sync_all
 
-    domains_sync_all(workers=1)
+    _sync_cache()
     team = Team.objects.create(name="Shop streaming")
     Domain.objects.filter(name=TEAM_DOMAIN).update(team=team)
     other = Team.objects.create(name="Sports")

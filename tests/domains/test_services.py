@@ -32,7 +32,9 @@ def save(domain, kind="record", *, user, version=None, **data):
 
 def test_add_record_config_creates_upstream_cache_and_audit(lead, synced):
     domain = Domain.objects.get(name=BARE)
-    result = save(domain, user=lead, need_status_notify=True, notify_req_auth=True, notify_auth_key=KEY)
+    result = save(
+        domain, user=lead, need_status_notify=True, notify_req_auth=True, notify_auth_key=KEY
+    )
     assert result.action == "add" and result.request_id and result.new_key == KEY
     upstream = SandboxRecordConfig.objects.get(domain__name=BARE)
     assert upstream.notify_url == "https://hooks.example.net/cb" and upstream.notify_auth_key == KEY
@@ -63,7 +65,9 @@ def test_snapshot_update_and_delete(lead, synced):
     save(domain, "snapshot", user=lead, notify_req_auth=False)
     assert SandboxSnapshotConfig.objects.get(domain__name=TEAM_DOMAIN).notify_req_auth is False
     domain.refresh_from_db()
-    services.config_delete(domain=domain, kind="snapshot", actor=lead, expected_version=domain.snapshot_version)
+    services.config_delete(
+        domain=domain, kind="snapshot", actor=lead, expected_version=domain.snapshot_version
+    )
     assert not SandboxSnapshotConfig.objects.filter(domain__name=TEAM_DOMAIN).exists()
     assert Domain.objects.get(pk=domain.pk).snapshot_config_or_none is None
     assert AuditEntry.objects.filter(domain=domain, action="delete", outcome="success").exists()
@@ -77,22 +81,33 @@ def test_stale_version_is_a_conflict_and_changes_nothing(lead, synced):
         save(domain, user=lead, version=shown, notify_url="https://stale.example.com/cb")
     assert info.value.version == shown + 1
     assert info.value.current["notify_url"] == "https://hooks.example.net/cb"
-    assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == "https://hooks.example.net/cb"
+    assert (
+        SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url
+        == "https://hooks.example.net/cb"
+    )
 
 
 def test_change_in_the_console_is_a_conflict_with_drift_recorded(lead, synced):
     domain = Domain.objects.get(name=TEAM_DOMAIN)
-    SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).update(notify_url="https://console.example.com/x")
+    SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).update(
+        notify_url="https://console.example.com/x"
+    )
     with pytest.raises(services.ConflictError) as info:
         save(domain, user=lead)
     assert info.value.current["notify_url"] == "https://console.example.com/x"
-    assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == "https://console.example.com/x"
+    assert (
+        SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url
+        == "https://console.example.com/x"
+    )
     assert AuditEntry.objects.filter(domain=domain, action="drift").exists()
     domain.refresh_from_db()
     assert domain.record_claim == ""
     # With the version the conflict view carries, "Overwrite" goes through.
     save(domain, user=lead, version=info.value.version)
-    assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == "https://hooks.example.net/cb"
+    assert (
+        SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url
+        == "https://hooks.example.net/cb"
+    )
 
 
 def test_upstream_failure_writes_nothing_and_audits_the_attempt(lead, synced):
@@ -131,12 +146,17 @@ def test_add_meeting_config_already_exists_falls_back_to_update(lead, synced, mo
     monkeypatch.setattr(services, "fetch_configs", fetch_then_someone_adds)
     result = save(domain, user=lead)
     assert result.request_id
-    assert SandboxRecordConfig.objects.get(domain__name=BARE).notify_url == "https://hooks.example.net/cb"
+    assert (
+        SandboxRecordConfig.objects.get(domain__name=BARE).notify_url
+        == "https://hooks.example.net/cb"
+    )
 
 
 def test_reveal_is_audited(editor):
     domain = Domain.objects.get(name=TEAM_DOMAIN)
-    key = services.auth_key_reveal(domain=domain, kind="record", actor=editor, client_ip="198.51.100.1")
+    key = services.auth_key_reveal(
+        domain=domain, kind="record", actor=editor, client_ip="198.51.100.1"
+    )
     assert key == "Sh0pKey2024AbCdEfGhIjKlMnOpQrSt"
     entry = AuditEntry.objects.get(action="reveal")
     assert entry.actor == editor and key not in str(entry.before) + str(entry.after)
@@ -170,8 +190,11 @@ def test_concurrent_saves_on_one_version_apply_exactly_once(lead, synced):
             barrier.wait()
             try:
                 services.config_save(
-                    domain=domain, kind="record", data={"notify_url": f"https://hooks.example.net/cb{i}"},
-                    actor=lead, expected_version=version,
+                    domain=domain,
+                    kind="record",
+                    data={"notify_url": f"https://hooks.example.net/cb{i}"},
+                    actor=lead,
+                    expected_version=version,
                 )
                 result = ("applied", i)
             except services.ConflictError:
@@ -189,7 +212,13 @@ def test_concurrent_saves_on_one_version_apply_exactly_once(lead, synced):
     applied = [i for kind, i in outcomes if kind == "applied"]
     assert len(outcomes) == 20 and len(applied) == 1
     winner = applied[0]
-    assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == f"https://hooks.example.net/cb{winner}"
-    assert RecordNotifyConfig.objects.get(domain=domain).notify_url == f"https://hooks.example.net/cb{winner}"
+    assert (
+        SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url
+        == f"https://hooks.example.net/cb{winner}"
+    )
+    assert (
+        RecordNotifyConfig.objects.get(domain=domain).notify_url
+        == f"https://hooks.example.net/cb{winner}"
+    )
     assert Domain.objects.get(pk=domain.pk).record_version == version + 1
     assert AuditEntry.objects.filter(domain=domain, action="update", outcome="success").count() == 1

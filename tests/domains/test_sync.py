@@ -12,7 +12,7 @@ from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
 
-def test_first_sync_caches_domains_and_configs_without_drift(seeded):
+def test_first_sync_caches_domains_and_configs_without_drift(empty_cache):
     report = domains_sync_all(workers=1)
     assert report.domains_seen == 11 and report.created == 11 and not report.failed
     assert Domain.objects.count() == 11
@@ -26,7 +26,7 @@ def test_first_sync_caches_domains_and_configs_without_drift(seeded):
     assert not AuditEntry.objects.filter(action="drift").exists()
 
 
-def test_change_outside_dashboard_is_recorded_as_drift(seeded):
+def test_change_outside_dashboard_is_recorded_as_drift(empty_cache):
     domains_sync_all(workers=1)
     version = Domain.objects.get(name=TEAM_DOMAIN).record_version
     SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).update(
@@ -44,7 +44,7 @@ def test_change_outside_dashboard_is_recorded_as_drift(seeded):
     assert domain.record_version == version + 1
 
 
-def test_new_and_vanished_domains(seeded):
+def test_new_and_vanished_domains(empty_cache):
     domains_sync_all(workers=1)
     SandboxDomain.objects.filter(name="pull.gamearena.net").delete()
     new = SandboxDomain.objects.get(name="cdn.webinar-hub.com")
@@ -59,7 +59,7 @@ def test_new_and_vanished_domains(seeded):
     assert Domain.objects.filter(name="brand-new.example.com").exists()
 
 
-def test_upstream_errors_mid_sync_leave_the_cache_consistent(seeded):
+def test_upstream_errors_mid_sync_leave_the_cache_consistent(empty_cache):
     domains_sync_all(workers=1)
     before = {
         c.domain.name: (c.notify_url, c.auth_key_fingerprint)
@@ -74,17 +74,20 @@ def test_upstream_errors_mid_sync_leave_the_cache_consistent(seeded):
         for c in RecordNotifyConfig.objects.select_related("domain")
     }
     assert after == before  # nothing half-applied: each domain is written whole or not at all
-    assert "InternalError" in Domain.objects.get(name=TEAM_DOMAIN).sync_error or "ServiceUnavailable" in Domain.objects.get(name=TEAM_DOMAIN).sync_error
+    assert (
+        "InternalError" in Domain.objects.get(name=TEAM_DOMAIN).sync_error
+        or "ServiceUnavailable" in Domain.objects.get(name=TEAM_DOMAIN).sync_error
+    )
 
 
-def test_discovery_failure_changes_nothing(seeded):
+def test_discovery_failure_changes_nothing(empty_cache):
     sandbox_app.faults.configure("DescribeLiveUserDomains:error=1")
     with pytest.raises(LiveApiError):
         domains_sync_all(workers=1)
     assert Domain.objects.count() == 0
 
 
-def test_refresh_one_domain(seeded):
+def test_refresh_one_domain(empty_cache):
     domains_sync_all(workers=1)
     SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).delete()
     domain = Domain.objects.get(name=TEAM_DOMAIN)
@@ -94,7 +97,7 @@ def test_refresh_one_domain(seeded):
 
 
 @pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
-def test_concurrent_sync_with_worker_threads(seeded):
+def test_concurrent_sync_with_worker_threads(empty_cache):
     report = domains_sync_all(workers=4)
     assert report.refreshed == 8 and not report.failed
     assert RecordNotifyConfig.objects.count() == 5 and SnapshotNotifyConfig.objects.count() == 3

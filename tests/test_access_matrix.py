@@ -1,0 +1,131 @@
+"""Who may reach which URL: every named route × every role, generated from the URLconf.
+
+A new view without an entry here fails `test_every_route_has_an_expectation`, so access
+rules cannot be forgotten.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.conftest import ALL_DATABASES, OTHER_DOMAIN, TEAM_DOMAIN, make_user
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+
+ROLES = ["anonymous", "viewer", "editor_own", "editor_other", "lead"]
+EVERYONE = {"viewer", "editor_own", "editor_other", "lead"}
+EDITORS = {"editor_own", "lead"}
+LEADS = {"lead"}
+
+# name: (method, kwargs, roles allowed, status when allowed)
+EXPECTATIONS = {
+    "home": ("get", {}, EVERYONE, 302),
+    "domain_list": ("get", {}, EVERYONE, 200),
+    "domain_detail": ("get", {"name": TEAM_DOMAIN}, EVERYONE, 200),
+    "domain_refresh": ("post", {"name": TEAM_DOMAIN}, EVERYONE, 302),
+    "config_edit": ("get", {"name": TEAM_DOMAIN, "kind": "record"}, EDITORS, 200),
+    "config_delete": ("get", {"name": TEAM_DOMAIN, "kind": "snapshot"}, EDITORS, 200),
+    "key_reveal": ("post", {"name": TEAM_DOMAIN, "kind": "record"}, EDITORS, 200),
+    "sync_all": ("post", {}, LEADS, 302),
+    "sync_run": ("get", {"run_id": 1}, LEADS, 200),
+    "audit": ("get", {}, LEADS, 200),
+    "records": ("get", {}, EVERYONE, 200),
+    "records_export": ("get", {}, EVERYONE, 400),  # no domain chosen: a 400 with a message
+    "records_overview": ("get", {}, EVERYONE, 200),
+    "records_overview_row": ("get", {"name": TEAM_DOMAIN}, EVERYONE, 200),
+}
+# Routes that are public or belong to Django itself.
+NOT_COVERED = {"login", "logout", "set_language"}
+
+
+def _names(patterns, prefix=""):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            if p.namespace == "admin":
+                continue
+            yield from _names(p.url_patterns)
+        elif isinstance(p, URLPattern) and p.name:
+            yield p.name
+
+
+def test_every_route_has_an_expectation():
+    missing = set(_names(get_resolver().url_patterns)) - EXPECTATIONS.keys() - NOT_COVERED
+    assert not missing, f"add access expectations for: {sorted(missing)}"
+
+
+@pytest.fixture
+def people(synced):
+    from dashboard.accounts.roles import EDITOR, LEAD, VIEWER
+    from dashboard.domains.models import SyncRun
+
+    users = {
+        "viewer": make_user("v", VIEWER),
+        "editor_own": make_user("eo", EDITOR, teams=[synced["team"]]),
+        "editor_other": make_user("ex", EDITOR, teams=[synced["other_team"]]),
+        "lead": make_user("l", LEAD),
+    }
+    SyncRun.objects.create(pk=1, started_by=users["lead"])
+    return users
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTATIONS))
+@pytest.mark.parametrize("role", ROLES)
+def test_access(client, people, name, role):
+    method, kwargs, allowed, ok_status = EXPECTATIONS[name]
+    url = reverse(name, kwargs=kwargs)
+    if role != "anonymous":
+        client.force_login(people[role])
+    response = getattr(client, method)(url)
+    if role == "anonymous":
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    elif role in allowed:
+        assert response.status_code == ok_status, response.content[:300]
+    else:
+        assert response.status_code == 403
+
+
+def test_editor_sees_edit_controls_only_on_own_domains(client, people):
+    client.force_login(people["editor_own"])
+    own = client.get(reverse("domain_detail", kwargs={"name": TEAM_DOMAIN})).content.decode()
+    other = client.get(reverse("domain_detail", kwargs={"name": OTHER_DOMAIN})).content.decode()
+    assert "/record/edit/" in own and "Reveal (audited)" in own
+    assert "/record/edit/" not in other and "Reveal" not in other
+    assert (
+        client.get(
+            reverse("config_edit", kwargs={"name": OTHER_DOMAIN, "kind": "record"})
+        ).status_code
+        == 403
+    )
+
+
+def test_viewer_sees_no_edit_controls(client, people):
+    client.force_login(people["viewer"])
+    body = client.get(reverse("domain_detail", kwargs={"name": TEAM_DOMAIN})).content.decode()
+    assert "/edit/" not in body and "/delete/" not in body and "Reveal" not in body
+
+
+def test_csrf_is_enforced_on_state_changing_requests(people):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(people["lead"])
+    url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
+    assert (
+        client.post(url, {"notify_url": "https://x.example.com", "version": 0}).status_code == 403
+    )
+    assert (
+        client.post(
+            url,
+            {"notify_url": "https://x.example.com", "version": 0},
+            headers={"HX-Request": "true"},
+        ).status_code
+        == 403
+    )
+    page = client.get(url)
+    token = page.cookies["csrftoken"].value
+    response = client.post(
+        reverse("domain_refresh", kwargs={"name": TEAM_DOMAIN}),
+        headers={"HX-Request": "true", "X-CSRFToken": token},
+    )
+    assert response.status_code == 302
