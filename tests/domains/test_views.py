@@ -1,0 +1,226 @@
+"""Domain pages as a user sees them: list filters, sorting, paging, editing, banners."""
+
+import pytest
+from django.urls import reverse
+
+from dashboard.domains.models import AuditEntry, Domain, Team
+from dashboard.live import get_client
+from dashboard.sandbox import app as sandbox_app
+from dashboard.sandbox.models import SandboxRecordConfig
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def as_viewer(client, viewer, synced):
+    client.force_login(viewer)
+    return client
+
+
+@pytest.fixture
+def as_editor(client, editor):
+    client.force_login(editor)
+    return client
+
+
+def names(response):
+    return [d.name for d in response.context["page"].object_list]
+
+
+def test_list_shows_each_domains_callbacks_at_a_glance(as_viewer):
+    response = as_viewer.get("/domains/")
+    body = response.content.decode()
+    assert response.status_code == 200 and len(names(response)) == 11
+    assert "hooks.example-shop.com" in body and "auth on" in body and "status on" in body
+    assert "Sh0pKey" not in body  # never a key on a page
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("q=sportsnow", ["ingest.sportsnow.tv", "stream.sportsnow.tv"]),
+        ("type=liveEdge", ["ingest.sportsnow.tv", "push.edu-streams.cn", "push.example-shop.com"]),
+        ("status=offline", ["live.newsroom.example.org", "push.edu-streams.cn"]),
+        ("configured=both", ["live.example-shop.com", "stream.sportsnow.tv"]),
+        ("configured=snapshot", ["live.example-shop.com", "stream.sportsnow.tv", "video.concerts.example.com"]),
+        ("configured=none&type=liveVideo", ["cdn.webinar-hub.com", "live.newsroom.example.org"]),
+    ],
+)
+def test_list_filters(as_viewer, query, expected):
+    assert names(as_viewer.get(f"/domains/?{query}")) == expected
+
+
+def test_list_filter_by_team(as_viewer, synced):
+    team = Team.objects.get(name="Shop streaming")
+    assert names(as_viewer.get(f"/domains/?team={team.pk}")) == [TEAM_DOMAIN]
+
+
+def test_list_sorting(as_viewer):
+    asc = names(as_viewer.get("/domains/?sort=name"))
+    desc = names(as_viewer.get("/domains/?sort=-name"))
+    assert asc == sorted(asc) and desc == list(reversed(asc))
+    by_status = names(as_viewer.get("/domains/?sort=status"))
+    assert by_status[0] == "pull.gamearena.net"  # configuring < offline < online
+
+
+def test_list_paging_keeps_filters_and_htmx_gets_only_results(as_viewer):
+    Domain.objects.bulk_create(
+        [Domain(name=f"extra{i:02d}.example.com", domain_type="liveVideo", status="online") for i in range(30)]
+    )
+    first = as_viewer.get("/domains/?q=extra")
+    assert len(names(first)) == 25 and "page=2" in first.content.decode()
+    second = as_viewer.get("/domains/?q=extra&page=2", headers=HX)
+    body = second.content.decode()
+    assert names(second) == [f"extra{i:02d}.example.com" for i in range(25, 30)]
+    assert "<html" not in body and 'id="results"' in body
+    assert second["Vary"] and "HX-Request" in second["Vary"]
+
+
+@pytest.mark.parametrize("query", ["type=bogus", "page=abc", "page=0", "status=deleted", "q=" + "x" * 300, "team=999999"])
+def test_list_bad_filters_are_400_with_message(as_viewer, query):
+    response = as_viewer.get(f"/domains/?{query}")
+    assert response.status_code == 400
+    assert "Please fix the filters" in response.content.decode()
+
+
+def test_detail_masks_keys_and_shows_the_5_minute_note(as_viewer):
+    body = as_viewer.get(f"/domains/{TEAM_DOMAIN}/").content.decode()
+    assert "https://hooks.example-shop.com/live/record" in body
+    assert "••••" in body and "Sh0pKey2024" not in body
+    assert "up to 5 minutes" in body
+    assert f"/records/?domain={TEAM_DOMAIN}" in body
+
+
+def test_unknown_domain_is_404(as_viewer):
+    assert as_viewer.get("/domains/nope.example.com/").status_code == 404
+
+
+def test_editor_saves_a_recording_callback(as_editor):
+    url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
+    form = as_editor.get(url)
+    version = form.context["form"].initial["version"]
+    response = as_editor.post(url, {"notify_url": "https://new.example.com/cb", "need_status_notify": "on", "version": version}, follow=True)
+    body = response.content.decode()
+    assert response.status_code == 200 and "Saved." in body and "https://new.example.com/cb" in body
+    assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == "https://new.example.com/cb"
+    assert "editor" in body  # the history shows who
+
+
+def test_unsafe_url_is_refused_beside_the_field_without_calling_upstream(as_editor):
+    sandbox_app.stats.reset()
+    url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
+    response = as_editor.post(url, {"notify_url": "http://0x7f000001/cb", "version": 1}, headers=HX)
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert 'id="id_notify_url-error"' in body and "loopback" in body
+    assert 'value="http://0x7f000001/cb"' in body  # the input is kept
+    assert sandbox_app.stats.calls == {}
+
+
+def test_key_required_when_auth_on_and_none_set(client, lead, synced):
+    client.force_login(lead)
+    url = reverse("config_edit", kwargs={"name": "cdn.webinar-hub.com", "kind": "snapshot"})
+    response = client.post(url, {"notify_url": "https://x.example.com/s", "notify_req_auth": "on", "version": 0})
+    assert response.status_code == 400 and "An auth key is required" in response.content.decode()
+    response = client.post(url, {"notify_url": "https://x.example.com/s", "notify_req_auth": "on", "notify_auth_key": "short!", "version": 0})
+    assert "16 to 32 letters and digits" in response.content.decode()
+
+
+def test_generated_key_is_shown_once_then_masked(client, lead, synced):
+    client.force_login(lead)
+    url = reverse("config_edit", kwargs={"name": "cdn.webinar-hub.com", "kind": "snapshot"})
+    generated = client.get(url + "?generate=1").context["form"].initial["notify_auth_key"]
+    assert len(generated) == 32 and generated.isalnum()
+    response = client.post(url, {"notify_url": "https://x.example.com/s", "notify_req_auth": "on", "notify_auth_key": generated, "version": 0})
+    assert response.status_code == 200 and generated in response.content.decode()
+    assert response["Cache-Control"] == "no-store"
+    again = client.get("/domains/cdn.webinar-hub.com/").content.decode()
+    assert generated not in again and "••••" in again
+
+
+def test_htmx_save_redirects_with_hx_redirect(as_editor):
+    url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
+    version = Domain.objects.get(name=TEAM_DOMAIN).record_version
+    response = as_editor.post(url, {"notify_url": "https://hx.example.com/cb", "version": version}, headers=HX)
+    assert response.status_code == 204 and response["HX-Redirect"] == f"/domains/{TEAM_DOMAIN}/"
+
+
+def test_stale_form_gets_the_conflict_view_with_both_values(as_editor):
+    url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
+    version = Domain.objects.get(name=TEAM_DOMAIN).record_version
+    as_editor.post(url, {"notify_url": "https://first.example.com/cb", "version": version})
+    response = as_editor.post(url, {"notify_url": "https://second.example.com/cb", "version": version})
+    body = response.content.decode()
+    assert response.status_code == 409
+    assert "Conflict" in body and "https://first.example.com/cb" in body and "https://second.example.com/cb" in body
+    assert "Overwrite with mine" in body and "Reload current values" in body
+    assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == "https://first.example.com/cb"
+
+
+def test_upstream_error_shows_code_message_request_id_and_keeps_input(as_editor):
+    sandbox_app.faults.configure("UpdateLiveRecordNotifyConfig:error=1")
+    url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
+    version = Domain.objects.get(name=TEAM_DOMAIN).record_version
+    response = as_editor.post(url, {"notify_url": "https://kept.example.com/cb", "version": version})
+    body = response.content.decode()
+    assert response.status_code == 502
+    assert "RequestId" in body and ("InternalError" in body or "ServiceUnavailable" in body)
+    assert 'value="https://kept.example.com/cb"' in body
+    assert AuditEntry.objects.filter(outcome="failed").count() == 1
+
+
+def test_delete_asks_for_confirmation_first(as_editor):
+    url = reverse("config_delete", kwargs={"name": TEAM_DOMAIN, "kind": "snapshot"})
+    page = as_editor.get(url)
+    assert page.status_code == 200 and "Delete the snapshot callback?" in page.content.decode()
+    version = Domain.objects.get(name=TEAM_DOMAIN).snapshot_version
+    response = as_editor.post(url, {"version": version}, follow=True)
+    assert "Deleted." in response.content.decode()
+    assert Domain.objects.get(name=TEAM_DOMAIN).snapshot_config_or_none is None
+
+
+def test_reveal_shows_key_and_audits(as_editor):
+    response = as_editor.post(reverse("key_reveal", kwargs={"name": TEAM_DOMAIN, "kind": "record"}), headers=HX)
+    assert "Sh0pKey2024AbCdEfGhIjKlMnOpQrSt" in response.content.decode()
+    assert response["Cache-Control"] == "no-store"
+    assert AuditEntry.objects.filter(action="reveal", actor__username="editor").count() == 1
+
+
+def test_refresh_failure_keeps_page_and_shows_message(as_viewer):
+    sandbox_app.faults.configure("error=1")
+    response = as_viewer.post(f"/domains/{TEAM_DOMAIN}/refresh/", follow=True)
+    body = response.content.decode()
+    assert response.status_code == 200 and "The Live API said" in body and "RequestId" in body
+    assert "https://hooks.example-shop.com/live/record" in body  # cached data still shown
+
+
+def test_degraded_banner_when_circuit_is_open(as_viewer):
+    breaker = get_client().breaker
+    for _ in range(breaker.threshold):
+        breaker.record(False)
+    body = as_viewer.get("/domains/").content.decode()
+    assert "The Live API is failing right now" in body
+    assert "hooks.example-shop.com" in body
+
+
+def test_sync_all_runs_in_background_worker_and_reports_progress(client, lead, synced):
+    from dashboard.domains.models import SyncRun
+    from dashboard.domains.tasks import sync_all_domains
+
+    client.force_login(lead)
+    response = client.post("/domains/sync/")
+    run = SyncRun.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/domains/sync/{run.pk}/"
+    assert run.state == "queued"
+    page = client.get(f"/domains/sync/{run.pk}/").content.decode()
+    assert "Waiting for the background worker" in page and 'hx-trigger="every 1s"' in page
+    # What the worker does with the task (the real worker process is exercised in
+    # tests/domains/test_worker.py on PostgreSQL).
+    sync_all_domains.call(run.pk)
+    run.refresh_from_db()
+    assert run.state == "done" and run.done == run.total == 8
+    fragment = client.get(f"/domains/sync/{run.pk}/", headers=HX).content.decode()
+    assert "every 1s" not in fragment and "Finished" in fragment

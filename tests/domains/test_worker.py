@@ -1,0 +1,46 @@
+""""Sync all" end to end: the view enqueues, a real `db_worker` process runs the task."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connections
+
+from dashboard.domains.models import Domain, SyncRun
+from dashboard.sandbox.models import SandboxRecordConfig
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def database_url(alias: str) -> str:
+    conf = connections[alias].settings_dict
+    if conf["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{conf['NAME']}"
+    return f"postgres://{conf['USER']}:{conf['PASSWORD'] or ''}@{conf['HOST']}:{conf['PORT']}/{conf['NAME']}"
+
+
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_sync_all_is_done_by_the_worker_process(client, lead, synced):
+    SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).update(notify_url="https://worker.example.com/cb")
+    client.force_login(lead)
+    client.post("/domains/sync/")
+    run = SyncRun.objects.get()
+    env = {
+        **os.environ,
+        "DEBUG": "true",
+        "DATABASE_URL": database_url("default"),
+        "SANDBOX_DATABASE_URL": database_url("sandbox"),
+        "LIVE_SANDBOX_THROTTLE": "false",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "db_worker", "--batch", "--no-startup-delay", "--no-reload"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    run.refresh_from_db()
+    assert run.state == "done", run.message
+    assert run.total == 8 and run.failed == 0 and run.drifted == 1
+    assert Domain.objects.get(name=TEAM_DOMAIN).record_config.notify_url == "https://worker.example.com/cb"
