@@ -45,7 +45,10 @@ def test_list_shows_each_domains_callbacks_at_a_glance(as_viewer):
         ("type=liveEdge", ["ingest.sportsnow.tv", "push.edu-streams.cn", "push.example-shop.com"]),
         ("status=offline", ["live.newsroom.example.org", "push.edu-streams.cn"]),
         ("configured=both", ["live.example-shop.com", "stream.sportsnow.tv"]),
-        ("configured=snapshot", ["live.example-shop.com", "stream.sportsnow.tv", "video.concerts.example.com"]),
+        (
+            "configured=snapshot",
+            ["live.example-shop.com", "stream.sportsnow.tv", "video.concerts.example.com"],
+        ),
         ("configured=none&type=liveVideo", ["cdn.webinar-hub.com", "live.newsroom.example.org"]),
     ],
 )
@@ -68,10 +71,13 @@ def test_list_sorting(as_viewer):
 
 def test_list_paging_keeps_filters_and_htmx_gets_only_results(as_viewer):
     Domain.objects.bulk_create(
-        [Domain(name=f"extra{i:02d}.example.com", domain_type="liveVideo", status="online") for i in range(30)]
+        [
+            Domain(name=f"extra{i:02d}.example.com", domain_type="liveVideo", status="online")
+            for i in range(30)
+        ]
     )
     first = as_viewer.get("/domains/?q=extra")
-    assert len(names(first)) == 25 and "page=2" in first.content.decode()
+    assert len(names(first)) == 25 and 'href="?q=extra&amp;page=2"' in first.content.decode()
     second = as_viewer.get("/domains/?q=extra&page=2", headers=HX)
     body = second.content.decode()
     assert names(second) == [f"extra{i:02d}.example.com" for i in range(25, 30)]
@@ -79,7 +85,9 @@ def test_list_paging_keeps_filters_and_htmx_gets_only_results(as_viewer):
     assert second["Vary"] and "HX-Request" in second["Vary"]
 
 
-@pytest.mark.parametrize("query", ["type=bogus", "page=abc", "page=0", "status=deleted", "q=" + "x" * 300, "team=999999"])
+@pytest.mark.parametrize(
+    "query", ["type=bogus", "page=abc", "page=0", "status=deleted", "q=" + "x" * 300, "team=999999"]
+)
 def test_list_bad_filters_are_400_with_message(as_viewer, query):
     response = as_viewer.get(f"/domains/?{query}")
     assert response.status_code == 400
@@ -102,10 +110,21 @@ def test_editor_saves_a_recording_callback(as_editor):
     url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
     form = as_editor.get(url)
     version = form.context["form"].initial["version"]
-    response = as_editor.post(url, {"notify_url": "https://new.example.com/cb", "need_status_notify": "on", "version": version}, follow=True)
+    response = as_editor.post(
+        url,
+        {
+            "notify_url": "https://new.example.com/cb",
+            "need_status_notify": "on",
+            "version": version,
+        },
+        follow=True,
+    )
     body = response.content.decode()
     assert response.status_code == 200 and "Saved." in body and "https://new.example.com/cb" in body
-    assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == "https://new.example.com/cb"
+    assert (
+        SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url
+        == "https://new.example.com/cb"
+    )
     assert "editor" in body  # the history shows who
 
 
@@ -123,9 +142,19 @@ def test_unsafe_url_is_refused_beside_the_field_without_calling_upstream(as_edit
 def test_key_required_when_auth_on_and_none_set(client, lead, synced):
     client.force_login(lead)
     url = reverse("config_edit", kwargs={"name": "cdn.webinar-hub.com", "kind": "snapshot"})
-    response = client.post(url, {"notify_url": "https://x.example.com/s", "notify_req_auth": "on", "version": 0})
+    response = client.post(
+        url, {"notify_url": "https://x.example.com/s", "notify_req_auth": "on", "version": 0}
+    )
     assert response.status_code == 400 and "An auth key is required" in response.content.decode()
-    response = client.post(url, {"notify_url": "https://x.example.com/s", "notify_req_auth": "on", "notify_auth_key": "short!", "version": 0})
+    response = client.post(
+        url,
+        {
+            "notify_url": "https://x.example.com/s",
+            "notify_req_auth": "on",
+            "notify_auth_key": "short!",
+            "version": 0,
+        },
+    )
     assert "16 to 32 letters and digits" in response.content.decode()
 
 
@@ -134,7 +163,15 @@ def test_generated_key_is_shown_once_then_masked(client, lead, synced):
     url = reverse("config_edit", kwargs={"name": "cdn.webinar-hub.com", "kind": "snapshot"})
     generated = client.get(url + "?generate=1").context["form"].initial["notify_auth_key"]
     assert len(generated) == 32 and generated.isalnum()
-    response = client.post(url, {"notify_url": "https://x.example.com/s", "notify_req_auth": "on", "notify_auth_key": generated, "version": 0})
+    response = client.post(
+        url,
+        {
+            "notify_url": "https://x.example.com/s",
+            "notify_req_auth": "on",
+            "notify_auth_key": generated,
+            "version": 0,
+        },
+    )
     assert response.status_code == 200 and generated in response.content.decode()
     assert response["Cache-Control"] == "no-store"
     again = client.get("/domains/cdn.webinar-hub.com/").content.decode()
@@ -144,7 +181,9 @@ def test_generated_key_is_shown_once_then_masked(client, lead, synced):
 def test_htmx_save_redirects_with_hx_redirect(as_editor):
     url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
     version = Domain.objects.get(name=TEAM_DOMAIN).record_version
-    response = as_editor.post(url, {"notify_url": "https://hx.example.com/cb", "version": version}, headers=HX)
+    response = as_editor.post(
+        url, {"notify_url": "https://hx.example.com/cb", "version": version}, headers=HX
+    )
     assert response.status_code == 204 and response["HX-Redirect"] == f"/domains/{TEAM_DOMAIN}/"
 
 
@@ -152,19 +191,30 @@ def test_stale_form_gets_the_conflict_view_with_both_values(as_editor):
     url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
     version = Domain.objects.get(name=TEAM_DOMAIN).record_version
     as_editor.post(url, {"notify_url": "https://first.example.com/cb", "version": version})
-    response = as_editor.post(url, {"notify_url": "https://second.example.com/cb", "version": version})
+    response = as_editor.post(
+        url, {"notify_url": "https://second.example.com/cb", "version": version}
+    )
     body = response.content.decode()
     assert response.status_code == 409
-    assert "Conflict" in body and "https://first.example.com/cb" in body and "https://second.example.com/cb" in body
+    assert (
+        "Conflict" in body
+        and "https://first.example.com/cb" in body
+        and "https://second.example.com/cb" in body
+    )
     assert "Overwrite with mine" in body and "Reload current values" in body
-    assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == "https://first.example.com/cb"
+    assert (
+        SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url
+        == "https://first.example.com/cb"
+    )
 
 
 def test_upstream_error_shows_code_message_request_id_and_keeps_input(as_editor):
     sandbox_app.faults.configure("UpdateLiveRecordNotifyConfig:error=1")
     url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
     version = Domain.objects.get(name=TEAM_DOMAIN).record_version
-    response = as_editor.post(url, {"notify_url": "https://kept.example.com/cb", "version": version})
+    response = as_editor.post(
+        url, {"notify_url": "https://kept.example.com/cb", "version": version}
+    )
     body = response.content.decode()
     assert response.status_code == 502
     assert "RequestId" in body and ("InternalError" in body or "ServiceUnavailable" in body)
@@ -183,7 +233,9 @@ def test_delete_asks_for_confirmation_first(as_editor):
 
 
 def test_reveal_shows_key_and_audits(as_editor):
-    response = as_editor.post(reverse("key_reveal", kwargs={"name": TEAM_DOMAIN, "kind": "record"}), headers=HX)
+    response = as_editor.post(
+        reverse("key_reveal", kwargs={"name": TEAM_DOMAIN, "kind": "record"}), headers=HX
+    )
     assert "Sh0pKey2024AbCdEfGhIjKlMnOpQrSt" in response.content.decode()
     assert response["Cache-Control"] == "no-store"
     assert AuditEntry.objects.filter(action="reveal", actor__username="editor").count() == 1

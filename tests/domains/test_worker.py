@@ -1,4 +1,4 @@
-""""Sync all" end to end: the view enqueues, a real `db_worker` process runs the task."""
+""" "Sync all" end to end: the view enqueues, a real `db_worker` process runs the task."""
 
 import os
 import subprocess
@@ -24,7 +24,9 @@ def database_url(alias: str) -> str:
 
 @pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
 def test_sync_all_is_done_by_the_worker_process(client, lead, synced):
-    SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).update(notify_url="https://worker.example.com/cb")
+    SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).update(
+        notify_url="https://worker.example.com/cb"
+    )
     client.force_login(lead)
     client.post("/domains/sync/")
     run = SyncRun.objects.get()
@@ -37,10 +39,17 @@ def test_sync_all_is_done_by_the_worker_process(client, lead, synced):
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "db_worker", "--batch", "--no-startup-delay", "--no-reload"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     run.refresh_from_db()
     assert run.state == "done", run.message
     assert run.total == 8 and run.failed == 0 and run.drifted == 1
-    assert Domain.objects.get(name=TEAM_DOMAIN).record_config.notify_url == "https://worker.example.com/cb"
+    assert (
+        Domain.objects.get(name=TEAM_DOMAIN).record_config.notify_url
+        == "https://worker.example.com/cb"
+    )

@@ -1,0 +1,124 @@
+"""End-to-end journeys in headless Chromium."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from dashboard.accounts.roles import EDITOR, LEAD, VIEWER
+from dashboard.domains.models import Domain
+from dashboard.sandbox.models import SandboxRecordConfig
+from tests.browser.conftest import sign_in
+from tests.conftest import TEAM_DOMAIN, make_user
+
+
+@pytest.fixture
+def people(synced):
+    return {
+        "lead": make_user("lead", LEAD),
+        "support": make_user("support", VIEWER),
+        "editor": make_user("editor", EDITOR, teams=[synced["team"]]),
+    }
+
+
+def test_sign_in_wrong_then_right_password_and_sign_out(watched, live_server, people):
+    page = watched
+    sign_in(page, live_server, "support", "wrong-password")
+    expect(page.locator("[role=alert]")).to_contain_text("correct username and password")
+    sign_in(page, live_server, "support")
+    expect(page.locator("h1")).to_have_text("Domains")
+    page.click("text=Sign out")
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    assert page.problems == []
+
+
+@pytest.mark.parametrize(
+    ("username", "role", "sees_audit"),
+    [("lead", "Lead", True), ("support", "Viewer", False), ("editor", "Editor", False)],
+)
+def test_each_role_sees_its_navigation(watched, live_server, people, username, role, sees_audit):
+    page = watched
+    sign_in(page, live_server, username)
+    nav = page.locator("header nav")
+    expect(nav.get_by_role("link", name="Domains")).to_be_visible()
+    expect(nav.get_by_role("link", name="Records")).to_be_visible()
+    expect(page.locator(".badge.role")).to_have_text(role)
+    assert nav.get_by_role("link", name="Audit").count() == (1 if sees_audit else 0)
+    page.goto(f"{live_server.url}/domains/{TEAM_DOMAIN}/")
+    edit = page.get_by_role("link", name="Edit")
+    assert edit.count() == (0 if username == "support" else 2)
+    assert page.problems == []
+
+
+def test_editor_updates_recording_callback_with_htmx(watched, live_server, people):
+    page = watched
+    sign_in(page, live_server, "editor")
+    page.goto(f"{live_server.url}/domains/{TEAM_DOMAIN}/")
+    page.locator("#editor-record").get_by_role("link", name="Edit").click()
+    url_field = page.locator("#id_notify_url")
+    expect(url_field).to_be_visible()
+    url_field.fill("http://127.1/cb")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#id_notify_url-error")).to_contain_text("loopback")
+    expect(page.locator("#id_notify_url")).to_have_value("http://127.1/cb")  # input kept
+    page.locator("#id_notify_url").fill("https://hooks.example-shop.com/live/v2")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".msg.success")).to_contain_text("Saved.")
+    expect(page.locator("#editor-record")).to_contain_text("https://hooks.example-shop.com/live/v2")
+    expect(page.locator("table").last).to_contain_text("editor")
+    assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url.endswith("/live/v2")
+    assert page.problems == []
+
+
+def test_second_editor_with_stale_form_gets_conflict(watched, live_server, people, browser):
+    first = watched
+    sign_in(first, live_server, "editor")
+    first.goto(f"{live_server.url}/domains/{TEAM_DOMAIN}/record/edit/")
+    # Someone else saves meanwhile (a lead, in another browser).
+    other = browser.new_context().new_page()
+    sign_in(other, live_server, "lead")
+    other.goto(f"{live_server.url}/domains/{TEAM_DOMAIN}/record/edit/")
+    other.locator("#id_notify_url").fill("https://lead.example.com/cb")
+    other.get_by_role("button", name="Save").click()
+    expect(other.locator(".msg.success")).to_contain_text("Saved.")
+    first.locator("#id_notify_url").fill("https://editor.example.com/cb")
+    first.get_by_role("button", name="Save").click()
+    conflict = first.locator(".conflict")
+    expect(conflict).to_contain_text("Conflict")
+    expect(conflict).to_contain_text("https://lead.example.com/cb")
+    expect(conflict).to_contain_text("https://editor.example.com/cb")
+    first.get_by_role("button", name="Overwrite with mine").click()
+    expect(first.locator(".msg.success")).to_contain_text("Saved.")
+    assert (
+        Domain.objects.get(name=TEAM_DOMAIN).record_config.notify_url
+        == "https://editor.example.com/cb"
+    )
+
+
+def test_records_filter_page_reload_and_expand(watched, live_server, people):
+    page = watched
+    sign_in(page, live_server, "support")
+    page.goto(f"{live_server.url}/records/?domain={TEAM_DOMAIN}&window=7d&size=20")
+    expect(page.locator("table.records")).to_be_visible()
+    page.select_option("#id_status", "failed")
+    expect(page).to_have_url(re.compile(r"status=failed"))
+    expect(page.locator("table.records .badge.good")).to_have_count(0)
+    marker = page.evaluate("() => { window.__noReload = 1; return 1; }")
+    assert marker == 1
+    page.locator(".pager").get_by_role("link", name="Next ›").click()
+    expect(page).to_have_url(re.compile(r"page=2"))
+    expect(page.locator(".pager")).to_contain_text("Page 2 of")
+    assert page.evaluate("() => window.__noReload") == 1  # no full page load
+    url = page.url
+    first_time = page.locator("table.records time").first.get_attribute("datetime")
+    page.reload()
+    assert page.url == url
+    expect(page.locator(".pager")).to_contain_text("Page 2 of")
+    assert page.locator("table.records time").first.get_attribute("datetime") == first_time
+    page.locator("details summary").first.click()
+    expect(page.locator("details[open] pre").first).to_be_visible()
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"status=failed(?!.*page=2)"))
+    assert page.problems == []
