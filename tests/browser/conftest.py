@@ -1,4 +1,4 @@
-"""Browser tests: Debian's Chromium, headless, driven by pytest-playwright against the live server."""
+"""Browser tests: Debian's Chromium, headless, driven by pytest-playwright on the live server."""
 
 from __future__ import annotations
 

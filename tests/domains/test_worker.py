@@ -19,7 +19,8 @@ def database_url(alias: str) -> str:
     conf = connections[alias].settings_dict
     if conf["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{conf['NAME']}"
-    return f"postgres://{conf['USER']}:{conf['PASSWORD'] or ''}@{conf['HOST']}:{conf['PORT']}/{conf['NAME']}"
+    auth = f"{conf['USER']}:{conf['PASSWORD'] or ''}"
+    return f"postgres://{auth}@{conf['HOST']}:{conf['PORT']}/{conf['NAME']}"
 
 
 @pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
