@@ -45,7 +45,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
 screenshots: $(VENV)/.installed
-	PY=$(PY) bash scripts/screenshots.sh
+	$(PY) scripts/screenshots.py
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run_all.py

@@ -170,6 +170,9 @@ def domains_discover(*, report: SyncReport) -> list[Domain]:
                 "description": item.description,
                 "gone_at": None,
             }
+            if item.domain_type != Domain.Type.STREAMING:
+                # Ingest domains carry no callback configs: discovering them is their sync.
+                values["last_synced_at"] = now
             current = existing.get(item.name)
             if current is None:
                 Domain.objects.create(name=item.name, **values)

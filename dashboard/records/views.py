@@ -24,6 +24,19 @@ def _template(request, name: str, partial: str) -> str:
     return f"{name}#{partial}" if request.htmx and not request.htmx.boosted else name
 
 
+def _row(record, zone) -> dict:
+    """What one results row shows, prepared once (times in the user's zone and in UTC)."""
+    when = record.notify_time
+    return {
+        "record": record,
+        "content": _pretty(record.notify_content, record.content_json),
+        "iso": when.isoformat() if when else "",
+        "local": when.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if when else "",
+        "utc": when.strftime("%Y-%m-%d %H:%M:%S") if when else "",
+        "result_class": "good" if record.succeeded else "bad",
+    }
+
+
 def _pretty(text: str, parsed) -> str:
     if parsed is None:
         return text
@@ -44,6 +57,7 @@ def records_view(request):
     filters = form.cleaned_data if form.is_bound else None
     upstream_ms = 0.0
     status = 200
+    zone = timezone.get_current_timezone()
     if filters and filters.get("domain"):
         t0 = time.perf_counter()
         try:
@@ -53,10 +67,7 @@ def records_view(request):
             status = 502
         else:
             context["result"] = page
-            context["rows"] = [
-                {"record": r, "content": _pretty(r.notify_content, r.content_json)}
-                for r in page.records
-            ]
+            context["rows"] = [_row(r, zone) for r in page.records]
             context["last_page"] = max(page.total_page, 1)
         upstream_ms = (time.perf_counter() - t0) * 1000
     context["filters"] = filters

@@ -26,23 +26,35 @@ class _Handler(ServerHandler):
 
 
 class _RequestHandler(WSGIRequestHandler):
+    # HTTP/1.1 with keep-alive: clients that pool connections (httpx, the SDKs) reuse them.
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes
+
     def handle(self):
-        self.close_connection = True
-        try:
-            self.raw_requestline = self.rfile.readline(65537)
-            if not self.raw_requestline or not self.parse_request():
-                return
-            handler = _Handler(self.rfile, self.wfile, self.get_stderr(), self.get_environ())
-            handler.request_handler = self
-            close_old_connections()
+        self.close_connection = False
+        while not self.close_connection:
             try:
-                handler.run(application)
+                if not self._handle_one():
+                    return
             except ConnectionDropped:
                 self.connection.close()
-            finally:
-                close_old_connections()
-        except ConnectionError:
-            pass
+                return
+            except ConnectionError:
+                return
+
+    def _handle_one(self) -> bool:
+        self.raw_requestline = self.rfile.readline(65537)
+        if not self.raw_requestline or not self.parse_request():
+            return False
+        handler = _Handler(self.rfile, self.wfile, self.get_stderr(), self.get_environ())
+        handler.http_version = "1.1"
+        handler.request_handler = self
+        close_old_connections()
+        try:
+            handler.run(application)
+        finally:
+            close_old_connections()
+        return True
 
     def log_message(self, format, *args):  # noqa: A002 - wsgiref's signature
         logger.debug("sandbox %s - %s", self.address_string(), format % args)

@@ -230,3 +230,23 @@ def test_failure_overview_rows_fill_in(browse):
     sandbox_app.stats.reset()
     browse.get(f"/records/overview/{TEAM_DOMAIN}/")
     assert sandbox_app.stats.calls == {}  # cached briefly
+
+
+def test_times_show_in_the_users_time_zone_with_utc_on_hover(browse):
+    when = timezone.now().replace(microsecond=0) - dt.timedelta(seconds=30)
+    SandboxNotifyRecord.objects.create(
+        domain_name=TEAM_DOMAIN,
+        app_name="live",
+        stream_name="tz-check",
+        notify_type="record_started",
+        notify_url="u",
+        notify_content="{}",
+        notify_result="success",
+        notify_time=when,
+        description="success",
+    )
+    browse.cookies["tz"] = "Asia/Shanghai"
+    body = browse.get(f"/records/?domain={TEAM_DOMAIN}&window=1h&stream=tz-check").content.decode()
+    shanghai = when.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
+    utc = when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    assert f'title="{utc} UTC">{shanghai}</time>' in body

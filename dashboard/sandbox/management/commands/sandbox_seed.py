@@ -21,10 +21,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, big_domain_records, **options):
         def progress(name, done, total):
-            if options["verbosity"] > 1 or total >= 50_000:
-                self.stdout.write(f"\r  {name}: {done:,}/{total:,} records", ending="")
-                if done == total:
-                    self.stdout.write("")
+            if options["verbosity"] > 1 or (
+                total >= 50_000 and (done % 50_000 == 0 or done == total)
+            ):
+                self.stdout.write(f"  {name}: {done:,}/{total:,} records")
 
         if seed_demo_account(
             big_domain_records=big_domain_records,

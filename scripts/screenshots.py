@@ -1,0 +1,110 @@
+"""`make screenshots`: capture the main pages at 1280 px and 390 px into docs/screenshots/.
+
+Runs a throwaway dashboard (its own SQLite files in a temporary folder, the sandbox upstream)
+so it never touches var/.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+PAGES = [
+    ("domains", "/domains/"),
+    ("domain", "/domains/live.example-shop.com/"),
+    ("edit", "/domains/live.example-shop.com/record/edit/"),
+    ("records", "/records/?domain=live.example-shop.com&window=24h&status=failed&size=20"),
+    ("overview", "/records/overview/"),
+    ("audit", "/audit/"),
+]
+
+
+def main() -> int:
+    tmp = Path(tempfile.mkdtemp(prefix="dashboard-shots-"))
+    env = {
+        **os.environ,
+        "DEBUG": "true",
+        "DATABASE_URL": f"sqlite:///{tmp / 'dashboard.sqlite3'}",
+        "SANDBOX_DATABASE_URL": f"sqlite:///{tmp / 'sandbox.sqlite3'}",
+        "LIVE_SANDBOX_BIG_DOMAIN_RECORDS": "20000",
+        "LIVE_SANDBOX_RATE_SCALE": "0.3",
+    }
+    manage = [sys.executable, "manage.py"]
+    for args in (
+        ["migrate", "-v0"],
+        ["migrate", "--database", "sandbox", "-v0"],
+        ["sandbox_seed"],
+        ["sync_domains", "-v0"],
+        ["create_demo_users"],
+    ):
+        subprocess.run(manage + args, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        manage + ["runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        OUT.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            for width in (1280, 390):
+                page = browser.new_page(viewport={"width": width, "height": 900})
+                page.goto(f"{base}/accounts/login/")
+                if width == 1280:
+                    page.screenshot(path=OUT / f"login-{width}.png")
+                page.fill("#id_username", "lead")
+                page.fill("#id_password", "live-demo-pass")
+                page.click("button[type=submit]")
+                if width == 1280:
+                    # One real change, so the history and the audit log have something to show.
+                    page.goto(base + "/domains/play.edu-streams.cn/record/edit/")
+                    page.fill(
+                        "#id_notify_url", "https://api.edu-streams.cn/callbacks/live-record-v2"
+                    )
+                    page.click("button.primary")
+                    page.wait_for_load_state("networkidle")
+                for name, path in PAGES:
+                    page.goto(base + path)
+                    page.wait_for_load_state("networkidle")
+                    if name == "records":
+                        page.locator("details summary").first.click()
+                    page.screenshot(path=OUT / f"{name}-{width}.png", full_page=name != "records")
+                page.close()
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    print(f"screenshots in {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
