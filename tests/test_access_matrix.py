@@ -34,6 +34,7 @@ EXPECTATIONS = {
     "records_export": ("get", {}, EVERYONE, 400),  # no domain chosen: a 400 with a message
     "records_overview": ("get", {}, EVERYONE, 200),
     "records_overview_row": ("get", {"name": TEAM_DOMAIN}, EVERYONE, 200),
+    "records_rate": ("get", {"name": TEAM_DOMAIN}, EVERYONE, 200),
 }
 # Routes that are public or belong to Django itself.
 NOT_COVERED = {"login", "logout", "set_language"}

@@ -150,6 +150,40 @@ def _upstream_matches_cache(domain: Domain, kind: str, upstream: UpstreamConfigs
     return upstream_snapshot(kind, upstream) == _snapshot_of(cached_config(domain, kind))
 
 
+def _audited_conflict(func):
+    """Refused saves and deletes are part of the record too: audit each conflict."""
+
+    def wrapper(*, domain, kind, actor, client_ip=None, **kwargs):
+        try:
+            return func(domain=domain, kind=kind, actor=actor, client_ip=client_ip, **kwargs)
+        except ConflictError as conflict:
+            if func.__name__ == "config_delete":
+                action = AuditEntry.Action.DELETE
+            elif cached_config(domain, kind) is not None:
+                action = AuditEntry.Action.UPDATE
+            else:
+                action = AuditEntry.Action.ADD
+            AuditEntry.objects.create(
+                actor=actor if actor is not None and actor.is_authenticated else None,
+                actor_name=getattr(actor, "username", "") or "",
+                domain=domain,
+                domain_name=domain.name,
+                kind=kind,
+                action=action,
+                outcome=AuditEntry.Outcome.CONFLICT,
+                after=conflict.current,
+                error_code="Conflict",
+                error_message=conflict.reason,
+                client_ip=client_ip,
+            )
+            raise
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
+@_audited_conflict
 def config_save(
     *,
     domain: Domain,
@@ -289,6 +323,7 @@ def _send_save(
     return client.update_snapshot_notify_config(name, notify_url=data["notify_url"], **kwargs)
 
 
+@_audited_conflict
 def config_delete(
     *, domain: Domain, kind: str, actor, expected_version: int, client_ip: str | None = None
 ) -> str:

@@ -7,4 +7,5 @@ urlpatterns = [
     path("export.csv", views.records_export, name="records_export"),
     path("overview/", views.overview, name="records_overview"),
     path("overview/<str:name>/", views.overview_row, name="records_overview_row"),
+    path("rate/<str:name>/", views.failure_rate_badge, name="records_rate"),
 ]

@@ -80,6 +80,8 @@ def test_stale_version_is_a_conflict_and_changes_nothing(lead, synced):
     with pytest.raises(services.ConflictError) as info:
         save(domain, user=lead, version=shown, notify_url="https://stale.example.com/cb")
     assert info.value.version == shown + 1
+    conflict = AuditEntry.objects.get(outcome="conflict")
+    assert conflict.actor == lead and conflict.action == "update" and conflict.error_message
     assert info.value.current["notify_url"] == "https://hooks.example.net/cb"
     assert (
         SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url
@@ -222,3 +224,4 @@ def test_concurrent_saves_on_one_version_apply_exactly_once(lead, synced):
     )
     assert Domain.objects.get(pk=domain.pk).record_version == version + 1
     assert AuditEntry.objects.filter(domain=domain, action="update", outcome="success").count() == 1
+    assert AuditEntry.objects.filter(domain=domain, outcome="conflict").count() == 19

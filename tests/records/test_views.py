@@ -250,3 +250,15 @@ def test_times_show_in_the_users_time_zone_with_utc_on_hover(browse):
     shanghai = when.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
     utc = when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
     assert f'title="{utc} UTC">{shanghai}</time>' in body
+
+
+def test_domain_list_loads_the_24h_failure_rate_per_row(browse):
+    page = browse.get("/domains/").content.decode()
+    assert f'hx-get="/records/rate/{TEAM_DOMAIN}/"' in page and 'hx-trigger="revealed"' in page
+    badge = browse.get(f"/records/rate/{TEAM_DOMAIN}/").content.decode()
+    # Counted after the request: the sandbox generates records that "happened" meanwhile.
+    since = timezone.now().replace(microsecond=0) - dt.timedelta(hours=24)
+    rows = SandboxNotifyRecord.objects.filter(domain_name=TEAM_DOMAIN, notify_time__gte=since)
+    total, failed = rows.count(), rows.filter(notify_result="failed").count()
+    assert f"{failed} of {total} callbacks failed" in badge
+    assert f"{failed / total * 100:.1f}%" in badge
