@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "dashboard.accounts",
     "dashboard.domains",
     "dashboard.records",
+    "dashboard.receivers",
 ]
 
 MIDDLEWARE = [
@@ -210,6 +211,13 @@ LIVE_API_TIMEOUT = env_float("LIVE_API_TIMEOUT", 10.0, minimum=0.1)
 LIVE_API_RATE_FRACTION = env_float("LIVE_API_RATE_FRACTION", 0.9, minimum=0.01)
 # Consecutive upstream failures (5xx, throttling, timeouts) before calls pause for 15 s.
 LIVE_API_BREAKER_THRESHOLD = env_int("LIVE_API_BREAKER_THRESHOLD", 8, minimum=0)
+
+# --- Test callbacks ---------------------------------------------------------------------
+CALLBACK_TEST_TIMEOUT = 5.0  # Live's own timeout
+CALLBACK_TEST_PER_MINUTE = env_int("CALLBACK_TEST_PER_MINUTE", 10, minimum=1)
+# Loopback receivers are refused like any internal address; only the test suite may allow
+# them (tests set this and it is honoured only when TESTING).
+CALLBACK_TEST_ALLOW_LOOPBACK = False
 
 # --- The sandbox ---------------------------------------------------------------------
 LIVE_SANDBOX = {

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from dashboard.domains import audit, views
+from dashboard.receivers import views as receiver_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,7 +18,9 @@ urlpatterns = [
     path("domains/<str:name>/<str:kind>/edit/", views.config_edit, name="config_edit"),
     path("domains/<str:name>/<str:kind>/delete/", views.config_delete, name="config_delete"),
     path("domains/<str:name>/<str:kind>/reveal/", views.key_reveal, name="key_reveal"),
+    path("domains/<str:name>/<str:kind>/test/", receiver_views.test_send, name="test_send"),
     path("audit/", audit.audit_list, name="audit"),
+    path("tools/", include("dashboard.receivers.urls")),
     path("records/", include("dashboard.records.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -35,6 +35,9 @@ EXPECTATIONS = {
     "records_overview": ("get", {}, EVERYONE, 200),
     "records_overview_row": ("get", {"name": TEAM_DOMAIN}, EVERYONE, 200),
     "records_rate": ("get", {"name": TEAM_DOMAIN}, EVERYONE, 200),
+    # The demo URL's host does not resolve offline (400, "not sent"); online it may answer.
+    "test_send": ("post", {"name": TEAM_DOMAIN, "kind": "record"}, EDITORS, (200, 400)),
+    "signature_check": ("get", {}, EVERYONE, 200),
 }
 # Routes that are public or belong to Django itself.
 NOT_COVERED = {"login", "logout", "set_language"}
@@ -81,7 +84,8 @@ def test_access(client, people, name, role):
     if role == "anonymous":
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     elif role in allowed:
-        assert response.status_code == ok_status, response.content[:300]
+        expected = ok_status if isinstance(ok_status, tuple) else (ok_status,)
+        assert response.status_code in expected, response.content[:300]
     else:
         assert response.status_code == 403
 

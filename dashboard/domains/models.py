@@ -165,6 +165,7 @@ class AuditEntry(models.Model):
         REVEAL = "reveal", _("Reveal key")
         DRIFT = "drift", _("Drift")
         GONE = "gone", _("Gone upstream")
+        TEST = "test", _("Test callback")
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", _("Success")

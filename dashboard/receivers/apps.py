@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ReceiversConfig(AppConfig):
+    name = "dashboard.receivers"
+    label = "receivers"

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from dashboard.domains.forms import validate_auth_key
+
+EVENTS = [
+    ("file_created", _("Recording file created")),
+    ("record_started", _("Recording started")),
+    ("record_paused", _("Recording paused")),
+    ("record_resumed", _("Recording resumed")),
+]
+
+
+class SendTestForm(forms.Form):
+    """Empty URL: test the saved config. Filled in (from the edit form): test before saving."""
+
+    notify_url = forms.CharField(required=False, max_length=1024, strip=False)
+    notify_req_auth = forms.BooleanField(required=False)
+    notify_auth_key = forms.CharField(required=False, max_length=32, validators=[validate_auth_key])
+    event = forms.ChoiceField(label=_("Event"), required=False, choices=EVENTS)
+
+    # The URL itself is judged by testsend (the forms' rules plus resolution), at send time.
+
+
+class SignatureForm(forms.Form):
+    KINDS = [("record", _("Recording callback")), ("snapshot", _("Snapshot callback"))]
+    url = forms.CharField(
+        label=_("Callback URL or host"),
+        max_length=1024,
+        help_text=_("The NotifyUrl the callback was sent to; only its host is signed."),
+    )
+    timestamp = forms.RegexField(label="ALI-LIVE-TIMESTAMP", regex=r"^\d{1,12}$", max_length=12)
+    signature = forms.RegexField(
+        label="ALI-LIVE-SIGNATURE", regex=r"^\s*[0-9a-fA-F]{32}\s*$", max_length=40
+    )
+    domain = forms.CharField(label=_("Use the key of domain"), required=False, max_length=253)
+    kind = forms.ChoiceField(label=_("Callback"), choices=KINDS, required=False)
+    key = forms.CharField(
+        label=_("…or paste a key"),
+        required=False,
+        max_length=32,
+        validators=[validate_auth_key],
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("domain") and not data.get("key"):
+            self.add_error("key", _("Choose a domain or paste the key to check against."))
+        return data
