@@ -1,0 +1,91 @@
+"""Sign-in throttling, session timeouts, deploy checks."""
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from tests.conftest import ALL_DATABASES, PASSWORD
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def attempt(client, password, username="support", address="198.51.100.7"):
+    return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+def test_lock_after_max_failures_at_the_boundary(client, viewer, settings):
+    settings.LOGIN_MAX_FAILURES = 3
+    for _ in range(2):
+        assert "correct username and password" in attempt(client, "wrong").content.decode()
+    # Two failures: the right password still works (and resets the count).
+    assert attempt(client, PASSWORD).status_code == 302
+    client.logout()
+    for _ in range(3):
+        attempt(client, "wrong")
+    locked = attempt(client, PASSWORD)
+    assert locked.status_code == 200 and "Too many failed sign-ins" in locked.content.decode()
+    # Per user and address: the same user from elsewhere is not locked out.
+    assert attempt(client, PASSWORD, address="203.0.113.50").status_code == 302
+
+
+def test_cool_off_ends_the_lock(client, viewer, settings):
+    settings.LOGIN_MAX_FAILURES = 2
+    settings.LOGIN_COOL_OFF = 1
+    attempt(client, "wrong")
+    attempt(client, "wrong")
+    assert "Too many failed" in attempt(client, PASSWORD).content.decode()
+    time.sleep(1.2)
+    assert attempt(client, PASSWORD).status_code == 302
+
+
+def test_idle_session_is_signed_out(client, viewer, settings):
+    settings.SESSION_IDLE_TIMEOUT = 60
+    client.force_login(viewer)
+    assert client.get("/domains/").status_code == 200
+    session = client.session
+    session["last_activity"] = int(time.time()) - 61
+    session.save()
+    response = client.get("/domains/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert client.get("/domains/").status_code == 302  # really signed out
+
+
+def test_active_session_stays(client, viewer, settings):
+    settings.SESSION_IDLE_TIMEOUT = 60
+    client.force_login(viewer)
+    client.get("/domains/")
+    session = client.session
+    session["last_activity"] = int(time.time()) - 59
+    session.save()
+    assert client.get("/domains/").status_code == 200
+
+
+def test_deploy_check_passes_with_production_settings():
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "live-dash.example.com",
+        "DASHBOARD_TESTING": "false",
+    }
+    env.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_secret_key():
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL"}}
+    env["ALLOWED_HOSTS"] = "live-dash.example.com"
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
