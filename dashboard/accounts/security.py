@@ -36,7 +36,8 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         if failures >= settings.LOGIN_MAX_FAILURES:
             minutes = max(1, settings.LOGIN_COOL_OFF // 60)
             raise forms.ValidationError(
-                _("Too many failed sign-ins. Try again in %(minutes)d minutes.") % {"minutes": minutes},
+                _("Too many failed sign-ins. Try again in %(minutes)d minutes.")
+                % {"minutes": minutes},
                 code="locked",
             )
         try:

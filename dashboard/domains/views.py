@@ -224,7 +224,8 @@ def config_delete(request, name: str, kind: str):
         messages.info(request, _("There is no such callback to delete."))
         return redirect("domain_detail", name=domain.name)
     form = VersionForm(
-        request.POST or None, initial={"version": getattr(domain, f"{kind}_version")}
+        request.POST if request.method == "POST" else None,
+        initial={"version": getattr(domain, f"{kind}_version")},
     )
     context = {"domain": domain, "kind": kind, "config": config, "form": form}
     if request.method == "GET":

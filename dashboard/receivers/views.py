@@ -129,7 +129,7 @@ def test_send(request, name: str, kind: str):
 
 @require_http_methods(["GET", "POST"])
 def signature_check(request):
-    form = SignatureForm(request.POST or None)
+    form = SignatureForm(request.POST if request.method == "POST" else None)
     context = {
         "form": form,
         "stale_after": STALE_AFTER,

@@ -9,6 +9,7 @@ import time
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.vary import vary_on_headers
 
 from dashboard.domains.models import Domain
@@ -83,10 +84,10 @@ class _Echo:
 
 
 def records_export(request):
-    form = RecordsFilterForm(request.GET or None)
-    if not form.is_valid() or not form.cleaned_data.get("domain"):
-        if form.is_bound and form.is_valid():
-            form.add_error("domain", "Choose a domain to export.")
+    form = RecordsFilterForm(request.GET)
+    if form.is_valid() and not form.cleaned_data.get("domain"):
+        form.add_error("domain", _("Choose a domain to export."))
+    if not form.is_valid():
         return render(
             request, "records/list.html", {"form": form, "page_sizes": PAGE_SIZES}, status=400
         )

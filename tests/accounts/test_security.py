@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def attempt(client, password, username="support", address="198.51.100.7"):
-    return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address)
+    return client.post(
+        reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address
+    )
 
 
 def test_lock_after_max_failures_at_the_boundary(client, viewer, settings):
@@ -78,7 +80,11 @@ def test_deploy_check_passes_with_production_settings():
     env.pop("DATABASE_URL", None)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -86,6 +92,12 @@ def test_deploy_check_passes_with_production_settings():
 def test_production_refuses_to_start_without_secret_key():
     env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL"}}
     env["ALLOWED_HOSTS"] = "live-dash.example.com"
-    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr

@@ -1,0 +1,150 @@
+"""Hostile input: hypothesis throws arbitrary values at every form and query parameter.
+
+Never a 500; what the forms refuse is a 400 with a message.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+text = st.one_of(
+    st.text(max_size=40),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=200, max_size=3000),
+    st.sampled_from(
+        [
+            "",
+            "0",
+            "-1",
+            "99999999999999999999",
+            "NaN",
+            "<script>",
+            "' OR 1=1 --",
+            "%00",
+            "\x00",
+            "../../etc/passwd",
+            "2026-02-30T25:61",
+            "custom",
+            "failed",
+        ]
+    ),
+)
+
+
+def params(names):
+    return st.dictionaries(st.sampled_from(names), text, max_size=len(names))
+
+
+def check(response):
+    assert response.status_code < 500, response.content[:500]
+    if response.status_code == 400:
+        body = response.content.decode()
+        assert 'class="error' in body or "Not sent" in body
+
+
+@pytest.fixture
+def lead_client(client, lead, synced, monkeypatch):
+    # Random host names must not reach DNS from a test.
+    def no_dns(*args, **kwargs):
+        raise socket.gaierror("no DNS in tests")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    client.force_login(lead)
+    return client
+
+
+@FUZZ
+@given(query=params(["q", "type", "status", "configured", "team", "sort", "page", "gone"]))
+def test_domain_list(lead_client, query):
+    check(lead_client.get("/domains/", query))
+
+
+@FUZZ
+@given(
+    query=params(["domain", "app", "stream", "status", "window", "start", "end", "size", "page"])
+)
+def test_records(lead_client, query):
+    query.setdefault("domain", TEAM_DOMAIN)
+    check(lead_client.get("/records/", query))
+    check(lead_client.get("/records/", query, headers={"HX-Request": "true"}))
+
+
+@FUZZ
+@given(query=params(["domain", "window", "status", "size", "start", "end"]))
+def test_records_export(lead_client, query):
+    response = lead_client.get("/records/export.csv", query)
+    check(response)
+    if response.status_code == 200:
+        b"".join(response.streaming_content)
+
+
+@FUZZ
+@given(query=params(["domain", "actor", "action", "outcome", "since", "until", "page", "format"]))
+def test_audit(lead_client, query):
+    response = lead_client.get("/audit/", query)
+    check(response)
+    if response.status_code == 200 and query.get("format") == "csv":
+        b"".join(response.streaming_content)
+
+
+@FUZZ
+@given(
+    data=params(
+        [
+            "notify_url",
+            "on_demand_url",
+            "need_status_notify",
+            "notify_req_auth",
+            "notify_auth_key",
+            "version",
+        ]
+    ),
+    kind=st.sampled_from(["record", "snapshot"]),
+)
+def test_config_forms(lead_client, data, kind):
+    check(lead_client.post(f"/domains/{TEAM_DOMAIN}/{kind}/edit/", data))
+
+
+@FUZZ
+@given(data=params(["version"]))
+def test_delete_form(lead_client, data):
+    check(lead_client.post(f"/domains/{TEAM_DOMAIN}/snapshot/delete/", data))
+
+
+@FUZZ
+@given(data=params(["url", "timestamp", "signature", "domain", "kind", "key"]))
+def test_signature_form(lead_client, data):
+    check(lead_client.post("/tools/signature/", data))
+
+
+@FUZZ
+@given(data=params(["notify_url", "notify_req_auth", "notify_auth_key", "event"]))
+def test_test_send_form(lead_client, data, settings):
+    settings.CALLBACK_TEST_PER_MINUTE = 10_000
+    check(lead_client.post(f"/domains/{TEAM_DOMAIN}/record/test/", data))
+
+
+@FUZZ
+@given(name=text, kind=text)
+def test_path_parameters(lead_client, name, kind):
+    from urllib.parse import quote
+
+    for path in (
+        f"/domains/{quote(name, safe='')}/",
+        f"/domains/{quote(name, safe='')}/{quote(kind, safe='')}/edit/",
+        f"/records/overview/{quote(name, safe='')}/",
+        f"/records/rate/{quote(name, safe='')}/",
+    ):
+        assert lead_client.get(path).status_code < 500
