@@ -20,6 +20,7 @@ help:
 	@echo "make sandbox      - serve the Live API sandbox alone on 127.0.0.1:9100"
 	@echo "make bench        - run the benchmarks in benchmarks/"
 	@echo "make screenshots  - capture docs/screenshots/ with headless Chromium"
+	@echo "make loadtest     - gunicorn + wrk: 50 users browsing for 2 minutes"
 
 check-python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -46,6 +47,9 @@ lint: $(VENV)/.installed
 
 screenshots: $(VENV)/.installed
 	$(PY) scripts/screenshots.py
+
+loadtest: $(VENV)/.installed
+	PY=$(PY) bash scripts/loadtest.sh
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run_all.py

@@ -216,7 +216,7 @@ if LIVE_API_ENDPOINT and not (ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCE
 LIVE_REGION_ID = env_str("LIVE_REGION_ID", "cn-shanghai") or "cn-shanghai"
 LIVE_API_TIMEOUT = env_float("LIVE_API_TIMEOUT", 10.0, minimum=0.1)
 LIVE_API_RATE_FRACTION = env_float("LIVE_API_RATE_FRACTION", 0.9, minimum=0.01)
-# Consecutive upstream failures (5xx, throttling, timeouts) before calls pause for 15 s.
+# Consecutive upstream failures (5xx, no answer) before calls pause for 15 s.
 LIVE_API_BREAKER_THRESHOLD = env_int("LIVE_API_BREAKER_THRESHOLD", 8, minimum=0)
 
 # --- Test callbacks ---------------------------------------------------------------------

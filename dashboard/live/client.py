@@ -255,8 +255,9 @@ class LiveClient:
                     return self._resolve_add(action, query, ends_at)
                 raise
             except LiveApiError as error:
-                failed_upstream = should_retry(error) and not isinstance(error, CircuitOpenError)
-                self.breaker.record(not failed_upstream)
+                # Only a failing upstream (5xx, no answer) opens the breaker; throttling
+                # means "slow down", which the retry back-off already does.
+                self.breaker.record(not is_ambiguous(error))
                 last_error = error
                 ambiguous = ambiguous or is_ambiguous(error)
                 if not should_retry(error) or attempt + 1 >= MAX_ATTEMPTS:
