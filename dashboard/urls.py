@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import set_language
 
 from dashboard.accounts.security import ThrottledAuthenticationForm
 from dashboard.domains import audit, views
@@ -14,7 +16,7 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("domains/", views.domain_list_view, name="domain_list"),
     path("domains/sync/", views.sync_all_start, name="sync_all"),
     path("domains/sync/<int:run_id>/", views.sync_run, name="sync_run"),

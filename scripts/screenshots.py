@@ -82,7 +82,7 @@ def main() -> int:
                     page.screenshot(path=OUT / f"login-{width}.png")
                 page.fill("#id_username", "lead")
                 page.fill("#id_password", "live-demo-pass")
-                page.click("button[type=submit]")
+                page.click("main button[type=submit]")
                 if width == 1280:
                     # One real change, so the history and the audit log have something to show.
                     page.goto(base + "/domains/play.edu-streams.cn/record/edit/")

@@ -45,13 +45,36 @@ def servers(tmp_path_factory):
         pytest.skip("!!!!! redis-server not installed: the shared rate-limit test is SKIPPED !!!!!")
     tmp = tmp_path_factory.mktemp("shared")
     redis_port, sandbox_port = free_port(), free_port()
-    redis = subprocess.Popen([REDIS, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    env = {**os.environ, "DEBUG": "true", "SANDBOX_DATABASE_URL": f"sqlite:///{tmp / 'sandbox.sqlite3'}",
-           "LIVE_SANDBOX_BIG_DOMAIN_RECORDS": "100", "LIVE_SANDBOX_RATE_SCALE": "0.01"}
+    redis = subprocess.Popen(
+        [
+            REDIS,
+            "--port",
+            str(redis_port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    env = {
+        **os.environ,
+        "DEBUG": "true",
+        "SANDBOX_DATABASE_URL": f"sqlite:///{tmp / 'sandbox.sqlite3'}",
+        "LIVE_SANDBOX_BIG_DOMAIN_RECORDS": "100",
+        "LIVE_SANDBOX_RATE_SCALE": "0.01",
+    }
     env.pop("DATABASE_URL", None)
-    sandbox = subprocess.Popen([sys.executable, "manage.py", "runsandbox", f"127.0.0.1:{sandbox_port}"],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sandbox = subprocess.Popen(
+        [sys.executable, "manage.py", "runsandbox", f"127.0.0.1:{sandbox_port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for(redis_port, redis)
         wait_for(sandbox_port, sandbox)
@@ -64,16 +87,30 @@ def servers(tmp_path_factory):
 
 
 def burst(servers, *, redis: bool) -> tuple[int, int]:
-    env = {**os.environ, "DEBUG": "true", "LIVE_API_ENDPOINT": f"http://127.0.0.1:{servers['sandbox']}",
-           "ALIBABA_CLOUD_ACCESS_KEY_ID": "sandbox", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "sandbox-secret",
-           "DATABASE_URL": f"sqlite:///{servers['tmp'] / 'dashboard.sqlite3'}", "LOG_LEVEL": "ERROR"}
+    env = {
+        **os.environ,
+        "DEBUG": "true",
+        "LIVE_API_ENDPOINT": f"http://127.0.0.1:{servers['sandbox']}",
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": "sandbox",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "sandbox-secret",
+        "DATABASE_URL": f"sqlite:///{servers['tmp'] / 'dashboard.sqlite3'}",
+        "LOG_LEVEL": "ERROR",
+    }
     env.pop("REDIS_URL", None)
     if redis:
         env["REDIS_URL"] = f"redis://127.0.0.1:{servers['redis']}/0"
     start_at = time.time() + 4.0  # after every process has imported Django
-    procs = [subprocess.Popen([sys.executable, "tests/support/burst_worker.py", str(CALLS), str(start_at)],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(PROCESSES)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "tests/support/burst_worker.py", str(CALLS), str(start_at)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(PROCESSES)
+    ]
     ok = throttled = 0
     for proc in procs:
         out, err = proc.communicate(timeout=120)

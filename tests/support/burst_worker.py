@@ -14,7 +14,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from dashboard.live import ThrottlingError, client as client_module, get_client  # noqa: E402
+from dashboard.live import ThrottlingError, get_client  # noqa: E402
+from dashboard.live import client as client_module
 
 client_module.MAX_ATTEMPTS = 1
 count, start_at = int(sys.argv[1]), float(sys.argv[2])

@@ -1,0 +1,117 @@
+"""Accessibility (axe-core, bundled), small screens, keyboard, and the Chinese journeys."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+from dashboard.accounts.roles import EDITOR, LEAD, VIEWER
+from tests.browser.conftest import sign_in
+from tests.conftest import TEAM_DOMAIN, make_user
+
+PAGES = [
+    "/domains/",
+    f"/domains/{TEAM_DOMAIN}/",
+    f"/domains/{TEAM_DOMAIN}/record/edit/",
+    f"/domains/{TEAM_DOMAIN}/snapshot/delete/",
+    f"/records/?domain={TEAM_DOMAIN}&window=7d&status=failed",
+    "/records/overview/",
+    "/audit/",
+    "/tools/signature/",
+]
+
+
+@pytest.fixture
+def people(synced):
+    return {
+        "lead": make_user("lead", LEAD),
+        "support": make_user("support", VIEWER),
+        "editor": make_user("editor", EDITOR, teams=[synced["team"]]),
+    }
+
+
+def serious(results) -> list[str]:
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_axe_has_no_serious_violations_on_main_pages(watched, live_server, people):
+    page = watched
+    axe = Axe()
+    page.goto(f"{live_server.url}/accounts/login/")
+    assert serious(axe.run(page)) == []
+    sign_in(page, live_server, "lead")
+    found = {}
+    for path in PAGES:
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("networkidle")
+        if path.startswith("/records/?"):
+            page.locator("details summary").first.click()
+        problems = serious(axe.run(page))
+        if problems:
+            found[path] = problems
+    assert found == {}
+    assert page.problems == []
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_pages_fit_the_screen(browser, live_server, people, width):
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    sign_in(page, live_server, "lead")
+    overflowing = {}
+    for path in PAGES:
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("networkidle")
+        excess = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        if excess > 0:
+            overflowing[path] = excess
+    context.close()
+    assert overflowing == {}  # wide tables scroll inside their own container
+
+
+def test_keyboard_reaches_and_operates_links_with_visible_focus(watched, live_server, people):
+    page = watched
+    sign_in(page, live_server, "support")
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("() => document.activeElement.textContent.trim()")
+        if focused == TEAM_DOMAIN:
+            break
+    else:
+        pytest.fail("the domain link was not reachable with Tab")
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(f"/domains/{re.escape(TEAM_DOMAIN)}/$"))
+    assert page.problems == []
+
+
+def test_sign_in_and_records_journey_in_chinese(watched, live_server, people):
+    page = watched
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.select_option("#lang-select", "zh-hans")
+    page.get_by_role("button", name="Switch").click()
+    expect(page.locator("h1")).to_have_text("登录")
+    page.fill("#id_username", "support")
+    page.fill("#id_password", "wrong")
+    page.get_by_role("button", name="登录").click()
+    expect(page.locator("[role=alert]")).to_be_visible()
+    sign_in(page, live_server, "support")
+    expect(page.locator("h1")).to_have_text("域名")
+    page.goto(f"{live_server.url}/records/?domain={TEAM_DOMAIN}&window=7d&size=20")
+    page.select_option("#id_status", "failed")
+    expect(page).to_have_url(re.compile("status=failed"))
+    page.locator(".pager").get_by_role("link", name="下一页 ›").click()
+    expect(page.locator(".pager")).to_contain_text("第 2 页")
+    page.reload()
+    expect(page.locator(".pager")).to_contain_text("第 2 页")  # the choice is remembered
+    page.locator("details summary").first.click()
+    expect(page.locator("details[open] h4").first).to_contain_text("NotifyContent")
+    assert page.problems == []
