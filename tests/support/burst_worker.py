@@ -15,7 +15,7 @@ import django  # noqa: E402
 django.setup()
 
 from dashboard.live import ThrottlingError, get_client  # noqa: E402
-from dashboard.live import client as client_module
+from dashboard.live import client as client_module  # noqa: E402
 
 client_module.MAX_ATTEMPTS = 1
 count, start_at = int(sys.argv[1]), float(sys.argv[2])
