@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -112,7 +113,8 @@ if TESTING:
     # share them as they would share a real database.
     for _name, _alias in DATABASES.items():
         if _alias["ENGINE"] == "django.db.backends.sqlite3":
-            _alias["TEST"] = {"NAME": str(VAR_DIR / f"test_{_name}.sqlite3")}
+            # Per process, so two test runs on one machine never share a file.
+            _alias["TEST"] = {"NAME": str(VAR_DIR / f"test_{_name}_{os.getpid()}.sqlite3")}
 DATABASE_ROUTERS = ["dashboard.sandbox.routers.SandboxRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,12 +1,16 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from django.views.i18n import set_language
 
 from dashboard.accounts.security import ThrottledAuthenticationForm
+from dashboard.converters import DomainNameConverter, KindConverter
 from dashboard.domains import audit, views
 from dashboard.receivers import views as receiver_views
+
+register_converter(DomainNameConverter, "domain")
+register_converter(KindConverter, "kind")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,12 +24,12 @@ urlpatterns = [
     path("domains/", views.domain_list_view, name="domain_list"),
     path("domains/sync/", views.sync_all_start, name="sync_all"),
     path("domains/sync/<int:run_id>/", views.sync_run, name="sync_run"),
-    path("domains/<str:name>/", views.domain_detail, name="domain_detail"),
-    path("domains/<str:name>/refresh/", views.domain_refresh_view, name="domain_refresh"),
-    path("domains/<str:name>/<str:kind>/edit/", views.config_edit, name="config_edit"),
-    path("domains/<str:name>/<str:kind>/delete/", views.config_delete, name="config_delete"),
-    path("domains/<str:name>/<str:kind>/reveal/", views.key_reveal, name="key_reveal"),
-    path("domains/<str:name>/<str:kind>/test/", receiver_views.test_send, name="test_send"),
+    path("domains/<domain:name>/", views.domain_detail, name="domain_detail"),
+    path("domains/<domain:name>/refresh/", views.domain_refresh_view, name="domain_refresh"),
+    path("domains/<domain:name>/<kind:kind>/edit/", views.config_edit, name="config_edit"),
+    path("domains/<domain:name>/<kind:kind>/delete/", views.config_delete, name="config_delete"),
+    path("domains/<domain:name>/<kind:kind>/reveal/", views.key_reveal, name="key_reveal"),
+    path("domains/<domain:name>/<kind:kind>/test/", receiver_views.test_send, name="test_send"),
     path("audit/", audit.audit_list, name="audit"),
     path("tools/", include("dashboard.receivers.urls")),
     path("records/", include("dashboard.records.urls")),

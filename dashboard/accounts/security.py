@@ -54,10 +54,12 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 
 
 class SessionIdleTimeoutMiddleware:
-    """Sign out sessions idle longer than SESSION_IDLE_TIMEOUT (the absolute limit is the
-    session cookie's own age, counted from sign-in)."""
+    """Sign out sessions idle longer than SESSION_IDLE_TIMEOUT, and every session
+    SESSION_COOKIE_AGE after sign-in however active (saving the activity stamp would otherwise
+    keep extending the cookie)."""
 
     STAMP = "last_activity"
+    STARTED = "signed_in_at"
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -67,7 +69,11 @@ class SessionIdleTimeoutMiddleware:
         if user is not None and user.is_authenticated:
             now = int(time.time())
             last = request.session.get(self.STAMP, now)
-            if now - last > settings.SESSION_IDLE_TIMEOUT:
+            started = request.session.setdefault(self.STARTED, now)
+            if (
+                now - last > settings.SESSION_IDLE_TIMEOUT
+                or now - started > settings.SESSION_COOKIE_AGE
+            ):
                 logout(request)
                 messages.info(request, _("You were signed out after a period of inactivity."))
                 return redirect(f"{settings.LOGIN_URL_PATH}?next={request.path}")

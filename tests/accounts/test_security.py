@@ -69,6 +69,19 @@ def test_active_session_stays(client, viewer, settings):
     assert client.get("/domains/").status_code == 200
 
 
+def test_active_session_still_ends_after_the_absolute_limit(client, viewer, settings):
+    settings.SESSION_IDLE_TIMEOUT = 600
+    settings.SESSION_COOKIE_AGE = 3600
+    client.force_login(viewer)
+    client.get("/domains/")
+    session = client.session
+    session["signed_in_at"] = int(time.time()) - 3601
+    session["last_activity"] = int(time.time()) - 5  # active a moment ago
+    session.save()
+    response = client.get("/domains/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
 def test_deploy_check_passes_with_production_settings():
     env = {
         **os.environ,

@@ -145,3 +145,65 @@ def test_editor_sends_a_test_callback_before_saving(watched, live_server, people
     finally:
         receiver.server.shutdown()
         receiver.server.server_close()
+
+
+def test_full_editing_journey_with_export_overview_and_audit(watched, live_server, people):
+    """Create, update and delete a recording callback; a snapshot callback with a generated
+    key, masked after saving; export records; the overview fills in; the audit log shows it all."""
+    page = watched
+    bare = "cdn.webinar-hub.com"
+    sign_in(page, live_server, "lead")
+    # Create a recording callback.
+    page.goto(f"{live_server.url}/domains/{bare}/")
+    page.locator("#editor-record").get_by_role("link", name="Set up").click()
+    page.locator("#id_notify_url").fill("https://hooks.webinar-hub.com/live/record")
+    page.get_by_label("Send status notifications").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#editor-record")).to_contain_text(
+        "https://hooks.webinar-hub.com/live/record"
+    )
+    # Update it.
+    page.locator("#editor-record").get_by_role("link", name="Edit").click()
+    page.locator("#id_notify_url").fill("https://hooks.webinar-hub.com/live/record-v2")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#editor-record")).to_contain_text("record-v2")
+    # Snapshot callback with a generated key: shown once, then masked.
+    page.locator("#editor-snapshot").get_by_role("link", name="Set up").click()
+    page.locator("#id_notify_url").fill("https://hooks.webinar-hub.com/live/snapshot")
+    page.get_by_role("link", name="Generate key").click()
+    key_field = page.locator("#id_notify_auth_key")
+    expect(key_field).to_have_value(re.compile(r"^[A-Za-z0-9]{32}$"))
+    key = key_field.input_value()
+    page.locator("#id_notify_url").fill("https://hooks.webinar-hub.com/live/snapshot")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#new-key")).to_have_text(key)
+    page.get_by_role("link", name="Done").click()
+    expect(page.locator("#editor-snapshot")).to_contain_text("••••")
+    assert key not in page.content()
+    # Delete the recording callback, with its confirmation step.
+    page.locator("#editor-record").get_by_role("link", name="Delete").click()
+    expect(page.locator("h1")).to_contain_text("Delete the recording callback?")
+    page.get_by_role("button", name="Delete").click()
+    expect(page.locator(".msg.success")).to_contain_text("Deleted.")
+    expect(page.locator("#editor-record")).to_contain_text("Not configured")
+    # Export the records of a busy domain.
+    page.goto(f"{live_server.url}/records/?domain={TEAM_DOMAIN}&window=24h&status=failed")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    assert download.value.suggested_filename == f"records-{TEAM_DOMAIN}.csv"
+    # The failure overview fills in row by row.
+    page.goto(f"{live_server.url}/records/overview/")
+    expect(page.locator("#overview tbody")).not_to_contain_text("Loading", timeout=15000)
+    expect(page.locator("#overview tbody tr", has_text=TEAM_DOMAIN)).to_contain_text("%")
+    # The audit log shows the changes this journey made.
+    page.goto(f"{live_server.url}/audit/?domain={bare}")
+    table = page.locator("#results table")
+    for text in [
+        "Recording callback · Add",
+        "Recording callback · Update",
+        "Recording callback · Delete",
+        "Snapshot callback · Add",
+    ]:
+        expect(table).to_contain_text(text)
+    assert key not in page.content()
+    assert page.problems == []

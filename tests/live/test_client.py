@@ -501,3 +501,153 @@ def test_circuit_breaker_opens_after_repeated_failures_and_stops_calling():
 def test_secret_never_in_repr():
     client, _ = make(lambda r: httpx.Response(200, json={}))
     assert "secret" not in repr(client)
+
+
+OK_BODIES = {
+    "AddLiveRecordNotifyConfig": {"RequestId": "R"},
+    "UpdateLiveRecordNotifyConfig": {"RequestId": "R"},
+    "DescribeLiveRecordNotifyConfig": {
+        "RequestId": "R",
+        "LiveRecordNotifyConfig": {"DomainName": "d", "NotifyUrl": "https://h.example.com"},
+    },
+    "DeleteLiveRecordNotifyConfig": {"RequestId": "R"},
+    "AddLiveSnapshotNotifyConfig": {"RequestId": "R"},
+    "UpdateLiveSnapshotNotifyConfig": {"RequestId": "R"},
+    "DescribeLiveSnapshotNotifyConfig": {
+        "RequestId": "R",
+        "DomainName": "d",
+        "NotifyUrl": "https://h.example.com",
+        "NotifyReqAuth": "no",
+    },
+    "DeleteLiveSnapshotNotifyConfig": {"RequestId": "R"},
+    "DescribeLiveRecordNotifyRecords": {
+        "RequestId": "R",
+        "PageNum": 1,
+        "PageSize": 20,
+        "TotalNum": 0,
+        "TotalPage": 0,
+        "CallbackList": [],
+    },
+    "DescribeLiveUserDomains": {
+        "RequestId": "R",
+        "PageNumber": 1,
+        "PageSize": 50,
+        "TotalCount": 0,
+        "Domains": {"PageData": []},
+    },
+}
+KEY = "abcdefghijklmnop"
+
+
+@pytest.mark.parametrize(
+    ("method", "args", "kwargs", "action", "expected"),
+    [
+        (
+            "add_record_notify_config",
+            ("d", "https://h.example.com"),
+            {"need_status_notify": False},
+            "AddLiveRecordNotifyConfig",
+            {"DomainName": "d", "NotifyUrl": "https://h.example.com", "NeedStatusNotify": "false"},
+        ),
+        (
+            "update_record_notify_config",
+            ("d", "https://h.example.com"),
+            {"notify_req_auth": True, "notify_auth_key": KEY},
+            "UpdateLiveRecordNotifyConfig",
+            {
+                "DomainName": "d",
+                "NotifyUrl": "https://h.example.com",
+                "NotifyReqAuth": "true",
+                "NotifyAuthKey": KEY,
+            },
+        ),
+        (
+            "describe_record_notify_config",
+            ("d",),
+            {},
+            "DescribeLiveRecordNotifyConfig",
+            {"DomainName": "d"},
+        ),
+        (
+            "delete_record_notify_config",
+            ("d",),
+            {},
+            "DeleteLiveRecordNotifyConfig",
+            {"DomainName": "d"},
+        ),
+        (
+            "add_snapshot_notify_config",
+            ("d", "https://h.example.com"),
+            {"notify_req_auth": True, "notify_auth_key": KEY},
+            "AddLiveSnapshotNotifyConfig",
+            {
+                "DomainName": "d",
+                "NotifyUrl": "https://h.example.com",
+                "NotifyReqAuth": "yes",
+                "NotifyAuthKey": KEY,
+                "RegionId": "cn-shanghai",
+            },
+        ),
+        (
+            "update_snapshot_notify_config",
+            ("d",),
+            {"notify_url": "https://h.example.com"},
+            "UpdateLiveSnapshotNotifyConfig",
+            {"DomainName": "d", "NotifyUrl": "https://h.example.com", "RegionId": "cn-shanghai"},
+        ),
+        (
+            "describe_snapshot_notify_config",
+            ("d",),
+            {},
+            "DescribeLiveSnapshotNotifyConfig",
+            {"DomainName": "d", "RegionId": "cn-shanghai"},
+        ),
+        (
+            "delete_snapshot_notify_config",
+            ("d",),
+            {},
+            "DeleteLiveSnapshotNotifyConfig",
+            {"DomainName": "d", "RegionId": "cn-shanghai"},
+        ),
+        (
+            "describe_notify_records",
+            ("d",),
+            {"start": NOW - dt.timedelta(hours=2), "end": NOW, "stream_name": "s"},
+            "DescribeLiveRecordNotifyRecords",
+            {
+                "DomainName": "d",
+                "StartTime": "2026-11-23T10:00:00Z",
+                "EndTime": "2026-11-23T12:00:00Z",
+                "PageNumber": "1",
+                "PageSize": "20",
+                "StreamName": "s",
+                "RegionId": "cn-shanghai",
+            },
+        ),
+        (
+            "describe_user_domains",
+            (),
+            {
+                "domain_name": "live",
+                "search_type": "pre_match",
+                "status": "online",
+                "domain_type": "liveVideo",
+            },
+            "DescribeLiveUserDomains",
+            {
+                "PageNumber": "1",
+                "PageSize": "50",
+                "DomainName": "live",
+                "DomainSearchType": "pre_match",
+                "DomainStatus": "online",
+                "LiveDomainType": "liveVideo",
+            },
+        ),
+    ],
+)
+def test_every_operation_sends_exactly_its_parameters(method, args, kwargs, action, expected):
+    handler, seen = recorder([httpx.Response(200, json=OK_BODIES[action])])
+    client, _ = make(handler)
+    getattr(client, method)(*args, **kwargs)
+    assert seen[0].headers["x-acs-action"] == action
+    assert query(seen[0]) == expected
