@@ -33,6 +33,22 @@ def _over_rate(user) -> bool:
     return cache.incr(key) > settings.CALLBACK_TEST_PER_MINUTE
 
 
+def _audit_test(request, domain, kind, *, ok: bool, after: dict, code: str, message: str) -> None:
+    AuditEntry.objects.create(
+        actor=request.user,
+        actor_name=request.user.username,
+        domain=domain,
+        domain_name=domain.name,
+        kind=kind,
+        action=AuditEntry.Action.TEST,
+        outcome=AuditEntry.Outcome.SUCCESS if ok else AuditEntry.Outcome.FAILED,
+        after=after,
+        error_code=code,
+        error_message=message,
+        client_ip=client_ip(request),
+    )
+
+
 @require_POST
 def test_send(request, name: str, kind: str):
     if kind not in ("record", "snapshot"):
@@ -90,39 +106,31 @@ def test_send(request, name: str, kind: str):
             auth_key=key,
         )
     except SendRefused as refused:
-        AuditEntry.objects.create(
-            actor=request.user,
-            actor_name=request.user.username,
-            domain=domain,
-            domain_name=domain.name,
-            kind=kind,
-            action=AuditEntry.Action.TEST,
-            outcome=AuditEntry.Outcome.FAILED,
+        _audit_test(
+            request,
+            domain,
+            kind,
+            ok=False,
             after={"notify_url": url},
-            error_code="Refused",
-            error_message=str(refused),
-            client_ip=client_ip(request),
+            code="Refused",
+            message=str(refused),
         )
         return render(
             request, "receivers/_test_result.html", {**context, "error": str(refused)}, status=400
         )
-    AuditEntry.objects.create(
-        actor=request.user,
-        actor_name=request.user.username,
-        domain=domain,
-        domain_name=domain.name,
-        kind=kind,
-        action=AuditEntry.Action.TEST,
-        outcome=AuditEntry.Outcome.SUCCESS if result.ok else AuditEntry.Outcome.FAILED,
+    _audit_test(
+        request,
+        domain,
+        kind,
+        ok=result.ok,
         after={
             "notify_url": url,
             "status": result.status,
             "elapsed_ms": round(result.elapsed_ms),
             "signed": bool(key),
         },
-        error_code="" if result.ok else (f"HTTP{result.status}" if result.status else "NoResponse"),
-        error_message=result.error,
-        client_ip=client_ip(request),
+        code="" if result.ok else (f"HTTP{result.status}" if result.status else "NoResponse"),
+        message=result.error,
     )
     return render(request, "receivers/_test_result.html", {**context, "result": result})
 

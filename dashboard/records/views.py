@@ -166,20 +166,20 @@ def overview(request):
     return render(request, "records/overview.html", {"domains": domains})
 
 
-def overview_row(request, name: str):
+def _stats_fragment(request, name: str, template: str):
     domain = get_object_or_404(Domain, name=name)
     try:
         stats = failure_stats(domain=domain.name, now=timezone.now().replace(microsecond=0))
     except LiveApiError as error:
-        return render(request, "records/_overview_row.html", {"domain": domain, "error": error})
-    return render(request, "records/_overview_row.html", {"domain": domain, "stats": stats})
+        return render(request, template, {"domain": domain, "error": error})
+    return render(request, template, {"domain": domain, "stats": stats})
+
+
+def overview_row(request, name: str):
+    """One row of the failure overview, filled in as the page loads."""
+    return _stats_fragment(request, name, "records/_overview_row.html")
 
 
 def failure_rate_badge(request, name: str):
     """The 24-hour failure rate of one domain, for the domain list (loaded as rows appear)."""
-    domain = get_object_or_404(Domain, name=name)
-    try:
-        stats = failure_stats(domain=domain.name, now=timezone.now().replace(microsecond=0))
-    except LiveApiError as error:
-        return render(request, "records/_rate.html", {"domain": domain, "error": error})
-    return render(request, "records/_rate.html", {"domain": domain, "stats": stats})
+    return _stats_fragment(request, name, "records/_rate.html")
