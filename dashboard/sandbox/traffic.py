@@ -13,7 +13,7 @@ import hashlib
 import json
 import random
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from dashboard.contract import api
@@ -268,6 +268,32 @@ def generate(
     return records
 
 
+_COLUMNS = [f for f in SandboxNotifyRecord._meta.concrete_fields if not f.primary_key]
+
+
+def insert_records(rows: list[SandboxNotifyRecord]) -> None:
+    """Insert many records with one executemany per batch: the ORM's bulk_create costs far
+    more Python time per row, which made seeding the 200,000-record domain take a minute."""
+    if not rows:
+        return
+    connection = connections[SANDBOX_ALIAS]
+    quote = connection.ops.quote_name
+    table = quote(SandboxNotifyRecord._meta.db_table)
+    names = ", ".join(quote(f.column) for f in _COLUMNS)
+    marks = ", ".join(["%s"] * len(_COLUMNS))
+    sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 - names from the model
+    with connection.cursor() as cursor:
+        for offset in range(0, len(rows), 5000):
+            batch = rows[offset : offset + 5000]
+            cursor.executemany(
+                sql,
+                [
+                    tuple(f.get_db_prep_save(getattr(r, f.attname), connection) for f in _COLUMNS)
+                    for r in batch
+                ],
+            )
+
+
 def top_up(domain: SandboxDomain, now: dt.datetime) -> int:
     """Generate the records that "happened" since the last query; returns how many."""
     since = domain.records_generated_until
@@ -283,7 +309,7 @@ def top_up(domain: SandboxDomain, now: dt.datetime) -> int:
         if not claimed or config is None:
             return 0
         rows = generate(domain, config, since, now)
-        SandboxNotifyRecord.objects.bulk_create(rows, batch_size=2000)
+        insert_records(rows)
         if since.hour != now.hour:
             SandboxNotifyRecord.objects.filter(
                 domain_name=domain.name, notify_time__lt=now - _PRUNE_AFTER
@@ -299,9 +325,16 @@ def seed_demo_account(
     progress=None,
 ) -> bool:
     """Create the demo account once; returns False when it already exists."""
-    if SandboxDomain.objects.exists():
-        return False
-    now = now or timezone.now()
+    # One transaction: a single commit instead of one per batch (much faster on SQLite), and
+    # a half-seeded account can never be left behind.
+    with transaction.atomic(using=SANDBOX_ALIAS):
+        if SandboxDomain.objects.select_for_update().exists():
+            return False
+        _seed(big_domain_records, rate_scale, now or timezone.now(), progress)
+    return True
+
+
+def _seed(big_domain_records: int, rate_scale: float, now: dt.datetime, progress) -> None:
     window_start = now - api.RECORDS_WINDOW
     for index, (name, kind, status, description, rate, failure, record, snapshot) in enumerate(
         DEMO_DOMAINS
@@ -329,8 +362,7 @@ def seed_demo_account(
             config = SandboxRecordConfig.objects.create(domain=domain, **record)
             count = big_domain_records if name == BIG_DOMAIN else None
             rows = generate(domain, config, window_start, now, count=count)
-            for offset in range(0, len(rows), 5000):
-                SandboxNotifyRecord.objects.bulk_create(rows[offset : offset + 5000])
+            for offset in range(0, len(rows), 50_000):
+                insert_records(rows[offset : offset + 50_000])
                 if progress:
-                    progress(name, min(offset + 5000, len(rows)), len(rows))
-    return True
+                    progress(name, min(offset + 50_000, len(rows)), len(rows))
