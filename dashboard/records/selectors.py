@@ -69,7 +69,3 @@ def failure_stats(*, domain: str, now: dt.datetime) -> FailureStats:
     cache.set(key, stats, OVERVIEW_TTL)
     return stats
 
-
-def cached_failure_rate_24h(domain: str) -> float | None:
-    stats = cache.get(f"failure-stats:{domain}")
-    return stats.rate_24h if stats is not None else None
