@@ -127,3 +127,26 @@ def lead(db):
 
 def login(client, user) -> None:
     client.force_login(user)
+
+
+def add_record(**fields):
+    """One notify record in the sandbox for TEAM_DOMAIN, a few seconds old unless told."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from dashboard.sandbox.models import SandboxNotifyRecord
+
+    values = {
+        "domain_name": TEAM_DOMAIN,
+        "app_name": "live",
+        "stream_name": "s",
+        "notify_type": "record_started",
+        "notify_url": "u",
+        "notify_content": "{}",
+        "notify_result": "success",
+        "description": "success",
+        "notify_time": timezone.now().replace(microsecond=0) - dt.timedelta(seconds=5),
+    }
+    values.update(fields)
+    return SandboxNotifyRecord.objects.create(**values)

@@ -128,7 +128,12 @@ def _audit(
     after=None,
     request_id="",
     error: LiveApiError | None = None,
+    error_code: str = "",
+    error_message: str = "",
 ) -> AuditEntry:
+    if error is not None:
+        error_code = error.code or type(error).__name__
+        error_message = error.message
     return AuditEntry.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,
         actor_name=getattr(actor, "username", "") or "",
@@ -140,8 +145,8 @@ def _audit(
         before=before,
         after=after,
         request_id=request_id or (error.request_id if error else ""),
-        error_code=(error.code or type(error).__name__) if error else "",
-        error_message=error.message if error else "",
+        error_code=error_code,
+        error_message=error_message,
         client_ip=client_ip,
     )
 
@@ -163,18 +168,16 @@ def _audited_conflict(func):
                 action = AuditEntry.Action.UPDATE
             else:
                 action = AuditEntry.Action.ADD
-            AuditEntry.objects.create(
-                actor=actor if actor is not None and actor.is_authenticated else None,
-                actor_name=getattr(actor, "username", "") or "",
+            _audit(
                 domain=domain,
-                domain_name=domain.name,
                 kind=kind,
                 action=action,
                 outcome=AuditEntry.Outcome.CONFLICT,
+                actor=actor,
+                client_ip=client_ip,
                 after=conflict.current,
                 error_code="Conflict",
                 error_message=conflict.reason,
-                client_ip=client_ip,
             )
             raise
 

@@ -68,4 +68,3 @@ def failure_stats(*, domain: str, now: dt.datetime) -> FailureStats:
     )
     cache.set(key, stats, OVERVIEW_TTL)
     return stats
-

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from tests.conftest import ALL_DATABASES, PASSWORD
+from dashboard.accounts.roles import EDITOR, LEAD, VIEWER
+from tests.conftest import ALL_DATABASES, PASSWORD, make_user
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
@@ -78,3 +79,13 @@ def sign_in(page, live_server, username: str, password: str = PASSWORD) -> None:
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("main button[type=submit]")
+
+
+@pytest.fixture
+def people(synced):
+    """The three demo roles; the editor belongs to the team owning live.example-shop.com."""
+    return {
+        "lead": make_user("lead", LEAD),
+        "support": make_user("support", VIEWER),
+        "editor": make_user("editor", EDITOR, teams=[synced["team"]]),
+    }

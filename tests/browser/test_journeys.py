@@ -7,20 +7,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from dashboard.accounts.roles import EDITOR, LEAD, VIEWER
 from dashboard.domains.models import Domain
 from dashboard.sandbox.models import SandboxRecordConfig
 from tests.browser.conftest import sign_in
-from tests.conftest import TEAM_DOMAIN, make_user
-
-
-@pytest.fixture
-def people(synced):
-    return {
-        "lead": make_user("lead", LEAD),
-        "support": make_user("support", VIEWER),
-        "editor": make_user("editor", EDITOR, teams=[synced["team"]]),
-    }
+from tests.conftest import TEAM_DOMAIN
 
 
 def test_sign_in_wrong_then_right_password_and_sign_out(watched, live_server, people):

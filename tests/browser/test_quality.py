@@ -8,9 +8,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from dashboard.accounts.roles import EDITOR, LEAD, VIEWER
 from tests.browser.conftest import sign_in
-from tests.conftest import TEAM_DOMAIN, make_user
+from tests.conftest import TEAM_DOMAIN
 
 PAGES = [
     "/domains/",
@@ -22,15 +21,6 @@ PAGES = [
     "/audit/",
     "/tools/signature/",
 ]
-
-
-@pytest.fixture
-def people(synced):
-    return {
-        "lead": make_user("lead", LEAD),
-        "support": make_user("support", VIEWER),
-        "editor": make_user("editor", EDITOR, teams=[synced["team"]]),
-    }
 
 
 def serious(results) -> list[str]:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from dashboard.sandbox import app as sandbox_app
 from dashboard.sandbox.models import SandboxNotifyRecord
-from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, add_record
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 HX = {"HX-Request": "true"}
@@ -158,11 +158,8 @@ def test_upstream_error_state_with_retry_never_500(browse):
 
 def test_hostile_upstream_text_is_escaped(browse):
     hostile = "<script>alert('x')</script>"
-    SandboxNotifyRecord.objects.create(
-        domain_name=TEAM_DOMAIN,
-        app_name="live",
+    add_record(
         stream_name="<b>s</b>",
-        notify_type="record_started",
         notify_url="https://hooks.example-shop.com/live/record",
         notify_content=hostile,
         notify_header='{"X":"<img src=x onerror=alert(1)>"}',
@@ -177,16 +174,10 @@ def test_hostile_upstream_text_is_escaped(browse):
 
 
 def test_notify_content_is_pretty_printed_when_it_parses(browse):
-    SandboxNotifyRecord.objects.create(
-        domain_name=TEAM_DOMAIN,
-        app_name="live",
+    add_record(
         stream_name="pretty",
-        notify_type="record_started",
-        notify_url="u",
         notify_content='7月26日 16:14{"domain":"al.xxxx.com","stream":"livestream01"}',
-        notify_result="success",
         notify_time=timezone.now() - dt.timedelta(seconds=3),
-        description="success",
     )
     body = browse.get(f"/records/?domain={TEAM_DOMAIN}&window=1h&stream=pretty").content.decode()
     assert "{\n  &quot;domain&quot;: &quot;al.xxxx.com&quot;," in body
@@ -234,16 +225,9 @@ def test_failure_overview_rows_fill_in(browse):
 
 def test_times_show_in_the_users_time_zone_with_utc_on_hover(browse):
     when = timezone.now().replace(microsecond=0) - dt.timedelta(seconds=30)
-    SandboxNotifyRecord.objects.create(
-        domain_name=TEAM_DOMAIN,
-        app_name="live",
+    add_record(
         stream_name="tz-check",
-        notify_type="record_started",
-        notify_url="u",
-        notify_content="{}",
-        notify_result="success",
         notify_time=when,
-        description="success",
     )
     browse.cookies["tz"] = "Asia/Shanghai"
     body = browse.get(f"/records/?domain={TEAM_DOMAIN}&window=1h&stream=tz-check").content.decode()

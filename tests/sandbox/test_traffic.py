@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from dashboard.sandbox.models import SandboxDomain, SandboxNotifyRecord
-from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, add_record
 from tests.sandbox.helpers import sandbox_client
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
@@ -30,16 +30,10 @@ def test_new_records_appear_as_time_passes(seeded):
 
 
 def test_records_older_than_seven_days_cannot_be_queried(seeded):
-    SandboxNotifyRecord.objects.create(
-        domain_name=TEAM_DOMAIN,
-        app_name="live",
+    add_record(
         stream_name="ancient",
         notify_type="file_created",
-        notify_url="u",
-        notify_content="{}",
-        notify_result="success",
         notify_time=timezone.now() - dt.timedelta(days=7, minutes=5),
-        description="success",
     )
     now = dt.datetime.now(dt.UTC)
     page = sandbox_client().describe_notify_records(
