@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from dashboard.accounts.roles import EDITOR, LEAD, VIEWER, ensure_roles
 from dashboard.live import get_client, reset_client
@@ -17,6 +17,14 @@ PASSWORD = "correct-horse-battery"
 ALL_DATABASES = ["default", "sandbox"]
 TEAM_DOMAIN = "live.example-shop.com"
 OTHER_DOMAIN = "stream.sportsnow.tv"
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in English: a request in Chinese leaves its language active."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
@@ -143,7 +151,7 @@ def add_record(**fields):
     """One notify record in the sandbox for TEAM_DOMAIN, a few seconds old unless told."""
     import datetime as dt
 
-    from django.utils import timezone
+    from django.utils import timezone, translation
 
     from dashboard.sandbox.models import SandboxNotifyRecord
 

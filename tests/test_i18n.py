@@ -73,3 +73,18 @@ def test_upstream_messages_stay_as_alibaba_sends_them(client, lead):
     sandbox_app.faults.configure("DescribeLiveRecordNotifyRecords:throttle=1")
     body = client.get(f"/records/?domain={TEAM_DOMAIN}&window=1h").content.decode()
     assert "直播 API 无法响应" in body and "Request was denied due to user flow control." in body
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_callback_url_reasons_are_translated(client, editor):
+    from django.urls import reverse
+
+    client.cookies["django_language"] = "zh-hans"
+    client.force_login(editor)
+    url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
+    hx = {"HX-Request": "true"}
+    unsafe = client.post(url, {"notify_url": "http://0x7f000001/cb", "version": 1}, headers=hx)
+    assert unsafe.status_code == 400
+    assert "URL 指向回环地址。" in unsafe.content.decode()
+    spaced = client.post(url, {"notify_url": "http://a b.example.com/", "version": 1}, headers=hx)
+    assert "URL 包含空白字符，请进行 URL 编码（%20）。" in spaced.content.decode()

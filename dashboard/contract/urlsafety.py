@@ -13,18 +13,40 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 MALFORMED = "malformed"
 UNSAFE = "unsafe"
 
 
+def gettext_noop(message: str) -> str:
+    """Mark a message for the dashboard's translation catalogue; here it stays English.
+
+    The sandbox answers in English as Alibaba Cloud does; the dashboard translates a
+    verdict with UrlVerdict.translated().
+    """
+    return message
+
+
 @dataclass(frozen=True)
 class UrlVerdict:
     kind: str  # MALFORMED or UNSAFE
-    reason: str
+    message: str  # an English %-template marked for translation
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        """The explanation in English (the sandbox's upstream-style message)."""
+        return self.message % dict(self.params)
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        """The explanation in the active language; `what` is itself a marked phrase."""
+        params = {
+            key: gettext(value) if key == "what" else value for key, value in self.params.items()
+        }
+        return gettext(self.message) % params
 
 
 class UnsafeUrl(ValueError):
@@ -109,39 +131,39 @@ def _parse_ipv4_loose(host: str) -> ipaddress.IPv4Address | None:
 def ip_unsafe_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     """Why this address is not a public Internet host, or None when it is."""
     if ip in _METADATA_IPS:
-        return "a cloud metadata service address"
+        return gettext_noop("a cloud metadata service address")
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return ip_unsafe_reason(ip.ipv4_mapped)
         if ip in _NAT64:
             return ip_unsafe_reason(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)) or (
-                "a NAT64 address"
+                gettext_noop("a NAT64 address")
             )
         if ip in _NAT64_LOCAL:
-            return "a local-use NAT64 address"
+            return gettext_noop("a local-use NAT64 address")
         if ip.sixtofour is not None:
             inner = ip_unsafe_reason(ip.sixtofour)
-            return inner or "a 6to4 relay address"
+            return inner or gettext_noop("a 6to4 relay address")
         if ip.teredo is not None:
-            return "a Teredo tunnel address"
+            return gettext_noop("a Teredo tunnel address")
         if int(ip) >> 32 == 0 and int(ip) > 1:
-            return "an IPv4-compatible IPv6 address"
+            return gettext_noop("an IPv4-compatible IPv6 address")
     if ip.is_loopback:
-        return "a loopback address"
+        return gettext_noop("a loopback address")
     if ip.is_unspecified:
-        return "the unspecified address"
+        return gettext_noop("the unspecified address")
     if ip.is_link_local:
-        return "a link-local address"
+        return gettext_noop("a link-local address")
     if ip.is_multicast:
-        return "a multicast address"
+        return gettext_noop("a multicast address")
     if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
-        return "a carrier-grade NAT (shared) address"
+        return gettext_noop("a carrier-grade NAT (shared) address")
     if ip.is_private:
-        return "a private network address"
+        return gettext_noop("a private network address")
     if ip.is_reserved:
-        return "a reserved address"
+        return gettext_noop("a reserved address")
     if not ip.is_global:
-        return "not a public Internet address"
+        return gettext_noop("an address outside the public Internet")
     return None
 
 
@@ -153,77 +175,100 @@ def check_callback_url(
 ) -> UrlVerdict | None:
     """Return None when the URL is acceptable, otherwise the verdict and a human reason."""
     if not isinstance(url, str) or not url:
-        return UrlVerdict(MALFORMED, "The URL is empty.")
+        return UrlVerdict(MALFORMED, gettext_noop("The URL is empty."))
     if max_length is not None and len(url) > max_length:
-        return UrlVerdict(MALFORMED, f"The URL is longer than {max_length} characters.")
+        return UrlVerdict(
+            MALFORMED,
+            gettext_noop("The URL is longer than %(max)d characters."),
+            {"max": max_length},
+        )
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
-        return UrlVerdict(MALFORMED, "The URL contains control characters.")
+        return UrlVerdict(MALFORMED, gettext_noop("The URL contains control characters."))
     if any(ch.isspace() for ch in url):
-        return UrlVerdict(MALFORMED, "The URL contains whitespace; URL-encode it (%20).")
+        return UrlVerdict(
+            MALFORMED, gettext_noop("The URL contains whitespace; URL-encode it (%%20).")
+        )
     lowered = url.lower()
     if not lowered.startswith(("http://", "https://")):
-        return UrlVerdict(MALFORMED, "The URL must start with http:// or https://.")
+        return UrlVerdict(MALFORMED, gettext_noop("The URL must start with http:// or https://."))
     if not _URL_CHARS.fullmatch(url):
         return UrlVerdict(
-            MALFORMED, "The URL contains characters that must be URL-encoded (percent-encoded)."
+            MALFORMED,
+            gettext_noop("The URL contains characters that must be URL-encoded (percent-encoded)."),
         )
     if _BAD_ESCAPE.search(url):
-        return UrlVerdict(MALFORMED, "The URL contains a broken percent-escape.")
+        return UrlVerdict(MALFORMED, gettext_noop("The URL contains a broken percent-escape."))
     if "\\" in url:
-        return UrlVerdict(MALFORMED, "The URL contains a backslash.")
+        return UrlVerdict(MALFORMED, gettext_noop("The URL contains a backslash."))
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        return UrlVerdict(MALFORMED, f"The URL cannot be parsed ({exc}).")
+        return UrlVerdict(
+            MALFORMED, gettext_noop("The URL cannot be parsed (%(detail)s)."), {"detail": str(exc)}
+        )
     if port == 0:
-        return UrlVerdict(MALFORMED, "The URL's port is not valid.")
+        return UrlVerdict(MALFORMED, gettext_noop("The URL's port is not valid."))
     netloc = parts.netloc
     if "@" in netloc:
-        return UrlVerdict(UNSAFE, "The URL must not contain a user name or password.")
+        return UrlVerdict(UNSAFE, gettext_noop("The URL must not contain a user name or password."))
     host = (parts.hostname or "").rstrip(".")
     if not host:
-        return UrlVerdict(MALFORMED, "The URL has no host.")
+        return UrlVerdict(MALFORMED, gettext_noop("The URL has no host."))
     if "%" in host:
-        return UrlVerdict(MALFORMED, "The URL's host must not be percent-encoded.")
+        return UrlVerdict(MALFORMED, gettext_noop("The URL's host must not be percent-encoded."))
 
     if netloc.split(":")[0].startswith("[") or ":" in host:
         try:
             ip6 = ipaddress.IPv6Address(host.split("%")[0])
         except ValueError:
-            return UrlVerdict(MALFORMED, "The URL's IPv6 address is not valid.")
+            return UrlVerdict(MALFORMED, gettext_noop("The URL's IPv6 address is not valid."))
         reason = ip_unsafe_reason(ip6)
-        return UrlVerdict(UNSAFE, f"The URL points at {reason}.") if reason else None
+        return (
+            UrlVerdict(UNSAFE, gettext_noop("The URL points at %(what)s."), {"what": reason})
+            if reason
+            else None
+        )
 
     try:
         ip4 = _parse_ipv4_loose(host)
     except ValueError:
-        return UrlVerdict(MALFORMED, "The URL's IP address is out of range.")
+        return UrlVerdict(MALFORMED, gettext_noop("The URL's IP address is out of range."))
     if ip4 is not None:
         reason = ip_unsafe_reason(ip4)
-        return UrlVerdict(UNSAFE, f"The URL points at {reason}.") if reason else None
+        return (
+            UrlVerdict(UNSAFE, gettext_noop("The URL points at %(what)s."), {"what": reason})
+            if reason
+            else None
+        )
 
     labels = host.split(".")
     if not all(_HOST_LABEL.fullmatch(label) for label in labels):
-        return UrlVerdict(MALFORMED, "The URL's host name is not valid.")
+        return UrlVerdict(MALFORMED, gettext_noop("The URL's host name is not valid."))
     if host in _INTERNAL_NAMES or host.endswith(_INTERNAL_SUFFIXES):
-        return UrlVerdict(UNSAFE, "The URL points at a local or internal host name.")
+        return UrlVerdict(UNSAFE, gettext_noop("The URL points at a local or internal host name."))
     if len(labels) < 2:
-        return UrlVerdict(UNSAFE, "The URL's host must be a fully qualified public domain name.")
+        return UrlVerdict(
+            UNSAFE, gettext_noop("The URL's host must be a fully qualified public domain name.")
+        )
     if labels[-1].isdigit():
-        return UrlVerdict(MALFORMED, "The URL's host name is not valid.")
+        return UrlVerdict(MALFORMED, gettext_noop("The URL's host name is not valid."))
 
     if resolve is not None:
         try:
             addresses = resolve(host)
         except OSError:
-            return UrlVerdict(UNSAFE, "The URL's host name does not resolve.")
+            return UrlVerdict(UNSAFE, gettext_noop("The URL's host name does not resolve."))
         if not addresses:
-            return UrlVerdict(UNSAFE, "The URL's host name does not resolve.")
+            return UrlVerdict(UNSAFE, gettext_noop("The URL's host name does not resolve."))
         for address in addresses:
             reason = ip_unsafe_reason(ipaddress.ip_address(address.split("%")[0]))
             if reason:
-                return UrlVerdict(UNSAFE, f"The URL's host name resolves to {reason}.")
+                return UrlVerdict(
+                    UNSAFE,
+                    gettext_noop("The URL's host name resolves to %(what)s."),
+                    {"what": reason},
+                )
     return None
 
 

@@ -8,6 +8,7 @@ import string
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from dashboard.contract import api
@@ -29,7 +30,7 @@ def validate_callback_url(value: str, *, max_length: int | None = None) -> None:
         label = (
             _("Not a valid callback URL") if verdict.kind == MALFORMED else _("Unsafe callback URL")
         )
-        raise ValidationError(f"{label}: {verdict.reason}", code=verdict.kind)
+        raise ValidationError(f"{label}: {verdict.translated(gettext)}", code=verdict.kind)
 
 
 def validate_auth_key(value: str) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from dashboard.contract.urlsafety import UNSAFE, check_callback_url, ip_unsafe_reason
 
@@ -94,18 +95,23 @@ def _checked_address(url: str) -> tuple[str, str, int, str]:
             verdict.kind == UNSAFE and allow_loopback and host in {"127.0.0.1", "localhost", "::1"}
         )
         if not loopback_only:
-            raise SendRefused(verdict.reason)
+            raise SendRefused(verdict.translated(gettext))
     port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except OSError as exc:
-        raise SendRefused(f"The host name does not resolve ({exc}).") from None
+        raise SendRefused(
+            gettext("The host name does not resolve (%(detail)s).") % {"detail": exc}
+        ) from None
     addresses = sorted({info[4][0] for info in infos})
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])
         reason = ip_unsafe_reason(ip)
         if reason and not (allow_loopback and ip.is_loopback):
-            raise SendRefused(f"The host resolves to {reason} ({address}).")
+            raise SendRefused(
+                gettext("The host resolves to %(what)s (%(address)s).")
+                % {"what": gettext(reason), "address": address}
+            )
     return parts.scheme.lower(), host, port, addresses[0]
 
 
