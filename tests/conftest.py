@@ -149,10 +149,6 @@ def login(client, user) -> None:
 
 def add_record(**fields):
     """One notify record in the sandbox for TEAM_DOMAIN, a few seconds old unless told."""
-    import datetime as dt
-
-    from django.utils import timezone, translation
-
     from dashboard.sandbox.models import SandboxNotifyRecord
 
     values = {

@@ -15,8 +15,11 @@ from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
+# Derandomized: the same examples on every run, so CI stays deterministic; raise
+# max_examples locally (or drop derandomize) to explore further.
 FUZZ = settings(
     max_examples=40,
+    derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
