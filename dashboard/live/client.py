@@ -169,13 +169,16 @@ class LiveClient:
 
     def _send_once(self, action: str, params: dict[str, str], *, timeout: float) -> dict:
         headers, query = self.sign(action, params)
+        # The query string sent is the canonical one that was signed, byte for byte; the
+        # request is built once and handed to the pooled client as it is.
+        request = httpx.Request(
+            "POST",
+            f"{self.endpoint}/?{signing.canonical_query_v3(query)}",
+            headers={**headers, "accept-encoding": "gzip, deflate"},
+            extensions={"timeout": httpx.Timeout(timeout, connect=min(3.0, timeout)).as_dict()},
+        )
         try:
-            response = self.http.post(
-                self.endpoint + "/",
-                params=query,
-                headers=headers,
-                timeout=httpx.Timeout(timeout, connect=min(3.0, timeout)),
-            )
+            response = self.http.send(request)
         except httpx.TimeoutException as exc:
             raise LiveTimeoutError(
                 f"The Live API did not answer in time ({exc}).", action=action

@@ -6,6 +6,7 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
+from dashboard.contract import signing
 from dashboard.live import (
     AuthError,
     ConfigAlreadyExistsError,
@@ -112,6 +113,19 @@ def test_update_record_sends_post_with_params_in_query_and_empty_body():
         "NotifyReqAuth": "true",
         "NotifyAuthKey": "abcdefghij0123456789",
     }
+
+
+def test_the_query_sent_is_the_canonical_one_that_was_signed():
+    handler, seen = recorder([httpx.Response(200, json={"RequestId": "R1"})])
+    client, _ = make(handler)
+    url = "https://hooks.example.com/cb?a=1&b=%20*~&c=中"
+    client.update_record_notify_config("live.example.com", url)
+    sent = seen[0].url.query.decode()
+    # Sorted, RFC 3986-encoded (space %20, * %2A, ~ kept, UTF-8 bytes): the signed form.
+    assert sent == signing.canonical_query_v3(query(seen[0]))
+    encoded = "https%3A%2F%2Fhooks.example.com%2Fcb%3Fa%3D1%26b%3D%2520%2A~%26c%3D%E4%B8%AD"
+    assert f"NotifyUrl={encoded}" in sent
+    assert query(seen[0])["NotifyUrl"] == url
 
 
 def test_snapshot_params_use_yes_no_and_region():
