@@ -1,7 +1,8 @@
 """Upstream faults while people browse and edit: nothing lost, no 500, cache and upstream agree.
 
-The sandbox injects 20% 5xx, 10% throttling, 1-second latency spikes and dropped connections
-while 1,000 scripted requests browse and edit.
+The sandbox injects 20% 5xx, 10% throttling, 1-second latency spikes, dropped connections and
+lost answers (the change is made, the answer never arrives) while 1,000 scripted requests
+browse and edit.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ READ_PATHS = [
 def test_thousand_requests_under_faults(client, lead, synced):
     rng = random.Random(20261123)
     sandbox_app.faults._rng = random.Random(7)
-    sandbox_app.faults.configure("error=0.2,throttle=0.1,latency=1.0@0.005,drop=0.05")
+    sandbox_app.faults.configure("error=0.2,throttle=0.1,latency=1.0@0.005,drop=0.05,lost=0.05")
     get_client().breaker.threshold = 0  # this test is about retries and refusals, not pausing
     client.force_login(lead)
     applied, refused = [], []

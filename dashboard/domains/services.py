@@ -16,7 +16,13 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from dashboard.live import ConfigAlreadyExistsError, LiveApiError, NotFoundError, get_client
+from dashboard.live import (
+    ConfigAlreadyExistsError,
+    LiveApiError,
+    NotFoundError,
+    get_client,
+    is_ambiguous,
+)
 
 from .models import AuditEntry, Domain, RecordNotifyConfig, SnapshotNotifyConfig, key_fingerprint
 from .sync import UpstreamConfigs, apply_configs, fetch_configs
@@ -38,14 +44,21 @@ class ConflictError(Exception):
 
 
 class UpstreamFailure(Exception):
-    """The Live API refused or failed; nothing was written to the cache."""
+    """The Live API refused or failed; nothing was written to the cache.
 
-    def __init__(self, error: LiveApiError):
+    `refused`: the API answered no. Otherwise it did not answer (5xx, no connection) and a
+    Describe afterwards found the change not applied — or, with `outcome_unknown`, could not
+    tell.
+    """
+
+    def __init__(self, error: LiveApiError, *, outcome_unknown: bool = False):
         super().__init__(str(error))
         self.error = error
         self.code = error.code or type(error).__name__
         self.message = error.message
         self.request_id = error.request_id
+        self.refused = not is_ambiguous(error)
+        self.outcome_unknown = outcome_unknown
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,31 @@ def upstream_snapshot(kind: str, upstream: UpstreamConfigs) -> dict | None:
             on_demand_url=config.on_demand_url, need_status_notify=config.need_status_notify
         )
     return values
+
+
+APPLIED, NOT_APPLIED, UNKNOWN = "applied", "not applied", "unknown"
+
+
+def _outcome_after(name: str, kind: str, error: LiveApiError, expected: dict | None) -> str:
+    """After a failure that may have been applied (no answer, 5xx), ask the Live API once.
+
+    A change whose answer was lost is still a change: if upstream now holds exactly what was
+    sent (None: no config), the save or delete counts as done, so cache and audit follow it.
+    """
+    if not is_ambiguous(error):
+        return NOT_APPLIED  # a refusal
+    try:
+        upstream = fetch_configs(name)
+    except LiveApiError:
+        return UNKNOWN
+    return APPLIED if upstream_snapshot(kind, upstream) == expected else NOT_APPLIED
+
+
+def _lost_answer_note(error: LiveApiError) -> str:
+    return (
+        f"The answer was lost ({error.code or type(error).__name__}); "
+        "a Describe confirmed the change was applied."
+    )
 
 
 def _claim(domain: Domain, kind: str, expected_version: int) -> str:
@@ -234,23 +272,28 @@ def config_save(
         new_key = data.get("notify_auth_key") or ""
         key = new_key or (current_up.notify_auth_key if current_up else "")
         auth = bool(data.get("notify_req_auth"))
+        note = ""
         try:
             request_id = _send_save(
                 client, kind, domain.name, data, key, auth, exists=current_up is not None
             )
         except LiveApiError as error:
-            _audit(
-                domain=domain,
-                kind=kind,
-                action=action,
-                outcome=AuditEntry.Outcome.FAILED,
-                actor=actor,
-                client_ip=client_ip,
-                before=before,
-                after=_masked_after(kind, data, key, auth),
-                error=error,
-            )
-            raise UpstreamFailure(error) from error
+            outcome = _outcome_after(domain.name, kind, error, _masked_after(kind, data, key, auth))
+            if outcome == APPLIED:
+                request_id, note = error.request_id, _lost_answer_note(error)
+            else:
+                _audit(
+                    domain=domain,
+                    kind=kind,
+                    action=action,
+                    outcome=AuditEntry.Outcome.FAILED,
+                    actor=actor,
+                    client_ip=client_ip,
+                    before=before,
+                    after=_masked_after(kind, data, key, auth),
+                    error=error,
+                )
+                raise UpstreamFailure(error, outcome_unknown=outcome == UNKNOWN) from error
         with transaction.atomic():
             values = {
                 "notify_url": data["notify_url"],
@@ -280,6 +323,7 @@ def config_save(
                 before=before,
                 after=config.snapshot(),
                 request_id=request_id,
+                error_message=note,
             )
         return SaveResult(action=action, request_id=request_id, new_key=new_key)
     finally:
@@ -334,6 +378,7 @@ def config_delete(
     token = _claim(domain, kind, expected_version)
     before = _snapshot_of(cached_config(domain, kind))
     client = get_client()
+    note = ""
     try:
         try:
             if kind == RECORD:
@@ -355,17 +400,20 @@ def config_delete(
                 raise UpstreamFailure(error) from error
             request_id = error.request_id  # already gone upstream: the cache follows
         except LiveApiError as error:
-            _audit(
-                domain=domain,
-                kind=kind,
-                action=AuditEntry.Action.DELETE,
-                outcome=AuditEntry.Outcome.FAILED,
-                actor=actor,
-                client_ip=client_ip,
-                before=before,
-                error=error,
-            )
-            raise UpstreamFailure(error) from error
+            outcome = _outcome_after(domain.name, kind, error, None)
+            if outcome != APPLIED:
+                _audit(
+                    domain=domain,
+                    kind=kind,
+                    action=AuditEntry.Action.DELETE,
+                    outcome=AuditEntry.Outcome.FAILED,
+                    actor=actor,
+                    client_ip=client_ip,
+                    before=before,
+                    error=error,
+                )
+                raise UpstreamFailure(error, outcome_unknown=outcome == UNKNOWN) from error
+            request_id, note = error.request_id, _lost_answer_note(error)
         with transaction.atomic():
             _model(kind).objects.filter(domain=domain).delete()
             Domain.objects.filter(pk=domain.pk, **{f"{kind}_claim": token}).update(
@@ -385,6 +433,7 @@ def config_delete(
                 before=before,
                 after=None,
                 request_id=request_id,
+                error_message=note,
             )
         return request_id
     finally:

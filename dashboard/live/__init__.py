@@ -19,6 +19,7 @@ from .errors import (
     ServerError,
     ThrottlingError,
 )
+from .retry import is_ambiguous
 from .types import (
     DomainsPage,
     LiveDomain,
@@ -49,5 +50,6 @@ __all__ = [
     "SnapshotNotifyConfig",
     "ThrottlingError",
     "get_client",
+    "is_ambiguous",
     "reset_client",
 ]

@@ -233,7 +233,9 @@ def handle(
         # The gateway checks presence; empty values are each operation's own business.
         if name not in api_params:
             raise missing(name)
-    return 200, handler(api_params)
+    answer = handler(api_params)
+    faults.after(action)
+    return 200, answer
 
 
 def application(environ: dict, start_response: Callable) -> Iterable[bytes]:

@@ -3,7 +3,8 @@
 Configured from a spec string (LIVE_SANDBOX_FAULTS, `runsandbox --faults`, or tests):
 `error=0.2,throttle=0.1,latency=1.0@0.05,drop=0.02` applies to every action;
 `DescribeLiveUserDomains:error=0.5` to one action; several specs are joined with `;`.
-`latency=SECONDS@RATE` adds SECONDS to RATE of the requests.
+`latency=SECONDS@RATE` adds SECONDS to RATE of the requests. `lost=RATE` runs the operation
+and then drops the connection before the answer: the change is made, the caller never hears.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class FaultRule:
     drop_rate: float = 0.0
     latency: float = 0.0
     latency_rate: float = 0.0
+    lost_rate: float = 0.0
 
 
 def parse_rule(text: str) -> FaultRule:
@@ -39,10 +41,10 @@ def parse_rule(text: str) -> FaultRule:
                 seconds, _, rate = value.partition("@")
                 values["latency"] = float(seconds)
                 values["latency_rate"] = float(rate) if rate else 1.0
-            elif name in {"error", "throttle", "drop"}:
+            elif name in {"error", "throttle", "drop", "lost"}:
                 values[f"{name}_rate"] = float(value)
             else:
-                raise ValueError(f"unknown fault {name!r} (error, throttle, drop, latency)")
+                raise ValueError(f"unknown fault {name!r} (error, throttle, drop, lost, latency)")
         except ValueError as exc:
             raise ValueError(f"bad fault value in {part!r}: {exc}") from None
     for key, val in values.items():
@@ -80,10 +82,21 @@ class FaultInjector:
         with self._lock:
             self.rules = rules
 
+    def _rule(self, action: str) -> FaultRule | None:
+        return self.rules.get(action) or self.rules.get("*")
+
+    def after(self, action: str) -> None:
+        """After an action has run: maybe lose the answer (the change stays made)."""
+        with self._lock:
+            rule = self._rule(action)
+            draw = self._rng.random() if rule is not None and rule.lost_rate else 1.0
+        if rule is not None and draw < rule.lost_rate:
+            raise ConnectionDropped(action)
+
     def apply(self, action: str) -> None:
         """Before an action runs: maybe sleep, drop the connection, or fail."""
         with self._lock:
-            rule = self.rules.get(action) or self.rules.get("*")
+            rule = self._rule(action)
             if rule is None:
                 return
             draws = [self._rng.random() for _ in range(5)]

@@ -6,7 +6,13 @@ import pytest
 from django.db import connections
 
 from dashboard.domains import services
-from dashboard.domains.models import AuditEntry, Domain, RecordNotifyConfig, key_fingerprint
+from dashboard.domains.models import (
+    AuditEntry,
+    Domain,
+    RecordNotifyConfig,
+    SnapshotNotifyConfig,
+    key_fingerprint,
+)
 from dashboard.sandbox import app as sandbox_app
 from dashboard.sandbox.models import SandboxDomain, SandboxRecordConfig, SandboxSnapshotConfig
 from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
@@ -125,6 +131,52 @@ def test_upstream_failure_writes_nothing_and_audits_the_attempt(lead, synced):
     assert entry.error_code == info.value.code and entry.request_id == info.value.request_id
     domain.refresh_from_db()
     assert domain.record_version == version and domain.record_claim == ""
+
+
+def test_a_save_whose_answer_was_lost_is_confirmed_and_recorded_as_applied(lead, synced):
+    # Every Update is applied upstream, then the connection drops before the answer; the
+    # client's retries meet the same fate, so the save ends in a connection error.
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    version = domain.record_version
+    sandbox_app.faults.configure("UpdateLiveRecordNotifyConfig:lost=1")
+    save(domain, user=lead, notify_url="https://lost.example.net/cb")
+    up = SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN)
+    assert up.notify_url == "https://lost.example.net/cb"
+    assert RecordNotifyConfig.objects.get(domain=domain).notify_url == up.notify_url
+    entry = AuditEntry.objects.get(domain=domain, action="update")
+    assert entry.outcome == "success" and entry.after["notify_url"] == up.notify_url
+    assert "a Describe confirmed the change was applied" in entry.error_message
+    domain.refresh_from_db()
+    assert domain.record_version == version + 1 and domain.record_claim == ""
+
+
+def test_a_failure_before_the_change_stays_a_failure_after_the_check(lead, synced):
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    before = RecordNotifyConfig.objects.get(domain=domain).notify_url
+    sandbox_app.faults.configure("UpdateLiveRecordNotifyConfig:drop=1")
+    sandbox_app.stats.reset()
+    with pytest.raises(services.UpstreamFailure):
+        save(domain, user=lead, notify_url="https://never.example.net/cb")
+    assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == before
+    assert RecordNotifyConfig.objects.get(domain=domain).notify_url == before
+    assert AuditEntry.objects.get(domain=domain, action="update").outcome == "failed"
+    # The check after the failure was one more Describe of each config, nothing else.
+    assert sandbox_app.stats.calls["DescribeLiveRecordNotifyConfig"] == 2
+
+
+def test_a_delete_whose_answer_was_lost_is_confirmed(lead, synced, monkeypatch):
+    # One attempt only, so the lost answer is the error the service sees (with retries the
+    # second Delete would meet "not found", which is handled as already gone).
+    monkeypatch.setattr("dashboard.live.client.should_retry", lambda error: False)
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    sandbox_app.faults.configure("DeleteLiveSnapshotNotifyConfig:lost=1")
+    services.config_delete(
+        domain=domain, kind="snapshot", actor=lead, expected_version=domain.snapshot_version
+    )
+    assert not SandboxSnapshotConfig.objects.filter(domain__name=TEAM_DOMAIN).exists()
+    assert not SnapshotNotifyConfig.objects.filter(domain=domain).exists()
+    entry = AuditEntry.objects.get(domain=domain, action="delete")
+    assert entry.outcome == "success" and "a Describe confirmed" in entry.error_message
 
 
 def test_unsafe_url_refused_upstream_is_an_upstream_failure(lead, synced):

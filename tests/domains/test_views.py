@@ -218,8 +218,45 @@ def test_upstream_error_shows_code_message_request_id_and_keeps_input(as_editor)
     body = response.content.decode()
     assert response.status_code == 502
     assert "RequestId" in body and ("InternalError" in body or "ServiceUnavailable" in body)
+    # A 5xx is not a refusal: the service checked with a Describe that nothing changed.
+    assert "The Live API did not answer." in body and "Nothing was changed." in body
     assert 'value="https://kept.example.com/cb"' in body
     assert AuditEntry.objects.filter(outcome="failed").count() == 1
+
+
+def test_when_the_outcome_cannot_be_checked_the_editor_is_told_so(as_editor, monkeypatch):
+    # The Update's answer is lost, and the Live API then stops answering Describe too.
+    client = get_client()
+    update = client.update_record_notify_config
+
+    def update_then_outage(*args, **kwargs):
+        try:
+            return update(*args, **kwargs)
+        finally:
+            sandbox_app.faults.configure("DescribeLiveRecordNotifyConfig:error=1")
+
+    monkeypatch.setattr(client, "update_record_notify_config", update_then_outage)
+    sandbox_app.faults.configure("UpdateLiveRecordNotifyConfig:lost=1")
+    url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
+    version = Domain.objects.get(name=TEAM_DOMAIN).record_version
+    response = as_editor.post(
+        url, {"notify_url": "https://maybe.example.com/cb", "version": version}
+    )
+    body = response.content.decode()
+    assert response.status_code == 502 and "The Live API did not answer." in body
+    assert "Whether the change was applied could not be checked" in body
+    assert "Nothing was changed" not in body
+    assert 'value="https://maybe.example.com/cb"' in body
+
+
+def test_a_refusal_is_reported_as_one(as_editor):
+    url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
+    version = Domain.objects.get(name=TEAM_DOMAIN).record_version
+    sandbox_app.faults.configure("UpdateLiveRecordNotifyConfig:throttle=1")
+    response = as_editor.post(url, {"notify_url": "https://t.example.com/cb", "version": version})
+    body = response.content.decode()
+    assert response.status_code == 502 and "Throttling.User" in body
+    assert "The Live API refused the change." in body and "Nothing was changed." in body
 
 
 def test_delete_asks_for_confirmation_first(as_editor):

@@ -14,6 +14,7 @@ from dashboard.live import (
     ThrottlingError,
 )
 from dashboard.sandbox import app as sandbox_app
+from dashboard.sandbox.models import SandboxRecordConfig
 from tests.conftest import ALL_DATABASES
 from tests.sandbox.helpers import raw_post, sandbox_client, utc_now
 
@@ -264,3 +265,28 @@ def test_dropped_connection_surfaces_as_connection_error(seeded):
     sandbox_app.faults.configure("drop=1")
     with pytest.raises(LiveConnectionError):
         sandbox_client().describe_user_domains()
+
+
+def test_lost_answer_means_the_change_was_made_but_never_reported(seeded):
+    from dashboard.live import LiveConnectionError
+
+    sandbox_app.faults.configure("UpdateLiveRecordNotifyConfig:lost=1")
+    with pytest.raises(LiveConnectionError):
+        sandbox_client().update_record_notify_config(DOMAIN, "https://lost.example.com/cb")
+    assert SandboxRecordConfig.objects.get(domain__name=DOMAIN).notify_url == (
+        "https://lost.example.com/cb"
+    )
+    # Other actions are untouched by a rule for one action.
+    assert sandbox_client().describe_record_notify_config(DOMAIN).notify_url == (
+        "https://lost.example.com/cb"
+    )
+
+
+def test_fault_spec_errors_name_the_known_faults():
+    from dashboard.sandbox.faults import parse_rule
+
+    assert parse_rule("lost=0.25").lost_rate == 0.25
+    with pytest.raises(ValueError, match="error, throttle, drop, lost, latency"):
+        parse_rule("vanish=1")
+    with pytest.raises(ValueError, match="out of range"):
+        parse_rule("lost=2")
