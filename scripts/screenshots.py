@@ -44,6 +44,8 @@ def main() -> int:
         "SANDBOX_DATABASE_URL": f"sqlite:///{tmp / 'sandbox.sqlite3'}",
         "LIVE_SANDBOX_BIG_DOMAIN_RECORDS": "20000",
         "LIVE_SANDBOX_RATE_SCALE": "0.3",
+        # Snapshot updates never get an answer: the "did not answer" state of the editor.
+        "LIVE_SANDBOX_FAULTS": "UpdateLiveSnapshotNotifyConfig:drop=1",
     }
     manage = [sys.executable, "manage.py"]
     for args in (
@@ -97,6 +99,12 @@ def main() -> int:
                     if name == "records":
                         page.locator("details summary").first.click()
                     page.screenshot(path=OUT / f"{name}-{width}.png", full_page=name != "records")
+                if width == 1280:
+                    page.goto(base + "/domains/live.example-shop.com/snapshot/edit/")
+                    page.fill("#id_notify_url", "https://hooks.example-shop.com/live/snapshot-v2")
+                    page.click("button.primary")
+                    page.wait_for_selector("[role=alert]")
+                    page.screenshot(path=OUT / f"edit-error-{width}.png")
                 page.close()
             browser.close()
     finally:

@@ -102,6 +102,11 @@ def _nonce() -> str:
     return uuid.uuid4().hex
 
 
+def _detail(exc: Exception) -> str:
+    """An exception's text for inside parentheses: no trailing full stop, never empty."""
+    return str(exc).rstrip(".") or type(exc).__name__
+
+
 def _bool_text(value: bool) -> str:
     return "true" if value else "false"
 
@@ -181,11 +186,11 @@ class LiveClient:
             response = self.http.send(request)
         except httpx.TimeoutException as exc:
             raise LiveTimeoutError(
-                f"The Live API did not answer in time ({exc}).", action=action
+                f"The Live API did not answer in time ({_detail(exc)}).", action=action
             ) from exc
         except httpx.TransportError as exc:
             raise LiveConnectionError(
-                f"Could not reach the Live API ({exc}).", action=action
+                f"Could not reach the Live API ({_detail(exc)}).", action=action
             ) from exc
         try:
             body = response.json()
