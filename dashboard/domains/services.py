@@ -224,6 +224,51 @@ def _audited_conflict(func):
     return wrapper
 
 
+@dataclass(frozen=True)
+class _Edit:
+    """One save or delete in flight: what every audit entry about it shares."""
+
+    domain: Domain
+    kind: str
+    action: str
+    actor: object
+    client_ip: str | None
+    before: dict | None
+
+    def _audit(self, outcome: str, **fields) -> None:
+        _audit(
+            domain=self.domain,
+            kind=self.kind,
+            action=self.action,
+            outcome=outcome,
+            actor=self.actor,
+            client_ip=self.client_ip,
+            before=self.before,
+            **fields,
+        )
+
+    def failed(
+        self, error: LiveApiError, *, after: dict | None = None, outcome: str = NOT_APPLIED
+    ) -> UpstreamFailure:
+        """Audit the failure; the exception for the caller to raise."""
+        self._audit(AuditEntry.Outcome.FAILED, after=after, error=error)
+        return UpstreamFailure(error, outcome_unknown=outcome == UNKNOWN)
+
+    def applied(self, *, token: str, after: dict | None, request_id: str, note: str) -> None:
+        """Inside the cache write's transaction: bump the version, release, audit."""
+        kind = self.kind
+        Domain.objects.filter(pk=self.domain.pk, **{f"{kind}_claim": token}).update(
+            **{
+                f"{kind}_version": F(f"{kind}_version") + 1,
+                f"{kind}_claim": "",
+                f"{kind}_claim_until": None,
+            }
+        )
+        self._audit(
+            AuditEntry.Outcome.SUCCESS, after=after, request_id=request_id, error_message=note
+        )
+
+
 @_audited_conflict
 def config_save(
     *,
@@ -241,23 +286,13 @@ def config_save(
     token = _claim(domain, kind, expected_version)
     before = _snapshot_of(cached_config(domain, kind))
     action = AuditEntry.Action.UPDATE if before else AuditEntry.Action.ADD
+    edit = _Edit(domain, kind, action, actor, client_ip, before)
     client = get_client()
     try:
         try:
             upstream = fetch_configs(domain.name)
         except LiveApiError as error:
-            _audit(
-                domain=domain,
-                kind=kind,
-                action=action,
-                outcome=AuditEntry.Outcome.FAILED,
-                actor=actor,
-                client_ip=client_ip,
-                before=before,
-                after=None,
-                error=error,
-            )
-            raise UpstreamFailure(error) from error
+            raise edit.failed(error) from error
         if not _upstream_matches_cache(domain, kind, upstream):
             # Changed outside the dashboard (the console, another tool): record the drift,
             # bring the cache up to date and show the editor what is there now.
@@ -272,28 +307,17 @@ def config_save(
         new_key = data.get("notify_auth_key") or ""
         key = new_key or (current_up.notify_auth_key if current_up else "")
         auth = bool(data.get("notify_req_auth"))
+        sent = _masked_after(kind, data, key, auth)
         note = ""
         try:
             request_id = _send_save(
                 client, kind, domain.name, data, key, auth, exists=current_up is not None
             )
         except LiveApiError as error:
-            outcome = _outcome_after(domain.name, kind, error, _masked_after(kind, data, key, auth))
-            if outcome == APPLIED:
-                request_id, note = error.request_id, _lost_answer_note(error)
-            else:
-                _audit(
-                    domain=domain,
-                    kind=kind,
-                    action=action,
-                    outcome=AuditEntry.Outcome.FAILED,
-                    actor=actor,
-                    client_ip=client_ip,
-                    before=before,
-                    after=_masked_after(kind, data, key, auth),
-                    error=error,
-                )
-                raise UpstreamFailure(error, outcome_unknown=outcome == UNKNOWN) from error
+            outcome = _outcome_after(domain.name, kind, error, sent)
+            if outcome != APPLIED:
+                raise edit.failed(error, after=sent, outcome=outcome) from error
+            request_id, note = error.request_id, _lost_answer_note(error)
         with transaction.atomic():
             values = {
                 "notify_url": data["notify_url"],
@@ -306,25 +330,7 @@ def config_save(
                     need_status_notify=bool(data.get("need_status_notify")),
                 )
             config, _ = _model(kind).objects.update_or_create(domain=domain, defaults=values)
-            Domain.objects.filter(pk=domain.pk, **{f"{kind}_claim": token}).update(
-                **{
-                    f"{kind}_version": F(f"{kind}_version") + 1,
-                    f"{kind}_claim": "",
-                    f"{kind}_claim_until": None,
-                }
-            )
-            _audit(
-                domain=domain,
-                kind=kind,
-                action=action,
-                outcome=AuditEntry.Outcome.SUCCESS,
-                actor=actor,
-                client_ip=client_ip,
-                before=before,
-                after=config.snapshot(),
-                request_id=request_id,
-                error_message=note,
-            )
+            edit.applied(token=token, after=config.snapshot(), request_id=request_id, note=note)
         return SaveResult(action=action, request_id=request_id, new_key=new_key)
     finally:
         _release(domain, kind, token)
@@ -377,6 +383,7 @@ def config_delete(
     """Delete one callback config upstream and in the cache. Returns the RequestId."""
     token = _claim(domain, kind, expected_version)
     before = _snapshot_of(cached_config(domain, kind))
+    edit = _Edit(domain, kind, AuditEntry.Action.DELETE, actor, client_ip, before)
     client = get_client()
     note = ""
     try:
@@ -387,54 +394,16 @@ def config_delete(
                 request_id = client.delete_snapshot_notify_config(domain.name)
         except NotFoundError as error:
             if error.code == "InvalidDomain.NotFound":
-                _audit(
-                    domain=domain,
-                    kind=kind,
-                    action=AuditEntry.Action.DELETE,
-                    outcome=AuditEntry.Outcome.FAILED,
-                    actor=actor,
-                    client_ip=client_ip,
-                    before=before,
-                    error=error,
-                )
-                raise UpstreamFailure(error) from error
+                raise edit.failed(error) from error
             request_id = error.request_id  # already gone upstream: the cache follows
         except LiveApiError as error:
             outcome = _outcome_after(domain.name, kind, error, None)
             if outcome != APPLIED:
-                _audit(
-                    domain=domain,
-                    kind=kind,
-                    action=AuditEntry.Action.DELETE,
-                    outcome=AuditEntry.Outcome.FAILED,
-                    actor=actor,
-                    client_ip=client_ip,
-                    before=before,
-                    error=error,
-                )
-                raise UpstreamFailure(error, outcome_unknown=outcome == UNKNOWN) from error
+                raise edit.failed(error, outcome=outcome) from error
             request_id, note = error.request_id, _lost_answer_note(error)
         with transaction.atomic():
             _model(kind).objects.filter(domain=domain).delete()
-            Domain.objects.filter(pk=domain.pk, **{f"{kind}_claim": token}).update(
-                **{
-                    f"{kind}_version": F(f"{kind}_version") + 1,
-                    f"{kind}_claim": "",
-                    f"{kind}_claim_until": None,
-                }
-            )
-            _audit(
-                domain=domain,
-                kind=kind,
-                action=AuditEntry.Action.DELETE,
-                outcome=AuditEntry.Outcome.SUCCESS,
-                actor=actor,
-                client_ip=client_ip,
-                before=before,
-                after=None,
-                request_id=request_id,
-                error_message=note,
-            )
+            edit.applied(token=token, after=None, request_id=request_id, note=note)
         return request_id
     finally:
         _release(domain, kind, token)
