@@ -88,3 +88,22 @@ def test_callback_url_reasons_are_translated(client, editor):
     assert "URL 指向回环地址。" in unsafe.content.decode()
     spaced = client.post(url, {"notify_url": "http://a b.example.com/", "version": 1}, headers=hx)
     assert "URL 包含空白字符，请进行 URL 编码（%20）。" in spaced.content.decode()
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_conflict_reason_is_translated_and_audited_in_english(client, editor):
+    from django.urls import reverse
+
+    from dashboard.domains.models import AuditEntry, Domain
+
+    client.cookies["django_language"] = "zh-hans"
+    client.force_login(editor)
+    stale = Domain.objects.get(name=TEAM_DOMAIN).record_version - 1
+    response = client.post(
+        reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"}),
+        {"notify_url": "https://stale.example.com/cb", "version": stale},
+    )
+    assert response.status_code == 409
+    assert "您打开表单后，此配置已被修改。" in response.content.decode()
+    entry = AuditEntry.objects.get(domain_name=TEAM_DOMAIN, outcome="conflict")
+    assert entry.error_message == "This config was changed after you opened the form."

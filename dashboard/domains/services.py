@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from dashboard.live import (
     ConfigAlreadyExistsError,
@@ -34,7 +35,10 @@ CLAIM_SECONDS = 60
 
 
 class ConflictError(Exception):
-    """The config changed since the editor loaded the form."""
+    """The config changed since the editor loaded the form.
+
+    `reason` is English (it goes into the audit log as it is); pages translate it.
+    """
 
     def __init__(self, *, current: dict | None, version: int, reason: str):
         super().__init__(reason)
@@ -141,9 +145,9 @@ def _claim(domain: Domain, kind: str, expected_version: int) -> str:
         raise ConflictError(
             current=_snapshot_of(cached_config(fresh, kind)),
             version=getattr(fresh, f"{kind}_version"),
-            reason="Someone else is saving this config right now."
+            reason=gettext_noop("Someone else is saving this config right now.")
             if busy
-            else "This config was changed after you opened the form.",
+            else gettext_noop("This config was changed after you opened the form."),
         )
     return token
 
@@ -301,7 +305,9 @@ def config_save(
             raise ConflictError(
                 current=upstream_snapshot(kind, upstream),
                 version=getattr(fresh, f"{kind}_version"),
-                reason="This config was changed outside the dashboard after you opened the form.",
+                reason=gettext_noop(
+                    "This config was changed outside the dashboard after you opened the form."
+                ),
             )
         current_up = upstream.record if kind == RECORD else upstream.snapshot
         new_key = data.get("notify_auth_key") or ""
