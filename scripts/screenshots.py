@@ -87,10 +87,8 @@ def main() -> int:
                 page.click("main button[type=submit]")
                 if width == 1280:
                     # One real change, so the history and the audit log have something to show.
-                    page.goto(base + "/domains/play.edu-streams.cn/record/edit/")
-                    page.fill(
-                        "#id_notify_url", "https://api.edu-streams.cn/callbacks/live-record-v2"
-                    )
+                    page.goto(base + "/domains/live.example-shop.com/record/edit/")
+                    page.fill("#id_notify_url", "https://hooks.example-shop.com/live/record-v2")
                     page.click("button.primary")
                     page.wait_for_load_state("networkidle")
                 for name, path in PAGES:
