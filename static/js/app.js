@@ -9,6 +9,27 @@
     }
   } catch (e) { /* older browsers: server time zone */ }
 
+  // Records filters: a custom window needs both ends before it is worth asking the API.
+  // Runs in the capture phase, so a change that is not ready never reaches htmx.
+  document.addEventListener("change", function (event) {
+    var field = event.target;
+    var form = field.form;
+    var win = form && form.elements.namedItem("window");
+    if (!win || !(field === win || field.name === "start" || field.name === "end")) return;
+    var start = form.elements.namedItem("start");
+    var end = form.elements.namedItem("end");
+    if (field !== win && win.value !== "custom") win.value = "custom";
+    if (field === win && win.value !== "custom") {
+      start.value = "";
+      end.value = "";
+      return;
+    }
+    if (!start.value || !end.value) {
+      event.stopPropagation();
+      (start.value ? end : start).focus();
+    }
+  }, true);
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest("button.copy");
     if (button) {

@@ -101,6 +101,7 @@ def test_records_filter_page_reload_and_expand(watched, live_server, people):
     expect(page).to_have_url(re.compile(r"page=2"))
     expect(page.locator(".pager")).to_contain_text("Page 2 of")
     assert page.evaluate("() => window.__noReload") == 1  # no full page load
+    expect(page.locator("#results")).to_have_count(1)  # swapped, not nested
     url = page.url
     first_time = page.locator("table.records time").first.get_attribute("datetime")
     page.reload()
@@ -111,6 +112,42 @@ def test_records_filter_page_reload_and_expand(watched, live_server, people):
     expect(page.locator("details[open] pre").first).to_be_visible()
     page.go_back()
     expect(page).to_have_url(re.compile(r"status=failed(?!.*page=2)"))
+    assert page.problems == []
+
+
+def test_custom_window_asks_only_once_both_ends_are_set(watched, live_server, people):
+    page = watched
+    sign_in(page, live_server, "support")
+    page.goto(f"{live_server.url}/records/?domain={TEAM_DOMAIN}&window=24h")
+    expect(page.locator("table.records")).to_be_visible()
+    expect(page.locator("#id_start")).to_be_hidden()  # presets need no From/To
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if "/records/?" in r.url else None)
+    page.select_option("#id_window", "custom")
+    expect(page.locator("#id_start")).to_be_visible()
+    expect(page.locator("#id_start")).to_be_focused()
+    # Two hours ago to one hour ago, in the browser's own time zone.
+    start, end = page.evaluate(
+        """() => [2, 1].map(h => {
+            const d = new Date(Date.now() - h * 3600e3);
+            const p = n => String(n).padStart(2, "0");
+            return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}` +
+                   `T${p(d.getHours())}:${p(d.getMinutes())}`;
+        })"""
+    )
+    page.fill("#id_start", start)  # for date inputs fill() fires "change" too
+    expect(page.locator("#id_end")).to_be_focused()
+    assert asked == []  # a window without its end is not worth a call
+    page.fill("#id_end", end)
+    expect(page).to_have_url(re.compile(r"window=custom.*start="))
+    expect(page.locator("#results")).to_contain_text("callback")
+    expect(page.locator("#results [role=alert]")).to_have_count(0)
+    assert len(asked) == 1
+    # Back to a preset: the ends are cleared and hidden again.
+    page.select_option("#id_window", "7d")
+    expect(page).to_have_url(re.compile(r"window=7d"))
+    expect(page.locator("#id_start")).to_be_hidden()
+    assert "start=2" not in page.url
     assert page.problems == []
 
 
