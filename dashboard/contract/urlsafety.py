@@ -167,6 +167,12 @@ def ip_unsafe_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str |
     return None
 
 
+def _points_at(reason: str | None) -> UrlVerdict | None:
+    if reason is None:
+        return None
+    return UrlVerdict(UNSAFE, gettext_noop("The URL points at %(what)s."), {"what": reason})
+
+
 def check_callback_url(
     url: str,
     *,
@@ -224,11 +230,7 @@ def check_callback_url(
         except ValueError:
             return UrlVerdict(MALFORMED, gettext_noop("The URL's IPv6 address is not valid."))
         reason = ip_unsafe_reason(ip6)
-        return (
-            UrlVerdict(UNSAFE, gettext_noop("The URL points at %(what)s."), {"what": reason})
-            if reason
-            else None
-        )
+        return _points_at(reason)
 
     try:
         ip4 = _parse_ipv4_loose(host)
@@ -236,11 +238,7 @@ def check_callback_url(
         return UrlVerdict(MALFORMED, gettext_noop("The URL's IP address is out of range."))
     if ip4 is not None:
         reason = ip_unsafe_reason(ip4)
-        return (
-            UrlVerdict(UNSAFE, gettext_noop("The URL points at %(what)s."), {"what": reason})
-            if reason
-            else None
-        )
+        return _points_at(reason)
 
     labels = host.split(".")
     if not all(_HOST_LABEL.fullmatch(label) for label in labels):
