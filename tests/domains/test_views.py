@@ -208,14 +208,17 @@ def test_stale_form_gets_the_conflict_view_with_both_values(as_editor):
     )
 
 
-def test_upstream_error_shows_code_message_request_id_and_keeps_input(as_editor):
-    sandbox_app.faults.configure("UpdateLiveRecordNotifyConfig:error=1")
+def post_record_edit(client, notify_url: str):
+    """Submit the recording-callback form for TEAM_DOMAIN at its current version."""
     url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
     version = Domain.objects.get(name=TEAM_DOMAIN).record_version
-    response = as_editor.post(
-        url, {"notify_url": "https://kept.example.com/cb", "version": version}
-    )
-    body = response.content.decode()
+    response = client.post(url, {"notify_url": notify_url, "version": version})
+    return response, response.content.decode()
+
+
+def test_upstream_error_shows_code_message_request_id_and_keeps_input(as_editor):
+    sandbox_app.faults.configure("UpdateLiveRecordNotifyConfig:error=1")
+    response, body = post_record_edit(as_editor, "https://kept.example.com/cb")
     assert response.status_code == 502
     assert "RequestId" in body and ("InternalError" in body or "ServiceUnavailable" in body)
     # A 5xx is not a refusal: the service checked with a Describe that nothing changed.
@@ -237,12 +240,7 @@ def test_when_the_outcome_cannot_be_checked_the_editor_is_told_so(as_editor, mon
 
     monkeypatch.setattr(client, "update_record_notify_config", update_then_outage)
     sandbox_app.faults.configure("UpdateLiveRecordNotifyConfig:lost=1")
-    url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
-    version = Domain.objects.get(name=TEAM_DOMAIN).record_version
-    response = as_editor.post(
-        url, {"notify_url": "https://maybe.example.com/cb", "version": version}
-    )
-    body = response.content.decode()
+    response, body = post_record_edit(as_editor, "https://maybe.example.com/cb")
     assert response.status_code == 502 and "The Live API did not answer." in body
     assert "Whether the change was applied could not be checked" in body
     assert "Nothing was changed" not in body
@@ -250,11 +248,8 @@ def test_when_the_outcome_cannot_be_checked_the_editor_is_told_so(as_editor, mon
 
 
 def test_a_refusal_is_reported_as_one(as_editor):
-    url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
-    version = Domain.objects.get(name=TEAM_DOMAIN).record_version
     sandbox_app.faults.configure("UpdateLiveRecordNotifyConfig:throttle=1")
-    response = as_editor.post(url, {"notify_url": "https://t.example.com/cb", "version": version})
-    body = response.content.decode()
+    response, body = post_record_edit(as_editor, "https://t.example.com/cb")
     assert response.status_code == 502 and "Throttling.User" in body
     assert "The Live API refused the change." in body and "Nothing was changed." in body
 
