@@ -21,14 +21,15 @@ def main() -> None:
     call_command("sandbox_seed", big_domain_records=200_000, verbosity=1)
     import httpx
 
-    from dashboard.live.client import EMBEDDED_ENDPOINT, LiveClient, _EmbeddedTransport
+    from dashboard.live import LiveClient
     from dashboard.sandbox.app import application
+    from dashboard.upstream import EMBEDDED_ENDPOINT, EmbeddedTransport
 
     client = LiveClient(
         endpoint=EMBEDDED_ENDPOINT,
         access_key_id="sandbox",
         access_key_secret="sandbox-secret",
-        http=httpx.Client(transport=_EmbeddedTransport(application)),
+        http=httpx.Client(transport=EmbeddedTransport(application)),
     )
     domain = "live.example-shop.com"
     now = dt.datetime.now(dt.UTC)

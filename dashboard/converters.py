@@ -1,7 +1,10 @@
 """URL converters: path parameters that cannot carry junk (NUL bytes, slashes, spaces).
 
-A name outside the pattern is a 404 before any view or database sees it.
+A name outside the pattern is a 404 before any view or database sees it. `<kind:kind>` hands
+the view the ConfigKind itself.
 """
+
+from __future__ import annotations
 
 
 class DomainNameConverter:
@@ -10,15 +13,17 @@ class DomainNameConverter:
     def to_python(self, value: str) -> str:
         return value
 
-    def to_url(self, value: str) -> str:
-        return value
+    def to_url(self, value) -> str:
+        return str(value)
 
 
 class KindConverter:
     regex = r"record|snapshot"
 
-    def to_python(self, value: str) -> str:
-        return value
+    def to_python(self, value: str):
+        from dashboard.domains.kinds import kind_named
 
-    def to_url(self, value: str) -> str:
-        return value
+        return kind_named(value)
+
+    def to_url(self, value) -> str:
+        return str(value)

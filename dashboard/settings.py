@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import dj_database_url
@@ -14,24 +12,29 @@ from django.utils.translation import gettext_lazy as _
 from dashboard.env import env_bool, env_float, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Local state of a checkout (SQLite files); created by manage.py, not at import.
 VAR_DIR = BASE_DIR / "var"
-VAR_DIR.mkdir(exist_ok=True)
-
-TESTING = "pytest" in sys.modules or env_bool("DASHBOARD_TESTING")
 
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env_secret("SECRET_KEY")
+# Old keys, newest first, after a rotation: sessions and callback-key fingerprints made with
+# them stay valid (fingerprints are re-made with the new key at the next refresh).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 if not SECRET_KEY:
-    if not (DEBUG or TESTING):
+    if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "insecure-dev-only-key-never-used-in-production-" + "x" * 20  # noqa: S105
 if not ALLOWED_HOSTS:
-    if not (DEBUG or TESTING):
+    if not DEBUG:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
-    ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
+    ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Behind a load balancer: the header that carries the client's address (e.g.
+# X-Forwarded-For) and how many trusted proxies append to it. Unset: REMOTE_ADDR.
+TRUSTED_PROXY_HEADER = env_str("TRUSTED_PROXY_HEADER")
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1, minimum=1)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -40,6 +43,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django.forms",
+    "django_filters",
     "django_htmx",
     "django_tasks_db",
     "dashboard.sandbox",
@@ -58,12 +64,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "dashboard.accounts.middleware.HtmxSignInRedirectMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "dashboard.accounts.security.SessionIdleTimeoutMiddleware",
+    "dashboard.accounts.middleware.PrivatePagesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
     "dashboard.accounts.middleware.UserTimezoneMiddleware",
+    "dashboard.accounts.middleware.RoleRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -87,6 +96,8 @@ TEMPLATES = [
     },
 ]
 
+FORM_RENDERER = "dashboard.forms.FormRenderer"
+
 # Databases: the dashboard's own, and the sandbox's, which never share a transaction.
 DATABASES = {
     "default": dj_database_url.parse(
@@ -108,13 +119,6 @@ for _alias in DATABASES.values():
                 "init_command": "PRAGMA journal_mode=WAL;",
             }
         )
-if TESTING:
-    # File-backed test databases, so threads (sync workers, the live server, race tests)
-    # share them as they would share a real database.
-    for _name, _alias in DATABASES.items():
-        if _alias["ENGINE"] == "django.db.backends.sqlite3":
-            # Per process, so two test runs on one machine never share a file.
-            _alias["TEST"] = {"NAME": str(VAR_DIR / f"test_{_name}_{os.getpid()}.sqlite3")}
 DATABASE_ROUTERS = ["dashboard.sandbox.routers.SandboxRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -139,9 +143,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-if TESTING:
-    # Fast hashing for the test suite's many throwaway users; never outside tests.
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -165,13 +166,15 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing root
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# In DEBUG, WhiteNoise serves straight from the apps' and project's static folders.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG or TESTING
+        if DEBUG
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
@@ -190,7 +193,7 @@ SECURE_CSP = {
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG and not TESTING:
+if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
@@ -218,19 +221,33 @@ if LIVE_API_ENDPOINT and not (ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCE
 LIVE_REGION_ID = env_str("LIVE_REGION_ID", "cn-shanghai") or "cn-shanghai"
 LIVE_API_TIMEOUT = env_float("LIVE_API_TIMEOUT", 10.0, minimum=0.1)
 LIVE_API_RATE_FRACTION = env_float("LIVE_API_RATE_FRACTION", 0.9, minimum=0.01)
+# Share of the records query's budget the archive's harvester may use; pages keep the rest.
+LIVE_API_HARVEST_SHARE = env_float("LIVE_API_HARVEST_SHARE", 0.6, minimum=0.05)
+if LIVE_API_HARVEST_SHARE >= 1:
+    raise ImproperlyConfigured("LIVE_API_HARVEST_SHARE must be below 1 (pages need a share too).")
 # Consecutive upstream failures (5xx, no answer) before calls pause for 15 s.
 LIVE_API_BREAKER_THRESHOLD = env_int("LIVE_API_BREAKER_THRESHOLD", 8, minimum=0)
 
-# --- Test callbacks ---------------------------------------------------------------------
+# --- Callback URLs and the safe sender ---------------------------------------------------
 CALLBACK_TEST_TIMEOUT = 5.0  # Live's own timeout
 CALLBACK_TEST_PER_MINUTE = env_int("CALLBACK_TEST_PER_MINUTE", 10, minimum=1)
-# Loopback receivers are refused like any internal address; only the test suite may allow
-# them (tests set this and it is honoured only when TESTING).
-CALLBACK_TEST_ALLOW_LOOPBACK = False
+# Resolve callback URL host names in the forms too (every address must be public).
+CALLBACK_URL_RESOLVE = env_bool("CALLBACK_URL_RESOLVE", False)
+# Host name -> "address:port" the sender connects to instead of resolving the name. Set from
+# code only, never from the environment: below for the demo receiver of `make run`, and by
+# the test suite for its receivers on 127.0.0.1.
+CALLBACK_PINNED_HOSTS: dict[str, str] = {}
+DEMO_RECEIVER_ADDR = env_str("DEMO_RECEIVER_ADDR", "127.0.0.1:8001") or "127.0.0.1:8001"
+if DEBUG and not LIVE_API_ENDPOINT:
+    # `make run` serves a small receiver the demo domains' callback hosts point at, so a test
+    # callback succeeds in the demo. Only with the sandbox upstream and DEBUG on.
+    from dashboard.sandbox.demo import DEMO_CALLBACK_HOSTS
+
+    CALLBACK_PINNED_HOSTS = {host: DEMO_RECEIVER_ADDR for host in DEMO_CALLBACK_HOSTS}
 
 # --- The sandbox ---------------------------------------------------------------------
 LIVE_SANDBOX = {
-    "THROTTLE": env_bool("LIVE_SANDBOX_THROTTLE", not TESTING),
+    "THROTTLE": env_bool("LIVE_SANDBOX_THROTTLE", True),
     "RESOLVE_HOSTNAMES": env_bool("LIVE_SANDBOX_RESOLVE_HOSTNAMES", False),
     "FAULTS": env_str("LIVE_SANDBOX_FAULTS"),
     "BIG_DOMAIN_RECORDS": env_int("LIVE_SANDBOX_BIG_DOMAIN_RECORDS", 200_000, minimum=0),
@@ -243,5 +260,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO") or "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
+    "filters": {"no_client_errors": {"()": "dashboard.logs.NoClientErrorTracebacks"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        # A refused request (403, 404) is one line from the server, not a second one with a
+        # traceback from Django.
+        "django.request": {"filters": ["no_client_errors"]},
+    },
 }

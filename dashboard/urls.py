@@ -4,13 +4,18 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, register_converter
 from django.views.i18n import set_language
 
+from dashboard.accounts import views as account_views
 from dashboard.accounts.security import ThrottledAuthenticationForm
 from dashboard.converters import DomainNameConverter, KindConverter
-from dashboard.domains import audit, views
+from dashboard.domains import views
 from dashboard.receivers import views as receiver_views
 
 register_converter(DomainNameConverter, "domain")
 register_converter(KindConverter, "kind")
+
+handler403 = "dashboard.accounts.views.forbidden"
+handler404 = "dashboard.accounts.views.not_found"
+handler500 = "dashboard.accounts.views.server_error"
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -27,10 +32,14 @@ urlpatterns = [
     path("domains/<domain:name>/", views.domain_detail, name="domain_detail"),
     path("domains/<domain:name>/refresh/", views.domain_refresh_view, name="domain_refresh"),
     path("domains/<domain:name>/<kind:kind>/edit/", views.config_edit, name="config_edit"),
+    path("domains/<domain:name>/<kind:kind>/key/", views.key_generate, name="key_generate"),
     path("domains/<domain:name>/<kind:kind>/delete/", views.config_delete, name="config_delete"),
     path("domains/<domain:name>/<kind:kind>/reveal/", views.key_reveal, name="key_reveal"),
     path("domains/<domain:name>/<kind:kind>/test/", receiver_views.test_send, name="test_send"),
-    path("audit/", audit.audit_list, name="audit"),
+    path("audit/", views.audit_list, name="audit"),
+    path("people/", account_views.people_list, name="people"),
+    path("people/add/", account_views.person_add, name="person_add"),
+    path("people/<int:user_id>/", account_views.person_edit, name="person_edit"),
     path("tools/", include("dashboard.receivers.urls")),
     path("records/", include("dashboard.records.urls")),
     path("admin/", admin.site.urls),

@@ -10,8 +10,8 @@ from django.core.cache import cache
 from django.utils import timezone, translation
 
 from dashboard.accounts.roles import EDITOR, LEAD, VIEWER, ensure_roles
-from dashboard.live import get_client, reset_client
 from dashboard.sandbox import app as sandbox_app
+from dashboard.upstream import get_client, reset_client
 
 PASSWORD = "correct-horse-battery"
 ALL_DATABASES = ["default", "sandbox"]
@@ -164,3 +164,74 @@ def add_record(**fields):
     }
     values.update(fields)
     return SandboxNotifyRecord.objects.create(**values)
+
+
+class Receiver:
+    """A callback receiver on 127.0.0.1 that records what it got and answers as told.
+
+    It is reached by a public-looking host name (`host`), which the sender's pinning setting
+    maps to 127.0.0.1, exactly as `make run` maps the demo's callback hosts to its receiver.
+    """
+
+    host = "receiver.example.net"
+
+    def __init__(self):
+        import http.server
+        import threading
+        import time
+
+        self.received: list[tuple[str, dict, bytes]] = []
+        self.status = 200
+        self.body = b'{"Code":0,"Msg":"Success"}'
+        self.delay = 0.0
+        self.trickle = 0.0  # seconds between bytes of the answer (a slow receiver)
+        self.location = None
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                receiver.received.append((self.path, dict(self.headers), self.rfile.read(length)))
+                if receiver.delay:
+                    time.sleep(receiver.delay)
+                if receiver.trickle:
+                    head = f"HTTP/1.1 {receiver.status} OK\r\nContent-Length: 1000\r\n\r\n"
+                    try:
+                        for byte in head.encode() + b"x" * 1000:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(receiver.trickle)
+                    except OSError:
+                        pass
+                    return
+                self.send_response(receiver.status)
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
+                self.send_header("Content-Length", str(len(receiver.body)))
+                self.end_headers()
+                self.wfile.write(receiver.body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path="/live/callback"):
+        return f"http://{self.host}{path}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver(settings):
+    """A local receiver; the sender connects to it for `receiver.host` (and nothing else)."""
+    r = Receiver()
+    settings.CALLBACK_PINNED_HOSTS = {r.host: f"127.0.0.1:{r.port}"}
+    settings.CALLBACK_TEST_TIMEOUT = 2.0
+    yield r
+    r.close()

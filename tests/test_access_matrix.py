@@ -13,7 +13,7 @@ from tests.conftest import ALL_DATABASES, OTHER_DOMAIN, TEAM_DOMAIN, make_user
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
-ROLES = ["anonymous", "viewer", "editor_own", "editor_other", "lead"]
+ROLES = ["anonymous", "norole", "viewer", "editor_own", "editor_other", "lead"]
 EVERYONE = {"viewer", "editor_own", "editor_other", "lead"}
 EDITORS = {"editor_own", "lead"}
 LEADS = {"lead"}
@@ -25,11 +25,15 @@ EXPECTATIONS = {
     "domain_detail": ("get", {"name": TEAM_DOMAIN}, EVERYONE, 200),
     "domain_refresh": ("post", {"name": TEAM_DOMAIN}, EVERYONE, 302),
     "config_edit": ("get", {"name": TEAM_DOMAIN, "kind": "record"}, EDITORS, 200),
+    "key_generate": ("get", {"name": TEAM_DOMAIN, "kind": "record"}, EDITORS, 200),
     "config_delete": ("get", {"name": TEAM_DOMAIN, "kind": "snapshot"}, EDITORS, 200),
     "key_reveal": ("post", {"name": TEAM_DOMAIN, "kind": "record"}, EDITORS, 200),
     "sync_all": ("post", {}, LEADS, 302),
     "sync_run": ("get", {"run_id": 1}, LEADS, 200),
     "audit": ("get", {}, LEADS, 200),
+    "people": ("get", {}, LEADS, 200),
+    "person_add": ("get", {}, LEADS, 200),
+    "person_edit": ("get", {"user_id": "viewer"}, LEADS, 200),  # the viewer's own page
     "records": ("get", {}, EVERYONE, 200),
     "records_export": ("get", {}, EVERYONE, 400),  # no domain chosen: a 400 with a message
     "records_overview": ("get", {}, EVERYONE, 200),
@@ -64,6 +68,7 @@ def people(synced):
     from dashboard.domains.models import SyncRun
 
     users = {
+        "norole": make_user("nobody", None),
         "viewer": make_user("v", VIEWER),
         "editor_own": make_user("eo", EDITOR, teams=[synced["team"]]),
         "editor_other": make_user("ex", EDITOR, teams=[synced["other_team"]]),
@@ -77,6 +82,7 @@ def people(synced):
 @pytest.mark.parametrize("role", ROLES)
 def test_access(client, people, name, role):
     method, kwargs, allowed, ok_status = EXPECTATIONS[name]
+    kwargs = {k: people[v].pk if k == "user_id" else v for k, v in kwargs.items()}
     url = reverse(name, kwargs=kwargs)
     if role != "anonymous":
         client.force_login(people[role])
@@ -88,6 +94,8 @@ def test_access(client, people, name, role):
         assert response.status_code in expected, response.content[:300]
     else:
         assert response.status_code == 403
+        if role == "norole":
+            assert "You have no access yet" in response.content.decode()
 
 
 def test_editor_sees_edit_controls_only_on_own_domains(client, people):

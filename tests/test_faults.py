@@ -12,9 +12,9 @@ import random
 import pytest
 
 from dashboard.domains.models import AuditEntry, Domain, RecordNotifyConfig, key_fingerprint
-from dashboard.live import get_client
 from dashboard.sandbox import app as sandbox_app
 from dashboard.sandbox.models import SandboxRecordConfig, SandboxSnapshotConfig
+from dashboard.upstream import get_client
 from tests.conftest import ALL_DATABASES
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)

@@ -1,24 +1,110 @@
-"""Show times in the user's own time zone (the browser reports it in the `tz` cookie)."""
+"""Request-wide rules: the user's time zone, no access without a role, no caching of pages
+that belong to a signed-in user, and sign-in redirects that work for htmx requests."""
 
 from __future__ import annotations
 
 import zoneinfo
+from urllib.parse import unquote
 
+from django.conf import settings
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from django_htmx.http import HttpResponseClientRedirect
+
+from .roles import has_any_role
+from .selectors import leads
+
+
+def zone_from_cookie(value: str) -> zoneinfo.ZoneInfo | None:
+    """The IANA zone the browser reported (URL-encoded: `Asia%2FShanghai`), or None."""
+    name = unquote(value or "").strip()
+    if not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return None
 
 
 class UserTimezoneMiddleware:
+    """Show times in the user's own time zone (the browser reports it in the `tz` cookie)."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        name = request.COOKIES.get("tz", "")
-        try:
-            zone = zoneinfo.ZoneInfo(name) if name and len(name) < 64 else None
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            zone = None
+        zone = zone_from_cookie(request.COOKIES.get("tz", ""))
         if zone is not None:
             timezone.activate(zone)
         else:
             timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
+
+
+class RoleRequiredMiddleware:
+    """A signed-in user without a role (Viewer, Editor or Lead) reads nothing: every page says
+    they have no access yet and whom to ask. Signing out, the language switch and the admin
+    (which has its own rules) stay reachable."""
+
+    OPEN = ("/accounts/", "/i18n/", "/admin/", "/static/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and not has_any_role(user)
+            and not request.path.startswith(self.OPEN)
+        ):
+            return render(request, "accounts/no_access.html", {"leads": leads()}, status=403)
         return self.get_response(request)
+
+
+class PrivatePagesMiddleware:
+    """Pages for a signed-in user are private and never stored: one may show a freshly
+    generated auth key, and a shared cache or the browser's disk must not keep it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not request.path.startswith("/static/"):
+            patch_cache_control(response, private=True, no_store=True)
+        return response
+
+
+class HtmxSignInRedirectMiddleware:
+    """A session that expired during an htmx request sends the browser to the sign-in page,
+    instead of swapping the sign-in page into a fragment."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        htmx = getattr(request, "htmx", None)
+        if htmx and response.status_code in (301, 302):
+            location = response.get("Location", "")
+            if location.startswith((settings.LOGIN_URL_PATH, reverse("login"))):
+                # Back to the page the user was on, not to the fragment's URL.
+                current = htmx.current_url_abs_path or "/"
+                return HttpResponseClientRedirect(
+                    location.split("?")[0] + "?" + _next_query(current)
+                )
+        return response
+
+
+def _next_query(path: str) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode({"next": path})

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import Group, Permission
+from django.utils.translation import gettext_lazy as _
 
 VIEWER = "Viewer"
 EDITOR = "Editor"
 LEAD = "Lead"
 ROLES = (VIEWER, EDITOR, LEAD)
+ROLE_LABELS = {VIEWER: _("Viewer"), EDITOR: _("Editor"), LEAD: _("Lead")}
+# Who outranks whom: nobody may grant a role above their own.
+RANK = {None: 0, VIEWER: 1, EDITOR: 2, LEAD: 3}
 
 # (app_label, codename) per role. Custom permissions are declared on domains.Domain.
 _VIEW = [
@@ -28,6 +32,9 @@ ROLE_PERMISSIONS = {
         ("domains", "change_team"),
         ("domains", "delete_team"),
         ("domains", "change_domain"),
+        ("auth", "view_user"),
+        ("auth", "add_user"),
+        ("auth", "change_user"),
     ],
 }
 
@@ -61,6 +68,11 @@ def role_of(user) -> str | None:
         if role in names:
             return role
     return None
+
+
+def has_any_role(user) -> bool:
+    """Viewer, Editor or Lead: anyone who may read the dashboard."""
+    return user.is_authenticated and user.has_perm("domains.view_domain")
 
 
 def is_lead(user) -> bool:

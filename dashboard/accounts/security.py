@@ -1,56 +1,109 @@
-"""Sign-in throttling and session idle timeouts."""
+"""Sign-in throttling, the client's address, and session idle timeouts."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import ipaddress
+import random
 import time
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import logout
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
+from django.db import transaction
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-
-def _key(username: str, address: str) -> str:
-    digest = hashlib.sha256(f"{username.lower()}|{address}".encode()).hexdigest()[:32]
-    return f"login-failures:{digest}"
+from .models import SignInThrottle
 
 
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """Locks a user name from one address after LOGIN_MAX_FAILURES failures, for a cool-off.
+def client_ip(request) -> str | None:
+    """The address of the person making the request.
 
-    Counted per (user name, address), so one attacker cannot lock a colleague out from
-    elsewhere, and a locked pair is refused even with the right password until the cool-off
-    ends.
+    Behind a load balancer REMOTE_ADDR is the balancer's own address; with
+    TRUSTED_PROXY_HEADER set (e.g. X-Forwarded-For) the client is the entry that the
+    TRUSTED_PROXY_COUNT-th proxy from the right appended. Entries further left were written by
+    the client and are not trusted.
+    """
+    header = settings.TRUSTED_PROXY_HEADER
+    if header:
+        raw = request.headers.get(header, "")
+        hops = [hop.strip() for hop in raw.split(",") if hop.strip()]
+        if hops:
+            candidate = hops[-min(settings.TRUSTED_PROXY_COUNT, len(hops))]
+            try:
+                return str(ipaddress.ip_address(candidate.strip("[]")))
+            except ValueError:
+                pass
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _throttle_key(username: str, address: str) -> str:
+    return hashlib.sha256(f"{username.strip().lower()}|{address}".encode()).hexdigest()
+
+
+def attempt_reserve(*, username: str, address: str) -> int:
+    """Count one sign-in attempt for (user name, address); returns its number in the window.
+
+    One short transaction with the row locked (SQLite: an IMMEDIATE transaction), so two
+    concurrent attempts never read the same count.
+    """
+    now = timezone.now()
+    window = dt.timedelta(seconds=settings.LOGIN_COOL_OFF)
+    key = _throttle_key(username, address)
+    with transaction.atomic():
+        row, _ = SignInThrottle.objects.select_for_update().get_or_create(
+            key=key, defaults={"attempts": 0, "window_ends": now + window}
+        )
+        if row.window_ends <= now:
+            row.attempts, row.window_ends = 0, now + window
+        row.attempts += 1
+        row.save(update_fields=["attempts", "window_ends"])
+    if random.random() < 0.01:  # keep the table small: forget long-finished windows
+        SignInThrottle.objects.filter(window_ends__lt=now - dt.timedelta(days=1)).delete()
+    return row.attempts
+
+
+def attempts_reset(*, username: str, address: str) -> None:
+    SignInThrottle.objects.filter(key=_throttle_key(username, address)).delete()
+
+
+class ThrottleMixin:
+    """Locks a user name from one address after LOGIN_MAX_FAILURES attempts, for a cool-off.
+
+    The attempt is counted before the password is checked; a successful sign-in clears the
+    count. Counted per (user name, address), so an attacker cannot lock a colleague out from
+    elsewhere, and a locked pair is refused even with the right password until the window
+    ends. Used by the dashboard's sign-in form and the admin's alike.
     """
 
     def clean(self):
-        username = self.cleaned_data.get("username") or ""
-        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
-        key = _key(username, address)
-        failures = cache.get(key, 0)
-        if failures >= settings.LOGIN_MAX_FAILURES:
-            minutes = max(1, settings.LOGIN_COOL_OFF // 60)
+        username = self.data.get("username") or ""
+        address = (client_ip(self.request) if self.request else None) or ""
+        if attempt_reserve(username=username, address=address) > settings.LOGIN_MAX_FAILURES:
+            minutes = max(1, round(settings.LOGIN_COOL_OFF / 60))
             raise forms.ValidationError(
                 _("Too many failed sign-ins. Try again in %(minutes)d minutes.")
                 % {"minutes": minutes},
                 code="locked",
             )
-        try:
-            data = super().clean()
-        except forms.ValidationError:
-            cache.add(key, 0, timeout=settings.LOGIN_COOL_OFF)
-            try:
-                cache.incr(key)
-            except ValueError:
-                cache.set(key, 1, timeout=settings.LOGIN_COOL_OFF)
-            raise
-        cache.delete(key)
+        data = super().clean()
+        attempts_reset(username=username, address=address)
         return data
+
+
+class ThrottledAuthenticationForm(ThrottleMixin, AuthenticationForm):
+    pass
+
+
+class ThrottledAdminAuthenticationForm(ThrottleMixin, AdminAuthenticationForm):
+    pass
 
 
 class SessionIdleTimeoutMiddleware:
@@ -60,6 +113,9 @@ class SessionIdleTimeoutMiddleware:
 
     STAMP = "last_activity"
     STARTED = "signed_in_at"
+    # The stamp is written at most this often (each write is a session save); idleness is
+    # measured from the last request, to within this many seconds.
+    RESOLUTION = 30
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -76,7 +132,9 @@ class SessionIdleTimeoutMiddleware:
             ):
                 logout(request)
                 messages.info(request, _("You were signed out after a period of inactivity."))
-                return redirect(f"{settings.LOGIN_URL_PATH}?next={request.path}")
-            if now - last >= 60 or self.STAMP not in request.session:
-                request.session[self.STAMP] = now  # written at most once a minute
+                return redirect(
+                    f"{settings.LOGIN_URL_PATH}?{urlencode({'next': request.get_full_path()})}"
+                )
+            if now - last >= self.RESOLUTION or self.STAMP not in request.session:
+                request.session[self.STAMP] = now
         return self.get_response(request)

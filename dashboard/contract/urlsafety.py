@@ -37,6 +37,10 @@ class UrlVerdict:
     params: Mapping[str, object] = field(default_factory=dict)
 
     @property
+    def unsafe(self) -> bool:
+        return self.kind != MALFORMED
+
+    @property
     def reason(self) -> str:
         """The explanation in English (the sandbox's upstream-style message)."""
         return self.message % dict(self.params)
@@ -90,9 +94,86 @@ _METADATA_IPS = {
     ipaddress.ip_address("169.254.169.254"),
     ipaddress.ip_address("fd00:ec2::254"),
 }
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+
+LOOPBACK = gettext_noop("a loopback address")
+UNSPECIFIED = gettext_noop("the unspecified address")
+LINK_LOCAL = gettext_noop("a link-local address")
+MULTICAST = gettext_noop("a multicast address")
+SHARED = gettext_noop("a carrier-grade NAT (shared) address")
+PRIVATE = gettext_noop("a private network address")
+RESERVED = gettext_noop("a reserved address")
+DOCUMENTATION = gettext_noop("an address reserved for documentation")
+BENCHMARKING = gettext_noop("an address reserved for benchmarking")
+PROTOCOL = gettext_noop("an address the IETF reserved for protocols")
+ANYCAST = gettext_noop("an anycast service address")
+BROADCAST = gettext_noop("the broadcast address")
+SITE_LOCAL = gettext_noop("a site-local address")
+DISCARD = gettext_noop("a discard-only address")
+NOT_PUBLIC = gettext_noop("an address outside the public Internet")
+
+# The IANA IPv4 and IPv6 Special-Purpose Address Registries (and the multicast and
+# deprecated site-local blocks), checked explicitly rather than trusting `is_global`, whose
+# view of the registries depends on the Python version. Not one of these is a place a
+# callback may go — not even the entries the registry marks globally reachable (anycast
+# services such as AS112 and TURN): none of them is a customer's receiver. More specific
+# entries come first, so the message names the narrowest block. docs/live-api.md has the
+# sources.
+IPV4_SPECIAL = [
+    ("0.0.0.0/32", UNSPECIFIED),
+    ("0.0.0.0/8", NOT_PUBLIC),  # "this network"
+    ("10.0.0.0/8", PRIVATE),
+    ("100.64.0.0/10", SHARED),
+    ("127.0.0.0/8", LOOPBACK),
+    ("169.254.0.0/16", LINK_LOCAL),
+    ("172.16.0.0/12", PRIVATE),
+    ("192.0.0.9/32", ANYCAST),  # Port Control Protocol anycast
+    ("192.0.0.10/32", ANYCAST),  # TURN anycast
+    ("192.0.0.0/24", PROTOCOL),  # incl. service continuity, dummy, NAT64 discovery
+    ("192.0.2.0/24", DOCUMENTATION),
+    ("192.31.196.0/24", ANYCAST),  # AS112-v4
+    ("192.52.193.0/24", ANYCAST),  # AMT
+    ("192.88.99.0/24", RESERVED),  # deprecated 6to4 relay anycast
+    ("192.168.0.0/16", PRIVATE),
+    ("192.175.48.0/24", ANYCAST),  # direct delegation AS112
+    ("198.18.0.0/15", BENCHMARKING),
+    ("198.51.100.0/24", DOCUMENTATION),
+    ("203.0.113.0/24", DOCUMENTATION),
+    ("224.0.0.0/4", MULTICAST),
+    ("255.255.255.255/32", BROADCAST),
+    ("240.0.0.0/4", RESERVED),
+]
+IPV6_SPECIAL = [
+    ("::1/128", LOOPBACK),
+    ("::/128", UNSPECIFIED),
+    ("64:ff9b:1::/48", gettext_noop("a local-use NAT64 address")),
+    ("100::/64", DISCARD),
+    ("100:0:0:1::/64", RESERVED),  # dummy prefix
+    ("2001::/32", gettext_noop("a Teredo tunnel address")),
+    ("2001:1::1/128", ANYCAST),  # PCP anycast
+    ("2001:1::2/128", ANYCAST),  # TURN anycast
+    ("2001:1::3/128", ANYCAST),  # DNS-SD service registration anycast
+    ("2001:2::/48", BENCHMARKING),
+    ("2001:3::/32", ANYCAST),  # AMT
+    ("2001:4:112::/48", ANYCAST),  # AS112-v6
+    ("2001:10::/28", PROTOCOL),  # deprecated ORCHID
+    ("2001:20::/28", PROTOCOL),  # ORCHIDv2
+    ("2001:30::/28", PROTOCOL),  # drone remote ID entity tags
+    ("2001::/23", PROTOCOL),
+    ("2001:db8::/32", DOCUMENTATION),
+    ("2620:4f:8000::/48", ANYCAST),  # direct delegation AS112
+    ("3fff::/20", DOCUMENTATION),
+    ("5f00::/16", PROTOCOL),  # SRv6 segment identifiers
+    ("fc00::/7", PRIVATE),  # unique local
+    ("fe80::/10", LINK_LOCAL),
+    ("fec0::/10", SITE_LOCAL),  # deprecated, still routed inside some networks
+    ("ff00::/8", MULTICAST),
+]
+_IPV4_TABLE = [(ipaddress.IPv4Network(net), why) for net, why in IPV4_SPECIAL]
+_IPV6_TABLE = [(ipaddress.IPv6Network(net), why) for net, why in IPV6_SPECIAL]
+_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
+_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_6TO4 = ipaddress.IPv6Network("2002::/16")
 
 
 def _parse_ipv4_loose(host: str) -> ipaddress.IPv4Address | None:
@@ -133,37 +214,28 @@ def ip_unsafe_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str |
     if ip in _METADATA_IPS:
         return gettext_noop("a cloud metadata service address")
     if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
+        if ip in _MAPPED:
             return ip_unsafe_reason(ip.ipv4_mapped)
         if ip in _NAT64:
             return ip_unsafe_reason(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)) or (
                 gettext_noop("a NAT64 address")
             )
-        if ip in _NAT64_LOCAL:
-            return gettext_noop("a local-use NAT64 address")
-        if ip.sixtofour is not None:
+        if ip in _6TO4:
             inner = ip_unsafe_reason(ip.sixtofour)
             return inner or gettext_noop("a 6to4 relay address")
-        if ip.teredo is not None:
-            return gettext_noop("a Teredo tunnel address")
         if int(ip) >> 32 == 0 and int(ip) > 1:
             return gettext_noop("an IPv4-compatible IPv6 address")
-    if ip.is_loopback:
-        return gettext_noop("a loopback address")
-    if ip.is_unspecified:
-        return gettext_noop("the unspecified address")
-    if ip.is_link_local:
-        return gettext_noop("a link-local address")
-    if ip.is_multicast:
-        return gettext_noop("a multicast address")
-    if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
-        return gettext_noop("a carrier-grade NAT (shared) address")
-    if ip.is_private:
-        return gettext_noop("a private network address")
-    if ip.is_reserved:
-        return gettext_noop("a reserved address")
+        for network, why in _IPV6_TABLE:
+            if ip in network:
+                return why
+        if ip not in _GLOBAL_UNICAST:
+            return RESERVED  # the IETF has allocated only 2000::/3 for global unicast
+    else:
+        for network, why in _IPV4_TABLE:
+            if ip in network:
+                return why
     if not ip.is_global:
-        return gettext_noop("an address outside the public Internet")
+        return NOT_PUBLIC  # a block registered after this table was written
     return None
 
 

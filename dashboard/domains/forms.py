@@ -1,4 +1,4 @@
-"""Forms: the domain list filters and the two callback config editors."""
+"""Forms: the two callback config editors (their filter sets live in filters.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from dashboard.contract import api
-from dashboard.contract.urlsafety import MALFORMED, check_callback_url, resolve_host
-
-from .models import Domain, Team
+from dashboard.contract.urlsafety import check_callback_url, resolve_host
 
 KEY_ALPHABET = string.ascii_letters + string.digits
 
@@ -24,50 +22,16 @@ def generate_auth_key() -> str:
 
 
 def validate_callback_url(value: str, *, max_length: int | None = None) -> None:
-    resolve = resolve_host if getattr(settings, "CALLBACK_URL_RESOLVE", False) else None
+    resolve = resolve_host if settings.CALLBACK_URL_RESOLVE else None
     verdict = check_callback_url(value, max_length=max_length, resolve=resolve)
     if verdict is not None:
-        label = (
-            _("Not a valid callback URL") if verdict.kind == MALFORMED else _("Unsafe callback URL")
-        )
+        label = _("Unsafe callback URL") if verdict.unsafe else _("Not a valid callback URL")
         raise ValidationError(f"{label}: {verdict.translated(gettext)}", code=verdict.kind)
 
 
 def validate_auth_key(value: str) -> None:
     if value and not api.is_valid_auth_key(value):
         raise ValidationError(_("The key must be 16 to 32 letters and digits."), code="auth_key")
-
-
-class DomainFilterForm(forms.Form):
-    SORTS = {
-        "name": "name",
-        "-name": "-name",
-        "status": "status",
-        "-status": "-status",
-        "synced": "last_synced_at",
-        "-synced": "-last_synced_at",
-    }
-    CONFIGURED = [
-        ("", _("Any")),
-        ("record", _("Recording callback set")),
-        ("snapshot", _("Snapshot callback set")),
-        ("both", _("Both set")),
-        ("none", _("No callback")),
-    ]
-    q = forms.CharField(label=_("Search"), required=False, max_length=253)
-    type = forms.ChoiceField(
-        label=_("Type"), required=False, choices=[("", _("Any")), *Domain.Type.choices]
-    )
-    status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=[("", _("Any")), *Domain.Status.choices]
-    )
-    configured = forms.ChoiceField(label=_("Callbacks"), required=False, choices=CONFIGURED)
-    team = forms.ModelChoiceField(
-        label=_("Team"), required=False, queryset=Team.objects.all(), empty_label=_("Any")
-    )
-    sort = forms.ChoiceField(label=_("Sort"), required=False, choices=[(k, k) for k in SORTS])
-    page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
-    gone = forms.BooleanField(label=_("Include gone"), required=False)
 
 
 class _ConfigForm(forms.Form):
@@ -100,14 +64,14 @@ class _ConfigForm(forms.Form):
 class RecordConfigForm(_ConfigForm):
     notify_url = forms.CharField(
         label=_("Notify URL"),
-        max_length=1024,
+        max_length=api.RECORD_URL_MAX,
         strip=False,
         widget=forms.URLInput(attrs={"placeholder": "https://hooks.example.com/live/record"}),
     )
     on_demand_url = forms.CharField(
         label=_("On-demand recording URL"),
         required=False,
-        max_length=1024,
+        max_length=api.RECORD_URL_MAX,
         strip=False,
         widget=forms.URLInput,
     )
@@ -129,13 +93,13 @@ class RecordConfigForm(_ConfigForm):
 
     def clean_notify_url(self):
         value = self.cleaned_data["notify_url"]
-        validate_callback_url(value)
+        validate_callback_url(value, max_length=api.RECORD_URL_MAX)
         return value
 
     def clean_on_demand_url(self):
         value = self.cleaned_data["on_demand_url"]
         if value:
-            validate_callback_url(value)
+            validate_callback_url(value, max_length=api.RECORD_URL_MAX)
         return value
 
 
@@ -160,3 +124,9 @@ class SnapshotConfigForm(_ConfigForm):
 
 class VersionForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+
+class RollbackForm(forms.Form):
+    """Which audit entry's earlier configuration an edit restores (a hidden field)."""
+
+    rollback_of = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)

@@ -7,15 +7,33 @@ import hmac
 
 from django.conf import settings
 from django.db import models
+from django.utils import translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+
+def _fingerprint(key: str, secret_key: str) -> str:
+    secret = hashlib.sha256(f"callback-key-fingerprint:{secret_key}".encode()).digest()
+    return hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()
 
 
 def key_fingerprint(key: str) -> str:
     """A keyed fingerprint of a callback auth key: detects changes, reveals nothing."""
-    if not key:
-        return ""
-    secret = hashlib.sha256(f"callback-key-fingerprint:{settings.SECRET_KEY}".encode()).digest()
-    return hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()
+    return _fingerprint(key, settings.SECRET_KEY) if key else ""
+
+
+def fingerprint_matches(key: str, fingerprint: str) -> bool:
+    """Is `fingerprint` the fingerprint of `key`, under SECRET_KEY or one of its fallbacks?
+
+    Fingerprints written before a SECRET_KEY rotation keep matching while the old key is in
+    SECRET_KEY_FALLBACKS, so an unchanged config never looks changed outside the dashboard.
+    """
+    if not key or not fingerprint:
+        return not key and not fingerprint
+    return any(
+        hmac.compare_digest(_fingerprint(key, secret), fingerprint)
+        for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    )
 
 
 class Team(models.Model):
@@ -91,19 +109,23 @@ class Domain(models.Model):
     def is_streaming(self) -> bool:
         return self.domain_type == self.Type.STREAMING
 
-    @property
-    def record_config_or_none(self):
+    def config(self, kind):
+        """The cached config of one kind (a ConfigKind or its name), or None."""
         try:
-            return self.record_config
-        except RecordNotifyConfig.DoesNotExist:
+            return getattr(self, f"{kind}_config")
+        except (RecordNotifyConfig.DoesNotExist, SnapshotNotifyConfig.DoesNotExist):
             return None
 
     @property
+    def record_config_or_none(self):
+        return self.config("record")
+
+    @property
     def snapshot_config_or_none(self):
-        try:
-            return self.snapshot_config
-        except SnapshotNotifyConfig.DoesNotExist:
-            return None
+        return self.config("snapshot")
+
+    def version(self, kind) -> int:
+        return getattr(self, f"{kind}_version")
 
 
 class RecordNotifyConfig(models.Model):
@@ -115,16 +137,6 @@ class RecordNotifyConfig(models.Model):
     auth_key_fingerprint = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    def snapshot(self) -> dict:
-        return {
-            "notify_url": self.notify_url,
-            "on_demand_url": self.on_demand_url,
-            "need_status_notify": self.need_status_notify,
-            "notify_req_auth": self.notify_req_auth,
-            "auth_key": "set" if self.auth_key_fingerprint else "",
-            "auth_key_fingerprint": self.auth_key_fingerprint[:12],
-        }
-
 
 class SnapshotNotifyConfig(models.Model):
     domain = models.OneToOneField(Domain, on_delete=models.CASCADE, related_name="snapshot_config")
@@ -132,14 +144,6 @@ class SnapshotNotifyConfig(models.Model):
     notify_req_auth = models.BooleanField(_("signed callbacks"), default=False)
     auth_key_fingerprint = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
-
-    def snapshot(self) -> dict:
-        return {
-            "notify_url": self.notify_url,
-            "notify_req_auth": self.notify_req_auth,
-            "auth_key": "set" if self.auth_key_fingerprint else "",
-            "auth_key_fingerprint": self.auth_key_fingerprint[:12],
-        }
 
 
 class AuditEntryQuerySet(models.QuerySet):
@@ -157,6 +161,7 @@ class AuditEntry(models.Model):
         RECORD = "record", _("Recording callback")
         SNAPSHOT = "snapshot", _("Snapshot callback")
         DOMAIN = "domain", _("Domain")
+        PERSON = "person", _("Person")
 
     class Action(models.TextChoices):
         ADD = "add", _("Add")
@@ -166,6 +171,7 @@ class AuditEntry(models.Model):
         DRIFT = "drift", _("Drift")
         GONE = "gone", _("Gone upstream")
         TEST = "test", _("Test callback")
+        ROLE = "role", _("Role and teams")
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", _("Success")
@@ -186,8 +192,14 @@ class AuditEntry(models.Model):
     after = models.JSONField(null=True, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     error_code = models.CharField(max_length=100, blank=True)
+    # Our own messages are English templates (marked with gettext_noop) and their parameters,
+    # translated when read; messages from the Live API are kept as Alibaba Cloud sent them.
     error_message = models.TextField(blank=True)
+    error_params = models.JSONField(null=True, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
+    rollback_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rollbacks"
+    )
 
     objects = AuditEntryQuerySet.as_manager()
 
@@ -208,6 +220,43 @@ class AuditEntry(models.Model):
     def delete(self, *args, **kwargs):
         raise TypeError("Audit entries are append-only.")
 
+    @property
+    def is_person(self) -> bool:
+        return self.Kind(self.kind) is self.Kind.PERSON
+
+    @property
+    def restorable(self) -> bool:
+        """A successful change of a callback config with a state before it: its "before" can
+        be restored (rollback)."""
+        return (
+            self.kind in (self.Kind.RECORD, self.Kind.SNAPSHOT)
+            and self.action
+            in (self.Action.ADD, self.Action.UPDATE, self.Action.DELETE, self.Action.DRIFT)
+            and self.outcome == self.Outcome.SUCCESS
+            and bool(self.before)
+        )
+
+    @property
+    def message(self) -> str:
+        """The entry's message in the reader's language."""
+        if not self.error_message:
+            return ""
+        text = gettext(self.error_message)
+        if not self.error_params:
+            return text
+        # A parameter may itself be a marked phrase ("a loopback address").
+        params = {
+            k: gettext(v) if isinstance(v, str) and v else v for k, v in self.error_params.items()
+        }
+        try:
+            return text % params
+        except (KeyError, TypeError, ValueError):
+            return self.error_message
+
+    def message_in(self, language: str) -> str:
+        with translation.override(language):
+            return self.message
+
 
 class SyncRun(models.Model):
     """One "Sync all" run, executed by the background worker; its progress is polled."""
@@ -226,6 +275,7 @@ class SyncRun(models.Model):
     done = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     drifted = models.PositiveIntegerField(default=0)
+    ingest = models.PositiveIntegerField(default=0)  # ingest domains: no callbacks to sync
     message = models.TextField(blank=True)
 
     class Meta:

@@ -1,68 +1,107 @@
-"""Writing callback configs: validate → claim → Describe → conflict check → Add/Update →
-one short atomic write of the cache and the audit entry.
+"""Writing: callback configs (save, delete, reveal), refreshing the cache, and the audit log.
 
-No database transaction is ever held open across a call to the Live API. Concurrent saves
-are serialised by a short-lived claim on the domain row, taken only when the version the
-editor was shown is still current: exactly one save per version can go ahead.
+Save: claim → Describe (the kind being saved) → conflict check → Add/Update → one short atomic
+write of the cache and the audit entry. No database transaction is ever held open across a
+call to the Live API. Concurrent saves are serialised by a short-lived claim on the domain
+row, taken only when the version the editor was shown is still current: exactly one save per
+version goes ahead.
+
+Refresh and sync write what they fetched only if nothing was saved meanwhile: the config's
+version must be the one read before the Describe, and no save may hold its claim. A fetch
+that started before a save finished is older than the cache, and is dropped.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from dashboard.live import (
-    ConfigAlreadyExistsError,
-    LiveApiError,
-    NotFoundError,
-    get_client,
-    is_ambiguous,
-)
+from dashboard.failures import UpstreamError
+from dashboard.upstream import get_client, upstream_errors
 
-from .models import AuditEntry, Domain, RecordNotifyConfig, SnapshotNotifyConfig, key_fingerprint
-from .sync import UpstreamConfigs, apply_configs, fetch_configs
+from .kinds import KINDS, ConfigKind
+from .models import AuditEntry, Domain, key_fingerprint
+from .selectors import last_change, upstream_config
 
-RECORD = "record"
-SNAPSHOT = "snapshot"
-KINDS = (RECORD, SNAPSHOT)
+logger = logging.getLogger(__name__)
+
 CLAIM_SECONDS = 60
+NOT_FOUND_CODES = {"InvalidConfig.NotFound", "ConfigNotFound"}
+DOMAIN_NOT_FOUND = "InvalidDomain.NotFound"
+
+
+# --- the audit log: its one writer ----------------------------------------------------------
+
+
+def audit_entry_create(
+    *,
+    kind: str,
+    action: str,
+    outcome: str = AuditEntry.Outcome.SUCCESS,
+    domain: Domain | None = None,
+    domain_name: str = "",
+    actor=None,
+    actor_name: str = "",
+    client_ip: str | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    request_id: str = "",
+    error: UpstreamError | None = None,
+    error_code: str = "",
+    error_message: str = "",
+    error_params: dict | None = None,
+    rollback_of: AuditEntry | None = None,
+) -> AuditEntry:
+    """Append one entry. Messages of our own are stored as English templates with their
+    parameters (gettext_noop), so every reader sees them in their own language; messages
+    from the Live API are stored as Alibaba Cloud sent them."""
+    signed_in = actor is not None and getattr(actor, "is_authenticated", False)
+    if error is not None:
+        error_code = error_code or error.code
+        error_message = error_message or error.message
+        request_id = request_id or error.request_id
+    return AuditEntry.objects.create(
+        actor=actor if signed_in else None,
+        actor_name=actor_name or (actor.get_username() if signed_in else ""),
+        domain=domain,
+        domain_name=domain.name if domain is not None else domain_name,
+        kind=str(kind),
+        action=action,
+        outcome=outcome,
+        before=before,
+        after=after,
+        request_id=request_id,
+        error_code=error_code,
+        error_message=error_message,
+        error_params=error_params,
+        client_ip=client_ip,
+        rollback_of=rollback_of,
+    )
+
+
+# --- errors a save can end with -----------------------------------------------------------
 
 
 class ConflictError(Exception):
     """The config changed since the editor loaded the form.
 
-    `reason` is English (it goes into the audit log as it is); pages translate it.
+    `reason` is an English template (it goes into the audit log as it is); pages translate it.
+    `changed` is the audit entry of the change the editor has not seen, when it is known.
     """
 
-    def __init__(self, *, current: dict | None, version: int, reason: str):
+    def __init__(self, *, current: dict | None, version: int, reason: str, changed=None):
         super().__init__(reason)
         self.current = current
         self.version = version
         self.reason = reason
-
-
-class UpstreamFailure(Exception):
-    """The Live API refused or failed; nothing was written to the cache.
-
-    `refused`: the API answered no. Otherwise it did not answer (5xx, no connection) and a
-    Describe afterwards found the change not applied — or, with `outcome_unknown`, could not
-    tell.
-    """
-
-    def __init__(self, error: LiveApiError, *, outcome_unknown: bool = False):
-        super().__init__(str(error))
-        self.error = error
-        self.code = error.code or type(error).__name__
-        self.message = error.message
-        self.request_id = error.request_id
-        self.refused = not is_ambiguous(error)
-        self.outcome_unknown = outcome_unknown
+        self.changed = changed
 
 
 @dataclass(frozen=True)
@@ -72,61 +111,35 @@ class SaveResult:
     new_key: str  # the key just saved, shown once; "" when unchanged
 
 
-def _model(kind: str):
-    return RecordNotifyConfig if kind == RECORD else SnapshotNotifyConfig
-
-
-def cached_config(domain: Domain, kind: str):
-    return _model(kind).objects.filter(domain=domain).first()
-
-
-def _snapshot_of(config) -> dict | None:
-    return config.snapshot() if config is not None else None
-
-
-def upstream_snapshot(kind: str, upstream: UpstreamConfigs) -> dict | None:
-    config = upstream.record if kind == RECORD else upstream.snapshot
-    if config is None:
-        return None
-    values = {
-        "notify_url": config.notify_url,
-        "notify_req_auth": config.notify_req_auth,
-        "auth_key": "set" if config.notify_auth_key else "",
-        "auth_key_fingerprint": key_fingerprint(config.notify_auth_key)[:12],
-    }
-    if kind == RECORD:
-        values.update(
-            on_demand_url=config.on_demand_url, need_status_notify=config.need_status_notify
-        )
-    return values
-
-
 APPLIED, NOT_APPLIED, UNKNOWN = "applied", "not applied", "unknown"
 
 
-def _outcome_after(name: str, kind: str, error: LiveApiError, expected: dict | None) -> str:
+def _outcome_after(
+    name: str, kind: ConfigKind, failure: UpstreamError, expected: dict | None
+) -> str:
     """After a failure that may have been applied (no answer, 5xx), ask the Live API once.
 
     A change whose answer was lost is still a change: if upstream now holds exactly what was
     sent (None: no config), the save or delete counts as done, so cache and audit follow it.
     """
-    if not is_ambiguous(error):
-        return NOT_APPLIED  # a refusal
+    if failure.refused:
+        return NOT_APPLIED
     try:
-        upstream = fetch_configs(name)
-    except LiveApiError:
+        current = upstream_config(domain_name=name, kind=kind)
+    except UpstreamError:
         return UNKNOWN
-    return APPLIED if upstream_snapshot(kind, upstream) == expected else NOT_APPLIED
+    return APPLIED if kind.state_of_upstream(current) == expected else NOT_APPLIED
 
 
-def _lost_answer_note(error: LiveApiError) -> str:
-    return (
-        f"The answer was lost ({error.code or type(error).__name__}); "
-        "a Describe confirmed the change was applied."
-    )
+LOST_ANSWER_NOTE = gettext_noop(
+    "The answer was lost (%(code)s); a Describe confirmed the change was applied."
+)
 
 
-def _claim(domain: Domain, kind: str, expected_version: int) -> str:
+# --- claims: one save per version ----------------------------------------------------------
+
+
+def _claim(domain: Domain, kind: ConfigKind, expected_version: int) -> str:
     token = str(uuid.uuid4())
     now = timezone.now()
     claimed = (
@@ -141,91 +154,22 @@ def _claim(domain: Domain, kind: str, expected_version: int) -> str:
     )
     if not claimed:
         fresh = Domain.objects.get(pk=domain.pk)
-        busy = getattr(fresh, f"{kind}_version") == expected_version
+        busy = fresh.version(kind) == expected_version
         raise ConflictError(
-            current=_snapshot_of(cached_config(fresh, kind)),
-            version=getattr(fresh, f"{kind}_version"),
+            current=kind.state_of_cached(fresh.config(kind)),
+            version=fresh.version(kind),
             reason=gettext_noop("Someone else is saving this config right now.")
             if busy
             else gettext_noop("This config was changed after you opened the form."),
+            changed=None if busy else last_change(domain=fresh, kind=kind),
         )
     return token
 
 
-def _release(domain: Domain, kind: str, token: str) -> None:
+def _release(domain: Domain, kind: ConfigKind, token: str) -> None:
     Domain.objects.filter(pk=domain.pk, **{f"{kind}_claim": token}).update(
         **{f"{kind}_claim": "", f"{kind}_claim_until": None}
     )
-
-
-def _audit(
-    *,
-    domain,
-    kind,
-    action,
-    outcome,
-    actor,
-    client_ip,
-    before=None,
-    after=None,
-    request_id="",
-    error: LiveApiError | None = None,
-    error_code: str = "",
-    error_message: str = "",
-) -> AuditEntry:
-    if error is not None:
-        error_code = error.code or type(error).__name__
-        error_message = error.message
-    return AuditEntry.objects.create(
-        actor=actor if actor is not None and actor.is_authenticated else None,
-        actor_name=getattr(actor, "username", "") or "",
-        domain=domain,
-        domain_name=domain.name,
-        kind=kind,
-        action=action,
-        outcome=outcome,
-        before=before,
-        after=after,
-        request_id=request_id or (error.request_id if error else ""),
-        error_code=error_code,
-        error_message=error_message,
-        client_ip=client_ip,
-    )
-
-
-def _upstream_matches_cache(domain: Domain, kind: str, upstream: UpstreamConfigs) -> bool:
-    return upstream_snapshot(kind, upstream) == _snapshot_of(cached_config(domain, kind))
-
-
-def _audited_conflict(func):
-    """Refused saves and deletes are part of the record too: audit each conflict."""
-
-    def wrapper(*, domain, kind, actor, client_ip=None, **kwargs):
-        try:
-            return func(domain=domain, kind=kind, actor=actor, client_ip=client_ip, **kwargs)
-        except ConflictError as conflict:
-            if func.__name__ == "config_delete":
-                action = AuditEntry.Action.DELETE
-            elif cached_config(domain, kind) is not None:
-                action = AuditEntry.Action.UPDATE
-            else:
-                action = AuditEntry.Action.ADD
-            _audit(
-                domain=domain,
-                kind=kind,
-                action=action,
-                outcome=AuditEntry.Outcome.CONFLICT,
-                actor=actor,
-                client_ip=client_ip,
-                after=conflict.current,
-                error_code="Conflict",
-                error_message=conflict.reason,
-            )
-            raise
-
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
-    return wrapper
 
 
 @dataclass(frozen=True)
@@ -233,14 +177,15 @@ class _Edit:
     """One save or delete in flight: what every audit entry about it shares."""
 
     domain: Domain
-    kind: str
+    kind: ConfigKind
     action: str
     actor: object
     client_ip: str | None
     before: dict | None
+    rollback_of: AuditEntry | None = None
 
-    def _audit(self, outcome: str, **fields) -> None:
-        _audit(
+    def audit(self, outcome: str, **fields) -> AuditEntry:
+        return audit_entry_create(
             domain=self.domain,
             kind=self.kind,
             action=self.action,
@@ -248,17 +193,29 @@ class _Edit:
             actor=self.actor,
             client_ip=self.client_ip,
             before=self.before,
+            rollback_of=self.rollback_of,
             **fields,
         )
 
-    def failed(
-        self, error: LiveApiError, *, after: dict | None = None, outcome: str = NOT_APPLIED
-    ) -> UpstreamFailure:
-        """Audit the failure; the exception for the caller to raise."""
-        self._audit(AuditEntry.Outcome.FAILED, after=after, error=error)
-        return UpstreamFailure(error, outcome_unknown=outcome == UNKNOWN)
+    def conflict(self, conflict: ConflictError) -> ConflictError:
+        """Refused saves and deletes are part of the record too."""
+        self.audit(
+            AuditEntry.Outcome.CONFLICT,
+            after=conflict.current,
+            error_code="Conflict",
+            error_message=conflict.reason,
+        )
+        return conflict
 
-    def applied(self, *, token: str, after: dict | None, request_id: str, note: str) -> None:
+    def failed(
+        self, failure: UpstreamError, *, after: dict | None = None, outcome: str = NOT_APPLIED
+    ) -> UpstreamError:
+        """Audit the failure; the error for the caller to raise."""
+        self.audit(AuditEntry.Outcome.FAILED, after=after, error=failure)
+        failure.outcome_unknown = outcome == UNKNOWN
+        return failure
+
+    def applied(self, *, token: str, after: dict | None, request_id: str, note: dict) -> None:
         """Inside the cache write's transaction: bump the version, release, audit."""
         kind = self.kind
         Domain.objects.filter(pk=self.domain.pk, **{f"{kind}_claim": token}).update(
@@ -268,180 +225,270 @@ class _Edit:
                 f"{kind}_claim_until": None,
             }
         )
-        self._audit(
-            AuditEntry.Outcome.SUCCESS, after=after, request_id=request_id, error_message=note
-        )
+        self.audit(AuditEntry.Outcome.SUCCESS, after=after, request_id=request_id, **note)
 
 
-@_audited_conflict
+def _lost_answer(failure: UpstreamError) -> dict:
+    return {"error_message": LOST_ANSWER_NOTE, "error_params": {"code": failure.code}}
+
+
+# --- saving and deleting -------------------------------------------------------------------
+
+
 def config_save(
     *,
     domain: Domain,
-    kind: str,
+    kind: ConfigKind,
     data: dict,
     actor,
     expected_version: int,
     client_ip: str | None = None,
+    rollback_of: AuditEntry | None = None,
 ) -> SaveResult:
-    """Create or update one callback config. Raises ConflictError or UpstreamFailure.
+    """Create or update one callback config. Raises ConflictError or UpstreamError.
 
     `data` holds the validated form fields; an empty `notify_auth_key` keeps the current key.
+    `rollback_of`: the audit entry whose earlier configuration this save restores.
     """
-    token = _claim(domain, kind, expected_version)
-    before = _snapshot_of(cached_config(domain, kind))
-    action = AuditEntry.Action.UPDATE if before else AuditEntry.Action.ADD
-    edit = _Edit(domain, kind, action, actor, client_ip, before)
-    client = get_client()
+
+    def edit_of(cached) -> _Edit:
+        action = AuditEntry.Action.UPDATE if cached else AuditEntry.Action.ADD
+        before = kind.state_of_cached(cached)
+        return _Edit(domain, kind, action, actor, client_ip, before, rollback_of)
+
+    edit = edit_of(kind.model.objects.filter(domain=domain).first())
     try:
+        token = _claim(domain, kind, expected_version)
+    except ConflictError as conflict:
+        raise edit.conflict(conflict) from None
+    try:
+        # Read again under the claim: no other save can write this config now.
+        cached = kind.model.objects.filter(domain=domain).first()
+        edit = edit_of(cached)
         try:
-            upstream = fetch_configs(domain.name)
-        except LiveApiError as error:
-            raise edit.failed(error) from error
-        if not _upstream_matches_cache(domain, kind, upstream):
+            current = upstream_config(domain_name=domain.name, kind=kind)
+        except UpstreamError as failure:
+            raise edit.failed(failure) from failure
+        if not kind.cached_matches_upstream(cached, current):
             # Changed outside the dashboard (the console, another tool): record the drift,
             # bring the cache up to date and show the editor what is there now.
-            apply_configs(domain, upstream)
+            _apply_upstream(domain, kind, current, claim_token=token)
             fresh = Domain.objects.get(pk=domain.pk)
-            raise ConflictError(
-                current=upstream_snapshot(kind, upstream),
-                version=getattr(fresh, f"{kind}_version"),
-                reason=gettext_noop(
-                    "This config was changed outside the dashboard after you opened the form."
-                ),
-            )
-        current_up = upstream.record if kind == RECORD else upstream.snapshot
-        new_key = data.get("notify_auth_key") or ""
-        key = new_key or (current_up.notify_auth_key if current_up else "")
-        auth = bool(data.get("notify_req_auth"))
-        sent = _masked_after(kind, data, key, auth)
-        note = ""
-        try:
-            request_id = _send_save(
-                client, kind, domain.name, data, key, auth, exists=current_up is not None
-            )
-        except LiveApiError as error:
-            outcome = _outcome_after(domain.name, kind, error, sent)
-            if outcome != APPLIED:
-                raise edit.failed(error, after=sent, outcome=outcome) from error
-            request_id, note = error.request_id, _lost_answer_note(error)
-        with transaction.atomic():
-            values = {
-                "notify_url": data["notify_url"],
-                "notify_req_auth": auth,
-                "auth_key_fingerprint": key_fingerprint(key),
-            }
-            if kind == RECORD:
-                values.update(
-                    on_demand_url=data.get("on_demand_url") or "",
-                    need_status_notify=bool(data.get("need_status_notify")),
+            raise edit.conflict(
+                ConflictError(
+                    current=kind.state_of_upstream(current),
+                    version=fresh.version(kind),
+                    reason=gettext_noop(
+                        "This config was changed outside the dashboard after you opened the form."
+                    ),
+                    changed=last_change(domain=fresh, kind=kind),
                 )
-            config, _ = _model(kind).objects.update_or_create(domain=domain, defaults=values)
-            edit.applied(token=token, after=config.snapshot(), request_id=request_id, note=note)
-        return SaveResult(action=action, request_id=request_id, new_key=new_key)
+            )
+        new_key = data.get("notify_auth_key") or ""
+        key = new_key or (current.notify_auth_key if current else "")
+        values = kind.values_from(data)
+        sent = kind.state(values, key_fingerprint(key))
+        note: dict = {}
+        try:
+            request_id = _send(kind, domain.name, values, key, add=current is None)
+        except UpstreamError as failure:
+            outcome = _outcome_after(domain.name, kind, failure, sent)
+            if outcome != APPLIED:
+                raise edit.failed(failure, after=sent, outcome=outcome) from failure
+            request_id, note = failure.request_id, _lost_answer(failure)
+        with transaction.atomic():
+            kind.model.objects.update_or_create(
+                domain=domain, defaults={**values, "auth_key_fingerprint": key_fingerprint(key)}
+            )
+            edit.applied(token=token, after=sent, request_id=request_id, note=note)
+        return SaveResult(action=edit.action, request_id=request_id, new_key=new_key)
     finally:
         _release(domain, kind, token)
 
 
-def _masked_after(kind: str, data: dict, key: str, auth: bool) -> dict:
-    after = {
-        "notify_url": data.get("notify_url", ""),
-        "notify_req_auth": auth,
-        "auth_key": "set" if key else "",
-        "auth_key_fingerprint": key_fingerprint(key)[:12],
-    }
-    if kind == RECORD:
-        after.update(
-            on_demand_url=data.get("on_demand_url") or "",
-            need_status_notify=bool(data.get("need_status_notify")),
-        )
-    return after
-
-
-def _send_save(
-    client, kind: str, name: str, data: dict, key: str, auth: bool, *, exists: bool
-) -> str:
-    if kind == RECORD:
-        kwargs = {
-            "on_demand_url": data.get("on_demand_url") or "",
-            "need_status_notify": bool(data.get("need_status_notify")),
-            "notify_req_auth": auth,
-            "notify_auth_key": key or None,
-        }
-        if not exists:
-            try:
-                return client.add_record_notify_config(name, data["notify_url"], **kwargs)
-            except ConfigAlreadyExistsError:
-                pass  # created meanwhile: Update is what the editor asked for
-        return client.update_record_notify_config(name, data["notify_url"], **kwargs)
-    kwargs = {"notify_req_auth": auth, "notify_auth_key": key or None}
-    if not exists:
+def _send(kind: ConfigKind, name: str, values: dict, key: str, *, add: bool) -> str:
+    client = get_client()
+    if add:
         try:
-            return client.add_snapshot_notify_config(name, data["notify_url"], **kwargs)
-        except ConfigAlreadyExistsError:
-            pass
-    return client.update_snapshot_notify_config(name, notify_url=data["notify_url"], **kwargs)
+            with upstream_errors():
+                return kind.send(client, name, values, key, add=True)
+        except UpstreamError as failure:
+            if failure.code != "ConfigAlreadyExists":
+                raise
+            # Created meanwhile: Update is what the editor asked for.
+    with upstream_errors():
+        return kind.send(client, name, values, key, add=False)
 
 
-@_audited_conflict
 def config_delete(
-    *, domain: Domain, kind: str, actor, expected_version: int, client_ip: str | None = None
+    *,
+    domain: Domain,
+    kind: ConfigKind,
+    actor,
+    expected_version: int,
+    client_ip: str | None = None,
 ) -> str:
     """Delete one callback config upstream and in the cache. Returns the RequestId."""
-    token = _claim(domain, kind, expected_version)
-    before = _snapshot_of(cached_config(domain, kind))
-    edit = _Edit(domain, kind, AuditEntry.Action.DELETE, actor, client_ip, before)
-    client = get_client()
-    note = ""
+    cached = kind.model.objects.filter(domain=domain).first()
+    edit = _Edit(
+        domain, kind, AuditEntry.Action.DELETE, actor, client_ip, kind.state_of_cached(cached)
+    )
+    try:
+        token = _claim(domain, kind, expected_version)
+    except ConflictError as conflict:
+        raise edit.conflict(conflict) from None
+    note: dict = {}
     try:
         try:
-            if kind == RECORD:
-                request_id = client.delete_record_notify_config(domain.name)
+            with upstream_errors():
+                request_id = kind.delete(get_client(), domain.name)
+        except UpstreamError as failure:
+            if failure.code in NOT_FOUND_CODES:
+                request_id = failure.request_id  # already gone upstream: the cache follows
+            elif failure.code == DOMAIN_NOT_FOUND:
+                raise edit.failed(failure) from failure
             else:
-                request_id = client.delete_snapshot_notify_config(domain.name)
-        except NotFoundError as error:
-            if error.code == "InvalidDomain.NotFound":
-                raise edit.failed(error) from error
-            request_id = error.request_id  # already gone upstream: the cache follows
-        except LiveApiError as error:
-            outcome = _outcome_after(domain.name, kind, error, None)
-            if outcome != APPLIED:
-                raise edit.failed(error, outcome=outcome) from error
-            request_id, note = error.request_id, _lost_answer_note(error)
+                outcome = _outcome_after(domain.name, kind, failure, None)
+                if outcome != APPLIED:
+                    raise edit.failed(failure, outcome=outcome) from failure
+                request_id, note = failure.request_id, _lost_answer(failure)
         with transaction.atomic():
-            _model(kind).objects.filter(domain=domain).delete()
+            kind.model.objects.filter(domain=domain).delete()
             edit.applied(token=token, after=None, request_id=request_id, note=note)
         return request_id
     finally:
         _release(domain, kind, token)
 
 
-def auth_key_reveal(*, domain: Domain, kind: str, actor, client_ip: str | None = None) -> str:
+def auth_key_reveal(
+    *, domain: Domain, kind: ConfigKind, actor, client_ip: str | None = None
+) -> str:
     """Fetch the current auth key from upstream for an editor; every reveal is audited."""
-    client = get_client()
+    reveal = {
+        "domain": domain,
+        "kind": kind,
+        "action": AuditEntry.Action.REVEAL,
+        "actor": actor,
+        "client_ip": client_ip,
+    }
     try:
-        if kind == RECORD:
-            config = client.describe_record_notify_config(domain.name)
+        config = upstream_config(domain_name=domain.name, kind=kind)
+    except UpstreamError as failure:
+        audit_entry_create(**reveal, outcome=AuditEntry.Outcome.FAILED, error=failure)
+        raise
+    audit_entry_create(**reveal, request_id=config.request_id if config else "")
+    return config.notify_auth_key if config else ""
+
+
+# --- refreshing the cache from upstream ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpstreamConfigs:
+    """Both configs of one domain as the Live API holds them, and the cache versions that were
+    current before they were fetched."""
+
+    domain: str
+    configs: dict[str, object]
+    versions: dict[str, int]
+
+
+def configs_fetch(*, domain: Domain, deadline: float | None = None) -> UpstreamConfigs:
+    """Describe both configs of one domain. Raises UpstreamError.
+
+    `domain` must have been read from the database before this call: its versions are what a
+    later `configs_apply` compares against.
+    """
+    versions = {name: domain.version(name) for name in KINDS}
+    configs = {
+        name: upstream_config(domain_name=domain.name, kind=kind, deadline=deadline)
+        for name, kind in KINDS.items()
+    }
+    return UpstreamConfigs(domain=domain.name, configs=configs, versions=versions)
+
+
+DRIFTED, UNCHANGED, SKIPPED = "drifted", "unchanged", "skipped"
+
+
+def _apply_upstream(
+    domain: Domain,
+    kind: ConfigKind,
+    upstream,
+    *,
+    seen_version: int | None = None,
+    claim_token: str = "",
+) -> str:
+    """Bring one cached config in line with what upstream held; returns what happened.
+
+    SKIPPED when a save holds the claim (other than `claim_token`) or the version moved past
+    `seen_version`: the cache was written after this upstream state was read, so it is newer.
+    """
+    with transaction.atomic():
+        locked = Domain.objects.select_for_update().get(pk=domain.pk)
+        now = timezone.now()
+        claim = getattr(locked, f"{kind}_claim")
+        claim_until = getattr(locked, f"{kind}_claim_until")
+        if claim and claim != claim_token and claim_until and claim_until > now:
+            return SKIPPED
+        if seen_version is not None and locked.version(kind) != seen_version:
+            return SKIPPED
+        cached = kind.model.objects.filter(domain=locked).first()
+        if kind.cached_matches_upstream(cached, upstream):
+            if cached is not None and upstream is not None:
+                # The same key under a rotated SECRET_KEY: re-fingerprint it quietly.
+                fingerprint = key_fingerprint(upstream.notify_auth_key)
+                if cached.auth_key_fingerprint != fingerprint:
+                    kind.model.objects.filter(pk=cached.pk).update(auth_key_fingerprint=fingerprint)
+            return UNCHANGED
+        before = kind.state_of_cached(cached)
+        if upstream is None:
+            kind.model.objects.filter(domain=locked).delete()
         else:
-            config = client.describe_snapshot_notify_config(domain.name)
-    except LiveApiError as error:
-        _audit(
-            domain=domain,
+            kind.model.objects.update_or_create(domain=locked, defaults=kind.cache_values(upstream))
+        Domain.objects.filter(pk=locked.pk).update(**{f"{kind}_version": F(f"{kind}_version") + 1})
+        if locked.last_synced_at is None:
+            return UNCHANGED  # the first sync fills the cache: nothing drifted
+        audit_entry_create(
+            domain=locked,
             kind=kind,
-            action=AuditEntry.Action.REVEAL,
-            outcome=AuditEntry.Outcome.FAILED,
-            actor=actor,
-            client_ip=client_ip,
-            error=error,
+            action=AuditEntry.Action.DRIFT,
+            before=before,
+            after=kind.state_of_upstream(upstream),
+            actor_name="sync",
         )
-        raise UpstreamFailure(error) from error
-    key = config.notify_auth_key if config else ""
-    _audit(
-        domain=domain,
-        kind=kind,
-        action=AuditEntry.Action.REVEAL,
-        outcome=AuditEntry.Outcome.SUCCESS,
-        actor=actor,
-        client_ip=client_ip,
-        request_id=config.request_id if config else "",
-    )
-    return key
+        return DRIFTED
+
+
+@dataclass
+class ApplyResult:
+    drifted: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def configs_apply(*, domain: Domain, upstream: UpstreamConfigs) -> ApplyResult:
+    """Write what `configs_fetch` found, kind by kind, each in its own short transaction."""
+    result = ApplyResult()
+    for name, kind in KINDS.items():
+        outcome = _apply_upstream(
+            domain, kind, upstream.configs[name], seen_version=upstream.versions[name]
+        )
+        if outcome == DRIFTED:
+            result.drifted.append(name)
+        elif outcome == SKIPPED:
+            result.skipped.append(name)
+            logger.info(
+                "refresh of %s %s dropped: a save finished or is running", domain.name, name
+            )
+    Domain.objects.filter(pk=domain.pk).update(last_synced_at=timezone.now(), sync_error="")
+    return result
+
+
+def domain_refresh(*, domain: Domain) -> ApplyResult:
+    """Refresh one domain's configs from upstream (the Refresh button). Raises UpstreamError."""
+    domain = Domain.objects.get(pk=domain.pk)  # versions as they are before the fetch
+    try:
+        upstream = configs_fetch(domain=domain)
+    except UpstreamError as failure:
+        Domain.objects.filter(pk=domain.pk).update(sync_error=failure.describe()[:500])
+        raise
+    return configs_apply(domain=domain, upstream=upstream)

@@ -8,7 +8,7 @@ import time
 from django.tasks import task
 from django.utils import timezone
 
-from dashboard.live import LiveApiError
+from dashboard.failures import UpstreamError
 
 from .models import SyncRun
 from .sync import domains_sync_all
@@ -18,7 +18,6 @@ logger = logging.getLogger(__name__)
 
 @task()
 def sync_all_domains(run_id: int) -> dict:
-    run = SyncRun.objects.get(pk=run_id)
     SyncRun.objects.filter(pk=run_id).update(state=SyncRun.State.RUNNING)
     last_write = 0.0
 
@@ -31,14 +30,11 @@ def sync_all_domains(run_id: int) -> dict:
 
     try:
         report = domains_sync_all(progress=progress)
-    except LiveApiError as error:
+    except UpstreamError as failure:
         SyncRun.objects.filter(pk=run_id).update(
-            state=SyncRun.State.FAILED,
-            finished_at=timezone.now(),
-            message=f"{error.code or type(error).__name__}: {error.message} "
-            f"(RequestId {error.request_id or '-'})",
+            state=SyncRun.State.FAILED, finished_at=timezone.now(), message=failure.describe()
         )
-        logger.warning("sync run %s failed: %s", run.pk, error)
+        logger.warning("sync run %s failed: %s", run_id, failure.describe())
         return {"ok": False}
     SyncRun.objects.filter(pk=run_id).update(
         state=SyncRun.State.DONE,
@@ -47,6 +43,7 @@ def sync_all_domains(run_id: int) -> dict:
         total=report.refreshed + len(report.failed),
         failed=len(report.failed),
         drifted=report.drifted,
+        ingest=report.ingest_domains,
         message="; ".join(f"{name}: {msg}" for name, msg in report.failed[:10]),
     )
     return {"ok": True, "refreshed": report.refreshed, "failed": len(report.failed)}

@@ -1,83 +1,90 @@
-"""Domain pages: the list, a domain's page, config editing, refresh and "Sync all"."""
+"""Domain pages: the list, a domain's page, config editing, refresh, "Sync all", the audit log."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
-from django.views.decorators.vary import vary_on_headers
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
-from dashboard.live import LiveApiError
+from dashboard.accounts.security import client_ip
+from dashboard.csvexport import csv_response
+from dashboard.failures import UpstreamError
+from dashboard.htmx import render_page, vary_on_htmx
+from dashboard.paging import page_of
 
 from . import services
-from .forms import (
-    DomainFilterForm,
-    RecordConfigForm,
-    SnapshotConfigForm,
-    VersionForm,
-    generate_auth_key,
-)
-from .models import Domain, SyncRun
-from .permissions import can_edit_domain, can_sync_all, require_edit
-from .selectors import domain_history, domain_list
-from .sync import domain_refresh
+from .filters import AuditFilter, DomainFilter
+from .forms import RollbackForm, VersionForm, generate_auth_key
+from .kinds import FIELD_LABELS, KINDS
+from .models import AuditEntry, Domain, SyncRun
+from .permissions import can_sync_all, edit_refusal, require_edit, require_perm
+from .selectors import audit_entries, domain_get, domain_history
 from .tasks import sync_all_domains
 
 PAGE_SIZE = 25
-
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
-def _fragment(request, template: str, partial: str) -> str:
-    if request.htmx and not request.htmx.boosted:
-        return f"{template}#{partial}"
-    return template
+AUDIT_PAGE_SIZE = 50
 
 
 def home(request):
     return redirect("domain_list")
 
 
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 def domain_list_view(request):
-    form = DomainFilterForm(request.GET or None)
-    if request.GET and not form.is_valid():
-        return render(request, "domains/list.html", {"form": form, "page": None}, status=400)
-    filters = form.cleaned_data if form.is_bound else {}
-    paginator = Paginator(domain_list(filters=filters), PAGE_SIZE)
-    page = paginator.get_page(filters.get("page") or 1)
+    filterset = DomainFilter(request.GET or None, queryset=_domains_with_configs())
     context = {
-        "form": form,
-        "page": page,
+        "filter": filterset,
+        "form": filterset.form,
+        "page": None,
         "can_sync_all": can_sync_all(request.user),
         "latest_run": SyncRun.objects.first() if can_sync_all(request.user) else None,
     }
-    return render(request, _fragment(request, "domains/list.html", "results"), context)
+    if filterset.is_bound and not filterset.is_valid():
+        return render_page(request, "domains/list.html", "results", context, status=400)
+    rows = filterset.qs if filterset.is_bound else DomainFilter(queryset=_domains_with_configs()).qs
+    context["page"] = page_of(request, rows, PAGE_SIZE, errors_to=filterset.form)
+    if context["page"] is None:
+        return render_page(request, "domains/list.html", "results", context, status=400)
+    context["sort"] = filterset.form.cleaned_data.get("sort") if filterset.is_bound else ""
+    return render_page(request, "domains/list.html", "results", context)
 
 
-def _domain(name: str) -> Domain:
-    return get_object_or_404(Domain.objects.select_related("team"), name=name)
+def _domains_with_configs():
+    return Domain.objects.select_related("team", "record_config", "snapshot_config")
 
 
-def _detail_context(request, domain: Domain) -> dict:
+def _domain(name: str):
+    domain = domain_get(name=name)
+    if domain is None:
+        raise Http404(_("There is no domain called %(name)s.") % {"name": name})
+    return domain
+
+
+def _detail_context(request, domain) -> dict:
+    refusal = edit_refusal(request.user, domain)
     return {
         "domain": domain,
-        "record": services.cached_config(domain, services.RECORD),
-        "snapshot": services.cached_config(domain, services.SNAPSHOT),
-        "can_edit": can_edit_domain(request.user, domain),
+        "cards": [
+            {"kind": kind, "config": domain.config(kind), "labels": FIELD_LABELS}
+            for kind in KINDS.values()
+        ],
+        "can_edit": refusal is None,
+        "edit_refusal": refusal,
         "history": domain_history(domain=domain),
     }
 
 
 def domain_detail(request, name: str):
     domain = _domain(name)
+    if domain.name != name:
+        return redirect("domain_detail", name=domain.name)
     return render(request, "domains/detail.html", _detail_context(request, domain))
 
 
@@ -85,71 +92,80 @@ def domain_detail(request, name: str):
 def domain_refresh_view(request, name: str):
     domain = _domain(name)
     try:
-        drifted = domain_refresh(domain=domain)
-    except LiveApiError as error:
-        messages.error(request, _upstream_message(error))
+        result = services.domain_refresh(domain=domain)
+    except UpstreamError as failure:
+        messages.error(request, _upstream_message(failure))
     else:
-        if drifted:
+        if result.drifted:
             messages.warning(
                 request, _("Refreshed: the config had changed outside the dashboard (see history).")
+            )
+        elif result.skipped:
+            messages.info(
+                request,
+                _(
+                    "Refreshed. A save of this domain finished while the Live API was being "
+                    "asked; the saved value is kept."
+                ),
             )
         else:
             messages.success(request, _("Refreshed from the Live API."))
     return redirect("domain_detail", name=domain.name)
 
 
-def _upstream_message(error: LiveApiError) -> str:
+def _upstream_message(failure: UpstreamError) -> str:
     return _("The Live API said %(code)s: %(message)s (RequestId %(request_id)s)") % {
-        "code": error.code or type(error).__name__,
-        "message": error.message,
-        "request_id": error.request_id or "—",
+        "code": failure.code,
+        "message": failure.message,
+        "request_id": failure.request_id or "—",
     }
 
 
-def _kind(kind: str) -> str:
-    if kind not in services.KINDS:
-        raise Http404
-    return kind
+def _rollback_initial(request, domain, kind) -> tuple[dict, AuditEntry | None]:
+    """Initial values restoring the *before* state of an audit entry (?restore=<id>)."""
+    form = RollbackForm({"rollback_of": request.GET.get("restore") or None})
+    if not form.is_valid() or not form.cleaned_data["rollback_of"]:
+        return {}, None
+    entry = AuditEntry.objects.filter(
+        pk=form.cleaned_data["rollback_of"], domain=domain, kind=str(kind)
+    ).first()
+    if entry is None or not entry.before:
+        return {}, None
+    return {f: entry.before.get(f) for f in kind.fields if f in entry.before}, entry
 
 
-def _form_class(kind: str):
-    return RecordConfigForm if kind == services.RECORD else SnapshotConfigForm
-
-
-def _initial(domain: Domain, kind: str, config) -> dict:
-    initial = {"version": getattr(domain, f"{kind}_version")}
-    if config is not None:
-        initial.update(notify_url=config.notify_url, notify_req_auth=config.notify_req_auth)
-        if kind == services.RECORD:
-            initial.update(
-                on_demand_url=config.on_demand_url, need_status_notify=config.need_status_notify
-            )
-    return initial
-
-
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 @require_http_methods(["GET", "POST"])
-def config_edit(request, name: str, kind: str):
-    kind = _kind(kind)
+def config_edit(request, name: str, kind):
     domain = _domain(name)
     require_edit(request.user, domain)
-    config = services.cached_config(domain, kind)
+    config = domain.config(kind)
     has_key = bool(config and config.auth_key_fingerprint)
-    form_class = _form_class(kind)
-    template = "domains/config_form.html"
     context = {"domain": domain, "kind": kind, "config": config, "has_key": has_key}
     if request.method == "GET":
-        initial = _initial(domain, kind, config)
-        if request.GET.get("generate") == "1":
+        initial = kind.initial(domain, config)
+        restore, entry = _rollback_initial(request, domain, kind)
+        initial.update(restore)
+        if entry is not None:
+            initial["rollback_of"] = entry.pk
+            context["rollback_of"] = entry
+        if request.GET.get("generate") == "1":  # without JavaScript: the whole form again
             initial["notify_auth_key"] = generate_auth_key()
             initial["notify_req_auth"] = True
-        form = form_class(initial=initial, has_key=has_key)
-        return render(request, _fragment(request, template, "editor"), {**context, "form": form})
+        form = kind.form_class(initial=initial, has_key=has_key)
+        return render_page(request, "domains/config_form.html", "editor", {**context, "form": form})
 
-    form = form_class(request.POST, has_key=has_key)
+    form = kind.form_class(request.POST, has_key=has_key)
+    rollback = RollbackForm(request.POST)
+    rollback_of = None
+    if rollback.is_valid() and rollback.cleaned_data["rollback_of"]:
+        rollback_of = AuditEntry.objects.filter(
+            pk=rollback.cleaned_data["rollback_of"], domain=domain
+        ).first()
+        context["rollback_of"] = rollback_of
     if not form.is_valid():
-        return render(
-            request, _fragment(request, template, "editor"), {**context, "form": form}, status=400
+        return render_page(
+            request, "domains/config_form.html", "editor", {**context, "form": form}, status=400
         )
     try:
         result = services.config_save(
@@ -159,27 +175,21 @@ def config_edit(request, name: str, kind: str):
             actor=request.user,
             expected_version=form.cleaned_data["version"],
             client_ip=client_ip(request),
+            rollback_of=rollback_of,
         )
     except services.ConflictError as conflict:
-        return render(
+        return render_page(
             request,
-            _fragment(request, template, "editor"),
-            {
-                **context,
-                "form": form,
-                "conflict": conflict,
-                "mine": {
-                    k: v
-                    for k, v in form.cleaned_data.items()
-                    if k not in {"version", "notify_auth_key"}
-                },
-            },
+            "domains/config_form.html",
+            "editor",
+            {**context, "form": form, "conflict": conflict, "mine": _mine(kind, form)},
             status=409,
         )
-    except services.UpstreamFailure as failure:
-        return render(
+    except UpstreamError as failure:
+        return render_page(
             request,
-            _fragment(request, template, "editor"),
+            "domains/config_form.html",
+            "editor",
             {**context, "form": form, "upstream_error": failure},
             status=502,
         )
@@ -195,37 +205,48 @@ def config_edit(request, name: str, kind: str):
         # The new key is shown once, in this response only; it is never stored in plain text.
         shown = {"kind": kind, "key": result.new_key}
         if request.htmx:
-            response = render(
+            return render(
                 request, "domains/_saved_key.html", {"domain": domain, "shown_key": shown}
             )
-        else:
-            response = render(
-                request,
-                "domains/detail.html",
-                {**_detail_context(request, _domain(name)), "shown_key": shown},
-            )
-        response["Cache-Control"] = "no-store"
-        return response
+        return render(
+            request,
+            "domains/detail.html",
+            {**_detail_context(request, _domain(name)), "shown_key": shown},
+        )
     url = reverse("domain_detail", kwargs={"name": domain.name})
     if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
+        return HttpResponseClientRedirect(url)
     return redirect(url)
 
 
-@require_http_methods(["GET", "POST"])
-def config_delete(request, name: str, kind: str):
-    kind = _kind(kind)
+def _mine(kind, form) -> list[tuple[str, object, str]]:
+    """(label, your value, field) rows of the conflict view, in the kind's field order."""
+    rows = [(FIELD_LABELS[f], form.cleaned_data.get(f), f) for f in kind.fields]
+    key = form.cleaned_data.get("notify_auth_key")
+    rows.append((FIELD_LABELS["auth_key"], _("new key") if key else _("unchanged"), "auth_key"))
+    return rows
+
+
+@require_GET
+def key_generate(request, name: str, kind):
+    """A new random key in the key field only: everything else typed in the form stays."""
     domain = _domain(name)
     require_edit(request.user, domain)
-    config = services.cached_config(domain, kind)
+    form = kind.form_class(initial={"notify_auth_key": generate_auth_key()})
+    return render(request, "domains/_key_field.html", {"field": form["notify_auth_key"]})
+
+
+@require_http_methods(["GET", "POST"])
+def config_delete(request, name: str, kind):
+    domain = _domain(name)
+    require_edit(request.user, domain)
+    config = domain.config(kind)
     if config is None:
         messages.info(request, _("There is no such callback to delete."))
         return redirect("domain_detail", name=domain.name)
     form = VersionForm(
         request.POST if request.method == "POST" else None,
-        initial={"version": getattr(domain, f"{kind}_version")},
+        initial={"version": domain.version(kind)},
     )
     context = {"domain": domain, "kind": kind, "config": config, "form": form}
     if request.method == "GET":
@@ -244,7 +265,7 @@ def config_delete(request, name: str, kind: str):
         return render(
             request, "domains/confirm_delete.html", {**context, "conflict": conflict}, status=409
         )
-    except services.UpstreamFailure as failure:
+    except UpstreamError as failure:
         return render(
             request,
             "domains/confirm_delete.html",
@@ -256,36 +277,90 @@ def config_delete(request, name: str, kind: str):
 
 
 @require_POST
-def key_reveal(request, name: str, kind: str):
-    kind = _kind(kind)
+def key_reveal(request, name: str, kind):
     domain = _domain(name)
     require_edit(request.user, domain)
     try:
         key = services.auth_key_reveal(
             domain=domain, kind=kind, actor=request.user, client_ip=client_ip(request)
         )
-    except services.UpstreamFailure as failure:
+    except UpstreamError as failure:
         return render(
             request, "domains/_key.html", {"upstream_error": failure, "kind": kind}, status=502
         )
-    response = render(request, "domains/_key.html", {"key": key, "kind": kind, "domain": domain})
-    response["Cache-Control"] = "no-store"
-    return response
+    return render(request, "domains/_key.html", {"key": key, "kind": kind, "domain": domain})
 
 
 @require_POST
 def sync_all_start(request):
-    if not can_sync_all(request.user):
-        raise PermissionDenied
+    require_perm(request.user, "domains.sync_all_domains", _("Only leads can sync every domain."))
     run = SyncRun.objects.create(started_by=request.user)
     sync_all_domains.enqueue(run.pk)
-    messages.info(request, _("Sync started in the background."))
     return redirect("sync_run", run_id=run.pk)
 
 
+@vary_on_htmx
 def sync_run(request, run_id: int):
-    if not can_sync_all(request.user):
-        raise PermissionDenied
+    require_perm(request.user, "domains.sync_all_domains", _("Only leads can sync every domain."))
     run = get_object_or_404(SyncRun, pk=run_id)
-    template = "domains/sync_run.html"
-    return render(request, _fragment(request, template, "progress"), {"run": run})
+    return render_page(request, "domains/sync_run.html", "progress", {"run": run})
+
+
+# --- the audit log -----------------------------------------------------------------------------
+
+AUDIT_CSV_HEADER = [
+    "time_utc",
+    "actor",
+    "domain",
+    "kind",
+    "action",
+    "outcome",
+    "request_id",
+    "error_code",
+    "error_message",
+    "client_ip",
+    "rollback_of",
+    "before",
+    "after",
+]
+
+
+@vary_on_htmx
+def audit_list(request):
+    require_perm(request.user, "domains.view_auditentry", _("Only leads can read the audit log."))
+    filterset = AuditFilter(request.GET or None, queryset=audit_entries())
+    context = {"form": filterset.form, "page": None}
+    if filterset.is_bound and not filterset.is_valid():
+        return render_page(request, "domains/audit.html", "results", context, status=400)
+    rows = filterset.qs if filterset.is_bound else audit_entries()
+    if request.GET.get("format") == "csv":
+        return csv_response(
+            filename=f"audit-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}.csv",
+            header=AUDIT_CSV_HEADER,
+            rows=(_audit_csv_row(e) for e in rows.iterator(chunk_size=500)),
+        )
+    context["page"] = page_of(request, rows, AUDIT_PAGE_SIZE, errors_to=filterset.form)
+    if context["page"] is None:
+        return render_page(request, "domains/audit.html", "results", context, status=400)
+    return render_page(request, "domains/audit.html", "results", context)
+
+
+def _audit_csv_row(entry: AuditEntry) -> list:
+    def as_json(value) -> str:
+        return "" if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+    return [
+        entry.created_at.astimezone(dt.UTC).isoformat(),
+        entry.actor_name,
+        entry.domain_name,
+        entry.kind,
+        entry.action,
+        entry.outcome,
+        entry.request_id,
+        entry.error_code,
+        entry.message_in("en"),
+        entry.client_ip or "",
+        entry.rollback_of_id or "",
+        as_json(entry.before),
+        as_json(entry.after),
+    ]

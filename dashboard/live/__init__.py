@@ -1,10 +1,12 @@
 """The ApsaraVideo Live OpenAPI client: the only code in the project that speaks HTTP to it.
 
-Signing, transport, errors, retries, the shared rate limit and typed results. Views never
-import this package; services and selectors do, through `get_client()`.
+Signing, transport, errors, retries, the shared rate limit and typed results. It imports
+nothing from Django or the rest of the dashboard: `dashboard.upstream` builds the process's
+client from settings, services and selectors use it, and views never import this package
+(tests/test_layers.py keeps both rules).
 """
 
-from .client import LiveClient, get_client, reset_client
+from .client import HARVEST_LANE, LiveClient
 from .errors import (
     AuthError,
     ConfigAlreadyExistsError,
@@ -23,13 +25,14 @@ from .retry import is_ambiguous
 from .types import (
     DomainsPage,
     LiveDomain,
+    LiveRecordNotifyConfig,
+    LiveSnapshotNotifyConfig,
     NotifyRecord,
     NotifyRecordsPage,
-    RecordNotifyConfig,
-    SnapshotNotifyConfig,
 )
 
 __all__ = [
+    "HARVEST_LANE",
     "AuthError",
     "ConfigAlreadyExistsError",
     "DomainsPage",
@@ -45,11 +48,9 @@ __all__ = [
     "NotFoundError",
     "NotifyRecord",
     "NotifyRecordsPage",
-    "RecordNotifyConfig",
+    "LiveRecordNotifyConfig",
+    "LiveSnapshotNotifyConfig",
     "ServerError",
-    "SnapshotNotifyConfig",
     "ThrottlingError",
-    "get_client",
     "is_ambiguous",
-    "reset_client",
 ]

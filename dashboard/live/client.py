@@ -8,7 +8,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from functools import cache
 from typing import Any
 
 import httpx
@@ -31,10 +30,10 @@ from .retry import MAX_ATTEMPTS, full_jitter, is_ambiguous, retry_delay, should_
 from .types import (
     DomainsPage,
     LiveDomain,
+    LiveRecordNotifyConfig,
+    LiveSnapshotNotifyConfig,
     NotifyRecord,
     NotifyRecordsPage,
-    RecordNotifyConfig,
-    SnapshotNotifyConfig,
 )
 
 logger = logging.getLogger("dashboard.live")
@@ -58,7 +57,7 @@ _REGIONAL = {
     api.DELETE_SNAPSHOT,
     api.DESCRIBE_RECORDS,
 }
-_IDEMPOTENT = set(api.ACTIONS) - {api.ADD_RECORD, api.ADD_SNAPSHOT}
+HARVEST_LANE = "harvest"
 
 
 class CircuitBreaker:
@@ -122,6 +121,7 @@ class LiveClient:
         http: httpx.Client,
         limiter: SlotLimiter | None = None,
         rate_fraction: float = 0.9,
+        harvest_share: float = 0.5,
         deadline: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = full_jitter,
@@ -138,6 +138,7 @@ class LiveClient:
         self.http = http
         self.limiter = limiter
         self.rate_fraction = rate_fraction
+        self.harvest_share = harvest_share
         self.deadline = deadline
         self.sleep = sleep
         self.jitter = jitter
@@ -231,7 +232,28 @@ class LiveClient:
 
     # --- the call loop: budget, deadline, retries ----------------------------------------------
 
-    def call(self, action: str, params: dict[str, Any], *, deadline: float | None = None) -> dict:
+    def budget(self, action: str, lane: str | None = None) -> tuple[str, float]:
+        """The rate-budget key and calls per second for one operation (and lane).
+
+        Each operation has its documented per-account QPS (docs/live-api.md); the client allows
+        itself `rate_fraction` of it. The records query is split in two lanes, so the archive's
+        harvester (lane "harvest") can never starve the pages people are looking at.
+        """
+        rate = api.ACTION_QPS[action] * self.rate_fraction
+        key = f"{self.access_key_id}:{action}"
+        if action == api.DESCRIBE_RECORDS:
+            share = self.harvest_share if lane == HARVEST_LANE else 1.0 - self.harvest_share
+            return f"{key}:{lane or 'interactive'}", max(rate * share, 0.1)
+        return key, rate
+
+    def call(
+        self,
+        action: str,
+        params: dict[str, Any],
+        *,
+        deadline: float | None = None,
+        lane: str | None = None,
+    ) -> dict:
         """Send one operation with retries; returns the JSON body or raises LiveApiError."""
         if action not in api.ACTIONS:
             raise LiveValidationError(f"Unknown Live API action {action!r}.", action=action)
@@ -245,10 +267,8 @@ class LiveClient:
         for attempt in range(MAX_ATTEMPTS):
             self.breaker.before_call()
             if self.limiter is not None:
-                rate = api.CLASS_QPS[api.ACTION_CLASS[action]] * self.rate_fraction
-                self.limiter.acquire(
-                    f"{self.access_key_id}:{api.ACTION_CLASS[action]}", rate, deadline=ends_at
-                )
+                key, rate = self.budget(action, lane)
+                self.limiter.acquire(key, rate, deadline=ends_at)
             remaining = ends_at - self.clock()
             if remaining <= 0:
                 raise last_error or LiveDeadlineExceeded(
@@ -294,9 +314,9 @@ class LiveClient:
         remaining = max(0.5, ends_at - self.clock())
         body = self.call(describe, {"DomainName": query["DomainName"]}, deadline=remaining)
         current = (
-            RecordNotifyConfig.from_body(body)
+            LiveRecordNotifyConfig.from_body(body)
             if action == api.ADD_RECORD
-            else SnapshotNotifyConfig.from_body(body)
+            else LiveSnapshotNotifyConfig.from_body(body)
         )
         if current.notify_url == query.get("NotifyUrl"):
             logger.info(
@@ -375,7 +395,7 @@ class LiveClient:
 
     def describe_record_notify_config(
         self, domain: str, *, deadline: float | None = None
-    ) -> RecordNotifyConfig | None:
+    ) -> LiveRecordNotifyConfig | None:
         """The domain's recording callback, or None when it has none."""
         _require(domain, "DomainName")
         try:
@@ -386,7 +406,7 @@ class LiveClient:
             return None
         if not body.get("LiveRecordNotifyConfig"):
             return None
-        return RecordNotifyConfig.from_body(body)
+        return LiveRecordNotifyConfig.from_body(body)
 
     def delete_record_notify_config(self, domain: str, *, deadline: float | None = None) -> str:
         _require(domain, "DomainName")
@@ -444,7 +464,7 @@ class LiveClient:
 
     def describe_snapshot_notify_config(
         self, domain: str, *, deadline: float | None = None
-    ) -> SnapshotNotifyConfig | None:
+    ) -> LiveSnapshotNotifyConfig | None:
         _require(domain, "DomainName")
         try:
             body = self.call(api.DESCRIBE_SNAPSHOT, {"DomainName": domain}, deadline=deadline)
@@ -454,7 +474,7 @@ class LiveClient:
             return None
         if not body.get("NotifyUrl"):
             return None
-        return SnapshotNotifyConfig.from_body(body)
+        return LiveSnapshotNotifyConfig.from_body(body)
 
     def delete_snapshot_notify_config(self, domain: str, *, deadline: float | None = None) -> str:
         _require(domain, "DomainName")
@@ -475,8 +495,10 @@ class LiveClient:
         app_name: str | None = None,
         stream_name: str | None = None,
         status: str | None = None,
+        storage_type: str | None = None,
         now: dt.datetime | None = None,
         deadline: float | None = None,
+        lane: str | None = None,
     ) -> NotifyRecordsPage:
         _require(domain, "DomainName")
         validate_records_query(
@@ -485,6 +507,7 @@ class LiveClient:
             page_number=page_number,
             page_size=page_size,
             status=status,
+            storage_type=storage_type,
             now=now or self.utcnow(),
         )
         params = {
@@ -496,9 +519,10 @@ class LiveClient:
             "AppName": app_name or None,
             "StreamName": stream_name or None,
             "Status": status or None,
+            "StorageType": storage_type or None,
         }
         return NotifyRecordsPage.from_body(
-            self.call(api.DESCRIBE_RECORDS, params, deadline=deadline)
+            self.call(api.DESCRIBE_RECORDS, params, deadline=deadline, lane=lane)
         )
 
     def iter_notify_records(
@@ -583,6 +607,7 @@ def validate_records_query(
     page_size: int,
     status: str | None,
     now: dt.datetime,
+    storage_type: str | None = None,
 ) -> None:
     if start.tzinfo is None or end.tzinfo is None:
         raise LiveValidationError("StartTime and EndTime must be timezone-aware.")
@@ -598,66 +623,5 @@ def validate_records_query(
         )
     if status and status not in api.NOTIFY_RESULTS:
         raise LiveValidationError("Status must be success or failed.")
-
-
-# --- the process-wide client -----------------------------------------------------------------
-
-
-class _EmbeddedTransport(httpx.BaseTransport):
-    """httpx's WSGI transport to the in-process sandbox, failing like a socket would."""
-
-    def __init__(self, app):
-        self._inner = httpx.WSGITransport(app=app)
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        try:
-            return self._inner.handle_request(request)
-        except httpx.HTTPError:
-            raise
-        except Exception as exc:  # the sandbox dropped the connection
-            raise httpx.RemoteProtocolError(
-                "Server disconnected without sending a response.", request=request
-            ) from exc
-
-
-EMBEDDED_ENDPOINT = "http://live-sandbox.embedded"
-
-
-@cache
-def get_client() -> LiveClient:
-    """The long-lived client of this process, built from settings."""
-    from django.conf import settings
-    from django.core.cache import cache as django_cache
-
-    if settings.LIVE_API_ENDPOINT:
-        endpoint = settings.LIVE_API_ENDPOINT
-        transport: httpx.BaseTransport = httpx.HTTPTransport(retries=0)
-    else:
-        from dashboard.sandbox.app import application
-
-        endpoint = EMBEDDED_ENDPOINT
-        transport = _EmbeddedTransport(application)
-    http = httpx.Client(
-        transport=transport,
-        timeout=httpx.Timeout(settings.LIVE_API_TIMEOUT, connect=3.0),
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-        follow_redirects=False,
-    )
-    return LiveClient(
-        endpoint=endpoint,
-        access_key_id=settings.ALIBABA_CLOUD_ACCESS_KEY_ID,
-        access_key_secret=settings.ALIBABA_CLOUD_ACCESS_KEY_SECRET,
-        region_id=settings.LIVE_REGION_ID,
-        http=http,
-        limiter=SlotLimiter(django_cache),
-        rate_fraction=settings.LIVE_API_RATE_FRACTION,
-        deadline=settings.LIVE_API_TIMEOUT,
-        breaker=CircuitBreaker(threshold=settings.LIVE_API_BREAKER_THRESHOLD),
-    )
-
-
-def reset_client() -> None:
-    """Forget the process-wide client (tests, settings changes)."""
-    if get_client.cache_info().currsize:
-        get_client().http.close()
-    get_client.cache_clear()
+    if storage_type and storage_type not in api.STORAGE_TYPES:
+        raise LiveValidationError("StorageType must be oss, vod or all.")

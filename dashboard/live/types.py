@@ -52,7 +52,7 @@ def parse_json_tolerant(text: str) -> Any | None:
 
 
 @dataclass(frozen=True)
-class RecordNotifyConfig:
+class LiveRecordNotifyConfig:
     domain_name: str
     notify_url: str
     on_demand_url: str = ""
@@ -62,7 +62,7 @@ class RecordNotifyConfig:
     request_id: str = ""
 
     @classmethod
-    def from_body(cls, body: dict) -> RecordNotifyConfig:
+    def from_body(cls, body: dict) -> LiveRecordNotifyConfig:
         data = body.get("LiveRecordNotifyConfig") or {}
         return cls(
             domain_name=str(data.get("DomainName", "")),
@@ -76,7 +76,7 @@ class RecordNotifyConfig:
 
 
 @dataclass(frozen=True)
-class SnapshotNotifyConfig:
+class LiveSnapshotNotifyConfig:
     domain_name: str
     notify_url: str
     notify_req_auth: bool = False
@@ -84,7 +84,7 @@ class SnapshotNotifyConfig:
     request_id: str = ""
 
     @classmethod
-    def from_body(cls, body: dict) -> SnapshotNotifyConfig:
+    def from_body(cls, body: dict) -> LiveSnapshotNotifyConfig:
         return cls(
             domain_name=str(body.get("DomainName", "")),
             notify_url=str(body.get("NotifyUrl") or ""),

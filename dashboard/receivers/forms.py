@@ -5,6 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 from dashboard.domains.forms import validate_auth_key
 
+from .signature import callback_host
+
 EVENTS = [
     ("file_created", _("Recording file created")),
     ("record_started", _("Recording started")),
@@ -44,6 +46,17 @@ class SignatureForm(forms.Form):
         validators=[validate_auth_key],
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
     )
+
+    def clean_url(self):
+        value = self.cleaned_data["url"]
+        if not callback_host(value):
+            raise forms.ValidationError(
+                _("Enter the callback URL (https://host/path) or just its host name.")
+            )
+        return value
+
+    def clean_domain(self):
+        return self.cleaned_data["domain"].strip().lower().rstrip(".")
 
     def clean(self):
         data = super().clean()

@@ -18,10 +18,16 @@ STALE_AFTER = 300
 
 
 def callback_host(url_or_host: str) -> str:
-    """The host part that is signed: from a full URL, or the text itself when it is a host."""
+    """The host part that is signed: from a full URL, or the text itself when it is a host.
+    "" when there is none (an unparseable URL, such as an unclosed `[::1`)."""
     text = url_or_host.strip()
-    if "://" in text:
-        return urlsplit(text).hostname or ""
+    try:
+        if "://" in text:
+            return (urlsplit(text).hostname or "").lower()
+        if text.startswith("["):
+            return urlsplit(f"http://{text}").hostname or ""
+    except ValueError:
+        return ""
     return text.split("/")[0].split(":")[0].lower()
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dashboard.contract.api import RECORDS_WINDOW
-from dashboard.domains.models import Domain
+from dashboard.domains.selectors import domain_get
 
 WINDOWS = {
     "1h": dt.timedelta(hours=1),
@@ -27,6 +27,8 @@ WINDOW_CHOICES = [
     ("custom", _("Custom")),
 ]
 PAGE_SIZES = [20, 50, 100, 200, 500]
+DEFAULT_WINDOW = "24h"
+DEFAULT_SIZE = 50
 
 
 class RecordsFilterForm(forms.Form):
@@ -38,7 +40,9 @@ class RecordsFilterForm(forms.Form):
         required=False,
         choices=[("", _("All")), ("success", _("Success")), ("failed", _("Failed"))],
     )
-    window = forms.ChoiceField(label=_("Time window"), required=False, choices=WINDOW_CHOICES)
+    window = forms.ChoiceField(
+        label=_("Time window"), required=False, choices=WINDOW_CHOICES, initial=DEFAULT_WINDOW
+    )
     start = forms.DateTimeField(
         label=_("From"),
         required=False,
@@ -53,7 +57,8 @@ class RecordsFilterForm(forms.Form):
         label=_("Per page"),
         required=False,
         coerce=int,
-        empty_value=50,
+        empty_value=DEFAULT_SIZE,
+        initial=DEFAULT_SIZE,
         choices=[(n, str(n)) for n in PAGE_SIZES],
     )
     page = forms.IntegerField(label=_("Page"), required=False, min_value=1, max_value=100_000)
@@ -64,15 +69,18 @@ class RecordsFilterForm(forms.Form):
 
     def clean_domain(self):
         name = self.cleaned_data["domain"].strip()
-        if name and not Domain.objects.filter(name=name).exists():
+        if not name:
+            return ""
+        domain = domain_get(name=name)  # domain names are case-insensitive
+        if domain is None:
             raise forms.ValidationError(
                 _("There is no domain called %(name)s."), params={"name": name}
             )
-        return name
+        return domain.name
 
     def clean(self):
         data = super().clean()
-        window = data.get("window") or "24h"
+        window = data.get("window") or DEFAULT_WINDOW
         data["window"] = window
         if window == "custom":
             start, end = data.get("start"), data.get("end")
@@ -98,6 +106,6 @@ class RecordsFilterForm(forms.Form):
         else:
             data["end"] = self.now
             data["start"] = self.now - WINDOWS[window]
-        data["size"] = data.get("size") or 50
+        data["size"] = data.get("size") or DEFAULT_SIZE
         data["page"] = data.get("page") or 1
         return data

@@ -2,27 +2,55 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import time
 
-from django.http import StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.vary import vary_on_headers
 
-from dashboard.domains.models import Domain
-from dashboard.live import LiveApiError, get_client
+from dashboard.csvexport import csv_response
+from dashboard.domains.selectors import domain_get, streaming_domain_names
+from dashboard.failures import UpstreamError
+from dashboard.htmx import render_page, vary_on_htmx
 
 from .forms import PAGE_SIZES, RecordsFilterForm
-from .selectors import failure_stats, notify_records_page
+from .selectors import failure_stats, notify_records_iter, notify_records_page
 
 EXPORT_CAP = 100_000
+EXPORT_HEADER = [
+    "notify_time_utc",
+    "domain",
+    "app",
+    "stream",
+    "type",
+    "result",
+    "notify_url",
+    "description",
+    "response",
+    "content",
+    "header",
+]
 
 
-def _template(request, name: str, partial: str) -> str:
-    return f"{name}#{partial}" if request.htmx and not request.htmx.boosted else name
+class UpstreamPage:
+    """An upstream page of records, shaped like Django's Page for the shared pager."""
+
+    def __init__(self, number: int, num_pages: int, count: int):
+        self.number = number
+        self.paginator = type("P", (), {"num_pages": max(num_pages, 1), "count": count})()
+
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    def has_next(self) -> bool:
+        return self.number < self.paginator.num_pages
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    def next_page_number(self) -> int:
+        return self.number + 1
 
 
 def _row(record, zone) -> dict:
@@ -44,17 +72,13 @@ def _pretty(text: str, parsed) -> str:
     return json.dumps(parsed, indent=2, ensure_ascii=False)
 
 
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 def records_view(request):
     started = time.perf_counter()
     form = RecordsFilterForm(request.GET or None)
-    domains = Domain.objects.filter(
-        gone_at__isnull=True, domain_type=Domain.Type.STREAMING
-    ).values_list("name", flat=True)
-    context = {"form": form, "domains": list(domains), "page_sizes": PAGE_SIZES}
-    template = _template(request, "records/list.html", "results")
+    context = {"form": form, "domains": streaming_domain_names(), "page_sizes": PAGE_SIZES}
     if form.is_bound and not form.is_valid():
-        return render(request, template, context, status=400)
+        return render_page(request, "records/list.html", "results", context, status=400)
     filters = form.cleaned_data if form.is_bound else None
     upstream_ms = 0.0
     status = 200
@@ -63,24 +87,20 @@ def records_view(request):
         t0 = time.perf_counter()
         try:
             page = notify_records_page(domain=filters["domain"], filters=filters)
-        except LiveApiError as error:
-            context["upstream_error"] = error
+        except UpstreamError as failure:
+            context["upstream_error"] = failure
             status = 502
         else:
             context["result"] = page
             context["rows"] = [_row(r, zone) for r in page.records]
-            context["last_page"] = max(page.total_page, 1)
+            context["page"] = UpstreamPage(page.page_number, page.total_page, page.total_num)
+            context["export_capped"] = page.total_num > EXPORT_CAP
         upstream_ms = (time.perf_counter() - t0) * 1000
     context["filters"] = filters
-    response = render(request, template, context, status=status)
+    response = render_page(request, "records/list.html", "results", context, status=status)
     app_ms = (time.perf_counter() - started) * 1000
     response["Server-Timing"] = f"upstream;dur={upstream_ms:.1f}, app;dur={app_ms:.1f}"
     return response
-
-
-class _Echo:
-    def write(self, value):
-        return value
 
 
 def records_export(request):
@@ -88,78 +108,50 @@ def records_export(request):
     if form.is_valid() and not form.cleaned_data.get("domain"):
         form.add_error("domain", _("Choose a domain to export."))
     if not form.is_valid():
-        return render(
-            request, "records/list.html", {"form": form, "page_sizes": PAGE_SIZES}, status=400
-        )
+        context = {"form": form, "page_sizes": PAGE_SIZES, "domains": streaming_domain_names()}
+        return render(request, "records/list.html", context, status=400)
     filters = form.cleaned_data
-    client = get_client()
-    writer = csv.writer(_Echo())
+    try:
+        total = notify_records_page(
+            domain=filters["domain"], filters={**filters, "page": 1, "size": 1}
+        ).total_num
+    except UpstreamError as failure:
+        context = {"form": form, "page_sizes": PAGE_SIZES, "upstream_error": failure}
+        return render(request, "records/list.html", context, status=502)
 
     def rows():
-        yield writer.writerow(
-            [
-                "notify_time_utc",
-                "domain",
-                "app",
-                "stream",
-                "type",
-                "result",
-                "notify_url",
-                "description",
-                "response",
-                "content",
-                "header",
+        for written, record in enumerate(
+            notify_records_iter(domain=filters["domain"], filters=filters)
+        ):
+            if written >= EXPORT_CAP:
+                return
+            yield [
+                record.notify_time.isoformat() if record.notify_time else "",
+                record.domain_name,
+                record.app_name,
+                record.stream_name,
+                record.notify_type,
+                record.notify_result,
+                record.notify_url,
+                record.description,
+                record.notify_response,
+                record.notify_content,
+                record.notify_header,
             ]
-        )
-        written = 0
-        try:
-            for record in client.iter_notify_records(
-                filters["domain"],
-                start=filters["start"],
-                end=filters["end"],
-                page_size=500,
-                app_name=filters.get("app") or None,
-                stream_name=filters.get("stream") or None,
-                status=filters.get("status") or None,
-                now=timezone.now(),
-            ):
-                if written >= EXPORT_CAP:
-                    yield writer.writerow(
-                        [f"# capped at {EXPORT_CAP} rows: narrow the filters to export the rest"]
-                    )
-                    return
-                yield writer.writerow(
-                    [
-                        record.notify_time.isoformat() if record.notify_time else "",
-                        record.domain_name,
-                        record.app_name,
-                        record.stream_name,
-                        record.notify_type,
-                        record.notify_result,
-                        _cell(record.notify_url),
-                        _cell(record.description),
-                        _cell(record.notify_response),
-                        _cell(record.notify_content),
-                        _cell(record.notify_header),
-                    ]
-                )
-                written += 1
-        except LiveApiError as error:
-            yield writer.writerow(
-                [f"# export stopped: {error.code} {error.message} RequestId {error.request_id}"]
-            )
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="records-{filters["domain"]}.csv"'
-    return response
-
-
-def _cell(text: str) -> str:
-    # Spreadsheets run cells starting with = + - @ as formulas.
-    return "'" + text if text[:1] in {"=", "+", "-", "@"} else text
+    capped = total > EXPORT_CAP
+    name = f"records-{filters['domain']}" + (f"-first-{EXPORT_CAP}-of-{total}" if capped else "")
+    return csv_response(
+        filename=f"{name}.csv",
+        header=EXPORT_HEADER,
+        rows=rows(),
+        headers={"X-Export-Rows": str(min(total, EXPORT_CAP)), "X-Export-Total": str(total)},
+    )
 
 
 def overview(request):
+    from dashboard.domains.models import Domain
+
     domains = Domain.objects.filter(
         gone_at__isnull=True, domain_type=Domain.Type.STREAMING
     ).select_related("record_config")
@@ -167,11 +159,13 @@ def overview(request):
 
 
 def _stats_fragment(request, name: str, template: str):
-    domain = get_object_or_404(Domain, name=name)
+    domain = domain_get(name=name)
+    if domain is None:
+        return render(request, template, {"error_text": _("There is no such domain.")}, status=404)
     try:
         stats = failure_stats(domain=domain.name, now=timezone.now().replace(microsecond=0))
-    except LiveApiError as error:
-        return render(request, template, {"domain": domain, "error": error})
+    except UpstreamError as failure:
+        return render(request, template, {"domain": domain, "error": failure})
     return render(request, template, {"domain": domain, "stats": stats})
 
 

@@ -29,8 +29,8 @@ def domain_not_found(name: str) -> SandboxError:
     return SandboxError("InvalidDomain.NotFound", f"The domain {name} does not exist.", 404)
 
 
-def url_error(param: str, kind: str, reason: str) -> SandboxError:
-    suffix = "Unsafe" if kind == "unsafe" else "Malformed"
-    return SandboxError(
-        f"Invalid{param}.{suffix}", f"Specified parameter {param} is not valid. {reason}"
-    )
+def url_error(param: str, verdict) -> SandboxError:
+    """A recording operation's URL refusal, word for word as documented (docs/live-api.md)."""
+    if verdict.unsafe:
+        return SandboxError(f"Invalid{param}.Unsafe", f"Specified {param} is not safe.")
+    return SandboxError(f"Invalid{param}.Malformed", f"Specified {param} is invalid.")

@@ -38,7 +38,7 @@ def _resolver():
 def _check_url(param: str, value: str, *, max_length: int | None = None) -> None:
     verdict = check_callback_url(value, max_length=max_length, resolve=_resolver())
     if verdict is not None:
-        raise url_error(param, verdict.kind, verdict.reason)
+        raise url_error(param, verdict)
 
 
 def _parse_record_bool(params: Params, name: str) -> bool | None:

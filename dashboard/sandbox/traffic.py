@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from dashboard.contract import api
 
+from .demo import BIG_DOMAIN, DEMO_DOMAINS
 from .models import SandboxDomain, SandboxNotifyRecord, SandboxRecordConfig, SandboxSnapshotConfig
 from .routers import SANDBOX_ALIAS
 
@@ -64,101 +65,11 @@ _HOSTILE_RESPONSES = [
     '"><svg onload=alert(1)>',
 ]
 
-DEMO_DOMAINS = [
-    # name, type, status, description, records/hour, failure %, record cfg, snapshot cfg
-    (
-        "live.example-shop.com",
-        "liveVideo",
-        "online",
-        "Shop live sales",
-        1200,
-        7,
-        {
-            "notify_url": "https://hooks.example-shop.com/live/record",
-            "need_status_notify": True,
-            "notify_req_auth": True,
-            "notify_auth_key": "Sh0pKey2024AbCdEfGhIjKlMnOpQrSt",
-        },
-        {
-            "notify_url": "https://hooks.example-shop.com/live/snapshot",
-            "notify_req_auth": True,
-            "notify_auth_key": "SnapKey0123456789abcdef",
-        },
-    ),
-    (
-        "play.edu-streams.cn",
-        "liveVideo",
-        "online",
-        "Classroom streams",
-        90,
-        5,
-        {
-            "notify_url": "https://api.edu-streams.cn/callbacks/live-record",
-            "on_demand_url": "https://api.edu-streams.cn/callbacks/on-demand",
-        },
-        None,
-    ),
-    (
-        "stream.sportsnow.tv",
-        "liveVideo",
-        "online",
-        "Match day",
-        240,
-        12,
-        {"notify_url": "http://callbacks.sportsnow.tv/record", "need_status_notify": True},
-        {"notify_url": "http://callbacks.sportsnow.tv/snapshot"},
-    ),
-    ("live.newsroom.example.org", "liveVideo", "offline", "Paused newsroom feed", 0, 0, None, None),
-    (
-        "pull.gamearena.net",
-        "liveVideo",
-        "configuring",
-        "Esports (new)",
-        40,
-        15,
-        {"notify_url": "https://gamearena.net/hooks/record?source=aliyun&v=2"},
-        None,
-    ),
-    (
-        "video.concerts.example.com",
-        "liveVideo",
-        "online",
-        "Concert hall",
-        0,
-        0,
-        None,
-        {
-            "notify_url": "https://media.concerts.example.com/snapshots",
-            "notify_req_auth": True,
-            "notify_auth_key": "C0ncertSnapshotKey99",
-        },
-    ),
-    (
-        "live.fitclass.cn",
-        "liveVideo",
-        "online",
-        "Fitness classes",
-        60,
-        40,
-        {
-            "notify_url": "https://fitclass.cn/api/v1/live/callback",
-            "notify_req_auth": True,
-            "notify_auth_key": "FitClassAuthKey0000000001",
-        },
-        None,
-    ),
-    ("cdn.webinar-hub.com", "liveVideo", "online", "", 0, 0, None, None),
-    ("push.example-shop.com", "liveEdge", "online", "Shop ingest", 0, 0, None, None),
-    ("ingest.sportsnow.tv", "liveEdge", "online", "Sports ingest", 0, 0, None, None),
-    ("push.edu-streams.cn", "liveEdge", "offline", "Classroom ingest", 0, 0, None, None),
-]
-BIG_DOMAIN = DEMO_DOMAINS[0][0]
-
 
 def _content(
-    rng: random.Random, domain: str, app: str, stream: str, kind: str, when: dt.datetime
+    rng: random.Random, domain: str, app: str, stream: str, notify_type: str, when: dt.datetime
 ) -> str:
-    if kind == "file_created":
+    if notify_type == "file_created":
         duration = round(rng.uniform(30, 3600), 3)
         stop = when - dt.timedelta(seconds=rng.randint(1, 20))
         start = stop - dt.timedelta(seconds=duration)
@@ -173,8 +84,8 @@ def _content(
             "stop_time": int(stop.timestamp()),
             "push_args": {"vhost": domain, "session": f"s{rng.randint(10000, 99999)}"},
         }
-    elif kind in {"record_started", "record_paused", "record_resumed"}:
-        body = {"domain": domain, "app": app, "stream": stream, "event": kind}
+    elif notify_type in {"record_started", "record_paused", "record_resumed"}:
+        body = {"domain": domain, "app": app, "stream": stream, "event": notify_type}
     else:
         # Error bodies are not documented publicly (UNCONFIRMED): an event plus a reason.
         reasons = {
@@ -186,8 +97,8 @@ def _content(
             "domain": domain,
             "app": app,
             "stream": stream,
-            "event": kind,
-            "reason": reasons[kind],
+            "event": notify_type,
+            "reason": reasons[notify_type],
         }
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     roll = rng.random()

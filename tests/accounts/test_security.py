@@ -88,7 +88,7 @@ def test_deploy_check_passes_with_production_settings():
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "live-dash.example.com",
-        "DASHBOARD_TESTING": "false",
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
     }
     env.pop("DATABASE_URL", None)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests' event loop only
@@ -106,6 +106,7 @@ def test_deploy_check_passes_with_production_settings():
 def test_production_refuses_to_start_without_secret_key():
     env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL"}}
     env["ALLOWED_HOSTS"] = "live-dash.example.com"
+    env["DJANGO_SETTINGS_MODULE"] = "dashboard.settings"
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=ROOT,

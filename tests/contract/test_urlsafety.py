@@ -1,5 +1,7 @@
 """The callback URL rules: one table of accepted and refused URLs, each trick included."""
 
+import ipaddress
+
 import pytest
 
 from dashboard.contract.urlsafety import MALFORMED, UNSAFE, check_callback_url
@@ -119,3 +121,51 @@ def test_resolution_refuses_names_that_resolve_inside():
         raise OSError("no such host")
 
     assert check_callback_url("https://nx.example.com/cb", resolve=fail).kind == UNSAFE
+
+
+# --- the IANA special-purpose registries, row by row -------------------------------------
+
+from dashboard.contract import urlsafety as _safety  # noqa: E402, I001
+
+
+def _samples(network: str) -> list[str]:
+    net = ipaddress.ip_network(network)
+    picks = {net.network_address, net.network_address + (net.num_addresses // 2)}
+    return [str(a) for a in picks]
+
+
+@pytest.mark.parametrize(
+    ("network", "reason"),
+    [*_safety.IPV4_SPECIAL, *_safety.IPV6_SPECIAL],
+    ids=[net for net, _ in [*_safety.IPV4_SPECIAL, *_safety.IPV6_SPECIAL]],
+)
+def test_every_special_purpose_block_is_unsafe(network, reason):
+    for address in _samples(network):
+        host = f"[{address}]" if ":" in address else address
+        verdict = check_callback_url(f"http://{host}/cb")
+        assert verdict is not None and verdict.kind == UNSAFE, address
+        assert verdict.params["what"] == _safety.ip_unsafe_reason(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize(
+    ("address", "what"),
+    [
+        ("fec0::1", "a site-local address"),
+        ("3fff::1", "an address reserved for documentation"),
+        ("2001:20::1", "an address the IETF reserved for protocols"),
+        ("192.88.99.1", "a reserved address"),
+        ("192.0.0.9", "an anycast service address"),
+        ("198.18.0.1", "an address reserved for benchmarking"),
+        ("4000::1", "a reserved address"),  # outside 2000::/3
+        ("::ffff:10.0.0.1", "a private network address"),
+        ("2002:c0a8:101::1", "a private network address"),  # 6to4 around 192.168.1.1
+    ],
+)
+def test_named_blocks_say_what_they_are(address, what):
+    assert _safety.ip_unsafe_reason(ipaddress.ip_address(address)) == what
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "47.100.1.1", "2606:4700::1111", "2408:4000::1"])
+def test_public_addresses_pass(address):
+    host = f"[{address}]" if ":" in address else address
+    assert check_callback_url(f"https://{host}/cb") is None

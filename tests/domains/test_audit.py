@@ -83,7 +83,7 @@ def test_htmx_gets_the_results_fragment_with_links_to_domains(as_lead, entries):
 
 def test_csv_export_is_spreadsheet_safe(as_lead, entries):
     response = as_lead.get("/audit/?format=csv&actor=editor")
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0][:3] == ["time_utc", "actor", "domain"]
     assert sorted(r[6] for r in rows[1:]) == ["REQ-A", "REQ-B"]
     assert all(r[11].startswith("{") for r in rows[1:])  # JSON, never a live formula

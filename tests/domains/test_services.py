@@ -6,6 +6,7 @@ import pytest
 from django.db import connections
 
 from dashboard.domains import services
+from dashboard.domains.kinds import KINDS, RECORD, SNAPSHOT
 from dashboard.domains.models import (
     AuditEntry,
     Domain,
@@ -13,6 +14,7 @@ from dashboard.domains.models import (
     SnapshotNotifyConfig,
     key_fingerprint,
 )
+from dashboard.failures import UpstreamError
 from dashboard.sandbox import app as sandbox_app
 from dashboard.sandbox.models import SandboxDomain, SandboxRecordConfig, SandboxSnapshotConfig
 from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
@@ -28,7 +30,7 @@ def save(domain, kind="record", *, user, version=None, **data):
     values = {"notify_url": "https://hooks.example.net/cb", **data}
     return services.config_save(
         domain=domain,
-        kind=kind,
+        kind=KINDS[kind],
         data=values,
         actor=user,
         expected_version=getattr(domain, f"{kind}_version") if version is None else version,
@@ -72,7 +74,7 @@ def test_snapshot_update_and_delete(lead, synced):
     assert SandboxSnapshotConfig.objects.get(domain__name=TEAM_DOMAIN).notify_req_auth is False
     domain.refresh_from_db()
     services.config_delete(
-        domain=domain, kind="snapshot", actor=lead, expected_version=domain.snapshot_version
+        domain=domain, kind=SNAPSHOT, actor=lead, expected_version=domain.snapshot_version
     )
     assert not SandboxSnapshotConfig.objects.filter(domain__name=TEAM_DOMAIN).exists()
     assert Domain.objects.get(pk=domain.pk).snapshot_config_or_none is None
@@ -123,7 +125,7 @@ def test_upstream_failure_writes_nothing_and_audits_the_attempt(lead, synced):
     version = domain.record_version
     before = RecordNotifyConfig.objects.get(domain=domain).notify_url
     sandbox_app.faults.configure("UpdateLiveRecordNotifyConfig:error=1")
-    with pytest.raises(services.UpstreamFailure) as info:
+    with pytest.raises(UpstreamError) as info:
         save(domain, user=lead)
     assert info.value.code in {"InternalError", "ServiceUnavailable"} and info.value.request_id
     assert RecordNotifyConfig.objects.get(domain=domain).notify_url == before
@@ -155,7 +157,7 @@ def test_a_failure_before_the_change_stays_a_failure_after_the_check(lead, synce
     before = RecordNotifyConfig.objects.get(domain=domain).notify_url
     sandbox_app.faults.configure("UpdateLiveRecordNotifyConfig:drop=1")
     sandbox_app.stats.reset()
-    with pytest.raises(services.UpstreamFailure):
+    with pytest.raises(UpstreamError):
         save(domain, user=lead, notify_url="https://never.example.net/cb")
     assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == before
     assert RecordNotifyConfig.objects.get(domain=domain).notify_url == before
@@ -171,7 +173,7 @@ def test_a_delete_whose_answer_was_lost_is_confirmed(lead, synced, monkeypatch):
     domain = Domain.objects.get(name=TEAM_DOMAIN)
     sandbox_app.faults.configure("DeleteLiveSnapshotNotifyConfig:lost=1")
     services.config_delete(
-        domain=domain, kind="snapshot", actor=lead, expected_version=domain.snapshot_version
+        domain=domain, kind=SNAPSHOT, actor=lead, expected_version=domain.snapshot_version
     )
     assert not SandboxSnapshotConfig.objects.filter(domain__name=TEAM_DOMAIN).exists()
     assert not SnapshotNotifyConfig.objects.filter(domain=domain).exists()
@@ -181,23 +183,24 @@ def test_a_delete_whose_answer_was_lost_is_confirmed(lead, synced, monkeypatch):
 
 def test_unsafe_url_refused_upstream_is_an_upstream_failure(lead, synced):
     domain = Domain.objects.get(name=TEAM_DOMAIN)
-    with pytest.raises(services.UpstreamFailure) as info:
+    with pytest.raises(UpstreamError) as info:
         save(domain, user=lead, notify_url="http://10.1.1.1/cb")
     assert info.value.code == "InvalidNotifyUrl.Unsafe"
 
 
 def test_add_meeting_config_already_exists_falls_back_to_update(lead, synced, monkeypatch):
     domain = Domain.objects.get(name=BARE)
-    real_fetch = services.fetch_configs
+    real_describe = services.upstream_config
 
-    def fetch_then_someone_adds(name, **kwargs):
-        result = real_fetch(name, **kwargs)
+    def describe_then_someone_adds(*, domain_name, kind, **kwargs):
+        result = real_describe(domain_name=domain_name, kind=kind, **kwargs)
         SandboxRecordConfig.objects.create(
-            domain=SandboxDomain.objects.get(name=name), notify_url="https://race.example.com/cb"
+            domain=SandboxDomain.objects.get(name=domain_name),
+            notify_url="https://race.example.com/cb",
         )
         return result
 
-    monkeypatch.setattr(services, "fetch_configs", fetch_then_someone_adds)
+    monkeypatch.setattr(services, "upstream_config", describe_then_someone_adds)
     result = save(domain, user=lead)
     assert result.request_id
     assert (
@@ -209,7 +212,7 @@ def test_add_meeting_config_already_exists_falls_back_to_update(lead, synced, mo
 def test_reveal_is_audited(editor):
     domain = Domain.objects.get(name=TEAM_DOMAIN)
     key = services.auth_key_reveal(
-        domain=domain, kind="record", actor=editor, client_ip="198.51.100.1"
+        domain=domain, kind=RECORD, actor=editor, client_ip="198.51.100.1"
     )
     assert key == "Sh0pKey2024AbCdEfGhIjKlMnOpQrSt"
     entry = AuditEntry.objects.get(action="reveal")
@@ -245,7 +248,7 @@ def test_concurrent_saves_on_one_version_apply_exactly_once(lead, synced):
             try:
                 services.config_save(
                     domain=domain,
-                    kind="record",
+                    kind=RECORD,
                     data={"notify_url": f"https://hooks.example.net/cb{i}"},
                     actor=lead,
                     expected_version=version,

@@ -3,8 +3,9 @@
 import pytest
 
 from dashboard.domains.models import AuditEntry, Domain, RecordNotifyConfig, SnapshotNotifyConfig
-from dashboard.domains.sync import domain_refresh, domains_sync_all
-from dashboard.live import LiveApiError
+from dashboard.domains.services import domain_refresh
+from dashboard.domains.sync import domains_sync_all
+from dashboard.failures import UpstreamError
 from dashboard.sandbox import app as sandbox_app
 from dashboard.sandbox.models import SandboxDomain, SandboxRecordConfig
 from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
@@ -82,7 +83,7 @@ def test_upstream_errors_mid_sync_leave_the_cache_consistent(empty_cache):
 
 def test_discovery_failure_changes_nothing(empty_cache):
     sandbox_app.faults.configure("DescribeLiveUserDomains:error=1")
-    with pytest.raises(LiveApiError):
+    with pytest.raises(UpstreamError):
         domains_sync_all(workers=1)
     assert Domain.objects.count() == 0
 
@@ -91,7 +92,7 @@ def test_refresh_one_domain(empty_cache):
     domains_sync_all(workers=1)
     SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).delete()
     domain = Domain.objects.get(name=TEAM_DOMAIN)
-    assert domain_refresh(domain=domain) is True
+    assert domain_refresh(domain=domain).drifted == ["record"]
     assert not RecordNotifyConfig.objects.filter(domain=domain).exists()
     assert SnapshotNotifyConfig.objects.filter(domain=domain).exists()
 

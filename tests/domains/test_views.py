@@ -4,9 +4,9 @@ import pytest
 from django.urls import reverse
 
 from dashboard.domains.models import AuditEntry, Domain, Team
-from dashboard.live import get_client
 from dashboard.sandbox import app as sandbox_app
 from dashboard.sandbox.models import SandboxRecordConfig
+from dashboard.upstream import get_client
 from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
@@ -173,7 +173,7 @@ def test_generated_key_is_shown_once_then_masked(client, lead, synced):
         },
     )
     assert response.status_code == 200 and generated in response.content.decode()
-    assert response["Cache-Control"] == "no-store"
+    assert "no-store" in response["Cache-Control"]
     again = client.get("/domains/cdn.webinar-hub.com/").content.decode()
     assert generated not in again and "••••" in again
 
@@ -184,7 +184,7 @@ def test_htmx_save_redirects_with_hx_redirect(as_editor):
     response = as_editor.post(
         url, {"notify_url": "https://hx.example.com/cb", "version": version}, headers=HX
     )
-    assert response.status_code == 204 and response["HX-Redirect"] == f"/domains/{TEAM_DOMAIN}/"
+    assert response["HX-Redirect"] == f"/domains/{TEAM_DOMAIN}/" and not response.content
 
 
 def test_stale_form_gets_the_conflict_view_with_both_values(as_editor):
@@ -269,7 +269,7 @@ def test_reveal_shows_key_and_audits(as_editor):
         reverse("key_reveal", kwargs={"name": TEAM_DOMAIN, "kind": "record"}), headers=HX
     )
     assert "Sh0pKey2024AbCdEfGhIjKlMnOpQrSt" in response.content.decode()
-    assert response["Cache-Control"] == "no-store"
+    assert "no-store" in response["Cache-Control"]
     assert AuditEntry.objects.filter(action="reveal", actor__username="editor").count() == 1
 
 
@@ -300,7 +300,7 @@ def test_sync_all_runs_in_background_worker_and_reports_progress(client, lead, s
     assert response.status_code == 302 and response["Location"] == f"/domains/sync/{run.pk}/"
     assert run.state == "queued"
     page = client.get(f"/domains/sync/{run.pk}/").content.decode()
-    assert "Waiting for the background worker" in page and 'hx-trigger="every 1s"' in page
+    assert "waiting for the background worker" in page and 'hx-trigger="every 1s"' in page
     # What the worker does with the task (the real worker process is exercised in
     # tests/domains/test_worker.py on PostgreSQL).
     sync_all_domains.call(run.pk)

@@ -6,8 +6,9 @@ import datetime as dt
 
 import httpx
 
-from dashboard.live.client import EMBEDDED_ENDPOINT, LiveClient, _EmbeddedTransport
+from dashboard.live import LiveClient
 from dashboard.sandbox.app import application
+from dashboard.upstream import EMBEDDED_ENDPOINT, EmbeddedTransport
 
 
 def sandbox_client(
@@ -27,7 +28,7 @@ def sandbox_client(
         endpoint=EMBEDDED_ENDPOINT,
         access_key_id=key,
         access_key_secret=secret,
-        http=httpx.Client(transport=_EmbeddedTransport(application)),
+        http=httpx.Client(transport=EmbeddedTransport(application)),
         sleep=sleep,
         **kwargs,
     )

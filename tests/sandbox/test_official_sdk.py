@@ -39,7 +39,7 @@ def sandbox_server(tmp_path_factory):
         "SANDBOX_DATABASE_URL": f"sqlite:///{db}",
         "LIVE_SANDBOX_BIG_DOMAIN_RECORDS": "400",
         "LIVE_SANDBOX_RATE_SCALE": "0.02",
-        "DASHBOARD_TESTING": "",
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
     }
     env.pop("DATABASE_URL", None)
     proc = subprocess.Popen(

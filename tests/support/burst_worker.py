@@ -14,8 +14,9 @@ import django  # noqa: E402
 
 django.setup()
 
-from dashboard.live import ThrottlingError, get_client  # noqa: E402
+from dashboard.live import ThrottlingError  # noqa: E402
 from dashboard.live import client as client_module  # noqa: E402
+from dashboard.upstream import get_client  # noqa: E402
 
 client_module.MAX_ATTEMPTS = 1
 count, start_at = int(sys.argv[1]), float(sys.argv[2])

@@ -8,6 +8,9 @@ from django import template
 
 register = template.Library()
 
+# A failure rate above this is "bad" (red); any failure at all is a warning. Defined once.
+FAILURE_RATE_BAD = 0.10
+
 
 @register.filter
 def url_host(url: str) -> str:
@@ -25,9 +28,30 @@ def sort_toggle(current: str | None, field: str) -> str:
 
 @register.filter
 def percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
+    return f"{value * 100:.1f}%" if isinstance(value, int | float) else "—"
+
+
+@register.filter
+def rate_class(value: float | None) -> str:
+    """The badge class of a failure rate: good (none), warn (some), bad (over the threshold)."""
+    if not isinstance(value, int | float):
+        return "muted"
+    if value > FAILURE_RATE_BAD:
+        return "bad"
+    return "warn" if value else "good"
 
 
 @register.filter
 def fingerprint(value: str) -> str:
     return value[:8] if value else ""
+
+
+@register.filter
+def attr(obj, name: str):
+    """An attribute by name, for templates that loop over a ConfigKind's fields."""
+    return getattr(obj, name, "")
+
+
+@register.filter
+def get(mapping, key):
+    return mapping.get(key, "") if mapping else ""

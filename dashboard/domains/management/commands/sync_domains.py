@@ -8,7 +8,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from dashboard.domains.sync import SYNC_WORKERS, domains_sync_all
-from dashboard.live import LiveApiError
+from dashboard.failures import UpstreamError
 
 
 class Command(BaseCommand):
@@ -33,13 +33,14 @@ class Command(BaseCommand):
 
         try:
             report = domains_sync_all(progress=progress, workers=workers)
-        except LiveApiError as error:
+        except UpstreamError as error:
             raise CommandError(f"Sync failed: {error}") from error
         elapsed = time.monotonic() - started
         self.stdout.write(
             f"{report.domains_seen} domains upstream ({report.created} new, {report.gone} gone); "
-            f"{report.refreshed} refreshed, {report.drifted} drifted, {len(report.failed)} failed "
-            f"in {elapsed:.1f}s"
+            f"{report.ingest_domains} ingest domains carry no callbacks; "
+            f"{report.refreshed} streaming domains refreshed, {report.drifted} drifted, "
+            f"{len(report.failed)} failed in {elapsed:.1f}s"
         )
         for name, message in report.failed:
             self.stderr.write(f"  {name}: {message}")

@@ -1,0 +1,74 @@
+"""Adding people and changing their role and teams (leads only)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.utils.translation import gettext_lazy as _
+
+from dashboard.domains.models import Team
+
+from .roles import RANK, ROLE_LABELS, ROLES, role_of
+
+
+def role_choices(actor) -> list[tuple[str, str]]:
+    """The roles `actor` may grant: none above their own."""
+    mine = RANK[role_of(actor)]
+    return [("", _("No role"))] + [(r, ROLE_LABELS[r]) for r in ROLES if RANK[r] <= mine]
+
+
+class PersonForm(forms.Form):
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    email = forms.EmailField(label=_("Email"), required=False)
+    role = forms.ChoiceField(label=_("Role"), required=False)
+    teams = forms.ModelMultipleChoiceField(
+        label=_("Teams"),
+        queryset=Team.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Editors edit the callbacks of their teams' domains."),
+    )
+    is_active = forms.BooleanField(label=_("Can sign in"), required=False, initial=True)
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.actor = actor
+        self.fields["role"].choices = role_choices(actor)
+
+
+class NewPersonForm(PersonForm):
+    username = forms.RegexField(
+        label=_("User name"),
+        max_length=150,
+        regex=r"^[\w.@+-]+\Z",
+        help_text=_("Letters, digits and @ . + - _ only."),
+    )
+    password = forms.CharField(
+        label=_("Initial password"),
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Tell it to the person; they can change it after signing in."),
+    )
+
+    field_order = ["username", "first_name", "last_name", "email", "role", "teams", "password"]
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if get_user_model().objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError(_("Someone already has this user name."))
+        return username
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password"):
+            probe = get_user_model()(
+                username=data.get("username", ""),
+                first_name=data.get("first_name", ""),
+                last_name=data.get("last_name", ""),
+                email=data.get("email", ""),
+            )
+            try:
+                password_validation.validate_password(data["password"], probe)
+            except forms.ValidationError as error:
+                self.add_error("password", error)
+        return data

@@ -1,0 +1,84 @@
+"""People: add a person, change their role and teams. Every change is audited."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from dashboard.domains.models import AuditEntry
+from dashboard.domains.services import audit_entry_create
+
+from .roles import RANK, ROLES, role_of
+
+
+def _state(user) -> dict:
+    return {
+        "username": user.get_username(),
+        "name": user.get_full_name(),
+        "email": user.email,
+        "role": role_of(user) or "",
+        "teams": sorted(t.name for t in user.teams.all()),
+        "active": user.is_active,
+    }
+
+
+def _check_grant(actor, target, role: str) -> None:
+    mine = RANK[role_of(actor)]
+    if RANK[role or None] > mine:
+        raise PermissionDenied(_("You cannot grant a role above your own."))
+    if target is not None and (target.is_superuser and not actor.is_superuser):
+        raise PermissionDenied(_("Only an administrator can change an administrator."))
+    if target is not None and RANK[role_of(target)] > mine:
+        raise PermissionDenied(_("You cannot change someone whose role is above your own."))
+
+
+def _apply(user, *, role: str, teams, data: dict) -> None:
+    for field in ("first_name", "last_name", "email"):
+        setattr(user, field, data.get(field) or "")
+    user.is_active = bool(data.get("is_active", True))
+    user.is_staff = role == "Lead"  # leads may use the admin
+    user.save()
+    user.groups.set(Group.objects.filter(name=role) if role in ROLES else [])
+    user.teams.set(teams)
+
+
+def person_create(*, actor, data: dict, client_ip: str | None = None):
+    _check_grant(actor, None, data.get("role") or "")
+    with transaction.atomic():
+        user = get_user_model().objects.create_user(
+            username=data["username"], password=data["password"]
+        )
+        _apply(user, role=data.get("role") or "", teams=data.get("teams") or [], data=data)
+        audit_entry_create(
+            kind=AuditEntry.Kind.PERSON,
+            action=AuditEntry.Action.ADD,
+            domain_name="",
+            actor=actor,
+            client_ip=client_ip,
+            after=_state(user),
+        )
+    return user
+
+
+def person_update(*, actor, user, data: dict, client_ip: str | None = None):
+    _check_grant(actor, user, data.get("role") or "")
+    if user.pk == actor.pk and not data.get("is_active", True):
+        raise PermissionDenied(_("You cannot turn off your own sign-in."))
+    with transaction.atomic():
+        before = _state(user)
+        _apply(user, role=data.get("role") or "", teams=data.get("teams") or [], data=data)
+        after = _state(user)
+        if before != after:
+            audit_entry_create(
+                kind=AuditEntry.Kind.PERSON,
+                action=AuditEntry.Action.ROLE,
+                domain_name="",
+                actor=actor,
+                client_ip=client_ip,
+                before=before,
+                after=after,
+            )
+    return user

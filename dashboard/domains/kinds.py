@@ -1,0 +1,158 @@
+"""The two callback config kinds, recording and snapshot, as one table of facts.
+
+They differ in a handful of things: the cache model, the form, which fields they carry, the
+Live API operations and how those take their parameters, labels, and the URL length limit.
+Everything else (saving, syncing, auditing, templates) reads these facts instead of asking
+"which kind is this?".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from dashboard.contract import api
+
+from .forms import RecordConfigForm, SnapshotConfigForm
+from .models import RecordNotifyConfig, SnapshotNotifyConfig, fingerprint_matches, key_fingerprint
+
+
+@dataclass(frozen=True, eq=False)
+class ConfigKind:
+    name: str  # "record" / "snapshot": URLs, audit entries, version and claim columns
+    label: Promise
+    delete_question: Promise
+    model: type
+    form_class: type
+    # The fields besides the key that the config carries, in display order; the first is the
+    # callback URL. Upstream dataclasses and cache models use the same names.
+    fields: tuple[str, ...]
+    url_max_length: int
+    describe_method: str
+    add_method: str
+    update_method: str
+    delete_method: str
+
+    def __str__(self) -> str:
+        return self.name
+
+    # --- the config's state, as the audit log and conflict checks see it ----------------
+
+    def state(self, values: Mapping[str, Any], fingerprint: str) -> dict:
+        """The comparable, secret-free state of one config: its fields and whether a key is
+        set (with a short fingerprint, so a changed key shows as a change)."""
+        state = {field: values.get(field, _DEFAULTS[field]) for field in self.fields}
+        state["auth_key"] = "set" if fingerprint else ""
+        state["auth_key_fingerprint"] = fingerprint[:12]
+        return state
+
+    def state_of_cached(self, config) -> dict | None:
+        if config is None:
+            return None
+        return self.state({f: getattr(config, f) for f in self.fields}, config.auth_key_fingerprint)
+
+    def state_of_upstream(self, config) -> dict | None:
+        if config is None:
+            return None
+        return self.state(
+            {f: getattr(config, f) for f in self.fields},
+            key_fingerprint(config.notify_auth_key),
+        )
+
+    def values_from(self, data: Mapping[str, Any]) -> dict:
+        """The config's fields from validated form data (absent booleans are off)."""
+        return {
+            f: bool(data.get(f)) if isinstance(_DEFAULTS[f], bool) else (data.get(f) or "")
+            for f in self.fields
+        }
+
+    def cache_values(self, config) -> dict:
+        """The cache columns for an upstream config (the key only as a fingerprint)."""
+        values = {f: getattr(config, f) for f in self.fields}
+        values["auth_key_fingerprint"] = key_fingerprint(config.notify_auth_key)
+        return values
+
+    def cached_matches_upstream(self, cached, upstream) -> bool:
+        """Does the cache hold what upstream holds? Survives a SECRET_KEY rotation: the key is
+        compared through fingerprint_matches, which also tries SECRET_KEY_FALLBACKS."""
+        if cached is None or upstream is None:
+            return cached is None and upstream is None
+        if any(getattr(cached, f) != getattr(upstream, f) for f in self.fields):
+            return False
+        return fingerprint_matches(upstream.notify_auth_key, cached.auth_key_fingerprint)
+
+    def initial(self, domain, config) -> dict:
+        """The edit form's initial values: the cached config, and the version it carries."""
+        initial = {"version": domain.version(self)}
+        if config is not None:
+            initial.update({f: getattr(config, f) for f in self.fields})
+        return initial
+
+    # --- the Live API ---------------------------------------------------------------------
+
+    def describe(self, client, domain_name: str, **kwargs):
+        return getattr(client, self.describe_method)(domain_name, **kwargs)
+
+    def delete(self, client, domain_name: str) -> str:
+        return getattr(client, self.delete_method)(domain_name)
+
+    def send(self, client, domain_name: str, values: Mapping, key: str, *, add: bool) -> str:
+        """Add or Update with the given values and key; returns the RequestId."""
+        kwargs = {f: values.get(f, _DEFAULTS[f]) for f in self.fields}
+        kwargs["notify_auth_key"] = key or None
+        method = self.add_method if add else self.update_method
+        return getattr(client, method)(domain_name, **kwargs)
+
+
+_DEFAULTS = {
+    "notify_url": "",
+    "on_demand_url": "",
+    "need_status_notify": False,
+    "notify_req_auth": False,
+}
+
+RECORD = ConfigKind(
+    name="record",
+    label=_("Recording callback"),
+    delete_question=_("Delete the recording callback?"),
+    model=RecordNotifyConfig,
+    form_class=RecordConfigForm,
+    fields=("notify_url", "on_demand_url", "need_status_notify", "notify_req_auth"),
+    url_max_length=api.RECORD_URL_MAX,
+    describe_method="describe_record_notify_config",
+    add_method="add_record_notify_config",
+    update_method="update_record_notify_config",
+    delete_method="delete_record_notify_config",
+)
+SNAPSHOT = ConfigKind(
+    name="snapshot",
+    label=_("Snapshot callback"),
+    delete_question=_("Delete the snapshot callback?"),
+    model=SnapshotNotifyConfig,
+    form_class=SnapshotConfigForm,
+    fields=("notify_url", "notify_req_auth"),
+    url_max_length=api.SNAPSHOT_URL_MAX,
+    describe_method="describe_snapshot_notify_config",
+    add_method="add_snapshot_notify_config",
+    update_method="update_snapshot_notify_config",
+    delete_method="delete_snapshot_notify_config",
+)
+KINDS: dict[str, ConfigKind] = {kind.name: kind for kind in (RECORD, SNAPSHOT)}
+
+# How each field is labelled wherever a config is shown (config card, conflict view).
+FIELD_LABELS = {
+    "notify_url": _("Notify URL"),
+    "on_demand_url": _("On-demand URL"),
+    "need_status_notify": _("Status notifications"),
+    "notify_req_auth": _("Signed callbacks"),
+    "auth_key": _("Auth key"),
+}
+
+
+def kind_named(name: str) -> ConfigKind:
+    """The kind called `name`; KeyError for anything else."""
+    return KINDS[name]

@@ -1,0 +1,108 @@
+"""The sandbox's demo account, as plain data (no Django): its domains and their callbacks.
+
+settings.py reads DEMO_CALLBACK_HOSTS to point the demo's callback hosts at the small local
+receiver `make run` serves, so test callbacks succeed in the demo.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+DEMO_DOMAINS = [
+    # name, type, status, description, records/hour, failure %, record cfg, snapshot cfg
+    (
+        "live.example-shop.com",
+        "liveVideo",
+        "online",
+        "Shop live sales",
+        1200,
+        7,
+        {
+            "notify_url": "https://hooks.example-shop.com/live/record",
+            "need_status_notify": True,
+            "notify_req_auth": True,
+            "notify_auth_key": "Sh0pKey2024AbCdEfGhIjKlMnOpQrSt",
+        },
+        {
+            "notify_url": "https://hooks.example-shop.com/live/snapshot",
+            "notify_req_auth": True,
+            "notify_auth_key": "SnapKey0123456789abcdef",
+        },
+    ),
+    (
+        "play.edu-streams.cn",
+        "liveVideo",
+        "online",
+        "Classroom streams",
+        90,
+        5,
+        {
+            "notify_url": "https://api.edu-streams.cn/callbacks/live-record",
+            "on_demand_url": "https://api.edu-streams.cn/callbacks/on-demand",
+        },
+        None,
+    ),
+    (
+        "stream.sportsnow.tv",
+        "liveVideo",
+        "online",
+        "Match day",
+        240,
+        12,
+        {"notify_url": "http://callbacks.sportsnow.tv/record", "need_status_notify": True},
+        {"notify_url": "http://callbacks.sportsnow.tv/snapshot"},
+    ),
+    ("live.newsroom.example.org", "liveVideo", "offline", "Paused newsroom feed", 0, 0, None, None),
+    (
+        "pull.gamearena.net",
+        "liveVideo",
+        "configuring",
+        "Esports (new)",
+        40,
+        15,
+        {"notify_url": "https://gamearena.net/hooks/record?source=aliyun&v=2"},
+        None,
+    ),
+    (
+        "video.concerts.example.com",
+        "liveVideo",
+        "online",
+        "Concert hall",
+        0,
+        0,
+        None,
+        {
+            "notify_url": "https://media.concerts.example.com/snapshots",
+            "notify_req_auth": True,
+            "notify_auth_key": "C0ncertSnapshotKey99",
+        },
+    ),
+    (
+        "live.fitclass.cn",
+        "liveVideo",
+        "online",
+        "Fitness classes",
+        60,
+        40,
+        {
+            "notify_url": "https://fitclass.cn/api/v1/live/callback",
+            "notify_req_auth": True,
+            "notify_auth_key": "FitClassAuthKey0000000001",
+        },
+        None,
+    ),
+    ("cdn.webinar-hub.com", "liveVideo", "online", "", 0, 0, None, None),
+    ("push.example-shop.com", "liveEdge", "online", "Shop ingest", 0, 0, None, None),
+    ("ingest.sportsnow.tv", "liveEdge", "online", "Sports ingest", 0, 0, None, None),
+    ("push.edu-streams.cn", "liveEdge", "offline", "Classroom ingest", 0, 0, None, None),
+]
+BIG_DOMAIN = DEMO_DOMAINS[0][0]
+
+DEMO_CALLBACK_HOSTS = sorted(
+    {
+        urlsplit(config["notify_url"]).hostname
+        for *_, record, snapshot in DEMO_DOMAINS
+        for config in (record, snapshot)
+        if config
+    }
+)
