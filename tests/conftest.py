@@ -143,6 +143,17 @@ def lead(db):
     return make_user("lead", LEAD)
 
 
+def database_url(alias: str) -> str:
+    """A URL for this test run's database `alias`, for processes the test starts."""
+    from django.db import connections
+
+    conf = connections[alias].settings_dict
+    if conf["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{conf['NAME']}"
+    auth = f"{conf['USER']}:{conf['PASSWORD'] or ''}"
+    return f"postgres://{auth}@{conf['HOST']}:{conf['PORT']}/{conf['NAME']}"
+
+
 def login(client, user) -> None:
     client.force_login(user)
 
@@ -235,3 +246,68 @@ def receiver(settings):
     settings.CALLBACK_TEST_TIMEOUT = 2.0
     yield r
     r.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn(transactional_db, request):
+    """The dashboard under gunicorn with 4 worker processes on 127.0.0.1, on this run's
+    databases (the test must be transaction=True so what it writes is visible)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    request.getfixturevalue("django_db_blocker")
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings_test",
+        "DATABASE_URL": database_url("default"),
+        "SANDBOX_DATABASE_URL": database_url("sandbox"),
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "dashboard.wsgi",
+            "--workers",
+            "4",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "60",
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail("gunicorn exited: " + proc.stderr.read()[-2000:])
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("gunicorn did not start within 60 s")
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=20)

@@ -41,6 +41,17 @@ text = st.one_of(
             "2026-02-30T25:61",
             "custom",
             "failed",
+            # bracketed hosts that once split before the safety verdict
+            "http://[::1",
+            "http://[::ffff:127.1]:9321/x",
+            "http://[fec0::1]/",
+            "https://[2001:db8::1]:99999/cb",
+            "[::1]",
+            # dates at the ends of the calendar, which overflow in zones east or west of UTC
+            "0001-01-01",
+            "9999-12-31",
+            "0001-01-01T00:00",
+            "9999-12-31T23:59",
         ]
     ),
 )
@@ -57,14 +68,17 @@ def check(response):
         assert 'class="error' in body or "Not sent" in body
 
 
-@pytest.fixture
-def lead_client(client, lead, synced, monkeypatch):
+@pytest.fixture(params=["Pacific/Kiritimati", "Etc/GMT%2B12"], ids=["UTC+14", "UTC-12"])
+def lead_client(client, lead, synced, monkeypatch, request):
+    """A lead whose browser is as far east, or as far west, of UTC as zones go."""
+
     # Random host names must not reach DNS from a test.
     def no_dns(*args, **kwargs):
         raise socket.gaierror("no DNS in tests")
 
     monkeypatch.setattr(socket, "getaddrinfo", no_dns)
     client.force_login(lead)
+    client.cookies["tz"] = request.param  # as the browser stores it: URL-encoded
     return client
 
 

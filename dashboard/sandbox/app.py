@@ -223,7 +223,7 @@ def handle(
     stats.count(action)
     if not throttle.allow(access_key_id, action):
         raise SandboxError("Throttling.User", "Request was denied due to user flow control.")
-    faults.apply(action)
+    fault = faults.apply(action)
     if access_key_id == READONLY_ACCESS_KEY_ID and action not in _READ_ACTIONS:
         raise SandboxError(
             "Forbidden", "User not authorized to operate on the specified resource.", 403
@@ -234,7 +234,7 @@ def handle(
         if name not in api_params:
             raise missing(name)
     answer = handler(api_params)
-    faults.after(action)
+    faults.after(action, fault)
     return 200, answer
 
 

@@ -3,8 +3,10 @@
 Configured from a spec string (LIVE_SANDBOX_FAULTS, `runsandbox --faults`, or tests):
 `error=0.2,throttle=0.1,latency=1.0@0.05,drop=0.02` applies to every action;
 `DescribeLiveUserDomains:error=0.5` to one action; several specs are joined with `;`.
-`latency=SECONDS@RATE` adds SECONDS to RATE of the requests. `lost=RATE` runs the operation
-and then drops the connection before the answer: the change is made, the caller never hears.
+`latency=SECONDS@RATE` adds SECONDS to RATE of the requests before the operation runs;
+`late=SECONDS@RATE` runs the operation at once and holds its answer SECONDS (what it read is
+already old when it arrives). `lost=RATE` runs the operation and then drops the connection
+before the answer: the change is made, the caller never hears.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ class FaultRule:
     drop_rate: float = 0.0
     latency: float = 0.0
     latency_rate: float = 0.0
+    late: float = 0.0
+    late_rate: float = 0.0
     lost_rate: float = 0.0
 
 
@@ -37,14 +41,16 @@ def parse_rule(text: str) -> FaultRule:
             raise ValueError(f"fault {part!r} must look like name=value")
         name = name.strip()
         try:
-            if name == "latency":
+            if name in {"latency", "late"}:
                 seconds, _, rate = value.partition("@")
-                values["latency"] = float(seconds)
-                values["latency_rate"] = float(rate) if rate else 1.0
+                values[name] = float(seconds)
+                values[f"{name}_rate"] = float(rate) if rate else 1.0
             elif name in {"error", "throttle", "drop", "lost"}:
                 values[f"{name}_rate"] = float(value)
             else:
-                raise ValueError(f"unknown fault {name!r} (error, throttle, drop, lost, latency)")
+                raise ValueError(
+                    f"unknown fault {name!r} (error, throttle, drop, lost, latency, late)"
+                )
         except ValueError as exc:
             raise ValueError(f"bad fault value in {part!r}: {exc}") from None
     for key, val in values.items():
@@ -85,20 +91,27 @@ class FaultInjector:
     def _rule(self, action: str) -> FaultRule | None:
         return self.rules.get(action) or self.rules.get("*")
 
-    def after(self, action: str) -> None:
-        """After an action has run: maybe lose the answer (the change stays made)."""
+    def after(self, action: str, rule: FaultRule | None) -> None:
+        """After an action has run: maybe hold or lose the answer (the change stays made).
+
+        `rule` is the one `apply` returned for this request: reconfiguring the faults while a
+        request is in flight does not change what happens to it.
+        """
+        if rule is None:
+            return
         with self._lock:
-            rule = self._rule(action)
-            draw = self._rng.random() if rule is not None and rule.lost_rate else 1.0
-        if rule is not None and draw < rule.lost_rate:
+            draws = [self._rng.random() for _ in range(2)]
+        if rule.late and draws[0] < rule.late_rate:
+            self._sleep(rule.late)
+        if draws[1] < rule.lost_rate:
             raise ConnectionDropped(action)
 
-    def apply(self, action: str) -> None:
+    def apply(self, action: str) -> FaultRule | None:
         """Before an action runs: maybe sleep, drop the connection, or fail."""
         with self._lock:
             rule = self._rule(action)
             if rule is None:
-                return
+                return None
             draws = [self._rng.random() for _ in range(5)]
         if rule.latency and draws[0] < rule.latency_rate:
             self._sleep(rule.latency)
@@ -118,3 +131,4 @@ class FaultInjector:
             )
         if draws[3] < rule.throttle_rate:
             raise SandboxError("Throttling.User", "Request was denied due to user flow control.")
+        return rule

@@ -6,11 +6,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
 
-from tests.conftest import ALL_DATABASES, PASSWORD
+from tests.conftest import ALL_DATABASES, PASSWORD, TEAM_DOMAIN
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,3 +117,49 @@ def test_production_refuses_to_start_without_secret_key():
         timeout=120,
     )
     assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
+
+
+def test_idle_timeout_counts_from_the_last_request(client, viewer, settings, monkeypatch):
+    settings.SESSION_IDLE_TIMEOUT = 600
+    now = [1_800_000_000]
+    monkeypatch.setattr("dashboard.accounts.security.time.time", lambda: now[0])
+    client.force_login(viewer)
+    assert client.get("/domains/").status_code == 200  # sign-in stamp
+    for _ in range(4):  # active every 5 minutes for 20 minutes
+        now[0] += 300
+        assert client.get("/domains/").status_code == 200
+    now[0] += 590  # idle just under the limit since the last request
+    assert client.get("/domains/").status_code == 200
+    now[0] += 610
+    response = client.get("/domains/?q=a b&team=")
+    assert response.status_code == 302
+    # The way back is URL-encoded, query string and all.
+    location = urlsplit(response["Location"])
+    assert location.path == "/accounts/login/"
+    assert parse_qs(location.query) == {"next": ["/domains/?q=a%20b&team="]}
+
+
+def test_signed_in_pages_are_private_and_never_stored(client, viewer):
+    client.force_login(viewer)
+    for url in ["/domains/", f"/domains/{TEAM_DOMAIN}/", "/records/", "/tools/signature/"]:
+        cache_control = client.get(url)["Cache-Control"]
+        assert "no-store" in cache_control and "private" in cache_control, url
+
+
+def test_a_user_with_no_role_reads_nothing_and_learns_whom_to_ask(client, lead):
+    from tests.conftest import make_user
+
+    nobody = make_user("nobody", None)
+    client.force_login(nobody)
+    for method, url in [
+        ("get", "/domains/"),
+        ("get", "/records/"),
+        ("get", f"/records/export.csv?domain={TEAM_DOMAIN}"),
+        ("get", "/records/overview/"),
+        ("post", f"/domains/{TEAM_DOMAIN}/refresh/"),
+    ]:
+        response = getattr(client, method)(url)
+        assert response.status_code == 403, url
+        body = response.content.decode()
+        assert "You have no access yet" in body and "Lead" in body, url  # the lead's name
+    assert client.post("/accounts/logout/").status_code == 302  # can still sign out

@@ -94,3 +94,34 @@ def test_only_leads_read_the_audit_log(client, viewer, editor, entries):
         client.force_login(user)
         assert client.get("/audit/").status_code == 403
         assert client.get("/audit/?format=csv").status_code == 403
+
+
+@pytest.mark.parametrize("zone", ["Pacific%2FKiritimati", "Etc%2FGMT%2B12", "UTC"])
+@pytest.mark.parametrize(
+    "query", ["until=9999-12-31", "since=0001-01-01", "since=0001-01-01&format=csv"]
+)
+def test_extreme_dates_are_a_message_in_any_zone(client, lead, zone, query):
+    client.force_login(lead)
+    client.cookies["tz"] = zone
+    response = client.get(f"/audit/?{query}")
+    assert response.status_code == 400
+    assert "Enter a date from 1970-01-01 to 2999-12-31." in response.content.decode()
+
+
+def test_dates_are_read_in_the_users_zone(client, lead):
+    """An entry at 2026-03-01 20:00 UTC is on March 2nd in Shanghai."""
+    import datetime as dt
+
+    entry = AuditEntry.objects.create(
+        domain_name="zone.example.com", kind="record", action="update", outcome="success"
+    )
+    moment = dt.datetime(2026, 3, 1, 20, 0, tzinfo=dt.UTC)
+    AuditEntry._base_manager.filter(pk=entry.pk).update(created_at=moment)  # a test backdates
+    client.force_login(lead)
+    client.cookies["tz"] = "Asia%2FShanghai"
+    page = client.get("/audit/?domain=zone.example.com&since=2026-03-02&until=2026-03-02")
+    assert "zone.example.com" in page.content.decode()
+    assert "2026-03-02 04:00" in page.content.decode()
+    client.cookies["tz"] = "UTC"
+    page = client.get("/audit/?domain=zone.example.com&since=2026-03-02&until=2026-03-02")
+    assert "No audit entries match" in page.content.decode()

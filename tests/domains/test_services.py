@@ -280,3 +280,30 @@ def test_concurrent_saves_on_one_version_apply_exactly_once(lead, synced):
     assert Domain.objects.get(pk=domain.pk).record_version == version + 1
     assert AuditEntry.objects.filter(domain=domain, action="update", outcome="success").count() == 1
     assert AuditEntry.objects.filter(domain=domain, outcome="conflict").count() == 19
+
+
+def test_a_secret_key_rotation_does_not_make_configs_look_changed(lead, synced, settings):
+    """Fingerprints made with the old SECRET_KEY still match while it is a fallback."""
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    old_fingerprint = RecordNotifyConfig.objects.get(domain=domain).auth_key_fingerprint
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "rotated-secret-key-" + "r" * 40
+    # A refresh finds nothing changed, and quietly re-makes the fingerprint with the new key.
+    assert services.domain_refresh(domain=domain).drifted == []
+    refreshed = RecordNotifyConfig.objects.get(domain=domain).auth_key_fingerprint
+    assert refreshed != old_fingerprint and refreshed == key_fingerprint(
+        "Sh0pKey2024AbCdEfGhIjKlMnOpQrSt"
+    )
+    # A save (after a rotation, before any refresh) is not a conflict either.
+    RecordNotifyConfig.objects.filter(domain=domain).update(auth_key_fingerprint=old_fingerprint)
+    save(domain, user=lead, need_status_notify=True, notify_req_auth=True)
+    assert not AuditEntry.objects.filter(action="drift").exists()
+    assert not AuditEntry.objects.filter(outcome="conflict").exists()
+
+
+def test_without_the_old_key_as_a_fallback_a_rotation_looks_like_a_change(lead, synced, settings):
+    """The reason SECRET_KEY_FALLBACKS matters (documented in the README)."""
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    settings.SECRET_KEY = "rotated-secret-key-" + "r" * 40
+    with pytest.raises(services.ConflictError):
+        save(domain, user=lead, need_status_notify=True, notify_req_auth=True)

@@ -1,5 +1,7 @@
 """Domain pages as a user sees them: list filters, sorting, paging, editing, banners."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -106,6 +108,34 @@ def test_unknown_domain_is_404(as_viewer):
     assert as_viewer.get("/domains/nope.example.com/").status_code == 404
 
 
+def test_a_domain_typed_in_another_case_is_found(as_viewer):
+    response = as_viewer.get("/domains/Live.Example-Shop.COM/")
+    assert response.status_code == 302 and response["Location"] == f"/domains/{TEAM_DOMAIN}/"
+    records = as_viewer.get("/records/?domain=LIVE.example-shop.com&window=1h")
+    assert records.status_code == 200 and records.context["filters"]["domain"] == TEAM_DOMAIN
+
+
+def test_another_teams_domain_says_why_it_is_read_only(client, other_editor):
+    client.force_login(other_editor)
+    body = client.get(f"/domains/{TEAM_DOMAIN}/").content.decode()
+    assert "/record/edit/" not in body
+    assert "You can read this domain but not change it:" in body
+    assert f"{TEAM_DOMAIN} belongs to team Shop streaming, and you are not in it." in body
+
+
+def test_generating_a_key_fills_only_the_key_field(as_editor):
+    url = reverse("key_generate", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
+    response = as_editor.get(url, headers=HX)
+    body = response.content.decode().strip()
+    assert body.startswith("<input") and body.count("<input") == 1
+    assert 'id="id_notify_auth_key"' in body
+    key = re.search(r'value="([A-Za-z0-9]{32})"', body).group(1)
+    assert key not in as_editor.get(url, headers=HX).content.decode()  # a new one each time
+    edit = as_editor.get(reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"}))
+    button = re.search(r'hx-get="([^"]+)" hx-target="#id_notify_auth_key"', edit.content.decode())
+    assert button and button.group(1) == url  # the form's button swaps the key field alone
+
+
 def test_editor_saves_a_recording_callback(as_editor):
     url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
     form = as_editor.get(url)
@@ -125,7 +155,8 @@ def test_editor_saves_a_recording_callback(as_editor):
         SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url
         == "https://new.example.com/cb"
     )
-    assert "editor" in body  # the history shows who
+    history = body[body.index('id="history"') :]
+    assert re.search(r'<td data-label="Who">editor\b', history)  # the history shows who
 
 
 def test_unsafe_url_is_refused_beside_the_field_without_calling_upstream(as_editor):
@@ -206,6 +237,11 @@ def test_stale_form_gets_the_conflict_view_with_both_values(as_editor):
         SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url
         == "https://first.example.com/cb"
     )
+    # Field labels and words, not attribute names and True; and who changed it, when.
+    conflict = body[body.index('class="conflict"') :]
+    assert "Notify URL" in conflict and "Status notifications" in conflict
+    assert "notify_url" not in conflict.split("<form")[0] and ">True<" not in conflict
+    assert "Last changed by editor at" in conflict
 
 
 def post_record_edit(client, notify_url: str):

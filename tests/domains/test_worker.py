@@ -6,21 +6,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.db import connections
 
 from dashboard.domains.models import Domain, SyncRun
 from dashboard.sandbox.models import SandboxRecordConfig
-from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, database_url
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def database_url(alias: str) -> str:
-    conf = connections[alias].settings_dict
-    if conf["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{conf['NAME']}"
-    auth = f"{conf['USER']}:{conf['PASSWORD'] or ''}"
-    return f"postgres://{auth}@{conf['HOST']}:{conf['PORT']}/{conf['NAME']}"
 
 
 @pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)

@@ -235,11 +235,31 @@ def test_times_show_in_the_users_time_zone_with_utc_on_hover(browse):
         stream_name="tz-check",
         notify_time=when,
     )
-    browse.cookies["tz"] = "Asia/Shanghai"
+    browse.cookies["tz"] = "Asia%2FShanghai"  # as the browser's script stores it
     body = browse.get(f"/records/?domain={TEAM_DOMAIN}&window=1h&stream=tz-check").content.decode()
     shanghai = when.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
     utc = when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
     assert f'title="{utc} UTC">{shanghai}</time>' in body
+    assert "Times are shown in Asia/Shanghai (UTC+08:00)." in body
+
+
+def test_a_custom_window_is_read_in_the_users_zone(browse):
+    browse.cookies["tz"] = "Asia%2FShanghai"
+    local_start = (timezone.now() + dt.timedelta(hours=8) - dt.timedelta(hours=3)).strftime(
+        "%Y-%m-%dT%H:%M"
+    )
+    local_end = (timezone.now() + dt.timedelta(hours=8) - dt.timedelta(hours=1)).strftime(
+        "%Y-%m-%dT%H:%M"
+    )
+    response = browse.get(
+        f"/records/?domain={TEAM_DOMAIN}&window=custom&start={local_start}&end={local_end}"
+    )
+    assert response.status_code == 200, response.content.decode()[:500]
+    start = response.context["filters"]["start"].astimezone(dt.UTC)
+    expected = dt.datetime.strptime(local_start, "%Y-%m-%dT%H:%M").replace(
+        tzinfo=dt.timezone(dt.timedelta(hours=8))
+    )
+    assert start == expected.astimezone(dt.UTC)
 
 
 def test_domain_list_loads_the_24h_failure_rate_per_row(browse):

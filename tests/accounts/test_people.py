@@ -1,0 +1,84 @@
+"""Leads add people and set their role and teams; nobody grants a role above their own."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission, User
+
+from dashboard.accounts.roles import EDITOR, role_of
+from dashboard.domains.models import AuditEntry
+from tests.conftest import ALL_DATABASES, make_user
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+NEW_PASSWORD = "an-initial-password-77"
+
+
+def test_a_lead_adds_a_viewer_who_can_then_sign_in(client, lead, synced):
+    client.force_login(lead)
+    response = client.post(
+        "/people/add/",
+        {
+            "username": "newbie",
+            "first_name": "Nina",
+            "last_name": "New",
+            "email": "nina@example.com",
+            "role": "Viewer",
+            "teams": [synced["team"].pk],
+            "password": NEW_PASSWORD,
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302 and response["Location"] == "/people/"
+    newbie = User.objects.get(username="newbie")
+    assert role_of(newbie) == "Viewer" and list(newbie.teams.all()) == [synced["team"]]
+    entry = AuditEntry.objects.get(kind="person")
+    assert entry.actor == lead and entry.after["username"] == "newbie"
+    assert entry.after["role"] == "Viewer" and NEW_PASSWORD not in str(entry.after)
+    client.logout()
+    signed_in = client.post(
+        "/accounts/login/", {"username": "newbie", "password": NEW_PASSWORD}, follow=True
+    )
+    assert "Viewer" in signed_in.content.decode()
+
+
+def test_a_lead_changes_a_role_and_it_is_audited(client, lead, viewer):
+    client.force_login(lead)
+    response = client.post(
+        f"/people/{viewer.pk}/", {"role": "Editor", "first_name": "Sam", "is_active": "on"}
+    )
+    assert response.status_code == 302
+    assert role_of(User.objects.get(pk=viewer.pk)) == "Editor"
+    entry = AuditEntry.objects.get(kind="person", action="role")
+    assert entry.before["role"] == "Viewer" and entry.after["role"] == "Editor"
+
+
+def test_nobody_grants_a_role_above_their_own(client, synced):
+    manager = make_user("manager", EDITOR)
+    manager.user_permissions.add(*Permission.objects.filter(codename__in=["change_user"]))
+    target = make_user("someone", None)
+    client.force_login(manager)
+    page = client.get(f"/people/{target.pk}/").content.decode()
+    assert 'value="Lead"' not in page  # not even offered
+    response = client.post(f"/people/{target.pk}/", {"role": "Lead", "is_active": "on"})
+    assert response.status_code == 400
+    assert role_of(User.objects.get(pk=target.pk)) is None
+
+
+def test_a_lead_cannot_change_an_administrator(client, lead):
+    admin = User.objects.create_superuser("root", "root@example.com", "x" * 20)
+    client.force_login(lead)
+    response = client.post(f"/people/{admin.pk}/", {"role": "Viewer", "is_active": "on"})
+    assert response.status_code == 400
+    assert "Only an administrator can change an administrator." in response.content.decode()
+    assert User.objects.get(pk=admin.pk).is_superuser
+
+
+def test_weak_or_taken_user_names_and_passwords_are_refused_with_messages(client, lead, viewer):
+    client.force_login(lead)
+    response = client.post(
+        "/people/add/", {"username": "SUPPORT", "password": "123", "role": "Viewer"}
+    )
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "Someone already has this user name." in body and "too short" in body
+    assert User.objects.count() == 2  # nothing half-written

@@ -1,0 +1,62 @@
+"""htmx edges, once for every page that answers both ways."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+
+PAGES = [
+    "/domains/?q=shop",
+    f"/records/?domain={TEAM_DOMAIN}&window=24h",
+    "/audit/?action=update",
+]
+HX = {"HX-Request": "true"}
+RESTORE = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_a_swap_gets_the_fragment_and_back_gets_the_whole_page(client, lead, synced, url):
+    client.force_login(lead)
+    fragment = client.get(url, headers=HX)
+    assert fragment.status_code == 200
+    assert "<html" not in fragment.content.decode() and 'id="results"' in fragment.content.decode()
+    restored = client.get(url, headers=RESTORE)
+    body = restored.content.decode()
+    assert restored.status_code == 200 and "<html" in body and "<nav" in body
+    assert 'class="filters"' in body and 'id="results"' in body
+    vary = restored["Vary"]
+    assert "HX-Request" in vary and "HX-History-Restore-Request" in vary
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_an_expired_session_sends_the_browser_to_sign_in(client, url):
+    response = client.get(url, headers={**HX, "HX-Current-URL": "http://testserver" + url})
+    assert response["HX-Redirect"].startswith("/accounts/login/?next=")
+    assert "<html" not in response.content.decode()  # nothing to swap into the fragment
+
+
+def test_a_forbidden_htmx_request_gets_an_inline_reason(client, viewer, synced):
+    client.force_login(viewer)
+    response = client.get(f"/domains/{TEAM_DOMAIN}/record/edit/", headers=HX)
+    body = response.content.decode()
+    assert response.status_code == 403 and "<html" not in body
+    assert "can read callbacks but not change them" in body
+
+
+def test_a_forbidden_page_is_in_the_layout_and_says_why(client, other_editor):
+    client.force_login(other_editor)
+    response = client.get(f"/domains/{TEAM_DOMAIN}/record/edit/")
+    body = response.content.decode()
+    assert response.status_code == 403 and "<nav" in body
+    assert f"{TEAM_DOMAIN} belongs to team Shop streaming, and you are not in it." in body
+
+
+def test_not_found_is_in_the_layout(client, viewer, synced):
+    client.force_login(viewer)
+    response = client.get("/domains/no-such-domain.example.com/")
+    body = response.content.decode()
+    assert response.status_code == 404 and "<nav" in body
+    assert "There is no domain called no-such-domain.example.com." in body
