@@ -1,8 +1,9 @@
-"""`make run`: prepare everything and serve the dashboard with its background worker.
+"""`make run`: prepare everything and serve the dashboard with its background processes.
 
 Migrates both databases, seeds the sandbox (first run only), creates the demo users (sandbox
-+ DEBUG only), syncs domains, then runs the task worker beside `runserver`. Running it again
-keeps the data.
++ DEBUG only), syncs domains, then runs beside `runserver`: the task worker, and (sandbox +
+DEBUG) the demo's callback receiver, which the demo domains' callback hosts point at. Running
+it again keeps the data.
 """
 
 from __future__ import annotations
@@ -33,7 +34,13 @@ def main() -> int:
             # Domains first, so the demo team can own some of them.
             subprocess.run(manage("sync_domains", "-v", "1"), check=False)
             subprocess.run(manage("create_demo_users"), check=True)
-    worker = subprocess.Popen(manage("db_worker", "--queue-name", "default"))
+    demo = not settings.LIVE_API_ENDPOINT and settings.DEBUG
+    if demo:
+        from dashboard.receivers.demo import serve_in_background
+
+        serve_in_background(settings.DEMO_RECEIVER_ADDR)
+    # Without --no-reload the worker watches files too, and says so a second time.
+    workers = [subprocess.Popen(manage("db_worker", "--queue-name", "*", "--no-reload"))]
     try:
         print(
             f"\nDashboard: http://{addr}/  (demo users lead / support / editor,"
@@ -43,11 +50,13 @@ def main() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            try:
+                worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ rm -rf "$results" && mkdir -p "$results"
 export PYTHONDONTWRITEBYTECODE=1
 status=0
 
+bash scripts/system-packages.sh || echo "!!!!! installing system packages failed: some parts may be SKIPPED !!!!!"
+
 echo "== ruff check"
 "$PY" -m ruff check . || status=1
 

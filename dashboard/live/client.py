@@ -49,7 +49,7 @@ SIGNED_HEADERS = [
     "x-acs-signature-nonce",
     "x-acs-version",
 ]
-# Operations that take RegionId (REFERENCE.md).
+# Operations that take RegionId (docs/live-api.md).
 _REGIONAL = {
     api.ADD_SNAPSHOT,
     api.UPDATE_SNAPSHOT,

@@ -1,4 +1,4 @@
-"""The ALI-LIVE-SIGNATURE scheme of Live's callbacks (REFERENCE.md).
+"""The ALI-LIVE-SIGNATURE scheme of Live's callbacks (docs/live-api.md, "Callbacks").
 
 Signed callbacks carry `ALI-LIVE-TIMESTAMP` (Unix seconds) and `ALI-LIVE-SIGNATURE`, the
 lower-case hex MD5 of "<callback URL host>|<timestamp>|<NotifyAuthKey>".

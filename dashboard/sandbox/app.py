@@ -21,10 +21,19 @@ from django.conf import settings
 
 from dashboard.contract import api, signing
 
-from .errors import ConnectionDropped, SandboxError, missing
+from .errors import (
+    ConnectionDropped,
+    SandboxError,
+    forbidden,
+    invalid_signature_method,
+    invalid_signature_version,
+    invalid_version,
+    missing,
+)
 from .faults import FaultInjector
 from .operations import HANDLERS
 from .throttle import Throttle
+from .xml import to_xml
 
 logger = logging.getLogger(__name__)
 
@@ -133,12 +142,29 @@ def _mismatch(string_to_sign: str) -> SandboxError:
     )
 
 
+def _check_version(version: str | None) -> None:
+    if not version:
+        raise missing("Version")
+    if version != api.API_VERSION:
+        raise invalid_version()
+
+
 def authenticate(
-    method: str, params: dict[str, str], headers: dict[str, str], body: bytes
+    method: str,
+    query: dict[str, str],
+    headers: dict[str, str],
+    body: bytes,
+    form: dict[str, str],
 ) -> tuple[str, str]:
-    """Verify the signature; returns (access key id, action)."""
+    """Check the common parameters and verify the signature; returns (access key id, action).
+
+    V3 signs the query string only and covers the body with x-acs-content-sha256, so a form
+    body's parameters are checked through that hash. RPC v1 signs every parameter, query and
+    form body alike.
+    """
     authorization = headers.get("authorization", "")
     if authorization:
+        _check_version(headers.get("x-acs-version"))
         fields = signing.parse_authorization_v3(authorization)
         if fields is None:
             raise SandboxError(
@@ -159,7 +185,7 @@ def authenticate(
             )
         canonical = signing.canonical_request_v3(
             method=method,
-            params=params,
+            params=query,
             headers=headers,
             signed_headers=signed,
             body_sha256=body_hash,
@@ -169,10 +195,20 @@ def authenticate(
         if not hmac.compare_digest(expected, fields["Signature"]):
             raise _mismatch(string_to_sign)
         _use_nonce(headers.get("x-acs-signature-nonce", ""))
-        action = headers.get("x-acs-action") or params.get("Action", "")
+        action = headers.get("x-acs-action") or query.get("Action", "")
         return access_key_id, action
 
+    params = {**query, **form}
     if "Signature" in params:
+        _check_version(params.get("Version"))
+        if not params.get("SignatureMethod"):
+            raise missing("SignatureMethod")
+        if params["SignatureMethod"] != "HMAC-SHA1":
+            raise invalid_signature_method()
+        if not params.get("SignatureVersion"):
+            raise missing("SignatureVersion")
+        if params["SignatureVersion"] != "1.0":
+            raise invalid_signature_version()
         access_key_id = params.get("AccessKeyId", "")
         if not access_key_id:
             raise missing("AccessKeyId")
@@ -209,10 +245,15 @@ def _api_params(params: dict[str, str]) -> dict[str, str]:
 
 
 def handle(
-    method: str, params: dict[str, str], headers: dict[str, str], body: bytes
-) -> tuple[int, dict]:
-    """Answer one request: (HTTP status, JSON body)."""
-    access_key_id, action = authenticate(method, params, headers, body)
+    method: str,
+    query: dict[str, str],
+    headers: dict[str, str],
+    body: bytes,
+    form: dict[str, str],
+) -> tuple[str, dict]:
+    """Answer one request: (action, JSON-shaped answer); errors raise SandboxError."""
+    access_key_id, action = authenticate(method, query, headers, body, form)
+    params = {**query, **form}
     handler = HANDLERS.get(action)
     if handler is None:
         raise SandboxError(
@@ -225,9 +266,7 @@ def handle(
         raise SandboxError("Throttling.User", "Request was denied due to user flow control.")
     fault = faults.apply(action)
     if access_key_id == READONLY_ACCESS_KEY_ID and action not in _READ_ACTIONS:
-        raise SandboxError(
-            "Forbidden", "User not authorized to operate on the specified resource.", 403
-        )
+        raise forbidden()
     api_params = _api_params(params)
     for name in api.REQUIRED_PARAMS[action]:
         # The gateway checks presence; empty values are each operation's own business.
@@ -235,7 +274,26 @@ def handle(
             raise missing(name)
     answer = handler(api_params)
     faults.after(action, fault)
-    return 200, answer
+    return action, answer
+
+
+def _wants_xml(query: dict[str, str], form: dict[str, str], headers: dict[str, str]) -> bool:
+    """RPC v1 answers in the Format it asks for, XML by default (as documented); V3 in JSON."""
+    if headers.get("authorization", "").startswith(signing.V3_ALGORITHM):
+        return False
+    fmt = (form.get("Format") or query.get("Format") or "XML").upper()
+    return fmt != "JSON"
+
+
+REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -246,9 +304,10 @@ def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
     except ValueError:
         length = 0
     body = environ["wsgi.input"].read(min(length, MAX_BODY)) if length else b""
-    params = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+    query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+    form: dict[str, str] = {}
     if body and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
-        params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     headers = {
         key[5:].replace("_", "-").lower(): value
         for key, value in environ.items()
@@ -256,6 +315,7 @@ def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
     }
     if environ.get("CONTENT_TYPE"):
         headers["content-type"] = environ["CONTENT_TYPE"]
+    action = headers.get("x-acs-action") or form.get("Action") or query.get("Action") or "Error"
     if environ.get("PATH_INFO", "/") not in {"", "/"} or method not in {"GET", "POST"}:
         status, payload = (
             404,
@@ -266,7 +326,8 @@ def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         )
     else:
         try:
-            status, payload = handle(method, params, headers, body)
+            action, payload = handle(method, query, headers, body, form)
+            status = 200
         except SandboxError as exc:
             status, payload = exc.status, {"Code": exc.code, "Message": exc.message}
         except ConnectionDropped:
@@ -286,19 +347,16 @@ def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         payload["Recommend"] = (
             f"https://api.aliyun.com/troubleshoot?q={payload['Code']}&product=live&requestId={request_id}"
         )
-    data = json.dumps(payload, ensure_ascii=False).encode()
-    reason = {
-        200: "OK",
-        400: "Bad Request",
-        403: "Forbidden",
-        404: "Not Found",
-        500: "Internal Server Error",
-        503: "Service Unavailable",
-    }
+    if _wants_xml(query, form, headers):
+        root = "Error" if status >= 400 else f"{action}Response"
+        data, content_type = to_xml(root, payload), "text/xml;charset=utf-8"
+    else:
+        data = json.dumps(payload, ensure_ascii=False).encode()
+        content_type = "application/json;charset=utf-8"
     start_response(
-        f"{status} {reason.get(status, 'Error')}",
+        f"{status} {REASONS.get(status, 'Error')}",
         [
-            ("Content-Type", "application/json;charset=utf-8"),
+            ("Content-Type", content_type),
             ("Content-Length", str(len(data))),
             ("x-acs-request-id", request_id),
         ],

@@ -106,3 +106,22 @@ DEMO_CALLBACK_HOSTS = sorted(
         if config
     }
 )
+
+# Resource groups and tags of the demo domains, so DescribeLiveUserDomains' ResourceGroupId and
+# Tag.N.Key / Tag.N.Value filters can be exercised.
+DEFAULT_RESOURCE_GROUP = "rg-acfmsandbox0001"
+RESOURCE_GROUPS = {
+    "live.example-shop.com": "rg-acfmshop00001",
+    "push.example-shop.com": "rg-acfmshop00001",
+    "stream.sportsnow.tv": "rg-acfmsports0001",
+    "ingest.sportsnow.tv": "rg-acfmsports0001",
+}
+TAGS = {
+    "live.example-shop.com": {"team": "shop", "env": "prod"},
+    "push.example-shop.com": {"team": "shop", "env": "prod"},
+    "play.edu-streams.cn": {"team": "edu", "env": "prod"},
+    "push.edu-streams.cn": {"team": "edu", "env": "staging"},
+    "stream.sportsnow.tv": {"team": "sports", "env": "prod"},
+    "pull.gamearena.net": {"team": "sports", "env": "staging"},
+    "live.fitclass.cn": {"team": "fitness", "env": "prod"},
+}

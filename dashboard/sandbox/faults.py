@@ -3,7 +3,9 @@
 Configured from a spec string (LIVE_SANDBOX_FAULTS, `runsandbox --faults`, or tests):
 `error=0.2,throttle=0.1,latency=1.0@0.05,drop=0.02` applies to every action;
 `DescribeLiveUserDomains:error=0.5` to one action; several specs are joined with `;`.
-`latency=SECONDS@RATE` adds SECONDS to RATE of the requests before the operation runs;
+`error=RATE` answers 500 or 503 at random; `internal=RATE` always 500 InternalError and
+`unavailable=RATE` always 503 ServiceUnavailable. `latency=SECONDS@RATE` adds SECONDS to
+RATE of the requests before the operation runs;
 `late=SECONDS@RATE` runs the operation at once and holds its answer SECONDS (what it read is
 already old when it arrives). `lost=RATE` runs the operation and then drops the connection
 before the answer: the change is made, the caller never hears.
@@ -17,10 +19,29 @@ from dataclasses import dataclass
 
 from .errors import ConnectionDropped, SandboxError
 
+_GENERIC_FAILURE = "The request processing has failed due to some unknown error"
+
+
+def internal_error(action: str) -> SandboxError:
+    """500 InternalError, in the shape the action's page documents."""
+    if "Snapshot" in action:  # the snapshot pages: "%s, please try again later."
+        return SandboxError("InternalError", f"{_GENERIC_FAILURE}, please try again later.", 500)
+    return SandboxError("InternalError", f"{_GENERIC_FAILURE}.", 500)
+
+
+def unavailable() -> SandboxError:
+    return SandboxError(
+        "ServiceUnavailable",
+        "The request has failed due to a temporary failure of the server.",
+        503,
+    )
+
 
 @dataclass(frozen=True)
 class FaultRule:
     error_rate: float = 0.0
+    internal_rate: float = 0.0
+    unavailable_rate: float = 0.0
     throttle_rate: float = 0.0
     drop_rate: float = 0.0
     latency: float = 0.0
@@ -45,11 +66,12 @@ def parse_rule(text: str) -> FaultRule:
                 seconds, _, rate = value.partition("@")
                 values[name] = float(seconds)
                 values[f"{name}_rate"] = float(rate) if rate else 1.0
-            elif name in {"error", "throttle", "drop", "lost"}:
+            elif name in {"error", "internal", "unavailable", "throttle", "drop", "lost"}:
                 values[f"{name}_rate"] = float(value)
             else:
                 raise ValueError(
-                    f"unknown fault {name!r} (error, throttle, drop, lost, latency, late)"
+                    f"unknown fault {name!r} (error, internal, unavailable, throttle, drop, "
+                    "lost, latency, late)"
                 )
         except ValueError as exc:
             raise ValueError(f"bad fault value in {part!r}: {exc}") from None
@@ -112,23 +134,17 @@ class FaultInjector:
             rule = self._rule(action)
             if rule is None:
                 return None
-            draws = [self._rng.random() for _ in range(5)]
+            draws = [self._rng.random() for _ in range(7)]
         if rule.latency and draws[0] < rule.latency_rate:
             self._sleep(rule.latency)
         if draws[1] < rule.drop_rate:
             raise ConnectionDropped(action)
         if draws[2] < rule.error_rate:
-            if draws[4] < 0.5:
-                raise SandboxError(
-                    "ServiceUnavailable",
-                    "The request has failed due to a temporary failure of the server.",
-                    503,
-                )
-            raise SandboxError(
-                "InternalError",
-                "The request processing has failed due to some unknown error.",
-                500,
-            )
+            raise (unavailable() if draws[4] < 0.5 else internal_error(action))
+        if draws[5] < rule.internal_rate:
+            raise internal_error(action)
+        if draws[6] < rule.unavailable_rate:
+            raise unavailable()
         if draws[3] < rule.throttle_rate:
             raise SandboxError("Throttling.User", "Request was denied due to user flow control.")
         return rule

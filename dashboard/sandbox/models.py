@@ -27,6 +27,17 @@ class SandboxDomain(models.Model):
         return self.name
 
 
+class SandboxDomainTag(models.Model):
+    domain = models.ForeignKey(SandboxDomain, on_delete=models.CASCADE, related_name="tags")
+    key = models.CharField(max_length=128)
+    value = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "key"], name="sbx_tag_one_value_per_key")
+        ]
+
+
 class SandboxRecordConfig(models.Model):
     domain = models.OneToOneField(SandboxDomain, on_delete=models.CASCADE, related_name="record")
     notify_url = models.CharField(max_length=1024)

@@ -14,8 +14,24 @@ from dashboard.contract import api
 from dashboard.contract.urlsafety import check_callback_url, resolve_host
 
 from . import traffic
-from .errors import SandboxError, domain_not_found, missing, snapshot_error, url_error
-from .models import SandboxDomain, SandboxNotifyRecord, SandboxRecordConfig, SandboxSnapshotConfig
+from .errors import (
+    SandboxError,
+    domain_not_found,
+    malformed_param,
+    missing,
+    record_config_exists,
+    record_config_not_found,
+    records_error,
+    snapshot_error,
+    url_error,
+)
+from .models import (
+    SandboxDomain,
+    SandboxDomainTag,
+    SandboxNotifyRecord,
+    SandboxRecordConfig,
+    SandboxSnapshotConfig,
+)
 from .routers import SANDBOX_ALIAS
 
 Params = Mapping[str, str]
@@ -28,7 +44,7 @@ def _domain(params: Params) -> SandboxDomain:
     try:
         return SandboxDomain.objects.get(name=name)
     except SandboxDomain.DoesNotExist:
-        raise domain_not_found(name) from None
+        raise domain_not_found() from None
 
 
 def _resolver():
@@ -47,19 +63,17 @@ def _parse_record_bool(params: Params, name: str) -> bool | None:
     try:
         return api.parse_bool(params[name])
     except ValueError:
-        raise SandboxError(
-            f"Invalid{name}.Malformed", f"Specified parameter {name} is not valid."
-        ) from None
+        raise malformed_param(name) from None
 
 
 # --- recording callback -----------------------------------------------------------------
 
 
 def _record_values(params: Params, current: SandboxRecordConfig | None) -> dict:
-    _check_url("NotifyUrl", params["NotifyUrl"])
+    _check_url("NotifyUrl", params["NotifyUrl"], max_length=api.RECORD_URL_MAX)
     on_demand = params.get("OnDemandUrl")
     if on_demand:
-        _check_url("OnDemandUrl", on_demand)
+        _check_url("OnDemandUrl", on_demand, max_length=api.RECORD_URL_MAX)
     need_status = _parse_record_bool(params, "NeedStatusNotify")
     req_auth = _parse_record_bool(params, "NotifyReqAuth")
     key = params.get("NotifyAuthKey")
@@ -79,10 +93,7 @@ def _record_values(params: Params, current: SandboxRecordConfig | None) -> dict:
         "notify_auth_key": key if key is not None else (current.notify_auth_key if current else ""),
     }
     if key and not api.is_valid_auth_key(key):
-        raise SandboxError(
-            "InvalidNotifyAuthKey.Malformed",
-            "Specified parameter NotifyAuthKey is not valid: 16 to 32 letters and digits.",
-        )
+        raise malformed_param("NotifyAuthKey")
     if values["notify_req_auth"] and not values["notify_auth_key"]:
         raise missing("NotifyAuthKey")
     return values
@@ -95,9 +106,7 @@ def add_record_config(params: Params) -> dict:
         with transaction.atomic(using=SANDBOX_ALIAS):
             SandboxRecordConfig.objects.create(domain=domain, **values)
     except IntegrityError:
-        raise SandboxError(
-            "ConfigAlreadyExists", "The recording callback configuration already exists."
-        ) from None
+        raise record_config_exists() from None
     return {}
 
 
@@ -106,11 +115,7 @@ def update_record_config(params: Params) -> dict:
     with transaction.atomic(using=SANDBOX_ALIAS):
         current = SandboxRecordConfig.objects.select_for_update().filter(domain=domain).first()
         if current is None:
-            raise SandboxError(
-                "InvalidConfig.NotFound",
-                "The recording callback configuration does not exist.",
-                404,
-            )
+            raise record_config_not_found()
         for field, value in _record_values(params, current).items():
             setattr(current, field, value)
         current.save()
@@ -121,9 +126,7 @@ def describe_record_config(params: Params) -> dict:
     domain = _domain(params)
     config = SandboxRecordConfig.objects.filter(domain=domain).first()
     if config is None:
-        raise SandboxError(
-            "InvalidConfig.NotFound", "The recording callback configuration does not exist.", 404
-        )
+        raise record_config_not_found()
     return {
         "LiveRecordNotifyConfig": {
             "DomainName": domain.name,
@@ -140,9 +143,7 @@ def delete_record_config(params: Params) -> dict:
     domain = _domain(params)
     deleted, _ = SandboxRecordConfig.objects.filter(domain=domain).delete()
     if not deleted:
-        raise SandboxError(
-            "InvalidConfig.NotFound", "The recording callback configuration does not exist.", 404
-        )
+        raise record_config_not_found()
     return {}
 
 
@@ -154,7 +155,12 @@ def _snapshot_values(params: Params, current: SandboxSnapshotConfig | None) -> d
     if url == "" and current is None:
         raise snapshot_error("MissingParam", "NotifyUrl is empty")
     if url is not None:
-        _check_url("NotifyUrl", url, max_length=api.SNAPSHOT_URL_MAX)
+        # The snapshot operations document no InvalidNotifyUrl.* codes: a URL that is too
+        # long, not http(s) or not safe is a MalformedParam.
+        verdict = check_callback_url(url, max_length=api.SNAPSHOT_URL_MAX, resolve=_resolver())
+        if verdict is not None:
+            detail = "NotifyUrl is not safe" if verdict.unsafe else "NotifyUrl is invalid"
+            raise snapshot_error("MalformedParam", detail)
     elif current is None:
         raise missing("NotifyUrl")
     req_auth_text = params.get("NotifyReqAuth")
@@ -182,9 +188,8 @@ def add_snapshot_config(params: Params) -> dict:
         with transaction.atomic(using=SANDBOX_ALIAS):
             SandboxSnapshotConfig.objects.create(domain=domain, **values)
     except IntegrityError:
-        raise SandboxError(
-            "ConfigAlreadyExists", "The snapshot callback configuration already exists."
-        ) from None
+        # AddLiveSnapshotNotifyConfig page: a second Add is a 409.
+        raise snapshot_error("ConfigAlreadyExists", "Config already exists", 409) from None
     return {}
 
 
@@ -209,7 +214,7 @@ def describe_snapshot_config(params: Params) -> dict:
     config = SandboxSnapshotConfig.objects.filter(domain=domain).first()
     if config is None:
         raise _snapshot_not_found()
-    # Flat, unlike the recording config (REFERENCE.md); NotifyReqAuth as yes/no.
+    # Flat, unlike the recording config (docs/live-api.md); NotifyReqAuth as yes/no.
     return {
         "DomainName": domain.name,
         "NotifyUrl": config.notify_url,
@@ -238,40 +243,40 @@ def _int_param(params: Params, name: str, low: int, high: int) -> int:
     try:
         value = int(params[name])
     except ValueError:
-        raise SandboxError("MalformedParams", f"{name} must be an integer") from None
+        raise records_error("MalformedParams", f"{name} must be an integer") from None
     if not low <= value <= high:
-        raise SandboxError("MalformedParams", f"{name} must be between {low} and {high}")
+        raise records_error("MalformedParams", f"{name} must be between {low} and {high}")
     return value
 
 
 def describe_notify_records(params: Params) -> dict:
     for name in api.REQUIRED_PARAMS[api.DESCRIBE_RECORDS]:
         if not params[name]:
-            raise SandboxError("MissingParams", f"{name} is empty")
+            raise records_error("MissingParams", f"{name} is empty")
     domain = _domain(params)
     try:
         start = api.parse_time(params["StartTime"])
         end = api.parse_time(params["EndTime"])
     except ValueError:
-        raise SandboxError(
+        raise records_error(
             "MalformedParams", "StartTime and EndTime must be yyyy-MM-ddTHH:mm:ssZ in UTC"
         ) from None
     page_number = _int_param(params, "PageNumber", 1, api.RECORDS_PAGE_NUMBER_MAX)
     page_size = _int_param(params, "PageSize", 1, api.RECORDS_PAGE_SIZE_MAX)
     if end <= start:
-        raise SandboxError("MalformedParams", "EndTime must be later than StartTime")
+        raise records_error("MalformedParams", "EndTime must be later than StartTime")
     now = timezone.now()
     oldest = now - api.RECORDS_WINDOW
     if start < oldest - _WINDOW_TOLERANCE:
-        raise SandboxError(
+        raise records_error(
             "MalformedParams", "StartTime is out of range: only the last 7 days can be queried"
         )
     status = params.get("Status")
     if status and status not in api.NOTIFY_RESULTS:
-        raise SandboxError("InvalidParams", "Status must be success or failed")
+        raise records_error("MalformedParams", "Status must be success or failed")
     storage = params.get("StorageType")
     if storage and storage not in api.STORAGE_TYPES:
-        raise SandboxError("InvalidParams", "StorageType must be oss, vod or all")
+        raise records_error("MalformedParams", "StorageType must be oss, vod or all")
 
     traffic.top_up(domain, now)
     rows = SandboxNotifyRecord.objects.filter(
@@ -331,10 +336,7 @@ def describe_user_domains(params: Params) -> dict:
     name = params.get("DomainName")
     search = params.get("DomainSearchType") or "fuzzy_match"
     if search not in api.DOMAIN_SEARCH_TYPES:
-        raise SandboxError(
-            "InvalidDomainSearchType.Malformed",
-            "Specified parameter DomainSearchType is not valid.",
-        )
+        raise malformed_param("DomainSearchType")
     if name:
         lookup = {
             "fuzzy_match": "name__contains",
@@ -346,20 +348,22 @@ def describe_user_domains(params: Params) -> dict:
     status = params.get("DomainStatus")
     if status:
         if status not in api.DOMAIN_STATUSES:
-            raise SandboxError(
-                "InvalidDomainStatus.Malformed", "Specified parameter DomainStatus is not valid."
-            )
+            raise malformed_param("DomainStatus")
         rows = rows.filter(status=status)
     kind = params.get("LiveDomainType")
     if kind:
         if kind not in api.DOMAIN_TYPES:
-            raise SandboxError(
-                "InvalidLiveDomainType.Malformed",
-                "Specified parameter LiveDomainType is not valid.",
-            )
+            raise malformed_param("LiveDomainType")
         rows = rows.filter(domain_type=kind)
     if params.get("RegionName"):
         rows = rows.filter(region=params["RegionName"])
+    if params.get("ResourceGroupId"):
+        rows = rows.filter(resource_group_id=params["ResourceGroupId"])
+    for key, value in _tags(params):
+        tagged = SandboxDomainTag.objects.filter(key=key)
+        if value is not None:
+            tagged = tagged.filter(value=value)
+        rows = rows.filter(pk__in=tagged.values("domain_id"))
     total = rows.count()
     offset = (page_number - 1) * page_size
     page = rows.order_by("name")[offset : offset + page_size]
@@ -384,6 +388,19 @@ def describe_user_domains(params: Params) -> dict:
             ]
         },
     }
+
+
+def _tags(params: Params) -> list[tuple[str, str | None]]:
+    """Tag.N.Key / Tag.N.Value (N from 1 to 20): every one must match (a key alone: any
+    value)."""
+    tags = []
+    for n in range(1, 21):
+        key = params.get(f"Tag.{n}.Key")
+        if key:
+            tags.append((key, params.get(f"Tag.{n}.Value")))
+        elif params.get(f"Tag.{n}.Value"):
+            raise missing(f"Tag.{n}.Key")
+    return tags
 
 
 HANDLERS: dict[str, Callable[[Params], dict]] = {

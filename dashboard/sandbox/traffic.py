@@ -18,8 +18,14 @@ from django.utils import timezone
 
 from dashboard.contract import api
 
-from .demo import BIG_DOMAIN, DEMO_DOMAINS
-from .models import SandboxDomain, SandboxNotifyRecord, SandboxRecordConfig, SandboxSnapshotConfig
+from .demo import BIG_DOMAIN, DEFAULT_RESOURCE_GROUP, DEMO_DOMAINS, RESOURCE_GROUPS, TAGS
+from .models import (
+    SandboxDomain,
+    SandboxDomainTag,
+    SandboxNotifyRecord,
+    SandboxRecordConfig,
+    SandboxSnapshotConfig,
+)
 from .routers import SANDBOX_ALIAS
 
 _PRUNE_AFTER = dt.timedelta(days=8)
@@ -266,7 +272,10 @@ def _seed(big_domain_records: int, rate_scale: float, now: dt.datetime, progress
             records_per_hour=rate if record else 0,
             failure_percent=failure,
             records_generated_until=now,
+            resource_group_id=RESOURCE_GROUPS.get(name, DEFAULT_RESOURCE_GROUP),
         )
+        for key, value in TAGS.get(name, {}).items():
+            SandboxDomainTag.objects.create(domain=domain, key=key, value=value)
         if snapshot:
             SandboxSnapshotConfig.objects.create(domain=domain, **snapshot)
         if record:

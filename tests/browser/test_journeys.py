@@ -151,27 +151,19 @@ def test_custom_window_asks_only_once_both_ends_are_set(watched, live_server, pe
     assert page.problems == []
 
 
-def test_editor_sends_a_test_callback_before_saving(watched, live_server, people, settings):
-    from tests.test_receivers import Receiver
-
-    settings.CALLBACK_TEST_ALLOW_LOOPBACK = True
-    receiver = Receiver()
-    try:
-        page = watched
-        sign_in(page, live_server, "editor")
-        page.goto(f"{live_server.url}/domains/{TEAM_DOMAIN}/record/edit/")
-        page.locator("#id_notify_url").fill(receiver.url("/hook"))
-        page.get_by_role("button", name="Send test callback (before saving)").click()
-        result = page.locator("#test-result-record")
-        expect(result).to_contain_text("HTTP 200")
-        expect(result).to_contain_text("ALI-LIVE-SIGNATURE")
-        assert receiver.received[0][0] == "/hook"
-        # Nothing was saved by testing.
-        assert not SandboxRecordConfig.objects.filter(notify_url__contains="127.0.0.1").exists()
-        assert page.problems == []
-    finally:
-        receiver.server.shutdown()
-        receiver.server.server_close()
+def test_editor_sends_a_test_callback_before_saving(watched, live_server, people, receiver):
+    page = watched
+    sign_in(page, live_server, "editor")
+    page.goto(f"{live_server.url}/domains/{TEAM_DOMAIN}/record/edit/")
+    page.locator("#id_notify_url").fill(receiver.url("/hook"))
+    page.get_by_role("button", name="Send test callback (before saving)").click()
+    result = page.locator("#test-result-record")
+    expect(result).to_contain_text("HTTP 200")
+    expect(result).to_contain_text("ALI-LIVE-SIGNATURE")
+    assert receiver.received[0][0] == "/hook"
+    # Nothing was saved by testing.
+    assert not SandboxRecordConfig.objects.filter(notify_url__contains=receiver.host).exists()
+    assert page.problems == []
 
 
 def test_full_editing_journey_with_export_overview_and_audit(watched, live_server, people):

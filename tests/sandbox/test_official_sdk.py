@@ -7,12 +7,6 @@ Both signature versions: the SDK's default V3 (ACS3-HMAC-SHA256) and `signature_
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from alibabacloud_live20161101 import models as live
@@ -20,51 +14,13 @@ from alibabacloud_live20161101.client import Client
 from alibabacloud_tea_openapi import exceptions as sdk_errors
 from alibabacloud_tea_openapi.utils_models import Config
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.sandbox.servers import sandbox_process
 
 
 @pytest.fixture(scope="module")
 def sandbox_server(tmp_path_factory):
-    port = _free_port()
-    db = tmp_path_factory.mktemp("sandbox") / "sandbox.sqlite3"
-    env = {
-        **os.environ,
-        "DEBUG": "true",
-        "SANDBOX_DATABASE_URL": f"sqlite:///{db}",
-        "LIVE_SANDBOX_BIG_DOMAIN_RECORDS": "400",
-        "LIVE_SANDBOX_RATE_SCALE": "0.02",
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-    }
-    env.pop("DATABASE_URL", None)
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "runsandbox", f"127.0.0.1:{port}", "--no-throttle"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail("runsandbox exited: " + (proc.stdout.read() if proc.stdout else ""))
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("runsandbox did not start within 60 s")
-    yield port
-    proc.terminate()
-    proc.wait(timeout=10)
+    with sandbox_process(tmp_path_factory.mktemp("sandbox")) as port:
+        yield port
 
 
 def sdk(port: int, algorithm: str | None, *, secret: str = "sandbox-secret") -> Client:
@@ -192,3 +148,106 @@ def test_errors_arrive_as_the_sdk_reports_them(sandbox_server, algorithm):
             live.DescribeLiveUserDomainsRequest()
         )
     assert info.value.code == "SignatureDoesNotMatch"
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_domains_filter_by_resource_group_and_tags(sandbox_server, algorithm):
+    client = sdk(sandbox_server, algorithm)
+
+    def names(**filters) -> set[str]:
+        request = live.DescribeLiveUserDomainsRequest(page_size=50, **filters)
+        return {
+            d.domain_name for d in client.describe_live_user_domains(request).body.domains.page_data
+        }
+
+    assert names(resource_group_id="rg-acfmshop00001") == {
+        "live.example-shop.com",
+        "push.example-shop.com",
+    }
+    tag = live.DescribeLiveUserDomainsRequestTag
+    assert names(tag=[tag(key="team", value="sports")]) == {
+        "stream.sportsnow.tv",
+        "pull.gamearena.net",
+    }
+    # Every pair must match; a key alone matches any value.
+    assert names(tag=[tag(key="team", value="sports"), tag(key="env", value="prod")]) == {
+        "stream.sportsnow.tv"
+    }
+    assert len(names(tag=[tag(key="env")])) == 7
+    assert names(tag=[tag(key="team", value="nobody")]) == set()
+
+
+def test_rpc_v1_answers_xml_by_default_and_the_old_sdk_reads_it(sandbox_server):
+    from xml.etree import ElementTree
+
+    from aliyunsdkcore.client import AcsClient
+    from aliyunsdkcore.request import CommonRequest
+
+    client = AcsClient("sandbox", "sandbox-secret", "cn-shanghai", auto_retry=False)
+
+    def request(action, accept="XML", **params):
+        common = CommonRequest(
+            domain=f"127.0.0.1:{sandbox_server}", version="2016-11-01", action_name=action
+        )
+        common.set_protocol_type("http")
+        common.set_method("POST")
+        common.set_accept_format(accept)
+        for name, value in params.items():
+            common.add_query_param(name, value)
+        return client.get_response(common)
+
+    status, headers, body = request("DescribeLiveUserDomains", PageSize="50")
+    assert status == 200 and headers["Content-Type"].startswith("text/xml")
+    root = ElementTree.fromstring(body)
+    assert root.tag == "DescribeLiveUserDomainsResponse"
+    items = root.findall("./Domains/PageData")
+    assert len(items) == int(root.findtext("TotalCount")) == 11  # an array repeats its element
+    assert {i.findtext("LiveDomainType") for i in items} == {"liveVideo", "liveEdge"}
+
+    status, _, body = request("DescribeLiveRecordNotifyConfig", DomainName="live.example-shop.com")
+    config = ElementTree.fromstring(body).find("LiveRecordNotifyConfig")
+    assert config.findtext("NeedStatusNotify") == "true"  # booleans as true/false
+
+    # The old SDK's own JSON path still works: it asks for JSON explicitly.
+    json_request = CommonRequest(
+        domain=f"127.0.0.1:{sandbox_server}",
+        version="2016-11-01",
+        action_name="DescribeLiveUserDomains",
+    )
+    json_request.set_protocol_type("http")
+    json_request.set_method("POST")
+    assert b'"TotalCount"' in client.do_action_with_exception(json_request)
+
+
+def test_v3_with_a_form_body_is_verified_through_its_body_hash(sandbox_server):
+    """The SDK puts some operations' parameters in a form body: V3 then signs the query string
+    only and covers the body with x-acs-content-sha256."""
+    from alibabacloud_tea_openapi import utils_models as models
+    from alibabacloud_tea_openapi.client import Client as OpenApiClient
+    from darabonba.runtime import RuntimeOptions
+
+    client = OpenApiClient(
+        Config(
+            access_key_id="sandbox",
+            access_key_secret="sandbox-secret",
+            endpoint=f"127.0.0.1:{sandbox_server}",
+            protocol="http",
+        )
+    )
+    params = models.Params(
+        action="DescribeLiveSnapshotNotifyConfig",
+        version="2016-11-01",
+        protocol="HTTP",
+        pathname="/",
+        method="POST",
+        auth_type="AK",
+        style="RPC",
+        req_body_type="formData",
+        body_type="json",
+    )
+    answer = client.call_api(
+        params,
+        models.OpenApiRequest(body={"DomainName": "live.example-shop.com"}),
+        RuntimeOptions(),
+    )
+    assert answer["body"]["NotifyUrl"] == "https://hooks.example-shop.com/live/snapshot"

@@ -37,6 +37,7 @@ READ_PATHS = [
 ]
 
 
+@pytest.mark.slow
 def test_thousand_requests_under_faults(client, lead, synced):
     rng = random.Random(20261123)
     sandbox_app.faults._rng = random.Random(7)
