@@ -40,7 +40,11 @@ def main() -> int:
 
         serve_in_background(settings.DEMO_RECEIVER_ADDR)
     # Without --no-reload the worker watches files too, and says so a second time.
-    workers = [subprocess.Popen(manage("db_worker", "--queue-name", "*", "--no-reload"))]
+    workers = [
+        subprocess.Popen(manage("db_worker", "--queue-name", "*", "--no-reload")),
+        # The archive fills itself: the first pass backfills 7 days of every domain.
+        subprocess.Popen(manage("harvest_records", "--follow", "-v", "0")),
+    ]
     try:
         print(
             f"\nDashboard: http://{addr}/  (demo users lead / support / editor,"

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "dashboard.domains",
     "dashboard.records",
     "dashboard.receivers",
+    "dashboard.archive",
 ]
 
 MIDDLEWARE = [
@@ -227,6 +228,16 @@ if LIVE_API_HARVEST_SHARE >= 1:
     raise ImproperlyConfigured("LIVE_API_HARVEST_SHARE must be below 1 (pages need a share too).")
 # Consecutive upstream failures (5xx, no answer) before calls pause for 15 s.
 LIVE_API_BREAKER_THRESHOLD = env_int("LIVE_API_BREAKER_THRESHOLD", 8, minimum=0)
+
+# --- The callback archive ---------------------------------------------------------------
+ARCHIVE_RETENTION_DAYS = env_int("ARCHIVE_RETENTION_DAYS", 90, minimum=8)
+# Seconds between two harvests of one domain, the overlap re-read each time (records can
+# appear late), and how long a harvester's lease on a domain lasts without renewal.
+ARCHIVE_HARVEST_INTERVAL = env_int("ARCHIVE_HARVEST_INTERVAL", 30, minimum=1)
+ARCHIVE_HARVEST_OVERLAP = env_int("ARCHIVE_HARVEST_OVERLAP", 900, minimum=0)
+ARCHIVE_HARVEST_LEASE = env_int("ARCHIVE_HARVEST_LEASE", 120, minimum=10)
+# Threads fetching pages at once (within the harvest's share of the rate budget).
+ARCHIVE_HARVEST_WORKERS = env_int("ARCHIVE_HARVEST_WORKERS", 4, minimum=1)
 
 # --- Callback URLs and the safe sender ---------------------------------------------------
 CALLBACK_TEST_TIMEOUT = 5.0  # Live's own timeout

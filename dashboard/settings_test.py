@@ -47,5 +47,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 
+# Harvest on the test's own thread, inside its transaction (tests that need threads or
+# processes set this themselves).
+ARCHIVE_HARVEST_WORKERS = 1
+
 # The demo receiver's pinning is for `make run`; tests pin their own receivers.
 CALLBACK_PINNED_HOSTS = {}

@@ -82,9 +82,18 @@ def _sync_cache() -> None:
         domains_sync_all(workers=1)
 
 
+def _harvest() -> None:
+    from dashboard.archive.harvest import harvest_pass
+    from dashboard.archive.models import HarvestCursor
+
+    if not HarvestCursor.objects.filter(backfilled=True).exists():
+        harvest_pass()
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """Seed the sandbox and sync the cache once; each test's transaction rolls back to it.
+    """Seed the sandbox, sync the cache and harvest the archive once; each test's transaction
+    rolls back to it.
 
     Tests with transaction=True flush the databases afterwards; the fixtures below then
     seed again for whoever needs it.
@@ -92,6 +101,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         _seed_sandbox()
         _sync_cache()
+        _harvest()
         reset_client()
 
 
@@ -105,8 +115,10 @@ def seeded(request):
 @pytest.fixture
 def empty_cache(seeded):
     """A dashboard that has never synced (the sandbox still has its demo account)."""
+    from dashboard.archive.models import ArchivedRecord
     from dashboard.domains.models import Domain
 
+    ArchivedRecord.objects.all().delete()  # archived records keep their domain
     Domain.objects.all().delete()
 
 
@@ -121,6 +133,13 @@ def synced(seeded):
     other = Team.objects.create(name="Sports")
     Domain.objects.filter(name=OTHER_DOMAIN).update(team=other)
     return {"team": team, "other_team": other}
+
+
+@pytest.fixture
+def archived(synced):
+    """The synced demo account, harvested into the archive."""
+    _harvest()
+    return synced
 
 
 @pytest.fixture
@@ -156,6 +175,15 @@ def database_url(alias: str) -> str:
 
 def login(client, user) -> None:
     client.force_login(user)
+
+
+def harvest_now():
+    """Harvest every domain at once (as if each were due), e.g. after add_record()."""
+    from dashboard.archive.harvest import harvest_pass
+    from dashboard.archive.models import HarvestCursor
+
+    HarvestCursor.objects.update(next_run_at=None, lease_owner="", lease_until=None)
+    return harvest_pass()
 
 
 def add_record(**fields):

@@ -9,7 +9,7 @@ import pytest
 
 from dashboard.csvexport import FORMULA_STARTS, safe_cell
 from dashboard.domains.models import AuditEntry
-from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, add_record
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, add_record, harvest_now
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -43,7 +43,7 @@ def test_plain_values_pass_unchanged():
     assert safe_cell("studio-3") == "studio-3" and safe_cell(42) == "42" and safe_cell(None) == ""
 
 
-def test_records_export_neutralises_every_column(client, viewer, synced):
+def test_records_export_neutralises_every_column(client, viewer, archived):
     for value in HOSTILE:
         add_record(
             app_name=value,
@@ -56,6 +56,7 @@ def test_records_export_neutralises_every_column(client, viewer, synced):
             description=value,
             notify_result="failed",
         )
+    harvest_now()
     client.force_login(viewer)
     response = client.get(f"/records/export.csv?domain={TEAM_DOMAIN}&window=1h&status=failed")
     rows = rows_of(response)

@@ -90,7 +90,24 @@ def test_domain_list(lead_client, query):
 
 @FUZZ
 @given(
-    query=params(["domain", "app", "stream", "status", "window", "start", "end", "size", "page"])
+    query=params(
+        [
+            "domain",
+            "app",
+            "stream",
+            "status",
+            "type",
+            "failure",
+            "http",
+            "q",
+            "window",
+            "start",
+            "end",
+            "size",
+            "page",
+            "source",
+        ]
+    )
 )
 def test_records(lead_client, query):
     query.setdefault("domain", TEAM_DOMAIN)
@@ -99,7 +116,7 @@ def test_records(lead_client, query):
 
 
 @FUZZ
-@given(query=params(["domain", "window", "status", "size", "start", "end"]))
+@given(query=params(["domain", "stream", "window", "status", "failure", "start", "end", "source"]))
 def test_records_export(lead_client, query):
     response = lead_client.get("/records/export.csv", query)
     check(response)
@@ -161,7 +178,6 @@ def test_path_parameters(lead_client, name, kind):
     for path in (
         f"/domains/{quote(name, safe='')}/",
         f"/domains/{quote(name, safe='')}/{quote(kind, safe='')}/edit/",
-        f"/records/overview/{quote(name, safe='')}/",
-        f"/records/rate/{quote(name, safe='')}/",
+        f"/records/{quote(name, safe='')}/",
     ):
         assert lead_client.get(path).status_code < 500

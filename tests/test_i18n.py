@@ -71,7 +71,7 @@ def test_upstream_messages_stay_as_alibaba_sends_them(client, lead):
     client.cookies["django_language"] = "zh-hans"
     client.force_login(lead)
     sandbox_app.faults.configure("DescribeLiveRecordNotifyRecords:throttle=1")
-    body = client.get(f"/records/?domain={TEAM_DOMAIN}&window=1h").content.decode()
+    body = client.get(f"/records/?domain={TEAM_DOMAIN}&window=1h&source=live").content.decode()
     assert "直播 API 无法响应" in body and "Request was denied due to user flow control." in body
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+from typing import Any
 
 API_VERSION = "2016-11-01"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -114,3 +116,25 @@ def parse_time(text: str) -> dt.datetime:
 
 def is_valid_auth_key(key: str) -> bool:
     return bool(AUTH_KEY_RE.fullmatch(key))
+
+
+def parse_json_tolerant(text: str) -> Any | None:
+    """The first JSON object or array in `text`, even after a text prefix; None if none.
+
+    NotifyContent is not always clean JSON: the documentation's own example starts with
+    "7月26日 16:14" before the object.
+    """
+    if not text:
+        return None
+    decoder = json.JSONDecoder()
+    start = 0
+    while True:
+        positions = [p for p in (text.find("{", start), text.find("[", start)) if p >= 0]
+        if not positions:
+            return None
+        position = min(positions)
+        try:
+            value, _ = decoder.raw_decode(text, position)
+            return value
+        except ValueError:
+            start = position + 1

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from dashboard.accounts.security import client_ip
+from dashboard.archive.selectors import failure_totals
 from dashboard.csvexport import csv_response
 from dashboard.failures import UpstreamError
 from dashboard.htmx import render_page, vary_on_htmx
@@ -52,6 +53,7 @@ def domain_list_view(request):
     context["page"] = page_of(request, rows, PAGE_SIZE, errors_to=filterset.form)
     if context["page"] is None:
         return render_page(request, "domains/list.html", "results", context, status=400)
+    context["totals"] = failure_totals(domain_ids=[d.pk for d in context["page"].object_list])
     context["sort"] = filterset.form.cleaned_data.get("sort") if filterset.is_bound else ""
     return render_page(request, "domains/list.html", "results", context)
 

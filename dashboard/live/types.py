@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from dashboard.contract.api import parse_bool, parse_time
+from dashboard.contract.api import parse_bool, parse_json_tolerant, parse_time
 
 
 def _bool(value: Any, default: bool = False) -> bool:
@@ -27,28 +26,6 @@ def _time(value: Any) -> dt.datetime | None:
         return parse_time(str(value))
     except ValueError:
         return None
-
-
-def parse_json_tolerant(text: str) -> Any | None:
-    """The first JSON object or array in `text`, even after a text prefix; None if none.
-
-    NotifyContent is not always clean JSON: the documentation's own example starts with
-    "7月26日 16:14" before the object.
-    """
-    if not text:
-        return None
-    decoder = json.JSONDecoder()
-    start = 0
-    while True:
-        positions = [p for p in (text.find("{", start), text.find("[", start)) if p >= 0]
-        if not positions:
-            return None
-        position = min(positions)
-        try:
-            value, _ = decoder.raw_decode(text, position)
-            return value
-        except ValueError:
-            start = position + 1
 
 
 @dataclass(frozen=True)

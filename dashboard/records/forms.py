@@ -5,18 +5,23 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from dashboard.contract.api import RECORDS_WINDOW
+from dashboard.archive.models import FailureClass
+from dashboard.contract.api import NOTIFY_TYPES, RECORDS_WINDOW
 from dashboard.domains.selectors import domain_get
 
+ARCHIVE, LIVE = "archive", "live"
 WINDOWS = {
     "1h": dt.timedelta(hours=1),
     "6h": dt.timedelta(hours=6),
     "24h": dt.timedelta(hours=24),
     "3d": dt.timedelta(days=3),
-    "7d": RECORDS_WINDOW,
+    "7d": dt.timedelta(days=7),
+    "30d": dt.timedelta(days=30),
+    "90d": dt.timedelta(days=90),
 }
 WINDOW_CHOICES = [
     ("1h", _("Last hour")),
@@ -24,6 +29,8 @@ WINDOW_CHOICES = [
     ("24h", _("Last 24 hours")),
     ("3d", _("Last 3 days")),
     ("7d", _("Last 7 days")),
+    ("30d", _("Last 30 days")),
+    ("90d", _("Last 90 days")),
     ("custom", _("Custom")),
 ]
 PAGE_SIZES = [20, 50, 100, 200, 500]
@@ -39,6 +46,19 @@ class RecordsFilterForm(forms.Form):
         label=_("Result"),
         required=False,
         choices=[("", _("All")), ("success", _("Success")), ("failed", _("Failed"))],
+    )
+    type = forms.ChoiceField(
+        label=_("Type"), required=False, choices=[("", _("Any")), *((t, t) for t in NOTIFY_TYPES)]
+    )
+    failure = forms.ChoiceField(
+        label=_("Failure"), required=False, choices=[("", _("Any")), *FailureClass.choices]
+    )
+    http = forms.IntegerField(label=_("HTTP status"), required=False, min_value=100, max_value=599)
+    q = forms.CharField(
+        label=_("Text"),
+        max_length=200,
+        required=False,
+        help_text=_("In the notify URL, the content or the receiver's answer."),
     )
     window = forms.ChoiceField(
         label=_("Time window"), required=False, choices=WINDOW_CHOICES, initial=DEFAULT_WINDOW
@@ -61,7 +81,13 @@ class RecordsFilterForm(forms.Form):
         initial=DEFAULT_SIZE,
         choices=[(n, str(n)) for n in PAGE_SIZES],
     )
-    page = forms.IntegerField(label=_("Page"), required=False, min_value=1, max_value=100_000)
+    source = forms.ChoiceField(
+        required=False,
+        choices=[(ARCHIVE, _("Archive")), (LIVE, _("Live API"))],
+        widget=forms.HiddenInput,
+    )
+
+    ARCHIVE_ONLY = ("type", "failure", "http", "q")
 
     def __init__(self, *args, now: dt.datetime | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -76,36 +102,55 @@ class RecordsFilterForm(forms.Form):
             raise forms.ValidationError(
                 _("There is no domain called %(name)s."), params={"name": name}
             )
+        self.domain_object = domain
         return domain.name
 
     def clean(self):
         data = super().clean()
+        source = data.get("source") or ARCHIVE
+        data["source"] = source
+        if source == LIVE:
+            # The Live API answers one domain at a time, by exact names, for 7 days.
+            if not data.get("domain"):
+                self.add_error("domain", _("Choose a domain to ask the Live API about."))
+            for name in self.ARCHIVE_ONLY:
+                if data.get(name):
+                    self.add_error(name, _("The Live API cannot filter by this: use the archive."))
+        retention = dt.timedelta(days=settings.ARCHIVE_RETENTION_DAYS)
+        limit = RECORDS_WINDOW if source == LIVE else retention
         window = data.get("window") or DEFAULT_WINDOW
         data["window"] = window
         if window == "custom":
-            start, end = data.get("start"), data.get("end")
-            if not start:
-                self.add_error("start", _("Enter the start of the custom window."))
-            if not end:
-                self.add_error("end", _("Enter the end of the custom window."))
-            if start and end:
-                if end <= start:
-                    self.add_error("end", _("The end must be after the start."))
-                elif start < self.now - RECORDS_WINDOW:
-                    self.add_error(
-                        "start",
-                        _(
-                            "Alibaba Cloud keeps callback records for 7 days only: "
-                            "choose a start within the last 7 days."
-                        ),
-                    )
-                elif start > self.now:
-                    self.add_error("start", _("The start is in the future."))
-            if start and end and end > self.now:
-                data["end"] = self.now
+            self._clean_custom(data, limit, source)
         else:
             data["end"] = self.now
-            data["start"] = self.now - WINDOWS[window]
+            data["start"] = self.now - min(WINDOWS[window], limit)
         data["size"] = data.get("size") or DEFAULT_SIZE
-        data["page"] = data.get("page") or 1
+        data["domain_id"] = getattr(self, "domain_object", None) and self.domain_object.pk
         return data
+
+    def _clean_custom(self, data: dict, limit: dt.timedelta, source: str) -> None:
+        start, end = data.get("start"), data.get("end")
+        if not start:
+            self.add_error("start", _("Enter the start of the custom window."))
+        if not end:
+            self.add_error("end", _("Enter the end of the custom window."))
+        if not (start and end):
+            return
+        if end <= start:
+            self.add_error("end", _("The end must be after the start."))
+        elif start < self.now - limit:
+            if source == LIVE:
+                message = _(
+                    "Alibaba Cloud keeps callback records for 7 days only: choose a start "
+                    "within the last 7 days, or search the archive."
+                )
+            else:
+                message = _(
+                    "The archive keeps %(days)d days of records: choose a start within them."
+                ) % {"days": settings.ARCHIVE_RETENTION_DAYS}
+            self.add_error("start", message)
+        elif start > self.now:
+            self.add_error("start", _("The start is in the future."))
+        if end > self.now:
+            data["end"] = self.now

@@ -1,21 +1,41 @@
-"""/records/: the explorer, the failure overview and CSV export."""
+"""/records/: the explorer (the archive by default, the Live API on request), a record's own
+page, CSV export of exactly what is on screen, and the failure overview."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
+from functools import cached_property
 
+from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dashboard.archive.classify import label as failure_label
+from dashboard.archive.selectors import (
+    archive_freshness,
+    config_at,
+    domain_harvested_until,
+    failure_totals,
+    record_get,
+    records_count,
+    records_counts,
+    records_search,
+)
+from dashboard.contract.api import parse_json_tolerant
 from dashboard.csvexport import csv_response
-from dashboard.domains.selectors import domain_get, streaming_domain_names
+from dashboard.domains.models import Domain
+from dashboard.domains.selectors import streaming_domain_names
 from dashboard.failures import UpstreamError
 from dashboard.htmx import render_page, vary_on_htmx
+from dashboard.paging import page_of, requested_page
 
-from .forms import PAGE_SIZES, RecordsFilterForm
-from .selectors import failure_stats, notify_records_iter, notify_records_page
+from .forms import LIVE, PAGE_SIZES, RecordsFilterForm
+from .selectors import notify_records_iter, notify_records_page
 
 EXPORT_CAP = 100_000
 EXPORT_HEADER = [
@@ -25,16 +45,28 @@ EXPORT_HEADER = [
     "stream",
     "type",
     "result",
+    "failure",
+    "http_status",
     "notify_url",
     "description",
     "response",
     "content",
     "header",
+    "permalink",
 ]
 
 
+class CappedPaginator(Paginator):
+    """Counts at most COUNT_CAP matches: a search across every domain for 90 days must not
+    count millions of rows to draw a pager."""
+
+    @cached_property
+    def count(self) -> int:
+        return records_count(self.object_list)[0]
+
+
 class UpstreamPage:
-    """An upstream page of records, shaped like Django's Page for the shared pager."""
+    """A page of the Live API's records, shaped like Django's Page for the shared pager."""
 
     def __init__(self, number: int, num_pages: int, count: int):
         self.number = number
@@ -53,78 +85,128 @@ class UpstreamPage:
         return self.number + 1
 
 
+def _pretty(text: str) -> str:
+    parsed = parse_json_tolerant(text)
+    return text if parsed is None else json.dumps(parsed, indent=2, ensure_ascii=False)
+
+
 def _row(record, zone) -> dict:
     """What one results row shows, prepared once (times in the user's zone and in UTC)."""
     when = record.notify_time
+    archived = getattr(record, "pk", None) is not None
     return {
         "record": record,
-        "content": _pretty(record.notify_content, record.content_json),
+        "content": _pretty(record.notify_content),
         "iso": when.isoformat() if when else "",
-        "local": when.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if when else "",
-        "utc": when.strftime("%Y-%m-%d %H:%M:%S") if when else "",
-        "result_class": "good" if record.succeeded else "bad",
+        "local": timezone.localtime(when, zone).strftime("%Y-%m-%d %H:%M:%S") if when else "",
+        "utc": when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") if when else "",
+        "result_class": "good" if record.notify_result == "success" else "bad",
+        "failure": failure_label(record.failure_class, record.http_status) if archived else "",
+        "permalink": reverse("record_detail", kwargs={"pk": record.pk}) if archived else "",
     }
 
 
-def _pretty(text: str, parsed) -> str:
-    if parsed is None:
-        return text
-    return json.dumps(parsed, indent=2, ensure_ascii=False)
+def _base_context(form) -> dict:
+    return {"form": form, "domains": streaming_domain_names(), "page_sizes": PAGE_SIZES}
 
 
 @vary_on_htmx
 def records_view(request):
     started = time.perf_counter()
     form = RecordsFilterForm(request.GET or None)
-    context = {"form": form, "domains": streaming_domain_names(), "page_sizes": PAGE_SIZES}
+    context = _base_context(form)
+    context["freshness"] = archive_freshness()
     if form.is_bound and not form.is_valid():
         return render_page(request, "records/list.html", "results", context, status=400)
-    filters = form.cleaned_data if form.is_bound else None
+    if not form.is_bound:
+        form = RecordsFilterForm({"window": "24h"})
+        form.is_valid()
+        context["form_unbound"] = True
+    filters = form.cleaned_data
+    context["filters"] = filters
+    zone = timezone.get_current_timezone()
     upstream_ms = 0.0
     status = 200
-    zone = timezone.get_current_timezone()
-    if filters and filters.get("domain"):
+    if filters["source"] == LIVE:
+        number = requested_page(request, errors_to=form)
+        if number is None:
+            return render_page(request, "records/list.html", "results", context, status=400)
         t0 = time.perf_counter()
         try:
-            page = notify_records_page(domain=filters["domain"], filters=filters)
+            page = notify_records_page(
+                domain=filters["domain"], filters={**filters, "page": number}
+            )
         except UpstreamError as failure:
             context["upstream_error"] = failure
             status = 502
         else:
-            context["result"] = page
-            context["rows"] = [_row(r, zone) for r in page.records]
             context["page"] = UpstreamPage(page.page_number, page.total_page, page.total_num)
-            context["export_capped"] = page.total_num > EXPORT_CAP
+            context["rows"] = [_row(r, zone) for r in page.records]
+            context["total"] = page.total_num
         upstream_ms = (time.perf_counter() - t0) * 1000
-    context["filters"] = filters
+    else:
+        rows = records_search(filters=filters)
+        page = page_of(request, rows, filters["size"], errors_to=form, paginator=CappedPaginator)
+        if page is None:
+            return render_page(request, "records/list.html", "results", context, status=400)
+        context["page"] = page
+        context["rows"] = [_row(r, zone) for r in page.object_list]
+        context["counts"] = records_counts(rows)
+        context["total"] = context["counts"].total
+        if filters.get("domain_id"):
+            context["domain_until"] = domain_harvested_until(domain_id=filters["domain_id"])
+    context["export_capped"] = context.get("total", 0) > EXPORT_CAP
     response = render_page(request, "records/list.html", "results", context, status=status)
     app_ms = (time.perf_counter() - started) * 1000
     response["Server-Timing"] = f"upstream;dur={upstream_ms:.1f}, app;dur={app_ms:.1f}"
     return response
 
 
+def record_detail(request, pk: int):
+    record = record_get(pk=pk)
+    if record is None:
+        raise Http404(
+            _("There is no archived record %(id)s (it may be past the retention).") % {"id": pk}
+        )
+    state, entry = config_at(record=record)
+    zone = timezone.get_current_timezone()
+    context = {
+        "row": _row(record, zone),
+        "record": record,
+        "header": _pretty(record.notify_header),
+        "config_state": state,
+        "config_entry": entry,
+        "current_config": record.domain.config("record") if record.domain else None,
+    }
+    return render(request, "records/detail.html", context)
+
+
 def records_export(request):
     form = RecordsFilterForm(request.GET)
-    if form.is_valid() and not form.cleaned_data.get("domain"):
-        form.add_error("domain", _("Choose a domain to export."))
     if not form.is_valid():
-        context = {"form": form, "page_sizes": PAGE_SIZES, "domains": streaming_domain_names()}
+        context = _base_context(form)
         return render(request, "records/list.html", context, status=400)
     filters = form.cleaned_data
-    try:
-        total = notify_records_page(
-            domain=filters["domain"], filters={**filters, "page": 1, "size": 1}
-        ).total_num
-    except UpstreamError as failure:
-        context = {"form": form, "page_sizes": PAGE_SIZES, "upstream_error": failure}
-        return render(request, "records/list.html", context, status=502)
+    base = request.build_absolute_uri("/")[:-1]
+    if filters["source"] == LIVE:
+        try:
+            total = notify_records_page(
+                domain=filters["domain"], filters={**filters, "page": 1, "size": 1}
+            ).total_num
+        except UpstreamError as failure:
+            context = {**_base_context(form), "upstream_error": failure}
+            return render(request, "records/list.html", context, status=502)
+        records = notify_records_iter(domain=filters["domain"], filters=filters)
+    else:
+        rows = records_search(filters=filters)
+        total = records_count(rows, cap=EXPORT_CAP + 1)[0]
+        records = rows.iterator(chunk_size=1000)
 
-    def rows():
-        for written, record in enumerate(
-            notify_records_iter(domain=filters["domain"], filters=filters)
-        ):
+    def lines():
+        for written, record in enumerate(records):
             if written >= EXPORT_CAP:
                 return
+            archived = getattr(record, "pk", None) is not None
             yield [
                 record.notify_time.isoformat() if record.notify_time else "",
                 record.domain_name,
@@ -132,48 +214,65 @@ def records_export(request):
                 record.stream_name,
                 record.notify_type,
                 record.notify_result,
+                record.failure_class if archived else "",
+                (record.http_status or "") if archived else "",
                 record.notify_url,
                 record.description,
                 record.notify_response,
                 record.notify_content,
                 record.notify_header,
+                base + reverse("record_detail", kwargs={"pk": record.pk}) if archived else "",
             ]
 
     capped = total > EXPORT_CAP
-    name = f"records-{filters['domain']}" + (f"-first-{EXPORT_CAP}-of-{total}" if capped else "")
+    scope = filters["domain"] or "all-domains"
+    name = f"records-{scope}" + (f"-first-{EXPORT_CAP}" if capped else "")
     return csv_response(
         filename=f"{name}.csv",
         header=EXPORT_HEADER,
-        rows=rows(),
-        headers={"X-Export-Rows": str(min(total, EXPORT_CAP)), "X-Export-Total": str(total)},
+        rows=lines(),
+        headers={"X-Export-Rows": str(min(total, EXPORT_CAP)), "X-Export-Capped": str(capped)},
     )
 
 
+# --- the failure overview -----------------------------------------------------------------------
+
+SORTS = {
+    "rate24": ("24h", "rate"),
+    "rate7": ("7d", "rate"),
+    "rate30": ("30d", "rate"),
+    "failed24": ("24h", "failed"),
+    "total24": ("24h", "total"),
+    "name": (None, None),
+}
+
+
 def overview(request):
-    from dashboard.domains.models import Domain
+    sort = request.GET.get("sort") or "-rate24"
+    key = sort.lstrip("-")
+    if key not in SORTS:
+        sort, key = "-rate24", "rate24"
+    domains = list(
+        Domain.objects.filter(gone_at__isnull=True, domain_type=Domain.Type.STREAMING)
+        .select_related("team", "record_config")
+        .order_by("name")
+    )
+    totals = failure_totals(domain_ids=[d.pk for d in domains])
+    empty = {}
+    rows = [{"domain": d, "totals": totals.get(d.pk, empty)} for d in domains]
+    period, measure = SORTS[key]
+    if period is not None:
 
-    domains = Domain.objects.filter(
-        gone_at__isnull=True, domain_type=Domain.Type.STREAMING
-    ).select_related("record_config")
-    return render(request, "records/overview.html", {"domains": domains})
+        def value(row):
+            found = row["totals"].get(period)
+            number = getattr(found, measure, None) if found else None
+            return -1 if number is None else number
 
-
-def _stats_fragment(request, name: str, template: str):
-    domain = domain_get(name=name)
-    if domain is None:
-        return render(request, template, {"error_text": _("There is no such domain.")}, status=404)
-    try:
-        stats = failure_stats(domain=domain.name, now=timezone.now().replace(microsecond=0))
-    except UpstreamError as failure:
-        return render(request, template, {"domain": domain, "error": failure})
-    return render(request, template, {"domain": domain, "stats": stats})
-
-
-def overview_row(request, name: str):
-    """One row of the failure overview, filled in as the page loads."""
-    return _stats_fragment(request, name, "records/_overview_row.html")
-
-
-def failure_rate_badge(request, name: str):
-    """The 24-hour failure rate of one domain, for the domain list (loaded as rows appear)."""
-    return _stats_fragment(request, name, "records/_rate.html")
+        rows.sort(key=value, reverse=sort.startswith("-"))
+    elif sort.startswith("-"):
+        rows.reverse()
+    return render(
+        request,
+        "records/overview.html",
+        {"rows": rows, "sort": sort, "freshness": archive_freshness()},
+    )

@@ -62,6 +62,8 @@ _FAILURES = [
     ("connection refused", ""),
     ("HTTP 502 Bad Gateway", "<html><body><h1>502 Bad Gateway</h1></body></html>"),
     ("HTTP 401 Unauthorized", '{"error":"invalid ALI-LIVE-SIGNATURE"}'),
+    ("dns resolve failed: no such host hooks.example-shop.com", ""),
+    ("ssl handshake failed: certificate verify failed", ""),
 ]
 
 # Receivers sometimes echo hostile text; the dashboard must render it inert.

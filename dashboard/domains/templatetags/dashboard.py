@@ -55,3 +55,14 @@ def attr(obj, name: str):
 @register.filter
 def get(mapping, key):
     return mapping.get(key, "") if mapping else ""
+
+
+@register.filter
+def failure_name(value: str) -> str:
+    """A failure class in the reader's language ("timeout" -> "Timeout")."""
+    from dashboard.archive.models import FailureClass
+
+    try:
+        return str(FailureClass(value).label)
+    except ValueError:
+        return value

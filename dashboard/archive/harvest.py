@@ -1,0 +1,461 @@
+"""Harvest: copy every streaming domain's delivery records into the archive, continuously.
+
+A pass claims the domains that are due, one lease at a time, pages
+DescribeLiveRecordNotifyRecords from each domain's cursor (minus an overlap, because records
+can appear late) within the harvest lane of the client's rate budget, classifies each record,
+inserts it once (its fingerprint is unique: a record seen twice is stored once) together with
+the hourly rollups, and moves the cursor on. Upstream pages are fetched on worker threads;
+every database write happens on the calling thread in short transactions, never while a
+network call is outstanding.
+
+Several harvesters, in one process or on several hosts, share the work: a domain is leased
+to one of them at a time and the lease is renewed page by page; a crashed harvester's lease
+runs out and the domain is picked up again from its cursor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import socket
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import connection, connections, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from dashboard.contract.api import RECORDS_PAGE_SIZE_MAX, RECORDS_WINDOW
+from dashboard.domains.models import Domain
+from dashboard.failures import UpstreamError
+from dashboard.live import HARVEST_LANE, NotifyRecord
+from dashboard.upstream import get_client, upstream_errors
+
+from .classify import classify
+from .models import ArchivedRecord, HarvestCursor, HourlyRollup
+
+logger = logging.getLogger(__name__)
+
+SLICE = dt.timedelta(hours=6)  # a backfill asks for the window in slices this long
+# Start of a backfill: just inside the API's 7 days, so the edge never slides out mid-run.
+EDGE_MARGIN = dt.timedelta(minutes=2)
+
+
+class _Inline:
+    """A stand-in for a thread pool that fetches on the calling thread (workers=1): what a
+    test's own transaction can see, and what a single-threaded deployment wants."""
+
+    def map(self, function, items):
+        return map(function, items)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def owner_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+# --- one record -----------------------------------------------------------------------------
+
+
+def fingerprint(record: NotifyRecord) -> uuid.UUID:
+    """A stable id from the record's own fields (the API gives none)."""
+    parts = [
+        record.domain_name,
+        record.app_name,
+        record.stream_name,
+        record.notify_type,
+        record.notify_url,
+        record.notify_content,
+        record.notify_header,
+        record.notify_response,
+        record.notify_result,
+        record.notify_time.isoformat() if record.notify_time else "",
+        record.description,
+        record.storage_type,
+    ]
+    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
+    return uuid.UUID(bytes=digest[:16])
+
+
+def receiver_host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "")[:253]
+    except ValueError:
+        return ""
+
+
+def archive_row(domain: Domain, record: NotifyRecord, now: dt.datetime) -> ArchivedRecord:
+    failure, status = classify(
+        result=record.notify_result,
+        description=record.description,
+        response=record.notify_response,
+    )
+    return ArchivedRecord(
+        fingerprint=fingerprint(record),
+        domain=domain,
+        domain_name=domain.name,
+        app_name=record.app_name[:256],
+        stream_name=record.stream_name[:256],
+        notify_type=record.notify_type[:40],
+        notify_result=record.notify_result[:8],
+        notify_time=record.notify_time,
+        notify_url=record.notify_url,
+        notify_content=record.notify_content,
+        notify_header=record.notify_header,
+        notify_response=record.notify_response,
+        description=record.description,
+        storage_type=record.storage_type[:8],
+        http_status=status,
+        failure_class=failure,
+        receiver_host=receiver_host(record.notify_url),
+        harvested_at=now,
+    )
+
+
+# --- inserting: each record once, rollups with it ----------------------------------------------
+
+_FIELDS = [f for f in ArchivedRecord._meta.concrete_fields if not f.primary_key]
+INSERT_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Inserted:
+    """A record that was new to the archive (what the rollups and incidents count)."""
+
+    id: int
+    notify_time: dt.datetime
+    notify_type: str
+    notify_result: str
+    failure_class: str
+    receiver_host: str
+    http_status: int | None
+
+
+def records_insert(rows: list[ArchivedRecord]) -> list[Inserted]:
+    """Insert what is new, skip what the archive holds already; update the hourly rollups of
+    the new ones in the same transaction. Returns the rows that were new."""
+    if not rows:
+        return []
+    inserted: list[Inserted] = []
+    quote = connection.ops.quote_name
+    table = quote(ArchivedRecord._meta.db_table)
+    columns = ", ".join(quote(f.column) for f in _FIELDS)
+    returning = "id, notify_time, notify_type, notify_result, failure_class, receiver_host, " + (
+        "http_status"
+    )
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for offset in range(0, len(rows), INSERT_BATCH):
+                batch = rows[offset : offset + INSERT_BATCH]
+                marks = ", ".join(["(" + ", ".join(["%s"] * len(_FIELDS)) + ")"] * len(batch))
+                params = [
+                    f.get_db_prep_save(getattr(row, f.attname), connection)
+                    for row in batch
+                    for f in _FIELDS
+                ]
+                cursor.execute(
+                    f"INSERT INTO {table} ({columns}) VALUES {marks} "  # noqa: S608 - names from the model
+                    f"ON CONFLICT (fingerprint) DO NOTHING RETURNING {returning}",
+                    params,
+                )
+                for row in cursor.fetchall():
+                    when = row[1]
+                    if isinstance(when, str):  # SQLite hands back text
+                        when = dt.datetime.fromisoformat(when)
+                    if timezone.is_naive(when):
+                        when = when.replace(tzinfo=dt.UTC)
+                    inserted.append(Inserted(row[0], when, *row[2:]))
+        domain_id = rows[0].domain_id
+        rollups_add(domain_id=domain_id, records=inserted)
+    return inserted
+
+
+def hour_of(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def rollups_add(*, domain_id: int, records: list[Inserted]) -> None:
+    """Add new records to the hourly rollups: one upsert per (hour, type, result, class)."""
+    cells = Counter(
+        (hour_of(r.notify_time), r.notify_type, r.notify_result, r.failure_class) for r in records
+    )
+    if not cells:
+        return
+    quote = connection.ops.quote_name
+    table = quote(HourlyRollup._meta.db_table)
+    hour_field = HourlyRollup._meta.get_field("hour")
+    values = []
+    for (hour, notify_type, result, failure), count in cells.items():
+        values += [
+            domain_id,
+            hour_field.get_db_prep_save(hour, connection),
+            notify_type,
+            result,
+            failure,
+            count,
+        ]
+    marks = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(cells))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (domain_id, hour, notify_type, notify_result, failure_class, "  # noqa: S608
+            f"count) VALUES {marks} ON CONFLICT (domain_id, hour, notify_type, notify_result, "
+            f"failure_class) DO UPDATE SET count = {table}.count + excluded.count",
+            values,
+        )
+
+
+# --- leases ----------------------------------------------------------------------------------
+
+
+def cursors_ensure() -> None:
+    """A cursor for every streaming domain that is still upstream."""
+    have = set(HarvestCursor.objects.values_list("domain_id", flat=True))
+    wanted = Domain.objects.filter(gone_at__isnull=True, domain_type=Domain.Type.STREAMING).exclude(
+        pk__in=have
+    )
+    HarvestCursor.objects.bulk_create(
+        [HarvestCursor(domain=d) for d in wanted], ignore_conflicts=True
+    )
+
+
+def cursor_claim(*, owner: str, now: dt.datetime) -> HarvestCursor | None:
+    """Lease the domain that has waited longest, if any is due. Atomic: of any number of
+    harvesters asking at once, exactly one gets each domain."""
+    lease = dt.timedelta(seconds=settings.ARCHIVE_HARVEST_LEASE)
+    due = (
+        HarvestCursor.objects.filter(
+            domain__gone_at__isnull=True, domain__domain_type=Domain.Type.STREAMING
+        )
+        .filter(Q(next_run_at__isnull=True) | Q(next_run_at__lte=now))
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .order_by(F("next_run_at").asc(nulls_first=True), "pk")
+    )
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = list(due.select_for_update(skip_locked=True, of=("self",))[:1])
+        else:
+            candidates = list(due[:5])
+        for candidate in candidates:
+            taken = (
+                HarvestCursor.objects.filter(pk=candidate.pk)
+                .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+                .update(lease_owner=owner, lease_until=now + lease)
+            )
+            if taken:
+                return HarvestCursor.objects.select_related("domain").get(pk=candidate.pk)
+    return None
+
+
+def _still_mine(cursor: HarvestCursor, owner: str, **fields) -> bool:
+    """Write `fields` (and renew the lease) only while the lease is ours."""
+    lease = dt.timedelta(seconds=settings.ARCHIVE_HARVEST_LEASE)
+    return bool(
+        HarvestCursor.objects.filter(pk=cursor.pk, lease_owner=owner).update(
+            lease_until=timezone.now() + lease, **fields
+        )
+    )
+
+
+def cursor_release(cursor: HarvestCursor, owner: str, **fields) -> None:
+    HarvestCursor.objects.filter(pk=cursor.pk, lease_owner=owner).update(
+        lease_owner="", lease_until=None, **fields
+    )
+
+
+# --- one domain ------------------------------------------------------------------------------
+
+
+def _slices(start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    slices = []
+    while start < end:
+        stop = min(start + SLICE, end)
+        slices.append((start, stop))
+        start = stop
+    return slices
+
+
+def fetch_slice(
+    domain_name: str, start: dt.datetime, end: dt.datetime, *, threaded: bool = True
+) -> list[NotifyRecord]:
+    """Every record of one window, page after page. Raises UpstreamError."""
+    client = get_client()
+    records: list[NotifyRecord] = []
+    page_number = 1
+    try:
+        while True:
+            with upstream_errors():
+                page = client.describe_notify_records(
+                    domain_name,
+                    start=start,
+                    end=end,
+                    page_number=page_number,
+                    page_size=RECORDS_PAGE_SIZE_MAX,
+                    lane=HARVEST_LANE,
+                    deadline=120.0,
+                )
+            records += page.records
+            if page_number >= page.total_page or not page.records:
+                return records
+            page_number += 1
+    finally:
+        if threaded:
+            connections.close_all()  # the embedded sandbox opened this thread's connections
+
+
+@dataclass
+class DomainHarvest:
+    domain: str
+    fetched: int = 0
+    inserted: int = 0
+    error: str = ""
+
+
+def harvest_domain(
+    *,
+    cursor: HarvestCursor,
+    owner: str,
+    now: dt.datetime,
+    pool: ThreadPoolExecutor | _Inline,
+    on_new: Callable[[Domain, list[Inserted]], None] | None = None,
+) -> DomainHarvest:
+    """Harvest one leased domain from its cursor up to `now`."""
+    domain = cursor.domain
+    outcome = DomainHarvest(domain=domain.name)
+    now = now.replace(microsecond=0)  # the API's times are whole seconds
+    oldest = now - RECORDS_WINDOW + EDGE_MARGIN
+    overlap = dt.timedelta(seconds=settings.ARCHIVE_HARVEST_OVERLAP)
+    start = max(cursor.harvested_until - overlap, oldest) if cursor.harvested_until else oldest
+    slices = _slices(start, now)
+    try:
+        threaded = not isinstance(pool, _Inline)
+        fetched = pool.map(lambda s: fetch_slice(domain.name, *s, threaded=threaded), slices)
+        for (_, stop), records in zip(slices, fetched, strict=True):
+            rows = [archive_row(domain, r, now) for r in records if r.notify_time]
+            new = records_insert(rows)
+            outcome.fetched += len(rows)
+            outcome.inserted += len(new)
+            if new and on_new is not None:
+                on_new(domain, new)
+            if not _still_mine(cursor, owner, harvested_until=stop):
+                outcome.error = "lease lost"
+                logger.warning("harvest: lease of %s lost mid-run", domain.name)
+                return outcome
+    except UpstreamError as failure:
+        outcome.error = failure.describe()
+    return outcome
+
+
+# --- a pass over every due domain --------------------------------------------------------------
+
+
+@dataclass
+class HarvestReport:
+    domains: list[DomainHarvest] = field(default_factory=list)
+
+    @property
+    def inserted(self) -> int:
+        return sum(d.inserted for d in self.domains)
+
+    @property
+    def fetched(self) -> int:
+        return sum(d.fetched for d in self.domains)
+
+    @property
+    def failed(self) -> list[DomainHarvest]:
+        return [d for d in self.domains if d.error]
+
+
+def harvest_pass(
+    *,
+    owner: str | None = None,
+    now: Callable[[], dt.datetime] = timezone.now,
+    progress: Callable[[DomainHarvest], None] | None = None,
+    on_new: Callable[[Domain, list[Inserted]], None] | None = None,
+    max_domains: int | None = None,
+) -> HarvestReport:
+    """Harvest every domain that is due, once. Safe to run in many processes at once."""
+    owner = owner or owner_name()
+    report = HarvestReport()
+    cursors_ensure()
+    interval = dt.timedelta(seconds=settings.ARCHIVE_HARVEST_INTERVAL)
+    workers = settings.ARCHIVE_HARVEST_WORKERS
+    pool = (
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="harvest")
+        if workers > 1
+        else _Inline()
+    )
+    with pool:
+        while max_domains is None or len(report.domains) < max_domains:
+            started = now()
+            cursor = cursor_claim(owner=owner, now=started)
+            if cursor is None:
+                break
+            outcome = harvest_domain(
+                cursor=cursor, owner=owner, now=started, pool=pool, on_new=on_new
+            )
+            finished = timezone.now()
+            fields = {"last_run_at": finished, "last_records": outcome.inserted}
+            if outcome.error:
+                fields.update(
+                    last_error=outcome.error[:500],
+                    last_error_at=finished,
+                    # Retry soon, but not in a tight loop against a failing upstream.
+                    next_run_at=finished + min(interval * 4, dt.timedelta(minutes=5)),
+                )
+                logger.warning("harvest: %s: %s", cursor.domain.name, outcome.error)
+            else:
+                fields.update(last_error="", backfilled=True, next_run_at=finished + interval)
+            cursor_release(cursor, owner, **fields)
+            report.domains.append(outcome)
+            if progress:
+                progress(outcome)
+    archive_purge(now=now())
+    return report
+
+
+# --- retention -------------------------------------------------------------------------------
+
+PURGE_BATCH = 5000
+
+
+def archive_purge(*, now: dt.datetime, max_batches: int = 200) -> int:
+    """Delete records (and rollups) older than ARCHIVE_RETENTION_DAYS, in small batches so
+    no reader waits long on a lock. Returns how many records went."""
+    horizon = now - dt.timedelta(days=settings.ARCHIVE_RETENTION_DAYS)
+    removed = 0
+    for _ in range(max_batches):
+        with transaction.atomic():
+            ids = list(
+                ArchivedRecord.objects.filter(notify_time__lt=horizon)
+                .order_by()
+                .values_list("pk", flat=True)[:PURGE_BATCH]
+            )
+            if not ids:
+                break
+            removed += ArchivedRecord.objects.filter(pk__in=ids).delete()[0]
+    HourlyRollup.objects.filter(hour__lt=hour_of(horizon)).delete()
+    return removed
+
+
+def iter_follow(
+    *, interval: float, stop: Callable[[], bool], sleep: Callable[[float], None]
+) -> Iterator[HarvestReport]:
+    """Harvest pass after pass until `stop()`; sleeps when nothing was due."""
+    owner = owner_name()
+    while not stop():
+        report = harvest_pass(owner=owner)
+        yield report
+        if not report.domains:
+            sleep(interval)

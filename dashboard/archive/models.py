@@ -1,0 +1,111 @@
+"""Archived delivery records, the harvest cursor of each domain, and hourly rollups."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from dashboard.domains.models import Domain
+
+
+class FailureClass(models.TextChoices):
+    """Why a delivery failed, parsed once at harvest (archive/classify.py)."""
+
+    TIMEOUT = "timeout", _("Timeout")
+    REFUSED = "refused", _("Connection refused")
+    DNS = "dns", _("DNS")
+    TLS = "tls", _("TLS")
+    HTTP_4XX = "http_4xx", _("HTTP 4xx")
+    HTTP_5XX = "http_5xx", _("HTTP 5xx")
+    SIGNATURE = "signature", _("Signature rejected")
+    OTHER = "other", _("Other")
+
+
+class ArchivedRecord(models.Model):
+    """One delivery record as DescribeLiveRecordNotifyRecords returned it, plus what the
+    explorer filters on. Records carry no id upstream: `fingerprint` is derived from the
+    record's own fields, and the database refuses a second copy."""
+
+    fingerprint = models.UUIDField(unique=True)
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="archived_records")
+    domain_name = models.CharField(max_length=253)
+    app_name = models.CharField(max_length=256)
+    stream_name = models.CharField(max_length=256)
+    notify_type = models.CharField(max_length=40)
+    notify_result = models.CharField(max_length=8)  # success / failed
+    notify_time = models.DateTimeField()
+    notify_url = models.TextField()
+    notify_content = models.TextField()
+    notify_header = models.TextField()
+    notify_response = models.TextField()
+    description = models.TextField()
+    storage_type = models.CharField(max_length=8)
+    http_status = models.PositiveSmallIntegerField(null=True)
+    failure_class = models.CharField(max_length=16, choices=FailureClass.choices, blank=True)
+    receiver_host = models.CharField(max_length=253)
+    harvested_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            # a domain's page, newest first; and its failures
+            models.Index(fields=["domain", "-notify_time", "-id"], name="arch_domain_time"),
+            models.Index(
+                fields=["domain", "notify_result", "-notify_time", "-id"], name="arch_domain_result"
+            ),
+            # every domain in a window (retention purge, cross-domain pages)
+            models.Index(fields=["-notify_time", "-id"], name="arch_time"),
+        ]
+        # On PostgreSQL, app and stream also carry trigram indexes (migration 0002) for
+        # case-insensitive substring search.
+
+    def __str__(self) -> str:
+        return f"{self.domain_name} {self.app_name}/{self.stream_name} {self.notify_time:%F %T}"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.notify_result == "success"
+
+
+class HarvestCursor(models.Model):
+    """How far a domain's records have been harvested, and who is harvesting it now.
+
+    A harvester takes a short lease (a conditional UPDATE, under SELECT … FOR UPDATE SKIP
+    LOCKED on PostgreSQL) and renews it page by page; a crashed harvester's lease runs out
+    and another picks the domain up from `harvested_until`.
+    """
+
+    domain = models.OneToOneField(Domain, on_delete=models.CASCADE, related_name="harvest")
+    harvested_until = models.DateTimeField(null=True)  # complete up to here (before overlap)
+    backfilled = models.BooleanField(default=False)
+    next_run_at = models.DateTimeField(db_index=True, null=True)
+    last_run_at = models.DateTimeField(null=True)
+    last_records = models.PositiveIntegerField(default=0)  # new records of the last run
+    last_error = models.CharField(max_length=500, blank=True)
+    last_error_at = models.DateTimeField(null=True)
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"{self.domain_id} until {self.harvested_until}"
+
+
+class HourlyRollup(models.Model):
+    """Deliveries per domain × hour × NotifyType × result × failure class, kept up to date as
+    records are archived (incrementally: each new record adds one), so charts and overviews
+    cost O(hours), not O(records)."""
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="rollups")
+    hour = models.DateTimeField()
+    notify_type = models.CharField(max_length=40)
+    notify_result = models.CharField(max_length=8)
+    failure_class = models.CharField(max_length=16, blank=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["domain", "hour", "notify_type", "notify_result", "failure_class"],
+                name="rollup_one_row_per_cell",
+            )
+        ]
+        indexes = [models.Index(fields=["hour", "domain"], name="rollup_hour_domain")]

@@ -1,0 +1,262 @@
+"""The harvester: every record once, late records, errors mid-run, a vanished domain, leases,
+retention, rollups that equal a direct count, and two harvester processes at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db.models import Count, Sum
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dashboard.archive import harvest
+from dashboard.archive.harvest import archive_purge, archive_row, records_insert
+from dashboard.archive.models import ArchivedRecord, HarvestCursor, HourlyRollup
+from dashboard.domains.models import Domain
+from dashboard.failures import UpstreamError
+from dashboard.live import NotifyRecord
+from dashboard.sandbox.models import SandboxDomain, SandboxNotifyRecord
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, add_record, database_url, harvest_now
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def count_archived(domain: str = TEAM_DOMAIN) -> int:
+    return ArchivedRecord.objects.filter(domain_name=domain).count()
+
+
+def rollup_total(domain: str = TEAM_DOMAIN) -> int:
+    return HourlyRollup.objects.filter(domain__name=domain).aggregate(n=Sum("count"))["n"] or 0
+
+
+def test_a_second_pass_stores_nothing_twice(archived):
+    before = ArchivedRecord.objects.count()
+    report = harvest_now()
+    assert report.fetched > 0 and report.inserted == 0  # the overlap was read again
+    assert ArchivedRecord.objects.count() == before
+    assert rollup_total() == count_archived()  # the rollups counted each record once
+
+
+def test_a_late_record_inside_the_overlap_is_picked_up(archived):
+    before = count_archived()
+    add_record(stream_name="late", notify_time=timezone.now() - dt.timedelta(minutes=12))
+    harvest_now()
+    assert count_archived() == before + 1 and rollup_total() == before + 1
+
+
+def test_an_upstream_error_mid_backfill_resumes_from_the_cursor(archived, monkeypatch):
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    expected = count_archived()
+    ArchivedRecord.objects.filter(domain=domain).delete()
+    HourlyRollup.objects.filter(domain=domain).delete()
+    HarvestCursor.objects.filter(domain=domain).update(
+        harvested_until=None, backfilled=False, next_run_at=None
+    )
+    real = harvest.fetch_slice
+    calls = []
+
+    def failing_on_the_fifth_slice(name, start, end, **kwargs):
+        calls.append(end)
+        if name == TEAM_DOMAIN and len(calls) == 5:
+            raise UpstreamError(code="ServiceUnavailable", message="down", request_id="RID-5")
+        return real(name, start, end, **kwargs)
+
+    monkeypatch.setattr(harvest, "fetch_slice", failing_on_the_fifth_slice)
+    HarvestCursor.objects.exclude(domain=domain).update(
+        next_run_at=timezone.now() + dt.timedelta(hours=1)
+    )
+    harvest.harvest_pass()
+    cursor = HarvestCursor.objects.get(domain=domain)
+    assert "ServiceUnavailable" in cursor.last_error and "RID-5" in cursor.last_error
+    assert cursor.harvested_until == calls[3]  # the end of the last slice that worked
+    assert cursor.next_run_at > timezone.now() and not cursor.lease_owner
+    partial = count_archived()
+    assert 0 < partial < expected
+    monkeypatch.setattr(harvest, "fetch_slice", real)
+    harvest_now()
+    assert count_archived() == expected and rollup_total() == expected
+    assert HarvestCursor.objects.get(domain=domain).last_error == ""
+
+
+def test_a_domain_that_vanishes_keeps_its_archive_and_the_others_go_on(archived):
+    gone = "pull.gamearena.net"
+    kept = count_archived(gone)
+    assert kept > 0
+    SandboxDomain.objects.filter(name=gone).delete()
+    add_record(stream_name="still-harvested")
+    report = harvest_now()
+    failed = {d.domain: d.error for d in report.failed}
+    assert "InvalidDomain.NotFound" in failed[gone]
+    assert count_archived(gone) == kept  # nothing archived is lost
+    assert ArchivedRecord.objects.filter(stream_name="still-harvested").count() == 1
+    # Once sync marks it gone, the harvester no longer asks for it.
+    from dashboard.domains.sync import domains_sync_all
+
+    domains_sync_all(workers=1)
+    assert gone not in {d.domain for d in harvest_now().domains}
+
+
+def test_a_lease_is_taken_once_and_a_crashed_harvesters_lease_runs_out(archived):
+    now = timezone.now()
+    HarvestCursor.objects.update(next_run_at=None, lease_owner="", lease_until=None)
+    first = harvest.cursor_claim(owner="one", now=now)
+    second = harvest.cursor_claim(owner="two", now=now)
+    assert first and second and first.pk != second.pk
+    HarvestCursor.objects.exclude(pk=first.pk).update(
+        lease_owner="x", lease_until=now + dt.timedelta(minutes=5)
+    )
+    assert harvest.cursor_claim(owner="three", now=now) is None  # every domain is leased
+    HarvestCursor.objects.filter(pk=first.pk).update(lease_until=now - dt.timedelta(seconds=1))
+    again = harvest.cursor_claim(owner="three", now=now)
+    assert again.pk == first.pk and again.lease_owner == "three"
+
+
+def test_retention_purges_in_batches_and_keeps_the_rest(archived, monkeypatch, settings):
+    settings.ARCHIVE_RETENTION_DAYS = 30
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    old = timezone.now() - dt.timedelta(days=40)
+    rows = [
+        archive_row(domain, _record(stream=f"old-{i}", when=old + dt.timedelta(minutes=i)), old)
+        for i in range(7)
+    ]
+    records_insert(rows)
+    assert ArchivedRecord.objects.filter(notify_time__lt=old + dt.timedelta(hours=1)).count() == 7
+    monkeypatch.setattr(harvest, "PURGE_BATCH", 3)
+    before = ArchivedRecord.objects.count()
+    assert archive_purge(now=timezone.now()) == 7
+    assert ArchivedRecord.objects.count() == before - 7
+    assert not HourlyRollup.objects.filter(hour__lt=old + dt.timedelta(hours=2)).exists()
+
+
+def _record(
+    *,
+    stream="s",
+    when=None,
+    result="success",
+    kind="file_created",
+    app="live",
+    url="https://h.example.com/cb",
+    description="success",
+):
+    return NotifyRecord(
+        app_name=app,
+        domain_name=TEAM_DOMAIN,
+        stream_name=stream,
+        notify_type=kind,
+        notify_url=url,
+        notify_content="{}",
+        notify_header="",
+        notify_response="",
+        notify_result=result,
+        notify_time=when or timezone.now(),
+        description=description,
+        storage_type="oss",
+    )
+
+
+@settings(
+    max_examples=25,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    records=st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=72 * 3600),  # seconds back
+            st.sampled_from(["file_created", "record_started", "record_error"]),
+            st.sampled_from(
+                [("success", "success"), ("failed", "HTTP 404 Not Found"), ("failed", "timeout")]
+            ),
+            st.sampled_from(["a", "b", "c"]),
+        ),
+        max_size=60,
+    ),
+    batch=st.integers(min_value=1, max_value=25),
+)
+def test_rollups_equal_a_direct_count(synced, records, batch):
+    """However records arrive — in batches, again and again — the rollups count each once."""
+    domain = Domain.objects.get(name="cdn.webinar-hub.com")
+    ArchivedRecord.objects.filter(domain=domain).delete()
+    HourlyRollup.objects.filter(domain=domain).delete()
+    now = timezone.now().replace(microsecond=0)
+    rows = [
+        archive_row(
+            domain,
+            _record(
+                stream=stream,
+                when=now - dt.timedelta(seconds=back),
+                kind=kind,
+                result=result,
+                description=description,
+            ),
+            now,
+        )
+        for back, kind, (result, description), stream in records
+    ]
+    for _ in range(2):  # the overlap: every record arrives twice
+        for start in range(0, len(rows), batch):
+            records_insert(rows[start : start + batch])
+    direct = {
+        (row["notify_type"], row["notify_result"], row["failure_class"]): row["n"]
+        for row in ArchivedRecord.objects.filter(domain=domain)
+        .values("notify_type", "notify_result", "failure_class")
+        .annotate(n=Count("pk"))
+    }
+    rolled = {
+        (row["notify_type"], row["notify_result"], row["failure_class"]): row["n"]
+        for row in HourlyRollup.objects.filter(domain=domain)
+        .values("notify_type", "notify_result", "failure_class")
+        .annotate(n=Sum("count"))
+    }
+    assert rolled == direct
+    by_hour = HourlyRollup.objects.filter(domain=domain).values_list("hour", flat=True)
+    assert all(h.minute == 0 and h.second == 0 for h in by_hour)
+
+
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_two_harvester_processes_share_the_domains_and_store_each_record_once(synced):
+    HarvestCursor.objects.all().delete()
+    ArchivedRecord.objects.all().delete()
+    HourlyRollup.objects.all().delete()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings_test",
+        "DATABASE_URL": database_url("default"),
+        "SANDBOX_DATABASE_URL": database_url("sandbox"),
+        "ARCHIVE_HARVEST_WORKERS": "2",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    command = [sys.executable, "manage.py", "harvest_records", "-v", "2"]
+    procs = [
+        subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outputs]
+    harvested = [set(re.findall(r"✓ ([\w.-]+):", out)) for out, _ in outputs]
+    streaming = set(
+        Domain.objects.filter(domain_type="liveVideo", gone_at__isnull=True).values_list(
+            "name", flat=True
+        )
+    )
+    assert harvested[0] | harvested[1] == streaming
+    assert not harvested[0] & harvested[1], "two harvesters fetched the same domain"
+    assert all(c.harvested_until for c in HarvestCursor.objects.all())
+    # Every record the Live API holds (up to the seconds it shares with another), once.
+    upstream = SandboxNotifyRecord.objects.filter(
+        notify_time__gte=timezone.now() - dt.timedelta(days=7) + dt.timedelta(minutes=5)
+    ).count()
+    assert upstream - 5 <= ArchivedRecord.objects.count() <= upstream + 5
+    assert HourlyRollup.objects.aggregate(n=Sum("count"))["n"] == ArchivedRecord.objects.count()
