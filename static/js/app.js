@@ -30,6 +30,25 @@
     }
   }, true);
 
+  // Filter forms send only the filters that are set, so pushed URLs stay short and shareable
+  // (?stream=room rather than ?stream=room&app=&domain=&…).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var detail = event.detail;
+    if (detail.verb !== "get" || !detail.formData) return;
+    var empty = [];
+    detail.formData.forEach(function (value, key) { if (value === "") empty.push(key); });
+    empty.forEach(function (key) { detail.formData.delete(key); });
+  });
+
+  // "Back" on an error page goes back when there is somewhere to go back to.
+  document.addEventListener("click", function (event) {
+    var back = event.target.closest("a[data-back]");
+    if (back && window.history.length > 1) {
+      event.preventDefault();
+      window.history.back();
+    }
+  });
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest("button.copy");
     if (button) {

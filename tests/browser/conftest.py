@@ -82,10 +82,16 @@ def sign_in(page, live_server, username: str, password: str = PASSWORD) -> None:
 
 
 @pytest.fixture
-def people(synced):
+def people(archived):
     """The three demo roles; the editor belongs to the team owning live.example-shop.com."""
     return {
         "lead": make_user("lead", LEAD),
         "support": make_user("support", VIEWER),
-        "editor": make_user("editor", EDITOR, teams=[synced["team"]]),
+        "editor": make_user("editor", EDITOR, teams=[archived["team"]]),
     }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """Every journey runs in a zone far from UTC, as most of the dashboard's users do."""
+    return {**browser_context_args, "timezone_id": "Asia/Shanghai", "locale": "en-GB"}

@@ -108,8 +108,8 @@ def test_records_filter_page_reload_and_expand(watched, live_server, people):
     assert page.url == url
     expect(page.locator(".pager")).to_contain_text("Page 2 of")
     assert page.locator("table.records time").first.get_attribute("datetime") == first_time
-    page.locator("details summary").first.click()
-    expect(page.locator("details[open] pre").first).to_be_visible()
+    page.locator("table.records details summary").first.click()
+    expect(page.locator("table.records details[open] pre").first).to_be_visible()
     page.go_back()
     expect(page).to_have_url(re.compile(r"status=failed(?!.*page=2)"))
     assert page.problems == []

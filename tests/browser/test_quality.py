@@ -42,7 +42,7 @@ def test_axe_has_no_serious_violations_on_main_pages(watched, live_server, peopl
         page.goto(live_server.url + path)
         page.wait_for_load_state("networkidle")
         if path.startswith("/records/?"):
-            page.locator("details summary").first.click()
+            page.locator("table.records details summary").first.click()
         problems = serious(axe.run(page))
         if problems:
             found[path] = problems
@@ -60,7 +60,7 @@ def test_pages_fit_the_screen(browser, live_server, people, width):
         page.goto(live_server.url + path)
         page.wait_for_load_state("networkidle")
         if path.startswith("/records/?"):
-            page.locator("details summary").first.click()
+            page.locator("table.records details summary").first.click()
         excess = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
         if excess > 0:
             overflowing[path] = excess
@@ -117,6 +117,6 @@ def test_sign_in_and_records_journey_in_chinese(watched, live_server, people):
     expect(page.locator(".pager")).to_contain_text("第 2 页")
     page.reload()
     expect(page.locator(".pager")).to_contain_text("第 2 页")  # the choice is remembered
-    page.locator("details summary").first.click()
+    page.locator("table.records details summary").first.click()
     expect(page.locator("details[open] h4").first).to_contain_text("NotifyContent")
     assert page.problems == []
