@@ -45,12 +45,14 @@ def test_back_forward_and_reload_always_show_the_whole_page(
     page.goto(live_server.url + path)
     whole_page(page)
     first_url = page.url
+    first_text = page.locator("#results").inner_text().splitlines()[0]
     page.select_option(*change)  # filter by htmx
     expect(page).to_have_url(re.compile(expect_in_url))
     filtered_url = page.url
     filtered_text = page.locator("#results").inner_text()
     page.go_back()
     expect(page).to_have_url(first_url)
+    expect(page.locator("#results")).to_contain_text(first_text)  # restored, not stale
     whole_page(page)
     page.go_forward()
     expect(page).to_have_url(filtered_url)
