@@ -29,9 +29,11 @@ PAGES = [
     ("domains", "/domains/"),
     ("domain", "/domains/live.example-shop.com/"),
     ("edit", "/domains/live.example-shop.com/record/edit/"),
-    ("records", "/records/?domain=live.example-shop.com&window=24h&status=failed&size=20"),
+    ("records", "/records/?stream=Room-10&window=7d&status=failed&size=20"),
+    ("record", None),  # the first record of the search above
     ("overview", "/records/overview/"),
     ("audit", "/audit/"),
+    ("people", "/people/"),
 ]
 
 
@@ -54,6 +56,7 @@ def main() -> int:
         ["sandbox_seed"],
         ["sync_domains", "-v0"],
         ["create_demo_users"],
+        ["harvest_records", "-v0"],
     ):
         subprocess.run(manage + args, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     with socket.socket() as s:
@@ -78,7 +81,9 @@ def main() -> int:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             for width in (1280, 390):
-                page = browser.new_page(viewport={"width": width, "height": 900})
+                page = browser.new_page(
+                    viewport={"width": width, "height": 900}, timezone_id="Asia/Shanghai"
+                )
                 page.goto(f"{base}/accounts/login/")
                 if width == 1280:
                     page.screenshot(path=OUT / f"login-{width}.png")
@@ -92,11 +97,16 @@ def main() -> int:
                     page.click("button.primary")
                     page.wait_for_load_state("networkidle")
                 for name, path in PAGES:
-                    page.goto(base + path)
+                    if path is None:
+                        page.locator("table.records time").first.click()
+                    else:
+                        page.goto(base + path)
                     page.wait_for_load_state("networkidle")
                     if name == "records":
-                        page.locator("details summary").first.click()
+                        page.locator("table.records details summary").first.click()
                     page.screenshot(path=OUT / f"{name}-{width}.png", full_page=name != "records")
+                    if name == "records":
+                        page.goto(base + path)  # the record's page opens from the list
                 if width == 1280:
                     page.goto(base + "/domains/live.example-shop.com/snapshot/edit/")
                     page.fill("#id_notify_url", "https://hooks.example-shop.com/live/snapshot-v2")
@@ -104,6 +114,15 @@ def main() -> int:
                     page.wait_for_selector("[role=alert]")
                     page.screenshot(path=OUT / f"edit-error-{width}.png")
                 page.close()
+            # A refusal, as an editor of another team meets it.
+            page = browser.new_page(viewport={"width": 1280, "height": 700})
+            page.goto(f"{base}/accounts/login/")
+            page.fill("#id_username", "editor")
+            page.fill("#id_password", "live-demo-pass")
+            page.click("main button[type=submit]")
+            page.goto(base + "/domains/live.fitclass.cn/record/edit/")
+            page.screenshot(path=OUT / "forbidden-1280.png")
+            page.close()
             browser.close()
     finally:
         server.terminate()
