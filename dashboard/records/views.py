@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from functools import cached_property
+from functools import cached_property, partial
 
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from dashboard.archive.classify import label as failure_label
 from dashboard.archive.selectors import (
+    COUNT_CAP,
     archive_freshness,
     config_at,
     domain_harvested_until,
@@ -57,11 +58,17 @@ EXPORT_HEADER = [
 
 
 class CappedPaginator(Paginator):
-    """Counts at most COUNT_CAP matches: a search across every domain for 90 days must not
-    count millions of rows to draw a pager."""
+    """Counts at most COUNT_CAP matches (a search across every domain for 90 days must not
+    count millions of rows to draw a pager), or takes a count already known."""
+
+    def __init__(self, *args, known_count: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.known_count = known_count
 
     @cached_property
     def count(self) -> int:
+        if self.known_count is not None:
+            return min(self.known_count, COUNT_CAP)
         return records_count(self.object_list)[0]
 
 
@@ -146,13 +153,15 @@ def records_view(request):
         upstream_ms = (time.perf_counter() - t0) * 1000
     else:
         rows = records_search(filters=filters)
-        page = page_of(request, rows, filters["size"], errors_to=form, paginator=CappedPaginator)
+        counts = records_counts(rows, filters=filters)
+        paginator = partial(CappedPaginator, known_count=None if counts.capped else counts.total)
+        page = page_of(request, rows, filters["size"], errors_to=form, paginator=paginator)
         if page is None:
             return render_page(request, "records/list.html", "results", context, status=400)
         context["page"] = page
         context["rows"] = [_row(r, zone) for r in page.object_list]
-        context["counts"] = records_counts(rows)
-        context["total"] = context["counts"].total
+        context["counts"] = counts
+        context["total"] = counts.total
         if filters.get("domain_id"):
             context["domain_until"] = domain_harvested_until(domain_id=filters["domain_id"])
     context["export_capped"] = context.get("total", 0) > EXPORT_CAP
