@@ -11,11 +11,16 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = ROOT / "var" / "bench"
 
 
-def setup(name: str, *, sandbox_db: str | None = None, throttle: bool = False) -> None:
+def setup(
+    name: str, *, sandbox_db: str | None = None, throttle: bool = False, keep_database=False
+) -> None:
+    """Databases of the benchmark's own; `keep_database`: use DATABASE_URL as it is set
+    (a PostgreSQL that scripts/with-postgres.sh started)."""
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DEBUG", "true")
-    os.environ["DATABASE_URL"] = f"sqlite:///{BENCH_DIR / (name + '-dashboard.sqlite3')}"
+    if not keep_database:
+        os.environ["DATABASE_URL"] = f"sqlite:///{BENCH_DIR / (name + '-dashboard.sqlite3')}"
     os.environ["SANDBOX_DATABASE_URL"] = (
         f"sqlite:///{BENCH_DIR / (sandbox_db or name + '-sandbox.sqlite3')}"
     )

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "dashboard.records",
     "dashboard.receivers",
     "dashboard.archive",
+    "dashboard.incidents",
 ]
 
 MIDDLEWARE = [
@@ -238,6 +239,9 @@ ARCHIVE_HARVEST_OVERLAP = env_int("ARCHIVE_HARVEST_OVERLAP", 900, minimum=0)
 ARCHIVE_HARVEST_LEASE = env_int("ARCHIVE_HARVEST_LEASE", 120, minimum=10)
 # Threads fetching pages at once (within the harvest's share of the rate budget).
 ARCHIVE_HARVEST_WORKERS = env_int("ARCHIVE_HARVEST_WORKERS", 4, minimum=1)
+
+# An incident resolves on its own after this many deliveries in a row to its receiver.
+INCIDENT_RESOLVE_AFTER = env_int("INCIDENT_RESOLVE_AFTER", 20, minimum=1)
 
 # --- Callback URLs and the safe sender ---------------------------------------------------
 CALLBACK_TEST_TIMEOUT = 5.0  # Live's own timeout

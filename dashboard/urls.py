@@ -42,5 +42,6 @@ urlpatterns = [
     path("people/<int:user_id>/", account_views.person_edit, name="person_edit"),
     path("tools/", include("dashboard.receivers.urls")),
     path("records/", include("dashboard.records.urls")),
+    path("incidents/", include("dashboard.incidents.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -34,6 +34,8 @@ PAGES = [
     ("overview", "/records/overview/"),
     ("audit", "/audit/"),
     ("people", "/people/"),
+    ("incidents", "/incidents/"),
+    ("incident", None),  # the first incident of the list above
 ]
 
 
@@ -97,8 +99,10 @@ def main() -> int:
                     page.click("button.primary")
                     page.wait_for_load_state("networkidle")
                 for name, path in PAGES:
-                    if path is None:
+                    if name == "record":
                         page.locator("table.records time").first.click()
+                    elif name == "incident":
+                        page.locator("#results tbody a").first.click()
                     else:
                         page.goto(base + path)
                     page.wait_for_load_state("networkidle")
@@ -107,6 +111,10 @@ def main() -> int:
                     page.screenshot(path=OUT / f"{name}-{width}.png", full_page=name != "records")
                     if name == "records":
                         page.goto(base + path)  # the record's page opens from the list
+                # The trend chart with its config-change marker, alone.
+                page.goto(base + "/domains/live.example-shop.com/?period=24h")
+                page.wait_for_load_state("networkidle")
+                page.locator("#deliveries").screenshot(path=OUT / f"chart-{width}.png")
                 if width == 1280:
                     page.goto(base + "/domains/live.example-shop.com/snapshot/edit/")
                     page.fill("#id_notify_url", "https://hooks.example-shop.com/live/snapshot-v2")

@@ -34,5 +34,6 @@ if ! "${runas[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60
   echo "!!!!! PostgreSQL did not start: the PostgreSQL test run is SKIPPED !!!!!"
   exit 3
 fi
+"$PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U postgres dashboard  # for benchmarks; tests make their own
 export DATABASE_URL="postgres://postgres@127.0.0.1:$port/dashboard"
 "$@"

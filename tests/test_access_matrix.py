@@ -41,6 +41,11 @@ EXPECTATIONS = {
     # The demo URL's host does not resolve offline (400, "not sent"); online it may answer.
     "test_send": ("post", {"name": TEAM_DOMAIN, "kind": "record"}, EDITORS, (200, 400)),
     "signature_check": ("get", {}, EVERYONE, 200),
+    "incidents": ("get", {}, EVERYONE, 200),
+    "incident_detail": ("get", {"pk": "incident"}, EVERYONE, 200),
+    # allowed: an empty form is refused as such (400); the others never get that far
+    "incident_action": ("post", {"pk": "incident"}, EDITORS, 400),
+    "incident_note": ("post", {"pk": "incident"}, EDITORS, 400),
 }
 # Routes that are public or belong to Django itself.
 NOT_COVERED = {"login", "logout", "set_language"}
@@ -64,6 +69,22 @@ def _resolve(name: str, value, people):
         from dashboard.archive.models import ArchivedRecord
 
         return ArchivedRecord.objects.values_list("pk", flat=True).first()
+    if name == "pk" and value == "incident":
+        from django.utils import timezone
+
+        from dashboard.domains.models import Domain
+        from dashboard.incidents.models import Incident
+
+        now = timezone.now()
+        incident = Incident.objects.create(
+            domain=Domain.objects.get(name=TEAM_DOMAIN),
+            receiver_host="access.example.com",
+            failure_class="timeout",
+            key="access-matrix",
+            first_seen=now,
+            last_seen=now,
+        )
+        return incident.pk
     return value
 
 

@@ -40,10 +40,13 @@ from dashboard.upstream import get_client, upstream_errors
 
 from .classify import classify
 from .models import ArchivedRecord, HarvestCursor, HourlyRollup
+from .signals import records_archived
 
 logger = logging.getLogger(__name__)
 
-SLICE = dt.timedelta(hours=6)  # a backfill asks for the window in slices this long
+# A backfill asks for the window in slices this long: each one a stable set to page through,
+# and a point to resume from after an error.
+SLICE = dt.timedelta(hours=24)
 # Start of a backfill: just inside the API's 7 days, so the edge never slides out mid-run.
 EDGE_MARGIN = dt.timedelta(minutes=2)
 
@@ -157,6 +160,8 @@ class Inserted:
     failure_class: str
     receiver_host: str
     http_status: int | None
+    app_name: str
+    stream_name: str
 
 
 def records_insert(rows: list[dict]) -> list[Inserted]:
@@ -170,10 +175,15 @@ def records_insert(rows: list[dict]) -> list[Inserted]:
     quote = connection.ops.quote_name
     table = quote(ArchivedRecord._meta.db_table)
     columns = ", ".join(quote(f.column) for f in _FIELDS)
-    returning = "id, notify_time, notify_type, notify_result, failure_class, receiver_host, " + (
-        "http_status"
+    returning = (
+        "id, notify_time, notify_type, notify_result, failure_class, receiver_host, "
+        "http_status, app_name, stream_name"
     )
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            inserted = _insert_by_copy(rows, names, returning)
+            rollups_add(domain_id=rows[0]["domain_id"], records=inserted)
+            return inserted
         with connection.cursor() as cursor:
             for offset in range(0, len(rows), INSERT_BATCH):
                 batch = rows[offset : offset + INSERT_BATCH]
@@ -196,6 +206,29 @@ def records_insert(rows: list[dict]) -> list[Inserted]:
                         when = when.replace(tzinfo=dt.UTC)
                     inserted.append(Inserted(row[0], when, *row[2:]))
         rollups_add(domain_id=rows[0]["domain_id"], records=inserted)
+    return inserted
+
+
+def _insert_by_copy(rows: list[dict], names: list[str], returning: str) -> list[Inserted]:
+    """PostgreSQL: COPY the rows into a temporary table, then one INSERT … SELECT … ON CONFLICT
+    DO NOTHING RETURNING — several times faster than a multi-row VALUES statement."""
+    quote = connection.ops.quote_name
+    table = quote(ArchivedRecord._meta.db_table)
+    columns = ", ".join(quote(f.column) for f in _FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS archive_incoming ON COMMIT DELETE ROWS AS "  # noqa: S608
+            f"SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        with cursor.cursor.copy(f"COPY archive_incoming ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[name] for name in names])
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM archive_incoming "  # noqa: S608
+            f"ON CONFLICT (fingerprint) DO NOTHING RETURNING {returning}"
+        )
+        inserted = [Inserted(*row) for row in cursor.fetchall()]
+        cursor.execute("TRUNCATE archive_incoming")
     return inserted
 
 
@@ -231,6 +264,61 @@ def rollups_add(*, domain_id: int, records: list[Inserted]) -> None:
             f"failure_class) DO UPDATE SET count = {table}.count + excluded.count",
             values,
         )
+
+
+def rollups_rebuild(
+    *, start: dt.datetime, end: dt.datetime, domains: list[Domain], now: dt.datetime | None = None
+) -> tuple[int, list[str]]:
+    """Recount the rollups of whole hours from `start` to `end` from the archived records.
+
+    Each domain is recounted in one transaction holding its harvest cursor, so no harvester
+    adds to its rollups meanwhile; a domain a harvester holds right now is left for later.
+    Returns (cells written, names of the domains skipped as busy)."""
+    from django.db.models import Count
+    from django.db.models.functions import Trunc
+
+    now = now or timezone.now()
+    first = hour_of(start)
+    stop = hour_of(end)
+    if stop < end:
+        stop += dt.timedelta(hours=1)
+    written, busy = 0, []
+    for domain in domains:
+        with transaction.atomic():
+            cursor = (
+                HarvestCursor.objects.select_for_update(skip_locked=True)
+                .filter(domain=domain)
+                .first()
+            )
+            held = HarvestCursor.objects.filter(domain=domain).exists() and cursor is None
+            leased = bool(cursor and cursor.lease_until and cursor.lease_until > now)
+            if held or leased:
+                busy.append(domain.name)
+                continue
+            HourlyRollup.objects.filter(domain=domain, hour__gte=first, hour__lt=stop).delete()
+            cells = (
+                ArchivedRecord.objects.filter(
+                    domain=domain, notify_time__gte=first, notify_time__lt=stop
+                )
+                .annotate(cell=Trunc("notify_time", "hour", tzinfo=dt.UTC))
+                .values("cell", "notify_type", "notify_result", "failure_class")
+                .annotate(n=Count("id"))
+                .order_by()
+            )
+            rows = [
+                HourlyRollup(
+                    domain=domain,
+                    hour=c["cell"],
+                    notify_type=c["notify_type"],
+                    notify_result=c["notify_result"],
+                    failure_class=c["failure_class"],
+                    count=c["n"],
+                )
+                for c in cells
+            ]
+            HourlyRollup.objects.bulk_create(rows, batch_size=1000)
+            written += len(rows)
+    return written, busy
 
 
 # --- leases ----------------------------------------------------------------------------------
@@ -339,6 +427,59 @@ class DomainHarvest:
     error: str = ""
 
 
+@dataclass
+class _Job:
+    """One leased domain whose slices are being fetched (possibly while another is stored)."""
+
+    cursor: HarvestCursor
+    now: dt.datetime
+    slices: list[tuple[dt.datetime, dt.datetime]]
+    results: Iterator[list[NotifyRecord]]
+
+
+def _start(cursor: HarvestCursor, now: dt.datetime, pool) -> _Job:
+    """Ask for every slice of one domain, from its cursor (minus the overlap) up to `now`."""
+    now = now.replace(microsecond=0)  # the API's times are whole seconds
+    oldest = now - RECORDS_WINDOW + EDGE_MARGIN
+    overlap = dt.timedelta(seconds=settings.ARCHIVE_HARVEST_OVERLAP)
+    start = max(cursor.harvested_until - overlap, oldest) if cursor.harvested_until else oldest
+    slices = _slices(start, now)
+    threaded = not isinstance(pool, _Inline)
+    name = cursor.domain.name
+    if threaded:
+        futures = [pool.submit(fetch_slice, name, *s, threaded=True) for s in slices]
+        results = (future.result() for future in futures)
+    else:
+        results = (fetch_slice(name, *s, threaded=False) for s in slices)
+    return _Job(cursor=cursor, now=now, slices=slices, results=results)
+
+
+def _finish(
+    job: _Job, owner: str, on_new: Callable[[Domain, list[Inserted]], None] | None
+) -> DomainHarvest:
+    """Store one domain's slices in order, moving its cursor on after each."""
+    domain = job.cursor.domain
+    outcome = DomainHarvest(domain=domain.name)
+    try:
+        for (_, stop), records in zip(job.slices, job.results, strict=True):
+            rows = [archive_row(domain, r, job.now) for r in records if r.notify_time]
+            new = records_insert(rows)
+            outcome.fetched += len(rows)
+            outcome.inserted += len(new)
+            if new:
+                # Incidents, alerts …: after the insert's transaction, each in its own.
+                records_archived.send(sender=ArchivedRecord, domain=domain, records=new)
+                if on_new is not None:
+                    on_new(domain, new)
+            if not _still_mine(job.cursor, owner, harvested_until=stop):
+                outcome.error = "lease lost"
+                logger.warning("harvest: lease of %s lost mid-run", domain.name)
+                return outcome
+    except UpstreamError as failure:
+        outcome.error = failure.describe()
+    return outcome
+
+
 def harvest_domain(
     *,
     cursor: HarvestCursor,
@@ -348,30 +489,7 @@ def harvest_domain(
     on_new: Callable[[Domain, list[Inserted]], None] | None = None,
 ) -> DomainHarvest:
     """Harvest one leased domain from its cursor up to `now`."""
-    domain = cursor.domain
-    outcome = DomainHarvest(domain=domain.name)
-    now = now.replace(microsecond=0)  # the API's times are whole seconds
-    oldest = now - RECORDS_WINDOW + EDGE_MARGIN
-    overlap = dt.timedelta(seconds=settings.ARCHIVE_HARVEST_OVERLAP)
-    start = max(cursor.harvested_until - overlap, oldest) if cursor.harvested_until else oldest
-    slices = _slices(start, now)
-    try:
-        threaded = not isinstance(pool, _Inline)
-        fetched = pool.map(lambda s: fetch_slice(domain.name, *s, threaded=threaded), slices)
-        for (_, stop), records in zip(slices, fetched, strict=True):
-            rows = [archive_row(domain, r, now) for r in records if r.notify_time]
-            new = records_insert(rows)
-            outcome.fetched += len(rows)
-            outcome.inserted += len(new)
-            if new and on_new is not None:
-                on_new(domain, new)
-            if not _still_mine(cursor, owner, harvested_until=stop):
-                outcome.error = "lease lost"
-                logger.warning("harvest: lease of %s lost mid-run", domain.name)
-                return outcome
-    except UpstreamError as failure:
-        outcome.error = failure.describe()
-    return outcome
+    return _finish(_start(cursor, now, pool), owner, on_new)
 
 
 # --- a pass over every due domain --------------------------------------------------------------
@@ -413,33 +531,50 @@ def harvest_pass(
         if workers > 1
         else _Inline()
     )
+    claimed = 0
+
+    def claim_next() -> _Job | None:
+        nonlocal claimed
+        if max_domains is not None and claimed >= max_domains:
+            return None
+        cursor = cursor_claim(owner=owner, now=now())
+        if cursor is None:
+            return None
+        claimed += 1
+        return _start(cursor, now(), pool)
+
     with pool:
-        while max_domains is None or len(report.domains) < max_domains:
-            started = now()
-            cursor = cursor_claim(owner=owner, now=started)
-            if cursor is None:
-                break
-            outcome = harvest_domain(
-                cursor=cursor, owner=owner, now=started, pool=pool, on_new=on_new
-            )
-            finished = timezone.now()
-            fields = {"last_run_at": finished, "last_records": outcome.inserted}
-            if outcome.error:
-                fields.update(
-                    last_error=outcome.error[:500],
-                    last_error_at=finished,
-                    # Retry soon, but not in a tight loop against a failing upstream.
-                    next_run_at=finished + min(interval * 4, dt.timedelta(minutes=5)),
-                )
-                logger.warning("harvest: %s: %s", cursor.domain.name, outcome.error)
-            else:
-                fields.update(last_error="", backfilled=True, next_run_at=finished + interval)
-            cursor_release(cursor, owner, **fields)
+        # One domain ahead: its pages are fetched while the current one is being stored, so
+        # the harvest lane's budget is not left idle between domains.
+        job = claim_next()
+        while job is not None:
+            ahead = claim_next() if not isinstance(pool, _Inline) else None
+            outcome = _finish(job, owner, on_new)
+            _release_after(job.cursor, owner, outcome, interval)
             report.domains.append(outcome)
             if progress:
                 progress(outcome)
+            job = ahead if ahead is not None else claim_next()
     archive_purge(now=now())
     return report
+
+
+def _release_after(
+    cursor: HarvestCursor, owner: str, outcome: DomainHarvest, interval: dt.timedelta
+) -> None:
+    finished = timezone.now()
+    fields = {"last_run_at": finished, "last_records": outcome.inserted}
+    if outcome.error:
+        fields.update(
+            last_error=outcome.error[:500],
+            last_error_at=finished,
+            # Retry soon, but not in a tight loop against a failing upstream.
+            next_run_at=finished + min(interval * 4, dt.timedelta(minutes=5)),
+        )
+        logger.warning("harvest: %s: %s", cursor.domain.name, outcome.error)
+    else:
+        fields.update(last_error="", backfilled=True, next_run_at=finished + interval)
+    cursor_release(cursor, owner, **fields)
 
 
 # --- retention -------------------------------------------------------------------------------

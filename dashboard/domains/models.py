@@ -162,6 +162,9 @@ class AuditEntry(models.Model):
         SNAPSHOT = "snapshot", _("Snapshot callback")
         DOMAIN = "domain", _("Domain")
         PERSON = "person", _("Person")
+        INCIDENT = "incident", _("Incident")
+        ALERT = "alert", _("Alert rule")
+        REDELIVERY = "redelivery", _("Redelivery")
 
     class Action(models.TextChoices):
         ADD = "add", _("Add")
@@ -172,6 +175,12 @@ class AuditEntry(models.Model):
         GONE = "gone", _("Gone upstream")
         TEST = "test", _("Test callback")
         ROLE = "role", _("Role and teams")
+        ACKNOWLEDGE = "acknowledge", _("Acknowledge")
+        RESOLVE = "resolve", _("Resolve")
+        MUTE = "mute", _("Mute")
+        REOPEN = "reopen", _("Reopen")
+        NOTE = "note", _("Note")
+        RESEND = "resend", _("Resend")
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", _("Success")

@@ -18,6 +18,14 @@ from dashboard.archive.selectors import failure_totals
 from dashboard.csvexport import csv_response
 from dashboard.failures import UpstreamError
 from dashboard.htmx import render_page, vary_on_htmx
+from dashboard.incidents.selectors import (
+    PERIODS,
+    chart_period,
+    domain_chart,
+    domain_open_incidents,
+    failure_sparklines,
+    open_incident_counts,
+)
 from dashboard.paging import page_of
 
 from . import services
@@ -53,7 +61,10 @@ def domain_list_view(request):
     context["page"] = page_of(request, rows, PAGE_SIZE, errors_to=filterset.form)
     if context["page"] is None:
         return render_page(request, "domains/list.html", "results", context, status=400)
-    context["totals"] = failure_totals(domain_ids=[d.pk for d in context["page"].object_list])
+    ids = [d.pk for d in context["page"].object_list]
+    context["totals"] = failure_totals(domain_ids=ids)
+    context["sparklines"] = failure_sparklines(domain_ids=ids)
+    context["open_incidents"] = open_incident_counts(domain_ids=ids)
     context["sort"] = filterset.form.cleaned_data.get("sort") if filterset.is_bound else ""
     return render_page(request, "domains/list.html", "results", context)
 
@@ -80,6 +91,9 @@ def _detail_context(request, domain) -> dict:
         "can_edit": refusal is None,
         "edit_refusal": refusal,
         "history": domain_history(domain=domain),
+        "chart": domain_chart(domain=domain, period=chart_period(request.GET.get("period"))),
+        "periods": list(PERIODS),
+        "incidents": domain_open_incidents(domain=domain),
     }
 
 

@@ -33,6 +33,9 @@ class SlotLimiter:
     def acquire(self, key: str, rate: float, *, deadline: float) -> float:
         """Wait for a slot; returns the seconds waited. `deadline` is on the same clock."""
         width = 1.0 / rate
+        # Slots are numbered in units of `width`: processes configured with another rate use
+        # other keys rather than misreading these numbers.
+        key = f"{key}@{rate:g}"
         ttl = max(5, math.ceil(width * 4))
         now = self.clock()
         slot = math.floor(now / width)

@@ -33,6 +33,13 @@ from dashboard.domains.models import Domain
 from dashboard.domains.selectors import streaming_domain_names
 from dashboard.failures import UpstreamError
 from dashboard.htmx import render_page, vary_on_htmx
+from dashboard.incidents.selectors import (
+    PERIODS,
+    chart_period,
+    domain_chart,
+    failure_sparklines,
+    open_incident_counts,
+)
 from dashboard.paging import page_of, requested_page
 
 from .forms import LIVE, PAGE_SIZES, RecordsFilterForm
@@ -266,9 +273,20 @@ def overview(request):
         .select_related("team", "record_config")
         .order_by("name")
     )
-    totals = failure_totals(domain_ids=[d.pk for d in domains])
+    ids = [d.pk for d in domains]
+    totals = failure_totals(domain_ids=ids)
+    sparklines = failure_sparklines(domain_ids=ids)
+    incidents = open_incident_counts(domain_ids=ids)
     empty = {}
-    rows = [{"domain": d, "totals": totals.get(d.pk, empty)} for d in domains]
+    rows = [
+        {
+            "domain": d,
+            "totals": totals.get(d.pk, empty),
+            "sparkline": sparklines.get(d.pk),
+            "incidents": incidents.get(d.pk, 0),
+        }
+        for d in domains
+    ]
     period, measure = SORTS[key]
     if period is not None:
 
@@ -283,5 +301,11 @@ def overview(request):
     return render(
         request,
         "records/overview.html",
-        {"rows": rows, "sort": sort, "freshness": archive_freshness()},
+        {
+            "rows": rows,
+            "sort": sort,
+            "freshness": archive_freshness(),
+            "chart": domain_chart(domain=None, period=chart_period(request.GET.get("period"))),
+            "periods": list(PERIODS),
+        },
     )

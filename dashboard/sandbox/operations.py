@@ -292,8 +292,22 @@ def describe_notify_records(params: Params) -> dict:
         rows = rows.filter(storage_type=storage)
     total = rows.count()
     offset = (page_number - 1) * page_size
+    fields = [
+        "app_name",
+        "domain_name",
+        "stream_name",
+        "notify_type",
+        "notify_url",
+        "notify_content",
+        "notify_header",
+        "notify_response",
+        "notify_result",
+        "notify_time",
+        "description",
+        "storage_type",
+    ]
     page = (
-        list(rows.order_by("-notify_time", "-id")[offset : offset + page_size])
+        rows.order_by("-notify_time", "-id").values_list(*fields)[offset : offset + page_size]
         if offset < total
         else []
     )
@@ -306,20 +320,33 @@ def describe_notify_records(params: Params) -> dict:
         "TotalPage": math.ceil(total / page_size) if total else 0,
         "CallbackList": [
             {
-                "AppName": r.app_name,
-                "DomainName": r.domain_name,
-                "StreamName": r.stream_name,
-                "NotifyType": r.notify_type,
-                "NotifyUrl": r.notify_url,
-                "NotifyContent": r.notify_content,
-                "NotifyHeader": r.notify_header,
-                "NotifyResponse": r.notify_response,
-                "NotifyResult": r.notify_result,
-                "NotifyTime": api.format_time(r.notify_time),
-                "Description": r.description,
-                "StorageType": r.storage_type,
+                "AppName": app,
+                "DomainName": domain_name,
+                "StreamName": stream,
+                "NotifyType": notify_type,
+                "NotifyUrl": url,
+                "NotifyContent": content,
+                "NotifyHeader": header,
+                "NotifyResponse": response,
+                "NotifyResult": result,
+                "NotifyTime": api.format_time(when),
+                "Description": description,
+                "StorageType": storage,
             }
-            for r in page
+            for (
+                app,
+                domain_name,
+                stream,
+                notify_type,
+                url,
+                content,
+                header,
+                response,
+                result,
+                when,
+                description,
+                storage,
+            ) in page
         ],
     }
 

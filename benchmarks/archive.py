@@ -1,0 +1,331 @@
+"""The callback archive on PostgreSQL: backfill, insert rate, steady-state lag, and searches
+over 5,000,000 records (90 days, 200 domains) with their query plans.
+
+Run by `make bench` inside a throwaway PostgreSQL cluster (scripts/with-postgres.sh); alone:
+    bash scripts/with-postgres.sh .venv/bin/python benchmarks/archive.py
+Parts: `archive.py backfill insert lag search` (default: all).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+
+from _bootstrap import setup, summary
+
+if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+    sys.exit("archive.py needs PostgreSQL: run it through scripts/with-postgres.sh")
+os.environ["LIVE_SANDBOX_THROTTLE"] = "true"  # the documented QPS, enforced
+# As in production: DEBUG off (its query log alone would cost more than the inserts).
+os.environ["DEBUG"] = "false"
+os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "k" * 40)
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")
+os.environ["ARCHIVE_HARVEST_WORKERS"] = os.environ.get("ARCHIVE_HARVEST_WORKERS", "4")
+PARTS = sys.argv[1:] or ["backfill", "insert", "lag", "search"]
+
+# The Live API is a service of its own: the sandbox runs in its own process (throttled at the
+# documented QPS), and the dashboard reaches it over HTTP as it would reach Alibaba Cloud.
+SANDBOX = None
+if {"backfill", "lag"} & set(PARTS):
+    import socket
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sandbox_env = {
+        **os.environ,
+        "DEBUG": "true",
+        "DATABASE_URL": "",
+        "SANDBOX_DATABASE_URL": f"sqlite:///{root / 'var' / 'bench' / 'archive-sandbox.sqlite3'}",
+        "LIVE_SANDBOX_BIG_DOMAIN_RECORDS": "200000",
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+    }
+    (root / "var" / "bench").mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--database", "sandbox", "-v0"],
+        cwd=root,
+        env=sandbox_env,
+        check=True,
+    )
+    SANDBOX = subprocess.Popen(
+        [sys.executable, "manage.py", "runsandbox", f"127.0.0.1:{port}"],
+        cwd=root,
+        env=sandbox_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(600):  # seeding 200,000 records takes a while the first time
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.5)
+    os.environ["LIVE_API_ENDPOINT"] = f"http://127.0.0.1:{port}"
+    os.environ["ALIBABA_CLOUD_ACCESS_KEY_ID"] = "sandbox"
+    os.environ["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = "sandbox-secret"
+
+setup("archive", sandbox_db="archive-sandbox.sqlite3", throttle=True, keep_database=True)
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from dashboard.archive.harvest import archive_row, harvest_pass, records_insert  # noqa: E402
+from dashboard.archive.models import ArchivedRecord, HarvestCursor, HourlyRollup  # noqa: E402
+from dashboard.archive.selectors import archive_freshness  # noqa: E402
+from dashboard.contract.api import ACTION_QPS, DESCRIBE_RECORDS  # noqa: E402
+from dashboard.domains.models import Domain  # noqa: E402
+from dashboard.live import NotifyRecord  # noqa: E402
+from dashboard.upstream import get_client, reset_client  # noqa: E402
+
+SHARE = ACTION_QPS[DESCRIBE_RECORDS] * settings.LIVE_API_RATE_FRACTION
+
+
+def backfill() -> None:
+    print("\n-- backfill of the demo account (runsandbox, throttled; the harvest lane's budget)")
+    call_command("sync_domains", verbosity=0)
+    for share in (settings.LIVE_API_HARVEST_SHARE, 0.2):
+        settings.LIVE_API_HARVEST_SHARE = share
+        reset_client()
+        client = get_client()
+        calls = []
+        describe = client.describe_notify_records
+
+        def counted(*args, _describe=describe, _calls=calls, **kwargs):
+            _calls.append(1)
+            return _describe(*args, **kwargs)
+
+        client.describe_notify_records = counted
+        ArchivedRecord.objects.all().delete()
+        HourlyRollup.objects.all().delete()
+        HarvestCursor.objects.all().delete()
+        started, cpu = time.monotonic(), time.process_time()
+        report = harvest_pass()
+        elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
+        lane = SHARE * share
+        per_record = cpu / max(report.inserted, 1)
+        print(
+            f"share {share:.0%} ({lane:.0f} QPS): {report.inserted:,} records from "
+            f"{len(report.domains)} domains in {elapsed:.1f} s = {report.inserted / elapsed:,.0f} "
+            f"records/s; {len(calls)} calls, {len(calls) / elapsed:.1f} calls/s = "
+            f"{100 * len(calls) / elapsed / lane:.0f}% of the lane; "
+            f"{len(report.failed)} domains failed; the harvester's own CPU: "
+            f"{per_record * 1e6:.0f} µs per record = {1 / per_record:,.0f} records/s "
+            f"= {1 / per_record / 500:.0f} full pages/s per core"
+        )
+
+
+def insert() -> None:
+    print("\n-- insert rate on PostgreSQL (rows already fetched and classified)")
+    domain, _ = Domain.objects.get_or_create(
+        name="insert-bench.example.com", defaults={"domain_type": "liveVideo", "status": "online"}
+    )
+    Domain.objects.filter(pk=domain.pk).update(gone_at=timezone.now())  # never harvested
+    ArchivedRecord.objects.filter(domain=domain).delete()
+    now = timezone.now().replace(microsecond=0)
+    rows = [archive_row(domain, _record(i, now), now) for i in range(100_000)]
+    started = time.monotonic()
+    for offset in range(0, len(rows), 500):
+        records_insert(rows[offset : offset + 500])
+    elapsed = time.monotonic() - started
+    again = time.monotonic()
+    records_insert(rows[:10_000])  # the overlap: already archived
+    print(
+        f"100,000 rows in {elapsed:.2f} s = {100_000 / elapsed:,.0f} rows/s "
+        f"(with their rollups); 10,000 duplicates skipped in {time.monotonic() - again:.2f} s"
+    )
+    ArchivedRecord.objects.filter(domain=domain).delete()
+    HourlyRollup.objects.filter(domain=domain).delete()
+    Domain.objects.filter(pk=domain.pk).update(gone_at=timezone.now())  # not upstream
+
+
+def _record(i: int, now: dt.datetime) -> NotifyRecord:
+    failed = i % 11 == 0
+    return NotifyRecord(
+        app_name="live",
+        domain_name="insert-bench.example.com",
+        stream_name=f"stream-{i % 997}",
+        notify_type="file_created",
+        notify_url="https://hooks.example.com/live/record",
+        notify_content='{"domain":"insert-bench.example.com","app":"live","stream":"s","uri":'
+        f'"live/s/{i}.flv","duration":61.5,"start_time":1,"stop_time":2}}',
+        notify_header='{"Content-Type":"application/json"}',
+        notify_response="" if failed else '{"Code":0,"Msg":"Success"}',
+        notify_result="failed" if failed else "success",
+        notify_time=now - dt.timedelta(seconds=i),
+        description="timeout: no answer within 5s" if failed else "success",
+        storage_type="oss",
+    )
+
+
+def lag() -> None:
+    print("\n-- steady-state harvest lag with the demo traffic (90 s)")
+    samples = []
+    ends = time.monotonic() + 90
+    while time.monotonic() < ends:
+        harvest_pass()
+        fresh = archive_freshness()
+        if fresh.lag is not None:
+            samples.append(fresh.lag.total_seconds())
+        time.sleep(5)
+    print(
+        f"lag samples: max {max(samples):.0f} s, median {sorted(samples)[len(samples) // 2]:.0f} s"
+    )
+
+
+# --- 5,000,000 records over 90 days and 200 domains --------------------------------------------
+
+LOAD = """
+INSERT INTO archive_archivedrecord (fingerprint, domain_id, domain_name, app_name, stream_name,
+    notify_type, notify_result, notify_time, notify_url, notify_content, notify_header,
+    notify_response, description, storage_type, http_status, failure_class, receiver_host,
+    harvested_at)
+SELECT md5('bench' || g)::uuid, d.id, d.name,
+    (ARRAY['live','edu','sports','shop','music','game'])[1 + (g %% 6)],
+    (ARRAY['studio','room','match','class','stage','lobby','keynote','flash-sale'])
+        [1 + (g / 7 %% 8)] || '-' || (g %% 5000),
+    (ARRAY['file_created','file_created','file_created','record_started','record_paused',
+           'record_resumed','record_error'])[1 + (g %% 7)],
+    CASE WHEN g %% 13 = 0 THEN 'failed' ELSE 'success' END,
+    now() - (g %% 7776000) * interval '1 second',
+    'https://hooks.' || d.name || '/live/record',
+    '{"domain":"' || d.name || '","stream":"s-' || g || '"}',
+    '{"Content-Type":"application/json"}',
+    CASE WHEN g %% 13 = 0 THEN '' ELSE '{"Code":0}' END,
+    CASE WHEN g %% 13 = 0 THEN (ARRAY['timeout','HTTP 404 Not Found','HTTP 502 Bad Gateway',
+        'connection refused'])[1 + (g / 13 %% 4)] ELSE 'success' END,
+    'oss',
+    CASE WHEN g %% 13 = 0 AND g / 13 %% 4 = 1 THEN 404
+         WHEN g %% 13 = 0 AND g / 13 %% 4 = 2 THEN 502 END,
+    CASE WHEN g %% 13 = 0 THEN (ARRAY['timeout','http_4xx','http_5xx','refused'])[1 + (g / 13 %% 4)]
+        ELSE '' END,
+    'hooks.' || d.name,
+    now()
+FROM generate_series(%s, %s) AS g
+JOIN bench_domains d ON d.n = g %% 200
+"""
+ROLLUP = """
+INSERT INTO archive_hourlyrollup
+    (domain_id, hour, notify_type, notify_result, failure_class, count)
+SELECT domain_id, date_trunc('hour', notify_time), notify_type, notify_result, failure_class,
+    count(*)
+FROM archive_archivedrecord GROUP BY 1, 2, 3, 4, 5
+ON CONFLICT (domain_id, hour, notify_type, notify_result, failure_class)
+DO UPDATE SET count = excluded.count
+"""
+
+
+def load_five_million() -> None:
+    if ArchivedRecord.objects.filter(domain_name__startswith="bench-").exists():
+        print("(5,000,000 synthetic records already loaded)")
+        return
+    started = time.monotonic()
+    domains = [
+        Domain(name=f"bench-{n:03d}.example.com", domain_type="liveVideo", status="online")
+        for n in range(200)
+    ]
+    Domain.objects.bulk_create(domains, ignore_conflicts=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE bench_domains AS SELECT id, name, "
+            "(row_number() OVER (ORDER BY name) - 1) AS n FROM domains_domain "
+            "WHERE name LIKE 'bench-%%'"
+        )
+        # Load without the indexes, then build them once (as a restore would).
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = "
+            "'archive_archivedrecord' AND indexname NOT LIKE '%%pkey' "
+            "AND indexdef NOT LIKE '%%UNIQUE%%'"
+        )
+        indexes = cursor.fetchall()
+        for name, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        for first in range(0, 5_000_000, 500_000):
+            cursor.execute(LOAD, [first, first + 499_999])
+            print(f"  loaded {first + 500_000:,}", flush=True)
+        for name, definition in indexes:
+            cursor.execute(definition)
+            print(f"  index {name} built", flush=True)
+        cursor.execute(ROLLUP)
+        cursor.execute("ANALYZE archive_archivedrecord")
+        cursor.execute("ANALYZE archive_hourlyrollup")
+    print(f"5,000,000 records loaded in {time.monotonic() - started:.0f} s")
+
+
+def timed(client: Client, path: str, n: int = 30) -> list[float]:
+    samples = []
+    for _ in range(n):
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        timing = dict(part.strip().split(";dur=") for part in response["Server-Timing"].split(","))
+        samples.append(float(timing["app"]))
+    return samples
+
+
+def explain(sql_from: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql_from)
+        for (line,) in cursor.fetchall()[:12]:
+            print("    " + line)
+
+
+def search() -> None:
+    print("\n-- searches over 5,000,000 records, 90 days, 200 domains (dashboard time)")
+    load_five_million()
+    from django.contrib.auth.models import Group, User
+
+    from dashboard.accounts.roles import VIEWER, ensure_roles
+
+    ensure_roles()
+    user, _ = User.objects.get_or_create(username="bench-viewer")
+    user.groups.add(Group.objects.get(name=VIEWER))
+    client = Client()
+    client.force_login(user)
+    domain = Domain.objects.get(name="bench-042.example.com")
+    cases = [
+        ("stream substring, every domain, 90 d", "/records/?stream=Studio-31&window=90d&size=100"),
+        (
+            "one domain, failed, 24 h, page of 100",
+            f"/records/?domain={domain.name}&status=failed&window=24h&size=100",
+        ),
+        ("failure-class counts, every domain, 30 d", "/records/?status=failed&window=30d&size=20"),
+    ]
+    for label, path in cases:
+        timed(client, path, n=3)  # warm the caches
+        print(f"{label}: {summary(timed(client, path))}")
+    print("  plan, stream substring:")
+    explain(
+        "SELECT id FROM archive_archivedrecord WHERE UPPER(stream_name::text) LIKE "
+        "UPPER('%studio-31%') AND notify_time >= now() - interval '90 days' "
+        "ORDER BY notify_time DESC, id DESC LIMIT 100"
+    )
+    print("  plan, one domain failed 24 h:")
+    explain(
+        f"SELECT id FROM archive_archivedrecord WHERE domain_id = {int(domain.pk)} "  # noqa: S608
+        "AND notify_result = 'failed' AND notify_time >= now() - interval '24 hours' "
+        "ORDER BY notify_time DESC, id DESC LIMIT 100"
+    )
+    print("  plan, 30-day class counts (rollups):")
+    explain(
+        "SELECT notify_result, failure_class, sum(count) FROM archive_hourlyrollup WHERE "
+        "notify_result = 'failed' AND hour >= now() - interval '30 days' GROUP BY 1, 2"
+    )
+
+
+if "backfill" in PARTS:
+    backfill()
+if "insert" in PARTS:
+    insert()
+if "lag" in PARTS:
+    lag()
+if "search" in PARTS:
+    search()
+if SANDBOX is not None:
+    SANDBOX.terminate()

@@ -1,0 +1,29 @@
+"""The incident list's filters."""
+
+from __future__ import annotations
+
+import django_filters as filters
+from django.utils.translation import gettext_lazy as _
+
+from dashboard.domains.models import Team
+
+from .models import Incident
+
+
+class IncidentFilter(filters.FilterSet):
+    team = filters.ModelChoiceFilter(
+        label=_("Team"),
+        field_name="domain__team",
+        queryset=Team.objects.all(),
+        empty_label=_("Any"),
+    )
+    domain = filters.CharFilter(
+        label=_("Domain"), field_name="domain__name", lookup_expr="icontains", max_length=253
+    )
+    state = filters.ChoiceFilter(
+        label=_("State"), choices=Incident.State.choices, empty_label=_("Any")
+    )
+
+    class Meta:
+        model = Incident
+        fields: list[str] = []

@@ -1,0 +1,197 @@
+"""Reading incidents, and the charts' data: deliveries per hour or day, config-change markers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Case, IntegerField, QuerySet, Sum, Value, When
+from django.utils import timezone
+
+from dashboard.archive.models import ArchivedRecord, HourlyRollup
+from dashboard.domains.models import AuditEntry, Domain
+from dashboard.domains.selectors import CONFIG_ACTIONS
+
+from .models import Incident
+
+STATE_ORDER = Case(
+    When(state=Incident.State.OPEN, then=Value(0)),
+    When(state=Incident.State.ACKNOWLEDGED, then=Value(1)),
+    When(state=Incident.State.MUTED, then=Value(2)),
+    default=Value(3),
+    output_field=IntegerField(),
+)
+
+
+def incidents_list() -> QuerySet[Incident]:
+    """Open first, then acknowledged, muted and resolved; newest activity first."""
+    return (
+        Incident.objects.select_related("domain", "domain__team", "acknowledged_by")
+        .annotate(state_order=STATE_ORDER)
+        .order_by("state_order", "-last_seen", "-pk")
+    )
+
+
+def domain_open_incidents(*, domain: Domain) -> list[Incident]:
+    return list(incidents_list().filter(domain=domain).exclude(state=Incident.State.RESOLVED))
+
+
+def incident_samples(*, incident: Incident) -> list[ArchivedRecord]:
+    found = {r.pk: r for r in ArchivedRecord.objects.filter(pk__in=incident.sample_ids)}
+    return [found[pk] for pk in incident.sample_ids if pk in found]
+
+
+def open_incident_counts(*, domain_ids: list[int]) -> dict[int, int]:
+    rows = (
+        Incident.objects.filter(domain_id__in=domain_ids)
+        .exclude(state=Incident.State.RESOLVED)
+        .values_list("domain_id")
+        .order_by()
+    )
+    counts: dict[int, int] = {}
+    for (domain_id,) in rows:
+        counts[domain_id] = counts.get(domain_id, 0) + 1
+    return counts
+
+
+# --- charts ---------------------------------------------------------------------------------
+
+PERIODS = {
+    "24h": (dt.timedelta(hours=24), dt.timedelta(hours=1)),
+    "7d": (dt.timedelta(days=7), dt.timedelta(hours=6)),
+    "30d": (dt.timedelta(days=30), dt.timedelta(days=1)),
+    "90d": (dt.timedelta(days=90), dt.timedelta(days=1)),
+}
+DEFAULT_PERIOD = "7d"
+
+
+def chart_period(value: str | None) -> str:
+    """The chart period asked for in the URL, or the default for anything else."""
+    return value if value in PERIODS else DEFAULT_PERIOD
+
+
+@dataclass
+class Bucket:
+    start: dt.datetime
+    end: dt.datetime
+    success: int = 0
+    failed: int = 0
+    classes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return self.success + self.failed
+
+    @property
+    def rate(self) -> float | None:
+        return self.failed / self.total if self.total else None
+
+
+@dataclass
+class Marker:
+    at: dt.datetime
+    entry: AuditEntry
+
+
+@dataclass
+class Chart:
+    period: str
+    start: dt.datetime
+    end: dt.datetime
+    buckets: list[Bucket]
+    markers: list[Marker]
+
+    @property
+    def peak(self) -> int:
+        return max((b.total for b in self.buckets), default=0)
+
+
+def _bucket_starts(start: dt.datetime, end: dt.datetime, step: dt.timedelta, zone) -> list:
+    """Bucket boundaries: whole hours (UTC) or whole days in the reader's zone."""
+    if step >= dt.timedelta(days=1):
+        day = timezone.localtime(start, zone).replace(hour=0, minute=0, second=0, microsecond=0)
+        points = []
+        while day < end:
+            points.append(day)
+            day = (day + dt.timedelta(days=1, hours=2)).replace(hour=0)  # DST-proof
+        return points
+    hour = start.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    points = []
+    while hour < end:
+        points.append(hour)
+        hour += step
+    return points
+
+
+def domain_chart(*, domain: Domain | None, period: str, now: dt.datetime | None = None) -> Chart:
+    """Deliveries per bucket (success / failed, failed by class) from the hourly rollups, and
+    every recording/snapshot config change of the period (drift included) as a marker."""
+    now = now or timezone.now()
+    span, step = PERIODS[period]
+    zone = timezone.get_current_timezone()
+    end = now
+    starts = _bucket_starts(now - span, now, step, zone)
+    start = starts[0]
+    buckets = [
+        Bucket(start=s, end=(starts[i + 1] if i + 1 < len(starts) else end))
+        for i, s in enumerate(starts)
+    ]
+    cells = HourlyRollup.objects.filter(hour__gte=start.astimezone(dt.UTC), hour__lt=end)
+    if domain is not None:
+        cells = cells.filter(domain=domain)
+    rows = (
+        cells.values("hour", "notify_result", "failure_class")
+        .annotate(n=Sum("count"))
+        .order_by("hour")
+    )
+    index = 0
+    for row in rows:
+        while index + 1 < len(buckets) and row["hour"] >= buckets[index + 1].start:
+            index += 1
+        bucket = buckets[index]
+        if row["notify_result"] == "success":
+            bucket.success += row["n"]
+        else:
+            bucket.failed += row["n"]
+            name = row["failure_class"] or "other"
+            bucket.classes[name] = bucket.classes.get(name, 0) + row["n"]
+    entries = AuditEntry.objects.filter(
+        kind__in=["record", "snapshot"],
+        action__in=CONFIG_ACTIONS,
+        outcome=AuditEntry.Outcome.SUCCESS,
+        created_at__gte=start,
+        created_at__lte=end,
+    ).order_by("created_at")
+    if domain is not None:
+        entries = entries.filter(domain=domain)
+    markers = [Marker(at=e.created_at, entry=e) for e in entries[:200]]
+    return Chart(period=period, start=start, end=end, buckets=buckets, markers=markers)
+
+
+def failure_sparklines(
+    *, domain_ids: list[int], days: int = 7, now: dt.datetime | None = None
+) -> dict[int, list[float | None]]:
+    """Each domain's daily failure rate over the last `days` days (None: no deliveries)."""
+    now = now or timezone.now()
+    first = (
+        (now - dt.timedelta(days=days - 1))
+        .astimezone(dt.UTC)
+        .replace(hour=0, minute=0, second=0, microsecond=0)
+    )
+    totals: dict[int, list[list[int]]] = {d: [[0, 0] for _ in range(days)] for d in domain_ids}
+    rows = (
+        HourlyRollup.objects.filter(domain_id__in=domain_ids, hour__gte=first)
+        .values("domain_id", "hour", "notify_result")
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
+    for row in rows:
+        day = min((row["hour"] - first).days, days - 1)
+        cell = totals[row["domain_id"]][day]
+        cell[0] += row["n"]
+        if row["notify_result"] != "success":
+            cell[1] += row["n"]
+    return {
+        domain_id: [failed / total if total else None for total, failed in days_]
+        for domain_id, days_ in totals.items()
+    }

@@ -1,0 +1,209 @@
+"""Incident maintenance (after each archived batch) and the state changes people make.
+
+Failures are grouped by domain + receiver host + cause (failure class, and the HTTP status
+for HTTP classes). An incident stays open — or acknowledged, or muted — while failures keep
+coming; a run of INCIDENT_RESOLVE_AFTER deliveries to the same host resolves it on its own.
+Every state change by a person is audited; an automatic resolution is kept on the incident.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dashboard.archive.classify import HTTP_4XX, HTTP_5XX
+from dashboard.domains.models import AuditEntry, Domain
+from dashboard.domains.permissions import can_edit_domain
+from dashboard.domains.services import audit_entry_create
+
+from .models import Incident, IncidentNote
+
+MAX_STREAMS = 50
+MAX_SAMPLES = 10
+
+
+def incident_key(domain_id: int, host: str, failure_class: str, status: int | None) -> str:
+    code = status if failure_class in (HTTP_4XX, HTTP_5XX) and status else ""
+    return f"{domain_id}|{host}|{failure_class}|{code}"
+
+
+def incidents_track(sender=None, *, domain: Domain, records: list, **kwargs) -> None:
+    """Fold newly archived records into the domain's incidents (the records_archived signal)."""
+    failures: dict[str, list] = defaultdict(list)
+    successes: dict[str, list] = defaultdict(list)
+    for record in records:
+        if record.notify_result == "success":
+            successes[record.receiver_host].append(record.notify_time)
+        else:
+            key = incident_key(
+                domain.pk, record.receiver_host, record.failure_class, record.http_status
+            )
+            failures[key].append(record)
+    for key, batch in failures.items():
+        _add_failures(domain, key, batch)
+    if successes:
+        _count_successes(domain, successes)
+
+
+def _add_failures(domain: Domain, key: str, batch: list) -> None:
+    batch = sorted(batch, key=lambda r: r.notify_time)
+    first, last = batch[0], batch[-1]
+    for _attempt in range(3):  # two harvesters may open the same incident at once
+        try:
+            with transaction.atomic():
+                incident = (
+                    Incident.objects.select_for_update()
+                    .filter(key=key)
+                    .exclude(state=Incident.State.RESOLVED)
+                    .first()
+                )
+                if incident is None:
+                    status = (
+                        last.http_status if last.failure_class in (HTTP_4XX, HTTP_5XX) else None
+                    )
+                    incident = Incident(
+                        domain=domain,
+                        receiver_host=last.receiver_host,
+                        failure_class=last.failure_class or "other",
+                        http_status=status,
+                        key=key,
+                        first_seen=first.notify_time,
+                        last_seen=last.notify_time,
+                    )
+                incident.first_seen = min(incident.first_seen, first.notify_time)
+                incident.last_seen = max(incident.last_seen, last.notify_time)
+                incident.count += len(batch)
+                incident.success_streak = 0
+                streams = [f"{r.app_name}/{r.stream_name}" for r in reversed(batch)]
+                incident.streams = list(dict.fromkeys(streams + incident.streams))[:MAX_STREAMS]
+                samples = [r.id for r in reversed(batch)]
+                incident.sample_ids = list(dict.fromkeys(samples + incident.sample_ids))[
+                    :MAX_SAMPLES
+                ]
+                if incident.effective_state == Incident.State.OPEN:
+                    incident.state = Incident.State.OPEN  # a mute that ran out
+                incident.save()
+            return
+        except IntegrityError:
+            continue
+
+
+def _count_successes(domain: Domain, successes: dict[str, list]) -> None:
+    needed = settings.INCIDENT_RESOLVE_AFTER
+    active = Incident.objects.filter(domain=domain, receiver_host__in=list(successes)).exclude(
+        state=Incident.State.RESOLVED
+    )
+    for incident_id in active.values_list("pk", flat=True):
+        with transaction.atomic():
+            incident = Incident.objects.select_for_update().get(pk=incident_id)
+            if incident.state == Incident.State.RESOLVED:
+                continue
+            later = [t for t in successes[incident.receiver_host] if t > incident.last_seen]
+            if not later:
+                continue
+            incident.success_streak += len(later)
+            if incident.success_streak >= needed:
+                # Not audited: the audit log says what people did; a flapping receiver would
+                # bury it. The incident itself says it resolved on its own, and when.
+                incident.state = Incident.State.RESOLVED
+                incident.resolved_at = timezone.now()
+                incident.resolved_by = None
+            incident.save()
+
+
+# --- what people do -------------------------------------------------------------------------
+
+
+class IncidentConflict(Exception):
+    """The change cannot be made in the incident's present state (the message says why)."""
+
+
+def _state(incident: Incident) -> dict:
+    return {
+        "incident": incident.pk,
+        "host": incident.receiver_host,
+        "cause": incident.cause,
+        "state": incident.state,
+        "muted_until": incident.muted_until.isoformat() if incident.muted_until else None,
+    }
+
+
+def _require_change(user, incident: Incident) -> None:
+    if not can_edit_domain(user, incident.domain):
+        raise PermissionDenied(
+            _("Only editors of %(domain)s and leads can change its incidents.")
+            % {"domain": incident.domain.name}
+        )
+
+
+def incident_change(
+    *,
+    incident: Incident,
+    actor,
+    action: str,
+    muted_until: dt.datetime | None = None,
+    client_ip: str | None = None,
+) -> Incident:
+    """Acknowledge, resolve, mute until a time, or reopen; audited."""
+    _require_change(actor, incident)
+    with transaction.atomic():
+        locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        before = _state(locked)
+        now = timezone.now()
+        if action == AuditEntry.Action.ACKNOWLEDGE:
+            locked.state = Incident.State.ACKNOWLEDGED
+            locked.acknowledged_by, locked.acknowledged_at = actor, now
+        elif action == AuditEntry.Action.RESOLVE:
+            locked.state = Incident.State.RESOLVED
+            locked.resolved_by, locked.resolved_at = actor, now
+        elif action == AuditEntry.Action.MUTE:
+            locked.state = Incident.State.MUTED
+            locked.muted_until = muted_until
+        elif action == AuditEntry.Action.REOPEN:
+            if (
+                Incident.objects.filter(key=locked.key)
+                .exclude(pk=locked.pk)
+                .exclude(state=Incident.State.RESOLVED)
+                .exists()
+            ):
+                raise IncidentConflict(
+                    _("A newer incident with the same cause is open: see that one instead.")
+                )
+            locked.state = Incident.State.OPEN
+            locked.resolved_at = None
+            locked.resolved_by = None
+        else:
+            raise ValueError(action)
+        locked.save()
+        audit_entry_create(
+            domain=locked.domain,
+            kind=AuditEntry.Kind.INCIDENT,
+            action=action,
+            actor=actor,
+            client_ip=client_ip,
+            before=before,
+            after=_state(locked),
+        )
+    return locked
+
+
+def incident_note_add(*, incident: Incident, actor, text: str, client_ip=None) -> IncidentNote:
+    _require_change(actor, incident)
+    note = IncidentNote.objects.create(
+        incident=incident, author=actor, author_name=actor.get_username(), text=text
+    )
+    audit_entry_create(
+        domain=incident.domain,
+        kind=AuditEntry.Kind.INCIDENT,
+        action=AuditEntry.Action.NOTE,
+        actor=actor,
+        client_ip=client_ip,
+        after={**_state(incident), "note": text[:200]},
+    )
+    return note

@@ -1,0 +1,103 @@
+"""/incidents/: failures grouped by cause; each incident's page, its samples and notes."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from dashboard.accounts.security import client_ip
+from dashboard.domains.permissions import edit_refusal, require_edit
+from dashboard.htmx import render_page, vary_on_htmx
+from dashboard.paging import page_of
+
+from .filters import IncidentFilter
+from .forms import IncidentActionForm, NoteForm
+from .models import Incident
+from .selectors import incident_samples, incidents_list
+from .services import IncidentConflict, incident_change, incident_note_add
+
+PAGE_SIZE = 50
+
+
+@vary_on_htmx
+def incident_list(request):
+    filterset = IncidentFilter(request.GET or None, queryset=incidents_list())
+    context = {"form": filterset.form, "page": None}
+    if filterset.is_bound and not filterset.is_valid():
+        return render_page(request, "incidents/list.html", "results", context, status=400)
+    rows = filterset.qs if filterset.is_bound else incidents_list()
+    context["page"] = page_of(request, rows, PAGE_SIZE, errors_to=filterset.form)
+    if context["page"] is None:
+        return render_page(request, "incidents/list.html", "results", context, status=400)
+    return render_page(request, "incidents/list.html", "results", context)
+
+
+def _incident(pk: int) -> Incident:
+    incident = Incident.objects.select_related("domain", "domain__team").filter(pk=pk).first()
+    if incident is None:
+        raise Http404(_("There is no incident %(id)s.") % {"id": pk})
+    return incident
+
+
+def _detail(request, incident: Incident, **extra) -> dict:
+    refusal = edit_refusal(request.user, incident.domain)
+    return {
+        "incident": incident,
+        "samples": incident_samples(incident=incident),
+        "notes": incident.notes.all(),
+        "can_change": refusal is None,
+        "refusal": refusal,
+        "action_form": IncidentActionForm(),
+        "note_form": NoteForm(),
+        **extra,
+    }
+
+
+def incident_detail(request, pk: int):
+    incident = _incident(pk)
+    return render(request, "incidents/detail.html", _detail(request, incident))
+
+
+@require_POST
+def incident_action(request, pk: int):
+    incident = _incident(pk)
+    require_edit(request.user, incident.domain)  # before anything is read from the form
+    form = IncidentActionForm(request.POST)
+    if not form.is_valid():
+        context = _detail(request, incident, action_form=form)
+        return render(request, "incidents/detail.html", context, status=400)
+    try:
+        incident_change(
+            incident=incident,
+            actor=request.user,
+            action=form.cleaned_data["action"],
+            muted_until=form.cleaned_data.get("muted_until"),
+            client_ip=client_ip(request),
+        )
+    except IncidentConflict as conflict:
+        form.add_error(None, str(conflict))
+        context = _detail(request, incident, action_form=form)
+        return render(request, "incidents/detail.html", context, status=409)
+    messages.success(request, _("Incident updated."))
+    return redirect("incident_detail", pk=incident.pk)
+
+
+@require_POST
+def incident_note(request, pk: int):
+    incident = _incident(pk)
+    require_edit(request.user, incident.domain)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "incidents/detail.html", _detail(request, incident, note_form=form), status=400
+        )
+    incident_note_add(
+        incident=incident,
+        actor=request.user,
+        text=form.cleaned_data["text"],
+        client_ip=client_ip(request),
+    )
+    return redirect("incident_detail", pk=incident.pk)

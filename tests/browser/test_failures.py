@@ -1,0 +1,85 @@
+"""A team lead audits failures: the overview ranks the worst domain first; its chart marks the
+config change a test just made at the right time; "Restore" puts the earlier config back
+through the ordinary form, and the audit log says it was a rollback."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from dashboard.domains.kinds import KINDS
+from dashboard.domains.models import AuditEntry, Domain
+from dashboard.domains.services import config_save
+from dashboard.sandbox.models import SandboxRecordConfig
+from tests.browser.conftest import sign_in
+
+
+def test_lead_finds_the_worst_domain_sees_the_change_on_its_chart_and_rolls_it_back(
+    watched, live_server, people
+):
+    page = watched
+    sign_in(page, live_server, "lead")
+    page.goto(f"{live_server.url}/records/overview/")
+    first_row = page.locator("#overview tbody tr").first
+    worst = first_row.locator("td").first.locator("a").inner_text()
+    # worst first: no domain below has a higher 24-hour rate
+    rates = [
+        float(t.rstrip("%")) if t.endswith("%") else -1
+        for t in page.locator("#overview tbody td:nth-child(4)").all_inner_texts()
+    ]
+    assert rates == sorted(rates, reverse=True) and rates[0] > 0
+
+    # Meanwhile someone changes its recording callback (through the service layer).
+    domain = Domain.objects.get(name=worst)
+    kind = KINDS["record"]
+    old_url = SandboxRecordConfig.objects.get(domain__name=worst).notify_url
+    config_save(
+        domain=domain,
+        kind=kind,
+        data={"notify_url": "https://broken-hooks.example.com/cb", "need_status_notify": True},
+        actor=people["lead"],
+        expected_version=domain.record_version,
+    )
+    change = AuditEntry.objects.filter(domain=domain, action="update").latest("pk")
+
+    first_row.locator("td").first.locator("a").click()
+    expect(page.locator("h1")).to_have_text(worst)
+    page.locator(".chart-periods a", has_text="24h").click()
+    expect(page).to_have_url(re.compile(r"period=24h"))
+    marker = page.locator(f'svg.bars a.marker[data-entry="{change.pk}"]')
+    expect(marker).to_have_count(1)
+    title = marker.locator("title").text_content()
+    local = timezone.localtime(change.created_at, zoneinfo.ZoneInfo("Asia/Shanghai"))
+    assert local.strftime("%Y-%m-%d %H:%M") in title  # the time where the lead is
+    assert f"{old_url} → https://broken-hooks.example.com/cb" in title
+    # At the right end of a 24-hour axis: the change happened a moment ago.
+    box = marker.locator("line").first.bounding_box()
+    svg = page.locator("svg.bars").bounding_box()
+    assert box["x"] > svg["x"] + svg["width"] * 0.95
+
+    marker.focus()
+    marker.press("Enter")  # the marker leads to the change in the list under the chart
+    expect(page).to_have_url(re.compile(rf"#change-{change.pk}$"))
+    item = page.locator(f"#change-{change.pk}")
+    expect(item).to_be_visible()
+    item.get_by_role("link", name="Restore the configuration before this").click()
+
+    expect(page.locator("#id_notify_url")).to_have_value(old_url)
+    expect(
+        page.get_by_text(f"Restoring the configuration from before entry #{change.pk}")
+    ).to_be_visible()
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("h1")).to_have_text(worst)
+    expect(page.locator(".messages")).to_contain_text("Saved.")
+    assert SandboxRecordConfig.objects.get(domain__name=worst).notify_url == old_url
+
+    rollback = AuditEntry.objects.filter(domain=domain).latest("pk")
+    assert rollback.rollback_of_id == change.pk and rollback.actor_name == "lead"
+    page.goto(f"{live_server.url}/audit/?entry={rollback.pk}")
+    row = page.locator(f"#audit-{rollback.pk}")
+    expect(row).to_contain_text(f"rollback of entry #{change.pk}")
+    expect(row).to_contain_text("lead")
+    assert page.problems == []

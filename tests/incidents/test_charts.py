@@ -1,0 +1,224 @@
+"""Trend charts: bars equal a direct count of the archive, in the reader's zone; every config
+change (drift included) is a marker matching its audit entry; restoring a change's *before*
+goes through the same checks and audit as any edit, conflicts included."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+
+import pytest
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from dashboard.archive.models import ArchivedRecord
+from dashboard.domains.models import AuditEntry, Domain
+from dashboard.domains.selectors import CONFIG_ACTIONS
+from dashboard.domains.services import domain_refresh
+from dashboard.incidents.selectors import PERIODS, domain_chart
+from dashboard.sandbox.models import SandboxRecordConfig
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+
+
+@pytest.mark.parametrize("period", list(PERIODS))
+def test_bars_equal_a_direct_count_of_the_archive(archived, period):
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    with timezone.override(SHANGHAI):
+        chart = domain_chart(domain=domain, period=period)
+    records = ArchivedRecord.objects.filter(domain=domain)
+    assert sum(b.total for b in chart.buckets) > 0
+    for bucket in chart.buckets:
+        inside = records.filter(notify_time__gte=bucket.start, notify_time__lt=bucket.end)
+        if bucket is chart.buckets[0]:
+            # the first bar starts on a whole hour (or day): it holds whole hours only
+            inside = inside.filter(notify_time__gte=chart.start)
+        assert bucket.total == inside.count()
+        assert bucket.failed == inside.exclude(notify_result="success").count()
+        assert sum(bucket.classes.values()) == bucket.failed
+    if PERIODS[period][1] >= dt.timedelta(days=1):
+        # day bars begin at midnight where the reader is, not at midnight UTC
+        starts = {b.start.astimezone(SHANGHAI).time() for b in chart.buckets}
+        assert starts == {dt.time(0, 0)}
+
+
+def edit_record(client, notify_url: str, **extra):
+    url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
+    version = Domain.objects.get(name=TEAM_DOMAIN).record_version
+    return client.post(url, {"notify_url": notify_url, "version": version, **extra})
+
+
+def config_changes(domain):
+    return AuditEntry.objects.filter(
+        domain=domain,
+        kind__in=["record", "snapshot"],
+        action__in=CONFIG_ACTIONS,
+        outcome=AuditEntry.Outcome.SUCCESS,
+    )
+
+
+def test_each_config_change_is_a_marker_that_says_who_changed_what(client, lead, archived):
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    client.force_login(lead)
+    before_url = SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url
+    assert edit_record(client, "https://new-hooks.example.com/cb").status_code == 302
+    # A change made outside the dashboard, found by a refresh: drift, also a marker.
+    SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).update(
+        notify_url="https://console-edit.example.com/cb"
+    )
+    domain_refresh(domain=domain)
+    # A refused change is no change: no marker.
+    assert edit_record(client, "http://127.0.0.1/cb").status_code == 400
+
+    response = client.get(f"/domains/{TEAM_DOMAIN}/?period=24h")
+    chart = response.context["chart"]
+    expected = list(config_changes(domain).filter(created_at__gte=chart.start).order_by("pk"))
+    assert [m.entry.pk for m in chart.markers] == [e.pk for e in expected]
+    assert [e.action for e in expected] == ["update", "drift"]
+
+    body = response.content.decode()
+    svg = body[body.index('<svg viewBox="-8 0 1016 180"') : body.index("</svg>")]
+    update, drift = expected
+    marker = re.search(rf'data-entry="{update.pk}"><title>([^<]*)</title>', svg)
+    assert marker, "the update's marker is on the chart"
+    assert "lead: Recording callback · Update" in marker.group(1)
+    assert f"{before_url} → https://new-hooks.example.com/cb" in marker.group(1)
+    # where on the time axis: the last hour of a 24-hour chart is its right-most 1/24th
+    x = float(re.search(rf'data-entry="{update.pk}">.*?<line x1="([\d.]+)"', svg, re.S).group(1))
+    assert 1000 - 1000 / 24 <= x <= 1000
+    # the list under the chart: each change, its audit entry, and a way back
+    item = body[body.index(f'id="change-{drift.pk}"') :]
+    item = item[: item.index("</li>")]
+    assert "https://new-hooks.example.com/cb → https://console-edit.example.com/cb" in item
+    assert f"/audit/?entry={drift.pk}#audit-{drift.pk}" in item
+    assert f"?restore={drift.pk}" in item
+    audit = client.get(f"/audit/?entry={drift.pk}")
+    assert [e.pk for e in audit.context["page"].object_list] == [drift.pk]
+
+
+def test_markers_leave_out_other_domains_and_the_overview_shows_all(client, lead, archived):
+    client.force_login(lead)
+    edit_record(client, "https://new-hooks.example.com/cb")
+    other = Domain.objects.exclude(Q(name=TEAM_DOMAIN) | Q(domain_type="play")).first()
+    assert client.get(f"/domains/{other.name}/?period=24h").context["chart"].markers == []
+    overview = client.get("/records/overview/?period=24h")
+    assert [m.entry.domain_name for m in overview.context["chart"].markers] == [TEAM_DOMAIN]
+
+
+def test_viewers_see_markers_but_no_restore_and_no_audit_link(client, viewer, lead, archived):
+    client.force_login(lead)
+    edit_record(client, "https://new-hooks.example.com/cb")
+    client.force_login(viewer)
+    body = client.get(f"/domains/{TEAM_DOMAIN}/?period=24h").content.decode()
+    assert 'class="marker"' in body
+    assert "?restore=" not in body and "/audit/?entry=" not in body
+
+
+def test_unknown_periods_fall_back_to_seven_days(client, viewer, archived):
+    client.force_login(viewer)
+    for period in ("", "1y", "<script>", "7d"):
+        response = client.get(f"/domains/{TEAM_DOMAIN}/", {"period": period})
+        assert response.status_code == 200 and response.context["chart"].period == "7d"
+
+
+# --- rollback -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def changed(client, editor, archived):
+    """The editor moved the recording callback from its first URL to a second one."""
+    client.force_login(editor)
+    first = SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url
+    edit_record(client, "https://second.example.com/cb", need_status_notify="on")
+    entry = config_changes(Domain.objects.get(name=TEAM_DOMAIN)).latest("pk")
+    return {"first": first, "entry": entry}
+
+
+def test_restore_opens_the_form_with_the_values_before_the_change(client, changed):
+    entry = changed["entry"]
+    url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
+    response = client.get(url, {"restore": entry.pk})
+    form = response.context["form"]
+    assert form.initial["notify_url"] == changed["first"]
+    assert form.initial["rollback_of"] == entry.pk
+    body = response.content.decode()
+    assert f"Restoring the configuration from before entry #{entry.pk}" in body
+
+    saved = client.post(
+        url,
+        {
+            "notify_url": form.initial["notify_url"],
+            "need_status_notify": "on" if form.initial.get("need_status_notify") else "",
+            "version": form.initial["version"],
+            "rollback_of": entry.pk,
+        },
+    )
+    assert saved.status_code == 302
+    assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == changed["first"]
+    rollback = AuditEntry.objects.latest("pk")
+    assert rollback.rollback_of_id == entry.pk and rollback.actor_name == "editor"
+    assert rollback.after["notify_url"] == changed["first"]
+    page = client.get(f"/domains/{TEAM_DOMAIN}/").content.decode()
+    assert f"rollback of entry #{entry.pk}" in page
+
+
+def test_a_restore_that_meets_a_newer_change_gets_the_conflict_view(client, lead, changed):
+    entry = changed["entry"]
+    url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
+    form = client.get(url, {"restore": entry.pk}).context["form"]
+    # Meanwhile a lead changes it again.
+    from django.test import Client
+
+    other = Client()
+    other.force_login(lead)
+    assert edit_record(other, "https://third.example.com/cb").status_code == 302
+    latest = AuditEntry.objects.latest("pk").pk
+
+    response = client.post(
+        url,
+        {
+            "notify_url": form.initial["notify_url"],
+            "version": form.initial["version"],
+            "rollback_of": entry.pk,
+        },
+    )
+    body = response.content.decode()
+    assert response.status_code == 409 and "https://third.example.com/cb" in body
+    assert f"Restoring the configuration from before entry #{entry.pk}" in body  # kept
+    assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == (
+        "https://third.example.com/cb"
+    )
+    # Nothing saved; the attempt is on record as a conflict, marked as the rollback it was.
+    (attempt,) = AuditEntry.objects.filter(pk__gt=latest)
+    assert attempt.outcome == "conflict" and attempt.rollback_of_id == entry.pk
+
+
+def test_a_key_cannot_be_restored_from_its_fingerprint_and_the_form_says_so(client, lead, archived):
+    client.force_login(lead)
+    edit_record(
+        client,
+        "https://signed.example.com/cb",
+        notify_req_auth="on",
+        notify_auth_key="an-old-key-0123456789",
+    )
+    edit_record(client, "https://unsigned.example.com/cb")
+    entry = config_changes(Domain.objects.get(name=TEAM_DOMAIN)).latest("pk")
+    assert entry.before["auth_key"] == "set"
+    url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
+    response = client.get(url, {"restore": entry.pk})
+    body = response.content.decode()
+    assert "The auth key cannot be restored from its fingerprint" in body
+    assert "an-old-key" not in body
+    assert response.context["form"].initial["notify_req_auth"] is True
+
+
+def test_restore_of_another_domains_entry_or_nonsense_is_an_ordinary_edit(client, lead, changed):
+    url = reverse("config_edit", kwargs={"name": "play.edu-streams.cn", "kind": "record"})
+    client.force_login(lead)
+    for value in (changed["entry"].pk, "abc", "-1", "99999999999999999999999"):
+        response = client.get(url, {"restore": value})
+        assert response.status_code == 200 and "rollback_of" not in response.context["form"].initial

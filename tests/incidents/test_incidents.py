@@ -1,0 +1,266 @@
+"""Incidents through the real path: records in the sandbox, harvested into the archive, grouped
+by domain + receiver host + cause; auto-resolve; who may change them; every change audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from dashboard.archive.models import ArchivedRecord
+from dashboard.domains.models import AuditEntry, Domain
+from dashboard.incidents.models import Incident
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, add_record, harvest_now
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+
+HOOK = "https://hooks.incident-test.example.org/live/cb"
+HOST = "hooks.incident-test.example.org"
+OTHER_HOOK = "https://other.incident-test.example.org/cb"
+
+
+@pytest.fixture
+def quiet(archived, settings):
+    """The archive as harvested, without the demo traffic's incidents."""
+    settings.INCIDENT_RESOLVE_AFTER = 3
+    Incident.objects.all().delete()
+    return archived
+
+
+def deliver(
+    n: int = 1,
+    *,
+    failed: bool,
+    minutes_ago: float,
+    url: str = HOOK,
+    why: str = "",
+    stream: str = "s",
+):
+    """n records of TEAM_DOMAIN to `url`, spaced a second apart, ending `minutes_ago`."""
+    end = timezone.now().replace(microsecond=0) - dt.timedelta(minutes=minutes_ago)
+    for i in range(n):
+        add_record(
+            notify_url=url,
+            stream_name=stream,
+            notify_result="failed" if failed else "success",
+            description=why or ("failed" if failed else "success"),
+            notify_time=end - dt.timedelta(seconds=n - 1 - i),
+        )
+
+
+def mine() -> list[Incident]:
+    return list(Incident.objects.filter(domain__name=TEAM_DOMAIN).order_by("pk"))
+
+
+def test_failures_are_grouped_by_host_and_cause(quiet):
+    deliver(3, failed=True, minutes_ago=9, why="connect timed out after 5000 ms", stream="a")
+    deliver(2, failed=True, minutes_ago=8, why="HTTP 404 Not Found", stream="b")
+    deliver(1, failed=True, minutes_ago=8, why="HTTP 500 Internal Server Error")
+    deliver(1, failed=True, minutes_ago=7, url=OTHER_HOOK, why="HTTP 404 Not Found")
+    harvest_now()
+
+    by_cause = {(i.receiver_host, i.cause): i for i in mine()}
+    assert set(by_cause) == {
+        (HOST, "Timeout"),
+        (HOST, "HTTP 404"),
+        (HOST, "HTTP 500"),
+        ("other.incident-test.example.org", "HTTP 404"),
+    }
+    timeouts = by_cause[(HOST, "Timeout")]
+    assert timeouts.count == 3 and timeouts.streams == ["live/a"]
+    assert timeouts.state == Incident.State.OPEN
+    assert timeouts.last_seen - timeouts.first_seen == dt.timedelta(seconds=2)
+    samples = ArchivedRecord.objects.filter(pk__in=timeouts.sample_ids)
+    assert samples.count() == 3 and {r.failure_class for r in samples} == {"timeout"}
+
+    # A later harvest adds to the open incident; it does not open another.
+    deliver(2, failed=True, minutes_ago=6, why="read timeout", stream="c")
+    harvest_now()
+    timeouts.refresh_from_db()
+    assert timeouts.count == 5 and timeouts.streams[:2] == ["live/c", "live/a"]
+    assert len(mine()) == 4
+
+
+def test_a_run_of_deliveries_to_the_host_resolves_it_on_its_own(quiet):
+    deliver(2, failed=True, minutes_ago=10, why="HTTP 502 Bad Gateway")
+    deliver(2, failed=False, minutes_ago=9)
+    # Deliveries to another host say nothing about this one.
+    deliver(5, failed=False, minutes_ago=9, url=OTHER_HOOK)
+    harvest_now()
+    (incident,) = mine()
+    assert incident.state == Incident.State.OPEN and incident.success_streak == 2
+
+    deliver(1, failed=False, minutes_ago=8)  # the third in a row (INCIDENT_RESOLVE_AFTER=3)
+    harvest_now()
+    incident.refresh_from_db()
+    assert incident.state == Incident.State.RESOLVED and incident.resolved_by is None
+    assert incident.resolved_at is not None
+    # Automatic resolutions stay on the incident; the audit log is what people did.
+    assert not AuditEntry.objects.filter(kind=AuditEntry.Kind.INCIDENT).exists()
+
+    # The same cause again is a new incident; the resolved one keeps its history.
+    deliver(1, failed=True, minutes_ago=7, why="HTTP 502 Bad Gateway")
+    harvest_now()
+    resolved, new = mine()
+    assert resolved.pk == incident.pk and resolved.state == Incident.State.RESOLVED
+    assert new.state == Incident.State.OPEN and new.count == 1 and new.key == resolved.key
+
+
+def test_a_failure_between_deliveries_starts_the_run_again(quiet):
+    deliver(1, failed=True, minutes_ago=10, why="HTTP 503")
+    deliver(2, failed=False, minutes_ago=9)
+    deliver(1, failed=True, minutes_ago=8, why="HTTP 503")
+    deliver(2, failed=False, minutes_ago=7)
+    harvest_now()
+    (incident,) = mine()
+    assert incident.count == 2 and incident.success_streak == 2
+    assert incident.state == Incident.State.OPEN
+
+
+def test_a_mute_that_ran_out_opens_again_with_the_next_failure(quiet):
+    deliver(1, failed=True, minutes_ago=10, why="connection refused")
+    harvest_now()
+    (incident,) = mine()
+    Incident.objects.filter(pk=incident.pk).update(
+        state=Incident.State.MUTED, muted_until=timezone.now() - dt.timedelta(minutes=1)
+    )
+    incident.refresh_from_db()
+    assert incident.effective_state == Incident.State.OPEN  # shown open already
+    deliver(1, failed=True, minutes_ago=9, why="connection refused")
+    harvest_now()
+    incident.refresh_from_db()
+    assert incident.state == Incident.State.OPEN and incident.count == 2
+
+
+# --- what people may do ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def incident(quiet):
+    deliver(4, failed=True, minutes_ago=10, why="HTTP 404 Not Found", stream="cam1")
+    harvest_now()
+    (found,) = mine()
+    return found
+
+
+def act(client, incident, action, **extra):
+    return client.post(f"/incidents/{incident.pk}/action/", {"action": action, **extra})
+
+
+def test_viewers_see_incidents_but_cannot_change_them(client, viewer, incident):
+    client.force_login(viewer)
+    listing = client.get("/incidents/").content.decode()
+    assert TEAM_DOMAIN in listing and "HTTP 404" in listing
+    page = client.get(f"/incidents/{incident.pk}/").content.decode()
+    assert "live/cam1" in page and "Acknowledge" not in page
+    assert act(client, incident, "acknowledge").status_code == 403
+    assert client.post(f"/incidents/{incident.pk}/note/", {"text": "hi"}).status_code == 403
+    incident.refresh_from_db()
+    assert incident.state == Incident.State.OPEN and not incident.notes.exists()
+    assert not AuditEntry.objects.filter(kind=AuditEntry.Kind.INCIDENT).exists()
+
+
+def test_an_editor_of_another_team_cannot_change_them(client, other_editor, incident):
+    client.force_login(other_editor)
+    assert act(client, incident, "resolve").status_code == 403
+    incident.refresh_from_db()
+    assert incident.state == Incident.State.OPEN
+
+
+def test_the_domains_editor_acknowledges_and_notes_and_both_are_audited(client, editor, incident):
+    client.force_login(editor)
+    response = act(client, incident, "acknowledge")
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert incident.state == Incident.State.ACKNOWLEDGED and incident.acknowledged_by == editor
+    page = client.get(f"/incidents/{incident.pk}/").content.decode()
+    assert "by editor at" in page
+
+    client.post(f"/incidents/{incident.pk}/note/", {"text": "Receiver redeployed <b>now</b>"})
+    page = client.get(f"/incidents/{incident.pk}/").content.decode()
+    assert "Receiver redeployed &lt;b&gt;now&lt;/b&gt;" in page
+
+    entries = AuditEntry.objects.filter(kind=AuditEntry.Kind.INCIDENT).order_by("pk")
+    assert [(e.action, e.actor_name, e.domain_name) for e in entries] == [
+        ("acknowledge", "editor", TEAM_DOMAIN),
+        ("note", "editor", TEAM_DOMAIN),
+    ]
+    assert entries[0].before["state"] == "open" and entries[0].after["state"] == "acknowledged"
+
+
+def test_a_lead_mutes_until_a_time_and_bad_times_change_nothing(client, lead, incident):
+    client.force_login(lead)
+    for value, message in [
+        ("", "Say until when"),
+        ("2001-01-01T00:00", "in the future"),
+        ("2999-01-01T00:00", "at most 90 days"),
+        ("not a time", "Enter a valid date/time"),
+    ]:
+        response = act(client, incident, "mute", muted_until=value)
+        assert response.status_code == 400 and message in response.content.decode()
+    incident.refresh_from_db()
+    assert incident.state == Incident.State.OPEN
+    assert not AuditEntry.objects.filter(kind=AuditEntry.Kind.INCIDENT).exists()
+
+    until = timezone.localtime() + dt.timedelta(hours=2)
+    response = act(client, incident, "mute", muted_until=until.strftime("%Y-%m-%dT%H:%M"))
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert incident.state == Incident.State.MUTED
+    assert abs(incident.muted_until - until) < dt.timedelta(minutes=1)
+    # Still failing while muted: still counted, still muted.
+    deliver(1, failed=True, minutes_ago=5, why="HTTP 404 Not Found")
+    harvest_now()
+    incident.refresh_from_db()
+    assert incident.state == Incident.State.MUTED and incident.count == 5
+
+
+def test_reopening_when_a_newer_incident_has_the_cause_is_refused(client, lead, incident):
+    client.force_login(lead)
+    act(client, incident, "resolve")
+    deliver(1, failed=True, minutes_ago=5, why="HTTP 404 Not Found")
+    harvest_now()
+    assert len(mine()) == 2
+    response = act(client, incident, "reopen")
+    assert response.status_code == 409
+    assert "A newer incident with the same cause is open" in response.content.decode()
+    incident.refresh_from_db()
+    assert incident.state == Incident.State.RESOLVED
+    assert list(
+        AuditEntry.objects.filter(kind=AuditEntry.Kind.INCIDENT).values_list("action", flat=True)
+    ) == ["resolve"]
+
+
+def test_unknown_actions_and_incidents(client, lead, incident):
+    client.force_login(lead)
+    assert act(client, incident, "delete").status_code == 400
+    assert client.get("/incidents/999999999/").status_code == 404
+    assert client.get("/incidents/?state=sleeping").status_code == 400
+
+
+def test_the_list_is_open_first_then_newest_and_filters(client, viewer, quiet):
+    deliver(1, failed=True, minutes_ago=12, why="HTTP 404")
+    deliver(1, failed=True, minutes_ago=11, why="timeout")
+    deliver(1, failed=True, minutes_ago=10, why="HTTP 500")
+    harvest_now()
+    by_cause = {i.cause: i for i in mine()}
+    old404, timeout, new500 = by_cause["HTTP 404"], by_cause["Timeout"], by_cause["HTTP 500"]
+    Incident.objects.filter(pk=new500.pk).update(state=Incident.State.RESOLVED)
+    client.force_login(viewer)
+    page = client.get("/incidents/").context["page"]
+    order = [i.pk for i in page.object_list if i.domain.name == TEAM_DOMAIN]
+    assert order == [timeout.pk, old404.pk, new500.pk]
+    page = client.get(f"/incidents/?domain={TEAM_DOMAIN[:8]}&state=resolved").context["page"]
+    assert [i.pk for i in page.object_list] == [new500.pk]
+    team = Domain.objects.get(name=TEAM_DOMAIN).team
+    page = client.get(f"/incidents/?team={team.pk}").context["page"]
+    assert {i.domain.name for i in page.object_list} == {TEAM_DOMAIN}
+
+
+def test_the_domain_page_shows_its_open_incidents(client, viewer, incident):
+    client.force_login(viewer)
+    body = client.get(f"/domains/{TEAM_DOMAIN}/").content.decode()
+    section = body[body.index('id="open-incidents"') :]
+    assert "1 open incident" in section and "HTTP 404" in section and HOST in section
+    assert f"/incidents/{incident.pk}/" in section
