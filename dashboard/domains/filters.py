@@ -98,9 +98,7 @@ class IdFilter(filters.NumberFilter):
 
 class AuditFilter(filters.FilterSet):
     # ?entry=N: one entry, as linked from chart markers and incidents
-    entry = IdFilter(
-        field_name="pk", min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
-    )
+    entry = IdFilter(field_name="pk", min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
     domain = filters.CharFilter(
         label=_("Domain"), field_name="domain_name", lookup_expr="icontains", max_length=253
     )

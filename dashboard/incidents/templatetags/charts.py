@@ -26,8 +26,8 @@ def chart_geometry(chart) -> dict:
     peak = max(chart.peak, 1)
     span = (chart.end - chart.start).total_seconds() or 1
     # a bar's records: never before the archive's horizon (the records page refuses that)
-    horizon = chart.end - dt.timedelta(days=settings.ARCHIVE_RETENTION_DAYS) + dt.timedelta(
-        minutes=1
+    horizon = (
+        chart.end - dt.timedelta(days=settings.ARCHIVE_RETENTION_DAYS) + dt.timedelta(minutes=1)
     )
     bars = []
     for index, bucket in enumerate(chart.buckets):
