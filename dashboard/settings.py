@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "dashboard.receivers",
     "dashboard.archive",
     "dashboard.incidents",
+    "dashboard.alerts",
 ]
 
 MIDDLEWARE = [
@@ -242,6 +243,35 @@ ARCHIVE_HARVEST_WORKERS = env_int("ARCHIVE_HARVEST_WORKERS", 4, minimum=1)
 
 # An incident resolves on its own after this many deliveries in a row to its receiver.
 INCIDENT_RESOLVE_AFTER = env_int("INCIDENT_RESOLVE_AFTER", 20, minimum=1)
+
+# --- Alerts ----------------------------------------------------------------------------
+# Links in alert messages point here (the address people open the dashboard at).
+DASHBOARD_URL = env_str("DASHBOARD_URL", "http://127.0.0.1:8000") or "http://127.0.0.1:8000"
+ALERT_EMAIL_FROM = env_str("ALERT_EMAIL_FROM", "live-dashboard@localhost") or (
+    "live-dashboard@localhost"
+)
+ALERT_EVALUATE_EVERY = env_int("ALERT_EVALUATE_EVERY", 60, minimum=1)  # seconds
+ALERT_WEBHOOK_TIMEOUT = env_float("ALERT_WEBHOOK_TIMEOUT", 5.0, minimum=0.5)
+# Email through SMTP when EMAIL_HOST is set; otherwise printed by the alert loop (the demo).
+_EMAIL_HOST = env_str("EMAIL_HOST")
+MAILERS = {
+    "default": (
+        {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _EMAIL_HOST,
+                "port": env_int("EMAIL_PORT", 25, minimum=1),
+                "username": env_str("EMAIL_HOST_USER"),
+                "password": env_secret("EMAIL_HOST_PASSWORD"),
+                "use_tls": env_bool("EMAIL_USE_TLS", False),
+                "use_ssl": env_bool("EMAIL_USE_SSL", False),
+                "timeout": env_int("EMAIL_TIMEOUT", 10, minimum=1),
+            },
+        }
+        if _EMAIL_HOST
+        else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    )
+}
 
 # --- Callback URLs and the safe sender ---------------------------------------------------
 CALLBACK_TEST_TIMEOUT = 5.0  # Live's own timeout

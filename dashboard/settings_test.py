@@ -53,3 +53,9 @@ ARCHIVE_HARVEST_WORKERS = 1
 
 # The demo receiver's pinning is for `make run`; tests pin their own receivers.
 CALLBACK_PINNED_HOSTS = {}
+
+# Processes a test starts (alert workers) reach the test's receivers the same way.
+if os.environ.get("TEST_CALLBACK_PINNED_HOSTS"):
+    import json as _json
+
+    CALLBACK_PINNED_HOSTS = _json.loads(os.environ["TEST_CALLBACK_PINNED_HOSTS"])

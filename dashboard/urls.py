@@ -43,5 +43,6 @@ urlpatterns = [
     path("tools/", include("dashboard.receivers.urls")),
     path("records/", include("dashboard.records.urls")),
     path("incidents/", include("dashboard.incidents.urls")),
+    path("alerts/", include("dashboard.alerts.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -46,6 +46,14 @@ EXPECTATIONS = {
     # allowed: an empty form is refused as such (400); the others never get that far
     "incident_action": ("post", {"pk": "incident"}, EDITORS, 400),
     "incident_note": ("post", {"pk": "incident"}, EDITORS, 400),
+    "alerts": ("get", {}, EVERYONE, 200),
+    "alert_new": ("get", {}, EDITORS | {"editor_other"}, 200),  # any editor, for their teams
+    "alert_domain_mute": ("post", {}, EVERYONE, (302, 400)),  # the form says who may mute what
+    "alert_detail": ("get", {"pk": "rule"}, EVERYONE, 200),
+    "alert_edit": ("get", {"pk": "rule"}, EDITORS, 200),
+    "alert_mute": ("post", {"pk": "rule"}, EDITORS, 302),  # empty: unmute
+    "alert_test": ("post", {"pk": "rule"}, EDITORS, 302),
+    "alert_delete": ("get", {"pk": "rule"}, EDITORS, 200),
 }
 # Routes that are public or belong to Django itself.
 NOT_COVERED = {"login", "logout", "set_language"}
@@ -69,6 +77,17 @@ def _resolve(name: str, value, people):
         from dashboard.archive.models import ArchivedRecord
 
         return ArchivedRecord.objects.values_list("pk", flat=True).first()
+    if name == "pk" and value == "rule":
+        from dashboard.alerts.models import AlertRule
+        from dashboard.domains.models import Domain
+
+        rule = AlertRule.objects.create(
+            name="access",
+            domain=Domain.objects.get(name=TEAM_DOMAIN),
+            condition="silence",
+            emails="ops@example.com",
+        )
+        return rule.pk
     if name == "pk" and value == "incident":
         from django.utils import timezone
 

@@ -181,3 +181,43 @@ def test_path_parameters(lead_client, name, kind):
         f"/records/{quote(name, safe='')}/",
     ):
         assert lead_client.get(path).status_code < 500
+
+
+@FUZZ
+@given(query=params(["team", "domain", "state", "page", "period"]))
+def test_incidents_and_charts(lead_client, query):
+    check(lead_client.get("/incidents/", query))
+    assert lead_client.get(f"/domains/{TEAM_DOMAIN}/", query).status_code == 200
+    assert lead_client.get("/records/overview/", query).status_code == 200
+
+
+@FUZZ
+@given(
+    data=params(
+        [
+            "name",
+            "scope",
+            "domain_name",
+            "team",
+            "condition",
+            "threshold_percent",
+            "window_minutes",
+            "min_deliveries",
+            "consecutive",
+            "reminder_minutes",
+            "emails",
+            "webhook_url",
+            "webhook_format",
+            "dingtalk_secret",
+            "enabled",
+        ]
+    )
+)
+def test_alert_rule_form(lead_client, data):
+    check(lead_client.post("/alerts/new/", data))
+
+
+@FUZZ
+@given(data=params(["domain_name", "until", "reason"]))
+def test_alert_mute_forms(lead_client, data):
+    check(lead_client.post("/alerts/mute-domain/", data))

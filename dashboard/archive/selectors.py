@@ -250,3 +250,56 @@ def failure_totals(
             name: Totals(row[f"{name}_total"] or 0, row[f"{name}_failed"] or 0) for name in PERIODS
         }
     return result
+
+
+def delivery_counts(
+    *, domain_ids: list[int], start: dt.datetime, end: dt.datetime
+) -> dict[int, Totals]:
+    """Deliveries and failures per domain in [start, end): the whole hours from the rollups,
+    the partial hours at the two edges from the records. Exact, and O(hours + edge records)."""
+    first_whole = _floor_hour(start)
+    if first_whole < start:
+        first_whole += dt.timedelta(hours=1)
+    last_whole = _floor_hour(end)
+    counts: dict[int, list[int]] = {d: [0, 0] for d in domain_ids}
+    if first_whole < last_whole:
+        cells = (
+            HourlyRollup.objects.filter(
+                domain_id__in=domain_ids, hour__gte=first_whole, hour__lt=last_whole
+            )
+            .values("domain_id", "notify_result")
+            .annotate(n=Sum("count"))
+            .order_by()
+        )
+        for cell in cells:
+            counts[cell["domain_id"]][0] += cell["n"]
+            if cell["notify_result"] != "success":
+                counts[cell["domain_id"]][1] += cell["n"]
+        edges = [(start, first_whole), (last_whole, end)]
+    else:
+        edges = [(start, end)]
+    for edge_start, edge_end in edges:
+        if edge_start >= edge_end:
+            continue
+        rows = (
+            ArchivedRecord.objects.filter(
+                domain_id__in=domain_ids, notify_time__gte=edge_start, notify_time__lt=edge_end
+            )
+            .values("domain_id", "notify_result")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for row in rows:
+            counts[row["domain_id"]][0] += row["n"]
+            if row["notify_result"] != "success":
+                counts[row["domain_id"]][1] += row["n"]
+    return {d: Totals(total, failed) for d, (total, failed) in counts.items()}
+
+
+def harvested_until_by_domain(*, domain_ids: list[int]) -> dict[int, dt.datetime]:
+    """How far each domain's archive is complete (backfilled domains only)."""
+    return dict(
+        HarvestCursor.objects.filter(
+            domain_id__in=domain_ids, backfilled=True, harvested_until__isnull=False
+        ).values_list("domain_id", "harvested_until")
+    )

@@ -28,6 +28,7 @@ class Incident(models.Model):
     # domain|host|class|status: one unresolved incident per cause (a database rule)
     key = models.CharField(max_length=320)
     state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    opened_at = models.DateTimeField(default=timezone.now)  # when the dashboard opened it
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField(db_index=True)
     count = models.PositiveIntegerField(default=0)

@@ -18,6 +18,8 @@ class SandboxDomain(models.Model):
     # Records per hour the sandbox's traffic generator produces for this domain.
     records_per_hour = models.PositiveIntegerField(default=0)
     failure_percent = models.PositiveSmallIntegerField(default=8)
+    # A receiver fault (`sandbox_callbacks --cause`): every failure says this, e.g. "HTTP 503".
+    failure_cause = models.CharField(max_length=200, blank=True)
     records_generated_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:

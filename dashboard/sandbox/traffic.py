@@ -162,7 +162,9 @@ def generate(
         stream = rng.choice(streams)
         kind = rng.choices(kinds, weights)[0]
         failed = rng.random() * 100 < domain.failure_percent
-        if failed:
+        if failed and domain.failure_cause:
+            description, response = domain.failure_cause, ""
+        elif failed:
             description, response = rng.choice(_FAILURES)
             if rng.random() < 0.1:
                 response = rng.choice(_HOSTILE_RESPONSES)

@@ -1,0 +1,266 @@
+"""The alert rule editor and the two mute forms. Every rule is checked whole: a condition's
+numbers, its scope against what the person may watch, and at least one channel."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from dashboard.domains.forms import validate_callback_url
+from dashboard.domains.models import Domain, Team
+from dashboard.domains.permissions import can_edit_domain
+from dashboard.domains.selectors import domain_get
+
+from .models import AlertRule
+from .permissions import can_watch_all, editable_teams
+
+MAX_EMAILS = 10
+MAX_MUTE = dt.timedelta(days=90)
+LOCAL = {"type": "datetime-local"}
+
+
+class AlertRuleForm(forms.ModelForm):
+    dingtalk_secret = forms.CharField(
+        label=_("DingTalk signing secret (SEC…)"),
+        required=False,
+        max_length=128,
+        help_text=_(
+            "Only for a DingTalk robot with signing on. Leave blank to keep the saved one."
+        ),
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    domain_name = forms.CharField(
+        label=_("Domain"),
+        required=False,
+        max_length=253,
+        widget=forms.TextInput(attrs={"list": "domain-names", "autocomplete": "off"}),
+    )
+
+    class Meta:
+        model = AlertRule
+        fields = [
+            "name",
+            "scope",
+            "team",
+            "condition",
+            "threshold_percent",
+            "window_minutes",
+            "min_deliveries",
+            "consecutive",
+            "reminder_minutes",
+            "emails",
+            "webhook_url",
+            "webhook_format",
+            "enabled",
+        ]
+        labels = {
+            "name": _("Name"),
+            "scope": _("Watch"),
+            "team": _("Team"),
+            "condition": _("When"),
+            "threshold_percent": _("Failure rate above (%)"),
+            "window_minutes": _("Window (minutes)"),
+            "min_deliveries": _("At least this many deliveries in the window"),
+            "consecutive": _("Failures in a row"),
+            "reminder_minutes": _("Remind every (minutes; 0: never)"),
+            "emails": _("Email to (one address per line)"),
+            "webhook_url": _("Webhook URL"),
+            "webhook_format": _("Webhook format"),
+            "enabled": _("Enabled"),
+        }
+        help_texts = {
+            "window_minutes": _("Failure rate and silence look back this far (5 to 1,440)."),
+        }
+        widgets = {
+            "emails": forms.Textarea(attrs={"rows": 3}),
+            "webhook_url": forms.URLInput(
+                attrs={"placeholder": "https://hooks.example.com/alerts"}
+            ),
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["team"].queryset = (
+            Team.objects.all() if can_watch_all(user) else editable_teams(user)
+        )
+        self.fields["team"].required = False
+        self.fields["threshold_percent"].required = False
+        if not can_watch_all(user):
+            self.fields["scope"].choices = [
+                c for c in self.fields["scope"].choices if c[0] != AlertRule.Scope.ALL
+            ]
+        if self.instance.pk and self.instance.domain_id:
+            self.initial.setdefault("domain_name", self.instance.domain.name)
+
+    # --- one field at a time ---
+
+    def clean_name(self):
+        return self.cleaned_data["name"].strip()
+
+    def clean_threshold_percent(self):
+        value = self.cleaned_data.get("threshold_percent")
+        if value is not None and not 1 <= value <= 99:
+            raise ValidationError(_("Choose a failure rate from 1 to 99%."))
+        return value
+
+    def clean_window_minutes(self):
+        value = self.cleaned_data["window_minutes"]
+        if not 5 <= value <= 1440:
+            raise ValidationError(_("Choose a window from 5 to 1,440 minutes (one day)."))
+        return value
+
+    def clean_min_deliveries(self):
+        value = self.cleaned_data["min_deliveries"]
+        if not 1 <= value <= 1_000_000:
+            raise ValidationError(_("Choose from 1 to 1,000,000 deliveries."))
+        return value
+
+    def clean_consecutive(self):
+        value = self.cleaned_data["consecutive"]
+        if not 2 <= value <= 1000:
+            raise ValidationError(_("Choose from 2 to 1,000 failures in a row."))
+        return value
+
+    def clean_reminder_minutes(self):
+        value = self.cleaned_data["reminder_minutes"]
+        if value and not 5 <= value <= 10080:
+            raise ValidationError(_("Remind every 5 to 10,080 minutes (a week), or 0 for never."))
+        return value
+
+    def clean_emails(self):
+        lines = [x.strip() for x in self.cleaned_data["emails"].replace(",", "\n").splitlines()]
+        addresses = list(dict.fromkeys(x for x in lines if x))
+        if len(addresses) > MAX_EMAILS:
+            raise ValidationError(_("At most %(n)d addresses."), params={"n": MAX_EMAILS})
+        for address in addresses:
+            try:
+                validate_email(address)
+            except ValidationError:
+                raise ValidationError(
+                    _("%(address)s is not an email address."), params={"address": address}
+                ) from None
+        return "\n".join(addresses)
+
+    def clean_webhook_url(self):
+        value = self.cleaned_data["webhook_url"].strip()
+        if value:
+            validate_callback_url(value, max_length=1024)
+        return value
+
+    def clean_dingtalk_secret(self):
+        value = self.cleaned_data.get("dingtalk_secret") or ""
+        if value and not value.isprintable():
+            raise ValidationError(_("The secret contains characters that cannot be used."))
+        return value
+
+    # --- the rule as a whole ---
+
+    def clean(self):
+        data = super().clean()
+        scope = data.get("scope")
+        if scope == AlertRule.Scope.DOMAIN:
+            self._clean_domain(data)
+        elif scope == AlertRule.Scope.TEAM:
+            if not data.get("team"):
+                self.add_error("team", _("Choose the team whose domains to watch."))
+        elif scope == AlertRule.Scope.ALL and not can_watch_all(self.user):
+            self.add_error("scope", _("Only leads can watch all domains."))
+        condition = data.get("condition")
+        if condition == AlertRule.Condition.FAILURE_RATE and data.get("threshold_percent") is None:
+            self.add_error("threshold_percent", _("Say above which failure rate to alert."))
+        if not data.get("emails") and not data.get("webhook_url"):
+            self.add_error(None, _("Give at least one channel: an email address or a webhook."))
+        return data
+
+    def _clean_domain(self, data):
+        name = (data.get("domain_name") or "").strip()
+        if not name:
+            self.add_error("domain_name", _("Choose the domain to watch."))
+            return
+        domain = domain_get(name=name)
+        if domain is None or domain.domain_type != Domain.Type.STREAMING:
+            self.add_error(
+                "domain_name", _("There is no streaming domain called %(name)s.") % {"name": name}
+            )
+        elif not can_edit_domain(self.user, domain):
+            self.add_error(
+                "domain_name",
+                _("You can set alerts only for your team's domains (%(name)s is not one).")
+                % {"name": domain.name},
+            )
+        else:
+            self.domain_object = domain
+
+    def save(self, commit=True):
+        rule = super().save(commit=False)
+        scope = rule.scope
+        rule.domain = (
+            getattr(self, "domain_object", None) if scope == AlertRule.Scope.DOMAIN else None
+        )
+        if scope != AlertRule.Scope.TEAM:
+            rule.team = None
+        before = (
+            AlertRule.objects.filter(pk=self.instance.pk)
+            .values("webhook_format", "webhook_secret")
+            .first()
+            if self.instance.pk
+            else None
+        ) or {"webhook_format": "", "webhook_secret": ""}
+        kept = before["webhook_secret"] if before["webhook_format"] == rule.webhook_format else ""
+        if rule.webhook_format == AlertRule.WebhookFormat.DINGTALK:
+            rule.webhook_secret = self.cleaned_data.get("dingtalk_secret") or kept
+        elif rule.webhook_format == AlertRule.WebhookFormat.JSON:
+            rule.webhook_secret = kept  # a new rule gets one generated when it is saved
+        else:
+            rule.webhook_secret = ""
+        return rule
+
+
+class MuteForm(forms.Form):
+    until = forms.DateTimeField(
+        label=_("Mute until"),
+        required=False,
+        widget=forms.DateTimeInput(attrs=LOCAL, format="%Y-%m-%dT%H:%M"),
+        help_text=_("Leave empty to unmute."),
+    )
+
+    def clean_until(self):
+        until = self.cleaned_data.get("until")
+        if until is None:
+            return None
+        now = timezone.now()
+        if until <= now:
+            raise ValidationError(_("Choose a time in the future."))
+        if until > now + MAX_MUTE:
+            raise ValidationError(_("Mute for at most 90 days."))
+        return until
+
+
+class DomainMuteForm(MuteForm):
+    domain_name = forms.CharField(label=_("Domain"), max_length=253)
+    reason = forms.CharField(
+        label=_("Why (maintenance, a planned move…)"), max_length=200, required=False
+    )
+    field_order = ["domain_name", "until", "reason"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_domain_name(self):
+        name = self.cleaned_data["domain_name"].strip()
+        domain = domain_get(name=name)
+        if domain is None:
+            raise ValidationError(_("There is no domain called %(name)s.") % {"name": name})
+        if not can_edit_domain(self.user, domain):
+            raise ValidationError(
+                _("Only editors of %(name)s and leads can mute its alerts.") % {"name": domain.name}
+            )
+        self.domain_object = domain
+        return domain.name

@@ -1,0 +1,151 @@
+"""/alerts/: rules (everyone with a role reads them; leads and the domains' editors change
+them), each rule's page with what it fires for and its notification history, mutes."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from dashboard.accounts.security import client_ip
+from dashboard.domains.selectors import streaming_domain_names
+
+from . import services
+from .forms import AlertRuleForm, DomainMuteForm, MuteForm
+from .models import AlertNotification, AlertRule
+from .permissions import can_create_rules, can_edit_rule
+from .selectors import active_domain_mutes, rule_firing, rule_history, rules_list
+
+
+def _rule(pk: int) -> AlertRule:
+    rule = AlertRule.objects.select_related("domain", "team").filter(pk=pk).first()
+    if rule is None:
+        raise Http404(_("There is no alert rule %(id)s.") % {"id": pk})
+    return rule
+
+
+def _require_edit(user, rule: AlertRule) -> None:
+    if not can_edit_rule(user, rule):
+        raise PermissionDenied(
+            _("Only leads, and editors of the domains it watches, can change this rule.")
+        )
+
+
+def alert_list(request, mute_form=None, status=200):
+    rules = list(rules_list())
+    for rule in rules:
+        rule.editable = can_edit_rule(request.user, rule)
+    context = {
+        "rules": rules,
+        "can_create": can_create_rules(request.user),
+        "mutes": active_domain_mutes(),
+        "mute_form": mute_form or DomainMuteForm(user=request.user),
+    }
+    return render(request, "alerts/list.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def alert_edit(request, pk: int | None = None):
+    rule = _rule(pk) if pk else AlertRule()
+    if pk:
+        _require_edit(request.user, rule)
+    elif not can_create_rules(request.user):
+        raise PermissionDenied(_("Only leads and editors can set up alerts."))
+    if request.method == "POST":
+        form = AlertRuleForm(request.POST, instance=rule, user=request.user)
+        if form.is_valid():
+            saved = services.rule_save(
+                rule=form.save(commit=False), actor=request.user, client_ip=client_ip(request)
+            )
+            messages.success(request, _("Alert rule saved."))
+            return redirect("alert_detail", pk=saved.pk)
+        status = 400
+    else:
+        initial = {}
+        if not pk and request.GET.get("domain"):
+            initial = {"domain_name": request.GET["domain"][:253]}
+        form = AlertRuleForm(instance=rule, user=request.user, initial=initial)
+        status = 200
+    context = {"form": form, "rule": rule if pk else None, "domain_names": streaming_domain_names()}
+    return render(request, "alerts/form.html", context, status=status)
+
+
+def alert_detail(request, pk: int, mute_form=None, status=200):
+    rule = _rule(pk)
+    editable = can_edit_rule(request.user, rule)
+    context = {
+        "rule": rule,
+        "editable": editable,
+        "firing": rule_firing(rule=rule),
+        "history": rule_history(rule=rule),
+        "mute_form": mute_form or MuteForm(initial={"until": rule.muted_until}),
+    }
+    return render(request, "alerts/detail.html", context, status=status)
+
+
+@require_POST
+def alert_mute(request, pk: int):
+    rule = _rule(pk)
+    _require_edit(request.user, rule)
+    form = MuteForm(request.POST)
+    if not form.is_valid():
+        return alert_detail(request, pk, mute_form=form, status=400)
+    until = form.cleaned_data["until"]
+    services.rule_mute(rule=rule, until=until, actor=request.user, client_ip=client_ip(request))
+    messages.success(request, _("Muted.") if until else _("Unmuted."))
+    return redirect("alert_detail", pk=rule.pk)
+
+
+@require_POST
+def alert_test(request, pk: int):
+    rule = _rule(pk)
+    _require_edit(request.user, rule)
+    for sent in services.test_alert_send(rule=rule, actor=request.user):
+        channel = sent.get_channel_display()
+        if sent.status == AlertNotification.Status.SENT:
+            messages.success(request, _("Test sent by %(channel)s.") % {"channel": channel})
+        else:
+            messages.error(
+                request,
+                _("The test by %(channel)s failed: %(error)s")
+                % {"channel": channel, "error": sent.last_error},
+            )
+    return redirect("alert_detail", pk=rule.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def alert_delete(request, pk: int):
+    rule = _rule(pk)
+    _require_edit(request.user, rule)
+    if request.method == "POST":
+        services.rule_delete(rule=rule, actor=request.user, client_ip=client_ip(request))
+        messages.success(request, _("Alert rule deleted."))
+        return redirect("alerts")
+    return render(request, "alerts/confirm_delete.html", {"rule": rule})
+
+
+@require_POST
+def domain_mute(request):
+    form = DomainMuteForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return alert_list(request, mute_form=form, status=400)
+    until = form.cleaned_data["until"]
+    services.domain_mute(
+        domain=form.domain_object,
+        until=until,
+        reason=form.cleaned_data["reason"],
+        actor=request.user,
+        client_ip=client_ip(request),
+    )
+    if until:
+        messages.success(
+            request, _("Alerts about %(name)s are muted.") % {"name": form.domain_object.name}
+        )
+    else:
+        messages.success(
+            request, _("Alerts about %(name)s are on again.") % {"name": form.domain_object.name}
+        )
+    return redirect("alerts")

@@ -1,0 +1,217 @@
+"""/alerts/ as each role meets it: who may create, change, mute and test which rules; what the
+form refuses, and that it changes nothing then; what is audited, and that no secret shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from dashboard.alerts.models import AlertRule, DomainMute
+from dashboard.domains.models import AuditEntry, Domain
+from tests.alerts.conftest import make_rule
+from tests.conftest import ALL_DATABASES, OTHER_DOMAIN, TEAM_DOMAIN
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+
+
+def form(**overrides):
+    data = {
+        "name": "Shop callbacks failing",
+        "scope": "domain",
+        "domain_name": TEAM_DOMAIN,
+        "condition": "failure_rate",
+        "threshold_percent": "20",
+        "window_minutes": "15",
+        "min_deliveries": "10",
+        "consecutive": "5",
+        "reminder_minutes": "60",
+        "emails": "ops@example.com",
+        "webhook_url": "https://hooks.example.com/alerts?token=s3cret-token",
+        "webhook_format": "json",
+        "enabled": "on",
+    }
+    data.update(overrides)
+    return data
+
+
+def alert_entries():
+    return AuditEntry.objects.filter(kind=AuditEntry.Kind.ALERT).order_by("pk")
+
+
+def test_an_editor_creates_a_rule_for_a_team_domain_and_it_is_audited(client, editor):
+    client.force_login(editor)
+    response = client.post("/alerts/new/", form())
+    assert response.status_code == 302
+    rule = AlertRule.objects.get()
+    assert rule.domain.name == TEAM_DOMAIN and rule.created_by == editor
+    assert rule.webhook_secret.startswith("whsec_")
+    (entry,) = alert_entries()
+    assert entry.action == "add" and entry.domain_name == TEAM_DOMAIN
+    assert entry.after["webhook"] == "json → hooks.example.com"
+    assert "s3cret" not in str(entry.after) and "whsec_" not in str(entry.after)
+    page = client.get(response["Location"]).content.decode()
+    assert rule.webhook_secret in page  # the editor needs it to verify
+    assert "Send test alert" in page
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"domain_name": OTHER_DOMAIN}, "domain_name", "only for your team's domains"),
+        ({"domain_name": "nope.example.com"}, "domain_name", "no streaming domain called"),
+        ({"scope": "all"}, "scope", "Select a valid choice"),
+        ({"threshold_percent": ""}, "threshold_percent", "Say above which failure rate"),
+        ({"threshold_percent": "100"}, "threshold_percent", "from 1 to 99%"),
+        ({"window_minutes": "4"}, "window_minutes", "from 5 to 1,440 minutes"),
+        ({"consecutive": "1"}, "consecutive", "2 to 1,000 failures"),
+        ({"reminder_minutes": "3"}, "reminder_minutes", "or 0 for never"),
+        ({"emails": "ops@example.com\nnot-an-address"}, "emails", "not-an-address is not"),
+        ({"emails": "", "webhook_url": ""}, None, "at least one channel"),
+        ({"webhook_url": "http://127.0.0.1:8000/x"}, "webhook_url", "Unsafe"),
+        ({"webhook_url": "http://[::ffff:169.254.169.254]/"}, "webhook_url", "Unsafe"),
+        ({"webhook_url": "http://metadata.google.internal/"}, "webhook_url", "Unsafe"),
+        ({"min_deliveries": "99999999999999999999"}, "min_deliveries", "1 to 1,000,000"),
+    ],
+)
+def test_bad_rules_are_refused_beside_the_field_and_change_nothing(
+    client, editor, overrides, field, message
+):
+    client.force_login(editor)
+    response = client.post("/alerts/new/", form(**overrides))
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    text = " ".join(str(e) for e in (errors.get(field) if field else errors.get("__all__", [])))
+    assert message in text, errors
+    body = response.content.decode()
+    assert "Please fix the fields marked below" in body
+    assert 'value="Shop callbacks failing"' in body  # input kept
+    assert not AlertRule.objects.exists() and not alert_entries().exists()
+
+
+def test_viewers_read_rules_without_secrets_and_cannot_change_them(client, viewer, editor):
+    client.force_login(editor)
+    client.post("/alerts/new/", form())
+    rule = AlertRule.objects.get()
+    client.force_login(viewer)
+    listing = client.get("/alerts/").content.decode()
+    assert "Shop callbacks failing" in listing and "New alert rule" not in listing
+    assert "hooks.example.com" in listing and "s3cret-token" not in listing
+    page = client.get(f"/alerts/{rule.pk}/").content.decode()
+    assert rule.webhook_secret not in page and "s3cret-token" not in page
+    assert "Send test alert" not in page
+    for url, data in [
+        ("/alerts/new/", form()),
+        (f"/alerts/{rule.pk}/edit/", form(name="hijacked")),
+        (f"/alerts/{rule.pk}/mute/", {"until": ""}),
+        (f"/alerts/{rule.pk}/test/", {}),
+        (f"/alerts/{rule.pk}/delete/", {}),
+    ]:
+        assert client.post(url, data).status_code == 403, url
+    rule.refresh_from_db()
+    assert rule.name == "Shop callbacks failing" and len(alert_entries()) == 1
+
+
+def test_editors_of_another_team_cannot_change_the_rule(client, editor, other_editor):
+    client.force_login(editor)
+    client.post("/alerts/new/", form())
+    rule = AlertRule.objects.get()
+    client.force_login(other_editor)
+    assert client.get(f"/alerts/{rule.pk}/edit/").status_code == 403
+    assert client.post(f"/alerts/{rule.pk}/delete/").status_code == 403
+    assert AlertRule.objects.filter(pk=rule.pk).exists()
+
+
+def test_only_leads_watch_all_domains(client, lead, editor, synced):
+    client.force_login(lead)
+    response = client.post("/alerts/new/", form(scope="all", domain_name=""))
+    assert response.status_code == 302
+    rule = AlertRule.objects.get()
+    assert rule.scope == "all" and rule.domain is None
+    client.force_login(editor)
+    assert client.get(f"/alerts/{rule.pk}/edit/").status_code == 403
+
+
+def test_a_team_rule_needs_a_team_the_editor_is_in(client, editor, synced):
+    client.force_login(editor)
+    other = synced["other_team"].pk
+    response = client.post("/alerts/new/", form(scope="team", team=str(other)))
+    assert response.status_code == 400 and not AlertRule.objects.exists()
+    response = client.post("/alerts/new/", form(scope="team", team=str(synced["team"].pk)))
+    assert response.status_code == 302 and AlertRule.objects.get().team == synced["team"]
+
+
+def test_changing_a_rule_keeps_its_secret_and_audits_before_and_after(client, editor):
+    client.force_login(editor)
+    client.post("/alerts/new/", form())
+    rule = AlertRule.objects.get()
+    secret = rule.webhook_secret
+    response = client.post(f"/alerts/{rule.pk}/edit/", form(threshold_percent="35"))
+    assert response.status_code == 302
+    rule.refresh_from_db()
+    assert rule.threshold_percent == 35 and rule.webhook_secret == secret
+    update = alert_entries().last()
+    assert update.action == "update"
+    assert update.before["threshold_percent"] == 20 and update.after["threshold_percent"] == 35
+
+
+def test_mute_a_rule_until_a_time_and_bad_times_change_nothing(client, editor, archived):
+    rule = make_rule(Domain.objects.get(name=TEAM_DOMAIN))
+    client.force_login(editor)
+    for value, message in [
+        ("2001-01-01T00:00", "in the future"),
+        ("2999-01-01T00:00", "at most 90 days"),
+        ("tomorrow", "Enter a valid date/time"),
+    ]:
+        response = client.post(f"/alerts/{rule.pk}/mute/", {"until": value})
+        assert response.status_code == 400 and message in response.content.decode()
+    rule.refresh_from_db()
+    assert rule.muted_until is None and not alert_entries().exists()
+    until = timezone.localtime() + dt.timedelta(hours=3)
+    client.post(f"/alerts/{rule.pk}/mute/", {"until": until.strftime("%Y-%m-%dT%H:%M")})
+    rule.refresh_from_db()
+    assert rule.is_muted() and alert_entries().get().action == "mute"
+    client.post(f"/alerts/{rule.pk}/mute/", {"until": ""})
+    rule.refresh_from_db()
+    assert not rule.is_muted()
+
+
+def test_mute_a_domain_for_maintenance(client, editor, archived):
+    client.force_login(editor)
+    until = (timezone.localtime() + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post("/alerts/mute-domain/", {"domain_name": OTHER_DOMAIN, "until": until})
+    assert response.status_code == 400 and "Only editors of" in response.content.decode()
+    response = client.post(
+        "/alerts/mute-domain/",
+        {"domain_name": TEAM_DOMAIN.upper(), "until": until, "reason": "moving receivers"},
+    )
+    assert response.status_code == 302
+    mute = DomainMute.objects.get()
+    assert mute.domain.name == TEAM_DOMAIN and mute.reason == "moving receivers"
+    page = client.get("/alerts/").content.decode()
+    assert "moving receivers" in page and "Unmute" in page
+    client.post("/alerts/mute-domain/", {"domain_name": TEAM_DOMAIN, "until": ""})
+    assert not DomainMute.objects.exists()
+    assert [e.action for e in alert_entries()] == ["mute", "mute"]
+
+
+def test_send_test_alert_reports_each_channel(client, editor, receiver, archived):
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    rule = make_rule(domain, webhook_url=receiver.url("/hook"), webhook_secret="whsec_t")
+    client.force_login(editor)
+    response = client.post(f"/alerts/{rule.pk}/test/", follow=True)
+    body = response.content.decode()
+    assert "Test sent by Email." in body and "Test sent by Webhook." in body
+    ((_path, headers, _body),) = receiver.received
+    assert headers["X-Alert-Event"] == "test"
+    receiver.status = 404
+    body = client.post(f"/alerts/{rule.pk}/test/", follow=True).content.decode()
+    assert "The test by Webhook failed: The receiver answered HTTP 404" in body
+    history = client.get(f"/alerts/{rule.pk}/").content.decode()
+    assert history.count("[TEST]") == 4
+
+
+def test_unknown_rules_are_404(client, viewer, synced):
+    client.force_login(viewer)
+    assert client.get("/alerts/999999/").status_code == 404
