@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "dashboard.archive",
     "dashboard.incidents",
     "dashboard.alerts",
+    "dashboard.redelivery",
 ]
 
 MIDDLEWARE = [
@@ -272,6 +273,10 @@ MAILERS = {
         else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
     )
 }
+
+# --- Redelivery ------------------------------------------------------------------------
+# Resent callbacks per second per domain (shared by every process when Redis is the cache).
+REDELIVERY_RATE_PER_SECOND = env_float("REDELIVERY_RATE_PER_SECOND", 5.0, minimum=0.1)
 
 # --- Callback URLs and the safe sender ---------------------------------------------------
 CALLBACK_TEST_TIMEOUT = 5.0  # Live's own timeout

@@ -44,5 +44,6 @@ urlpatterns = [
     path("records/", include("dashboard.records.urls")),
     path("incidents/", include("dashboard.incidents.urls")),
     path("alerts/", include("dashboard.alerts.urls")),
+    path("redelivery/", include("dashboard.redelivery.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -339,3 +339,47 @@ def gunicorn(transactional_db, request):
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=20)
+
+
+HOOK = "https://hooks.alerts-test.example.org/cb"
+_serial = __import__("itertools").count()
+
+
+def archive(
+    domain,
+    *events,
+    url: str = HOOK,
+    why: str = "HTTP 503",
+    content: str = "{}",
+    header: str = "",
+    notify_type: str = "file_created",
+    stream: str = "",
+):
+    """Archive one record per (result, time) the way the harvester does (its own insert, so
+    rollups follow, and the records_archived signal, so incidents follow)."""
+    from django.utils import timezone
+
+    from dashboard.archive.harvest import archive_row, records_insert
+    from dashboard.archive.models import ArchivedRecord
+    from dashboard.archive.signals import records_archived
+    from dashboard.live import NotifyRecord
+
+    rows = []
+    for result, when in events:
+        record = NotifyRecord(
+            app_name="live",
+            domain_name=domain.name,
+            stream_name=stream or f"s{next(_serial)}",
+            notify_type=notify_type,
+            notify_url=url,
+            notify_content=content,
+            notify_header=header,
+            notify_response="",
+            notify_result=result,
+            notify_time=when,
+            description="success" if result == "success" else why,
+        )
+        rows.append(archive_row(domain, record, timezone.now()))
+    new = records_insert(rows)
+    records_archived.send(sender=ArchivedRecord, domain=domain, records=new)
+    return new

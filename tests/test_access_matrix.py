@@ -54,6 +54,12 @@ EXPECTATIONS = {
     "alert_mute": ("post", {"pk": "rule"}, EDITORS, 302),  # empty: unmute
     "alert_test": ("post", {"pk": "rule"}, EDITORS, 302),
     "alert_delete": ("get", {"pk": "rule"}, EDITORS, 200),
+    "redelivery_runs": ("get", {}, EVERYONE, 200),
+    # no filters: everyone who gets that far is told to choose a domain first (400)
+    "redelivery_new": ("get", {}, EVERYONE, 400),
+    "redelivery_run": ("get", {"pk": "run"}, EVERYONE, 200),
+    "redelivery_action": ("post", {"pk": "run"}, EDITORS, 302),
+    "record_resend": ("post", {"pk": "record"}, EDITORS, 302),
 }
 # Routes that are public or belong to Django itself.
 NOT_COVERED = {"login", "logout", "set_language"}
@@ -76,7 +82,24 @@ def _resolve(name: str, value, people):
     if name == "pk" and value == "record":
         from dashboard.archive.models import ArchivedRecord
 
-        return ArchivedRecord.objects.values_list("pk", flat=True).first()
+        # a record of the domain editor_own edits (the resend route is per domain)
+        return (
+            ArchivedRecord.objects.filter(domain_name=TEAM_DOMAIN)
+            .values_list("pk", flat=True)
+            .first()
+        )
+    if name == "pk" and value == "run":
+        from dashboard.domains.models import Domain
+        from dashboard.redelivery.models import RedeliveryRun
+
+        run = RedeliveryRun.objects.create(
+            domain=Domain.objects.get(name=TEAM_DOMAIN),
+            created_by_name="lead",
+            max_record_id=0,
+            rate_per_second=5,
+            state="paused",
+        )
+        return run.pk
     if name == "pk" and value == "rule":
         from dashboard.alerts.models import AlertRule
         from dashboard.domains.models import Domain

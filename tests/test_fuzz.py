@@ -221,3 +221,15 @@ def test_alert_rule_form(lead_client, data):
 @given(data=params(["domain_name", "until", "reason"]))
 def test_alert_mute_forms(lead_client, data):
     check(lead_client.post("/alerts/mute-domain/", data))
+
+
+@FUZZ
+@given(query=params(["domain", "status", "window", "start", "end", "app", "stream", "source"]))
+def test_redelivery_confirm(lead_client, query):
+    check(lead_client.get("/redelivery/new/", query))
+
+
+@FUZZ
+@given(data=params(["action"]))
+def test_redelivery_actions(lead_client, data):
+    assert lead_client.post("/redelivery/999999/action/", data).status_code == 404

@@ -30,6 +30,7 @@ from dashboard.archive.selectors import (
 from dashboard.contract.api import parse_json_tolerant
 from dashboard.csvexport import csv_response
 from dashboard.domains.models import Domain
+from dashboard.domains.permissions import can_edit_domain
 from dashboard.domains.selectors import streaming_domain_names
 from dashboard.failures import UpstreamError
 from dashboard.htmx import render_page, vary_on_htmx
@@ -41,6 +42,7 @@ from dashboard.incidents.selectors import (
     open_incident_counts,
 )
 from dashboard.paging import page_of, requested_page
+from dashboard.redelivery.selectors import latest_attempts, record_attempts
 
 from .forms import LIVE, PAGE_SIZES, RecordsFilterForm
 from .selectors import notify_records_iter, notify_records_page
@@ -167,10 +169,20 @@ def records_view(request):
             return render_page(request, "records/list.html", "results", context, status=400)
         context["page"] = page
         context["rows"] = [_row(r, zone) for r in page.object_list]
+        attempts = latest_attempts(record_ids=[r.pk for r in page.object_list])
+        for row in context["rows"]:
+            row["redelivery"] = attempts.get(row["record"].pk)
         context["counts"] = counts
         context["total"] = counts.total
         if filters.get("domain_id"):
             context["domain_until"] = domain_harvested_until(domain_id=filters["domain_id"])
+            domain = Domain.objects.get(pk=filters["domain_id"])
+            # "Resend N failed callbacks" for the domain's editors, when the filters say failed
+            context["can_redeliver"] = (
+                filters.get("status") == "failed"
+                and counts.failed
+                and can_edit_domain(request.user, domain)
+            )
     context["export_capped"] = context.get("total", 0) > EXPORT_CAP
     response = render_page(request, "records/list.html", "results", context, status=status)
     app_ms = (time.perf_counter() - started) * 1000
@@ -193,6 +205,8 @@ def record_detail(request, pk: int):
         "config_state": state,
         "config_entry": entry,
         "current_config": record.domain.config("record") if record.domain else None,
+        "attempts": record_attempts(record_id=record.pk),
+        "can_resend": bool(record.domain) and can_edit_domain(request.user, record.domain),
     }
     return render(request, "records/detail.html", context)
 

@@ -4,45 +4,15 @@ rollups and incidents follow as they do in production), rules, a fixed clock."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 
 import pytest
 from django.utils import timezone
 
 from dashboard.alerts.models import AlertNotification, AlertRule, AlertState
-from dashboard.archive.harvest import archive_row, records_insert
 from dashboard.archive.models import ArchivedRecord, HarvestCursor, HourlyRollup
-from dashboard.archive.signals import records_archived
 from dashboard.domains.models import Domain
 from dashboard.incidents.models import Incident
-from dashboard.live import NotifyRecord
-from tests.conftest import TEAM_DOMAIN
-
-HOOK = "https://hooks.alerts-test.example.org/cb"
-_serial = itertools.count()
-
-
-def archive(domain: Domain, *events: tuple[str, dt.datetime], url: str = HOOK, why="HTTP 503"):
-    """Archive one record per (result, time): "success" or "failed"."""
-    rows = []
-    for result, when in events:
-        record = NotifyRecord(
-            app_name="live",
-            domain_name=domain.name,
-            stream_name=f"s{next(_serial)}",
-            notify_type="file_created",
-            notify_url=url,
-            notify_content="{}",
-            notify_header="",
-            notify_response="",
-            notify_result=result,
-            notify_time=when,
-            description="success" if result == "success" else why,
-        )
-        rows.append(archive_row(domain, record, timezone.now()))
-    new = records_insert(rows)
-    records_archived.send(sender=ArchivedRecord, domain=domain, records=new)
-    return new
+from tests.conftest import TEAM_DOMAIN, archive  # noqa: F401 (used by the alert tests)
 
 
 @pytest.fixture

@@ -1,0 +1,269 @@
+"""Resending archived callbacks: the exact bytes and signature a receiver gets (checked with
+the project's own signature checker), SSRF refusals, the rate limit, bulk runs that never send
+a record twice, and who may do it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from django.utils import timezone
+
+from dashboard.archive.models import ArchivedRecord
+from dashboard.domains.models import AuditEntry, Domain
+from dashboard.live.ratelimit import SlotLimiter
+from dashboard.receivers.signature import verify
+from dashboard.redelivery import services
+from dashboard.redelivery.models import RedeliveryAttempt, RedeliveryRun
+from dashboard.sandbox.models import SandboxRecordConfig
+from tests.conftest import ALL_DATABASES, OTHER_DOMAIN, TEAM_DOMAIN, archive
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+
+KEY = "Redeliver0123456789KEY"
+CONTENT = '{"domain":"live.example-shop.com","app":"live","stream":"直播-7",  "duration":69.403}'
+HEADER = json.dumps({"Content-Type": "application/json; charset=utf-8", "User-Agent": "Live"})
+
+
+@pytest.fixture
+def target(archived, receiver):
+    """TEAM_DOMAIN's recording callback now points at the local receiver, signed."""
+    SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).update(
+        notify_url=receiver.url("/live/record"), notify_req_auth=True, notify_auth_key=KEY
+    )
+    return receiver
+
+
+@pytest.fixture
+def failed(archived):
+    """Six failed callbacks of TEAM_DOMAIN an hour ago, to the old receiver URL."""
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    when = timezone.now().replace(microsecond=0) - dt.timedelta(hours=1)
+    new = archive(
+        domain,
+        *[("failed", when + dt.timedelta(seconds=i)) for i in range(6)],
+        url="https://old-hooks.example.com/live/record",
+        content=CONTENT,
+        header=HEADER,
+    )
+    return [ArchivedRecord.objects.get(pk=r.id) for r in new]
+
+
+def test_the_receiver_gets_the_original_bytes_signed_as_live_signs(client, editor, target, failed):
+    record = failed[0]
+    client.force_login(editor)
+    response = client.post(f"/redelivery/record/{record.pk}/", follow=True)
+    body = response.content.decode()
+    assert "Redelivered: the receiver answered HTTP 200" in body
+    ((path, headers, sent),) = target.received
+    assert path == "/live/record"
+    assert sent == CONTENT.encode("utf-8")  # byte for byte, spacing and all
+    assert headers["Content-Type"] == "application/json; charset=utf-8"
+    assert headers["X-Live-Redelivery"] == str(record.pk)
+    assert headers["X-Live-Original-Notify-Time"] == record.notify_time.astimezone(dt.UTC).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    verdict = verify(
+        host=target.host,
+        timestamp=headers["ALI-LIVE-TIMESTAMP"],
+        signature=headers["ALI-LIVE-SIGNATURE"],
+        key=KEY,
+    )
+    assert verdict.valid and not verdict.stale
+    attempt = RedeliveryAttempt.objects.get()
+    assert attempt.ok and attempt.status_code == 200 and attempt.signed
+    assert attempt.target_url == target.url("/live/record") and attempt.actor_name == "editor"
+    assert '{"Code":0,"Msg":"Success"}' in attempt.response
+    # The record's page lists the attempt, and says the URL is not the original one.
+    assert "redelivered ✓ 200" in body and "not the URL this delivery went to" in body
+    entry = AuditEntry.objects.filter(kind="redelivery").get()
+    assert entry.action == "resend" and entry.after["record"] == record.pk
+    assert KEY not in json.dumps(entry.after)
+    # ... and the explorer shows the badge beside the record.
+    listing = client.get("/records/", {"domain": TEAM_DOMAIN, "status": "failed", "window": "24h"})
+    assert "redelivered ✓ 200" in listing.content.decode()
+
+
+def test_unsigned_callbacks_are_resent_unsigned(client, editor, target, failed):
+    SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).update(notify_req_auth=False)
+    client.force_login(editor)
+    client.post(f"/redelivery/record/{failed[0].pk}/")
+    ((_path, headers, _body),) = target.received
+    assert "ALI-LIVE-SIGNATURE" not in headers and "X-Live-Redelivery" in headers
+
+
+def test_a_failed_answer_is_an_attempt_with_the_receivers_words(client, editor, target, failed):
+    target.status, target.body = 503, b"<h1>maintenance</h1>" + b"x" * 5000
+    client.force_login(editor)
+    body = client.post(f"/redelivery/record/{failed[0].pk}/", follow=True).content.decode()
+    assert "Not delivered: The receiver answered HTTP 503" in body
+    attempt = RedeliveryAttempt.objects.get()
+    assert attempt.outcome == "failed" and attempt.status_code == 503
+    assert len(attempt.response) == 4096 and attempt.response.startswith("<h1>maintenance")
+    assert "&lt;h1&gt;maintenance" in body  # the receiver's words, escaped
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/cb",
+        "http://[::1]/cb",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::ffff:10.0.0.1]/cb",
+    ],
+)
+def test_private_addresses_are_refused_and_nothing_is_sent(client, editor, failed, url):
+    # as if the config had been set in Alibaba's console, around the dashboard's checks
+    SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).update(notify_url=url)
+    client.force_login(editor)
+    body = client.post(f"/redelivery/record/{failed[0].pk}/", follow=True).content.decode()
+    attempt = RedeliveryAttempt.objects.get()
+    assert attempt.outcome == "refused" and attempt.status_code is None
+    assert "Not delivered:" in body
+
+
+def test_no_callback_config_means_nowhere_to_send(client, editor, failed):
+    SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).delete()
+    client.force_login(editor)
+    body = client.post(f"/redelivery/record/{failed[0].pk}/", follow=True).content.decode()
+    assert "has no Recording callback now" in body or "nowhere to resend" in body
+    assert not RedeliveryAttempt.objects.exists()
+
+
+def test_viewers_and_other_teams_see_attempts_but_cannot_resend(
+    client, viewer, other_editor, editor, target, failed
+):
+    client.force_login(editor)
+    client.post(f"/redelivery/record/{failed[0].pk}/")
+    for user in (viewer, other_editor):
+        client.force_login(user)
+        page = client.get(f"/records/{failed[0].pk}/").content.decode()
+        assert "redelivered ✓ 200" in page and "Resend this callback" not in page
+        assert client.post(f"/redelivery/record/{failed[0].pk}/").status_code == 403
+        query = f"?domain={TEAM_DOMAIN}&status=failed&window=24h"
+        assert client.get(f"/redelivery/new/{query}").status_code == 403
+        assert client.post(f"/redelivery/new/{query}").status_code == 403
+    assert len(target.received) == 1
+
+
+# --- bulk runs ------------------------------------------------------------------------------
+
+
+def test_confirm_shows_count_and_target_then_the_run_sends_each_once(
+    client, editor, target, failed
+):
+    client.force_login(editor)
+    query = (
+        f"?domain={TEAM_DOMAIN}&status=failed&window=custom&start="
+        + (timezone.localtime(failed[0].notify_time).strftime("%Y-%m-%dT%H:%M"))
+        + "&end="
+        + (timezone.localtime(failed[-1].notify_time) + dt.timedelta(minutes=1)).strftime(
+            "%Y-%m-%dT%H:%M"
+        )
+    )
+    page = client.get("/redelivery/new/" + query)
+    body = page.content.decode()
+    assert page.status_code == 200 and page.context["count"] == 6
+    assert target.url("/live/record") in body and "signed" in body
+    assert not target.received  # nothing sent by looking
+    response = client.post("/redelivery/new/" + query, {"skip_redelivered": "on"})
+    run = RedeliveryRun.objects.get()
+    assert response["Location"] == f"/redelivery/{run.pk}/"
+    assert run.total == 6 and run.state == "queued"
+    assert services.run_execute(run.pk) == "done"
+    sent = sorted(int(h["X-Live-Redelivery"]) for _p, h, _b in target.received)
+    assert sent == sorted(r.pk for r in failed)
+    run.refresh_from_db()
+    assert (run.sent_ok, run.sent_failed, run.skipped, run.percent) == (6, 0, 0, 100)
+    # Running it again does nothing: this run has handled every record.
+    RedeliveryRun.objects.filter(pk=run.pk).update(state="queued")
+    services.run_execute(run.pk)
+    assert len(target.received) == 6
+    # A new run that skips what was redelivered already skips all six.
+    client.post("/redelivery/new/" + query, {"skip_redelivered": "on"})
+    second = RedeliveryRun.objects.exclude(pk=run.pk).get()
+    services.run_execute(second.pk)
+    second.refresh_from_db()
+    assert second.skipped == 6 and len(target.received) == 6
+    page = client.get(f"/redelivery/{run.pk}/").content.decode()
+    assert page.count("redelivered ✓ 200") == 6
+
+
+def test_a_run_needs_a_domain_and_the_archive(client, editor, failed):
+    client.force_login(editor)
+    for query in ("?status=failed&window=24h", f"?domain={TEAM_DOMAIN}&source=live", "?window=x"):
+        response = client.get("/redelivery/new/" + query)
+        assert response.status_code == 400 and 'class="error"' in response.content.decode()
+    assert not RedeliveryRun.objects.exists()
+
+
+def test_the_rate_limit_spaces_the_sends_per_domain(editor, target, failed, monkeypatch, settings):
+    settings.REDELIVERY_RATE_PER_SECOND = 2
+    clock = [1_000_000.0]
+    starts = []
+
+    def sleep(seconds):
+        clock[0] += seconds
+
+    def limiter():
+        return SlotLimiter(
+            services.cache, clock=lambda: clock[0], sleep=sleep, prefix="test-redeliver"
+        )
+
+    real_send = services._send
+
+    def timed_send(record, target_):
+        starts.append(clock[0])
+        return real_send(record, target_)
+
+    monkeypatch.setattr(services, "_limiter", limiter)
+    monkeypatch.setattr(services, "_send", timed_send)
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    run = services.run_create(
+        domain=domain,
+        filters=services.run_filters(
+            {"start": failed[0].notify_time, "end": failed[-1].notify_time + dt.timedelta(1)}
+        ),
+        query="",
+        actor=editor,
+        skip_redelivered=False,
+    )
+    services.run_execute(run.pk)
+    gaps = [round(b - a, 6) for a, b in zip(starts, starts[1:], strict=False)]
+    assert len(starts) == 6 and gaps == [0.5] * 5
+
+
+def test_pause_and_cancel_are_refused_when_they_make_no_sense(client, editor, target, failed):
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    run = services.run_create(
+        domain=domain,
+        filters=services.run_filters(
+            {"start": failed[0].notify_time, "end": failed[-1].notify_time + dt.timedelta(1)}
+        ),
+        query="",
+        actor=editor,
+        skip_redelivered=False,
+    )
+    services.run_execute(run.pk)
+    client.force_login(editor)
+    body = client.post(
+        f"/redelivery/{run.pk}/action/", {"action": "pause"}, follow=True
+    ).content.decode()
+    assert "The run is done: it cannot be paused now." in body
+
+
+def test_other_domains_records_never_join_a_run(editor, target, failed):
+    other = Domain.objects.get(name=OTHER_DOMAIN)
+    archive(other, ("failed", failed[0].notify_time), content=CONTENT)
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    run = services.run_create(
+        domain=domain,
+        filters=services.run_filters(
+            {"start": failed[0].notify_time, "end": failed[-1].notify_time + dt.timedelta(1)}
+        ),
+        query="",
+        actor=editor,
+        skip_redelivered=False,
+    )
+    assert run.total == 6
