@@ -253,14 +253,15 @@ ALERT_EMAIL_FROM = env_str("ALERT_EMAIL_FROM", "live-dashboard@localhost") or (
 )
 ALERT_EVALUATE_EVERY = env_int("ALERT_EVALUATE_EVERY", 60, minimum=1)  # seconds
 ALERT_WEBHOOK_TIMEOUT = env_float("ALERT_WEBHOOK_TIMEOUT", 5.0, minimum=0.5)
-# Email through SMTP when EMAIL_HOST is set; otherwise printed by the alert loop (the demo).
+# Alert emails go through SMTP (EMAIL_HOST, default localhost:25); with DEBUG on and no
+# EMAIL_HOST they are printed by the alert loop instead (the demo).
 _EMAIL_HOST = env_str("EMAIL_HOST")
 MAILERS = {
     "default": (
         {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {
-                "host": _EMAIL_HOST,
+                "host": _EMAIL_HOST or "localhost",
                 "port": env_int("EMAIL_PORT", 25, minimum=1),
                 "username": env_str("EMAIL_HOST_USER"),
                 "password": env_secret("EMAIL_HOST_PASSWORD"),
@@ -269,7 +270,7 @@ MAILERS = {
                 "timeout": env_int("EMAIL_TIMEOUT", 10, minimum=1),
             },
         }
-        if _EMAIL_HOST
+        if _EMAIL_HOST or not DEBUG
         else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
     )
 }

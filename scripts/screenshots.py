@@ -39,6 +39,37 @@ PAGES = [
 ]
 
 
+SECOND_VISIT = {"alerts": "/alerts/", "alert": "/alerts/1/", "redelivery": "/redelivery/1/"}
+
+
+def shoot_alerts_and_redelivery(page, base, manage, env) -> None:
+    """An alert rule that fires (checked once by run_alerts), and a redelivery run."""
+    page.goto(base + "/alerts/new/")
+    page.fill("#id_name", "Shop callbacks failing")
+    page.fill("#id_domain_name", "live.example-shop.com")
+    page.fill("#id_threshold_percent", "5")
+    page.fill("#id_window_minutes", "60")
+    page.fill("#id_min_deliveries", "5")
+    page.fill("#id_emails", "shop-oncall@example-shop.com")
+    page.fill("#id_webhook_url", "http://callbacks.sportsnow.tv/alerts")
+    page.click("button.primary")
+    page.wait_for_load_state("networkidle")
+    subprocess.run(
+        manage + ["run_alerts"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
+    )
+    page.goto(base + "/alerts/")
+    page.screenshot(path=OUT / "alerts-1280.png", full_page=True)
+    page.goto(base + "/alerts/1/")
+    page.screenshot(path=OUT / "alert-1280.png", full_page=True)
+    page.goto(base + "/records/?domain=stream.sportsnow.tv&status=failed&window=6h")
+    page.locator("#resend").click()
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=OUT / "redelivery-confirm-1280.png", full_page=True)
+    page.locator("#confirm button.primary").click()
+    page.wait_for_selector("#run-state:text('Done')", timeout=120_000)
+    page.screenshot(path=OUT / "redelivery-1280.png", full_page=True)
+
+
 def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="dashboard-shots-"))
     env = {
@@ -51,6 +82,9 @@ def main() -> int:
         # Snapshot updates never get an answer: the "did not answer" state of the editor.
         "LIVE_SANDBOX_FAULTS": "UpdateLiveSnapshotNotifyConfig:drop=1",
     }
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        env["DEMO_RECEIVER_ADDR"] = f"127.0.0.1:{s.getsockname()[1]}"
     manage = [sys.executable, "manage.py"]
     for args in (
         ["migrate", "-v0"],
@@ -66,6 +100,18 @@ def main() -> int:
         port = s.getsockname()[1]
     server = subprocess.Popen(
         manage + ["runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    # The demo receiver (redeliveries and webhook alerts reach it) and the background worker.
+    sys.path.insert(0, str(ROOT))
+    from dashboard.receivers.demo import serve_in_background
+
+    serve_in_background(env["DEMO_RECEIVER_ADDR"])
+    worker = subprocess.Popen(
+        manage + ["db_worker", "--queue-name", "*", "--no-reload", "--interval", "0.5"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -111,6 +157,13 @@ def main() -> int:
                     page.screenshot(path=OUT / f"{name}-{width}.png", full_page=name != "records")
                     if name == "records":
                         page.goto(base + path)  # the record's page opens from the list
+                if width == 1280:
+                    shoot_alerts_and_redelivery(page, base, manage, env)
+                else:
+                    for name in ("alerts", "alert", "redelivery"):
+                        page.goto(base + SECOND_VISIT[name])
+                        page.wait_for_load_state("networkidle")
+                        page.screenshot(path=OUT / f"{name}-{width}.png", full_page=True)
                 # The trend chart with its config-change marker, alone.
                 page.goto(base + "/domains/live.example-shop.com/?period=24h")
                 page.wait_for_load_state("networkidle")
@@ -134,7 +187,9 @@ def main() -> int:
             browser.close()
     finally:
         server.terminate()
+        worker.terminate()
         server.wait(timeout=10)
+        worker.wait(timeout=10)
     print(f"screenshots in {OUT}")
     return 0
 

@@ -95,6 +95,11 @@ class AlertRuleForm(forms.ModelForm):
             self.fields["scope"].choices = [
                 c for c in self.fields["scope"].choices if c[0] != AlertRule.Scope.ALL
             ]
+        self.fields["condition"].choices = AlertRule.Condition.choices  # no empty choice
+        self.fields["scope"].choices = [c for c in self.fields["scope"].choices if c[0]]
+        if not self.instance.pk:
+            self.initial.setdefault("condition", AlertRule.Condition.FAILURE_RATE)
+            self.initial.setdefault("threshold_percent", 10)
         if self.instance.pk and self.instance.domain_id:
             self.initial.setdefault("domain_name", self.instance.domain.name)
 
