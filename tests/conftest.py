@@ -72,6 +72,12 @@ def _seed_sandbox() -> None:
         # how long the suite has been running. Keep the first hour of the window empty.
         edge = timezone.now() - RECORDS_WINDOW + dt.timedelta(hours=1)
         SandboxNotifyRecord.objects.filter(notify_time__lt=edge).delete()
+        # Nor does the demo traffic go on "happening" while the suite runs: a harvest would
+        # otherwise find new records, more the longer the suite has run. Tests that want
+        # traffic turn it on (sandbox_callbacks, or records_generated_until in the past).
+        SandboxDomain.objects.update(
+            records_generated_until=timezone.now() + dt.timedelta(days=3650)
+        )
 
 
 def _sync_cache() -> None:
@@ -383,3 +389,50 @@ def archive(
     new = records_insert(rows)
     records_archived.send(sender=ArchivedRecord, domain=domain, records=new)
     return new
+
+
+def process_env(*, pinned: dict | None = None, **extra) -> dict:
+    """The environment for a process a test starts on this run's databases (a worker, a
+    harvester, an alert loop): test settings, and the test's receivers pinned as in-process."""
+    import json
+    import os
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings_test",
+        "DATABASE_URL": database_url("default"),
+        "SANDBOX_DATABASE_URL": database_url("sandbox"),
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+    if pinned:
+        env["TEST_CALLBACK_PINNED_HOSTS"] = json.dumps(pinned)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    return env
+
+
+def start_db_worker(env: dict, **popen):
+    """A real `db_worker` process (the tasks framework's worker), polling every 0.2 s."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "db_worker",
+            "--queue-name",
+            "*",
+            "--no-reload",
+            "--no-startup-delay",
+            "--interval",
+            "0.2",
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=popen.pop("stderr", subprocess.DEVNULL),
+        text=True,
+        **popen,
+    )

@@ -75,17 +75,28 @@ def _floor_hour(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def split_hours(
+    start: dt.datetime, end: dt.datetime
+) -> tuple[tuple[dt.datetime, dt.datetime] | None, list[tuple[dt.datetime, dt.datetime]]]:
+    """[start, end) as its whole hours (for the rollups; None when there are none) and the
+    partial hours at its edges (for the records)."""
+    first_whole = _floor_hour(start)
+    if first_whole < start:
+        first_whole += dt.timedelta(hours=1)
+    last_whole = _floor_hour(end)
+    if first_whole >= last_whole:
+        return None, [(start, end)]
+    edges = [(start, first_whole), (last_whole, end)]
+    return (first_whole, last_whole), [(a, b) for a, b in edges if a < b]
+
+
 def _rollup_groups(filters: dict) -> list[dict] | None:
     """(result, class, n) groups for `filters` from the rollups plus the partial hours at the
     window's two edges from the records: exact, and O(hours). None when a filter needs the
     records themselves."""
     if any(filters.get(name) for name in RECORD_ONLY_FILTERS):
         return None
-    start, end = filters["start"], filters["end"]
-    first_whole = _floor_hour(start)
-    if first_whole < start:
-        first_whole += dt.timedelta(hours=1)
-    last_whole = _floor_hour(end)  # hours in [first_whole, last_whole) are whole
+    whole, edges = split_hours(filters["start"], filters["end"])
     cells = HourlyRollup.objects.all()
     if filters.get("domain_id"):
         cells = cells.filter(domain_id=filters["domain_id"])
@@ -96,19 +107,14 @@ def _rollup_groups(filters: dict) -> list[dict] | None:
     if filters.get("failure"):
         cells = cells.filter(failure_class=filters["failure"])
     groups: list[dict] = []
-    if first_whole < last_whole:
+    if whole:
         groups += list(
-            cells.filter(hour__gte=first_whole, hour__lt=last_whole)
+            cells.filter(hour__gte=whole[0], hour__lt=whole[1])
             .values("notify_result", "failure_class")
             .annotate(n=Sum("count"))
             .order_by()
         )
-        edges = [(start, first_whole), (last_whole, end)]
-    else:
-        edges = [(start, end)]
     for edge_start, edge_end in edges:
-        if edge_start >= edge_end:
-            continue
         rows = records_search(filters={**filters, "start": edge_start, "end": edge_end})
         groups += list(
             rows.order_by().values("notify_result", "failure_class").annotate(n=Count("pk"))
@@ -257,39 +263,27 @@ def delivery_counts(
 ) -> dict[int, Totals]:
     """Deliveries and failures per domain in [start, end): the whole hours from the rollups,
     the partial hours at the two edges from the records. Exact, and O(hours + edge records)."""
-    first_whole = _floor_hour(start)
-    if first_whole < start:
-        first_whole += dt.timedelta(hours=1)
-    last_whole = _floor_hour(end)
     counts: dict[int, list[int]] = {d: [0, 0] for d in domain_ids}
-    if first_whole < last_whole:
-        cells = (
+    whole, edges = split_hours(start, end)
+    queries = []
+    if whole:
+        queries.append(
             HourlyRollup.objects.filter(
-                domain_id__in=domain_ids, hour__gte=first_whole, hour__lt=last_whole
+                domain_id__in=domain_ids, hour__gte=whole[0], hour__lt=whole[1]
             )
             .values("domain_id", "notify_result")
             .annotate(n=Sum("count"))
-            .order_by()
         )
-        for cell in cells:
-            counts[cell["domain_id"]][0] += cell["n"]
-            if cell["notify_result"] != "success":
-                counts[cell["domain_id"]][1] += cell["n"]
-        edges = [(start, first_whole), (last_whole, end)]
-    else:
-        edges = [(start, end)]
     for edge_start, edge_end in edges:
-        if edge_start >= edge_end:
-            continue
-        rows = (
+        queries.append(
             ArchivedRecord.objects.filter(
                 domain_id__in=domain_ids, notify_time__gte=edge_start, notify_time__lt=edge_end
             )
             .values("domain_id", "notify_result")
             .annotate(n=Count("pk"))
-            .order_by()
         )
-        for row in rows:
+    for query in queries:
+        for row in query.order_by():
             counts[row["domain_id"]][0] += row["n"]
             if row["notify_result"] != "success":
                 counts[row["domain_id"]][1] += row["n"]

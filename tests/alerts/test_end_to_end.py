@@ -9,7 +9,6 @@ import email
 import hashlib
 import hmac
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -27,9 +26,9 @@ from tests.conftest import (
     ALL_DATABASES,
     TEAM_DOMAIN,
     Receiver,
-    database_url,
     free_port,
     harvest_now,
+    process_env,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,17 +86,11 @@ def test_two_workers_send_one_alert_and_one_recovery_per_channel(archived, smtp,
         ),
         actor=lead,
     )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings_test",
-        "DATABASE_URL": database_url("default"),
-        "SANDBOX_DATABASE_URL": database_url("sandbox"),
-        "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": str(smtp.port),
-        "TEST_CALLBACK_PINNED_HOSTS": json.dumps({hook.host: f"127.0.0.1:{hook.port}"}),
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    env = process_env(
+        pinned={hook.host: f"127.0.0.1:{hook.port}"},
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=str(smtp.port),
+    )
     command = [sys.executable, "manage.py", "run_alerts", "--follow", "--every", "0.5"]
     command += ["--tick", "0.2"]
     workers = [

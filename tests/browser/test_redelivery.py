@@ -5,11 +5,7 @@ worker, sees the badges in the explorer, and opens one record's attempts."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from django.utils import timezone
@@ -18,7 +14,7 @@ from playwright.sync_api import expect
 from dashboard.domains.models import Domain
 from dashboard.sandbox.models import SandboxRecordConfig
 from tests.browser.conftest import sign_in
-from tests.conftest import TEAM_DOMAIN, Receiver, archive, database_url
+from tests.conftest import TEAM_DOMAIN, Receiver, archive, process_env, start_db_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,32 +33,7 @@ def test_editor_resends_a_hours_failed_callbacks_and_sees_them_arrive(watched, l
         content='{"event":"file_created","stream":"redeliver-cam"}',
         stream="redeliver-cam",
     )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings_test",
-        "DATABASE_URL": database_url("default"),
-        "SANDBOX_DATABASE_URL": database_url("sandbox"),
-        "TEST_CALLBACK_PINNED_HOSTS": json.dumps({hook.host: f"127.0.0.1:{hook.port}"}),
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "db_worker",
-            "--queue-name",
-            "*",
-            "--no-reload",
-            "--no-startup-delay",
-            "--interval",
-            "0.2",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = start_db_worker(process_env(pinned={hook.host: f"127.0.0.1:{hook.port}"}))
     try:
         sign_in(page, live_server, "editor")
         page.goto(f"{live_server.url}/records/?domain={TEAM_DOMAIN}&window=24h")

@@ -198,6 +198,19 @@ def test_a_run_needs_a_domain_and_the_archive(client, editor, failed):
     assert not RedeliveryRun.objects.exists()
 
 
+def make_run(editor, failed) -> RedeliveryRun:
+    """A run over the fixture's six failed records, made through the service."""
+    return services.run_create(
+        domain=Domain.objects.get(name=TEAM_DOMAIN),
+        filters=services.run_filters(
+            {"start": failed[0].notify_time, "end": failed[-1].notify_time + dt.timedelta(1)}
+        ),
+        query="",
+        actor=editor,
+        skip_redelivered=False,
+    )
+
+
 def test_the_rate_limit_spaces_the_sends_per_domain(editor, target, failed, monkeypatch, settings):
     settings.REDELIVERY_RATE_PER_SECOND = 2
     clock = [1_000_000.0]
@@ -219,32 +232,14 @@ def test_the_rate_limit_spaces_the_sends_per_domain(editor, target, failed, monk
 
     monkeypatch.setattr(services, "_limiter", limiter)
     monkeypatch.setattr(services, "_send", timed_send)
-    domain = Domain.objects.get(name=TEAM_DOMAIN)
-    run = services.run_create(
-        domain=domain,
-        filters=services.run_filters(
-            {"start": failed[0].notify_time, "end": failed[-1].notify_time + dt.timedelta(1)}
-        ),
-        query="",
-        actor=editor,
-        skip_redelivered=False,
-    )
+    run = make_run(editor, failed)
     services.run_execute(run.pk)
     gaps = [round(b - a, 6) for a, b in zip(starts, starts[1:], strict=False)]
     assert len(starts) == 6 and gaps == [0.5] * 5
 
 
 def test_pause_and_cancel_are_refused_when_they_make_no_sense(client, editor, target, failed):
-    domain = Domain.objects.get(name=TEAM_DOMAIN)
-    run = services.run_create(
-        domain=domain,
-        filters=services.run_filters(
-            {"start": failed[0].notify_time, "end": failed[-1].notify_time + dt.timedelta(1)}
-        ),
-        query="",
-        actor=editor,
-        skip_redelivered=False,
-    )
+    run = make_run(editor, failed)
     services.run_execute(run.pk)
     client.force_login(editor)
     body = client.post(
@@ -256,14 +251,5 @@ def test_pause_and_cancel_are_refused_when_they_make_no_sense(client, editor, ta
 def test_other_domains_records_never_join_a_run(editor, target, failed):
     other = Domain.objects.get(name=OTHER_DOMAIN)
     archive(other, ("failed", failed[0].notify_time), content=CONTENT)
-    domain = Domain.objects.get(name=TEAM_DOMAIN)
-    run = services.run_create(
-        domain=domain,
-        filters=services.run_filters(
-            {"start": failed[0].notify_time, "end": failed[-1].notify_time + dt.timedelta(1)}
-        ),
-        query="",
-        actor=editor,
-        skip_redelivered=False,
-    )
+    run = make_run(editor, failed)
     assert run.total == 6

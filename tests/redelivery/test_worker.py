@@ -4,11 +4,8 @@ the worker sends; a worker killed mid-run, resumed by another, never sends a rec
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -20,7 +17,14 @@ from dashboard.archive.models import ArchivedRecord
 from dashboard.domains.models import Domain
 from dashboard.redelivery.models import RedeliveryAttempt, RedeliveryRun
 from dashboard.sandbox.models import SandboxRecordConfig
-from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, Receiver, archive, database_url
+from tests.conftest import (
+    ALL_DATABASES,
+    TEAM_DOMAIN,
+    Receiver,
+    archive,
+    process_env,
+    start_db_worker,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 N = 12
@@ -48,39 +52,13 @@ def setup(archived, settings):
     when = timezone.now().replace(microsecond=0) - dt.timedelta(hours=2)
     new = archive(domain, *[("failed", when + dt.timedelta(seconds=i)) for i in range(N)])
     records = [ArchivedRecord.objects.get(pk=r.id) for r in new]
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings_test",
-        "DATABASE_URL": database_url("default"),
-        "SANDBOX_DATABASE_URL": database_url("sandbox"),
-        "TEST_CALLBACK_PINNED_HOSTS": json.dumps({hook.host: f"127.0.0.1:{hook.port}"}),
-        "REDELIVERY_RATE_PER_SECOND": "4",
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    env = process_env(pinned={hook.host: f"127.0.0.1:{hook.port}"}, REDELIVERY_RATE_PER_SECOND="4")
     yield {"hook": hook, "records": records, "env": env, "domain": domain}
     hook.close()
 
 
 def start_worker(env):
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "db_worker",
-            "--queue-name",
-            "*",
-            "--no-reload",
-            "--no-startup-delay",
-            "--interval",
-            "0.2",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_db_worker(env, stderr=subprocess.PIPE)
 
 
 def start_run(client, user, records) -> RedeliveryRun:
