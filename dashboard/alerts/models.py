@@ -104,6 +104,17 @@ class AlertState(models.Model):
             models.UniqueConstraint(fields=["rule", "subject"], name="alert_state_one_per_subject")
         ]
 
+    @property
+    def receiver_host(self) -> str:
+        """For consecutive-failure subjects (`host:<domain id>:<host>`), the host."""
+        return self.subject.split(":", 2)[2] if self.subject.startswith("host:") else ""
+
+    @property
+    def incident_id(self) -> int | None:
+        if self.subject.startswith("incident:"):
+            return int(self.subject.split(":", 1)[1])
+        return None
+
 
 class AlertNotification(models.Model):
     """One message on one channel. `key` is unique: the same event is never queued twice,
