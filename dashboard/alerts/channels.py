@@ -107,7 +107,7 @@ def _webhook(notification: AlertNotification, rule: AlertRule) -> Sent:
         headers += [
             (TIMESTAMP_HEADER, timestamp),
             (SIGNATURE_HEADER, sign(rule.webhook_secret, timestamp, body)),
-            (EVENT_HEADER, notification.kind),
+            (EVENT_HEADER, notification.event),
             (ID_HEADER, notification.key[:200]),
         ]
     elif rule.webhook_format == AlertRule.WebhookFormat.DINGTALK:

@@ -120,7 +120,7 @@ class AlertNotification(models.Model):
     """One message on one channel. `key` is unique: the same event is never queued twice,
     however many evaluators run at once."""
 
-    class Kind(models.TextChoices):
+    class Event(models.TextChoices):
         FIRING = "firing", _("Firing")
         REMINDER = "reminder", _("Still firing")
         RECOVERED = "recovered", _("Recovered")
@@ -139,7 +139,7 @@ class AlertNotification(models.Model):
     rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="notifications")
     domain = models.ForeignKey(Domain, null=True, on_delete=models.SET_NULL, related_name="+")
     subject = models.CharField(max_length=300)
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    event = models.CharField(max_length=10, choices=Event.choices)
     channel = models.CharField(max_length=8, choices=Channel.choices)
     key = models.CharField(max_length=400, unique=True)
     payload = models.JSONField(default=dict)

@@ -71,7 +71,7 @@ def _evaluate_rule(rule: AlertRule, now: dt.datetime) -> int:
             state.firing, state.since, state.reminders = True, now, 0
             state.last_notified_at, state.numbers = now, finding.numbers
             state.save()
-            queued += _queue(rule, state, finding, AlertNotification.Kind.FIRING, now)
+            queued += _queue(rule, state, finding, AlertNotification.Event.FIRING, now)
         elif finding.firing:
             state.numbers = finding.numbers
             due = rule.reminder_minutes and now - state.last_notified_at >= dt.timedelta(
@@ -80,7 +80,7 @@ def _evaluate_rule(rule: AlertRule, now: dt.datetime) -> int:
             if due:
                 state.reminders += 1
                 state.last_notified_at = now
-                queued += _queue(rule, state, finding, AlertNotification.Kind.REMINDER, now)
+                queued += _queue(rule, state, finding, AlertNotification.Event.REMINDER, now)
             state.save()
         elif state is not None and state.firing:
             queued += _recover(rule, state, finding, now)
@@ -98,7 +98,7 @@ def _recover(rule: AlertRule, state: AlertState, finding: Finding, now: dt.datet
     state.numbers = finding.numbers or state.numbers
     state.last_notified_at = now
     state.save()
-    return _queue(rule, state, finding, AlertNotification.Kind.RECOVERED, now)
+    return _queue(rule, state, finding, AlertNotification.Event.RECOVERED, now)
 
 
 def _muted(rule: AlertRule, domain: Domain | None, now: dt.datetime) -> bool:
@@ -107,9 +107,9 @@ def _muted(rule: AlertRule, domain: Domain | None, now: dt.datetime) -> bool:
     return bool(domain and DomainMute.objects.filter(domain=domain, until__gt=now).exists())
 
 
-def _queue(rule, state, finding: Finding, kind: str, now: dt.datetime) -> int:
+def _queue(rule, state, finding: Finding, event: str, now: dt.datetime) -> int:
     """One notification per channel for this event, unless already queued (unique key)."""
-    payload = message(rule, state, finding, kind, now)
+    payload = message(rule, state, finding, event, now)
     status = (
         AlertNotification.Status.MUTED
         if _muted(rule, finding.domain, now)
@@ -118,14 +118,14 @@ def _queue(rule, state, finding: Finding, kind: str, now: dt.datetime) -> int:
     episode = state.since.isoformat() if state.since else ""
     queued = 0
     for channel in rule_channels(rule):
-        key = f"{rule.pk}|{state.subject}|{episode}|{kind}|{state.reminders}|{channel}"
+        key = f"{rule.pk}|{state.subject}|{episode}|{event}|{state.reminders}|{channel}"
         try:
             with transaction.atomic():
                 AlertNotification.objects.create(
                     rule=rule,
                     domain=finding.domain,
                     subject=state.subject,
-                    kind=kind,
+                    event=event,
                     channel=channel,
                     key=key,
                     payload=payload,
@@ -186,14 +186,14 @@ def _what(rule: AlertRule, finding: Finding) -> str:
     )
 
 
-def message(rule, state, finding: Finding, kind: str, now: dt.datetime) -> dict:
+def message(rule, state, finding: Finding, event: str, now: dt.datetime) -> dict:
     domain = finding.domain.name if finding.domain else ""
     label = {
         "firing": "FIRING",
         "reminder": "STILL FIRING",
         "recovered": "RECOVERED",
         "test": "TEST",
-    }[kind]
+    }[event]
     what = _what(rule, finding)
     title = f"[{label}] {rule.name}: {domain}" + (f" → {finding.host}" if finding.host else "")
     since = state.since if state is not None else now
@@ -218,7 +218,7 @@ def message(rule, state, finding: Finding, kind: str, now: dt.datetime) -> dict:
         f"What: {what}",
         f"Where: {domain or 'all domains'}"
         + (f", receiver {finding.host}" if finding.host else ""),
-        f"Since: {_utc(since)}" + (f" (recovered {_utc(now)})" if kind == "recovered" else ""),
+        f"Since: {_utc(since)}" + (f" (recovered {_utc(now)})" if event == "recovered" else ""),
         f"Rule: {rule.name} ({rule.get_condition_display()})",
         "",
         f"Records: {links['records']}",
@@ -230,7 +230,7 @@ def message(rule, state, finding: Finding, kind: str, now: dt.datetime) -> dict:
         [f"#### {title}", f"**What:** {what}", *(f"[{k}]({v})" for k, v in links.items())]
     )
     return {
-        "event": kind,
+        "event": event,
         "title": title,
         "text": "\n".join(lines),
         "markdown": markdown,
@@ -418,7 +418,7 @@ def test_alert_send(*, rule: AlertRule, actor, now: dt.datetime | None = None) -
     now = now or timezone.now()
     domain = rule.domain if rule.domain_id else None
     finding = Finding(subject="test", domain=domain, firing=True, numbers={})
-    payload = message(rule, None, finding, AlertNotification.Kind.TEST, now)
+    payload = message(rule, None, finding, AlertNotification.Event.TEST, now)
     payload["text"] = (
         f"This is a test of the alert rule “{rule.name}”, sent by {actor.get_username()}.\n\n"
         + payload["text"]
@@ -430,7 +430,7 @@ def test_alert_send(*, rule: AlertRule, actor, now: dt.datetime | None = None) -
             rule=rule,
             domain=domain,
             subject="test",
-            kind=AlertNotification.Kind.TEST,
+            event=AlertNotification.Event.TEST,
             channel=channel,
             key=f"test|{uuid.uuid4()}",
             payload=payload,

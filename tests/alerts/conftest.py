@@ -52,9 +52,9 @@ def make_rule(domain: Domain, **fields) -> AlertRule:
     return AlertRule.objects.create(**values)
 
 
-def sent_kinds(rule: AlertRule) -> list[tuple[str, str]]:
+def sent_events(rule: AlertRule) -> list[tuple[str, str]]:
     return list(
-        AlertNotification.objects.filter(rule=rule).order_by("pk").values_list("kind", "channel")
+        AlertNotification.objects.filter(rule=rule).order_by("pk").values_list("event", "channel")
     )
 
 

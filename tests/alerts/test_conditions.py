@@ -11,7 +11,7 @@ from dashboard.alerts.models import AlertNotification, AlertRule, DomainMute
 from dashboard.alerts.services import alerts_evaluate
 from dashboard.domains.models import Domain
 from dashboard.incidents.models import Incident
-from tests.alerts.conftest import archive, firing, make_rule, sent_kinds
+from tests.alerts.conftest import archive, firing, make_rule, sent_events
 from tests.conftest import ALL_DATABASES
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
@@ -41,7 +41,7 @@ def test_failure_rate_at_its_edges(domain, clock, failed, succeeded, fires):
     archive(domain, *spread("failed", failed, clock - MIN), *spread("success", succeeded, clock))
     alerts_evaluate(now=clock)
     assert bool(firing(rule)) is fires
-    assert sent_kinds(rule) == ([("firing", "email")] if fires else [])
+    assert sent_events(rule) == ([("firing", "email")] if fires else [])
 
 
 def test_failures_outside_the_window_do_not_count(domain, clock):
@@ -106,7 +106,7 @@ def test_a_new_incident_fires_once_and_recovers_when_it_resolves(domain, clock, 
     incident.refresh_from_db()
     assert incident.state == Incident.State.RESOLVED
     alerts_evaluate(now=clock + 2 * MIN)
-    assert sent_kinds(rule) == [("firing", "email"), ("recovered", "email")]
+    assert sent_events(rule) == [("firing", "email"), ("recovered", "email")]
 
 
 def test_incidents_opened_before_the_rule_existed_are_not_new(domain, clock):
@@ -148,7 +148,7 @@ def test_silence_is_not_judged_while_the_archive_is_behind(domain, clock):
     alerts_evaluate(now=clock)
     assert firing(rule) == [f"domain:{domain.pk}"]
     alerts_evaluate(now=clock + 31 * MIN)
-    assert firing(rule) == [f"domain:{domain.pk}"] and len(sent_kinds(rule)) == 1
+    assert firing(rule) == [f"domain:{domain.pk}"] and len(sent_events(rule)) == 1
 
 
 def test_silence_ignores_offline_domains_and_domains_without_a_recording_callback(domain, clock):
@@ -173,26 +173,26 @@ def test_firing_then_a_reminder_at_the_interval_then_one_recovery(domain, clock)
     archive(domain, *spread("failed", 10, start - MIN))
     alerts_evaluate(now=start)
     both = [("firing", "email"), ("firing", "webhook")]
-    assert sent_kinds(rule) == both
+    assert sent_events(rule) == both
     for minutes in (1, 2, 29):  # every minute: nothing new until the interval has passed
         alerts_evaluate(now=start + minutes * MIN)
-    assert sent_kinds(rule) == both
+    assert sent_events(rule) == both
     alerts_evaluate(now=start + 30 * MIN)
     alerts_evaluate(now=start + 31 * MIN)
     reminders = [("reminder", "email"), ("reminder", "webhook")]
-    assert sent_kinds(rule) == both + reminders
+    assert sent_events(rule) == both + reminders
     # The receiver answers again: 10 of 20 failed is 50%, not above it. Recovered, once.
     archive(domain, *spread("success", 10, start + 40 * MIN))
     alerts_evaluate(now=start + 40 * MIN)
     alerts_evaluate(now=start + 41 * MIN)
     recovered = [("recovered", "email"), ("recovered", "webhook")]
-    assert sent_kinds(rule) == both + reminders + recovered
-    text = rule.notifications.filter(kind="recovered").first().payload["text"]
+    assert sent_events(rule) == both + reminders + recovered
+    text = rule.notifications.filter(event="recovered").first().payload["text"]
     assert start.strftime("Since: %Y-%m-%d %H:%M UTC") in text and "(recovered " in text
     # Failing again later is a new episode: a new firing notice.
     archive(domain, *spread("failed", 12, start + 44 * MIN))
     alerts_evaluate(now=start + 44 * MIN)
-    assert sent_kinds(rule)[-2:] == both
+    assert sent_events(rule)[-2:] == both
 
 
 def test_a_muted_rule_records_but_does_not_send(domain, clock):
@@ -200,7 +200,7 @@ def test_a_muted_rule_records_but_does_not_send(domain, clock):
     archive(domain, *spread("failed", 10, clock))
     alerts_evaluate(now=clock)
     (note,) = rule.notifications.all()
-    assert note.kind == "firing" and note.status == AlertNotification.Status.MUTED
+    assert note.event == "firing" and note.status == AlertNotification.Status.MUTED
 
 
 def test_a_muted_domain_records_but_does_not_send(domain, clock):
