@@ -22,6 +22,7 @@ os.environ["LIVE_SANDBOX_THROTTLE"] = "true"  # the documented QPS, enforced
 os.environ["DEBUG"] = "false"
 os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "k" * 40)
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")
+os.environ["SECURE_SSL_REDIRECT"] = "false"  # the test client speaks plain HTTP
 os.environ["ARCHIVE_HARVEST_WORKERS"] = os.environ.get("ARCHIVE_HARVEST_WORKERS", "4")
 PARTS = sys.argv[1:] or ["backfill", "insert", "lag", "search", "analytics"]
 
@@ -70,6 +71,14 @@ if {"backfill", "lag"} & set(PARTS):
     os.environ["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = "sandbox-secret"
 
 setup("archive", sandbox_db="archive-sandbox.sqlite3", throttle=True, keep_database=True)
+
+from django.conf import settings as _settings  # noqa: E402
+
+# Pages render with plain static URLs (no collectstatic manifest in a benchmark checkout).
+_settings.STORAGES = {
+    **_settings.STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -397,6 +406,34 @@ def analytics() -> None:
         print(f"{label}: {summary(wall(client, path))}")
 
 
+def profile() -> None:
+    """Where the slow pages spend their time (cProfile, top functions by cumulative time)."""
+    import cProfile
+    import pstats
+
+    analytics_fixtures = Domain.objects.get(name="bench-042.example.com")
+    from django.contrib.auth.models import User
+
+    client = Client()
+    client.force_login(User.objects.get(username="bench-viewer"))
+    for path in (f"/domains/{analytics_fixtures.name}/?period=90d", "/records/overview/"):
+        client.get(path)
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            client.get(path)
+            total = (time.perf_counter() - started) * 1000
+        print(f"\n  {path}: {total:.1f} ms, {len(queries)} queries")
+        for query in sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:6]:
+            print(f"    {float(query['time']) * 1000:7.1f} ms  {query['sql'][:220]}")
+        profiler = cProfile.Profile()
+        profiler.enable()
+        client.get(path)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"dashboard/(?!accounts)", 15)
+
+
 if "backfill" in PARTS:
     backfill()
 if "insert" in PARTS:
@@ -407,5 +444,7 @@ if "search" in PARTS:
     search()
 if "analytics" in PARTS:
     analytics()
+if "profile" in PARTS:
+    profile()
 if SANDBOX is not None:
     SANDBOX.terminate()

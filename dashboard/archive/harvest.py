@@ -39,7 +39,7 @@ from dashboard.live import HARVEST_LANE, NotifyRecord
 from dashboard.upstream import get_client, upstream_errors
 
 from .classify import classify
-from .models import ArchivedRecord, HarvestCursor, HourlyRollup
+from .models import ArchivedRecord, DailyRollup, HarvestCursor, HourlyRollup
 from .signals import records_archived
 
 logger = logging.getLogger(__name__)
@@ -257,12 +257,33 @@ def rollups_add(*, domain_id: int, records: list[Inserted]) -> None:
             count,
         ]
     marks = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(cells))
+    days = Counter()
+    for (hour, _type, result, failure), count in cells.items():
+        days[(hour.date(), result, failure)] += count
+    daily = quote(DailyRollup._meta.db_table)
+    day_field = DailyRollup._meta.get_field("day")
+    day_values = []
+    for (day, result, failure), count in days.items():
+        day_values += [
+            domain_id,
+            day_field.get_db_prep_save(day, connection),
+            result,
+            failure,
+            count,
+        ]
+    day_marks = ", ".join(["(%s, %s, %s, %s, %s)"] * len(days))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (domain_id, hour, notify_type, notify_result, failure_class, "  # noqa: S608
             f"count) VALUES {marks} ON CONFLICT (domain_id, hour, notify_type, notify_result, "
             f"failure_class) DO UPDATE SET count = {table}.count + excluded.count",
             values,
+        )
+        cursor.execute(
+            f"INSERT INTO {daily} (domain_id, day, notify_result, failure_class, count) "  # noqa: S608
+            f"VALUES {day_marks} ON CONFLICT (domain_id, day, notify_result, failure_class) "
+            f"DO UPDATE SET count = {daily}.count + excluded.count",
+            day_values,
         )
 
 
@@ -318,7 +339,37 @@ def rollups_rebuild(
             ]
             HourlyRollup.objects.bulk_create(rows, batch_size=1000)
             written += len(rows)
+            written += _daily_rebuild(domain, first.date(), (stop - dt.timedelta(hours=1)).date())
     return written, busy
+
+
+def _daily_rebuild(domain: Domain, first_day: dt.date, last_day: dt.date) -> int:
+    """The daily rollups of [first_day, last_day] again, from the hourly ones."""
+    from django.db.models import Sum
+    from django.db.models.functions import TruncDate
+
+    DailyRollup.objects.filter(domain=domain, day__gte=first_day, day__lte=last_day).delete()
+    start = dt.datetime.combine(first_day, dt.time(), tzinfo=dt.UTC)
+    end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    cells = (
+        HourlyRollup.objects.filter(domain=domain, hour__gte=start, hour__lt=end)
+        .annotate(cell=TruncDate("hour", tzinfo=dt.UTC))
+        .values("cell", "notify_result", "failure_class")
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
+    rows = [
+        DailyRollup(
+            domain=domain,
+            day=c["cell"],
+            notify_result=c["notify_result"],
+            failure_class=c["failure_class"],
+            count=c["n"],
+        )
+        for c in cells
+    ]
+    DailyRollup.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
 
 
 # --- leases ----------------------------------------------------------------------------------
@@ -598,6 +649,7 @@ def archive_purge(*, now: dt.datetime, max_batches: int = 200) -> int:
                 break
             removed += ArchivedRecord.objects.filter(pk__in=ids).delete()[0]
     HourlyRollup.objects.filter(hour__lt=hour_of(horizon)).delete()
+    DailyRollup.objects.filter(day__lt=horizon.astimezone(dt.UTC).date()).delete()
     return removed
 
 

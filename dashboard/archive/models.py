@@ -109,3 +109,23 @@ class HourlyRollup(models.Model):
             )
         ]
         indexes = [models.Index(fields=["hour", "domain"], name="rollup_hour_domain")]
+
+
+class DailyRollup(models.Model):
+    """Deliveries per domain × UTC day × result × failure class: the hourly rollups folded
+    once more, so 7- and 30-day totals of every domain read thousands of rows, not millions."""
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="daily_rollups")
+    day = models.DateField()
+    notify_result = models.CharField(max_length=8)
+    failure_class = models.CharField(max_length=16, blank=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["domain", "day", "notify_result", "failure_class"],
+                name="daily_rollup_one_row_per_cell",
+            )
+        ]
+        indexes = [models.Index(fields=["day", "domain"], name="daily_rollup_day_domain")]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Case, IntegerField, QuerySet, Sum, Value, When
+from django.db.models import Case, F, IntegerField, QuerySet, Sum, Value, When
+from django.db.models.functions import Trunc
 from django.utils import timezone
 
-from dashboard.archive.models import ArchivedRecord, HourlyRollup
+from dashboard.archive.models import ArchivedRecord, DailyRollup, HourlyRollup
 from dashboard.domains.models import AuditEntry, Domain
 from dashboard.domains.selectors import CONFIG_ACTIONS
 
@@ -139,14 +140,19 @@ def domain_chart(*, domain: Domain | None, period: str, now: dt.datetime | None 
     cells = HourlyRollup.objects.filter(hour__gte=start.astimezone(dt.UTC), hour__lt=end)
     if domain is not None:
         cells = cells.filter(domain=domain)
+    if step >= dt.timedelta(days=1):
+        # one row per day where the reader is, summed by the database
+        cells = cells.annotate(slot=Trunc("hour", "day", tzinfo=zone))
+    else:
+        cells = cells.annotate(slot=F("hour"))
     rows = (
-        cells.values("hour", "notify_result", "failure_class")
+        cells.values("slot", "notify_result", "failure_class")
         .annotate(n=Sum("count"))
-        .order_by("hour")
+        .order_by("slot")
     )
     index = 0
     for row in rows:
-        while index + 1 < len(buckets) and row["hour"] >= buckets[index + 1].start:
+        while index + 1 < len(buckets) and row["slot"] >= buckets[index + 1].start:
             index += 1
         bucket = buckets[index]
         if row["notify_result"] == "success":
@@ -171,23 +177,20 @@ def domain_chart(*, domain: Domain | None, period: str, now: dt.datetime | None 
 def failure_sparklines(
     *, domain_ids: list[int], days: int = 7, now: dt.datetime | None = None
 ) -> dict[int, list[float | None]]:
-    """Each domain's daily failure rate over the last `days` days (None: no deliveries)."""
+    """Each domain's daily failure rate over the last `days` UTC days (None: no deliveries),
+    from the daily rollups."""
     now = now or timezone.now()
-    first = (
-        (now - dt.timedelta(days=days - 1))
-        .astimezone(dt.UTC)
-        .replace(hour=0, minute=0, second=0, microsecond=0)
-    )
+    today = now.astimezone(dt.UTC).date()
+    first = today - dt.timedelta(days=days - 1)
     totals: dict[int, list[list[int]]] = {d: [[0, 0] for _ in range(days)] for d in domain_ids}
     rows = (
-        HourlyRollup.objects.filter(domain_id__in=domain_ids, hour__gte=first)
-        .values("domain_id", "hour", "notify_result")
+        DailyRollup.objects.filter(domain_id__in=domain_ids, day__gte=first)
+        .values("domain_id", "day", "notify_result")
         .annotate(n=Sum("count"))
         .order_by()
     )
     for row in rows:
-        day = min((row["hour"] - first).days, days - 1)
-        cell = totals[row["domain_id"]][day]
+        cell = totals[row["domain_id"]][min((row["day"] - first).days, days - 1)]
         cell[0] += row["n"]
         if row["notify_result"] != "success":
             cell[1] += row["n"]

@@ -4,6 +4,7 @@ retention, rollups that equal a direct count, and two harvester processes at onc
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import re
 import subprocess
@@ -11,14 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard.archive import harvest
 from dashboard.archive.harvest import archive_purge, archive_row, records_insert
-from dashboard.archive.models import ArchivedRecord, HarvestCursor, HourlyRollup
+from dashboard.archive.models import ArchivedRecord, DailyRollup, HarvestCursor, HourlyRollup
 from dashboard.domains.models import Domain
 from dashboard.failures import UpstreamError
 from dashboard.live import NotifyRecord
@@ -187,6 +188,7 @@ def test_rollups_equal_a_direct_count(synced, records, batch):
     domain = Domain.objects.get(name="cdn.webinar-hub.com")
     ArchivedRecord.objects.filter(domain=domain).delete()
     HourlyRollup.objects.filter(domain=domain).delete()
+    DailyRollup.objects.filter(domain=domain).delete()
     now = timezone.now().replace(microsecond=0)
     rows = [
         archive_row(
@@ -220,6 +222,20 @@ def test_rollups_equal_a_direct_count(synced, records, batch):
     assert rolled == direct
     by_hour = HourlyRollup.objects.filter(domain=domain).values_list("hour", flat=True)
     assert all(h.minute == 0 and h.second == 0 for h in by_hour)
+    # ... and the daily rollups equal a direct count per UTC day
+    per_day: dict = {}
+    for record in ArchivedRecord.objects.filter(domain=domain):
+        key = (
+            record.notify_time.astimezone(dt.UTC).date(),
+            record.notify_result,
+            record.failure_class,
+        )
+        per_day[key] = per_day.get(key, 0) + 1
+    daily = {
+        (row.day, row.notify_result, row.failure_class): row.count
+        for row in DailyRollup.objects.filter(domain=domain)
+    }
+    assert daily == per_day
 
 
 @pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
@@ -264,13 +280,27 @@ def test_two_harvester_processes_share_the_domains_and_store_each_record_once(sy
 
 @pytest.mark.parametrize(
     "extra",
-    [{}, {"status": "failed"}, {"type": "file_created"}, {"failure": "timeout"}, {"domain": True}],
+    [
+        {},
+        {"status": "failed"},
+        {"type": "file_created"},
+        {"failure": "timeout"},
+        {"domain": True},
+        {"domain": True, "status": "failed", "failure": "http_5xx"},
+    ],
 )
 @pytest.mark.parametrize(
-    "span", [dt.timedelta(minutes=40), dt.timedelta(hours=5, minutes=17), dt.timedelta(days=3)]
+    "span",
+    [
+        dt.timedelta(minutes=40),
+        dt.timedelta(hours=5, minutes=17),
+        dt.timedelta(days=3),  # whole days: from the daily rollups
+        dt.timedelta(days=6, hours=11),
+    ],
 )
 def test_counts_from_the_rollups_equal_counting_the_records(archived, extra, span):
-    """The counts above the table come from the rollups plus the two partial edge hours."""
+    """The counts above the table come from the daily and hourly rollups plus the two partial
+    edge hours, and equal counting the records."""
     from dashboard.archive.selectors import records_counts, records_search
 
     end = timezone.now() - dt.timedelta(minutes=7, seconds=13)
@@ -287,3 +317,53 @@ def test_counts_from_the_rollups_equal_counting_the_records(archived, extra, spa
         slow.classes,
     )
     assert fast.total > 0 or extra or span < dt.timedelta(hours=1)  # not vacuous
+
+
+def _cells(domain):
+    hourly = sorted(
+        HourlyRollup.objects.filter(domain=domain).values_list(
+            "hour", "notify_type", "notify_result", "failure_class", "count"
+        )
+    )
+    daily = sorted(
+        DailyRollup.objects.filter(domain=domain).values_list(
+            "day", "notify_result", "failure_class", "count"
+        )
+    )
+    return hourly, daily
+
+
+def test_rebuild_rollups_recounts_a_range_and_leaves_a_busy_domain_alone(archived):
+    from django.core.management import call_command
+
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    before = _cells(domain)
+    assert before[0] and before[1]
+    # damage: counts doubled, a cell deleted (as a restore or a hand edit could leave them)
+    HourlyRollup.objects.filter(domain=domain).update(count=F("count") * 2)
+    DailyRollup.objects.filter(domain=domain).first().delete()
+    since = (timezone.now() - dt.timedelta(days=8)).date().isoformat()
+    call_command("rebuild_rollups", since=since, domain=[TEAM_DOMAIN], verbosity=0)
+    assert _cells(domain) == before
+
+    # a domain a harvester holds right now is reported, and not touched
+    HarvestCursor.objects.filter(domain=domain).update(
+        lease_owner="other-host:1", lease_until=timezone.now() + dt.timedelta(minutes=1)
+    )
+    HourlyRollup.objects.filter(domain=domain).update(count=F("count") * 3)
+    err = io.StringIO()
+    call_command("rebuild_rollups", since=since, domain=[TEAM_DOMAIN], stderr=err, verbosity=0)
+    assert TEAM_DOMAIN in err.getvalue()
+    assert _cells(domain)[0] != before[0]
+
+
+def test_rebuild_rollups_refuses_nonsense():
+    from django.core.management import CommandError, call_command
+
+    for kwargs in (
+        {"since": "yesterday"},
+        {"since": "2026-11-02", "until": "2026-11-01"},
+        {"since": "2026-11-01", "domain": ["nope.example.com"]},
+    ):
+        with pytest.raises(CommandError):
+            call_command("rebuild_rollups", **kwargs)
