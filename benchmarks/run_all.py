@@ -1,10 +1,18 @@
-"""`make bench`: every benchmark, one after another."""
+"""`make bench`: every benchmark, one after another (the archive's inside a throwaway
+PostgreSQL cluster: it needs PostgreSQL)."""
 
 import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 for script in ["client_vs_sdk.py", "sandbox_deep_pages.py", "records_fragment.py", "sync_1000.py"]:
     print(f"\n== {script}", flush=True)
     subprocess.run([sys.executable, str(HERE / script)], cwd=HERE, check=True)
+print("\n== archive.py (PostgreSQL)", flush=True)
+subprocess.run(
+    ["bash", str(ROOT / "scripts" / "with-postgres.sh"), sys.executable, str(HERE / "archive.py")],
+    cwd=ROOT,
+    check=True,
+)
