@@ -39,7 +39,7 @@ from dashboard.live import HARVEST_LANE, NotifyRecord
 from dashboard.upstream import get_client, upstream_errors
 
 from .classify import classify
-from .models import ArchivedRecord, DailyRollup, HarvestCursor, HourlyRollup
+from .models import ArchivedName, ArchivedRecord, DailyRollup, HarvestCursor, HourlyRollup
 from .signals import records_archived
 
 logger = logging.getLogger(__name__)
@@ -183,6 +183,7 @@ def records_insert(rows: list[dict]) -> list[Inserted]:
         if connection.vendor == "postgresql":
             inserted = _insert_by_copy(rows, names, returning)
             rollups_add(domain_id=rows[0]["domain_id"], records=inserted)
+            names_add(domain_id=rows[0]["domain_id"], records=inserted)
             return inserted
         with connection.cursor() as cursor:
             for offset in range(0, len(rows), INSERT_BATCH):
@@ -206,6 +207,7 @@ def records_insert(rows: list[dict]) -> list[Inserted]:
                         when = when.replace(tzinfo=dt.UTC)
                     inserted.append(Inserted(row[0], when, *row[2:]))
         rollups_add(domain_id=rows[0]["domain_id"], records=inserted)
+        names_add(domain_id=rows[0]["domain_id"], records=inserted)
     return inserted
 
 
@@ -230,6 +232,36 @@ def _insert_by_copy(rows: list[dict], names: list[str], returning: str) -> list[
         inserted = [Inserted(*row) for row in cursor.fetchall()]
         cursor.execute("TRUNCATE archive_incoming")
     return inserted
+
+
+def names_add(*, domain_id: int, records: list[Inserted]) -> None:
+    """Record the app and stream names of new records (ArchivedName), with the newest time
+    each was seen. Rows go in name order, so two writers never lock them in opposite
+    orders."""
+    newest: dict[tuple[str, str], dt.datetime] = {}
+    for r in records:
+        for key in (("app", r.app_name), ("stream", r.stream_name)):
+            if key not in newest or r.notify_time > newest[key]:
+                newest[key] = r.notify_time
+    if not newest:
+        return
+    quote = connection.ops.quote_name
+    table = quote(ArchivedName._meta.db_table)
+    seen_field = ArchivedName._meta.get_field("last_seen")
+    cells = sorted(newest.items())
+    with connection.cursor() as cursor:
+        for offset in range(0, len(cells), 500):
+            batch = cells[offset : offset + 500]
+            values = []
+            for (field, name), when in batch:
+                values += [domain_id, field, name, seen_field.get_db_prep_save(when, connection)]
+            cursor.execute(
+                f"INSERT INTO {table} (domain_id, field, name, last_seen) VALUES "  # noqa: S608
+                + ", ".join(["(%s, %s, %s, %s)"] * len(batch))
+                + " ON CONFLICT (domain_id, field, name) DO UPDATE SET last_seen = "
+                f"excluded.last_seen WHERE {table}.last_seen < excluded.last_seen",
+                values,
+            )
 
 
 def hour_of(moment: dt.datetime) -> dt.datetime:
@@ -650,6 +682,7 @@ def archive_purge(*, now: dt.datetime, max_batches: int = 200) -> int:
             removed += ArchivedRecord.objects.filter(pk__in=ids).delete()[0]
     HourlyRollup.objects.filter(hour__lt=hour_of(horizon)).delete()
     DailyRollup.objects.filter(day__lt=horizon.astimezone(dt.UTC).date()).delete()
+    ArchivedName.objects.filter(last_seen__lt=horizon).delete()  # no records left of these
     return removed
 
 

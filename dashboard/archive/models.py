@@ -54,9 +54,17 @@ class ArchivedRecord(models.Model):
             ),
             # every domain in a window (retention purge, cross-domain pages)
             models.Index(fields=["-notify_time", "-id"], name="arch_time"),
+            # the records of the names a substring search found in ArchivedName: the page's
+            # ids and the result/class counts read from the index alone
+            models.Index(
+                fields=["stream_name", "-notify_time", "-id", "notify_result", "failure_class"],
+                name="arch_stream_time",
+            ),
+            models.Index(
+                fields=["app_name", "-notify_time", "-id", "notify_result", "failure_class"],
+                name="arch_app_time",
+            ),
         ]
-        # On PostgreSQL, app and stream also carry trigram indexes (migration 0002) for
-        # case-insensitive substring search.
 
     def __str__(self) -> str:
         return f"{self.domain_name} {self.app_name}/{self.stream_name} {self.notify_time:%F %T}"
@@ -64,6 +72,36 @@ class ArchivedRecord(models.Model):
     @property
     def succeeded(self) -> bool:
         return self.notify_result == "success"
+
+
+class ArchivedName(models.Model):
+    """Each app and stream name a domain's archived records carry, once.
+
+    "Any part of a name, in any case" is answered here first — a few thousand names, with
+    trigram indexes on PostgreSQL (migration 0004) — and then the records of those exact
+    names through an ordinary index: milliseconds, where a trigram search of millions of
+    records took a hundred. Written in the transaction that archives the records, so no
+    record is ever without its name; `last_seen` (the newest record's time) lets the
+    retention purge drop names with no records left."""
+
+    class Field(models.TextChoices):
+        APP = "app"
+        STREAM = "stream"
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="archived_names")
+    field = models.CharField(max_length=8, choices=Field.choices)
+    name = models.CharField(max_length=256)
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["domain", "field", "name"], name="archived_name_once_per_domain"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.domain_id} {self.field} {self.name}"
 
 
 class HarvestCursor(models.Model):

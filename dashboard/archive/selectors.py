@@ -13,7 +13,7 @@ from django.utils import timezone
 from dashboard.domains.models import AuditEntry, Domain
 from dashboard.domains.selectors import CONFIG_ACTIONS
 
-from .models import ArchivedRecord, DailyRollup, HarvestCursor, HourlyRollup
+from .models import ArchivedName, ArchivedRecord, DailyRollup, HarvestCursor, HourlyRollup
 
 
 def records_search(*, filters: dict) -> QuerySet[ArchivedRecord]:
@@ -28,10 +28,13 @@ def records_search(*, filters: dict) -> QuerySet[ArchivedRecord]:
     )
     if filters.get("domain_id"):
         rows = rows.filter(domain_id=filters["domain_id"])
-    if filters.get("app"):
-        rows = rows.filter(app_name__icontains=filters["app"])
-    if filters.get("stream"):
-        rows = rows.filter(stream_name__icontains=filters["stream"])
+    for field in ("app", "stream"):
+        if filters.get(field):
+            # the names first (thousands, trigram-indexed), then their records by exact name
+            names = ArchivedName.objects.filter(field=field, name__icontains=filters[field])
+            if filters.get("domain_id"):
+                names = names.filter(domain_id=filters["domain_id"])
+            rows = rows.filter(**{f"{field}_name__in": names.values("name")})
     if filters.get("status"):
         rows = rows.filter(notify_result=filters["status"])
     if filters.get("type"):
@@ -60,6 +63,14 @@ class Counts:
 
 
 COUNT_CAP = 100_000
+
+
+def records_slice(rows: QuerySet, start: int, stop: int) -> list[ArchivedRecord]:
+    """rows[start:stop], ids first: the sort and the slice are answered from an index alone,
+    then only the page's own rows are read (not every match's, to sort them)."""
+    ids = list(rows.values_list("pk", flat=True)[start:stop])
+    found = ArchivedRecord.objects.in_bulk(ids)
+    return [found[pk] for pk in ids if pk in found]
 
 
 def records_count(rows: QuerySet, *, cap: int = COUNT_CAP) -> tuple[int, bool]:

@@ -26,6 +26,7 @@ from dashboard.archive.selectors import (
     records_count,
     records_counts,
     records_search,
+    records_slice,
 )
 from dashboard.contract.api import parse_json_tolerant
 from dashboard.csvexport import csv_response
@@ -79,6 +80,14 @@ class CappedPaginator(Paginator):
         if self.known_count is not None:
             return min(self.known_count, COUNT_CAP)
         return records_count(self.object_list)[0]
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        return self._get_page(records_slice(self.object_list, bottom, top), number, self)
 
 
 class UpstreamPage:

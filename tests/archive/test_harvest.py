@@ -19,7 +19,14 @@ from hypothesis import strategies as st
 
 from dashboard.archive import harvest
 from dashboard.archive.harvest import archive_purge, archive_row, records_insert
-from dashboard.archive.models import ArchivedRecord, DailyRollup, HarvestCursor, HourlyRollup
+from dashboard.archive.models import (
+    ArchivedName,
+    ArchivedRecord,
+    DailyRollup,
+    HarvestCursor,
+    HourlyRollup,
+)
+from dashboard.archive.selectors import records_search
 from dashboard.domains.models import Domain
 from dashboard.failures import UpstreamError
 from dashboard.live import NotifyRecord
@@ -135,6 +142,9 @@ def test_retention_purges_in_batches_and_keeps_the_rest(archived, monkeypatch, s
     assert archive_purge(now=timezone.now()) == 7
     assert ArchivedRecord.objects.count() == before - 7
     assert not HourlyRollup.objects.filter(hour__lt=old + dt.timedelta(hours=2)).exists()
+    # the names of purged records went with them; the others stay
+    assert not ArchivedName.objects.filter(name__startswith="old-").exists()
+    assert archived_names(domain) == direct_names(domain)
 
 
 def _record(
@@ -189,6 +199,7 @@ def test_rollups_equal_a_direct_count(synced, records, batch):
     ArchivedRecord.objects.filter(domain=domain).delete()
     HourlyRollup.objects.filter(domain=domain).delete()
     DailyRollup.objects.filter(domain=domain).delete()
+    ArchivedName.objects.filter(domain=domain).delete()
     now = timezone.now().replace(microsecond=0)
     rows = [
         archive_row(
@@ -236,6 +247,47 @@ def test_rollups_equal_a_direct_count(synced, records, batch):
         for row in DailyRollup.objects.filter(domain=domain)
     }
     assert daily == per_day
+    assert archived_names(domain) == direct_names(domain)
+
+
+def direct_names(domain) -> dict:
+    """Each app and stream name of the domain's records, with its newest record's time."""
+    names: dict = {}
+    for record in ArchivedRecord.objects.filter(domain=domain):
+        for key in (("app", record.app_name), ("stream", record.stream_name)):
+            names[key] = max(names.get(key, record.notify_time), record.notify_time)
+    return names
+
+
+def archived_names(domain) -> dict:
+    return {(n.field, n.name): n.last_seen for n in ArchivedName.objects.filter(domain=domain)}
+
+
+@pytest.mark.parametrize("text", ["a", "B", "str", "EAM-1", "x", "am-1"])
+def test_a_name_search_finds_what_a_substring_match_of_the_records_finds(archived, text):
+    """The explorer finds names in ArchivedName first: the result is the records whose app or
+    stream contains the text in any case — nothing more, nothing less."""
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    now = timezone.now()
+    records_insert(
+        [
+            archive_row(domain, _record(stream=stream, app=app, when=now), now)
+            for stream, app in [("Stream-1", "A"), ("stream-10", "live"), ("ab", "xbox")]
+        ]
+    )
+    window = {"start": now - dt.timedelta(days=7), "end": now + dt.timedelta(minutes=1)}
+    records = ArchivedRecord.objects.filter(notify_time__gte=window["start"])
+    for field in ("stream", "app"):
+        for scope in ({}, {"domain_id": domain.pk}):
+            found = set(
+                records_search(filters={**window, **scope, field: text}).values_list(
+                    "pk", flat=True
+                )
+            )
+            direct = records.filter(
+                **{f"{field}_name__icontains": text}, **({"domain": domain} if scope else {})
+            )
+            assert found == set(direct.values_list("pk", flat=True)), (field, scope)
 
 
 @pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
@@ -243,6 +295,7 @@ def test_two_harvester_processes_share_the_domains_and_store_each_record_once(sy
     HarvestCursor.objects.all().delete()
     ArchivedRecord.objects.all().delete()
     HourlyRollup.objects.all().delete()
+    ArchivedName.objects.all().delete()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "dashboard.settings_test",
@@ -276,6 +329,8 @@ def test_two_harvester_processes_share_the_domains_and_store_each_record_once(sy
     ).count()
     assert upstream - 5 <= ArchivedRecord.objects.count() <= upstream + 5
     assert HourlyRollup.objects.aggregate(n=Sum("count"))["n"] == ArchivedRecord.objects.count()
+    for domain in Domain.objects.filter(archived_records__isnull=False).distinct():
+        assert archived_names(domain) == direct_names(domain), domain.name
 
 
 @pytest.mark.parametrize(
