@@ -39,7 +39,14 @@ from dashboard.live import HARVEST_LANE, NotifyRecord
 from dashboard.upstream import get_client, upstream_errors
 
 from .classify import classify
-from .models import ArchivedName, ArchivedRecord, DailyRollup, HarvestCursor, HourlyRollup
+from .models import (
+    ArchivedName,
+    ArchivedRecord,
+    DailyRollup,
+    HarvestCursor,
+    HourlyRollup,
+    TotalHourlyRollup,
+)
 from .signals import records_archived
 
 logger = logging.getLogger(__name__)
@@ -304,6 +311,16 @@ def rollups_add(*, domain_id: int, records: list[Inserted]) -> None:
             count,
         ]
     day_marks = ", ".join(["(%s, %s, %s, %s, %s)"] * len(days))
+    # every domain's harvester adds to the same all-domains rows: in key order, so two never
+    # lock them in opposite orders (no deadlock), each holding them only until its commit
+    totals = Counter()
+    for (hour, _type, result, failure), count in cells.items():
+        totals[(hour, result, failure)] += count
+    total = quote(TotalHourlyRollup._meta.db_table)
+    total_values = []
+    for (hour, result, failure), count in sorted(totals.items()):
+        total_values += [hour_field.get_db_prep_save(hour, connection), result, failure, count]
+    total_marks = ", ".join(["(%s, %s, %s, %s)"] * len(totals))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (domain_id, hour, notify_type, notify_result, failure_class, "  # noqa: S608
@@ -317,6 +334,12 @@ def rollups_add(*, domain_id: int, records: list[Inserted]) -> None:
             f"DO UPDATE SET count = {daily}.count + excluded.count",
             day_values,
         )
+        cursor.execute(
+            f"INSERT INTO {total} (hour, notify_result, failure_class, count) "  # noqa: S608
+            f"VALUES {total_marks} ON CONFLICT (hour, notify_result, failure_class) "
+            f"DO UPDATE SET count = {total}.count + excluded.count",
+            total_values,
+        )
 
 
 def rollups_rebuild(
@@ -326,6 +349,7 @@ def rollups_rebuild(
 
     Each domain is recounted in one transaction holding its harvest cursor, so no harvester
     adds to its rollups meanwhile; a domain a harvester holds right now is left for later.
+    The all-domains rollups of the range are then summed again from the hourly ones.
     Returns (cells written, names of the domains skipped as busy)."""
     from django.db.models import Count
     from django.db.models.functions import Trunc
@@ -372,7 +396,39 @@ def rollups_rebuild(
             HourlyRollup.objects.bulk_create(rows, batch_size=1000)
             written += len(rows)
             written += _daily_rebuild(domain, first.date(), (stop - dt.timedelta(hours=1)).date())
+    written += _totals_rebuild(first, stop)  # sums of the hourly ones, busy domains included
     return written, busy
+
+
+def _totals_rebuild(first: dt.datetime, stop: dt.datetime) -> int:
+    """The all-domains rollups of [first, stop) again, from the hourly ones. On PostgreSQL the
+    table is locked against harvesters' additions meanwhile (they wait a moment): a sum taken
+    while one adds would lose its addition."""
+    from django.db.models import Sum
+
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                table = connection.ops.quote_name(TotalHourlyRollup._meta.db_table)
+                cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+        TotalHourlyRollup.objects.filter(hour__gte=first, hour__lt=stop).delete()
+        cells = (
+            HourlyRollup.objects.filter(hour__gte=first, hour__lt=stop)
+            .values("hour", "notify_result", "failure_class")
+            .annotate(n=Sum("count"))
+            .order_by()
+        )
+        rows = [
+            TotalHourlyRollup(
+                hour=c["hour"],
+                notify_result=c["notify_result"],
+                failure_class=c["failure_class"],
+                count=c["n"],
+            )
+            for c in cells
+        ]
+        TotalHourlyRollup.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
 
 
 def _daily_rebuild(domain: Domain, first_day: dt.date, last_day: dt.date) -> int:
@@ -682,6 +738,7 @@ def archive_purge(*, now: dt.datetime, max_batches: int = 200) -> int:
             removed += ArchivedRecord.objects.filter(pk__in=ids).delete()[0]
     HourlyRollup.objects.filter(hour__lt=hour_of(horizon)).delete()
     DailyRollup.objects.filter(day__lt=horizon.astimezone(dt.UTC).date()).delete()
+    TotalHourlyRollup.objects.filter(hour__lt=hour_of(horizon)).delete()
     ArchivedName.objects.filter(last_seen__lt=horizon).delete()  # no records left of these
     return removed
 

@@ -149,6 +149,25 @@ class HourlyRollup(models.Model):
         indexes = [models.Index(fields=["hour", "domain"], name="rollup_hour_domain")]
 
 
+class TotalHourlyRollup(models.Model):
+    """Deliveries of every domain together per hour × result × failure class: the failure
+    overview's all-domains chart reads a few hundred rows instead of summing the hourly rollups
+    of every domain (hundreds of thousands for 200 domains over a week)."""
+
+    hour = models.DateTimeField()
+    notify_result = models.CharField(max_length=8)
+    failure_class = models.CharField(max_length=16, blank=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "notify_result", "failure_class"],
+                name="total_rollup_one_row_per_cell",
+            )
+        ]
+
+
 class DailyRollup(models.Model):
     """Deliveries per domain × UTC day × result × failure class: the hourly rollups folded
     once more, so 7- and 30-day totals of every domain read thousands of rows, not millions."""

@@ -9,7 +9,12 @@ from django.db.models import Case, F, IntegerField, QuerySet, Sum, Value, When
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
-from dashboard.archive.models import ArchivedRecord, DailyRollup, HourlyRollup
+from dashboard.archive.models import (
+    ArchivedRecord,
+    DailyRollup,
+    HourlyRollup,
+    TotalHourlyRollup,
+)
 from dashboard.domains.models import AuditEntry, Domain
 from dashboard.domains.selectors import CONFIG_ACTIONS
 
@@ -137,9 +142,11 @@ def domain_chart(*, domain: Domain | None, period: str, now: dt.datetime | None 
         Bucket(start=s, end=(starts[i + 1] if i + 1 < len(starts) else end))
         for i, s in enumerate(starts)
     ]
-    cells = HourlyRollup.objects.filter(hour__gte=start.astimezone(dt.UTC), hour__lt=end)
     if domain is not None:
-        cells = cells.filter(domain=domain)
+        cells = HourlyRollup.objects.filter(domain=domain)
+    else:
+        cells = TotalHourlyRollup.objects.all()  # every domain's, summed as they were archived
+    cells = cells.filter(hour__gte=start.astimezone(dt.UTC), hour__lt=end)
     if step >= dt.timedelta(days=1):
         # one row per day where the reader is, summed by the database
         cells = cells.annotate(slot=Trunc("hour", "day", tzinfo=zone))

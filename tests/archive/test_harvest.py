@@ -25,6 +25,7 @@ from dashboard.archive.models import (
     DailyRollup,
     HarvestCursor,
     HourlyRollup,
+    TotalHourlyRollup,
 )
 from dashboard.archive.selectors import records_search
 from dashboard.domains.models import Domain
@@ -144,6 +145,7 @@ def test_retention_purges_in_batches_and_keeps_the_rest(archived, monkeypatch, s
     assert not HourlyRollup.objects.filter(hour__lt=old + dt.timedelta(hours=2)).exists()
     # the names of purged records went with them; the others stay
     assert not ArchivedName.objects.filter(name__startswith="old-").exists()
+    assert not TotalHourlyRollup.objects.filter(hour__lt=old + dt.timedelta(hours=2)).exists()
     assert archived_names(domain) == direct_names(domain)
 
 
@@ -196,10 +198,8 @@ def _record(
 def test_rollups_equal_a_direct_count(synced, records, batch):
     """However records arrive — in batches, again and again — the rollups count each once."""
     domain = Domain.objects.get(name="cdn.webinar-hub.com")
-    ArchivedRecord.objects.filter(domain=domain).delete()
-    HourlyRollup.objects.filter(domain=domain).delete()
-    DailyRollup.objects.filter(domain=domain).delete()
-    ArchivedName.objects.filter(domain=domain).delete()
+    for model in (ArchivedRecord, HourlyRollup, DailyRollup, TotalHourlyRollup, ArchivedName):
+        model.objects.all().delete()
     now = timezone.now().replace(microsecond=0)
     rows = [
         archive_row(
@@ -248,6 +248,27 @@ def test_rollups_equal_a_direct_count(synced, records, batch):
     }
     assert daily == per_day
     assert archived_names(domain) == direct_names(domain)
+    # ... and the all-domains rollups equal the hourly ones summed
+    assert totals() == summed_hourly()
+
+
+def totals() -> dict:
+    return {
+        (t.hour, t.notify_result, t.failure_class): t.count
+        for t in TotalHourlyRollup.objects.all()
+        if t.count
+    }
+
+
+def summed_hourly() -> dict:
+    """Every domain's hourly rollups, summed over the domains."""
+    return {
+        (row["hour"], row["notify_result"], row["failure_class"]): row["n"]
+        for row in HourlyRollup.objects.values("hour", "notify_result", "failure_class")
+        .annotate(n=Sum("count"))
+        .order_by()
+        if row["n"]
+    }
 
 
 def direct_names(domain) -> dict:
@@ -293,9 +314,8 @@ def test_a_name_search_finds_what_a_substring_match_of_the_records_finds(archive
 @pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
 def test_two_harvester_processes_share_the_domains_and_store_each_record_once(synced):
     HarvestCursor.objects.all().delete()
-    ArchivedRecord.objects.all().delete()
-    HourlyRollup.objects.all().delete()
-    ArchivedName.objects.all().delete()
+    for model in (ArchivedRecord, HourlyRollup, DailyRollup, TotalHourlyRollup, ArchivedName):
+        model.objects.all().delete()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "dashboard.settings_test",
@@ -331,6 +351,8 @@ def test_two_harvester_processes_share_the_domains_and_store_each_record_once(sy
     assert HourlyRollup.objects.aggregate(n=Sum("count"))["n"] == ArchivedRecord.objects.count()
     for domain in Domain.objects.filter(archived_records__isnull=False).distinct():
         assert archived_names(domain) == direct_names(domain), domain.name
+    # four harvesters added to the same all-domains rows at once: none of it lost
+    assert totals() == summed_hourly()
 
 
 @pytest.mark.parametrize(
@@ -400,6 +422,10 @@ def test_rebuild_rollups_recounts_a_range_and_leaves_a_busy_domain_alone(archive
     since = (timezone.now() - dt.timedelta(days=8)).date().isoformat()
     call_command("rebuild_rollups", since=since, domain=[TEAM_DOMAIN], verbosity=0)
     assert _cells(domain) == before
+    # the all-domains rollups, damaged too, are the sums of the hourly ones again
+    TotalHourlyRollup.objects.update(count=F("count") + 5)
+    call_command("rebuild_rollups", since=since, verbosity=0)
+    assert totals() == summed_hourly() and sum(totals().values()) == ArchivedRecord.objects.count()
 
     # a domain a harvester holds right now is reported, and not touched
     HarvestCursor.objects.filter(domain=domain).update(
