@@ -241,6 +241,11 @@ def _insert_by_copy(rows: list[dict], names: list[str], returning: str) -> list[
     return inserted
 
 
+# ArchivedName.last_seen may lag a name's newest record by up to this much (it is rewritten at
+# most once a NAME_SLACK per name); the purge keeps names that much longer to match.
+NAME_SLACK = dt.timedelta(days=1)
+
+
 def names_add(*, domain_id: int, records: list[Inserted]) -> None:
     """Record the app and stream names of new records (ArchivedName), with the newest time
     each was seen. Rows go in name order, so two writers never lock them in opposite
@@ -250,6 +255,19 @@ def names_add(*, domain_id: int, records: list[Inserted]) -> None:
         for key in (("app", r.app_name), ("stream", r.stream_name)):
             if key not in newest or r.notify_time > newest[key]:
                 newest[key] = r.notify_time
+    if not newest:
+        return
+    # Most batches bring names the table knows: those seen within NAME_SLACK of this batch's
+    # time are left alone (a read through the unique index instead of an upsert per name).
+    known = ArchivedName.objects.filter(
+        domain_id=domain_id,
+        name__in={name for _field, name in newest},
+        last_seen__gte=min(newest.values()) - NAME_SLACK,
+    ).values_list("field", "name", "last_seen")
+    for kind, name, last_seen in known:
+        when = newest.get((kind, name))
+        if when is not None and last_seen >= when - NAME_SLACK:
+            del newest[(kind, name)]
     if not newest:
         return
     quote = connection.ops.quote_name
@@ -739,7 +757,8 @@ def archive_purge(*, now: dt.datetime, max_batches: int = 200) -> int:
     HourlyRollup.objects.filter(hour__lt=hour_of(horizon)).delete()
     DailyRollup.objects.filter(day__lt=horizon.astimezone(dt.UTC).date()).delete()
     TotalHourlyRollup.objects.filter(hour__lt=hour_of(horizon)).delete()
-    ArchivedName.objects.filter(last_seen__lt=horizon).delete()  # no records left of these
+    # no records left of these (last_seen lags by at most NAME_SLACK)
+    ArchivedName.objects.filter(last_seen__lt=horizon - NAME_SLACK).delete()
     return removed
 
 

@@ -281,7 +281,15 @@ def direct_names(domain) -> dict:
 
 
 def archived_names(domain) -> dict:
-    return {(n.field, n.name): n.last_seen for n in ArchivedName.objects.filter(domain=domain)}
+    """ArchivedName's names of the domain, where each last_seen is checked against the newest
+    record of the name: never after it, and behind it by at most NAME_SLACK."""
+    stored = {(n.field, n.name): n.last_seen for n in ArchivedName.objects.filter(domain=domain)}
+    direct = direct_names(domain)
+    for key, last_seen in stored.items():
+        if key in direct:
+            assert direct[key] - harvest.NAME_SLACK <= last_seen <= direct[key], key
+            stored[key] = direct[key]
+    return stored
 
 
 @pytest.mark.parametrize("text", ["a", "B", "str", "EAM-1", "x", "am-1"])
