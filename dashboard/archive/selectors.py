@@ -13,7 +13,14 @@ from django.utils import timezone
 from dashboard.domains.models import AuditEntry, Domain
 from dashboard.domains.selectors import CONFIG_ACTIONS
 
-from .models import ArchivedName, ArchivedRecord, DailyRollup, HarvestCursor, HourlyRollup
+from .models import (
+    ArchivedName,
+    ArchivedRecord,
+    DailyRollup,
+    HarvestCursor,
+    HourlyRollup,
+    TotalHourlyRollup,
+)
 
 
 def records_search(*, filters: dict) -> QuerySet[ArchivedRecord]:
@@ -119,9 +126,12 @@ def _rollup_groups(filters: dict) -> list[dict] | None:
     if any(filters.get(name) for name in RECORD_ONLY_FILTERS):
         return None
     whole, edges = split_hours(filters["start"], filters["end"])
-    cells = HourlyRollup.objects.all()
     if filters.get("domain_id"):
-        cells = cells.filter(domain_id=filters["domain_id"])
+        cells = HourlyRollup.objects.filter(domain_id=filters["domain_id"])
+    elif filters.get("type"):
+        cells = HourlyRollup.objects.all()
+    else:
+        cells = TotalHourlyRollup.objects.all()  # every domain at once, already summed
     if filters.get("status"):
         cells = cells.filter(notify_result=filters["status"])
     if filters.get("type"):
