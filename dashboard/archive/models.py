@@ -1,4 +1,5 @@
-"""Archived delivery records, the harvest cursor of each domain, and hourly rollups."""
+"""Archived delivery records, their names (for substring search), the harvest cursor of each
+domain, and the rollups (per domain by hour and by day, all domains by hour)."""
 
 from __future__ import annotations
 

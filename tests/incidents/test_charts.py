@@ -114,6 +114,35 @@ def test_markers_leave_out_other_domains_and_the_overview_shows_all(client, lead
     assert [m.entry.domain_name for m in overview.context["chart"].markers] == [TEAM_DOMAIN]
 
 
+def test_upstream_text_on_markers_and_changes_is_escaped(client, lead, archived):
+    """The chart's markup is built in Python: a URL that drifted in from the Live API with
+    markup in it shows as text on the domain page and the overview, never as markup."""
+    hostile = 'https://x.example.com/cb?a="><script>alert(1)</script>&b=<img src=x>'
+    SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).update(notify_url=hostile)
+    domain_refresh(domain=Domain.objects.get(name=TEAM_DOMAIN))
+    client.force_login(lead)
+    for path in (f"/domains/{TEAM_DOMAIN}/?period=24h", "/records/overview/?period=24h"):
+        body = client.get(path).content.decode()
+        assert 'class="marker"' in body, path
+        assert "<script>alert(1)" not in body and "<img src=x>" not in body, path
+        # in the marker's title and in the list of changes, as text
+        assert body.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 2, path
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_chart_numbers_read_as_intcomma_writes_them(language):
+    """The chart formats its numbers without intcomma's per-number lookups: the same text."""
+    from django.contrib.humanize.templatetags.humanize import intcomma
+    from django.utils import translation
+
+    from dashboard.incidents.templatetags.charts import _counter
+
+    with translation.override(language):
+        count = _counter()
+        for n in (0, 7, 999, 1000, 1234, 98765, 1234567, 10**9 + 1):
+            assert count(n) == intcomma(n), (language, n)
+
+
 def test_viewers_see_markers_but_no_restore_and_no_audit_link(client, viewer, lead, archived):
     client.force_login(lead)
     edit_record(client, "https://new-hooks.example.com/cb")

@@ -60,7 +60,7 @@ def _counter():
     return intcomma
 
 
-def _bars(chart, domain, horizon, count=intcomma) -> str:
+def _bars(chart, domain, horizon, count) -> str:
     slots = max(len(chart.buckets), 1)
     slot = WIDTH / slots
     peak = max(chart.peak, 1)
@@ -157,7 +157,7 @@ def _url(cache: dict, name: str, *args) -> str:
     return cache[key]
 
 
-def _rows(chart, count=intcomma) -> str:
+def _rows(chart, count) -> str:
     return format_html_join(
         "",
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
