@@ -43,6 +43,7 @@ from .models import (
     ArchivedName,
     ArchivedRecord,
     DailyRollup,
+    DomainHourlyTotal,
     HarvestCursor,
     HourlyRollup,
     TotalHourlyRollup,
@@ -294,7 +295,9 @@ def hour_of(moment: dt.datetime) -> dt.datetime:
 
 
 def rollups_add(*, domain_id: int, records: list[Inserted]) -> None:
-    """Add new records to the hourly rollups: one upsert per (hour, type, result, class)."""
+    """Add new records to the rollups: one upsert per (hour, type, result, class) of the
+    domain's hourly ones, per (day, result, class) of its daily ones, per hour of its hourly
+    totals, and per (hour, result, class) of the all-domains ones."""
     cells = Counter(
         (hour_of(r.notify_time), r.notify_type, r.notify_result, r.failure_class) for r in records
     )
@@ -339,6 +342,18 @@ def rollups_add(*, domain_id: int, records: list[Inserted]) -> None:
     for (hour, result, failure), count in sorted(totals.items()):
         total_values += [hour_field.get_db_prep_save(hour, connection), result, failure, count]
     total_marks = ", ".join(["(%s, %s, %s, %s)"] * len(totals))
+    by_hour: dict[dt.datetime, list[int]] = {}
+    for (hour, _type, result, _failure), count in cells.items():
+        sums = by_hour.setdefault(hour, [0, 0])
+        sums[0] += count
+        if result != "success":
+            sums[1] += count
+    lean = quote(DomainHourlyTotal._meta.db_table)
+    lean_values = []
+    for hour, (deliveries, failed) in sorted(by_hour.items()):
+        lean_values += [hour_field.get_db_prep_save(hour, connection), domain_id]
+        lean_values += [deliveries, failed]
+    lean_marks = ", ".join(["(%s, %s, %s, %s)"] * len(by_hour))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (domain_id, hour, notify_type, notify_result, failure_class, "  # noqa: S608
@@ -357,6 +372,13 @@ def rollups_add(*, domain_id: int, records: list[Inserted]) -> None:
             f"VALUES {total_marks} ON CONFLICT (hour, notify_result, failure_class) "
             f"DO UPDATE SET count = {total}.count + excluded.count",
             total_values,
+        )
+        cursor.execute(
+            f"INSERT INTO {lean} (hour, domain_id, deliveries, failed) "  # noqa: S608
+            f"VALUES {lean_marks} ON CONFLICT (hour, domain_id) DO UPDATE SET "
+            f"deliveries = {lean}.deliveries + excluded.deliveries, "
+            f"failed = {lean}.failed + excluded.failed",
+            lean_values,
         )
 
 
@@ -413,9 +435,29 @@ def rollups_rebuild(
             ]
             HourlyRollup.objects.bulk_create(rows, batch_size=1000)
             written += len(rows)
+            written += _hourly_totals_rebuild(domain, first, stop)
             written += _daily_rebuild(domain, first.date(), (stop - dt.timedelta(hours=1)).date())
     written += _totals_rebuild(first, stop)  # sums of the hourly ones, busy domains included
     return written, busy
+
+
+def _hourly_totals_rebuild(domain: Domain, first: dt.datetime, stop: dt.datetime) -> int:
+    """The domain's hourly totals of [first, stop) again, from its hourly rollups."""
+    from django.db.models import Sum
+
+    DomainHourlyTotal.objects.filter(domain=domain, hour__gte=first, hour__lt=stop).delete()
+    cells = (
+        HourlyRollup.objects.filter(domain=domain, hour__gte=first, hour__lt=stop)
+        .values("hour")
+        .annotate(
+            deliveries=Sum("count"),
+            failed=Sum("count", filter=~Q(notify_result="success"), default=0),
+        )
+        .order_by()
+    )
+    rows = [DomainHourlyTotal(domain=domain, **cell) for cell in cells]
+    DomainHourlyTotal.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
 
 
 def _totals_rebuild(first: dt.datetime, stop: dt.datetime) -> int:
@@ -757,6 +799,7 @@ def archive_purge(*, now: dt.datetime, max_batches: int = 200) -> int:
     HourlyRollup.objects.filter(hour__lt=hour_of(horizon)).delete()
     DailyRollup.objects.filter(day__lt=horizon.astimezone(dt.UTC).date()).delete()
     TotalHourlyRollup.objects.filter(hour__lt=hour_of(horizon)).delete()
+    DomainHourlyTotal.objects.filter(hour__lt=hour_of(horizon)).delete()
     # no records left of these (last_seen lags by at most NAME_SLACK)
     ArchivedName.objects.filter(last_seen__lt=horizon - NAME_SLACK).delete()
     return removed

@@ -1,5 +1,6 @@
 """Archived delivery records, their names (for substring search), the harvest cursor of each
-domain, and the rollups (per domain by hour and by day, all domains by hour)."""
+domain, and the rollups (per domain by hour and by day, per domain by hour without types or
+classes, all domains by hour)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,11 @@ class ArchivedRecord(models.Model):
     record's own fields, and the database refuses a second copy."""
 
     fingerprint = models.UUIDField(unique=True)
-    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="archived_records")
+    # indexed by arch_domain_time and arch_domain_result (both lead with the domain): a
+    # separate index on the column alone would only slow the inserts
+    domain = models.ForeignKey(
+        Domain, on_delete=models.PROTECT, related_name="archived_records", db_index=False
+    )
     domain_name = models.CharField(max_length=253)
     app_name = models.CharField(max_length=256)
     stream_name = models.CharField(max_length=256)
@@ -148,6 +153,26 @@ class HourlyRollup(models.Model):
             )
         ]
         indexes = [models.Index(fields=["hour", "domain"], name="rollup_hour_domain")]
+
+
+class DomainHourlyTotal(models.Model):
+    """Deliveries and failures per domain × hour — one row, whatever the types and classes:
+    the failure overview's and domain list's 24 h / 7 d / 30 d columns read a few thousand of
+    these for 200 domains instead of tens of thousands of hourly rollup cells."""
+
+    domain = models.ForeignKey(
+        Domain, on_delete=models.CASCADE, related_name="hourly_totals", db_index=False
+    )
+    hour = models.DateTimeField()
+    deliveries = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # hour first: "every domain over these hours" is one range of the index
+            models.UniqueConstraint(fields=["hour", "domain"], name="domain_hourly_total_once")
+        ]
+        indexes = [models.Index(fields=["domain", "hour"], name="domain_hourly_total_domain")]
 
 
 class TotalHourlyRollup(models.Model):

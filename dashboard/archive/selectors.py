@@ -17,6 +17,7 @@ from .models import (
     ArchivedName,
     ArchivedRecord,
     DailyRollup,
+    DomainHourlyTotal,
     HarvestCursor,
     HourlyRollup,
     TotalHourlyRollup,
@@ -287,8 +288,8 @@ def failure_totals(
 ) -> dict[int, dict[str, Totals]]:
     """Deliveries and failures per domain over 24 h, 7 d and 30 d (whole hours: the current
     hour counts as far as it is harvested). Whole UTC days come from the daily rollups and only
-    the hours around them from the hourly ones: thousands of rows for 200 domains, not
-    millions."""
+    the hours around them from the hourly totals (one row per domain and hour): a few thousand
+    rows for 200 domains, not millions."""
     now = now or timezone.now()
     end = now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
     hour_ranges: dict[str, Q] = {}
@@ -309,26 +310,28 @@ def failure_totals(
         for row in rows:
             periods = counts.setdefault(row["domain_id"], {p: [0, 0] for p in PERIODS})
             for name in ranges:
-                ok, failed = row[f"{name}_ok"] or 0, row[f"{name}_failed"] or 0
-                periods[name][0] += ok + failed
-                periods[name][1] += failed
+                periods[name][0] += row[f"{name}_total"] or 0
+                periods[name][1] += row[f"{name}_failed"] or 0
 
-    def sums(ranges: dict[str, Q]) -> dict:
-        return {
-            f"{name}_{label}": Sum("count", filter=q & Q(notify_result=result))
-            for name, q in ranges.items()
-            for label, result in (("ok", "success"), ("failed", "failed"))
-        }
-
-    hours = HourlyRollup.objects.filter(reduce(operator.or_, hour_ranges.values()))
-    daily = DailyRollup.objects.all()
+    # the hours: one row per domain and hour (DomainHourlyTotal)
+    hours = DomainHourlyTotal.objects.filter(reduce(operator.or_, hour_ranges.values()))
     if domain_ids is not None:
         hours = hours.filter(domain_id__in=domain_ids)
-        daily = daily.filter(domain_id__in=domain_ids)
-    add(hours.values("domain_id").annotate(**sums(hour_ranges)).order_by(), hour_ranges)
+    sums = {}
+    for name, q in hour_ranges.items():
+        sums[f"{name}_total"] = Sum("deliveries", filter=q)
+        sums[f"{name}_failed"] = Sum("failed", filter=q)
+    add(hours.values("domain_id").annotate(**sums).order_by(), hour_ranges)
     if day_ranges:
-        daily = daily.filter(reduce(operator.or_, day_ranges.values()))
-        add(daily.values("domain_id").annotate(**sums(day_ranges)).order_by(), day_ranges)
+        # the whole UTC days: by result and class (DailyRollup)
+        daily = DailyRollup.objects.filter(reduce(operator.or_, day_ranges.values()))
+        if domain_ids is not None:
+            daily = daily.filter(domain_id__in=domain_ids)
+        sums = {}
+        for name, q in day_ranges.items():
+            sums[f"{name}_total"] = Sum("count", filter=q)
+            sums[f"{name}_failed"] = Sum("count", filter=q & ~Q(notify_result="success"))
+        add(daily.values("domain_id").annotate(**sums).order_by(), day_ranges)
     return {
         domain_id: {name: Totals(total, failed) for name, (total, failed) in periods.items()}
         for domain_id, periods in counts.items()
@@ -338,19 +341,24 @@ def failure_totals(
 def delivery_counts(
     *, domain_ids: list[int], start: dt.datetime, end: dt.datetime
 ) -> dict[int, Totals]:
-    """Deliveries and failures per domain in [start, end): the whole hours from the rollups,
-    the partial hours at the two edges from the records. Exact, and O(hours + edge records)."""
+    """Deliveries and failures per domain in [start, end): the whole hours from the hourly
+    totals, the partial hours at the two edges from the records. Exact, and O(hours + edge
+    records)."""
     counts: dict[int, list[int]] = {d: [0, 0] for d in domain_ids}
     whole, edges = split_hours(start, end)
     queries = []
     if whole:
-        queries.append(
-            HourlyRollup.objects.filter(
+        hours = (
+            DomainHourlyTotal.objects.filter(
                 domain_id__in=domain_ids, hour__gte=whole[0], hour__lt=whole[1]
             )
-            .values("domain_id", "notify_result")
-            .annotate(n=Sum("count"))
+            .values("domain_id")
+            .annotate(deliveries=Sum("deliveries"), failed=Sum("failed"))
+            .order_by()
         )
+        for row in hours:
+            counts[row["domain_id"]][0] += row["deliveries"]
+            counts[row["domain_id"]][1] += row["failed"]
     for edge_start, edge_end in edges:
         queries.append(
             ArchivedRecord.objects.filter(

@@ -9,7 +9,13 @@ import pytest
 from django.utils import timezone
 
 from dashboard.alerts.models import AlertNotification, AlertRule, AlertState
-from dashboard.archive.models import ArchivedRecord, HarvestCursor, HourlyRollup
+from dashboard.archive.models import (
+    ArchivedRecord,
+    DailyRollup,
+    DomainHourlyTotal,
+    HarvestCursor,
+    HourlyRollup,
+)
 from dashboard.domains.models import Domain
 from dashboard.incidents.models import Incident
 from tests.conftest import TEAM_DOMAIN, archive  # noqa: F401 (used by the alert tests)
@@ -26,7 +32,9 @@ def domain(archived, clock):
     """TEAM_DOMAIN with an empty archive, complete up to `clock`."""
     found = Domain.objects.get(name=TEAM_DOMAIN)
     ArchivedRecord.objects.filter(domain=found).delete()
-    HourlyRollup.objects.filter(domain=found).delete()
+    # the rollups go with the records (the all-domains ones are not read by alerts)
+    for rollup in (HourlyRollup, DailyRollup, DomainHourlyTotal):
+        rollup.objects.filter(domain=found).delete()
     Incident.objects.filter(domain=found).delete()
     HarvestCursor.objects.update_or_create(
         domain=found, defaults={"harvested_until": clock, "backfilled": True}

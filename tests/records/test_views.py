@@ -4,6 +4,7 @@ filters, bad input, windows, paging, permalinks, export, escaping, the failure o
 import csv
 import datetime as dt
 import io
+import re
 import time
 
 import pytest
@@ -292,6 +293,38 @@ def test_failure_overview_ranks_by_the_24_hour_rate_from_the_archive(browse):
     names = [r["domain"].name for r in by_name]
     assert names == sorted(names)
     assert browse.get("/records/overview/?sort=bogus").status_code == 200
+
+
+def test_failure_overview_rows_show_each_domains_numbers_and_escape_its_team(browse):
+    """The rows are built in Python (charts.overview_rows): what they show must be the
+    selectors' numbers, formatted and linked, and a team's name is text, not markup."""
+    from dashboard.domains.models import Domain
+
+    domain = Domain.objects.select_related("team").get(name=TEAM_DOMAIN)
+    domain.team.name = "<img src=x onerror=alert(1)> Ops"
+    domain.team.save()
+    page = browse.get("/records/overview/?sort=name")
+    body = page.content.decode()
+    assert "<img src=x" not in body
+    assert "&lt;img src=x onerror=alert(1)&gt; Ops" in body
+    row = next(r for r in page.context["rows"] if r["domain"].name == TEAM_DOMAIN)
+    day, week = row["totals"]["24h"], row["totals"]["7d"]
+    found = re.search(
+        rf'<tr>\s*<td class="wide"><a href="/domains/{re.escape(TEAM_DOMAIN)}/">.*?</tr>',
+        body,
+        re.S,
+    )
+    assert found, "no row for the domain"
+    cells = found.group(0)
+    link = f"/records/?domain={TEAM_DOMAIN}"
+    assert f'<a href="{link}&amp;window=24h">{day.total:,}</a>' in cells
+    assert f'<a href="{link}&amp;window=24h&amp;status=failed">{day.failed:,}</a>' in cells
+    assert f"{day.rate * 100:.1f}%</span>" in cells
+    assert f'<a href="{link}&amp;window=7d&amp;status=failed">{week.rate * 100:.1f}%</a>' in cells
+    assert '<svg class="spark"' in cells
+    # the numbers of every domain are in the table, in the order of the sort
+    names = re.findall(r'<td class="wide"><a href="/domains/([^/"]+)/">', body)
+    assert names == [r["domain"].name for r in page.context["rows"]]
 
 
 def test_times_show_in_the_users_time_zone_with_utc_on_hover(browse):
