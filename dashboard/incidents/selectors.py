@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Case, F, IntegerField, QuerySet, Sum, Value, When
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
@@ -182,25 +182,31 @@ def domain_chart(*, domain: Domain | None, period: str, now: dt.datetime | None 
 
 
 def failure_sparklines(
-    *, domain_ids: list[int], days: int = 7, now: dt.datetime | None = None
+    *, domain_ids: list[int] | None, days: int = 7, now: dt.datetime | None = None
 ) -> dict[int, list[float | None]]:
     """Each domain's daily failure rate over the last `days` UTC days (None: no deliveries),
-    from the daily rollups."""
+    from the daily rollups. `domain_ids=None`: every domain with deliveries in those days
+    (the failure overview asks for all of them; a list of ids would only slow the query)."""
     now = now or timezone.now()
     today = now.astimezone(dt.UTC).date()
     first = today - dt.timedelta(days=days - 1)
-    totals: dict[int, list[list[int]]] = {d: [[0, 0] for _ in range(days)] for d in domain_ids}
+    totals: dict[int, list[list[int]]] = {
+        d: [[0, 0] for _ in range(days)] for d in domain_ids or ()
+    }
+    rows = DailyRollup.objects.filter(day__gte=first)
+    if domain_ids is not None:
+        rows = rows.filter(domain_id__in=domain_ids)
     rows = (
-        DailyRollup.objects.filter(domain_id__in=domain_ids, day__gte=first)
-        .values("domain_id", "day", "notify_result")
-        .annotate(n=Sum("count"))
+        rows.values_list("domain_id", "day")
+        .annotate(n=Sum("count"), failed=Sum("count", filter=~Q(notify_result="success")))
         .order_by()
     )
-    for row in rows:
-        cell = totals[row["domain_id"]][min((row["day"] - first).days, days - 1)]
-        cell[0] += row["n"]
-        if row["notify_result"] != "success":
-            cell[1] += row["n"]
+    for domain_id, day, n, failed in rows:
+        if domain_id not in totals:
+            totals[domain_id] = [[0, 0] for _ in range(days)]
+        cell = totals[domain_id][min((day - first).days, days - 1)]
+        cell[0] += n
+        cell[1] += failed or 0
     return {
         domain_id: [failed / total if total else None for total, failed in days_]
         for domain_id, days_ in totals.items()

@@ -297,8 +297,9 @@ def overview(request):
         .order_by("name")
     )
     ids = [d.pk for d in domains]
-    totals = failure_totals(domain_ids=ids)
-    sparklines = failure_sparklines(domain_ids=ids)
+    # every domain's numbers at once (an IN list of all of them would only slow the queries)
+    totals = failure_totals(domain_ids=None)
+    sparklines = failure_sparklines(domain_ids=None)
     incidents = open_incident_counts(domain_ids=ids)
     empty = {}
     rows = [
