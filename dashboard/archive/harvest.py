@@ -238,7 +238,9 @@ def _insert_by_copy(rows: list[dict], names: list[str], returning: str) -> list[
             f"ON CONFLICT (fingerprint) DO NOTHING RETURNING {returning}"
         )
         inserted = [Inserted(*row) for row in cursor.fetchall()]
-        cursor.execute("TRUNCATE archive_incoming")
+        # emptied for a next batch in the same transaction (the commit empties it anyway):
+        # DELETE, because a TRUNCATE swaps the table's files — 1.6 ms against 0.3
+        cursor.execute("DELETE FROM archive_incoming")
     return inserted
 
 
@@ -260,12 +262,7 @@ def names_add(*, domain_id: int, records: list[Inserted]) -> None:
         return
     # Most batches bring names the table knows: those seen within NAME_SLACK of this batch's
     # time are left alone (a read through the unique index instead of an upsert per name).
-    known = ArchivedName.objects.filter(
-        domain_id=domain_id,
-        name__in={name for _field, name in newest},
-        last_seen__gte=min(newest.values()) - NAME_SLACK,
-    ).values_list("field", "name", "last_seen")
-    for kind, name, last_seen in known:
+    for kind, name, last_seen in _names_known(domain_id, newest):
         when = newest.get((kind, name))
         if when is not None and last_seen >= when - NAME_SLACK:
             del newest[(kind, name)]
@@ -288,6 +285,28 @@ def names_add(*, domain_id: int, records: list[Inserted]) -> None:
                 f"excluded.last_seen WHERE {table}.last_seen < excluded.last_seen",
                 values,
             )
+
+
+def _names_known(domain_id: int, newest: dict[tuple[str, str], dt.datetime]) -> list[tuple]:
+    """(field, name, last_seen) of the batch's names the table holds, seen recently enough to
+    matter. On PostgreSQL the names go as one array parameter: a batch of 500 new streams as
+    500 placeholders cost more to build and parse than the lookup itself."""
+    names = sorted({name for _field, name in newest})
+    since = min(newest.values()) - NAME_SLACK
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(ArchivedName._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT field, name, last_seen FROM {table} WHERE domain_id = %s "  # noqa: S608
+                "AND name = ANY(%s) AND last_seen >= %s",
+                [domain_id, names, since],
+            )
+            return cursor.fetchall()
+    return list(
+        ArchivedName.objects.filter(
+            domain_id=domain_id, name__in=names, last_seen__gte=since
+        ).values_list("field", "name", "last_seen")
+    )
 
 
 def hour_of(moment: dt.datetime) -> dt.datetime:

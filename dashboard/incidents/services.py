@@ -34,7 +34,9 @@ def incident_key(domain_id: int, host: str, failure_class: str, status: int | No
 
 
 def incidents_track(sender=None, *, domain: Domain, records: list, **kwargs) -> None:
-    """Fold newly archived records into the domain's incidents (the records_archived signal)."""
+    """Fold newly archived records into the domain's incidents (the records_archived signal):
+    failures into their incidents (opened when new), then successes into the success streaks
+    of the incidents of their hosts — one transaction and one locking read per batch."""
     failures: dict[str, list] = defaultdict(list)
     successes: dict[str, list] = defaultdict(list)
     for record in records:
@@ -45,76 +47,70 @@ def incidents_track(sender=None, *, domain: Domain, records: list, **kwargs) -> 
                 domain.pk, record.receiver_host, record.failure_class, record.http_status
             )
             failures[key].append(record)
-    for key, batch in failures.items():
-        _add_failures(domain, key, batch)
-    if successes:
-        _count_successes(domain, successes)
-
-
-def _add_failures(domain: Domain, key: str, batch: list) -> None:
-    batch = sorted(batch, key=lambda r: r.notify_time)
-    first, last = batch[0], batch[-1]
+    if not failures and not successes:
+        return
     for _attempt in range(3):  # two harvesters may open the same incident at once
         try:
             with transaction.atomic():
-                incident = (
-                    Incident.objects.select_for_update()
-                    .filter(key=key)
-                    .exclude(state=Incident.State.RESOLVED)
-                    .first()
-                )
-                if incident is None:
-                    status = (
-                        last.http_status if last.failure_class in (HTTP_4XX, HTTP_5XX) else None
-                    )
-                    incident = Incident(
-                        domain=domain,
-                        receiver_host=last.receiver_host,
-                        failure_class=last.failure_class or "other",
-                        http_status=status,
-                        key=key,
-                        first_seen=first.notify_time,
-                        last_seen=last.notify_time,
-                    )
-                incident.first_seen = min(incident.first_seen, first.notify_time)
-                incident.last_seen = max(incident.last_seen, last.notify_time)
-                incident.count += len(batch)
-                incident.success_streak = 0
-                streams = [f"{r.app_name}/{r.stream_name}" for r in reversed(batch)]
-                incident.streams = list(dict.fromkeys(streams + incident.streams))[:MAX_STREAMS]
-                samples = [r.id for r in reversed(batch)]
-                incident.sample_ids = list(dict.fromkeys(samples + incident.sample_ids))[
-                    :MAX_SAMPLES
-                ]
-                if incident.effective_state == Incident.State.OPEN:
-                    incident.state = Incident.State.OPEN  # a mute that ran out
-                incident.save()
+                _track(domain, failures, successes)
             return
         except IntegrityError:
             continue
 
 
-def _count_successes(domain: Domain, successes: dict[str, list]) -> None:
+def _track(domain: Domain, failures: dict[str, list], successes: dict[str, list]) -> None:
+    hosts = set(successes) | {batch[0].receiver_host for batch in failures.values()}
+    active = {
+        incident.key: incident
+        for incident in Incident.objects.select_for_update()
+        .filter(domain=domain, receiver_host__in=sorted(hosts))
+        .exclude(state=Incident.State.RESOLVED)
+        .order_by("pk")  # one lock order for every writer
+    }
+    if not failures and not active:
+        return  # successes to hosts with no open incident: nothing to do
+    changed: dict[str, Incident] = {}
+    for key, batch in failures.items():
+        batch = sorted(batch, key=lambda r: r.notify_time)
+        first, last = batch[0], batch[-1]
+        incident = active.get(key)
+        if incident is None:
+            status = last.http_status if last.failure_class in (HTTP_4XX, HTTP_5XX) else None
+            incident = active[key] = Incident(
+                domain=domain,
+                receiver_host=last.receiver_host,
+                failure_class=last.failure_class or "other",
+                http_status=status,
+                key=key,
+                first_seen=first.notify_time,
+                last_seen=last.notify_time,
+            )
+        incident.first_seen = min(incident.first_seen, first.notify_time)
+        incident.last_seen = max(incident.last_seen, last.notify_time)
+        incident.count += len(batch)
+        incident.success_streak = 0
+        streams = [f"{r.app_name}/{r.stream_name}" for r in reversed(batch)]
+        incident.streams = list(dict.fromkeys(streams + incident.streams))[:MAX_STREAMS]
+        samples = [r.id for r in reversed(batch)]
+        incident.sample_ids = list(dict.fromkeys(samples + incident.sample_ids))[:MAX_SAMPLES]
+        if incident.effective_state == Incident.State.OPEN:
+            incident.state = Incident.State.OPEN  # a mute that ran out
+        changed[key] = incident
     needed = settings.INCIDENT_RESOLVE_AFTER
-    active = Incident.objects.filter(domain=domain, receiver_host__in=list(successes)).exclude(
-        state=Incident.State.RESOLVED
-    )
-    for incident_id in active.values_list("pk", flat=True):
-        with transaction.atomic():
-            incident = Incident.objects.select_for_update().get(pk=incident_id)
-            if incident.state == Incident.State.RESOLVED:
-                continue
-            later = [t for t in successes[incident.receiver_host] if t > incident.last_seen]
-            if not later:
-                continue
-            incident.success_streak += len(later)
-            if incident.success_streak >= needed:
-                # Not audited: the audit log says what people did; a flapping receiver would
-                # bury it. The incident itself says it resolved on its own, and when.
-                incident.state = Incident.State.RESOLVED
-                incident.resolved_at = timezone.now()
-                incident.resolved_by = None
-            incident.save()
+    for key, incident in active.items():
+        later = [t for t in successes.get(incident.receiver_host, ()) if t > incident.last_seen]
+        if not later:
+            continue
+        incident.success_streak += len(later)
+        if incident.success_streak >= needed:
+            # Not audited: the audit log says what people did; a flapping receiver would
+            # bury it. The incident itself says it resolved on its own, and when.
+            incident.state = Incident.State.RESOLVED
+            incident.resolved_at = timezone.now()
+            incident.resolved_by = None
+        changed[key] = incident
+    for incident in changed.values():
+        incident.save()
 
 
 # --- what people do -------------------------------------------------------------------------
