@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from queue import Queue
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -611,10 +612,10 @@ def _slices(start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.
 
 def fetch_slice(
     domain_name: str, start: dt.datetime, end: dt.datetime, *, threaded: bool = True
-) -> list[NotifyRecord]:
-    """Every record of one window, page after page. Raises UpstreamError."""
+) -> Iterator[list[NotifyRecord]]:
+    """Every record of one window, page after page, each page as it arrives. Raises
+    UpstreamError."""
     client = get_client()
-    records: list[NotifyRecord] = []
     page_number = 1
     try:
         while True:
@@ -628,13 +629,56 @@ def fetch_slice(
                     lane=HARVEST_LANE,
                     deadline=120.0,
                 )
-            records += page.records
+            yield page.records
             if page_number >= page.total_page or not page.records:
-                return records
+                return
             page_number += 1
     finally:
         if threaded:
             connections.close_all()  # the embedded sandbox opened this thread's connections
+
+
+# Pages are stored as they arrive, a few together: storing starts with a window's first pages
+# rather than after its last (a day of a busy domain is ~60 pages), and a transaction still
+# carries enough rows to keep the rollup and incident upserts few.
+STORE_BATCH = 5000
+
+
+def window_rows(
+    domain: Domain, window: tuple[dt.datetime, dt.datetime], now: dt.datetime, *, threaded: bool
+) -> Iterator[list[dict]]:
+    """One window's records as archive rows (classified, fingerprinted), in batches of about
+    STORE_BATCH — built by the thread that fetched them."""
+    batch: list[dict] = []
+    for records in fetch_slice(domain.name, *window, threaded=threaded):
+        batch += [archive_row(domain, r, now) for r in records if r.notify_time]
+        if len(batch) >= STORE_BATCH:
+            yield batch
+            batch = []
+    yield batch
+
+
+_END = object()
+
+
+def _pump(
+    domain: Domain, window: tuple[dt.datetime, dt.datetime], now: dt.datetime, out: Queue
+) -> None:
+    """A fetching thread: one window's batches into `out`, then _END — or the error, which
+    the storing thread raises where it would have met it."""
+    try:
+        for batch in window_rows(domain, window, now, threaded=True):
+            out.put(batch)
+        out.put(_END)
+    except BaseException as failure:  # noqa: BLE001 - handed over to the storing thread
+        out.put(failure)
+
+
+def _drain(out: Queue) -> Iterator[list[dict]]:
+    while (item := out.get()) is not _END:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
 
 
 @dataclass
@@ -652,7 +696,7 @@ class _Job:
     cursor: HarvestCursor
     now: dt.datetime
     slices: list[tuple[dt.datetime, dt.datetime]]
-    results: Iterator[list[NotifyRecord]]
+    results: Iterator[Iterator[list[dict]]]  # per window, its batches of rows
 
 
 def _start(cursor: HarvestCursor, now: dt.datetime, pool) -> _Job:
@@ -662,13 +706,14 @@ def _start(cursor: HarvestCursor, now: dt.datetime, pool) -> _Job:
     overlap = dt.timedelta(seconds=settings.ARCHIVE_HARVEST_OVERLAP)
     start = max(cursor.harvested_until - overlap, oldest) if cursor.harvested_until else oldest
     slices = _slices(start, now)
-    threaded = not isinstance(pool, _Inline)
-    name = cursor.domain.name
-    if threaded:
-        futures = [pool.submit(fetch_slice, name, *s, threaded=True) for s in slices]
-        results = (future.result() for future in futures)
+    domain = cursor.domain
+    if not isinstance(pool, _Inline):
+        queues = [Queue() for _ in slices]
+        for window, out in zip(slices, queues, strict=True):
+            pool.submit(_pump, domain, window, now, out)
+        results = (_drain(out) for out in queues)
     else:
-        results = (fetch_slice(name, *s, threaded=False) for s in slices)
+        results = (window_rows(domain, window, now, threaded=False) for window in slices)
     return _Job(cursor=cursor, now=now, slices=slices, results=results)
 
 
@@ -679,16 +724,18 @@ def _finish(
     domain = job.cursor.domain
     outcome = DomainHarvest(domain=domain.name)
     try:
-        for (_, stop), records in zip(job.slices, job.results, strict=True):
-            rows = [archive_row(domain, r, job.now) for r in records if r.notify_time]
-            new = records_insert(rows)
-            outcome.fetched += len(rows)
-            outcome.inserted += len(new)
-            if new:
-                # Incidents, alerts …: after the insert's transaction, each in its own.
-                records_archived.send(sender=ArchivedRecord, domain=domain, records=new)
-                if on_new is not None:
-                    on_new(domain, new)
+        for (_, stop), batches in zip(job.slices, job.results, strict=True):
+            for rows in batches:
+                new = records_insert(rows)
+                outcome.fetched += len(rows)
+                outcome.inserted += len(new)
+                if new:
+                    # Incidents, alerts …: after the insert's transaction, each in its own.
+                    records_archived.send(sender=ArchivedRecord, domain=domain, records=new)
+                    if on_new is not None:
+                        on_new(domain, new)
+            # the window is complete: the cursor moves past it (never mid-window: a batch
+            # stored before an error is stored again harmlessly, as a duplicate, next time)
             if not _still_mine(job.cursor, owner, harvested_until=stop):
                 outcome.error = "lease lost"
                 logger.warning("harvest: lease of %s lost mid-run", domain.name)

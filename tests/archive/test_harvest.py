@@ -43,6 +43,17 @@ def count_archived(domain: str = TEAM_DOMAIN) -> int:
     return ArchivedRecord.objects.filter(domain_name=domain).count()
 
 
+# what the archive holds: records, names and every rollup (tests that start from nothing)
+ARCHIVE_TABLES = (
+    ArchivedRecord,
+    HourlyRollup,
+    DailyRollup,
+    TotalHourlyRollup,
+    ArchivedName,
+    DomainHourlyTotal,
+)
+
+
 def rollup_total(domain: str = TEAM_DOMAIN) -> int:
     return HourlyRollup.objects.filter(domain__name=domain).aggregate(n=Sum("count"))["n"] or 0
 
@@ -204,14 +215,7 @@ def _record(
 def test_rollups_equal_a_direct_count(synced, records, batch):
     """However records arrive — in batches, again and again — the rollups count each once."""
     domain = Domain.objects.get(name="cdn.webinar-hub.com")
-    for model in (
-        ArchivedRecord,
-        HourlyRollup,
-        DailyRollup,
-        TotalHourlyRollup,
-        ArchivedName,
-        DomainHourlyTotal,
-    ):
+    for model in ARCHIVE_TABLES:
         model.objects.all().delete()
     now = timezone.now().replace(microsecond=0)
     rows = [
@@ -358,14 +362,7 @@ def test_a_name_search_finds_what_a_substring_match_of_the_records_finds(archive
 @pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
 def test_two_harvester_processes_share_the_domains_and_store_each_record_once(synced):
     HarvestCursor.objects.all().delete()
-    for model in (
-        ArchivedRecord,
-        HourlyRollup,
-        DailyRollup,
-        TotalHourlyRollup,
-        ArchivedName,
-        DomainHourlyTotal,
-    ):
+    for model in ARCHIVE_TABLES:
         model.objects.all().delete()
     env = {
         **os.environ,
@@ -517,3 +514,75 @@ def test_a_domain_with_archived_records_cannot_be_deleted(archived):
     with pytest.raises(ProtectedError):
         domain.delete()
     assert Domain.objects.filter(pk=domain.pk).exists()
+
+
+def test_an_error_mid_window_keeps_the_stored_pages_and_the_cursor_before_the_window(
+    archived, monkeypatch
+):
+    """Pages are stored as they arrive (in batches of STORE_BATCH rows), but the cursor moves
+    only past whole windows: after an error on a window's third page its first pages are in
+    the archive, the cursor is at the window's start, and the next pass stores the rest with
+    no record twice."""
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    expected = count_archived()
+    ArchivedRecord.objects.filter(domain=domain).delete()
+    HourlyRollup.objects.filter(domain=domain).delete()
+    HarvestCursor.objects.filter(domain=domain).update(
+        harvested_until=None, backfilled=False, next_run_at=None
+    )
+    HarvestCursor.objects.exclude(domain=domain).update(
+        next_run_at=timezone.now() + dt.timedelta(hours=1)
+    )
+    monkeypatch.setattr(harvest, "RECORDS_PAGE_SIZE_MAX", 10)  # a window is many pages
+    monkeypatch.setattr(harvest, "STORE_BATCH", 20)  # two pages a batch
+    real = harvest.fetch_slice
+    windows = []
+
+    def failing_on_a_later_page(name, start, end, **kwargs):
+        windows.append((start, end))
+        for number, page in enumerate(real(name, start, end, **kwargs), start=1):
+            if len(windows) == 3 and number == 5:
+                raise UpstreamError(code="Throttling", message="slow down", request_id="RID-P5")
+            yield page
+
+    monkeypatch.setattr(harvest, "fetch_slice", failing_on_a_later_page)
+    report = harvest.harvest_pass()
+    assert "Throttling" in report.failed[0].error
+    cursor = HarvestCursor.objects.get(domain=domain)
+    assert cursor.harvested_until == windows[2][0]  # the failing window's start
+    before_window = ArchivedRecord.objects.filter(
+        domain=domain, notify_time__lt=windows[2][0]
+    ).count()
+    assert count_archived() >= before_window + 40  # its first four pages were stored
+    monkeypatch.setattr(harvest, "fetch_slice", real)
+    harvest_now()
+    assert count_archived() == expected and rollup_total() == expected
+
+
+def test_fetching_threads_hand_over_batches_in_order_and_then_their_error():
+    """_pump runs in a fetching thread, _drain in the storing one: the batches arrive in
+    order, and an error raised mid-window is raised again where the batches are consumed."""
+    import threading
+    from queue import Queue
+
+    def two_batches_then_an_error(domain, window, now, *, threaded):
+        yield [{"n": 1}]
+        yield [{"n": 2}]
+        raise UpstreamError(code="ServiceUnavailable", message="down", request_id="RID-T")
+
+    out = Queue()
+    original = harvest.window_rows
+    harvest.window_rows = two_batches_then_an_error
+    try:
+        worker = threading.Thread(target=harvest._pump, args=(None, (None, None), None, out))
+        worker.start()
+        worker.join(timeout=10)
+    finally:
+        harvest.window_rows = original
+    assert not worker.is_alive()
+    seen = []
+    with pytest.raises(UpstreamError) as raised:
+        for batch in harvest._drain(out):
+            seen.append(batch)
+    assert raised.value.request_id == "RID-T"
+    assert seen == [[{"n": 1}], [{"n": 2}]]
