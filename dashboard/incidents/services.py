@@ -85,10 +85,14 @@ def _track(domain: Domain, failures: dict[str, list], successes: dict[str, list]
                 first_seen=first.notify_time,
                 last_seen=last.notify_time,
             )
+        if last.notify_time > incident.last_seen or incident.pk is None:
+            # a newer failure: the run of deliveries since the last one starts again (a late
+            # record older than the incident's last failure leaves the run alone — every
+            # delivery it counted came after that failure, so after this one too)
+            incident.success_streak = 0
         incident.first_seen = min(incident.first_seen, first.notify_time)
         incident.last_seen = max(incident.last_seen, last.notify_time)
         incident.count += len(batch)
-        incident.success_streak = 0
         streams = [f"{r.app_name}/{r.stream_name}" for r in reversed(batch)]
         incident.streams = list(dict.fromkeys(streams + incident.streams))[:MAX_STREAMS]
         samples = [r.id for r in reversed(batch)]

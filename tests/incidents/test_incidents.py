@@ -118,6 +118,24 @@ def test_a_failure_between_deliveries_starts_the_run_again(quiet):
     assert incident.state == Incident.State.OPEN
 
 
+def test_a_late_failure_older_than_the_run_does_not_start_it_again(quiet):
+    deliver(1, failed=True, minutes_ago=10, why="HTTP 503")
+    deliver(2, failed=False, minutes_ago=8)
+    harvest_now()
+    (incident,) = mine()
+    assert incident.success_streak == 2
+    # A record that shows up a harvest late (inside the overlap), older than the last failure
+    # the incident knows: the two deliveries after that failure still count.
+    deliver(1, failed=True, minutes_ago=11, why="HTTP 503")
+    harvest_now()
+    incident.refresh_from_db()
+    assert incident.count == 2 and incident.success_streak == 2
+    deliver(1, failed=False, minutes_ago=7)  # the third in a row
+    harvest_now()
+    incident.refresh_from_db()
+    assert incident.state == Incident.State.RESOLVED
+
+
 def test_a_mute_that_ran_out_opens_again_with_the_next_failure(quiet):
     deliver(1, failed=True, minutes_ago=10, why="connection refused")
     harvest_now()
