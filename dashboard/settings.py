@@ -241,6 +241,8 @@ ARCHIVE_HARVEST_OVERLAP = env_int("ARCHIVE_HARVEST_OVERLAP", 900, minimum=0)
 ARCHIVE_HARVEST_LEASE = env_int("ARCHIVE_HARVEST_LEASE", 120, minimum=10)
 # Threads fetching pages at once (within the harvest's share of the rate budget).
 ARCHIVE_HARVEST_WORKERS = env_int("ARCHIVE_HARVEST_WORKERS", 4, minimum=1)
+# threads storing a domain's windows at once (PostgreSQL, when ARCHIVE_HARVEST_WORKERS > 1)
+ARCHIVE_STORE_THREADS = env_int("ARCHIVE_STORE_THREADS", 3, minimum=1)
 
 # An incident resolves on its own after this many deliveries in a row to its receiver.
 INCIDENT_RESOLVE_AFTER = env_int("INCIDENT_RESOLVE_AFTER", 20, minimum=1)

@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import socket
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -235,8 +236,10 @@ def _insert_by_copy(rows: list[dict], names: list[str], returning: str) -> list[
             for row in rows:
                 copy.write_row([row[name] for name in names])
         cursor.execute(
+            # in fingerprint order: two transactions meeting the same records (a window's
+            # edge second is in both windows) take their locks in one order, never crosswise
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM archive_incoming "  # noqa: S608
-            f"ON CONFLICT (fingerprint) DO NOTHING RETURNING {returning}"
+            f"ORDER BY fingerprint ON CONFLICT (fingerprint) DO NOTHING RETURNING {returning}"
         )
         inserted = [Inserted(*row) for row in cursor.fetchall()]
         # emptied for a next batch in the same transaction (the commit empties it anyway):
@@ -327,7 +330,10 @@ def rollups_add(*, domain_id: int, records: list[Inserted]) -> None:
     table = quote(HourlyRollup._meta.db_table)
     hour_field = HourlyRollup._meta.get_field("hour")
     values = []
-    for (hour, notify_type, result, failure), count in cells.items():
+    # every table's rows in key order: two transactions adding to the same rows (two storing
+    # threads, or harvesters of several domains on the all-domains rows) lock them in one
+    # order, never crosswise
+    for (hour, notify_type, result, failure), count in sorted(cells.items()):
         values += [
             domain_id,
             hour_field.get_db_prep_save(hour, connection),
@@ -343,7 +349,7 @@ def rollups_add(*, domain_id: int, records: list[Inserted]) -> None:
     daily = quote(DailyRollup._meta.db_table)
     day_field = DailyRollup._meta.get_field("day")
     day_values = []
-    for (day, result, failure), count in days.items():
+    for (day, result, failure), count in sorted(days.items()):
         day_values += [
             domain_id,
             day_field.get_db_prep_save(day, connection),
@@ -352,8 +358,6 @@ def rollups_add(*, domain_id: int, records: list[Inserted]) -> None:
             count,
         ]
     day_marks = ", ".join(["(%s, %s, %s, %s, %s)"] * len(days))
-    # every domain's harvester adds to the same all-domains rows: in key order, so two never
-    # lock them in opposite orders (no deadlock), each holding them only until its commit
     totals = Counter()
     for (hour, _type, result, failure), count in cells.items():
         totals[(hour, result, failure)] += count
@@ -697,6 +701,7 @@ class _Job:
     now: dt.datetime
     slices: list[tuple[dt.datetime, dt.datetime]]
     results: Iterator[Iterator[list[dict]]]  # per window, its batches of rows
+    threaded: bool = False
 
 
 def _start(cursor: HarvestCursor, now: dt.datetime, pool) -> _Job:
@@ -714,34 +719,94 @@ def _start(cursor: HarvestCursor, now: dt.datetime, pool) -> _Job:
         results = (_drain(out) for out in queues)
     else:
         results = (window_rows(domain, window, now, threaded=False) for window in slices)
-    return _Job(cursor=cursor, now=now, slices=slices, results=results)
+    return _Job(
+        cursor=cursor,
+        now=now,
+        slices=slices,
+        results=results,
+        threaded=not isinstance(pool, _Inline),
+    )
 
 
 def _finish(
     job: _Job, owner: str, on_new: Callable[[Domain, list[Inserted]], None] | None
 ) -> DomainHarvest:
-    """Store one domain's slices in order, moving its cursor on after each."""
+    """Store one domain's windows, moving its cursor past each whole window — never past one
+    that is not stored yet (a batch stored before an error is stored again harmlessly, as a
+    duplicate, next time). On PostgreSQL with fetching threads, ARCHIVE_STORE_THREADS threads
+    store windows at once, each on its own connection (one storing thread was the backfill's
+    bottleneck); every table's rows are written in key order, so they never deadlock."""
     domain = job.cursor.domain
     outcome = DomainHarvest(domain=domain.name)
-    try:
-        for (_, stop), batches in zip(job.slices, job.results, strict=True):
-            for rows in batches:
-                new = records_insert(rows)
+    windows = list(zip(job.slices, job.results, strict=True))
+    lock = threading.Lock()
+    stored: set[int] = set()
+    failures: dict[int, BaseException] = {}
+    state = {"next": 0, "prefix": 0, "lost": False}
+
+    def store(batches: Iterator[list[dict]]) -> None:
+        for rows in batches:
+            new = records_insert(rows)
+            with lock:
                 outcome.fetched += len(rows)
                 outcome.inserted += len(new)
-                if new:
-                    # Incidents, alerts …: after the insert's transaction, each in its own.
-                    records_archived.send(sender=ArchivedRecord, domain=domain, records=new)
-                    if on_new is not None:
-                        on_new(domain, new)
-            # the window is complete: the cursor moves past it (never mid-window: a batch
-            # stored before an error is stored again harmlessly, as a duplicate, next time)
-            if not _still_mine(job.cursor, owner, harvested_until=stop):
-                outcome.error = "lease lost"
-                logger.warning("harvest: lease of %s lost mid-run", domain.name)
-                return outcome
-    except UpstreamError as failure:
-        outcome.error = failure.describe()
+            if new:
+                # Incidents, alerts …: after the insert's transaction, each in its own.
+                records_archived.send(sender=ArchivedRecord, domain=domain, records=new)
+                if on_new is not None:
+                    on_new(domain, new)
+
+    def storer() -> None:
+        while True:
+            with lock:
+                if failures or state["lost"] or state["next"] >= len(windows):
+                    return
+                index = state["next"]
+                state["next"] += 1
+            try:
+                store(windows[index][1])
+            except BaseException as failure:  # noqa: BLE001 - reported below, in order
+                with lock:
+                    failures[index] = failure
+                return
+            with lock:
+                stored.add(index)
+                prefix = state["prefix"]
+                while prefix in stored:
+                    prefix += 1
+                if prefix > state["prefix"]:
+                    state["prefix"] = prefix
+                    stop = windows[prefix - 1][0][1]
+                    if not _still_mine(job.cursor, owner, harvested_until=stop):
+                        state["lost"] = True
+
+    parallel = settings.ARCHIVE_STORE_THREADS > 1 and len(windows) > 1
+    if parallel and job.threaded and connection.vendor == "postgresql":
+
+        def in_thread() -> None:
+            try:
+                storer()
+            finally:
+                connections.close_all()  # this thread's own connections
+
+        threads = [
+            threading.Thread(target=in_thread, name=f"store-{n}")
+            for n in range(settings.ARCHIVE_STORE_THREADS)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    else:
+        storer()
+    if state["lost"]:
+        outcome.error = "lease lost"
+        logger.warning("harvest: lease of %s lost mid-run", domain.name)
+    elif failures:
+        first = failures[min(failures)]  # the earliest window's: the cursor stopped there
+        if not isinstance(first, UpstreamError):
+            raise first
+        outcome.error = first.describe()
     return outcome
 
 

@@ -70,7 +70,7 @@ def _track(domain: Domain, failures: dict[str, list], successes: dict[str, list]
     if not failures and not active:
         return  # successes to hosts with no open incident: nothing to do
     changed: dict[str, Incident] = {}
-    for key, batch in failures.items():
+    for key, batch in sorted(failures.items()):
         batch = sorted(batch, key=lambda r: r.notify_time)
         first, last = batch[0], batch[-1]
         incident = active.get(key)
@@ -113,7 +113,8 @@ def _track(domain: Domain, failures: dict[str, list], successes: dict[str, list]
             incident.resolved_at = timezone.now()
             incident.resolved_by = None
         changed[key] = incident
-    for incident in changed.values():
+    # in key order: two writers opening the same incidents insert them in one order
+    for _key, incident in sorted(changed.items()):
         incident.save()
 
 

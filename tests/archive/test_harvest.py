@@ -586,3 +586,102 @@ def test_fetching_threads_hand_over_batches_in_order_and_then_their_error():
             seen.append(batch)
     assert raised.value.request_id == "RID-T"
     assert seen == [[{"n": 1}], [{"n": 2}]]
+
+
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_threads_fetch_and_store_windows_at_once_and_the_cursor_waits_for_the_earlier_ones(
+    archived, settings, monkeypatch
+):
+    """The harvest as deployed: fetching threads, and on PostgreSQL several storing threads
+    (each window on its own connection). A window failing on its fifth page leaves the cursor
+    at its start even when later windows were stored meanwhile; the next pass completes the
+    archive with every record once, its rollups and hourly totals equal to a direct count."""
+    settings.ARCHIVE_HARVEST_WORKERS = 3
+    settings.ARCHIVE_STORE_THREADS = 3
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    expected = count_archived()
+    ArchivedRecord.objects.filter(domain=domain).delete()
+    for rollup in (HourlyRollup, DailyRollup, DomainHourlyTotal):
+        rollup.objects.filter(domain=domain).delete()
+    harvest._totals_rebuild(timezone.now() - dt.timedelta(days=8), timezone.now())
+    HarvestCursor.objects.filter(domain=domain).update(
+        harvested_until=None, backfilled=False, next_run_at=None
+    )
+    HarvestCursor.objects.exclude(domain=domain).update(
+        next_run_at=timezone.now() + dt.timedelta(hours=1)
+    )
+    monkeypatch.setattr(harvest, "RECORDS_PAGE_SIZE_MAX", 10)
+    monkeypatch.setattr(harvest, "STORE_BATCH", 20)
+    real = harvest.fetch_slice
+    moment = timezone.now() - dt.timedelta(days=4, hours=5)  # inside the 3rd or 4th window
+    failing = []
+
+    def failing_in_one_window(name, start, end, **kwargs):
+        for number, page in enumerate(real(name, start, end, **kwargs), start=1):
+            if start <= moment < end and number == 5:
+                failing.append(start)
+                raise UpstreamError(code="Throttling", message="slow down", request_id="RID-W")
+            yield page
+
+    monkeypatch.setattr(harvest, "fetch_slice", failing_in_one_window)
+    report = harvest.harvest_pass()
+    assert "RID-W" in report.failed[0].error
+    cursor = HarvestCursor.objects.get(domain=domain)
+    assert cursor.harvested_until == failing[0]  # never past the failing window
+    assert (
+        count_archived()
+        > ArchivedRecord.objects.filter(domain=domain, notify_time__lt=failing[0]).count()
+    )  # pages of it (and perhaps of later windows) were stored meanwhile
+    monkeypatch.setattr(harvest, "fetch_slice", real)
+    harvest_now()
+    assert count_archived() == expected and rollup_total() == expected
+    assert hourly_totals() == counted_hourly_totals()
+    assert totals() == summed_hourly()
+    assert archived_names(domain) == direct_names(domain)
+
+
+def test_storing_threads_never_move_the_cursor_past_a_window_not_yet_stored(monkeypatch, settings):
+    """Three storing threads take windows 0, 1, 2; 1 and 2 are stored while 0 is still being
+    fetched, then 0 fails. The cursor must stay before window 0 — the later windows' records
+    are in the archive, but a cursor past them would skip window 0's for good."""
+    import threading
+    from types import SimpleNamespace
+
+    settings.ARCHIVE_STORE_THREADS = 3
+    monkeypatch.setattr(harvest, "connection", SimpleNamespace(vendor="postgresql"))
+    monkeypatch.setattr(harvest.connections, "close_all", lambda: None)
+    stored_batches = []
+    later_stored = threading.Event()
+
+    def fake_insert(rows):
+        stored_batches.append(rows)
+        if len(stored_batches) == 2:
+            later_stored.set()
+        return []
+
+    moves = []
+    monkeypatch.setattr(harvest, "records_insert", fake_insert)
+    monkeypatch.setattr(
+        harvest, "_still_mine", lambda cursor, owner, **fields: moves.append(fields) or True
+    )
+
+    def window_zero():
+        assert later_stored.wait(timeout=10), "windows 1 and 2 were not stored meanwhile"
+        raise UpstreamError(code="ServiceUnavailable", message="down", request_id="RID-0")
+        yield  # a generator, like the real batches
+
+    def one_batch(n):
+        yield [{"window": n}]
+
+    t = [timezone.now() - dt.timedelta(days=3 - n) for n in range(4)]
+    job = harvest._Job(
+        cursor=SimpleNamespace(pk=1, domain=SimpleNamespace(name="x.example.com")),
+        now=t[3],
+        slices=[(t[0], t[1]), (t[1], t[2]), (t[2], t[3])],
+        results=iter([window_zero(), one_batch(1), one_batch(2)]),
+        threaded=True,
+    )
+    outcome = harvest._finish(job, "me", None)
+    assert "RID-0" in outcome.error
+    assert len(stored_batches) == 2  # the later windows were stored …
+    assert moves == []  # … and the cursor stayed where it was
