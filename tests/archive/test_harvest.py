@@ -43,6 +43,36 @@ def count_archived(domain: str = TEAM_DOMAIN) -> int:
     return ArchivedRecord.objects.filter(domain_name=domain).count()
 
 
+def backfill_again(domain) -> None:
+    """The domain's records and rollups gone and its cursor reset: the next pass backfills it
+    (and only it: the other domains are not due for an hour)."""
+    ArchivedRecord.objects.filter(domain=domain).delete()
+    for rollup in (HourlyRollup, DailyRollup, DomainHourlyTotal):
+        rollup.objects.filter(domain=domain).delete()
+    harvest._totals_rebuild(timezone.now() - dt.timedelta(days=8), timezone.now())
+    HarvestCursor.objects.filter(domain=domain).update(
+        harvested_until=None, backfilled=False, next_run_at=None
+    )
+    HarvestCursor.objects.exclude(domain=domain).update(
+        next_run_at=timezone.now() + dt.timedelta(hours=1)
+    )
+
+
+def failing_on_page(number: int, picks, request_id: str):
+    """fetch_slice, raising Throttling on page `number` of the windows `picks(start, end)`
+    chooses (called once per window, as it starts)."""
+    real = harvest.fetch_slice
+
+    def fetch(name, start, end, **kwargs):
+        chosen = picks(start, end)
+        for n, page in enumerate(real(name, start, end, **kwargs), start=1):
+            if chosen and n == number:
+                raise UpstreamError(code="Throttling", message="slow down", request_id=request_id)
+            yield page
+
+    return fetch
+
+
 # what the archive holds: records, names and every rollup (tests that start from nothing)
 ARCHIVE_TABLES = (
     ArchivedRecord,
@@ -525,27 +555,17 @@ def test_an_error_mid_window_keeps_the_stored_pages_and_the_cursor_before_the_wi
     no record twice."""
     domain = Domain.objects.get(name=TEAM_DOMAIN)
     expected = count_archived()
-    ArchivedRecord.objects.filter(domain=domain).delete()
-    HourlyRollup.objects.filter(domain=domain).delete()
-    HarvestCursor.objects.filter(domain=domain).update(
-        harvested_until=None, backfilled=False, next_run_at=None
-    )
-    HarvestCursor.objects.exclude(domain=domain).update(
-        next_run_at=timezone.now() + dt.timedelta(hours=1)
-    )
+    real = harvest.fetch_slice
+    backfill_again(domain)
     monkeypatch.setattr(harvest, "RECORDS_PAGE_SIZE_MAX", 10)  # a window is many pages
     monkeypatch.setattr(harvest, "STORE_BATCH", 20)  # two pages a batch
-    real = harvest.fetch_slice
     windows = []
 
-    def failing_on_a_later_page(name, start, end, **kwargs):
+    def the_third_window(start, end):
         windows.append((start, end))
-        for number, page in enumerate(real(name, start, end, **kwargs), start=1):
-            if len(windows) == 3 and number == 5:
-                raise UpstreamError(code="Throttling", message="slow down", request_id="RID-P5")
-            yield page
+        return len(windows) == 3
 
-    monkeypatch.setattr(harvest, "fetch_slice", failing_on_a_later_page)
+    monkeypatch.setattr(harvest, "fetch_slice", failing_on_page(5, the_third_window, "RID-P5"))
     report = harvest.harvest_pass()
     assert "Throttling" in report.failed[0].error
     cursor = HarvestCursor.objects.get(domain=domain)
@@ -600,30 +620,22 @@ def test_threads_fetch_and_store_windows_at_once_and_the_cursor_waits_for_the_ea
     settings.ARCHIVE_STORE_THREADS = 3
     domain = Domain.objects.get(name=TEAM_DOMAIN)
     expected = count_archived()
-    ArchivedRecord.objects.filter(domain=domain).delete()
-    for rollup in (HourlyRollup, DailyRollup, DomainHourlyTotal):
-        rollup.objects.filter(domain=domain).delete()
-    harvest._totals_rebuild(timezone.now() - dt.timedelta(days=8), timezone.now())
-    HarvestCursor.objects.filter(domain=domain).update(
-        harvested_until=None, backfilled=False, next_run_at=None
-    )
-    HarvestCursor.objects.exclude(domain=domain).update(
-        next_run_at=timezone.now() + dt.timedelta(hours=1)
-    )
+    real = harvest.fetch_slice
+    backfill_again(domain)
     monkeypatch.setattr(harvest, "RECORDS_PAGE_SIZE_MAX", 10)
     monkeypatch.setattr(harvest, "STORE_BATCH", 20)
-    real = harvest.fetch_slice
     moment = timezone.now() - dt.timedelta(days=4, hours=5)  # inside the 3rd or 4th window
     failing = []
 
-    def failing_in_one_window(name, start, end, **kwargs):
-        for number, page in enumerate(real(name, start, end, **kwargs), start=1):
-            if start <= moment < end and number == 5:
-                failing.append(start)
-                raise UpstreamError(code="Throttling", message="slow down", request_id="RID-W")
-            yield page
+    def the_window_of_the_moment(start, end):
+        if start <= moment < end:
+            failing.append(start)
+            return True
+        return False
 
-    monkeypatch.setattr(harvest, "fetch_slice", failing_in_one_window)
+    monkeypatch.setattr(
+        harvest, "fetch_slice", failing_on_page(5, the_window_of_the_moment, "RID-W")
+    )
     report = harvest.harvest_pass()
     assert "RID-W" in report.failed[0].error
     cursor = HarvestCursor.objects.get(domain=domain)
