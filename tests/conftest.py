@@ -388,7 +388,9 @@ def archive(
         rows.append(archive_row(domain, record, timezone.now()))
     new = records_insert(rows)
     records_archived.send(sender=ArchivedRecord, domain=domain, records=new)
-    return new
+    # oldest first: the archive hands new records back in no particular order (on PostgreSQL
+    # in fingerprint order, the order its inserts take their locks in)
+    return sorted(new, key=lambda r: (r.notify_time, r.id))
 
 
 def process_env(*, pinned: dict | None = None, **extra) -> dict:

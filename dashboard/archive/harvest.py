@@ -176,7 +176,8 @@ class Inserted:
 
 def records_insert(rows: list[dict]) -> list[Inserted]:
     """Insert what is new (rows from `archive_row`), skip what the archive holds already;
-    update the hourly rollups of the new ones in the same transaction. Returns the new rows."""
+    update the hourly rollups of the new ones in the same transaction. Returns the new rows,
+    in no particular order."""
     if not rows:
         return []
     names = [f.attname for f in _FIELDS]
