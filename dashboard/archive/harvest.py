@@ -766,20 +766,21 @@ def _finish(
                 state["next"] += 1
             try:
                 store(windows[index][1])
+                with lock:
+                    stored.add(index)
+                    prefix = state["prefix"]
+                    while prefix in stored:
+                        prefix += 1
+                    if prefix > state["prefix"]:
+                        state["prefix"] = prefix
+                        stop = windows[prefix - 1][0][1]
+                        if not _still_mine(job.cursor, owner, harvested_until=stop):
+                            state["lost"] = True
             except BaseException as failure:  # noqa: BLE001 - reported below, in order
+                # (moving the cursor included: a storing thread must not die unheard)
                 with lock:
                     failures[index] = failure
                 return
-            with lock:
-                stored.add(index)
-                prefix = state["prefix"]
-                while prefix in stored:
-                    prefix += 1
-                if prefix > state["prefix"]:
-                    state["prefix"] = prefix
-                    stop = windows[prefix - 1][0][1]
-                    if not _still_mine(job.cursor, owner, harvested_until=stop):
-                        state["lost"] = True
 
     parallel = settings.ARCHIVE_STORE_THREADS > 1 and len(windows) > 1
     if parallel and job.threaded and connection.vendor == "postgresql":

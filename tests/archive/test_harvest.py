@@ -697,3 +697,29 @@ def test_storing_threads_never_move_the_cursor_past_a_window_not_yet_stored(monk
     assert "RID-0" in outcome.error
     assert len(stored_batches) == 2  # the later windows were stored …
     assert moves == []  # … and the cursor stayed where it was
+
+
+def test_a_storing_threads_database_error_reaches_the_harvest(monkeypatch, settings):
+    """An error while a storing thread moves the cursor is raised by the harvest of the domain
+    (as on one thread), not lost with the thread."""
+    from types import SimpleNamespace
+
+    settings.ARCHIVE_STORE_THREADS = 2
+    monkeypatch.setattr(harvest, "connection", SimpleNamespace(vendor="postgresql"))
+    monkeypatch.setattr(harvest.connections, "close_all", lambda: None)
+    monkeypatch.setattr(harvest, "records_insert", lambda rows: [])
+
+    def broken_cursor(cursor, owner, **fields):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(harvest, "_still_mine", broken_cursor)
+    t = [timezone.now() - dt.timedelta(days=2 - n) for n in range(3)]
+    job = harvest._Job(
+        cursor=SimpleNamespace(pk=1, domain=SimpleNamespace(name="x.example.com")),
+        now=t[2],
+        slices=[(t[0], t[1]), (t[1], t[2])],
+        results=iter([iter([[{"window": 0}]]), iter([[{"window": 1}]])]),
+        threaded=True,
+    )
+    with pytest.raises(RuntimeError, match="went away"):
+        harvest._finish(job, "me", None)
