@@ -19,6 +19,13 @@ def _bool(value: Any, default: bool = False) -> bool:
         return default
 
 
+def _text(value: Any) -> str:
+    """A field as text: "" for a missing one, numbers and the like as their text."""
+    if value.__class__ is str:
+        return value
+    return "" if value is None else str(value)
+
+
 def _time(value: Any) -> dt.datetime | None:
     if not value:
         return None
@@ -88,23 +95,21 @@ class NotifyRecord:
 
     @classmethod
     def from_item(cls, item: dict) -> NotifyRecord:
-        def text(name: str) -> str:
-            value = item.get(name)
-            return "" if value is None else str(value)
-
+        # positional, without a helper closure: the harvest builds ~30,000 of these a second
+        get = item.get
         return cls(
-            app_name=text("AppName"),
-            domain_name=text("DomainName"),
-            stream_name=text("StreamName"),
-            notify_type=text("NotifyType"),
-            notify_url=text("NotifyUrl"),
-            notify_content=text("NotifyContent"),
-            notify_header=text("NotifyHeader"),
-            notify_response=text("NotifyResponse"),
-            notify_result=text("NotifyResult"),
-            notify_time=_time(item.get("NotifyTime")),
-            description=text("Description"),
-            storage_type=text("StorageType"),
+            _text(get("AppName")),
+            _text(get("DomainName")),
+            _text(get("StreamName")),
+            _text(get("NotifyType")),
+            _text(get("NotifyUrl")),
+            _text(get("NotifyContent")),
+            _text(get("NotifyHeader")),
+            _text(get("NotifyResponse")),
+            _text(get("NotifyResult")),
+            _time(get("NotifyTime")),
+            _text(get("Description")),
+            _text(get("StorageType")),
         )
 
     @property

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import CharField, Func
 from django.utils import timezone
 
 from dashboard.contract import api
@@ -249,6 +250,23 @@ def _int_param(params: Params, name: str, low: int, high: int) -> int:
     return value
 
 
+class _ApiTime(Func):
+    """A record's time as the API writes it (yyyy-MM-ddTHH:mm:ssZ), formatted by the database:
+    read back as datetimes and formatted again in Python, a full page's 500 times took a
+    third of this operation's time."""
+
+    output_field = CharField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # stored as UTC text; "%%%%" is one "%" once the template and the query are filled in
+        template = "strftime('%%%%Y-%%%%m-%%%%dT%%%%H:%%%%M:%%%%SZ', %(expressions)s)"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
 def describe_notify_records(params: Params) -> dict:
     for name in api.REQUIRED_PARAMS[api.DESCRIBE_RECORDS]:
         if not params[name]:
@@ -302,12 +320,14 @@ def describe_notify_records(params: Params) -> dict:
         "notify_header",
         "notify_response",
         "notify_result",
-        "notify_time",
+        "api_time",
         "description",
         "storage_type",
     ]
     page = (
-        rows.order_by("-notify_time", "-id").values_list(*fields)[offset : offset + page_size]
+        rows.order_by("-notify_time", "-id")
+        .annotate(api_time=_ApiTime("notify_time"))
+        .values_list(*fields)[offset : offset + page_size]
         if offset < total
         else []
     )
@@ -329,7 +349,7 @@ def describe_notify_records(params: Params) -> dict:
                 "NotifyHeader": header,
                 "NotifyResponse": response,
                 "NotifyResult": result,
-                "NotifyTime": api.format_time(when),
+                "NotifyTime": when,
                 "Description": description,
                 "StorageType": storage,
             }

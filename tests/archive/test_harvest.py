@@ -723,3 +723,81 @@ def test_a_storing_threads_database_error_reaches_the_harvest(monkeypatch, setti
     )
     with pytest.raises(RuntimeError, match="went away"):
         harvest._finish(job, "me", None)
+
+
+def start_over() -> None:
+    """An empty archive and every domain due: the next pass backfills them all."""
+    for model in ARCHIVE_TABLES:
+        model.objects.all().delete()
+    HarvestCursor.objects.update(
+        harvested_until=None, backfilled=False, next_run_at=None, lease_owner="", lease_until=None
+    )
+
+
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_a_threaded_pass_fetches_domains_ahead_while_one_is_stored(synced, settings, monkeypatch):
+    """While the first domain is being stored, the next FETCH_AHEAD domains are fetched (with
+    one ahead, the lane sat idle behind a busy domain's storing); their leases are renewed as
+    they wait; the pass still stores every record once."""
+    import threading
+
+    settings.ARCHIVE_HARVEST_WORKERS = 3
+    monkeypatch.setattr(harvest, "FETCH_AHEAD", 2)
+    real_fetch, real_finish = harvest.fetch_slice, harvest._finish
+    fetched_domains: list[str] = []
+    first_domain: list[str] = []
+    two_ahead = threading.Event()
+
+    def fetch(name, start, end, **kwargs):
+        fetched_domains.append(name)
+        if first_domain and len(set(fetched_domains) - set(first_domain)) >= 2:
+            two_ahead.set()
+        yield from real_fetch(name, start, end, **kwargs)
+
+    leases: list[dict] = []
+
+    def finish(job, owner, on_new):
+        leases.append(
+            dict(
+                HarvestCursor.objects.filter(lease_owner=owner).values_list(
+                    "domain__name", "lease_until"
+                )
+            )
+        )
+        if not first_domain:
+            first_domain.append(job.cursor.domain.name)
+            fetched_domains.append(job.cursor.domain.name)
+            assert two_ahead.wait(timeout=20), "no two domains were fetched ahead"
+        return real_finish(job, owner, on_new)
+
+    monkeypatch.setattr(harvest, "fetch_slice", fetch)
+    monkeypatch.setattr(harvest, "_finish", finish)
+    expected = ArchivedRecord.objects.count()
+    start_over()
+    report = harvest.harvest_pass()
+    assert not report.failed and len(report.domains) > 3
+    assert ArchivedRecord.objects.count() == expected > 0
+    assert hourly_totals() == counted_hourly_totals()
+    # a domain still waiting when the first was done had its lease renewed meanwhile
+    waiting = set(leases[0]) & set(leases[1]) - set(first_domain)
+    assert waiting
+    assert all(leases[1][name] > leases[0][name] for name in waiting)
+
+
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_a_pass_that_fails_frees_the_domains_it_had_claimed_ahead(synced, settings, monkeypatch):
+    """An unexpected error while storing one domain releases the leases of the domains claimed
+    ahead of it: another harvester may take them at once, not after the lease runs out."""
+    settings.ARCHIVE_HARVEST_WORKERS = 3
+    monkeypatch.setattr(harvest, "FETCH_AHEAD", 2)
+
+    def broken(job, owner, on_new):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(harvest, "_finish", broken)
+    start_over()
+    with pytest.raises(RuntimeError, match="disk full"):
+        harvest.harvest_pass(owner="me")
+    # the failing domain's lease runs out as a crashed harvester's would; the others are free
+    assert HarvestCursor.objects.filter(lease_owner="me").count() == 1
+    assert HarvestCursor.objects.filter(lease_owner="", lease_until=None).count() >= 2
