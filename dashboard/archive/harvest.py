@@ -26,7 +26,8 @@ import threading
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from queue import Queue
 from typing import NamedTuple
@@ -226,6 +227,7 @@ def records_insert(rows: list[dict]) -> list[Inserted]:
 
 
 _COPY_VALUES = operator.itemgetter(*(f.attname for f in _FIELDS))
+_INSERTED_FROM_ROW = operator.itemgetter(*Inserted._fields[1:])
 
 
 def _copy_types() -> list[str]:
@@ -261,24 +263,11 @@ def _insert_by_copy(rows: list[dict]) -> list[Inserted]:
         # emptied for a next batch in the same transaction (the commit empties it anyway):
         # DELETE, because a TRUNCATE swaps the table's files — 1.6 ms against 0.3
         cursor.execute("DELETE FROM archive_incoming")
-    by_fingerprint = {row["fingerprint"]: row for row in rows}
-    inserted = []
-    for pk, key in new:
-        row = by_fingerprint[key]
-        inserted.append(
-            Inserted(
-                pk,
-                row["notify_time"],
-                row["notify_type"],
-                row["notify_result"],
-                row["failure_class"],
-                row["receiver_host"],
-                row["http_status"],
-                row["app_name"],
-                row["stream_name"],
-            )
-        )
-    return inserted
+    by_fingerprint = {row["fingerprint"].int: row for row in rows}
+    # tuple.__new__ rather than Inserted(...): the named tuple's own __new__ is a Python
+    # function call per record
+    make = tuple.__new__
+    return [make(Inserted, (pk, *_INSERTED_FROM_ROW(by_fingerprint[key.int]))) for pk, key in new]
 
 
 # ArchivedName.last_seen may lag a name's newest record by up to this much (it is rewritten at
@@ -876,8 +865,19 @@ class HarvestReport:
         return [d for d in self.domains if d.error]
 
 
-# How many domains a threaded pass fetches ahead of the one it is storing.
-FETCH_AHEAD = 3
+# How many domains a threaded pass fetches ahead of the ones it is storing, and how many it
+# stores at once (PostgreSQL: each with ARCHIVE_STORE_THREADS threads of its own).
+FETCH_AHEAD = 8
+STORE_DOMAINS = 2
+
+
+def _finish_in_thread(
+    job: _Job, owner: str, on_new: Callable[[Domain, list[Inserted]], None] | None
+) -> DomainHarvest:
+    try:
+        return _finish(job, owner, on_new)
+    finally:
+        connections.close_all()  # this thread's own connections
 
 
 def harvest_pass(
@@ -912,31 +912,56 @@ def harvest_pass(
         return _start(cursor, now(), pool)
 
     with pool:
-        # Domains ahead: their pages are fetched while the current one is being stored, so
-        # the harvest lane's budget is not left idle between domains (with one ahead, the lane
+        threaded = not isinstance(pool, _Inline)
+        # Domains ahead: their pages are fetched while earlier ones are being stored, so the
+        # harvest lane's budget is not left idle between domains (with one ahead, the lane
         # sat idle while a busy domain's last windows were stored). Fetched rows wait in
         # memory, at most FETCH_AHEAD domains' worth; their leases are renewed meanwhile.
-        ahead = FETCH_AHEAD if not isinstance(pool, _Inline) else 0
+        ahead = FETCH_AHEAD if threaded else 0
+        # On PostgreSQL, STORE_DOMAINS domains are stored at once: a domain fetched already
+        # is stored while a busier one's pages are still arriving.
+        at_once = STORE_DOMAINS if threaded and connection.vendor == "postgresql" else 1
         pending: deque[_Job] = deque()
-        while True:
-            while len(pending) <= ahead and (job := claim_next()) is not None:
-                pending.append(job)
-            if not pending:
-                break
-            job = pending.popleft()
-            try:
-                outcome = _finish(job, owner, on_new)
-            except BaseException:
-                # the domains waiting their turn are free for another harvester at once
-                for waiting in pending:
-                    cursor_release(waiting.cursor, owner)
-                raise
+        storing: dict[Future, _Job] = {}
+        finishers = ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="store-domain")
+
+        def finished(job: _Job, outcome: DomainHarvest) -> None:
             _release_after(job.cursor, owner, outcome, interval)
             report.domains.append(outcome)
             if progress:
                 progress(outcome)
+
+        try:
+            while True:
+                while len(pending) <= ahead and (job := claim_next()) is not None:
+                    pending.append(job)
+                if at_once == 1:
+                    if not pending:
+                        break
+                    job = pending.popleft()
+                    finished(job, _finish(job, owner, on_new))
+                else:
+                    while pending and len(storing) < at_once:
+                        job = pending.popleft()
+                        storing[finishers.submit(_finish_in_thread, job, owner, on_new)] = job
+                    if not storing:
+                        break
+                    done, _ = futures.wait(storing, return_when=futures.FIRST_COMPLETED)
+                    for future in done:
+                        finished(storing.pop(future), future.result())
+                for waiting in pending:
+                    _still_mine(waiting.cursor, owner)
+        except BaseException:
+            # The domains still being stored are finished and released as usual; the ones
+            # waiting their turn are free for another harvester at once.
+            for future in futures.as_completed(storing):
+                if future.exception() is None:
+                    finished(storing[future], future.result())
             for waiting in pending:
-                _still_mine(waiting.cursor, owner)
+                cursor_release(waiting.cursor, owner)
+            raise
+        finally:
+            finishers.shutdown(wait=True)
     archive_purge(now=now())
     return report
 

@@ -741,8 +741,11 @@ def test_a_threaded_pass_fetches_domains_ahead_while_one_is_stored(synced, setti
     they wait; the pass still stores every record once."""
     import threading
 
-    settings.ARCHIVE_HARVEST_WORKERS = 3
+    start_over()
+    harvest_now()  # what a pass stores on one thread, fetching nothing ahead
+    expected = ArchivedRecord.objects.count()
     monkeypatch.setattr(harvest, "FETCH_AHEAD", 2)
+    monkeypatch.setattr(harvest, "STORE_DOMAINS", 1)  # one domain stored at a time
     real_fetch, real_finish = harvest.fetch_slice, harvest._finish
     fetched_domains: list[str] = []
     first_domain: list[str] = []
@@ -772,8 +775,8 @@ def test_a_threaded_pass_fetches_domains_ahead_while_one_is_stored(synced, setti
 
     monkeypatch.setattr(harvest, "fetch_slice", fetch)
     monkeypatch.setattr(harvest, "_finish", finish)
-    expected = ArchivedRecord.objects.count()
     start_over()
+    settings.ARCHIVE_HARVEST_WORKERS = 3
     report = harvest.harvest_pass()
     assert not report.failed and len(report.domains) > 3
     assert ArchivedRecord.objects.count() == expected > 0
@@ -790,6 +793,7 @@ def test_a_pass_that_fails_frees_the_domains_it_had_claimed_ahead(synced, settin
     ahead of it: another harvester may take them at once, not after the lease runs out."""
     settings.ARCHIVE_HARVEST_WORKERS = 3
     monkeypatch.setattr(harvest, "FETCH_AHEAD", 2)
+    monkeypatch.setattr(harvest, "STORE_DOMAINS", 1)
 
     def broken(job, owner, on_new):
         raise RuntimeError("disk full")
@@ -801,3 +805,51 @@ def test_a_pass_that_fails_frees_the_domains_it_had_claimed_ahead(synced, settin
     # the failing domain's lease runs out as a crashed harvester's would; the others are free
     assert HarvestCursor.objects.filter(lease_owner="me").count() == 1
     assert HarvestCursor.objects.filter(lease_owner="", lease_until=None).count() >= 2
+
+
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_postgresql_stores_two_domains_at_once_and_a_failure_leaves_the_other_released(
+    synced, settings, monkeypatch
+):
+    """On PostgreSQL two domains are stored at once (SQLite, one writer, stores one at a
+    time). When one of them fails, the other is still finished and released as usual, the
+    domains waiting their turn are freed, and the error reaches the caller."""
+    import threading
+
+    from django.db import connection
+
+    settings.ARCHIVE_HARVEST_WORKERS = 3
+    monkeypatch.setattr(harvest, "FETCH_AHEAD", 3)
+    monkeypatch.setattr(harvest, "STORE_DOMAINS", 2)
+    start_over()
+    real_finish = harvest._finish
+    started: list[str] = []
+    lock = threading.Lock()
+    second_started = threading.Event()
+    overlapped: list[bool] = []
+
+    def finish(job, owner, on_new):
+        with lock:
+            started.append(job.cursor.domain.name)
+            first = len(started) == 1
+            if len(started) == 2:
+                second_started.set()
+        if first:
+            # on PostgreSQL the second domain starts meanwhile; on SQLite it cannot
+            overlapped.append(second_started.wait(timeout=3))
+            raise RuntimeError("disk full")
+        return real_finish(job, owner, on_new)
+
+    monkeypatch.setattr(harvest, "_finish", finish)
+    with pytest.raises(RuntimeError, match="disk full"):
+        harvest.harvest_pass(owner="me")
+    failed = HarvestCursor.objects.get(domain__name=started[0])
+    assert failed.lease_owner == "me"  # runs out, as a crashed harvester's would
+    if connection.vendor == "postgresql":
+        assert overlapped == [True]
+        other = HarvestCursor.objects.get(domain__name=started[1])
+        assert other.lease_owner == "" and other.backfilled and other.next_run_at is not None
+        assert ArchivedRecord.objects.filter(domain_name=started[1]).exists()
+    else:
+        assert overlapped == [False] and len(started) == 1
+    assert HarvestCursor.objects.filter(lease_owner="me").count() == 1
