@@ -687,13 +687,31 @@ def window_rows(
 _END = object()
 
 
+class _Waiting:
+    """Rows a domain's fetching threads have handed over and its storing has not yet taken:
+    what a pass holds in memory for it."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self._lock = threading.Lock()
+
+    def add(self, rows: int) -> None:
+        with self._lock:
+            self.rows += rows
+
+
 def _pump(
-    domain: Domain, window: tuple[dt.datetime, dt.datetime], now: dt.datetime, out: Queue
+    domain: Domain,
+    window: tuple[dt.datetime, dt.datetime],
+    now: dt.datetime,
+    out: Queue,
+    waiting: _Waiting,
 ) -> None:
     """A fetching thread: one window's batches into `out`, then _END — or the error, which
     the storing thread raises where it would have met it."""
     try:
         for batch in window_rows(domain, window, now, threaded=True):
+            waiting.add(len(batch))
             out.put(batch)
         out.put(_END)
     except BaseException as failure:  # noqa: BLE001 - handed over to the storing thread
@@ -724,6 +742,7 @@ class _Job:
     slices: list[tuple[dt.datetime, dt.datetime]]
     results: Iterator[Iterator[list[dict]]]  # per window, its batches of rows
     threaded: bool = False
+    waiting: _Waiting = field(default_factory=_Waiting)
 
 
 def _start(cursor: HarvestCursor, now: dt.datetime, pool) -> _Job:
@@ -734,10 +753,11 @@ def _start(cursor: HarvestCursor, now: dt.datetime, pool) -> _Job:
     start = max(cursor.harvested_until - overlap, oldest) if cursor.harvested_until else oldest
     slices = _slices(start, now)
     domain = cursor.domain
+    waiting = _Waiting()
     if not isinstance(pool, _Inline):
         queues = [Queue() for _ in slices]
         for window, out in zip(slices, queues, strict=True):
-            pool.submit(_pump, domain, window, now, out)
+            pool.submit(_pump, domain, window, now, out, waiting)
         results = (_drain(out) for out in queues)
     else:
         results = (window_rows(domain, window, now, threaded=False) for window in slices)
@@ -747,6 +767,7 @@ def _start(cursor: HarvestCursor, now: dt.datetime, pool) -> _Job:
         slices=slices,
         results=results,
         threaded=not isinstance(pool, _Inline),
+        waiting=waiting,
     )
 
 
@@ -769,6 +790,8 @@ def _finish(
     def store(batches: Iterator[list[dict]]) -> None:
         for rows in batches:
             new = records_insert(rows)
+            if job.threaded:
+                job.waiting.add(-len(rows))
             with lock:
                 outcome.fetched += len(rows)
                 outcome.inserted += len(new)
@@ -869,6 +892,7 @@ class HarvestReport:
 # stores at once (PostgreSQL: each with ARCHIVE_STORE_THREADS threads of its own).
 FETCH_AHEAD = 8
 STORE_DOMAINS = 2
+MAX_WAITING = 100_000  # rows fetched and not yet stored (~2 KB each in memory)
 
 
 def _finish_in_thread(
@@ -916,7 +940,8 @@ def harvest_pass(
         # Domains ahead: their pages are fetched while earlier ones are being stored, so the
         # harvest lane's budget is not left idle between domains (with one ahead, the lane
         # sat idle while a busy domain's last windows were stored). Fetched rows wait in
-        # memory, at most FETCH_AHEAD domains' worth; their leases are renewed meanwhile.
+        # memory: no further domain is claimed while MAX_WAITING rows wait to be stored (a
+        # domain already claimed is fetched whole); their leases are renewed meanwhile.
         ahead = FETCH_AHEAD if threaded else 0
         # On PostgreSQL, STORE_DOMAINS domains are stored at once: a domain fetched already
         # is stored while a busier one's pages are still arriving.
@@ -933,7 +958,11 @@ def harvest_pass(
 
         try:
             while True:
-                while len(pending) <= ahead and (job := claim_next()) is not None:
+                while (
+                    len(pending) <= ahead
+                    and sum(j.waiting.rows for j in (*pending, *storing.values())) < MAX_WAITING
+                    and (job := claim_next()) is not None
+                ):
                     pending.append(job)
                 if at_once == 1:
                     if not pending:
@@ -949,16 +978,16 @@ def harvest_pass(
                     done, _ = futures.wait(storing, return_when=futures.FIRST_COMPLETED)
                     for future in done:
                         finished(storing.pop(future), future.result())
-                for waiting in pending:
-                    _still_mine(waiting.cursor, owner)
+                for queued in pending:
+                    _still_mine(queued.cursor, owner)
         except BaseException:
             # The domains still being stored are finished and released as usual; the ones
             # waiting their turn are free for another harvester at once.
             for future in futures.as_completed(storing):
                 if future.exception() is None:
                     finished(storing[future], future.result())
-            for waiting in pending:
-                cursor_release(waiting.cursor, owner)
+            for queued in pending:
+                cursor_release(queued.cursor, owner)
             raise
         finally:
             finishers.shutdown(wait=True)

@@ -95,22 +95,26 @@ class NotifyRecord:
 
     @classmethod
     def from_item(cls, item: dict) -> NotifyRecord:
-        # positional, without a helper closure: the harvest builds ~30,000 of these a second
         get = item.get
-        return cls(
-            _text(get("AppName")),
-            _text(get("DomainName")),
-            _text(get("StreamName")),
-            _text(get("NotifyType")),
-            _text(get("NotifyUrl")),
-            _text(get("NotifyContent")),
-            _text(get("NotifyHeader")),
-            _text(get("NotifyResponse")),
-            _text(get("NotifyResult")),
-            _time(get("NotifyTime")),
-            _text(get("Description")),
-            _text(get("StorageType")),
+        # The fields go straight into the new instance's __dict__, once: the generated
+        # __init__ of a frozen dataclass sets them one by one through object.__setattr__,
+        # six times slower, and the harvest reads ~30,000 records a second.
+        record = object.__new__(cls)
+        record.__dict__.update(
+            app_name=_text(get("AppName")),
+            domain_name=_text(get("DomainName")),
+            stream_name=_text(get("StreamName")),
+            notify_type=_text(get("NotifyType")),
+            notify_url=_text(get("NotifyUrl")),
+            notify_content=_text(get("NotifyContent")),
+            notify_header=_text(get("NotifyHeader")),
+            notify_response=_text(get("NotifyResponse")),
+            notify_result=_text(get("NotifyResult")),
+            notify_time=_time(get("NotifyTime")),
+            description=_text(get("Description")),
+            storage_type=_text(get("StorageType")),
         )
+        return record
 
     @property
     def succeeded(self) -> bool:

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -590,11 +591,13 @@ def test_fetching_threads_hand_over_batches_in_order_and_then_their_error():
         yield [{"n": 2}]
         raise UpstreamError(code="ServiceUnavailable", message="down", request_id="RID-T")
 
-    out = Queue()
+    out, waiting = Queue(), harvest._Waiting()
     original = harvest.window_rows
     harvest.window_rows = two_batches_then_an_error
     try:
-        worker = threading.Thread(target=harvest._pump, args=(None, (None, None), None, out))
+        worker = threading.Thread(
+            target=harvest._pump, args=(None, (None, None), None, out, waiting)
+        )
         worker.start()
         worker.join(timeout=10)
     finally:
@@ -606,6 +609,7 @@ def test_fetching_threads_hand_over_batches_in_order_and_then_their_error():
             seen.append(batch)
     assert raised.value.request_id == "RID-T"
     assert seen == [[{"n": 1}], [{"n": 2}]]
+    assert waiting.rows == 2  # handed over, to be taken off as they are stored
 
 
 @pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
@@ -853,3 +857,55 @@ def test_postgresql_stores_two_domains_at_once_and_a_failure_leaves_the_other_re
     else:
         assert overlapped == [False] and len(started) == 1
     assert HarvestCursor.objects.filter(lease_owner="me").count() == 1
+
+
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_no_further_domain_is_claimed_while_too_many_fetched_rows_wait(
+    synced, settings, monkeypatch
+):
+    """Memory stays bounded: once MAX_WAITING rows are fetched and not yet stored, the pass
+    claims no further domain until they are (the first ones are claimed before any row has
+    arrived)."""
+    settings.ARCHIVE_HARVEST_WORKERS = 3
+    monkeypatch.setattr(harvest, "FETCH_AHEAD", 1)
+    monkeypatch.setattr(harvest, "STORE_DOMAINS", 1)
+    monkeypatch.setattr(harvest, "MAX_WAITING", 1)
+    start_over()
+    jobs, released = [], set()
+    real_start, real_claim, real_release = (
+        harvest._start,
+        harvest.cursor_claim,
+        harvest._release_after,
+    )
+    waiting_at_claims = []
+
+    def start(cursor, now, pool):
+        jobs.append(real_start(cursor, now, pool))
+        return jobs[-1]
+
+    def claim(**kwargs):
+        open_jobs = [j for j in jobs if j.cursor.pk not in released]
+        waiting_at_claims.append(sum(j.waiting.rows for j in open_jobs))
+        return real_claim(**kwargs)
+
+    def release(cursor, owner, outcome, interval):
+        released.add(cursor.pk)
+        return real_release(cursor, owner, outcome, interval)
+
+    def finish(job, owner, on_new):
+        if job is jobs[0]:  # the second domain's rows arrive while the first is stored
+            deadline = time.monotonic() + 20
+            while jobs[1].waiting.rows == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert jobs[1].waiting.rows > 0
+        return real_finish(job, owner, on_new)
+
+    real_finish = harvest._finish
+    monkeypatch.setattr(harvest, "_finish", finish)
+    monkeypatch.setattr(harvest, "_start", start)
+    monkeypatch.setattr(harvest, "cursor_claim", claim)
+    monkeypatch.setattr(harvest, "_release_after", release)
+    report = harvest.harvest_pass()
+    assert len(report.domains) > 3 and not report.failed
+    assert waiting_at_claims[:2] == [0, 0]  # before anything was fetched
+    assert all(rows == 0 for rows in waiting_at_claims[2:]), waiting_at_claims

@@ -53,3 +53,30 @@ def test_a_page_reads_its_totals_and_an_absent_list_as_empty():
         {"PageNum": 2, "PageSize": 500, "TotalNum": 501, "TotalPage": 2, "RequestId": "RID"}
     )
     assert (page.records, page.page_number, page.total_page, page.request_id) == ([], 2, 2, "RID")
+
+
+def test_a_record_read_from_an_item_is_frozen_and_equal_to_one_built_directly():
+    import dataclasses
+
+    import pytest
+
+    record = NotifyRecord.from_item({"AppName": "live", "NotifyTime": "2026-11-26T10:00:05Z"})
+    assert dataclasses.asdict(record) == dataclasses.asdict(
+        NotifyRecord(
+            "live",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            dt.datetime(2026, 11, 26, 10, 0, 5, tzinfo=dt.UTC),
+            "",
+            "",
+        )
+    )
+    assert hash(record) == hash(dataclasses.replace(record))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.app_name = "changed"
