@@ -57,11 +57,17 @@ def http_status_of(*texts: str) -> int | None:
 
 def classify(*, result: str, description: str, response: str) -> tuple[str, int | None]:
     """(failure class, receiver's HTTP status): ("", status) for a delivered callback."""
+    if len(description) + len(response) > CACHED_TEXT_MAX:
+        return _classify.__wrapped__(result, description, response)
     return _classify(result, description, response)
 
 
-# A pure function of three texts that repeat a great deal (a receiver answers the same way
-# to most deliveries): the harvest classifies tens of thousands of records a second.
+# A pure function of texts that repeat a great deal (a receiver answers the same way to most
+# deliveries): the harvest classifies tens of thousands of records a second. Short texts
+# only, so 4,096 receivers' error pages cannot fill the memory.
+CACHED_TEXT_MAX = 1024
+
+
 @functools.lru_cache(maxsize=4096)
 def _classify(result: str, description: str, response: str) -> tuple[str, int | None]:
     status = http_status_of(description)

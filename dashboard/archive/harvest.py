@@ -4,9 +4,10 @@ A pass claims the domains that are due, one lease at a time, pages
 DescribeLiveRecordNotifyRecords from each domain's cursor (minus an overlap, because records
 can appear late) within the harvest lane of the client's rate budget, classifies each record,
 inserts it once (its fingerprint is unique: a record seen twice is stored once) together with
-the hourly rollups, and moves the cursor on. Upstream pages are fetched on worker threads;
-every database write happens on the calling thread in short transactions, never while a
-network call is outstanding.
+the hourly rollups, and moves the cursor on. Upstream pages are fetched on worker threads,
+a few domains ahead; on PostgreSQL storing threads write them (two domains at a time, several
+windows of each, each thread on its own connection), elsewhere the calling thread does. Every
+write is a short transaction, in key order, never open while a network call is outstanding.
 
 Several harvesters, in one process or on several hosts, share the work: a domain is leased
 to one of them at a time and the lease is renewed page by page; a crashed harvester's lease
@@ -184,45 +185,46 @@ def records_insert(rows: list[dict]) -> list[Inserted]:
     in no particular order."""
     if not rows:
         return []
-    names = [f.attname for f in _FIELDS]
-    adapters = list(zip(names, _adapters(), strict=True))
-    inserted: list[Inserted] = []
-    quote = connection.ops.quote_name
-    table = quote(ArchivedRecord._meta.db_table)
-    columns = ", ".join(quote(f.column) for f in _FIELDS)
-    returning = (
-        "id, notify_time, notify_type, notify_result, failure_class, receiver_host, "
-        "http_status, app_name, stream_name"
-    )
     with transaction.atomic():
         if connection.vendor == "postgresql":
             inserted = _insert_by_copy(rows)
-            rollups_add(domain_id=rows[0]["domain_id"], records=inserted)
-            names_add(domain_id=rows[0]["domain_id"], records=inserted)
-            return inserted
-        with connection.cursor() as cursor:
-            for offset in range(0, len(rows), INSERT_BATCH):
-                batch = rows[offset : offset + INSERT_BATCH]
-                marks = ", ".join(["(" + ", ".join(["%s"] * len(_FIELDS)) + ")"] * len(batch))
-                params = [
-                    adapt(row[name]) if adapt else row[name]
-                    for row in batch
-                    for name, adapt in adapters
-                ]
-                cursor.execute(
-                    f"INSERT INTO {table} ({columns}) VALUES {marks} "  # noqa: S608 - names from the model
-                    f"ON CONFLICT (fingerprint) DO NOTHING RETURNING {returning}",
-                    params,
-                )
-                for row in cursor.fetchall():
-                    when = row[1]
-                    if isinstance(when, str):  # SQLite hands back text
-                        when = dt.datetime.fromisoformat(when)
-                    if timezone.is_naive(when):
-                        when = when.replace(tzinfo=dt.UTC)
-                    inserted.append(Inserted(row[0], when, *row[2:]))
+        else:
+            inserted = _insert_by_values(rows)
         rollups_add(domain_id=rows[0]["domain_id"], records=inserted)
         names_add(domain_id=rows[0]["domain_id"], records=inserted)
+    return inserted
+
+
+def _insert_by_values(rows: list[dict]) -> list[Inserted]:
+    """SQLite: multi-row INSERT … ON CONFLICT DO NOTHING RETURNING, INSERT_BATCH rows a time."""
+    names = [f.attname for f in _FIELDS]
+    adapters = list(zip(names, _adapters(), strict=True))
+    quote = connection.ops.quote_name
+    table = quote(ArchivedRecord._meta.db_table)
+    columns = ", ".join(quote(f.column) for f in _FIELDS)
+    returning = ", ".join(Inserted._fields)
+    inserted: list[Inserted] = []
+    with connection.cursor() as cursor:
+        for offset in range(0, len(rows), INSERT_BATCH):
+            batch = rows[offset : offset + INSERT_BATCH]
+            marks = ", ".join(["(" + ", ".join(["%s"] * len(_FIELDS)) + ")"] * len(batch))
+            params = [
+                adapt(row[name]) if adapt else row[name]
+                for row in batch
+                for name, adapt in adapters
+            ]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {marks} "  # noqa: S608 - names from the model
+                f"ON CONFLICT (fingerprint) DO NOTHING RETURNING {returning}",
+                params,
+            )
+            for row in cursor.fetchall():
+                when = row[1]
+                if isinstance(when, str):  # SQLite hands back text
+                    when = dt.datetime.fromisoformat(when)
+                if timezone.is_naive(when):
+                    when = when.replace(tzinfo=dt.UTC)
+                inserted.append(Inserted(row[0], when, *row[2:]))
     return inserted
 
 

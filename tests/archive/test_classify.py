@@ -63,3 +63,14 @@ def test_delivered_records_have_no_failure_class():
 
 def test_labels():
     assert label("http_4xx", 404) == "HTTP 404" and label("timeout", None) == "Timeout"
+
+
+def test_long_texts_are_classified_alike_but_never_kept_in_the_cache():
+    from dashboard.archive import classify as module
+
+    page = "<html><h1>502 Bad Gateway</h1>" + "x" * module.CACHED_TEXT_MAX + "</html>"
+    module._classify.cache_clear()
+    assert classify(result="failed", description="", response=page) == ("http_5xx", 502)
+    assert module._classify.cache_info().currsize == 0
+    assert classify(result="failed", description="", response="HTTP 502") == ("http_5xx", 502)
+    assert module._classify.cache_info().currsize == 1
