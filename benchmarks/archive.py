@@ -427,7 +427,7 @@ def analytics() -> None:
     from django.contrib.auth.models import Group, User
 
     from dashboard.accounts.roles import VIEWER, ensure_roles
-    from dashboard.domains.models import AuditEntry
+    from dashboard.audit.models import AuditEntry
 
     ensure_roles()
     user, _ = User.objects.get_or_create(username="bench-viewer")

@@ -1,7 +1,50 @@
-"""The form renderer: every field renders through templates/forms/field.html."""
+"""What every form shares: the renderer (every field through templates/forms/field.html), the
+date and time inputs, and the validators of text that must stay on one line."""
 
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.forms.renderers import TemplatesSetting
+from django.utils.translation import gettext_lazy as _
 
 
 class FormRenderer(TemplatesSetting):
     field_template_name = "forms/field.html"
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    """The browser's date-and-time picker, in the reader's own time zone, to the minute."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+# Dates outside these bounds mean nothing here and overflow date arithmetic in some zones.
+DATE_MIN = dt.date(1970, 1, 1)
+DATE_MAX = dt.date(2999, 12, 31)
+DATE_VALIDATORS = [
+    MinValueValidator(DATE_MIN, message=_("Enter a date from 1970-01-01 to 2999-12-31.")),
+    MaxValueValidator(DATE_MAX, message=_("Enter a date from 1970-01-01 to 2999-12-31.")),
+]
+
+
+def one_line(value: str) -> None:
+    """Names go into email subjects, HTTP headers, logs and CSV cells: no line breaks, no
+    control characters (NUL, tabs, the Unicode line and paragraph separators)."""
+    if any(ch < " " or ch in "\x7f\u0085\u2028\u2029" for ch in value):
+        raise ValidationError(
+            _("Use one line of text: no line breaks or control characters."), code="one_line"
+        )

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "dashboard.sandbox",
     "dashboard.accounts",
     "dashboard.domains",
+    "dashboard.audit",
     "dashboard.records",
     "dashboard.receivers",
     "dashboard.archive",

@@ -36,7 +36,7 @@ urlpatterns = [
     path("domains/<domain:name>/<kind:kind>/delete/", views.config_delete, name="config_delete"),
     path("domains/<domain:name>/<kind:kind>/reveal/", views.key_reveal, name="key_reveal"),
     path("domains/<domain:name>/<kind:kind>/test/", receiver_views.test_send, name="test_send"),
-    path("audit/", views.audit_list, name="audit"),
+    path("audit/", include("dashboard.audit.urls")),
     path("people/", account_views.people_list, name="people"),
     path("people/add/", account_views.person_add, name="person_add"),
     path("people/<int:user_id>/", account_views.person_edit, name="person_edit"),

@@ -7,8 +7,8 @@ import io
 
 import pytest
 
+from dashboard.audit.models import AuditEntry
 from dashboard.csvexport import FORMULA_STARTS, safe_cell
-from dashboard.domains.models import AuditEntry
 from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, add_record, harvest_now
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)

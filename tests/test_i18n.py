@@ -94,7 +94,8 @@ def test_callback_url_reasons_are_translated(client, editor):
 def test_conflict_reason_is_translated_and_audited_in_english(client, editor):
     from django.urls import reverse
 
-    from dashboard.domains.models import AuditEntry, Domain
+    from dashboard.audit.models import AuditEntry
+    from dashboard.domains.models import Domain
 
     client.cookies["django_language"] = "zh-hans"
     client.force_login(editor)

@@ -11,7 +11,8 @@ import logging
 import pytest
 from django.conf import settings
 
-from dashboard.domains.models import AuditEntry, Domain
+from dashboard.audit.models import AuditEntry
+from dashboard.domains.models import Domain
 from dashboard.sandbox import app as sandbox_app
 from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
 

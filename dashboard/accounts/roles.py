@@ -26,7 +26,7 @@ ROLE_PERMISSIONS = {
     LEAD: [
         *_VIEW,
         ("domains", "edit_any_callbacks"),
-        ("domains", "view_auditentry"),
+        ("audit", "view_auditentry"),
         ("domains", "sync_all_domains"),
         ("domains", "add_team"),
         ("domains", "change_team"),

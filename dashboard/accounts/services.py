@@ -8,8 +8,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from dashboard.domains.models import AuditEntry
-from dashboard.domains.services import audit_entry_create
+from dashboard.audit.models import AuditEntry
+from dashboard.audit.services import audit_entry_create
 
 from .roles import RANK, ROLES, role_of
 

@@ -11,7 +11,7 @@ from django.template import loader
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from dashboard.domains.permissions import ask_a_lead, require_perm
+from dashboard.access import ask_a_lead, require_perm
 from dashboard.htmx import wants_fragment
 
 from .forms import NewPersonForm, PersonForm

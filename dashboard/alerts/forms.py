@@ -11,13 +11,12 @@ from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from dashboard.access import can_edit_domain, is_lead, teams_editable_by
 from dashboard.domains.forms import validate_callback_url
 from dashboard.domains.models import Domain, Team
-from dashboard.domains.permissions import can_edit_domain
 from dashboard.domains.selectors import domain_get
 
 from .models import AlertRule
-from .permissions import can_watch_all, editable_teams
 
 MAX_EMAILS = 10
 MAX_MUTE = dt.timedelta(days=90)
@@ -87,11 +86,11 @@ class AlertRuleForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["team"].queryset = (
-            Team.objects.all() if can_watch_all(user) else editable_teams(user)
+            Team.objects.all() if is_lead(user) else teams_editable_by(user)
         )
         self.fields["team"].required = False
         self.fields["threshold_percent"].required = False
-        if not can_watch_all(user):
+        if not is_lead(user):
             self.fields["scope"].choices = [
                 c for c in self.fields["scope"].choices if c[0] != AlertRule.Scope.ALL
             ]
@@ -174,7 +173,7 @@ class AlertRuleForm(forms.ModelForm):
         elif scope == AlertRule.Scope.TEAM:
             if not data.get("team"):
                 self.add_error("team", _("Choose the team whose domains to watch."))
-        elif scope == AlertRule.Scope.ALL and not can_watch_all(self.user):
+        elif scope == AlertRule.Scope.ALL and not is_lead(self.user):
             self.add_error("scope", _("Only leads can watch all domains."))
         condition = data.get("condition")
         if condition == AlertRule.Condition.FAILURE_RATE and data.get("threshold_percent") is None:

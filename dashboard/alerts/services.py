@@ -19,8 +19,9 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.domains.models import AuditEntry, Domain
-from dashboard.domains.services import audit_entry_create
+from dashboard.audit.models import AuditEntry
+from dashboard.audit.services import audit_entry_create
+from dashboard.domains.models import Domain
 from dashboard.incidents.models import Incident
 
 from . import channels

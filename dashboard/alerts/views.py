@@ -10,13 +10,13 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from dashboard.access import can_create_rules, can_edit_rule
 from dashboard.accounts.security import client_ip
 from dashboard.domains.selectors import streaming_domain_names
 
 from . import services
 from .forms import AlertRuleForm, DomainMuteForm, MuteForm
 from .models import AlertNotification, AlertRule
-from .permissions import can_create_rules, can_edit_rule
 from .selectors import active_domain_mutes, rule_firing, rule_history, rules_list
 
 

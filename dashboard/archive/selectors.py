@@ -10,8 +10,9 @@ from functools import reduce
 from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
-from dashboard.domains.models import AuditEntry, Domain
-from dashboard.domains.selectors import CONFIG_ACTIONS
+from dashboard.audit.models import AuditEntry
+from dashboard.audit.selectors import CONFIG_ACTIONS
+from dashboard.domains.models import Domain
 
 from .models import (
     ArchivedName,

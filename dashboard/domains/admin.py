@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import AuditEntry, Domain, Team
+from .models import Domain, Team
 
 
 @admin.register(Team)
@@ -36,30 +36,6 @@ class DomainAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # domains come from the Live API
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = [
-        "created_at",
-        "actor_name",
-        "domain_name",
-        "kind",
-        "action",
-        "outcome",
-        "request_id",
-    ]
-    list_filter = ["action", "outcome", "kind"]
-    search_fields = ["domain_name", "actor_name", "request_id"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -1,6 +1,6 @@
-"""Filter sets (django-filter) of the domain list and the audit log.
+"""Filter sets (django-filter) of the domain list.
 
-Every query parameter goes through one of them: an invalid value is a 400 with the form's
+Every query parameter goes through it: an invalid value is a 400 with the form's
 message, never a 500.
 """
 
@@ -12,10 +12,9 @@ import django_filters as filters
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEntry, Domain, Team
+from .models import Domain, Team
 
 # Dates outside these bounds mean nothing here and overflow date arithmetic in some zones.
 DATE_MIN = dt.date(1970, 1, 1)
@@ -90,59 +89,3 @@ class DomainFilter(filters.FilterSet):
 
     def sorted_by(self, queryset, name, value):
         return queryset  # applied in filter_queryset, after every filter
-
-
-class IdFilter(filters.NumberFilter):
-    field_class = forms.IntegerField
-
-
-class AuditFilter(filters.FilterSet):
-    # ?entry=N: one entry, as linked from chart markers and incidents
-    entry = IdFilter(field_name="pk", min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
-    domain = filters.CharFilter(
-        label=_("Domain"), field_name="domain_name", lookup_expr="icontains", max_length=253
-    )
-    actor = filters.CharFilter(
-        label=_("Actor"), field_name="actor_name", lookup_expr="icontains", max_length=150
-    )
-    action = filters.ChoiceFilter(
-        label=_("Action"), choices=AuditEntry.Action.choices, empty_label=_("Any")
-    )
-    outcome = filters.ChoiceFilter(
-        label=_("Outcome"), choices=AuditEntry.Outcome.choices, empty_label=_("Any")
-    )
-    since = filters.DateFilter(
-        label=_("From"),
-        method="on_or_after",
-        widget=forms.DateInput(attrs={"type": "date"}),
-        validators=DATE_VALIDATORS,
-    )
-    until = filters.DateFilter(
-        label=_("To"),
-        method="on_or_before",
-        widget=forms.DateInput(attrs={"type": "date"}),
-        validators=DATE_VALIDATORS,
-    )
-
-    class Meta:
-        model = AuditEntry
-        fields: list[str] = []
-
-    def is_valid(self) -> bool:
-        valid = super().is_valid()
-        data = self.form.cleaned_data if valid else {}
-        if data.get("since") and data.get("until") and data["until"] < data["since"]:
-            self.form.add_error("until", _("The end date must not be before the start date."))
-            return False
-        return valid
-
-    @staticmethod
-    def _midnight(day: dt.date) -> dt.datetime:
-        """Midnight of `day` in the user's own time zone."""
-        return dt.datetime.combine(day, dt.time.min, timezone.get_current_timezone())
-
-    def on_or_after(self, queryset, name, value):
-        return queryset.filter(created_at__gte=self._midnight(value))
-
-    def on_or_before(self, queryset, name, value):
-        return queryset.filter(created_at__lt=self._midnight(value + dt.timedelta(days=1)))

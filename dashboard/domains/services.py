@@ -23,67 +23,21 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from dashboard.audit.models import AuditEntry
+from dashboard.audit.selectors import last_change
+from dashboard.audit.services import audit_entry_create
 from dashboard.failures import UpstreamError
 from dashboard.upstream import get_client, upstream_errors
 
 from .kinds import KINDS, ConfigKind
-from .models import AuditEntry, Domain, key_fingerprint
-from .selectors import last_change, upstream_config
+from .models import Domain, key_fingerprint
+from .selectors import upstream_config
 
 logger = logging.getLogger(__name__)
 
 CLAIM_SECONDS = 60
 NOT_FOUND_CODES = {"InvalidConfig.NotFound", "ConfigNotFound"}
 DOMAIN_NOT_FOUND = "InvalidDomain.NotFound"
-
-
-# --- the audit log: its one writer ----------------------------------------------------------
-
-
-def audit_entry_create(
-    *,
-    kind: str,
-    action: str,
-    outcome: str = AuditEntry.Outcome.SUCCESS,
-    domain: Domain | None = None,
-    domain_name: str = "",
-    actor=None,
-    actor_name: str = "",
-    client_ip: str | None = None,
-    before: dict | None = None,
-    after: dict | None = None,
-    request_id: str = "",
-    error: UpstreamError | None = None,
-    error_code: str = "",
-    error_message: str = "",
-    error_params: dict | None = None,
-    rollback_of: AuditEntry | None = None,
-) -> AuditEntry:
-    """Append one entry. Messages of our own are stored as English templates with their
-    parameters (gettext_noop), so every reader sees them in their own language; messages
-    from the Live API are stored as Alibaba Cloud sent them."""
-    signed_in = actor is not None and getattr(actor, "is_authenticated", False)
-    if error is not None:
-        error_code = error_code or error.code
-        error_message = error_message or error.message
-        request_id = request_id or error.request_id
-    return AuditEntry.objects.create(
-        actor=actor if signed_in else None,
-        actor_name=actor_name or (actor.get_username() if signed_in else ""),
-        domain=domain,
-        domain_name=domain.name if domain is not None else domain_name,
-        kind=str(kind),
-        action=action,
-        outcome=outcome,
-        before=before,
-        after=after,
-        request_id=request_id,
-        error_code=error_code,
-        error_message=error_message,
-        error_params=error_params,
-        client_ip=client_ip,
-        rollback_of=rollback_of,
-    )
 
 
 # --- errors a save can end with -----------------------------------------------------------

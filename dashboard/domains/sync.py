@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from django.db import connections, transaction
 from django.utils import timezone
 
+from dashboard.audit.models import AuditEntry
+from dashboard.audit.services import audit_entry_create
 from dashboard.failures import UpstreamError
 from dashboard.upstream import get_client, upstream_errors
 
-from .models import AuditEntry, Domain
-from .services import UpstreamConfigs, audit_entry_create, configs_apply, configs_fetch
+from .models import Domain
+from .services import UpstreamConfigs, configs_apply, configs_fetch
 
 logger = logging.getLogger(__name__)
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,9 +10,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from dashboard.access import can_sync_all, edit_refusal, require_edit, require_perm
 from dashboard.accounts.security import client_ip
 from dashboard.archive.selectors import failure_totals
-from dashboard.csvexport import csv_response
+from dashboard.audit.models import AuditEntry
+from dashboard.audit.selectors import audit_rows, domain_history
 from dashboard.failures import UpstreamError
 from dashboard.htmx import render_page, vary_on_htmx
 from dashboard.incidents.selectors import (
@@ -29,16 +28,14 @@ from dashboard.incidents.selectors import (
 from dashboard.paging import page_of
 
 from . import services
-from .filters import AuditFilter, DomainFilter
+from .filters import DomainFilter
 from .forms import RollbackForm, VersionForm, generate_auth_key
 from .kinds import FIELD_LABELS, KINDS
-from .models import AuditEntry, Domain, SyncRun
-from .permissions import can_sync_all, edit_refusal, require_edit, require_perm
-from .selectors import audit_entries, domain_get, domain_history
+from .models import Domain, SyncRun
+from .selectors import domain_get
 from .tasks import sync_all_domains
 
 PAGE_SIZE = 25
-AUDIT_PAGE_SIZE = 50
 
 
 def home(request):
@@ -90,7 +87,7 @@ def _detail_context(request, domain) -> dict:
         ],
         "can_edit": refusal is None,
         "edit_refusal": refusal,
-        "history": domain_history(domain=domain),
+        "history": audit_rows(domain_history(domain=domain)),
         "chart": domain_chart(domain=domain, period=chart_period(request.GET.get("period"))),
         "periods": list(PERIODS),
         "incidents": domain_open_incidents(domain=domain),
@@ -320,63 +317,3 @@ def sync_run(request, run_id: int):
     require_perm(request.user, "domains.sync_all_domains", _("Only leads can sync every domain."))
     run = get_object_or_404(SyncRun, pk=run_id)
     return render_page(request, "domains/sync_run.html", "progress", {"run": run})
-
-
-# --- the audit log -----------------------------------------------------------------------------
-
-AUDIT_CSV_HEADER = [
-    "time_utc",
-    "actor",
-    "domain",
-    "kind",
-    "action",
-    "outcome",
-    "request_id",
-    "error_code",
-    "error_message",
-    "client_ip",
-    "rollback_of",
-    "before",
-    "after",
-]
-
-
-@vary_on_htmx
-def audit_list(request):
-    require_perm(request.user, "domains.view_auditentry", _("Only leads can read the audit log."))
-    filterset = AuditFilter(request.GET or None, queryset=audit_entries())
-    context = {"form": filterset.form, "page": None}
-    if filterset.is_bound and not filterset.is_valid():
-        return render_page(request, "domains/audit.html", "results", context, status=400)
-    rows = filterset.qs if filterset.is_bound else audit_entries()
-    if request.GET.get("format") == "csv":
-        return csv_response(
-            filename=f"audit-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}.csv",
-            header=AUDIT_CSV_HEADER,
-            rows=(_audit_csv_row(e) for e in rows.iterator(chunk_size=500)),
-        )
-    context["page"] = page_of(request, rows, AUDIT_PAGE_SIZE, errors_to=filterset.form)
-    if context["page"] is None:
-        return render_page(request, "domains/audit.html", "results", context, status=400)
-    return render_page(request, "domains/audit.html", "results", context)
-
-
-def _audit_csv_row(entry: AuditEntry) -> list:
-    def as_json(value) -> str:
-        return "" if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
-
-    return [
-        entry.created_at.astimezone(dt.UTC).isoformat(),
-        entry.actor_name,
-        entry.domain_name,
-        entry.kind,
-        entry.action,
-        entry.outcome,
-        entry.request_id,
-        entry.error_code,
-        entry.message_in("en"),
-        entry.client_ip or "",
-        entry.rollback_of_id or "",
-        as_json(entry.before),
-        as_json(entry.after),
-    ]

@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from dashboard.domains.models import AuditEntry
+from dashboard.audit.models import AuditEntry
 
 ACTIONS = [
     (AuditEntry.Action.ACKNOWLEDGE, _("Acknowledge")),

@@ -15,8 +15,9 @@ from dashboard.archive.models import (
     HourlyRollup,
     TotalHourlyRollup,
 )
-from dashboard.domains.models import AuditEntry, Domain
-from dashboard.domains.selectors import CONFIG_ACTIONS
+from dashboard.audit.models import AuditEntry
+from dashboard.audit.selectors import CONFIG_ACTIONS
+from dashboard.domains.models import Domain
 
 from .models import Incident
 

@@ -17,10 +17,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dashboard.access import can_edit_domain
 from dashboard.archive.classify import HTTP_4XX, HTTP_5XX
-from dashboard.domains.models import AuditEntry, Domain
-from dashboard.domains.permissions import can_edit_domain
-from dashboard.domains.services import audit_entry_create
+from dashboard.audit.models import AuditEntry
+from dashboard.audit.services import audit_entry_create
+from dashboard.domains.models import Domain
 
 from .models import Incident, IncidentNote
 

@@ -8,8 +8,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from dashboard.access import edit_refusal, require_edit
 from dashboard.accounts.security import client_ip
-from dashboard.domains.permissions import edit_refusal, require_edit
 from dashboard.htmx import render_page, vary_on_htmx
 from dashboard.paging import page_of
 

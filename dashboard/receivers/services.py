@@ -10,11 +10,12 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.cache import cache
 
+from dashboard.audit.models import AuditEntry
+from dashboard.audit.services import audit_entry_create
 from dashboard.contract.urlsafety import check_callback_url
 from dashboard.domains.kinds import ConfigKind
-from dashboard.domains.models import AuditEntry, Domain
+from dashboard.domains.models import Domain
 from dashboard.domains.selectors import upstream_config
-from dashboard.domains.services import audit_entry_create
 
 from .sender import Delivery, SendRefused, deliver
 from .signature import sign

@@ -6,10 +6,10 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from dashboard.access import edit_refusal, editable_domain_names, require_edit
 from dashboard.accounts.security import client_ip
 from dashboard.domains.kinds import kind_named
-from dashboard.domains.permissions import edit_refusal, require_edit
-from dashboard.domains.selectors import domain_get, editable_domain_names, upstream_config
+from dashboard.domains.selectors import domain_get, upstream_config
 from dashboard.failures import UpstreamError
 
 from .forms import SendTestForm, SignatureForm
@@ -63,7 +63,7 @@ def signature_check(request):
         "form": form,
         "stale_after": STALE_AFTER,
         # Only the domains whose key this person may use (the same rule as editing).
-        "domains": editable_domain_names(user=request.user),
+        "domains": editable_domain_names(request.user),
     }
     if request.method == "GET":
         return render(request, "receivers/signature.html", context)

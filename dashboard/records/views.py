@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dashboard.access import can_edit_domain
 from dashboard.archive.classify import label as failure_label
 from dashboard.archive.selectors import (
     COUNT_CAP,
@@ -31,7 +32,6 @@ from dashboard.archive.selectors import (
 from dashboard.contract.api import parse_json_tolerant
 from dashboard.csvexport import csv_response
 from dashboard.domains.models import Domain
-from dashboard.domains.permissions import can_edit_domain
 from dashboard.domains.selectors import streaming_domain_names
 from dashboard.failures import UpstreamError
 from dashboard.htmx import render_page, vary_on_htmx

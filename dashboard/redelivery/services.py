@@ -27,14 +27,15 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dashboard.access import edit_refusal
 from dashboard.archive.models import ArchivedRecord
 from dashboard.archive.selectors import records_search
+from dashboard.audit.models import AuditEntry
+from dashboard.audit.services import audit_entry_create
 from dashboard.contract.api import parse_json_tolerant
 from dashboard.domains.kinds import KINDS, ConfigKind
-from dashboard.domains.models import AuditEntry, Domain
-from dashboard.domains.permissions import edit_refusal
+from dashboard.domains.models import Domain
 from dashboard.domains.selectors import upstream_config
-from dashboard.domains.services import audit_entry_create
 from dashboard.failures import UpstreamError
 from dashboard.live.ratelimit import SlotLimiter
 from dashboard.receivers.sender import Delivery, SendRefused, deliver

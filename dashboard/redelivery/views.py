@@ -9,10 +9,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from dashboard.access import edit_refusal, require_edit
 from dashboard.accounts.security import client_ip
 from dashboard.archive.selectors import record_get
 from dashboard.domains.models import Domain
-from dashboard.domains.permissions import edit_refusal, require_edit
 from dashboard.failures import UpstreamError
 from dashboard.htmx import render_page, vary_on_htmx
 from dashboard.records.forms import LIVE, RecordsFilterForm

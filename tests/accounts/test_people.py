@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 
 from dashboard.accounts.roles import EDITOR, role_of
-from dashboard.domains.models import AuditEntry
+from dashboard.audit.models import AuditEntry
 from tests.conftest import ALL_DATABASES, make_user
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)

@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 
 from dashboard.alerts.models import AlertRule, DomainMute
-from dashboard.domains.models import AuditEntry, Domain
+from dashboard.audit.models import AuditEntry
+from dashboard.domains.models import Domain
 from tests.alerts.conftest import make_rule
 from tests.conftest import ALL_DATABASES, OTHER_DOMAIN, TEAM_DOMAIN
 

@@ -10,8 +10,9 @@ import zoneinfo
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from dashboard.audit.models import AuditEntry
 from dashboard.domains.kinds import KINDS
-from dashboard.domains.models import AuditEntry, Domain
+from dashboard.domains.models import Domain
 from dashboard.domains.services import config_save
 from dashboard.sandbox.models import SandboxRecordConfig
 from tests.browser.conftest import sign_in

@@ -66,7 +66,7 @@ def test_back_forward_and_reload_always_show_the_whole_page(
 
 def _make_audit_history(page, live_server) -> None:
     """A few audit entries of different kinds, so filtering the log changes what it shows."""
-    from dashboard.domains.models import AuditEntry
+    from dashboard.audit.models import AuditEntry
 
     for action in ["update", "drift", "reveal"]:
         AuditEntry.objects.create(

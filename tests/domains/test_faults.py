@@ -11,7 +11,8 @@ import random
 
 import pytest
 
-from dashboard.domains.models import AuditEntry, Domain, RecordNotifyConfig, key_fingerprint
+from dashboard.audit.models import AuditEntry
+from dashboard.domains.models import Domain, RecordNotifyConfig, key_fingerprint
 from dashboard.sandbox import app as sandbox_app
 from dashboard.sandbox.models import SandboxRecordConfig, SandboxSnapshotConfig
 from dashboard.upstream import get_client

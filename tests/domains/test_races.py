@@ -13,9 +13,10 @@ import time
 import pytest
 from django.db import connections
 
+from dashboard.audit.models import AuditEntry
 from dashboard.domains import services
 from dashboard.domains.kinds import RECORD
-from dashboard.domains.models import AuditEntry, Domain, RecordNotifyConfig
+from dashboard.domains.models import Domain, RecordNotifyConfig
 from dashboard.domains.sync import domains_sync_all
 from dashboard.sandbox import app as sandbox_app
 from dashboard.sandbox.models import SandboxRecordConfig

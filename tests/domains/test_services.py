@@ -7,8 +7,8 @@ from django.db import connections
 
 from dashboard.domains import services
 from dashboard.domains.kinds import KINDS, RECORD, SNAPSHOT
+from dashboard.audit.models import AuditEntry
 from dashboard.domains.models import (
-    AuditEntry,
     Domain,
     RecordNotifyConfig,
     SnapshotNotifyConfig,

@@ -2,7 +2,8 @@
 
 import pytest
 
-from dashboard.domains.models import AuditEntry, Domain, RecordNotifyConfig, SnapshotNotifyConfig
+from dashboard.audit.models import AuditEntry
+from dashboard.domains.models import Domain, RecordNotifyConfig, SnapshotNotifyConfig
 from dashboard.domains.services import domain_refresh
 from dashboard.domains.sync import domains_sync_all
 from dashboard.failures import UpstreamError

@@ -5,7 +5,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from dashboard.domains.models import AuditEntry, Domain, Team
+from dashboard.audit.models import AuditEntry
+from dashboard.domains.models import Domain, Team
 from dashboard.sandbox import app as sandbox_app
 from dashboard.sandbox.models import SandboxRecordConfig
 from dashboard.upstream import get_client

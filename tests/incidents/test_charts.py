@@ -14,8 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.archive.models import ArchivedRecord
-from dashboard.domains.models import AuditEntry, Domain
-from dashboard.domains.selectors import CONFIG_ACTIONS
+from dashboard.audit.models import AuditEntry
+from dashboard.audit.selectors import CONFIG_ACTIONS
+from dashboard.domains.models import Domain
 from dashboard.domains.services import domain_refresh
 from dashboard.incidents.selectors import PERIODS, domain_chart
 from dashboard.sandbox.models import SandboxRecordConfig

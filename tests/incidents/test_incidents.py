@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 
 from dashboard.archive.models import ArchivedRecord
-from dashboard.domains.models import AuditEntry, Domain
+from dashboard.audit.models import AuditEntry
+from dashboard.domains.models import Domain
 from dashboard.incidents.models import Incident
 from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, add_record, harvest_now
 

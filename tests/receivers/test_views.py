@@ -8,7 +8,7 @@ import time
 import pytest
 from django.urls import reverse
 
-from dashboard.domains.models import AuditEntry
+from dashboard.audit.models import AuditEntry
 from dashboard.receivers.signature import callback_host, sign, verify
 from tests.conftest import ALL_DATABASES, OTHER_DOMAIN, TEAM_DOMAIN
 

@@ -11,7 +11,8 @@ import pytest
 from django.utils import timezone
 
 from dashboard.archive.models import ArchivedRecord
-from dashboard.domains.models import AuditEntry, Domain
+from dashboard.audit.models import AuditEntry
+from dashboard.domains.models import Domain
 from dashboard.live.ratelimit import SlotLimiter
 from dashboard.receivers.signature import verify
 from dashboard.redelivery import services

@@ -7,7 +7,8 @@ import io
 import pytest
 from django.utils import timezone
 
-from dashboard.domains.models import AuditEntry, Domain
+from dashboard.audit.models import AuditEntry
+from dashboard.domains.models import Domain
 from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
@@ -125,3 +126,97 @@ def test_dates_are_read_in_the_users_zone(client, lead):
     client.cookies["tz"] = "UTC"
     page = client.get("/audit/?domain=zone.example.com&since=2026-03-02&until=2026-03-02")
     assert "No audit entries match" in page.content.decode()
+
+
+# --- every entry renders (repro: a person added, a team's alert rule changed → 500) ---------
+
+SUBJECTS = {
+    "domain": lambda d: {"domain": d},
+    "team rule": lambda d: {"domain_name": "team:Shop streaming"},
+    "all domains": lambda d: {"domain_name": ""},
+    "gone name": lambda d: {"domain_name": "gone.example.com"},
+    "odd name": lambda d: {"domain_name": "not a domain/..\u202e"},
+}
+SHAPES = {
+    "added": (None, {"notify_url": "https://a.example.com/cb", "auth_key_fingerprint": "ab12"}),
+    "removed": ({"notify_url": "https://a.example.com/cb", "auth_key": "set"}, None),
+    "changed": (
+        {"notify_url": "https://a.example.com/cb", "auth_key_fingerprint": "ab12"},
+        {"notify_url": "https://b.example.com/cb", "auth_key_fingerprint": "cd34"},
+    ),
+    "person added": (None, {"username": "newbie", "role": "Editor", "teams": ["Sports"]}),
+    "nothing": (None, None),
+    "not a dict": (["odd"], "text"),
+}
+
+
+@pytest.fixture
+def every_entry(synced):
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    made = 0
+    for kind in AuditEntry.Kind.values:
+        for action in AuditEntry.Action.values:
+            for subject in SUBJECTS.values():
+                for before, after in SHAPES.values():
+                    AuditEntry.objects.create(
+                        kind=kind,
+                        action=action,
+                        outcome="success",
+                        before=before,
+                        after=after,
+                        **subject(domain),
+                    )
+                    made += 1
+    return made
+
+
+def test_every_kind_of_entry_renders_on_every_page(as_lead, every_entry):
+    pages = -(-every_entry // 50)
+    for number in range(1, pages + 1):
+        response = as_lead.get(f"/audit/?page={number}")
+        assert response.status_code == 200, number
+    for kind in AuditEntry.Kind.values:
+        for action in AuditEntry.Action.values:
+            response = as_lead.get(f"/audit/?action={action}&domain=team", HTTP_HX_REQUEST="true")
+            assert response.status_code == 200, (kind, action)
+    csv_body = b"".join(as_lead.get("/audit/?format=csv").streaming_content)
+    assert csv_body.count(b"\n") > every_entry
+
+
+def test_a_person_added_and_a_team_rule_changed_show_in_the_log(as_lead, lead, synced):
+    response = as_lead.post(
+        "/people/add/",
+        {"username": "newbie", "password": "a-long-pass-phrase-42", "role": "Editor"},
+    )
+    assert response.status_code == 302
+    from dashboard.alerts.models import AlertRule
+    from dashboard.alerts.services import rule_save
+
+    rule = AlertRule(
+        name="Team watch",
+        scope=AlertRule.Scope.TEAM,
+        team=synced["team"],
+        condition=AlertRule.Condition.INCIDENT,
+        emails="ops@example.com",
+    )
+    rule_save(rule=rule, actor=lead)
+    rule.window_minutes = 30
+    rule_save(rule=rule, actor=lead)
+    page = as_lead.get("/audit/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "newbie" in body and "Team Shop streaming" in body
+    assert "Window (minutes):" in body and ">15</span> → <span" in body
+
+
+def test_an_entry_filter_is_shown_and_can_be_cleared(as_lead, entries):
+    first = AuditEntry.objects.order_by("pk").first()
+    page = as_lead.get(f"/audit/?entry={first.pk}")
+    body = page.content.decode()
+    assert f"Showing entry #{first.pk} only." in body
+    assert "[invalid name]" not in body
+    assert f'name="entry" value="{first.pk}"' in body  # a visible field, not a hidden one
+    assert len(page.context["rows"]) == 1
+    cleared = as_lead.get("/audit/?entry=")
+    assert len(cleared.context["rows"]) == AuditEntry.objects.count()
+    assert as_lead.get("/audit/?entry=3.5").status_code == 400

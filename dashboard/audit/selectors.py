@@ -1,0 +1,266 @@
+"""Reading the audit log: every entry, a domain's history, the latest change of a config, and
+what each entry changed in words a reader can follow (before → after, field by field)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .models import AuditEntry
+
+CONFIG_KINDS = (AuditEntry.Kind.RECORD, AuditEntry.Kind.SNAPSHOT)
+CONFIG_ACTIONS = (
+    AuditEntry.Action.ADD,
+    AuditEntry.Action.UPDATE,
+    AuditEntry.Action.DELETE,
+    AuditEntry.Action.DRIFT,
+)
+TEAM_PREFIX = "team:"
+
+
+def audit_entries() -> QuerySet[AuditEntry]:
+    """Every audit entry, newest first (the audit filter set narrows it)."""
+    return AuditEntry.objects.select_related("actor", "domain")
+
+
+def domain_history(*, domain, limit: int = 20) -> list[AuditEntry]:
+    return list(AuditEntry.objects.filter(domain=domain).select_related("actor", "domain")[:limit])
+
+
+def last_change(*, domain, kind) -> AuditEntry | None:
+    """The latest successful change of one config: who changed it and when."""
+    return (
+        AuditEntry.objects.filter(
+            domain=domain,
+            kind=str(kind),
+            action__in=CONFIG_ACTIONS,
+            outcome=AuditEntry.Outcome.SUCCESS,
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def config_changes(
+    *, start: dt.datetime, end: dt.datetime, domain=None, limit: int = 200
+) -> list[AuditEntry]:
+    """Successful config changes (both kinds) within [start, end], oldest first: the chart's
+    markers."""
+    entries = AuditEntry.objects.filter(
+        kind__in=CONFIG_KINDS,
+        action__in=CONFIG_ACTIONS,
+        outcome=AuditEntry.Outcome.SUCCESS,
+        created_at__gte=start,
+        created_at__lte=end,
+    ).order_by("created_at")
+    if domain is not None:
+        entries = entries.filter(domain=domain)
+    return list(entries[:limit])
+
+
+def config_state_at(*, domain_id: int, kind: str, moment: dt.datetime):
+    """A config's state at `moment`, from the audit log: the state after the latest successful
+    change before it. (None, None) when no change is recorded before it."""
+    entry = (
+        AuditEntry.objects.filter(
+            domain_id=domain_id,
+            kind=kind,
+            action__in=CONFIG_ACTIONS,
+            outcome=AuditEntry.Outcome.SUCCESS,
+            created_at__lte=moment,
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if entry is None:
+        return None, None
+    return entry.after, entry
+
+
+# --- what an entry changed, for people ----------------------------------------------------------
+
+# The words for the fields entries carry. An unknown field is shown by its own name.
+FIELD_LABELS = {
+    "notify_url": gettext_lazy("Notify URL"),
+    "on_demand_url": gettext_lazy("On-demand URL"),
+    "need_status_notify": gettext_lazy("Status notifications"),
+    "notify_req_auth": gettext_lazy("Signed callbacks"),
+    "auth_key": gettext_lazy("Auth key"),
+    "username": gettext_lazy("User name"),
+    "name": gettext_lazy("Name"),
+    "email": gettext_lazy("Email"),
+    "role": gettext_lazy("Role"),
+    "teams": gettext_lazy("Teams"),
+    "active": gettext_lazy("Can sign in"),
+    "state": gettext_lazy("State"),
+    "host": gettext_lazy("Receiver"),
+    "cause": gettext_lazy("Cause"),
+    "muted_until": gettext_lazy("Muted until"),
+    "reason": gettext_lazy("Reason"),
+    "note": gettext_lazy("Note"),
+    "scope": gettext_lazy("Watch"),
+    "domain": gettext_lazy("Domain"),
+    "team": gettext_lazy("Team"),
+    "condition": gettext_lazy("Condition"),
+    "threshold_percent": gettext_lazy("Threshold (%)"),
+    "window_minutes": gettext_lazy("Window (minutes)"),
+    "min_deliveries": gettext_lazy("At least (deliveries)"),
+    "consecutive": gettext_lazy("Failures in a row"),
+    "reminder_minutes": gettext_lazy("Remind every (minutes)"),
+    "emails": gettext_lazy("Emails"),
+    "webhook": gettext_lazy("Webhook"),
+    "enabled": gettext_lazy("Enabled"),
+    "record": gettext_lazy("Record"),
+    "run": gettext_lazy("Run"),
+    "records": gettext_lazy("Records"),
+    "status": gettext_lazy("HTTP status"),
+    "outcome": gettext_lazy("Outcome"),
+    "signed": gettext_lazy("Signed"),
+    "elapsed_ms": gettext_lazy("Time (ms)"),
+    "incident": gettext_lazy("Incident"),
+    "start": gettext_lazy("From"),
+    "end": gettext_lazy("To"),
+    "app": gettext_lazy("App"),
+    "stream": gettext_lazy("Stream"),
+}
+# Never shown as values: the key's fingerprint says only whether the key changed.
+HIDDEN = {"auth_key_fingerprint"}
+TIME_FIELDS = {"muted_until", "start", "end"}
+
+
+@dataclass(frozen=True)
+class Change:
+    label: str
+    before: str | None  # None: the field had no "before" (the entry added it)
+    after: str | None  # None: the field is gone after (the entry removed it)
+
+    @property
+    def both(self) -> bool:
+        return self.before is not None and self.after is not None
+
+
+@dataclass
+class AuditRow:
+    entry: AuditEntry
+    subject: str  # what the entry is about, in words
+    subject_url: str  # "" when there is no page for it
+    changes: list[Change] = field(default_factory=list)
+    restore_url: str = ""  # the edit form filled with the config before this entry
+
+
+def _text(name: str, value) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    if name in TIME_FIELDS and isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if timezone.is_aware(moment):
+            return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def _label(name: str) -> str:
+    return str(FIELD_LABELS.get(name, name))
+
+
+def _key_change(before: dict | None, after: dict | None) -> Change | None:
+    """The auth key, by fingerprint only: set, removed, or replaced by another."""
+    old = (before or {}).get("auth_key_fingerprint") or ""
+    new = (after or {}).get("auth_key_fingerprint") or ""
+    was = bool(old or (before or {}).get("auth_key"))
+    now = bool(new or (after or {}).get("auth_key"))
+    label = _label("auth_key")
+    if before is None:
+        return Change(label, None, _("set")) if now else None
+    if after is None:
+        return None
+    if was and not now:
+        return Change(label, _("set"), _("none"))
+    if now and not was:
+        return Change(label, _("none"), _("set"))
+    if old and new and old != new:
+        return Change(label, _("a key"), _("a new key"))
+    return None
+
+
+def entry_changes(entry: AuditEntry) -> list[Change]:
+    """What the entry changed, field by field. An entry that added something shows its values;
+    one that removed something shows what was there; one that changed something shows only
+    the fields that differ (and the note or reason it was given)."""
+    before = entry.before if isinstance(entry.before, dict) else None
+    after = entry.after if isinstance(entry.after, dict) else None
+    changes: list[Change] = []
+    names = [*(before or {}), *(n for n in (after or {}) if n not in (before or {}))]
+    for name in names:
+        if name in HIDDEN or name == "auth_key":
+            continue
+        old, new = (before or {}).get(name), (after or {}).get(name)
+        if before is not None and after is not None:
+            if old == new:
+                continue
+            changes.append(Change(_label(name), _text(name, old), _text(name, new)))
+        elif after is not None:
+            if new in (None, "", [], False):
+                continue
+            changes.append(Change(_label(name), None, _text(name, new)))
+        else:
+            if old in (None, "", [], False):
+                continue
+            changes.append(Change(_label(name), _text(name, old), None))
+    key = _key_change(before, after)
+    if key is not None:
+        changes.append(key)
+    return changes
+
+
+def entry_subject(entry: AuditEntry) -> tuple[str, str]:
+    """(what the entry is about, its page's URL or "")."""
+    if entry.kind == AuditEntry.Kind.PERSON:
+        for state in (entry.after, entry.before):
+            if isinstance(state, dict) and state.get("username"):
+                return str(state["username"]), ""
+        return "—", ""
+    name = entry.domain_name or ""
+    if name.startswith(TEAM_PREFIX):
+        return _("Team %(team)s") % {"team": name[len(TEAM_PREFIX) :]}, ""
+    if not name:
+        return "—", ""
+    if entry.domain_id is None:
+        return name, ""
+    try:
+        return name, reverse("domain_detail", kwargs={"name": name})
+    except NoReverseMatch:  # a name the URL converter refuses: shown, not linked
+        return name, ""
+
+
+def audit_rows(entries) -> list[AuditRow]:
+    """The entries as the audit pages show them."""
+    rows = []
+    for entry in entries:
+        subject, url = entry_subject(entry)
+        rows.append(AuditRow(entry, subject, url, entry_changes(entry), _restore_url(entry)))
+    return rows
+
+
+def _restore_url(entry: AuditEntry) -> str:
+    if not entry.restorable:
+        return ""
+    try:
+        edit = reverse("config_edit", kwargs={"name": entry.domain.name, "kind": entry.kind})
+    except NoReverseMatch:
+        return ""
+    return f"{edit}?restore={entry.pk}"
