@@ -20,6 +20,8 @@ def manage(*args: str) -> list[str]:
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
     addr = os.environ.get("ADDR", "127.0.0.1:8000")
+    # the alert loop's links point where this server listens
+    os.environ.setdefault("DASHBOARD_URL", f"http://{addr}")
     subprocess.run(manage("migrate", "--noinput", "-v", "0"), check=True)
     subprocess.run(manage("migrate", "--database", "sandbox", "--noinput", "-v", "0"), check=True)
 

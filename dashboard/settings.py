@@ -249,13 +249,22 @@ ARCHIVE_STORE_THREADS = env_int("ARCHIVE_STORE_THREADS", 3, minimum=1)
 INCIDENT_RESOLVE_AFTER = env_int("INCIDENT_RESOLVE_AFTER", 20, minimum=1)
 
 # --- Alerts ----------------------------------------------------------------------------
-# Links in alert messages point here (the address people open the dashboard at).
-DASHBOARD_URL = env_str("DASHBOARD_URL", "http://127.0.0.1:8000") or "http://127.0.0.1:8000"
+# Links in alert messages point here (the address people open the dashboard at). Unset: the
+# address a rule was last saved or tested from (`make run` sets it from ADDR).
+DASHBOARD_URL = env_str("DASHBOARD_URL")
 ALERT_EMAIL_FROM = env_str("ALERT_EMAIL_FROM", "live-dashboard@localhost") or (
     "live-dashboard@localhost"
 )
 ALERT_EVALUATE_EVERY = env_int("ALERT_EVALUATE_EVERY", 60, minimum=1)  # seconds
 ALERT_WEBHOOK_TIMEOUT = env_float("ALERT_WEBHOOK_TIMEOUT", 5.0, minimum=0.5)
+_EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+# How long an alert sender holds a notification while it tries it: longer than the slowest
+# send (webhook or SMTP deadline), or a second alert loop could send it too.
+ALERT_CLAIM_SECONDS = env_int(
+    "ALERT_CLAIM_SECONDS",
+    120,
+    minimum=int(max(ALERT_WEBHOOK_TIMEOUT, _EMAIL_TIMEOUT)) + 2,
+)
 # Alert emails go through SMTP (EMAIL_HOST, default localhost:25); with DEBUG on and no
 # EMAIL_HOST they are printed by the alert loop instead (the demo).
 _EMAIL_HOST = env_str("EMAIL_HOST")
@@ -270,7 +279,7 @@ MAILERS = {
                 "password": env_secret("EMAIL_HOST_PASSWORD"),
                 "use_tls": env_bool("EMAIL_USE_TLS", False),
                 "use_ssl": env_bool("EMAIL_USE_SSL", False),
-                "timeout": env_int("EMAIL_TIMEOUT", 10, minimum=1),
+                "timeout": _EMAIL_TIMEOUT,
             },
         }
         if _EMAIL_HOST or not DEBUG

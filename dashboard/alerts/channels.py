@@ -5,8 +5,10 @@ the callback SSRF rules, its host is resolved once and the connection pinned to 
 
 The JSON webhook is signed so receivers can trust it:
     X-Alert-Timestamp: <unix seconds>
-    X-Alert-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>
-A receiver recomputes the HMAC over the raw body and rejects timestamps older than 5 minutes.
+    X-Alert-Id: <the notification's id: the same on every retry of it>
+    X-Alert-Signature: v2=<hex HMAC-SHA256(secret, "<timestamp>.<id>.<raw body>")>
+A receiver recomputes the HMAC, rejects timestamps older than 5 minutes, and drops an id it has
+seen (the id is signed, so a replay cannot pass as a new alert by changing it).
 """
 
 from __future__ import annotations
@@ -41,9 +43,18 @@ class Sent:
     detail: str  # "HTTP 200", "250 OK" …
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "v1=" + mac.hexdigest()
+def sign(secret: str, timestamp: str, alert_id: str, body: bytes) -> str:
+    signed = f"{timestamp}.{alert_id}.".encode() + body
+    return "v2=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def alert_id(notification: AlertNotification) -> str:
+    return str(notification.pk)
+
+
+def one_line(text: str) -> str:
+    """Header values (an email's subject) on one line, whatever a rule's name holds."""
+    return " ".join(str(text).split())[:300]
 
 
 def send(notification: AlertNotification, rule: AlertRule) -> Sent:
@@ -58,17 +69,21 @@ def _email(notification: AlertNotification, rule: AlertRule) -> Sent:
     if not recipients:
         raise ChannelError("the rule has no email addresses")
     message = EmailMessage(
-        subject=payload["title"],
+        subject=one_line(payload["title"]),
         body=payload["text"],
         from_email=settings.ALERT_EMAIL_FROM,
         to=recipients,
-        headers={"X-Alert-Id": notification.key[:200]},
+        headers={ID_HEADER: alert_id(notification)},
     )
     try:
         message.send(fail_silently=False)
-    except OSError as exc:  # smtplib's errors are OSErrors
+    except (OSError, ValueError) as exc:  # smtplib's errors are OSErrors; bad headers ValueError
         raise ChannelError(f"{type(exc).__name__}: {exc}"[:400]) from exc
-    return Sent(f"sent to {len(recipients)} address(es)")
+    return Sent(_sent_to(len(recipients)))
+
+
+def _sent_to(count: int) -> str:
+    return f"sent to {count} address" + ("" if count == 1 else "es")
 
 
 def webhook_body(notification: AlertNotification, rule: AlertRule) -> bytes:
@@ -106,9 +121,9 @@ def _webhook(notification: AlertNotification, rule: AlertRule) -> Sent:
         timestamp = str(int(time.time()))
         headers += [
             (TIMESTAMP_HEADER, timestamp),
-            (SIGNATURE_HEADER, sign(rule.webhook_secret, timestamp, body)),
+            (SIGNATURE_HEADER, sign(rule.webhook_secret, timestamp, alert_id(notification), body)),
             (EVENT_HEADER, notification.event),
-            (ID_HEADER, notification.key[:200]),
+            (ID_HEADER, alert_id(notification)),
         ]
     elif rule.webhook_format == AlertRule.WebhookFormat.DINGTALK:
         url = _dingtalk_url(url, rule.webhook_secret, int(time.time() * 1000))

@@ -15,6 +15,7 @@ from dashboard.access import can_edit_domain, is_lead, teams_editable_by
 from dashboard.domains.forms import validate_callback_url
 from dashboard.domains.models import Domain, Team
 from dashboard.domains.selectors import domain_get
+from dashboard.forms import one_line
 
 from .models import AlertRule
 
@@ -105,7 +106,9 @@ class AlertRuleForm(forms.ModelForm):
     # --- one field at a time ---
 
     def clean_name(self):
-        return self.cleaned_data["name"].strip()
+        name = self.cleaned_data["name"].strip()
+        one_line(name)  # it becomes an email subject and a webhook title
+        return name
 
     def clean_threshold_percent(self):
         value = self.cleaned_data.get("threshold_percent")
@@ -249,7 +252,10 @@ class MuteForm(forms.Form):
 class DomainMuteForm(MuteForm):
     domain_name = forms.CharField(label=_("Domain"), max_length=253)
     reason = forms.CharField(
-        label=_("Why (maintenance, a planned move…)"), max_length=200, required=False
+        label=_("Why (maintenance, a planned move…)"),
+        max_length=200,
+        required=False,
+        validators=[one_line],
     )
     field_order = ["domain_name", "until", "reason"]
 

@@ -51,6 +51,9 @@ class AlertRule(models.Model):
     # signing secret, if the robot has one. Never shown to people who cannot edit the rule.
     webhook_secret = models.CharField(max_length=128, blank=True)
     enabled = models.BooleanField(default=True)
+    # Where people open the dashboard, for the links in this rule's messages when DASHBOARD_URL
+    # is not set: the address the rule was last saved or tested from.
+    link_base = models.CharField(max_length=200, blank=True)
     muted_until = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -146,7 +149,10 @@ class AlertNotification(models.Model):
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
+    # A sender holds a notification while it tries it: the claim is stamped when it is taken
+    # and outlasts the longest send, and only its holder may record the outcome.
     claimed_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=36, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -154,3 +160,26 @@ class AlertNotification(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="alert_notif_due")]
+
+
+class AlertAttempt(models.Model):
+    """One try at sending one notification: when, by which worker, and what came of it. The
+    rule's history shows these, so a notification sent twice would show twice."""
+
+    notification = models.ForeignKey(
+        AlertNotification, on_delete=models.CASCADE, related_name="tries"
+    )
+    number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    ok = models.BooleanField(default=False)
+    detail = models.CharField(max_length=500, blank=True)
+    worker = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "number"], name="alert_attempt_once_per_number"
+            )
+        ]

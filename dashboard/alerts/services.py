@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import random
 import secrets
+import socket
+import time
 import uuid
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,12 +30,11 @@ from dashboard.incidents.models import Incident
 
 from . import channels
 from .conditions import Finding, evaluate
-from .models import AlertNotification, AlertRule, AlertState, DomainMute
+from .models import AlertAttempt, AlertNotification, AlertRule, AlertState, DomainMute
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-CLAIM = dt.timedelta(minutes=2)
 
 
 # --- evaluation -----------------------------------------------------------------------------
@@ -46,16 +49,19 @@ def alerts_evaluate(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     queued = 0
     for rule_id in AlertRule.objects.filter(enabled=True).values_list("pk", flat=True):
-        with transaction.atomic():
-            rule = (
-                AlertRule.objects.select_for_update(skip_locked=True)
-                .filter(pk=rule_id, enabled=True)
-                .first()
-            )
-            if rule is None:
-                continue
-            queued += _evaluate_rule(rule, now)
-            AlertRule.objects.filter(pk=rule.pk).update(evaluated_at=now)
+        try:
+            with transaction.atomic():
+                rule = (
+                    AlertRule.objects.select_for_update(skip_locked=True)
+                    .filter(pk=rule_id, enabled=True)
+                    .first()
+                )
+                if rule is None:
+                    continue
+                queued += _evaluate_rule(rule, now)
+                AlertRule.objects.filter(pk=rule.pk).update(evaluated_at=now)
+        except Exception:  # noqa: BLE001 - one rule's failure never stops the others
+            logger.exception("alert rule %s could not be evaluated", rule_id)
     return queued
 
 
@@ -152,16 +158,33 @@ def rule_channels(rule: AlertRule) -> list[str]:
 # --- what a notification says ---------------------------------------------------------------
 
 
-def _absolute(path: str) -> str:
-    return settings.DASHBOARD_URL.rstrip("/") + path
+DEFAULT_LINK_BASE = "http://127.0.0.1:8000"
+
+
+def link_base(rule: AlertRule) -> str:
+    """Where the links in a rule's messages point: DASHBOARD_URL, else the address the rule was
+    last saved or tested from (`make run` sets DASHBOARD_URL from its ADDR)."""
+    return (settings.DASHBOARD_URL or rule.link_base or DEFAULT_LINK_BASE).rstrip("/")
 
 
 def _utc(moment: dt.datetime | None) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
 
 
-def _what(rule: AlertRule, finding: Finding) -> str:
+def _utc_text(iso: str | None) -> str:
+    try:
+        return _utc(dt.datetime.fromisoformat(iso)) if iso else "none in the archive"
+    except ValueError:
+        return iso
+
+
+def _what(rule: AlertRule, finding: Finding, event: str) -> str:
     n = finding.numbers
+    if event == AlertNotification.Event.TEST:
+        return (
+            "a test of this rule: when it fires, this line says what failed, where, and since "
+            "when, with links to the records, the incident and the rule"
+        )
     if rule.condition == AlertRule.Condition.FAILURE_RATE:
         if not n:
             return "no longer in the rule's scope"
@@ -183,8 +206,22 @@ def _what(rule: AlertRule, finding: Finding) -> str:
         return "no longer watched (offline, no recording callback, or out of scope)"
     return (
         f"{n.get('total', 0):,} callbacks in the last {rule.window_minutes} min "
-        f"(last one: {n.get('last_callback') or 'none in the archive'})"
+        f"(last one: {_utc_text(n.get('last_callback'))})"
     )
+
+
+def _records_query(rule: AlertRule, domain: str, start: dt.datetime, event: str) -> dict:
+    """The records behind a message, from `start` to whenever the link is opened. Silence has
+    no failed records by definition: it links to the domain's records of every result."""
+    query: dict = {}
+    if domain:
+        query["domain"] = domain
+    if rule.condition != AlertRule.Condition.SILENCE and event != AlertNotification.Event.TEST:
+        query["status"] = "failed"
+    query["window"] = "custom"
+    # to the minute, with its offset: the records page shows it in the reader's own zone
+    query["start"] = start.astimezone(dt.UTC).replace(second=0, microsecond=0).isoformat()
+    return query
 
 
 def message(rule, state, finding: Finding, event: str, now: dt.datetime) -> dict:
@@ -195,35 +232,33 @@ def message(rule, state, finding: Finding, event: str, now: dt.datetime) -> dict
         "recovered": "RECOVERED",
         "test": "TEST",
     }[event]
-    what = _what(rule, finding)
-    title = f"[{label}] {rule.name}: {domain}" + (f" → {finding.host}" if finding.host else "")
+    what = _what(rule, finding, event)
+    name = " ".join(rule.name.split())
+    title = f"[{label}] {name}: {domain or 'all domains'}" + (
+        f" → {finding.host}" if finding.host else ""
+    )
     since = state.since if state is not None else now
     start = min(since, now - dt.timedelta(minutes=rule.window_minutes or 15))
-    # Times with their offset: the records page reads them right in any reader's zone; an
-    # end in the future is "until now" when the link is opened.
-    query = {"status": "failed", "window": "custom"}
-    if domain:
-        query["domain"] = domain
-    query["start"] = start.astimezone(dt.UTC).replace(microsecond=0).isoformat()
-    query["end"] = (
-        (now + dt.timedelta(days=1)).astimezone(dt.UTC).replace(microsecond=0).isoformat()
-    )
-    links = {
-        "records": _absolute(reverse("records") + "?" + urlencode(query)),
-        "rule": _absolute(reverse("alert_detail", kwargs={"pk": rule.pk})),
-    }
+    base = link_base(rule)
+    query = _records_query(rule, domain, start, event)
+    links = {"records": base + reverse("records") + "?" + urlencode(query)}
+    if domain and rule.condition == AlertRule.Condition.SILENCE:
+        links["chart"] = base + reverse("domain_detail", kwargs={"name": domain}) + "#deliveries"
+    links["rule"] = base + reverse("alert_detail", kwargs={"pk": rule.pk})
     incident_id = finding.incident_id or _open_incident(finding)
     if incident_id:
-        links["incident"] = _absolute(reverse("incident_detail", kwargs={"pk": incident_id}))
+        links["incident"] = base + reverse("incident_detail", kwargs={"pk": incident_id})
     lines = [
         f"What: {what}",
         f"Where: {domain or 'all domains'}"
         + (f", receiver {finding.host}" if finding.host else ""),
         f"Since: {_utc(since)}" + (f" (recovered {_utc(now)})" if event == "recovered" else ""),
-        f"Rule: {rule.name} ({rule.get_condition_display()})",
+        f"Rule: {name} ({rule.get_condition_display()})",
         "",
         f"Records: {links['records']}",
     ]
+    if "chart" in links:
+        lines.append(f"Deliveries chart: {links['chart']}")
     if "incident" in links:
         lines.append(f"Incident: {links['incident']}")
     lines.append(f"Rule and its history: {links['rule']}")
@@ -259,64 +294,129 @@ def _open_incident(finding: Finding) -> int | None:
 # --- delivery -------------------------------------------------------------------------------
 
 
+def claim_duration() -> dt.timedelta:
+    """How long a sender holds a notification: longer than the longest send can take (the
+    webhook and SMTP deadlines), so a claim never runs out while its holder is still sending."""
+    return dt.timedelta(seconds=settings.ALERT_CLAIM_SECONDS)
+
+
+def jitter() -> float:
+    """A factor around 1 for retry delays, so retries of many notifications spread out."""
+    return random.uniform(0.8, 1.2)  # noqa: S311 - spreading retries, not a secret
+
+
 def backoff(attempts: int) -> dt.timedelta:
-    """After the n-th failed attempt: 30 s, 2 min, 8 min, 32 min."""
-    return dt.timedelta(seconds=30 * 4 ** (attempts - 1))
+    """After the n-th failed attempt: about 30 s, 2 min, 8 min, 32 min (±20%)."""
+    return dt.timedelta(seconds=30 * 4 ** (attempts - 1) * jitter())
+
+
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 def notifications_deliver(*, now: dt.datetime | None = None, limit: int = 50) -> int:
-    """Send what is due; returns how many were sent. A notification is claimed with a
-    conditional update before it is sent, so two workers never send the same one."""
-    now = now or timezone.now()
-    due = (
+    """Send what is due; returns how many went out.
+
+    Each notification is claimed on its own, just before it is sent, with a claim stamped at
+    that moment (a batch of slow sends never leaves later claims already run out), and only
+    the claim's holder records the outcome. One notification failing in any way — a channel
+    refusing, a bug, a database hiccup — is recorded as a failed attempt and never stops the
+    others."""
+    started = time.monotonic()
+    base = now or timezone.now()
+
+    def clock() -> dt.datetime:
+        # `now` as the caller sees it, moved on by the time this round has taken so far
+        return base + dt.timedelta(seconds=time.monotonic() - started)
+
+    due = list(
         AlertNotification.objects.filter(
-            status=AlertNotification.Status.PENDING, next_attempt_at__lte=now
+            status=AlertNotification.Status.PENDING, next_attempt_at__lte=base
         )
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=base))
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
     sent = 0
-    for pk in list(due):
+    for pk in due:
+        moment = clock()
+        token = str(uuid.uuid4())
         claimed = (
             AlertNotification.objects.filter(pk=pk, status=AlertNotification.Status.PENDING)
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-            .update(claimed_until=now + CLAIM)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=moment))
+            .update(claimed_until=moment + claim_duration(), claim_token=token)
         )
-        if claimed:
-            sent += notification_send(AlertNotification.objects.get(pk=pk), now=now)
+        if not claimed:
+            continue  # another sender took it, or it was sent meanwhile
+        try:
+            notification = AlertNotification.objects.select_related("rule").get(pk=pk)
+            sent += notification_send(notification, token=token, now=clock())
+        except Exception:  # noqa: BLE001 - one notification never stops the rest
+            logger.exception("alert notification %s could not be handled", pk)
+            _give_back(pk, token, clock(), "internal error while sending (see the logs)")
     return sent
 
 
-def notification_send(notification: AlertNotification, *, now: dt.datetime) -> int:
-    """One attempt (the caller holds the claim); returns 1 when it went out."""
-    rule = notification.rule
-    attempts = notification.attempts + 1
+def _give_back(pk: int, token: str, now: dt.datetime, error: str) -> None:
+    """After an unexpected failure: count the attempt, retry later, release the claim."""
     try:
-        result = channels.send(notification, rule)
-    except channels.ChannelError as failure:
-        gave_up = attempts >= MAX_ATTEMPTS
-        AlertNotification.objects.filter(pk=notification.pk).update(
-            attempts=attempts,
-            last_error=str(failure)[:500],
-            status=AlertNotification.Status.FAILED if gave_up else AlertNotification.Status.PENDING,
-            next_attempt_at=now + backoff(attempts),
+        AlertNotification.objects.filter(pk=pk, claim_token=token).update(
+            attempts=F("attempts") + 1,
+            last_error=error[:500],
+            next_attempt_at=now + backoff(1),
             claimed_until=None,
+            claim_token="",
+        )
+    except Exception:  # noqa: BLE001 - the database itself may be what failed
+        logger.exception("alert notification %s: could not record the failure", pk)
+
+
+def notification_send(notification: AlertNotification, *, token: str, now: dt.datetime) -> int:
+    """One attempt by the holder of `token`; returns 1 when it went out. Every attempt is a
+    row (AlertAttempt), created before the send: two senders can never make the same one."""
+    number = notification.attempts + 1
+    attempt = AlertAttempt.objects.create(
+        notification=notification, number=number, started_at=now, worker=WORKER
+    )
+    try:
+        result = channels.send(notification, notification.rule)
+    except Exception as failure:  # noqa: BLE001 - every failure becomes a recorded attempt
+        if isinstance(failure, channels.ChannelError):
+            error = str(failure)
+        else:
+            logger.exception(
+                "alert %s: %s failed unexpectedly", notification.pk, notification.channel
+            )
+            error = f"{type(failure).__name__}: {failure}"
+        # a test is tried once: the person who sent it is looking at the answer now
+        gave_up = number >= MAX_ATTEMPTS or notification.event == AlertNotification.Event.TEST
+        finished = timezone.now()
+        AlertAttempt.objects.filter(pk=attempt.pk).update(finished_at=finished, detail=error[:500])
+        AlertNotification.objects.filter(pk=notification.pk, claim_token=token).update(
+            attempts=number,
+            last_error=error[:500],
+            status=AlertNotification.Status.FAILED if gave_up else AlertNotification.Status.PENDING,
+            next_attempt_at=now + backoff(number),
+            claimed_until=None,
+            claim_token="",
         )
         logger.warning(
             "alert %s (%s) attempt %s failed: %s",
             notification.pk,
             notification.channel,
-            attempts,
-            failure,
+            number,
+            error,
         )
         return 0
-    AlertNotification.objects.filter(pk=notification.pk).update(
-        attempts=attempts,
+    AlertAttempt.objects.filter(pk=attempt.pk).update(
+        finished_at=timezone.now(), ok=True, detail=result.detail[:500]
+    )
+    AlertNotification.objects.filter(pk=notification.pk, claim_token=token).update(
+        attempts=number,
         status=AlertNotification.Status.SENT,
         sent_at=now,
         last_error=result.detail[:500],
         claimed_until=None,
+        claim_token="",
     )
     return 1
 
@@ -358,8 +458,11 @@ def _audit(rule, action, actor, client_ip, before=None, after=None):
     )
 
 
-def rule_save(*, rule: AlertRule, actor, client_ip=None) -> AlertRule:
-    """Create or change a rule (validated by the form); audited."""
+def rule_save(*, rule: AlertRule, actor, client_ip=None, link_base: str = "") -> AlertRule:
+    """Create or change a rule (validated by the form); audited. `link_base`: the address it
+    was saved from (its messages' links use it when DASHBOARD_URL is not set)."""
+    if link_base:
+        rule.link_base = link_base[:200]
     with transaction.atomic():
         before = None
         if rule.pk:
@@ -414,9 +517,15 @@ def domain_mute(*, domain: Domain, until: dt.datetime | None, reason: str, actor
         )
 
 
-def test_alert_send(*, rule: AlertRule, actor, now: dt.datetime | None = None) -> list:
-    """Send a test message on each of the rule's channels now; returns the notifications."""
+def test_alert_send(
+    *, rule: AlertRule, actor, now: dt.datetime | None = None, link_base: str = ""
+) -> list:
+    """Send a test message on each of the rule's channels now, once each (a test is not
+    retried); returns the notifications."""
     now = now or timezone.now()
+    if link_base and link_base != rule.link_base:
+        rule.link_base = link_base[:200]
+        AlertRule.objects.filter(pk=rule.pk).update(link_base=rule.link_base)
     domain = rule.domain if rule.domain_id else None
     finding = Finding(subject="test", domain=domain, firing=True, numbers={})
     payload = message(rule, None, finding, AlertNotification.Event.TEST, now)
@@ -435,10 +544,11 @@ def test_alert_send(*, rule: AlertRule, actor, now: dt.datetime | None = None) -
             channel=channel,
             key=f"test|{uuid.uuid4()}",
             payload=payload,
-            claimed_until=now + CLAIM,
+            claimed_until=now + claim_duration(),
+            claim_token=(token := str(uuid.uuid4())),
             created_at=now,
         )
-        notification_send(notification, now=now)
+        notification_send(notification, token=token, now=now)
         notification.refresh_from_db()
         sent.append(notification)
     return sent

@@ -58,7 +58,10 @@ def alert_edit(request, pk: int | None = None):
         form = AlertRuleForm(request.POST, instance=rule, user=request.user)
         if form.is_valid():
             saved = services.rule_save(
-                rule=form.save(commit=False), actor=request.user, client_ip=client_ip(request)
+                rule=form.save(commit=False),
+                actor=request.user,
+                client_ip=client_ip(request),
+                link_base=request.build_absolute_uri("/"),
             )
             messages.success(request, _("Alert rule saved."))
             return redirect("alert_detail", pk=saved.pk)
@@ -103,7 +106,10 @@ def alert_mute(request, pk: int):
 def alert_test(request, pk: int):
     rule = _rule(pk)
     _require_edit(request.user, rule)
-    for sent in services.test_alert_send(rule=rule, actor=request.user):
+    tried = services.test_alert_send(
+        rule=rule, actor=request.user, link_base=request.build_absolute_uri("/")
+    )
+    for sent in tried:
         channel = sent.get_channel_display()
         if sent.status == AlertNotification.Status.SENT:
             messages.success(request, _("Test sent by %(channel)s.") % {"channel": channel})

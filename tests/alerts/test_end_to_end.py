@@ -118,11 +118,10 @@ def test_two_workers_send_one_alert_and_one_recovery_per_channel(archived, smtp,
         assert message["To"] == "ops@example.com"
         assert "of callbacks failed in the last 5 min" in message.get_payload()
         _path, headers, body = hook.received[0]
-        timestamp = headers["X-Alert-Timestamp"]
-        expected = hmac.new(
-            rule.webhook_secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
-        ).hexdigest()
-        assert headers["X-Alert-Signature"] == f"v1={expected}"
+        timestamp, alert_id = headers["X-Alert-Timestamp"], headers["X-Alert-Id"]
+        signed = f"{timestamp}.{alert_id}.".encode() + body
+        expected = hmac.new(rule.webhook_secret.encode(), signed, hashlib.sha256).hexdigest()
+        assert headers["X-Alert-Signature"] == f"v2={expected}"
         assert json.loads(body)["event"] == "firing"
 
         # The receiver is mended: successes outnumber the failures in the window.

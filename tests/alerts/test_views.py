@@ -91,6 +91,19 @@ def test_bad_rules_are_refused_beside_the_field_and_change_nothing(
     assert not AlertRule.objects.exists() and not alert_entries().exists()
 
 
+@pytest.mark.parametrize(
+    "name", ["Shop\r\nBcc: all@example.com", "Shop\nfailing", "Shop\x00", "Shop\u2028x"]
+)
+def test_rule_names_are_one_line(client, editor, name):
+    """A name becomes an email subject: a line break in it once stopped all alerting."""
+    client.force_login(editor)
+    response = client.post("/alerts/new/", form(name=name))
+    assert response.status_code == 400
+    errors = str(response.context["form"].errors["name"])
+    assert "Use one line of text" in errors or "Null characters are not allowed" in errors
+    assert not AlertRule.objects.exists()
+
+
 def test_viewers_read_rules_without_secrets_and_cannot_change_them(client, viewer, editor):
     client.force_login(editor)
     client.post("/alerts/new/", form())
@@ -204,11 +217,18 @@ def test_send_test_alert_reports_each_channel(client, editor, receiver, archived
     response = client.post(f"/alerts/{rule.pk}/test/", follow=True)
     body = response.content.decode()
     assert "Test sent by Email." in body and "Test sent by Webhook." in body
-    ((_path, headers, _body),) = receiver.received
+    ((_path, headers, sent),) = receiver.received
     assert headers["X-Alert-Event"] == "test"
+    payload = __import__("json").loads(sent)
+    assert "no longer in the rule's scope" not in payload["numbers"].__repr__() + sent.decode()
+    # the links point where the person who sent the test opened the dashboard
+    assert all(url.startswith("http://testserver/") for url in payload["links"].values())
     receiver.status = 404
     body = client.post(f"/alerts/{rule.pk}/test/", follow=True).content.decode()
     assert "The test by Webhook failed: The receiver answered HTTP 404" in body
+    # a test is tried once, not retried for the next forty minutes
+    failed = rule.notifications.get(event="test", channel="webhook", status="failed")
+    assert failed.attempts == 1
     history = client.get(f"/alerts/{rule.pk}/").content.decode()
     assert history.count("[TEST]") == 4
 
