@@ -23,7 +23,11 @@ def rule_firing(*, rule: AlertRule) -> list[AlertState]:
 
 
 def rule_history(*, rule: AlertRule, limit: int = 100) -> list[AlertNotification]:
-    return list(AlertNotification.objects.filter(rule=rule).select_related("domain")[:limit])
+    return list(
+        AlertNotification.objects.filter(rule=rule)
+        .select_related("domain")
+        .prefetch_related("tries")[:limit]
+    )
 
 
 def active_domain_mutes() -> list[DomainMute]:
