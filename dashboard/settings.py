@@ -37,7 +37,7 @@ TRUSTED_PROXY_HEADER = env_str("TRUSTED_PROXY_HEADER")
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1, minimum=1)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "dashboard.adminsite.SuperuserAdminConfig",  # django.contrib.admin, superusers only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

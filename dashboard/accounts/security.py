@@ -7,6 +7,7 @@ import hashlib
 import ipaddress
 import random
 import time
+import unicodedata
 from urllib.parse import urlencode
 
 from django import forms
@@ -44,8 +45,17 @@ def client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def sign_in_identity(username: str) -> str:
+    """The identity a typed user name signs in as, for counting attempts: exactly what
+    authentication looks up (stripped, NFKC-normalised, as Django's UsernameField does), then
+    case-folded. Look-alikes — full-width `ｖｉｃtim`, mathematical `𝐯𝐢𝐜𝐭𝐢𝐦`, circled
+    `ⓥⓘⓒⓣⓘⓜ`, `VICTIM` — share one count with `victim`, so none of them gets past its lock."""
+    name = unicodedata.normalize("NFKC", username.strip())
+    return unicodedata.normalize("NFKC", name.casefold())
+
+
 def _throttle_key(username: str, address: str) -> str:
-    return hashlib.sha256(f"{username.strip().lower()}|{address}".encode()).hexdigest()
+    return hashlib.sha256(f"{sign_in_identity(username)}|{address}".encode()).hexdigest()
 
 
 def attempt_reserve(*, username: str, address: str) -> int:
@@ -84,7 +94,7 @@ class ThrottleMixin:
     """
 
     def clean(self):
-        username = self.data.get("username") or ""
+        username = str(self.data.get("username") or "")
         address = (client_ip(self.request) if self.request else None) or ""
         if attempt_reserve(username=username, address=address) > settings.LOGIN_MAX_FAILURES:
             minutes = max(1, round(settings.LOGIN_COOL_OFF / 60))
@@ -103,7 +113,13 @@ class ThrottledAuthenticationForm(ThrottleMixin, AuthenticationForm):
 
 
 class ThrottledAdminAuthenticationForm(ThrottleMixin, AdminAuthenticationForm):
-    pass
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not user.is_superuser:
+            raise forms.ValidationError(
+                _("The admin is for administrators only. Leads manage people on the People page."),
+                code="not_superuser",
+            )
 
 
 class SessionIdleTimeoutMiddleware:

@@ -39,7 +39,7 @@ def _apply(user, *, role: str, teams, data: dict) -> None:
     for field in ("first_name", "last_name", "email"):
         setattr(user, field, data.get(field) or "")
     user.is_active = bool(data.get("is_active", True))
-    user.is_staff = role == "Lead"  # leads may use the admin
+    user.is_staff = user.is_superuser  # the admin is for administrators only
     user.save()
     user.groups.set(Group.objects.filter(name=role) if role in ROLES else [])
     user.teams.set(teams)

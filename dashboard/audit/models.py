@@ -29,6 +29,7 @@ class AuditEntry(models.Model):
         INCIDENT = "incident", _("Incident")
         ALERT = "alert", _("Alert rule")
         REDELIVERY = "redelivery", _("Redelivery")
+        ADMIN = "admin", _("Admin site")
 
     class Action(models.TextChoices):
         ADD = "add", _("Add")

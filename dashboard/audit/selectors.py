@@ -127,6 +127,9 @@ FIELD_LABELS = {
     "start": gettext_lazy("From"),
     "end": gettext_lazy("To"),
     "app": gettext_lazy("App"),
+    "model": gettext_lazy("Kind of record"),
+    "object": gettext_lazy("Item"),
+    "change": gettext_lazy("Change"),
     "stream": gettext_lazy("Stream"),
 }
 # Never shown as values: the key's fingerprint says only whether the key changed.

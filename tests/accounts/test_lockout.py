@@ -87,3 +87,45 @@ def test_behind_a_proxy_the_client_address_counts(client, lead, settings):
     assert LOCKED in attempt("203.0.113.7", PASSWORD).content.decode()
     # Another client behind the same balancer is not locked out.
     assert attempt("203.0.113.8", PASSWORD).status_code == 302
+
+
+LOOK_ALIKES = [
+    "ｖｉｃｔｉｍ",  # full-width
+    "ｖｉｃtim",  # half full-width: the repro
+    "𝐯𝐢𝐜𝐭𝐢𝐦",  # mathematical bold
+    "𝓋𝒾𝒸𝓉𝒾𝓂",  # mathematical script
+    "ⓥⓘⓒⓣⓘⓜ",  # circled
+    "VICTIM",
+    " victim ",
+]
+
+
+@pytest.mark.parametrize("path", ["/accounts/login/", "/admin/login/"])
+def test_a_locked_name_stays_locked_under_every_look_alike(gunicorn, path):
+    """The lock once keyed on the typed name while sign-in used its NFKC form: `ｖｉｃtim`
+    with the right password signed in while `victim` was locked, and `ａdmin` reached the
+    admin after `admin` was locked."""
+    from django.contrib.auth.models import User
+
+    User.objects.create_superuser("victim", password=PASSWORD)
+    User.objects.create_superuser("bystander", password=PASSWORD)
+    for _ in range(5):
+        assert guess(gunicorn, path, "victim", "wrong-password") == "evaluated"
+    with ThreadPoolExecutor(max_workers=len(LOOK_ALIKES) * 2) as pool:
+        outcomes = list(
+            pool.map(lambda name: guess(gunicorn, path, name, PASSWORD), LOOK_ALIKES * 2)
+        )
+    assert outcomes == ["locked"] * len(outcomes), list(zip(LOOK_ALIKES * 2, outcomes, strict=True))
+    # the lock is the victim's alone
+    assert guess(gunicorn, path, "bystander", PASSWORD) == "signed in"
+
+
+def test_the_identity_counted_is_the_one_that_signs_in():
+    from django.contrib.auth.forms import UsernameField
+
+    from dashboard.accounts.security import sign_in_identity
+
+    for name in LOOK_ALIKES:
+        assert sign_in_identity(name) == "victim", name
+        # the counted identity is the authenticated one, case-folded
+        assert sign_in_identity(UsernameField().clean(name)) == sign_in_identity(name)

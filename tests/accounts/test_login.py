@@ -29,11 +29,11 @@ def test_right_password_signs_in_and_shows_role(client, viewer):
     assert 'href="/audit/"' not in body
 
 
-def test_lead_navigation_has_audit_and_admin(client, lead):
+def test_lead_navigation_has_audit_and_people_but_not_the_admin(client, lead):
     client.force_login(lead)
     body = client.get("/domains/").content.decode()
-    assert 'href="/audit/"' in body
-    assert 'href="/admin/"' in body
+    assert 'href="/audit/"' in body and 'href="/people/"' in body
+    assert 'href="/admin/"' not in body  # superusers only
 
 
 def test_logout_requires_post_and_signs_out(client, viewer):

@@ -5,9 +5,9 @@ import threading
 import pytest
 from django.db import connections
 
+from dashboard.audit.models import AuditEntry
 from dashboard.domains import services
 from dashboard.domains.kinds import KINDS, RECORD, SNAPSHOT
-from dashboard.audit.models import AuditEntry
 from dashboard.domains.models import (
     Domain,
     RecordNotifyConfig,

@@ -11,9 +11,9 @@ from dashboard.accounts.roles import EDITOR, LEAD, VIEWER, ensure_roles
 
 DEMO_PASSWORD = "live-demo-pass"  # noqa: S105 - documented demo password, sandbox only
 DEMO_USERS = [
-    ("lead", LEAD, "Lena Lead", True),
-    ("support", VIEWER, "Sam Support", False),
-    ("editor", EDITOR, "Eddie Editor", False),
+    ("lead", LEAD, "Lena Lead"),
+    ("support", VIEWER, "Sam Support"),
+    ("editor", EDITOR, "Eddie Editor"),
 ]
 DEMO_TEAM = "Shop streaming"
 DEMO_TEAM_DOMAINS = ["live.example-shop.com", "push.example-shop.com"]
@@ -34,14 +34,14 @@ class Command(BaseCommand):
 
         ensure_roles()
         User = get_user_model()
-        for username, role, full_name, staff in DEMO_USERS:
+        for username, role, full_name in DEMO_USERS:
             first, last = full_name.split(" ", 1)
             user, created = User.objects.get_or_create(
                 username=username, defaults={"first_name": first, "last_name": last}
             )
             if created:
                 user.set_password(DEMO_PASSWORD)
-            user.is_staff = staff
+            user.is_staff = False  # the admin is for superusers (createsuperuser)
             user.save()
             user.groups.set([Group.objects.get(name=role)])
         team, _ = Team.objects.get_or_create(name=DEMO_TEAM)
