@@ -40,6 +40,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from dashboard.contract.api import RECORDS_PAGE_SIZE_MAX, RECORDS_WINDOW
+from dashboard.contract.text import without_nul
 from dashboard.domains.models import Domain
 from dashboard.failures import UpstreamError
 from dashboard.live import HARVEST_LANE, NotifyRecord
@@ -116,7 +117,9 @@ def receiver_host(url: str) -> str:
 
 def archive_row(domain: Domain, record: NotifyRecord, now: dt.datetime) -> dict:
     """The archive's columns for one record (a plain dict: building 27,000 model instances a
-    second would cost more than the database does)."""
+    second would cost more than the database does). Text is made storable: a NUL in any
+    field — PostgreSQL refuses it — becomes U+FFFD (same length, and visible)."""
+    clean = without_nul
     failure, status = classify(
         result=record.notify_result,
         description=record.description,
@@ -126,20 +129,20 @@ def archive_row(domain: Domain, record: NotifyRecord, now: dt.datetime) -> dict:
         "fingerprint": fingerprint(record),
         "domain_id": domain.pk,
         "domain_name": domain.name,
-        "app_name": record.app_name[:256],
-        "stream_name": record.stream_name[:256],
-        "notify_type": record.notify_type[:40],
-        "notify_result": record.notify_result[:8],
+        "app_name": clean(record.app_name[:256]),
+        "stream_name": clean(record.stream_name[:256]),
+        "notify_type": clean(record.notify_type[:40]),
+        "notify_result": clean(record.notify_result[:8]),
         "notify_time": record.notify_time,
-        "notify_url": record.notify_url,
-        "notify_content": record.notify_content,
-        "notify_header": record.notify_header,
-        "notify_response": record.notify_response,
-        "description": record.description,
-        "storage_type": record.storage_type[:8],
+        "notify_url": clean(record.notify_url),
+        "notify_content": clean(record.notify_content),
+        "notify_header": clean(record.notify_header),
+        "notify_response": clean(record.notify_response),
+        "description": clean(record.description),
+        "storage_type": clean(record.storage_type[:8]),
         "http_status": status,
         "failure_class": failure,
-        "receiver_host": receiver_host(record.notify_url),
+        "receiver_host": clean(receiver_host(record.notify_url)),
         "harvested_at": now,
     }
 
@@ -852,9 +855,17 @@ def _finish(
         logger.warning("harvest: lease of %s lost mid-run", domain.name)
     elif failures:
         first = failures[min(failures)]  # the earliest window's: the cursor stopped there
-        if not isinstance(first, UpstreamError):
-            raise first
-        outcome.error = first.describe()
+        if isinstance(first, UpstreamError):
+            outcome.error = first.describe()
+        else:
+            # a bug or a database refusal: said on the domain, logged with its traceback;
+            # the pass goes on with the other domains
+            logger.error(
+                "harvest: %s failed",
+                domain.name,
+                exc_info=(type(first), first, first.__traceback__),
+            )
+            outcome.error = f"internal error: {type(first).__name__}: {first}"[:500]
     return outcome
 
 
@@ -1050,7 +1061,13 @@ def iter_follow(
     """Harvest pass after pass until `stop()`; sleeps when nothing was due."""
     owner = owner_name()
     while not stop():
-        report = harvest_pass(owner=owner)
+        try:
+            report = harvest_pass(owner=owner)
+        except Exception:  # noqa: BLE001 - a harvester that exits harvests nothing again
+            logger.exception("harvest: the pass failed; trying again")
+            connections.close_all()  # a lost database connection is opened afresh
+            sleep(interval)
+            continue
         yield report
         if not report.domains:
             sleep(interval)

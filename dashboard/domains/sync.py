@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.services import audit_entry_create
+from dashboard.contract.text import storable
 from dashboard.failures import UpstreamError
 from dashboard.upstream import get_client, upstream_errors
 
@@ -67,8 +68,8 @@ def domains_discover(*, report: SyncReport) -> list[Domain]:
                 "domain_type": item.domain_type,
                 "status": item.status,
                 "region": item.region,
-                "cname": item.cname,
-                "description": item.description,
+                "cname": storable(item.cname),
+                "description": storable(item.description),
                 "gone_at": None,
             }
             if item.domain_type != Domain.Type.STREAMING:

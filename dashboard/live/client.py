@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import threading
 import time
@@ -14,6 +15,7 @@ import httpx
 import orjson
 
 from dashboard.contract import api, signing
+from dashboard.contract.text import storable
 
 from .errors import (
     CircuitOpenError,
@@ -100,6 +102,27 @@ def _utcnow() -> dt.datetime:
 
 def _nonce() -> str:
     return uuid.uuid4().hex
+
+
+def _decode_leniently(content: bytes):
+    """JSON orjson refused: a lone surrogate escape ("\\ud800") in one record's text must not
+    lose a whole page (nor stop a harvest for good). The standard library reads it; the
+    surrogates become U+FFFD, so every string in a typed result is valid text."""
+    try:
+        body = json.loads(content.decode("utf-8", "replace"))
+    except ValueError:
+        return None
+    return _scrub(body)
+
+
+def _scrub(value):
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
 
 
 def _detail(exc: Exception) -> str:
@@ -199,7 +222,7 @@ class LiveClient:
             # a tenth of the harvester's CPU, this takes a quarter of that (bodies are UTF-8)
             body = orjson.loads(response.content)
         except ValueError:  # orjson.JSONDecodeError included
-            body = None
+            body = _decode_leniently(response.content)
         if not isinstance(body, dict):
             status = response.status_code
             if status >= 400 or body is None:

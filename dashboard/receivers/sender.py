@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.utils.translation import gettext, gettext_noop
 
+from dashboard.contract.text import storable
 from dashboard.contract.urlsafety import check_callback_url, ip_unsafe_reason
 
 MAX_BODY = 4096
@@ -271,17 +272,18 @@ def deliver(
         if deadline.fired:
             # The socket was shut down mid-headers: what http.client parsed is not an answer.
             raise TimeoutError("no complete answer before the deadline")
-        status, reason = response.status, response.reason
-        resp_headers = list(response.getheaders())
+        # a receiver's words are stored (attempts, the audit log): nothing a database refuses
+        status, reason = response.status, storable(response.reason or "")
+        resp_headers = [(storable(k), storable(v)) for k, v in response.getheaders()]
         raw = response.read(MAX_BODY + 1)
         truncated = len(raw) > MAX_BODY or deadline.fired
-        text = raw[:MAX_BODY].decode("utf-8", "replace")
+        text = storable(raw[:MAX_BODY].decode("utf-8", "replace"))
     except SendRefused:
         raise
     except (OSError, http.client.HTTPException, ValueError, EOFError) as exc:
         if status is None:
             failure = _classify(exc, deadline)
-            detail = f"{type(exc).__name__}: {exc}"
+            detail = storable(f"{type(exc).__name__}: {exc}")
         elif deadline.fired:
             truncated = True  # headers came, the body did not finish in time
     finally:
