@@ -1,28 +1,41 @@
 """The one CSV writer every export goes through (records, audit, and any later one).
 
-Spreadsheets run a cell that starts with = + - @ (or a tab or carriage return before one) as a
-formula, and app and stream names are chosen by whoever pushes a stream. Every text cell that
-starts with one of those characters is prefixed with an apostrophe, which spreadsheets show
-as text and do not evaluate.
+Spreadsheets run a cell that starts with = + - @ as a formula — also after leading blanks or
+control characters, which some of them skip, and in full-width forms (＝ ＋ － ＠), which some
+read as the ASCII ones — and app and stream names are chosen by whoever pushes a stream.
+Every text cell that starts with any of those is prefixed with an apostrophe, which
+spreadsheets show as text and do not evaluate. NUL, which some readers stop at, is replaced.
 """
 
 from __future__ import annotations
 
 import csv
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 from django.http import StreamingHttpResponse
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", " ", "\x00")
+_FORMULA = frozenset("=+-@")
+
+
+def _risky_start(first: str) -> bool:
+    if first in _FORMULA or first.isspace():
+        return True
+    if unicodedata.category(first)[0] in "CZ":  # control, format, separators
+        return True
+    return unicodedata.normalize("NFKC", first)[:1] in _FORMULA  # ＝ ＋ － ＠ and kin
 
 
 def safe_cell(value) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
-    if isinstance(value, str) and text.startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
+    if not isinstance(value, str) or not text:
+        return text
+    risky = _risky_start(text[0])
+    text = text.replace("\x00", "\ufffd")
+    return "'" + text if risky else text
 
 
 class _Echo:

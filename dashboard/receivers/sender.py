@@ -88,8 +88,14 @@ class Target:
     scheme: str
     host: str
     port: int
-    address: str
+    # every address the host resolved to, in the resolver's order (all checked): tried in
+    # turn until one answers; each with its port (a pinned test receiver has its own)
+    addresses: tuple[tuple[str, int], ...]
     path: str
+
+    @property
+    def address(self) -> str:
+        return self.addresses[0][0] if self.addresses else ""
 
 
 @dataclass(frozen=True)
@@ -142,22 +148,52 @@ class Delivery:
         return gettext(template) % self.message_params if template else ""
 
 
-def _pinned(host: str) -> tuple[str, int | None] | None:
-    """A configured address for a host name: the demo receiver of `make run`, test receivers.
+def _pinned(host: str, port: int) -> list[tuple[str, int]] | None:
+    """The configured addresses of a host name: the demo receiver of `make run`, test
+    receivers ("address:port", or several separated by commas, tried in order).
 
-    CALLBACK_PINNED_HOSTS is set from code only (settings.py sets it for the demo, with the
-    sandbox upstream and DEBUG on; tests set it), never from the environment.
+    CALLBACK_PINNED_HOSTS is set from code only (the sandbox's demo, tests), never from the
+    environment.
     """
     pinned = settings.CALLBACK_PINNED_HOSTS.get(host.lower())
     if not pinned:
         return None
-    address, _, port = pinned.rpartition(":")
-    return address.strip("[]"), int(port) if port else None
+    found = []
+    for entry in pinned.split(","):
+        address, _, pinned_port = entry.strip().rpartition(":")
+        found.append((address.strip("[]"), int(pinned_port) if pinned_port else port))
+    return found
 
 
-def target_of(url: str) -> Target:
-    """Check the URL and resolve its host once. SendRefused when it may not be contacted;
-    socket.gaierror when the host name does not resolve."""
+def resolve(host: str, port: int, *, timeout: float) -> list[str]:
+    """The host's addresses in the resolver's order (its preference), within `timeout`.
+
+    getaddrinfo has no timeout of its own: it runs on a helper thread, and a resolver that has
+    not answered in time is a TimeoutError (the thread is left to finish on its own).
+    """
+    outcome: dict = {}
+    done = threading.Event()
+
+    def lookup() -> None:
+        try:
+            outcome["infos"] = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=lookup, name="resolve", daemon=True).start()
+    if not done.wait(timeout):
+        raise TimeoutError(f"{host} did not resolve within {timeout:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return list(dict.fromkeys(info[4][0] for info in outcome["infos"]))
+
+
+def target_of(url: str, *, timeout: float = 5.0) -> Target:
+    """Check the URL and resolve its host once, within `timeout`. SendRefused when it may not
+    be contacted (any of its addresses is not public); socket.gaierror when the name does not
+    resolve; TimeoutError when the resolver is too slow."""
     verdict = check_callback_url(url)
     if verdict is not None:
         raise SendRefused(verdict.message, dict(verdict.params))
@@ -166,12 +202,10 @@ def target_of(url: str) -> Target:
     host = (parts.hostname or "").rstrip(".")
     port = parts.port or (443 if scheme == "https" else 80)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    pinned = _pinned(host)
+    pinned = _pinned(host, port)
     if pinned is not None:
-        address, pinned_port = pinned
-        return Target(scheme, host, pinned_port or port, address, path)
-    infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    addresses = sorted({info[4][0] for info in infos})
+        return Target(scheme, host, port, tuple(pinned), path)
+    addresses = resolve(host, port, timeout=timeout)
     for address in addresses:
         reason = ip_unsafe_reason(ipaddress.ip_address(address.split("%")[0]))
         if reason:
@@ -179,7 +213,23 @@ def target_of(url: str) -> Target:
                 gettext_noop("The host resolves to %(what)s (%(address)s)."),
                 {"what": reason, "address": address},
             )
-    return Target(scheme, host, port, addresses[0], path)
+    return Target(scheme, host, port, tuple((a, port) for a in addresses), path)
+
+
+def _connect(target: Target, deadline: _Deadline) -> tuple[socket.socket, str]:
+    """A connection to the first address that accepts one, in the resolver's order. Each try
+    gets a fair share of the time left, so one silent address cannot use up the deadline."""
+    last: OSError | None = None
+    for index, (address, port) in enumerate(target.addresses):
+        left = len(target.addresses) - index
+        share = deadline.remaining() if left == 1 else max(1.0, deadline.remaining() / left)
+        try:
+            return socket.create_connection((address, port), timeout=share), address
+        except (ConnectionRefusedError, TimeoutError, socket.timeout, OSError) as exc:
+            last = exc
+            if deadline.remaining() <= 0:
+                break
+    raise last or OSError("the host has no address")
 
 
 class _Deadline:
@@ -240,6 +290,7 @@ def deliver(
     ALI-LIVE-SIGNATURE covers the URL's host).
     """
     timeout = settings.CALLBACK_TEST_TIMEOUT if timeout is None else timeout
+    # one deadline for everything, the name's resolution included
     deadline = _Deadline(time.monotonic() + timeout)
     started = time.perf_counter()
     sent_headers = [("User-Agent", USER_AGENT), *headers]
@@ -247,17 +298,17 @@ def deliver(
     failure, detail = "", ""
     sock = None
     try:
-        target = target_of(url)
+        target = target_of(url, timeout=deadline.remaining())
         address = target.address
         if sign is not None:
             sent_headers += sign(target.host)
-        sock = socket.create_connection((target.address, target.port), timeout=deadline.remaining())
+        sock, address = _connect(target, deadline)
         deadline.arm(sock)
         if target.scheme == "https":
             context = ssl.create_default_context()
             sock = context.wrap_socket(sock, server_hostname=target.host)
         sock.settimeout(deadline.remaining())
-        conn = http.client.HTTPConnection(target.address, target.port)
+        conn = http.client.HTTPConnection(address, target.port)
         conn.sock = sock
         conn.putrequest("POST", target.path, skip_host=True, skip_accept_encoding=True)
         default_port = 443 if target.scheme == "https" else 80

@@ -203,3 +203,63 @@ def test_pinning_applies_to_the_pinned_name_only(receiver, monkeypatch):
     with pytest.raises(SendRefused):
         send("http://another.example.net/cb")
     assert receiver.received == []
+
+
+# --- every address, in the resolver's order, within one deadline --------------------------
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_when_the_first_address_refuses_the_next_one_is_tried(receiver, settings):
+    """It used to try one address (the first in string order, usually IPv6) and give up."""
+    settings.CALLBACK_PINNED_HOSTS = {
+        receiver.host: f"127.0.0.1:{_closed_port()},127.0.0.1:{receiver.port}"
+    }
+    result = send(receiver.url())
+    assert result.ok and len(receiver.received) == 1
+
+
+def _infos(*addresses):
+    return [(socket.AF_INET6 if ":" in a else socket.AF_INET, 1, 6, "", (a, 80)) for a in addresses]
+
+
+def test_addresses_are_tried_in_the_resolvers_order(monkeypatch):
+    # the resolver prefers the IPv4 address; sorting as strings put the IPv6 one first
+    order = ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"]
+    monkeypatch.setattr("socket.getaddrinfo", lambda *a, **k: _infos(*order))
+    tried = []
+
+    def refuse(address, timeout=None, **kwargs):
+        tried.append(address[0])
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr("socket.create_connection", refuse)
+    result = send("http://dual-stack.example.com/cb")
+    assert tried == order and result.failure == REFUSED
+
+
+def test_every_address_is_checked_not_just_the_first(monkeypatch):
+    monkeypatch.setattr(
+        "socket.getaddrinfo", lambda *a, **k: _infos("93.184.215.14", "169.254.169.254")
+    )
+    with pytest.raises(SendRefused) as refused:
+        send("http://half-inside.example.com/cb")
+    assert "169.254.169.254" in refused.value.text()
+
+
+def test_a_slow_resolver_counts_against_the_deadline(monkeypatch):
+    """Resolution ran before the 5-second deadline started: a slow DNS made sends far longer."""
+
+    def slow(*args, **kwargs):
+        time.sleep(3)
+        return _infos("93.184.215.14")
+
+    monkeypatch.setattr("socket.getaddrinfo", slow)
+    started = time.monotonic()
+    result = send("http://slow-dns.example.com/cb", timeout=1.0)
+    assert result.failure == TIMEOUT
+    assert time.monotonic() - started < 2.0
