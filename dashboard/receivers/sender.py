@@ -225,7 +225,7 @@ def _connect(target: Target, deadline: _Deadline) -> tuple[socket.socket, str]:
         share = deadline.remaining() if left == 1 else max(1.0, deadline.remaining() / left)
         try:
             return socket.create_connection((address, port), timeout=share), address
-        except (ConnectionRefusedError, TimeoutError, socket.timeout, OSError) as exc:
+        except OSError as exc:  # refused, unreachable, timed out: the next address
             last = exc
             if deadline.remaining() <= 0:
                 break
