@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "dashboard.incidents",
     "dashboard.alerts",
     "dashboard.redelivery",
+    "dashboard.ops",
 ]
 
 MIDDLEWARE = [

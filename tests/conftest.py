@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.utils import timezone, translation
 
 from dashboard.accounts.roles import EDITOR, LEAD, VIEWER, ensure_roles
+from dashboard.ops.shared import reset_shared_store
 from dashboard.sandbox import app as sandbox_app
 from dashboard.upstream import get_client, reset_client
 
@@ -32,6 +33,7 @@ def _fresh_upstream():
     """Every test starts with a new client, an empty cache and a calm sandbox."""
     reset_client()
     cache.clear()
+    reset_shared_store()
     sandbox_app.throttle.reset()
     sandbox_app.throttle.enabled = False
     sandbox_app.faults.configure("")
@@ -290,61 +292,83 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Gunicorn:
+    """The dashboard under gunicorn with several worker processes on 127.0.0.1, on this run's
+    databases (the test must be transaction=True so what it writes is visible)."""
+
+    def __init__(self, *, workers: int = 4, pinned: dict | None = None, **extra_env):
+        import subprocess
+        import sys
+        import time
+        from pathlib import Path
+
+        self.port = free_port()
+        env = process_env(pinned=pinned, **extra_env)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "dashboard.wsgi",
+                "--workers",
+                str(workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--timeout",
+                "60",
+            ],
+            cwd=Path(__file__).resolve().parents[1],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        import socket
+
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None:
+                    pytest.fail("gunicorn exited: " + self.proc.stderr.read()[-2000:])
+                time.sleep(0.2)
+        else:
+            self.proc.kill()
+            pytest.fail("gunicorn did not start within 60 s")
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+
+
 @pytest.fixture
 def gunicorn(transactional_db, request):
-    """The dashboard under gunicorn with 4 worker processes on 127.0.0.1, on this run's
-    databases (the test must be transaction=True so what it writes is visible)."""
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
-
+    """The dashboard under gunicorn with 4 worker processes; its base URL."""
     request.getfixturevalue("django_db_blocker")
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings_test",
-        "DATABASE_URL": database_url("default"),
-        "SANDBOX_DATABASE_URL": database_url("sandbox"),
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "dashboard.wsgi",
-            "--workers",
-            "4",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--timeout",
-            "60",
-        ],
-        cwd=Path(__file__).resolve().parents[1],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail("gunicorn exited: " + proc.stderr.read()[-2000:])
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("gunicorn did not start within 60 s")
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=20)
+    server = Gunicorn()
+    yield server.url
+    server.stop()
+
+
+def signed_in_session(base: str, user):
+    """An httpx client signed in as `user` (a session in this run's database) with its CSRF
+    token set, for requests to a server process."""
+    import re
+
+    import httpx
+    from django.test import Client
+
+    django_client = Client()
+    django_client.force_login(user)
+    session = httpx.Client(base_url=base, timeout=30)
+    session.cookies.set("sessionid", django_client.cookies["sessionid"].value)
+    page = session.get("/domains/")
+    token = re.search(r'"x-csrftoken": "([^"]+)"', page.text).group(1)
+    session.headers.update({"X-CSRFToken": token, "Referer": base + "/"})
+    return session
 
 
 HOOK = "https://hooks.alerts-test.example.org/cb"

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.cache import cache
 
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.services import audit_entry_create
@@ -16,6 +15,7 @@ from dashboard.contract.urlsafety import check_callback_url
 from dashboard.domains.kinds import ConfigKind
 from dashboard.domains.models import Domain
 from dashboard.domains.selectors import upstream_config
+from dashboard.ops.shared import allow
 
 from .sender import Delivery, SendRefused, deliver
 from .signature import sign
@@ -76,10 +76,9 @@ def live_signature_headers(key: str) -> Callable[[str], list[tuple[str, str]]]:
 
 
 def _over_rate(user) -> bool:
-    """At most CALLBACK_TEST_PER_MINUTE test sends per user per minute (shared via the cache)."""
-    key = f"testsend:{user.pk}:{int(time.time() // 60)}"
-    cache.add(key, 0, timeout=120)
-    return cache.incr(key) > settings.CALLBACK_TEST_PER_MINUTE
+    """At most CALLBACK_TEST_PER_MINUTE test sends per user per minute, counted across every
+    process (Redis, or the database without it)."""
+    return not allow(f"testsend:{user.pk}", limit=settings.CALLBACK_TEST_PER_MINUTE, per_seconds=60)
 
 
 def test_callback_send(

@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -38,6 +37,7 @@ from dashboard.domains.models import Domain
 from dashboard.domains.selectors import upstream_config
 from dashboard.failures import UpstreamError
 from dashboard.live.ratelimit import SlotLimiter
+from dashboard.ops.shared import shared_store
 from dashboard.receivers.sender import Delivery, SendRefused, deliver
 from dashboard.receivers.services import live_signature_headers
 
@@ -130,7 +130,8 @@ def _finish(attempt: RedeliveryAttempt, delivery: Delivery | None, refused=None)
 
 
 def _limiter() -> SlotLimiter:
-    return SlotLimiter(cache, prefix="redeliver")
+    # shared by every process: Redis, or the database without it
+    return SlotLimiter(shared_store(), prefix="redeliver")
 
 
 def _wait_for_slot(domain: Domain, rate: float) -> None:
