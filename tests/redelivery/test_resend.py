@@ -228,7 +228,7 @@ def test_the_rate_limit_spaces_the_sends_per_domain(editor, target, failed, monk
 
     def limiter():
         return SlotLimiter(
-            services.cache, clock=lambda: clock[0], sleep=sleep, prefix="test-redeliver"
+            services.shared_store(), clock=lambda: clock[0], sleep=sleep, prefix="test-redeliver"
         )
 
     real_send = services._send
