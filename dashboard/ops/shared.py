@@ -107,13 +107,11 @@ def reset_shared_store() -> None:
 
 
 def allow(key: str, *, limit: int, per_seconds: int) -> bool:
-    """At most `limit` calls per window of `per_seconds` for `key`, across every process:
-    each call tries to take one of the window's `limit` numbered slots."""
-    window = int(timezone.now().timestamp() // per_seconds)
+    """At most `limit` calls in any `per_seconds` for `key`, across every process. Each call
+    takes one of `limit` numbered places for `per_seconds` (a sliding window: a burst at the
+    end of one minute and the start of the next cannot double the limit)."""
     store = shared_store()
-    return any(
-        store.add(f"allow:{key}:{window}:{n}", 1, timeout=per_seconds * 2) for n in range(limit)
-    )
+    return any(store.add(f"allow:{key}:{n}", 1, timeout=per_seconds) for n in range(limit))
 
 
 class Busy(Exception):
