@@ -291,6 +291,9 @@ MAILERS = {
 # --- Redelivery ------------------------------------------------------------------------
 # Resent callbacks per second per domain (shared by every process when Redis is the cache).
 REDELIVERY_RATE_PER_SECOND = env_float("REDELIVERY_RATE_PER_SECOND", 5.0, minimum=0.1)
+# A run is worked on in slices this long, each a task of its own: a long run never holds the
+# task worker for hours ("Sync all" and other runs get their turn in between).
+REDELIVERY_SLICE_SECONDS = env_int("REDELIVERY_SLICE_SECONDS", 20, minimum=1)
 
 # --- Callback URLs and the safe sender ---------------------------------------------------
 CALLBACK_TEST_TIMEOUT = 5.0  # Live's own timeout

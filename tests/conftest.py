@@ -228,7 +228,10 @@ class Receiver:
         import time
 
         self.received: list[tuple[str, dict, bytes]] = []
+        self.arrived: list[float] = []  # time.monotonic() of each request's arrival
         self.status = 200
+        self.script: list[int] = []  # statuses for the next requests, then `status`
+        self.headers: dict[str, str] = {}  # extra answer headers (Retry-After …)
         self.body = b'{"Code":0,"Msg":"Success"}'
         self.delay = 0.0
         self.trickle = 0.0  # seconds between bytes of the answer (a slow receiver)
@@ -238,7 +241,9 @@ class Receiver:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
+                receiver.arrived.append(time.monotonic())
                 receiver.received.append((self.path, dict(self.headers), self.rfile.read(length)))
+                status = receiver.script.pop(0) if receiver.script else receiver.status
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 if receiver.trickle:
@@ -251,9 +256,11 @@ class Receiver:
                     except OSError:
                         pass
                     return
-                self.send_response(receiver.status)
+                self.send_response(status)
                 if receiver.location:
                     self.send_header("Location", receiver.location)
+                for name, value in receiver.headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(receiver.body)))
                 self.end_headers()
                 self.wfile.write(receiver.body)

@@ -44,9 +44,24 @@ class RedeliveryRun(models.Model):
     sent_failed = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     message = models.CharField(max_length=500, blank=True)
+    # The task working on the run now ("": none — between two slices, or stopped). A task
+    # that finds another's mark, or no RUNNING state, stops: one executor per run.
+    executor = models.CharField(max_length=36, blank=True)
+    # When a receiver asked to wait (429/503 with Retry-After): the next slice's time.
+    resume_at = models.DateTimeField(null=True, blank=True)
+
+    ACTIVE_STATES = ("queued", "running", "paused")
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        constraints = [
+            # one unfinished run per domain: two at once would send the same records twice
+            models.UniqueConstraint(
+                fields=["domain"],
+                condition=models.Q(state__in=("queued", "running", "paused")),
+                name="redelivery_one_active_run_per_domain",
+            )
+        ]
 
     @property
     def done_count(self) -> int:
@@ -72,6 +87,7 @@ class RedeliveryAttempt(models.Model):
         FAILED = "failed", _("Failed")
         REFUSED = "refused", _("Not sent (refused)")
         SKIPPED = "skipped", _("Skipped (already redelivered)")
+        WAIT = "wait", _("The receiver asked to wait (sent again later)")
         UNKNOWN = "unknown", _("Unknown (the worker stopped while sending)")
 
     record = models.ForeignKey(

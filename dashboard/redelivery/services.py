@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import uuid
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -218,35 +220,67 @@ def run_create(
     if refusal:
         raise PermissionDenied(refusal)
     newest = ArchivedRecord.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    with transaction.atomic():
-        run = RedeliveryRun.objects.create(
-            domain=domain,
-            created_by=actor,
-            created_by_name=actor.get_username(),
-            filters=filters,
-            query=query[:2000],
-            max_record_id=newest,
-            skip_redelivered=skip_redelivered,
-            rate_per_second=settings.REDELIVERY_RATE_PER_SECOND,
-        )
-        run.total = run_records(run).count()
-        run.save(update_fields=["total"])
-        audit_entry_create(
-            domain=domain,
-            kind=AuditEntry.Kind.REDELIVERY,
-            action=AuditEntry.Action.RESEND,
-            actor=actor,
-            client_ip=client_ip,
-            after={"run": run.pk, "records": run.total, **filters},
-        )
+    active = active_run(domain=domain)
+    if active is not None:
+        raise RunActive(active)
+    try:
+        with transaction.atomic():
+            run = _create_run(domain, filters, query, actor, skip_redelivered, newest, client_ip)
+    except IntegrityError:  # another run of the domain was started at the same moment
+        raise RunActive(active_run(domain=domain)) from None
     _enqueue(run)
     return run
 
 
-def _enqueue(run: RedeliveryRun) -> None:
+class RunActive(Exception):
+    """The domain has an unfinished run: two at once would send the same records twice."""
+
+    def __init__(self, run: RedeliveryRun | None):
+        super().__init__(
+            _("Redelivery run #%(n)s of this domain is not finished: wait for it, or cancel it.")
+            % {"n": run.pk if run else "?"}
+        )
+        self.run = run
+
+
+def active_run(*, domain: Domain) -> RedeliveryRun | None:
+    return (
+        RedeliveryRun.objects.filter(domain=domain, state__in=RedeliveryRun.ACTIVE_STATES)
+        .order_by("-pk")
+        .first()
+    )
+
+
+def _create_run(domain, filters, query, actor, skip_redelivered, newest, client_ip):
+    """The run and its audit entry (inside the caller's transaction)."""
+    run = RedeliveryRun.objects.create(
+        domain=domain,
+        created_by=actor,
+        created_by_name=actor.get_username(),
+        filters=filters,
+        query=query[:2000],
+        max_record_id=newest,
+        skip_redelivered=skip_redelivered,
+        rate_per_second=settings.REDELIVERY_RATE_PER_SECOND,
+    )
+    run.total = run_records(run).count()
+    run.save(update_fields=["total"])
+    audit_entry_create(
+        domain=domain,
+        kind=AuditEntry.Kind.REDELIVERY,
+        action=AuditEntry.Action.RESEND,
+        actor=actor,
+        client_ip=client_ip,
+        after={"run": run.pk, "records": run.total, **filters},
+    )
+    return run
+
+
+def _enqueue(run: RedeliveryRun, *, at: dt.datetime | None = None) -> None:
     from .tasks import redelivery_run_task
 
-    transaction.on_commit(lambda: redelivery_run_task.enqueue(run.pk))
+    task = redelivery_run_task.using(run_after=at) if at else redelivery_run_task
+    transaction.on_commit(lambda: task.enqueue(run.pk))
 
 
 def run_change(*, run: RedeliveryRun, action: str, actor, client_ip=None) -> RedeliveryRun:
@@ -268,6 +302,9 @@ def run_change(*, run: RedeliveryRun, action: str, actor, client_ip=None) -> Red
             locked.finished_at = now
         elif action == "resume" and (locked.state == RedeliveryRun.State.PAUSED or stale):
             locked.state = RedeliveryRun.State.QUEUED
+            locked.executor = ""  # a task still finishing its record sees it is not its run
+            locked.resume_at = None
+            locked.message = ""
             _enqueue(locked)
         else:
             refusals = {
@@ -276,7 +313,9 @@ def run_change(*, run: RedeliveryRun, action: str, actor, client_ip=None) -> Red
                 "cancel": _("The run is %(state)s: it cannot be cancelled now."),
             }
             raise RunStateError(refusals[action] % {"state": locked.get_state_display().lower()})
-        locked.save(update_fields=["state", "finished_at"])
+        if action in ("pause", "cancel"):
+            locked.executor = ""
+        locked.save(update_fields=["state", "finished_at", "executor", "resume_at", "message"])
         audit_entry_create(
             domain=locked.domain,
             kind=AuditEntry.Kind.REDELIVERY,
@@ -293,53 +332,207 @@ class RunStateError(Exception):
     pass
 
 
-def run_execute(run_id: int, *, sleep=time.sleep) -> str:
-    """Work through a run (the background task). Stops when paused or cancelled; safe to run
-    again after a crash: a record this run has touched is never sent by it again."""
+WAIT_MAX = dt.timedelta(minutes=5)  # a longer Retry-After pauses the run instead
+WAITS_BEFORE_PAUSE = 5  # the receiver asked to wait this many times in a row: pause
+SPIKE_WINDOW, SPIKE_FAILED = 20, 12  # of the last 20 sends, 12 failed: the receiver is down
+
+
+def _claim(run_id: int, token: str) -> RedeliveryRun | None:
+    """Take the run for this task, or None when it is not this task's to work on: paused,
+    cancelled, done, or held by another task that is alive."""
+    now = timezone.now()
     with transaction.atomic():
         run = RedeliveryRun.objects.select_for_update().get(pk=run_id)
-        if run.state != RedeliveryRun.State.QUEUED and not (
-            run.state == RedeliveryRun.State.RUNNING
-            and (run.heartbeat_at is None or timezone.now() - run.heartbeat_at > STALE_RUN)
-        ):
-            return run.state
+        stale = run.heartbeat_at is None or now - run.heartbeat_at > STALE_RUN
+        free = run.state == RedeliveryRun.State.QUEUED or (
+            run.state == RedeliveryRun.State.RUNNING and (not run.executor or stale)
+        )
+        if not free or (run.resume_at and run.resume_at > now):
+            return None
         run.state = RedeliveryRun.State.RUNNING
-        run.started_at = run.started_at or timezone.now()
-        run.heartbeat_at = timezone.now()
-        run.save(update_fields=["state", "started_at", "heartbeat_at"])
+        run.executor = token
+        run.started_at = run.started_at or now
+        run.heartbeat_at = now
+        run.resume_at = None
+        run.save(update_fields=["state", "executor", "started_at", "heartbeat_at", "resume_at"])
+    return run
+
+
+def _still_mine(run: RedeliveryRun, token: str) -> bool:
+    return RedeliveryRun.objects.filter(
+        pk=run.pk, state=RedeliveryRun.State.RUNNING, executor=token
+    ).exists()
+
+
+def _hand_over(run: RedeliveryRun, token: str, *, at=None, message: str = "") -> None:
+    """End this slice: the next task goes on (at `at`, when the receiver asked to wait)."""
+    handed = RedeliveryRun.objects.filter(
+        pk=run.pk, state=RedeliveryRun.State.RUNNING, executor=token
+    ).update(executor="", resume_at=at, message=message[:500], heartbeat_at=timezone.now())
+    if handed:
+        _enqueue(run, at=at)
+
+
+def _stop(run: RedeliveryRun, token: str, state: str, message: str = "") -> None:
+    fields = {"state": state, "executor": "", "message": message[:500]}
+    if state == RedeliveryRun.State.DONE:
+        fields.update(finished_at=timezone.now(), heartbeat_at=timezone.now())
+    RedeliveryRun.objects.filter(
+        pk=run.pk, state=RedeliveryRun.State.RUNNING, executor=token
+    ).update(**fields)
+
+
+def run_execute(run_id: int, *, slice_seconds: float | None = None) -> str:
+    """One slice of a run (the background task): send its pending records, oldest first,
+    for up to `slice_seconds`, then hand over to a new task, so a long run never holds a
+    worker for hours. Stops when paused or cancelled; safe after a crash: a record this run
+    has sent is never sent by it again."""
+    token = str(uuid.uuid4())
+    run = _claim(run_id, token)
+    if run is None:
+        return RedeliveryRun.objects.filter(pk=run_id).values_list("state", flat=True).first()
     # What a crashed worker left half-done is not sent again: it is marked unknown.
     RedeliveryAttempt.objects.filter(run=run, outcome=RedeliveryAttempt.Outcome.SENDING).update(
         outcome=RedeliveryAttempt.Outcome.UNKNOWN,
         error="The worker stopped while sending; this run does not send it again.",
     )
     _recount(run)
+    ends = time.monotonic() + (slice_seconds or settings.REDELIVERY_SLICE_SECONDS)
     targets: dict[str, Target] = {}
+    pace = _Pace(run)
     try:
         for record in _pending(run).iterator(chunk_size=200):
-            state = RedeliveryRun.objects.filter(pk=run.pk).values_list("state", flat=True).first()
-            if state != RedeliveryRun.State.RUNNING:
-                return state  # paused or cancelled from the page
+            if not _still_mine(run, token):
+                return RedeliveryRun.objects.get(pk=run.pk).state  # paused or cancelled
+            if time.monotonic() >= ends:
+                _hand_over(run, token)
+                return RedeliveryRun.State.RUNNING
             kind = kind_of(record)
             if kind.name not in targets:
                 targets[kind.name] = current_target(run.domain, kind)
-            _send_in_run(run, record, targets[kind.name])
+            verdict = pace.after(_send_in_run(run, record, targets[kind.name]))
+            if verdict is not None:
+                state, at, message = verdict
+                if state == RedeliveryRun.State.PAUSED:
+                    _stop(run, token, state, message)
+                else:
+                    _hand_over(run, token, at=at, message=message)
+                return state
     except (UpstreamError, NoCallback) as failure:  # stop, say why; resume when mended
         message = failure.describe() if isinstance(failure, UpstreamError) else str(failure)
-        RedeliveryRun.objects.filter(pk=run.pk, state=RedeliveryRun.State.RUNNING).update(
-            state=RedeliveryRun.State.PAUSED, message=message[:500]
-        )
+        _stop(run, token, RedeliveryRun.State.PAUSED, message)
         return RedeliveryRun.State.PAUSED
-    RedeliveryRun.objects.filter(pk=run.pk, state=RedeliveryRun.State.RUNNING).update(
-        state=RedeliveryRun.State.DONE, finished_at=timezone.now(), heartbeat_at=timezone.now()
-    )
+    _stop(run, token, RedeliveryRun.State.DONE)
     return RedeliveryRun.State.DONE
 
 
+def retry_after(delivery: Delivery | None) -> float | None:
+    """Seconds a receiver asked to wait (429 or 503 with Retry-After: seconds or an HTTP
+    date), or None."""
+    if delivery is None or delivery.status not in (429, 503):
+        return None
+    value = next((v for k, v in delivery.headers if k.lower() == "retry-after"), "")
+    value = value.strip()
+    if not value:
+        return 30.0 if delivery.status == 429 else None  # 429 alone still means "slower"
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - timezone.now()).total_seconds())
+
+
+class _Pace:
+    """Slows a run down when its receiver says so: waits when asked (429/503 with
+    Retry-After), pauses when asked too long or too often, or when most recent sends
+    failed — instead of hammering a receiver that is down."""
+
+    def __init__(self, run: RedeliveryRun):
+        self.run = run
+        self.recent: list[bool] = []
+        self.waits = 0
+
+    def after(self, delivery: Delivery | None | bool):
+        """(state, resume at, message) when the run must wait or pause, else None."""
+        if delivery is False:  # skipped: says nothing about the receiver
+            return None
+        wait = retry_after(delivery) if delivery is not True else None
+        if wait is not None:
+            self.waits += 1
+            if wait > WAIT_MAX.total_seconds() or self.waits >= WAITS_BEFORE_PAUSE:
+                return (
+                    RedeliveryRun.State.PAUSED,
+                    None,
+                    _(
+                        "Paused: the receiver answered HTTP %(status)s and asked to wait "
+                        "%(seconds)d s. Resume when it is ready."
+                    )
+                    % {"status": delivery.status, "seconds": wait},
+                )
+            at = timezone.now() + dt.timedelta(seconds=wait)
+            return (
+                RedeliveryRun.State.RUNNING,
+                at,
+                _(
+                    "Waiting: the receiver answered HTTP %(status)s and asked to wait "
+                    "%(seconds)d s; going on at %(time)s UTC."
+                )
+                % {
+                    "status": delivery.status,
+                    "seconds": wait,
+                    "time": at.astimezone(dt.UTC).strftime("%H:%M:%S"),
+                },
+            )
+        self.waits = 0
+        ok = delivery is True or (delivery is not None and delivery.ok)
+        self.recent = (self.recent + [ok])[-SPIKE_WINDOW:]
+        failed = self.recent.count(False)
+        if len(self.recent) >= SPIKE_WINDOW and failed >= SPIKE_FAILED:
+            return (
+                RedeliveryRun.State.PAUSED,
+                None,
+                _(
+                    "Paused: %(failed)d of the last %(n)d callbacks failed — the receiver "
+                    "may be down. Resume when it is back."
+                )
+                % {"failed": failed, "n": len(self.recent)},
+            )
+        return None
+
+
 def _pending(run: RedeliveryRun):
-    return run_records(run).exclude(redeliveries__run=run)
+    """The run's records it has not finished with: never tried, or tried and told to wait."""
+    done = RedeliveryAttempt.objects.filter(run=run).exclude(outcome=RedeliveryAttempt.Outcome.WAIT)
+    return run_records(run).exclude(pk__in=done.values("record_id"))
 
 
-def _send_in_run(run: RedeliveryRun, record: ArchivedRecord, target: Target) -> None:
+def _attempt_for(run: RedeliveryRun, record: ArchivedRecord, target: Target):
+    """This run's attempt row for the record, claimed for sending; None when another has it.
+    A record the receiver asked to wait for keeps its row and is claimed again."""
+    values = {
+        "actor": run.created_by,
+        "actor_name": run.created_by_name,
+        "target_url": target.url,
+        "signed": target.signed,
+    }
+    try:
+        with transaction.atomic():
+            return RedeliveryAttempt.objects.create(record=record, run=run, **values)
+    except IntegrityError:
+        pass
+    retried = RedeliveryAttempt.objects.filter(
+        run=run, record=record, outcome=RedeliveryAttempt.Outcome.WAIT
+    ).update(outcome=RedeliveryAttempt.Outcome.SENDING, created_at=timezone.now(), **values)
+    return RedeliveryAttempt.objects.get(run=run, record=record) if retried else None
+
+
+def _send_in_run(run: RedeliveryRun, record: ArchivedRecord, target: Target):
+    """Send one record of the run; the Delivery (None when refused), or False when nothing
+    was sent (skipped, or another executor had it)."""
     if (
         run.skip_redelivered
         and record.redeliveries.filter(outcome=RedeliveryAttempt.Outcome.DELIVERED).exists()
@@ -353,28 +546,28 @@ def _send_in_run(run: RedeliveryRun, record: ArchivedRecord, target: Target) -> 
                 outcome=RedeliveryAttempt.Outcome.SKIPPED,
             )
         except IntegrityError:
-            return
+            return False
         _count(run, "skipped")
-        return
+        return False
     _wait_for_slot(run.domain, run.rate_per_second)
+    attempt = _attempt_for(run, record, target)  # claimed before it is sent
+    if attempt is None:
+        return False
     try:
-        # Claimed before it is sent: the unique (run, record) row is the guarantee.
-        with transaction.atomic():
-            attempt = RedeliveryAttempt.objects.create(
-                record=record,
-                run=run,
-                actor=run.created_by,
-                actor_name=run.created_by_name,
-                target_url=target.url,
-                signed=target.signed,
-            )
-    except IntegrityError:
-        return
-    try:
-        _finish(attempt, _send(record, target))
+        delivery = _send(record, target)
     except SendRefused as refused:
         _finish(attempt, None, refused=refused)
+        _count(run, "sent_failed")
+        return None
+    if retry_after(delivery) is not None:
+        _finish(attempt, delivery)
+        RedeliveryAttempt.objects.filter(pk=attempt.pk).update(
+            outcome=RedeliveryAttempt.Outcome.WAIT
+        )
+        return delivery
+    _finish(attempt, delivery)
     _count(run, "sent_ok" if attempt.ok else "sent_failed")
+    return delivery
 
 
 def _count(run: RedeliveryRun, field: str) -> None:

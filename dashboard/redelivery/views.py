@@ -88,15 +88,24 @@ def run_new(request):
     except UpstreamError as failure:
         upstream_error = failure.describe()
     run_form = RunForm(request.POST if request.method == "POST" else None)
+    active = services.active_run(domain=domain)
     if request.method == "POST" and not upstream_error and count and run_form.is_valid():
-        run = services.run_create(
-            domain=domain,
-            filters=filters,
-            query=request.GET.urlencode(),
-            actor=request.user,
-            skip_redelivered=run_form.cleaned_data["skip_redelivered"],
-            client_ip=client_ip(request),
-        )
+        try:
+            run = services.run_create(
+                domain=domain,
+                filters=filters,
+                query=request.GET.urlencode(),
+                actor=request.user,
+                skip_redelivered=run_form.cleaned_data["skip_redelivered"],
+                client_ip=client_ip(request),
+            )
+        except services.RunActive as refused:
+            messages.error(request, str(refused))
+            return (
+                redirect("redelivery_run", pk=refused.run.pk)
+                if refused.run
+                else redirect(request.get_full_path())
+            )
         return redirect("redelivery_run", pk=run.pk)
     context = {
         "domain": domain,
@@ -107,6 +116,7 @@ def run_new(request):
         "run_form": run_form,
         "query": request.GET.urlencode(),
         "rate": services.settings.REDELIVERY_RATE_PER_SECOND,
+        "active": active,
     }
     return render(request, "redelivery/new.html", context)
 

@@ -1,0 +1,227 @@
+"""Redelivery runs under the conditions the field found, in real `db_worker` processes:
+
+- two runs of one domain started at once ignored "skip already redelivered" (43 of 50 records
+  sent twice): one unfinished run per domain now;
+- pause then resume within a second left two executors on one run: one executor per run;
+- a 100,000-record run held a task worker for hours: runs go in short slices, each a task;
+- a receiver answering 429 or 503 with Retry-After was hammered on: the run waits, or pauses
+  and says why; so does a run whose receiver fails most sends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from dashboard.archive.models import ArchivedRecord
+from dashboard.domains.models import Domain
+from dashboard.redelivery.models import RedeliveryAttempt, RedeliveryRun
+from dashboard.sandbox.models import SandboxRecordConfig
+from tests.conftest import (
+    ALL_DATABASES,
+    TEAM_DOMAIN,
+    Receiver,
+    archive,
+    process_env,
+    start_db_worker,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+
+
+def wait_for(condition, what, timeout=90.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def failed_records(domain, n: int, stream: str = "runs-test") -> list[ArchivedRecord]:
+    when = timezone.now().replace(microsecond=0) - dt.timedelta(hours=2)
+    new = archive(
+        domain, *[("failed", when + dt.timedelta(seconds=i)) for i in range(n)], stream=stream
+    )
+    return [ArchivedRecord.objects.get(pk=r.id) for r in new]
+
+
+@pytest.fixture
+def hook(archived):
+    receiver = Receiver()
+    SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).update(
+        notify_url=receiver.url("/cb"), notify_req_auth=False
+    )
+    yield receiver
+    receiver.close()
+
+
+def run_query(records) -> str:
+    fmt = "%Y-%m-%dT%H:%M"
+    start = timezone.localtime(records[0].notify_time)
+    end = timezone.localtime(records[-1].notify_time) + dt.timedelta(minutes=1)
+    return (
+        f"?domain={TEAM_DOMAIN}&stream=runs-test&status=failed&window=custom"
+        f"&start={start.strftime(fmt)}&end={end.strftime(fmt)}"
+    )
+
+
+def start_run(user, records) -> RedeliveryRun:
+    client = Client()
+    client.force_login(user)
+    response = client.post("/redelivery/new/" + run_query(records), {})
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    return RedeliveryRun.objects.latest("pk")
+
+
+def workers(hook, count=1, **env):
+    environment = process_env(
+        pinned={hook.host: f"127.0.0.1:{hook.port}"},
+        REDELIVERY_RATE_PER_SECOND=env.pop("rate", "20"),
+        **env,
+    )
+    return [start_db_worker(environment, stderr=subprocess.PIPE) for _ in range(count)]
+
+
+def stop(procs) -> str:
+    for proc in procs:
+        proc.terminate()
+    return "".join(proc.communicate(timeout=30)[1] for proc in procs)
+
+
+def sent_ids(hook) -> Counter:
+    return Counter(int(h["X-Live-Redelivery"]) for _p, h, _b in hook.received)
+
+
+def state_of(run) -> str:
+    run.refresh_from_db()
+    return run.state
+
+
+def test_two_runs_of_one_domain_started_at_once_make_one_run(editor, hook):
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    records = failed_records(domain, 10)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda _: start_run(editor, records), range(2)))
+    assert RedeliveryRun.objects.count() == 1
+    procs = workers(hook)
+    try:
+        run = RedeliveryRun.objects.get()
+        wait_for(lambda: state_of(run) == "done", "the run")
+    finally:
+        errors = stop(procs)
+    assert "Traceback" not in errors, errors[-3000:]
+    counts = sent_ids(hook)
+    assert sorted(counts) == sorted(r.pk for r in records) and set(counts.values()) == {1}
+    # records of one stream go out in their original order
+    times = [h["X-Live-Original-Notify-Time"] for _p, h, _b in hook.received]
+    assert times == sorted(times)
+    # a third run while one is unfinished is refused with a reason, and changes nothing
+    RedeliveryRun.objects.filter(pk=run.pk).update(state="paused")
+    client = Client()
+    client.force_login(editor)
+    page = client.get("/redelivery/new/" + run_query(records)).content.decode()
+    assert f"Redelivery run #{run.pk} of this domain is not finished" in page
+    client.post("/redelivery/new/" + run_query(records), {})
+    assert RedeliveryRun.objects.count() == 1
+
+
+def test_pause_and_resume_within_a_second_leave_one_executor(editor, hook):
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    records = failed_records(domain, 12)
+    hook.delay = 0.3
+    procs = workers(hook, count=2)  # two workers: two tasks could run the same run at once
+    try:
+        run = start_run(editor, records)
+        wait_for(lambda: len(hook.received) >= 2, "the first sends")
+        client = Client()
+        client.force_login(editor)
+        client.post(f"/redelivery/{run.pk}/action/", {"action": "pause"})
+        client.post(f"/redelivery/{run.pk}/action/", {"action": "resume"})
+        wait_for(lambda: state_of(run) == "done", "the run")
+    finally:
+        errors = stop(procs)
+    assert "Traceback" not in errors, errors[-3000:]
+    assert set(sent_ids(hook).values()) == {1}
+    # one executor sends one record at a time: no request starts while another is answered
+    gaps = [b - a for a, b in zip(hook.arrived, hook.arrived[1:], strict=False)]
+    assert min(gaps) >= hook.delay * 0.9, f"two sends at once ({min(gaps):.3f} s apart)"
+
+
+def test_a_long_run_goes_in_slices_and_other_tasks_get_their_turn(editor, hook, lead):
+    from django_tasks_db.models import DBTaskResult
+
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    records = failed_records(domain, 16)
+    procs = workers(hook, rate="4", REDELIVERY_SLICE_SECONDS="1")
+    try:
+        run = start_run(editor, records)
+        wait_for(lambda: len(hook.received) >= 2, "the first sends")
+        client = Client()
+        client.force_login(lead)
+        client.post("/domains/sync/")  # "Sync all": waits its turn behind the run's slice
+        wait_for(lambda: state_of(run) == "done", "the run")
+        sync_done = DBTaskResult.objects.filter(task_path__endswith="sync_all_domains").get()
+        last_slice = (
+            DBTaskResult.objects.filter(task_path__endswith="redelivery_run_task")
+            .order_by("-finished_at")
+            .first()
+        )
+    finally:
+        errors = stop(procs)
+    assert "Traceback" not in errors, errors[-3000:]
+    slices = DBTaskResult.objects.filter(task_path__endswith="redelivery_run_task")
+    assert slices.count() >= 3  # 16 records at 4 a second, a slice a second
+    assert sync_done.finished_at < last_slice.finished_at  # it did not wait for the whole run
+    assert set(sent_ids(hook).values()) == {1} and run.sent_ok == 16
+
+
+def test_a_receiver_asking_to_wait_is_waited_for(editor, hook):
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    records = failed_records(domain, 6)
+    hook.script = [200, 200, 429]  # the third send: "too many, come back in 2 s"
+    hook.headers = {"Retry-After": "2"}
+    procs = workers(hook)
+    try:
+        run = start_run(editor, records)
+        wait_for(lambda: "Waiting" in RedeliveryRun.objects.get(pk=run.pk).message, "the wait")
+        waited_at = len(hook.received)
+        time.sleep(1.0)
+        assert len(hook.received) == waited_at  # nothing meanwhile
+        client = Client()
+        client.force_login(editor)
+        page = client.get(f"/redelivery/{run.pk}/").content.decode()
+        assert "asked to wait 2 s" in page
+        wait_for(lambda: state_of(run) == "done", "the run")
+    finally:
+        errors = stop(procs)
+    assert "Traceback" not in errors, errors[-3000:]
+    counts = sent_ids(hook)
+    assert sorted(counts) == sorted(r.pk for r in records)
+    assert sum(counts.values()) == 7  # the one that was told to wait was sent once more
+    assert run.sent_ok == 6 and run.sent_failed == 0
+    assert hook.arrived[3] - hook.arrived[2] >= 1.9
+
+
+def test_a_receiver_that_fails_most_sends_pauses_the_run(editor, hook):
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    records = failed_records(domain, 30)
+    hook.status = 502
+    procs = workers(hook)
+    try:
+        run = start_run(editor, records)
+        wait_for(lambda: state_of(run) == "paused", "the pause")
+        time.sleep(1.0)
+        sent = len(hook.received)
+    finally:
+        errors = stop(procs)
+    assert "Traceback" not in errors, errors[-3000:]
+    assert sent == 20 and "may be down" in run.message
+    assert RedeliveryAttempt.objects.filter(run=run).count() == 20
