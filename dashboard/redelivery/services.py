@@ -349,6 +349,16 @@ def _claim(run_id: int, token: str) -> RedeliveryRun | None:
         )
         if not free or (run.resume_at and run.resume_at > now):
             return None
+        # a task that lost the run (paused and resumed meanwhile) may still be waiting for
+        # its last record's answer: the run goes on once that send is over, never beside it
+        in_flight = RedeliveryAttempt.objects.filter(
+            run=run,
+            outcome=RedeliveryAttempt.Outcome.SENDING,
+            created_at__gt=now - dt.timedelta(seconds=settings.CALLBACK_TEST_TIMEOUT + 5),
+        )
+        if in_flight.exists():
+            _enqueue(run, at=now + dt.timedelta(seconds=1))
+            return None
         run.state = RedeliveryRun.State.RUNNING
         run.executor = token
         run.started_at = run.started_at or now
