@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from django.http import StreamingHttpResponse
 
@@ -43,6 +43,16 @@ class _Echo:
         return value
 
 
+def csv_lines(header: Sequence[str], rows: Iterable[Sequence]) -> Iterator[str]:
+    """The CSV text, line by line: a UTF-8 BOM (so spreadsheet programs read Chinese text
+    correctly), the header, then each row with every cell through safe_cell."""
+    writer = csv.writer(_Echo())
+    yield "\ufeff"
+    yield writer.writerow(list(header))
+    for row in rows:
+        yield writer.writerow([safe_cell(cell) for cell in row])
+
+
 def csv_response(
     *,
     filename: str,
@@ -50,16 +60,10 @@ def csv_response(
     rows: Iterable[Sequence],
     headers: dict[str, str] | None = None,
 ) -> StreamingHttpResponse:
-    """Stream `rows` as a CSV download; every cell passes through safe_cell."""
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield "\ufeff"  # so spreadsheet programs read UTF-8 (Chinese text) correctly
-        yield writer.writerow(list(header))
-        for row in rows:
-            yield writer.writerow([safe_cell(cell) for cell in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    """Stream `rows` as a CSV download."""
+    response = StreamingHttpResponse(
+        csv_lines(header, rows), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     for name, value in (headers or {}).items():
         response[name] = value

@@ -288,6 +288,18 @@ MAILERS = {
     )
 }
 
+# --- Bounds on what one request may cost ---------------------------------------------------
+# Seconds of SQL a search may take before it stops with a message, and how many searches that
+# read records (free text, …) run at once for everyone (two per person).
+SEARCH_TIMEOUT = env_float("SEARCH_TIMEOUT", 5.0, minimum=0.5)
+SEARCH_CONCURRENCY = env_int("SEARCH_CONCURRENCY", 4, minimum=1)
+# Exports up to this many rows download at once; bigger ones are made by the task worker into
+# a file (EXPORT_DIR, kept EXPORT_KEEP_HOURS), at most EXPORTS_PER_USER unfinished per person.
+EXPORT_DIRECT_ROWS = env_int("EXPORT_DIRECT_ROWS", 5000, minimum=0)
+EXPORT_DIR = Path(env_str("EXPORT_DIR") or VAR_DIR / "exports")
+EXPORT_KEEP_HOURS = env_int("EXPORT_KEEP_HOURS", 24, minimum=1)
+EXPORTS_PER_USER = env_int("EXPORTS_PER_USER", 2, minimum=1)
+
 # --- Redelivery ------------------------------------------------------------------------
 # Resent callbacks per second per domain (shared by every process when Redis is the cache).
 REDELIVERY_RATE_PER_SECOND = env_float("REDELIVERY_RATE_PER_SECOND", 5.0, minimum=0.1)

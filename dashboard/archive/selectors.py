@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import reduce
 
+from django.conf import settings
 from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.selectors import CONFIG_ACTIONS
 from dashboard.domains.models import Domain
+from dashboard.ops.budget import heavy_search, time_limit
 
 from .models import (
     ArchivedName,
@@ -60,6 +64,23 @@ def records_search(*, filters: dict) -> QuerySet[ArchivedRecord]:
             | Q(notify_response__icontains=text)
         )
     return rows.order_by("-notify_time", "-id")
+
+
+# Filters no index answers: the records of the window are read one by one.
+HEAVY_FILTERS = ("q", "http")
+
+
+@contextmanager
+def bounded_search(user, filters: dict) -> Iterator[None]:
+    """Around a search's queries: a time limit on its SQL (SEARCH_TIMEOUT), and for a search
+    that reads records one by one (free text, an HTTP status) one of a few places shared by
+    everyone. Raises ops.budget.Busy or TooSlow."""
+    if any(filters.get(name) for name in HEAVY_FILTERS):
+        with heavy_search(user):
+            yield
+    else:
+        with time_limit(settings.SEARCH_TIMEOUT):
+            yield
 
 
 @dataclass(frozen=True)

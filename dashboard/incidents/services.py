@@ -9,7 +9,8 @@ Every state change by a person is audited; an automatic resolution is kept on th
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+import logging
+from collections import Counter, defaultdict
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -24,6 +25,10 @@ from dashboard.audit.services import audit_entry_create
 from dashboard.domains.models import Domain
 
 from .models import Incident, IncidentNote
+
+logger = logging.getLogger(__name__)
+# batches that could not be folded into incidents, per domain, since the process started
+TRACK_FAILURES: Counter[str] = Counter()
 
 MAX_STREAMS = 50
 MAX_SAMPLES = 10
@@ -57,6 +62,13 @@ def incidents_track(sender=None, *, domain: Domain, records: list, **kwargs) -> 
             return
         except IntegrityError:
             continue
+    # never silently: these records are archived but not in any incident
+    TRACK_FAILURES[domain.name] += 1
+    logger.error(
+        "incidents: %s records of %s could not be folded into incidents after 3 tries",
+        len(records),
+        domain.name,
+    )
 
 
 def _track(domain: Domain, failures: dict[str, list], successes: dict[str, list]) -> None:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dashboard.archive.models import FailureClass
-from dashboard.contract.api import NOTIFY_TYPES, RECORDS_WINDOW
+from dashboard.contract.api import NOTIFY_TYPES, RECORDS_PAGE_NUMBER_MAX, RECORDS_WINDOW
 from dashboard.domains.selectors import domain_get
 
 ARCHIVE, LIVE = "archive", "live"
@@ -36,6 +36,11 @@ WINDOW_CHOICES = [
 PAGE_SIZES = [20, 50, 100, 200, 500]
 DEFAULT_WINDOW = "24h"
 DEFAULT_SIZE = 50
+# Free text is read record by record: across every domain it looks at a day at most, in one
+# domain at a week (enough for "what did the receiver say about order 1234?").
+TEXT_WINDOW_ALL = dt.timedelta(hours=24)
+TEXT_WINDOW_DOMAIN = dt.timedelta(days=7)
+LIVE_PAGE_MAX = RECORDS_PAGE_NUMBER_MAX
 
 
 class RecordsFilterForm(forms.Form):
@@ -127,7 +132,21 @@ class RecordsFilterForm(forms.Form):
             data["start"] = self.now - min(WINDOWS[window], limit)
         data["size"] = data.get("size") or DEFAULT_SIZE
         data["domain_id"] = getattr(self, "domain_object", None) and self.domain_object.pk
+        self._clean_text_window(data, source)
         return data
+
+    def _clean_text_window(self, data: dict, source: str) -> None:
+        if source != ARCHIVE or not data.get("q") or not (data.get("start") and data.get("end")):
+            return
+        limit = TEXT_WINDOW_DOMAIN if data.get("domain") else TEXT_WINDOW_ALL
+        if data["end"] - data["start"] > limit + dt.timedelta(minutes=1):
+            self.add_error(
+                "q",
+                _(
+                    "Text is searched in at most 24 hours across all domains, or 7 days in "
+                    "one domain: choose a domain or a shorter window."
+                ),
+            )
 
     def _clean_custom(self, data: dict, limit: dt.timedelta, source: str) -> None:
         start, end = data.get("start"), data.get("end")
@@ -154,3 +173,23 @@ class RecordsFilterForm(forms.Form):
             self.add_error("start", _("The start is in the future."))
         if end > self.now:
             data["end"] = self.now
+
+
+# The filters as a background job keeps them (an export file, a redelivery run): the window
+# absolute, everything JSON-safe; and back.
+FROZEN_KEYS = ("domain", "domain_id", "app", "stream", "status", "type", "failure", "http", "q")
+
+
+def freeze_filters(cleaned: dict) -> dict:
+    frozen = {name: cleaned[name] for name in FROZEN_KEYS if cleaned.get(name)}
+    frozen["start"] = cleaned["start"].astimezone(dt.UTC).isoformat()
+    frozen["end"] = cleaned["end"].astimezone(dt.UTC).isoformat()
+    frozen["source"] = cleaned.get("source") or ARCHIVE
+    return frozen
+
+
+def thaw_filters(frozen: dict) -> dict:
+    filters = dict(frozen)
+    filters["start"] = dt.datetime.fromisoformat(frozen["start"])
+    filters["end"] = dt.datetime.fromisoformat(frozen["end"])
+    return filters

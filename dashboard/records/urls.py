@@ -7,4 +7,8 @@ urlpatterns = [
     path("<int:pk>/", views.record_detail, name="record_detail"),
     path("export.csv", views.records_export, name="records_export"),
     path("overview/", views.overview, name="records_overview"),
+    path("exports/", views.export_list, name="exports"),
+    path("exports/new/", views.export_new, name="export_new"),
+    path("exports/<int:pk>/", views.export_detail, name="export_detail"),
+    path("exports/<int:pk>/download/", views.export_download, name="export_download"),
 ]

@@ -8,18 +8,21 @@ import json
 import time
 from functools import cached_property, partial
 
+from django.conf import settings
 from django.core.paginator import Paginator
-from django.http import Http404
-from django.shortcuts import render
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
 from dashboard.access import can_edit_domain
 from dashboard.archive.classify import label as failure_label
 from dashboard.archive.selectors import (
     COUNT_CAP,
     archive_freshness,
+    bounded_search,
     config_at,
     domain_harvested_until,
     failure_totals,
@@ -42,29 +45,14 @@ from dashboard.incidents.selectors import (
     failure_sparklines,
     open_incident_counts,
 )
+from dashboard.ops.budget import Busy, TooSlow
 from dashboard.paging import page_of, requested_page
 from dashboard.redelivery.selectors import latest_attempts, record_attempts
 
-from .forms import LIVE, PAGE_SIZES, RecordsFilterForm
+from . import exports
+from .forms import LIVE, LIVE_PAGE_MAX, PAGE_SIZES, RecordsFilterForm, freeze_filters
+from .models import Export
 from .selectors import notify_records_iter, notify_records_page
-
-EXPORT_CAP = 100_000
-EXPORT_HEADER = [
-    "notify_time_utc",
-    "domain",
-    "app",
-    "stream",
-    "type",
-    "result",
-    "failure",
-    "http_status",
-    "notify_url",
-    "description",
-    "response",
-    "content",
-    "header",
-    "permalink",
-]
 
 
 class CappedPaginator(Paginator):
@@ -154,6 +142,13 @@ def records_view(request):
     status = 200
     if filters["source"] == LIVE:
         number = requested_page(request, errors_to=form)
+        if number is not None and number > LIVE_PAGE_MAX:
+            form.add_error(
+                None,
+                _("Page: the Live API answers pages 1 to %(max)s; nothing was asked.")
+                % {"max": f"{LIVE_PAGE_MAX:,}"},
+            )
+            number = None
         if number is None:
             return render_page(request, "records/list.html", "results", context, status=400)
         t0 = time.perf_counter()
@@ -170,10 +165,19 @@ def records_view(request):
             context["total"] = page.total_num
         upstream_ms = (time.perf_counter() - t0) * 1000
     else:
-        rows = records_search(filters=filters)
-        counts = records_counts(rows, filters=filters)
-        paginator = partial(CappedPaginator, known_count=None if counts.capped else counts.total)
-        page = page_of(request, rows, filters["size"], errors_to=form, paginator=paginator)
+        try:
+            with bounded_search(request.user, filters):
+                rows = records_search(filters=filters)
+                counts = records_counts(rows, filters=filters)
+                known = None if counts.capped else counts.total
+                paginator = partial(CappedPaginator, known_count=known)
+                page = page_of(request, rows, filters["size"], errors_to=form, paginator=paginator)
+                if page is not None:
+                    page.object_list = list(page.object_list)
+        except (Busy, TooSlow) as refusal:
+            context["refusal"] = _refusal(refusal)
+            status = 429 if isinstance(refusal, Busy) else 503
+            return render_page(request, "records/list.html", "results", context, status=status)
         if page is None:
             return render_page(request, "records/list.html", "results", context, status=400)
         context["page"] = page
@@ -192,7 +196,11 @@ def records_view(request):
                 and counts.failed
                 and can_edit_domain(request.user, domain)
             )
-    context["export_capped"] = context.get("total", 0) > EXPORT_CAP
+    context["export_capped"] = context.get("total", 0) > exports.CAP
+    # bigger exports are made in the background: a button that says so, not a download link
+    context["export_direct"] = (
+        not context.get("counts") or not context["counts"].capped
+    ) and context.get("total", 0) <= settings.EXPORT_DIRECT_ROWS
     response = render_page(request, "records/list.html", "results", context, status=status)
     app_ms = (time.perf_counter() - started) * 1000
     response["Server-Timing"] = f"upstream;dur={upstream_ms:.1f}, app;dur={app_ms:.1f}"
@@ -220,7 +228,21 @@ def record_detail(request, pk: int):
     return render(request, "records/detail.html", context)
 
 
+def _refusal(refusal: Exception) -> str:
+    if isinstance(refusal, Busy):
+        return _(
+            "Too many searches or exports are running right now (yours or other people's): "
+            "try again in a few seconds, or narrow the filters."
+        )
+    return _(
+        "This search took too long (over %(seconds)s seconds) and was stopped: choose a "
+        "domain, a shorter window, or fewer text filters."
+    ) % {"seconds": f"{settings.SEARCH_TIMEOUT:g}"}
+
+
 def records_export(request):
+    """CSV of exactly what the explorer shows. Up to EXPORT_DIRECT_ROWS rows download at
+    once; more are made in the background (a file to download, with progress)."""
     form = RecordsFilterForm(request.GET)
     if not form.is_valid():
         context = _base_context(form)
@@ -228,50 +250,128 @@ def records_export(request):
     filters = form.cleaned_data
     base = request.build_absolute_uri("/")[:-1]
     if filters["source"] == LIVE:
-        try:
-            total = notify_records_page(
-                domain=filters["domain"], filters={**filters, "page": 1, "size": 1}
-            ).total_num
-        except UpstreamError as failure:
-            context = {**_base_context(form), "upstream_error": failure}
-            return render(request, "records/list.html", context, status=502)
-        records = notify_records_iter(domain=filters["domain"], filters=filters)
-    else:
-        rows = records_search(filters=filters)
-        total = records_count(rows, cap=EXPORT_CAP + 1)[0]
-        records = rows.iterator(chunk_size=1000)
-
-    def lines():
-        for written, record in enumerate(records):
-            if written >= EXPORT_CAP:
-                return
-            archived = getattr(record, "pk", None) is not None
-            yield [
-                record.notify_time.isoformat() if record.notify_time else "",
-                record.domain_name,
-                record.app_name,
-                record.stream_name,
-                record.notify_type,
-                record.notify_result,
-                record.failure_class if archived else "",
-                (record.http_status or "") if archived else "",
-                record.notify_url,
-                record.description,
-                record.notify_response,
-                record.notify_content,
-                record.notify_header,
-                base + reverse("record_detail", kwargs={"pk": record.pk}) if archived else "",
-            ]
-
-    capped = total > EXPORT_CAP
+        return _live_export(request, form, filters, base)
+    try:
+        with bounded_search(request.user, filters):
+            rows = records_search(filters=filters)
+            total = records_count(rows, cap=exports.CAP + 1)[0]
+            direct = total <= settings.EXPORT_DIRECT_ROWS
+            if direct:
+                records = list(rows[: settings.EXPORT_DIRECT_ROWS])
+    except (Busy, TooSlow) as refusal:
+        context = {**_base_context(form), "refusal": _refusal(refusal)}
+        return render(request, "records/list.html", context, status=503)
+    if not direct:
+        # too big to make while the person waits: the background export's page
+        return HttpResponseRedirect(
+            reverse("export_new") + "?" + request.GET.urlencode(), status=303
+        )
     scope = filters["domain"] or "all-domains"
-    name = f"records-{scope}" + (f"-first-{EXPORT_CAP}" if capped else "")
+    return csv_response(
+        filename=f"records-{scope}.csv",
+        header=exports.HEADER,
+        rows=exports.export_rows(records, base=base),
+        headers={"X-Export-Rows": str(total), "X-Export-Capped": "False"},
+    )
+
+
+def _live_export(request, form, filters, base):
+    """From the Live API, page after page as it is read. If the API fails midway the file
+    ends with a row that says so, never silently cut short."""
+    try:
+        total = notify_records_page(
+            domain=filters["domain"], filters={**filters, "page": 1, "size": 1}
+        ).total_num
+    except UpstreamError as failure:
+        context = {**_base_context(form), "upstream_error": failure}
+        return render(request, "records/list.html", context, status=502)
+    records = notify_records_iter(domain=filters["domain"], filters=filters)
+
+    def rows():
+        try:
+            yield from exports.export_rows(records, base=base)
+        except UpstreamError as failure:
+            yield [f"!!! export incomplete: the Live API failed midway: {failure.describe()}"]
+
+    capped = total > exports.CAP
+    name = f"records-{filters['domain']}" + (f"-first-{exports.CAP}" if capped else "")
     return csv_response(
         filename=f"{name}.csv",
-        header=EXPORT_HEADER,
-        rows=lines(),
-        headers={"X-Export-Rows": str(min(total, EXPORT_CAP)), "X-Export-Capped": str(capped)},
+        header=exports.HEADER,
+        rows=rows(),
+        headers={"X-Export-Rows": str(min(total, exports.CAP)), "X-Export-Capped": str(capped)},
     )
+
+
+@require_http_methods(["GET", "POST"])
+def export_new(request):
+    """Confirm and start a background export of the explorer's current filters."""
+    form = RecordsFilterForm(request.GET or None)
+    if not form.is_bound or not form.is_valid():
+        context = _base_context(form)
+        return render(request, "records/list.html", context, status=400)
+    filters = form.cleaned_data
+    try:
+        with bounded_search(request.user, filters):
+            total = records_count(records_search(filters=filters), cap=exports.CAP + 1)[0]
+    except (Busy, TooSlow) as refusal:
+        context = {**_base_context(form), "refusal": _refusal(refusal)}
+        return render(request, "records/list.html", context, status=503)
+    context = {
+        "filters": filters,
+        "total": total,
+        "cap": exports.CAP,
+        "query": request.GET.urlencode(),
+    }
+    if request.method == "POST":
+        try:
+            export = exports.export_create(
+                user=request.user,
+                filters=freeze_filters(filters),
+                query=request.GET.urlencode(),
+                base=request.build_absolute_uri("/")[:-1],
+                total=total,
+            )
+        except exports.TooManyExports:
+            context["refusal"] = _(
+                "You already have %(n)s exports being made: wait for one to finish."
+            ) % {"n": settings.EXPORTS_PER_USER}
+            return render(request, "records/export_new.html", context, status=429)
+        return redirect("export_detail", pk=export.pk)
+    return render(request, "records/export_new.html", context)
+
+
+def _own_export(request, pk: int) -> Export:
+    export = Export.objects.filter(pk=pk, created_by=request.user).first()
+    if export is None:
+        raise Http404(
+            _("There is no export %(id)s of yours (exports are kept a day).") % {"id": pk}
+        )
+    return export
+
+
+@vary_on_htmx
+def export_detail(request, pk: int):
+    export = _own_export(request, pk)
+    return render_page(request, "records/export.html", "progress", {"export": export})
+
+
+def export_download(request, pk: int):
+    export = _own_export(request, pk)
+    path = exports.export_path(export) if export.file_name else None
+    if export.state != Export.State.DONE or path is None or not path.exists():
+        raise Http404(_("This export has no file (yet, or any more)."))
+    return FileResponse(
+        open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
+        as_attachment=True,
+        filename=f"records-export-{export.pk}.csv",
+        content_type="text/csv; charset=utf-8",
+    )
+
+
+def export_list(request):
+    mine = Export.objects.filter(created_by=request.user)[:50]
+    return render(request, "records/exports.html", {"exports": mine})
 
 
 # --- the failure overview -----------------------------------------------------------------------

@@ -1,0 +1,175 @@
+"""CSV exports of callback records: the columns (one list for every export), and big exports
+made in the background into a file the person downloads when it is ready."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import secrets
+from collections.abc import Iterable, Iterator
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from dashboard.archive.selectors import records_count, records_search
+from dashboard.csvexport import csv_lines
+from dashboard.ops.shared import Busy, Lease
+
+from .forms import thaw_filters
+from .models import Export
+
+logger = logging.getLogger(__name__)
+
+CAP = 100_000  # rows in one export, whichever way it is made
+HEADER = [
+    "notify_time_utc",
+    "domain",
+    "app",
+    "stream",
+    "type",
+    "result",
+    "failure",
+    "http_status",
+    "notify_url",
+    "description",
+    "response",
+    "content",
+    "header",
+    "permalink",
+]
+
+
+def export_rows(records: Iterable, *, base: str) -> Iterator[list]:
+    """One CSV row per record (archived ones, or the Live API's, which have no archive id)."""
+    for written, record in enumerate(records):
+        if written >= CAP:
+            return
+        archived = getattr(record, "pk", None) is not None
+        yield [
+            record.notify_time.isoformat() if record.notify_time else "",
+            record.domain_name,
+            record.app_name,
+            record.stream_name,
+            record.notify_type,
+            record.notify_result,
+            record.failure_class if archived else "",
+            (record.http_status or "") if archived else "",
+            record.notify_url,
+            record.description,
+            record.notify_response,
+            record.notify_content,
+            record.notify_header,
+            base + reverse("record_detail", kwargs={"pk": record.pk}) if archived else "",
+        ]
+
+
+class TooManyExports(Exception):
+    """The person already has EXPORTS_PER_USER exports being made."""
+
+
+def export_create(*, user, filters: dict, query: str, base: str, total: int) -> Export:
+    """Queue an export of the archive's records matching `filters` (frozen); the task worker
+    writes it. Raises TooManyExports."""
+    with transaction.atomic():
+        unfinished = Export.objects.select_for_update().filter(
+            created_by=user, state__in=Export.UNFINISHED
+        )
+        if len(unfinished) >= settings.EXPORTS_PER_USER:
+            raise TooManyExports
+        export = Export.objects.create(
+            created_by=user,
+            query=query[:2000],
+            filters={**filters, "_base": base},
+            total=min(total, CAP),
+        )
+    _enqueue(export)
+    return export
+
+
+def _enqueue(export: Export, *, at: dt.datetime | None = None) -> None:
+    from .tasks import export_write_task
+
+    task = export_write_task.using(run_after=at) if at else export_write_task
+    transaction.on_commit(lambda: task.enqueue(export.pk))
+
+
+def export_path(export: Export):
+    return settings.EXPORT_DIR / export.file_name
+
+
+def export_write(export_id: int) -> str:
+    """Write one export's file (the background task). Two exports are written at once at most,
+    across every worker; the others wait their turn."""
+    export = Export.objects.filter(pk=export_id, state=Export.State.QUEUED).first()
+    if export is None:
+        return "gone"
+    try:
+        lease = Lease("export:write", limit=2, ttl=3600).acquire()
+    except Busy:
+        _enqueue(export, at=timezone.now() + dt.timedelta(seconds=5))
+        return "waiting"
+    try:
+        claimed = Export.objects.filter(pk=export.pk, state=Export.State.QUEUED).update(
+            state=Export.State.RUNNING
+        )
+        if not claimed:
+            return "gone"
+        return _write(export)
+    finally:
+        lease.release()
+        exports_purge()
+
+
+def _write(export: Export) -> str:
+    settings.EXPORT_DIR.mkdir(parents=True, exist_ok=True)
+    name = f"records-{export.pk}-{secrets.token_hex(8)}.csv"
+    partial = settings.EXPORT_DIR / (name + ".part")
+    filters = thaw_filters({k: v for k, v in export.filters.items() if k != "_base"})
+    base = export.filters.get("_base", "")
+    rows = records_search(filters=filters)
+    total = records_count(rows, cap=CAP)[0]
+    Export.objects.filter(pk=export.pk).update(total=total)
+    written = 0
+    try:
+        with open(partial, "w", encoding="utf-8", newline="") as out:
+            lines = csv_lines(HEADER, export_rows(rows.iterator(chunk_size=2000), base=base))
+            for number, line in enumerate(lines):
+                out.write(line)
+                if number > 1 and number % 2000 == 0:
+                    written = number - 1
+                    Export.objects.filter(pk=export.pk).update(written=written)
+        written = max(0, number - 1)
+        os.replace(partial, settings.EXPORT_DIR / name)
+    except Exception as failure:  # noqa: BLE001 - said on the export's page
+        logger.exception("export %s failed", export.pk)
+        partial.unlink(missing_ok=True)
+        Export.objects.filter(pk=export.pk).update(
+            state=Export.State.FAILED,
+            error=f"{type(failure).__name__}: {failure}"[:500],
+            finished_at=timezone.now(),
+        )
+        return "failed"
+    Export.objects.filter(pk=export.pk).update(
+        state=Export.State.DONE,
+        written=written,
+        total=written,
+        file_name=name,
+        finished_at=timezone.now(),
+    )
+    return "done"
+
+
+def exports_purge() -> int:
+    """Forget exports older than EXPORT_KEEP_HOURS, and their files."""
+    horizon = timezone.now() - dt.timedelta(hours=settings.EXPORT_KEEP_HOURS)
+    old = Export.objects.filter(created_at__lt=horizon).exclude(state__in=Export.UNFINISHED)
+    removed = 0
+    for export in old:
+        if export.file_name:
+            export_path(export).unlink(missing_ok=True)
+        export.delete()
+        removed += 1
+    return removed

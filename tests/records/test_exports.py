@@ -1,0 +1,117 @@
+"""CSV exports that cannot stall the deployment.
+
+Repro: four parallel 90-day exports made a lead's domain list take 26 s, and twenty hit
+gunicorn's worker timeout and were cut off. Small exports still download at once; bigger ones
+are written by the task worker into a file, with progress, a few at a time, two unfinished per
+person. A Live API export that fails midway says so in its last row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import time
+
+import pytest
+from django.test import Client
+
+from dashboard.accounts.roles import LEAD
+from dashboard.archive.models import ArchivedRecord
+from dashboard.records.models import Export
+from dashboard.sandbox import app as sandbox_app
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, make_user, process_env, start_db_worker
+
+
+def rows_of(content: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+
+
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_a_big_export_is_written_by_the_worker_and_downloaded(archived, viewer, settings):
+    settings.EXPORT_DIRECT_ROWS = 10
+    client = Client()
+    client.force_login(viewer)
+    query = f"domain={TEAM_DOMAIN}&window=7d"
+    expected = ArchivedRecord.objects.filter(domain__name=TEAM_DOMAIN).count()
+    assert expected > 10
+    page = client.get(f"/records/?{query}").content.decode()
+    assert 'href="/records/exports/new/?' in page  # a button to a page, not a download
+    direct = client.get(f"/records/export.csv?{query}")
+    assert direct.status_code == 303 and direct["Location"].startswith("/records/exports/new/")
+    confirm = client.get(direct["Location"])
+    assert confirm.status_code == 200 and f"{expected:,}" in confirm.content.decode()
+    started = client.post(direct["Location"])
+    export = Export.objects.get()
+    assert started["Location"] == f"/records/exports/{export.pk}/"
+    assert "Queued" in client.get(started["Location"]).content.decode()
+    worker = start_db_worker(
+        process_env(EXPORT_DIR=str(settings.EXPORT_DIR)), stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while Export.objects.get(pk=export.pk).state != "done":
+            assert time.monotonic() < deadline, "the export was not written"
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        _out, errors = worker.communicate(timeout=30)
+    assert "Traceback" not in errors, errors[-3000:]
+    progress = client.get(started["Location"]).content.decode()
+    assert "Ready" in progress and f"Download the CSV ({expected:,} rows)" in progress
+    download = client.get(f"/records/exports/{export.pk}/download/")
+    rows = rows_of(b"".join(download.streaming_content))
+    assert rows[0][0] == "notify_time_utc" and len(rows) == expected + 1
+    assert all(row[13].startswith("http://testserver/records/") for row in rows[1:])
+    # someone else's export is not theirs to see
+    other = Client()
+    other.force_login(make_user("lead2", LEAD))
+    assert other.get(f"/records/exports/{export.pk}/download/").status_code == 404
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_each_person_has_at_most_two_exports_being_made(archived, viewer, settings):
+    settings.EXPORT_DIRECT_ROWS = 10
+    client = Client()
+    client.force_login(viewer)
+    url = f"/records/exports/new/?domain={TEAM_DOMAIN}&window=7d"
+    assert client.post(url).status_code == 302
+    assert client.post(url).status_code == 302
+    refused = client.post(url)
+    assert refused.status_code == 429
+    assert "You already have 2 exports being made" in refused.content.decode()
+    assert Export.objects.count() == 2
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_a_small_export_still_downloads_at_once(archived, viewer):
+    client = Client()
+    client.force_login(viewer)
+    response = client.get(f"/records/export.csv?domain={TEAM_DOMAIN}&window=1h&status=failed")
+    assert response.status_code == 200
+    rows = rows_of(b"".join(response.streaming_content))
+    assert len(rows) == int(response["X-Export-Rows"]) + 1
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_a_live_api_export_that_fails_midway_says_so_in_its_last_row(archived, viewer):
+    client = Client()
+    client.force_login(viewer)
+    response = client.get(f"/records/export.csv?domain={TEAM_DOMAIN}&window=24h&source=live")
+    assert response.status_code == 200
+    # the API breaks after the export began (its first call counted the records)
+    sandbox_app.faults.configure("internal=1.0")
+    rows = rows_of(b"".join(response.streaming_content))
+    assert rows[-1][0].startswith("!!! export incomplete: the Live API failed midway")
+    assert "InternalError" in rows[-1][0]
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_a_live_page_beyond_what_the_api_answers_is_a_400_with_the_reason(archived, viewer):
+    client = Client()
+    client.force_login(viewer)
+    sandbox_app.stats.reset()
+    response = client.get(f"/records/?domain={TEAM_DOMAIN}&source=live&page=1000000")
+    assert response.status_code == 400
+    assert "the Live API answers pages 1 to 100,000; nothing was asked" in response.content.decode()
+    assert sandbox_app.stats.calls == {}
