@@ -37,6 +37,11 @@ EXPECTATIONS = {
     "records": ("get", {}, EVERYONE, 200),
     "records_export": ("get", {}, EVERYONE, 200),  # every domain's last 24 hours
     "records_overview": ("get", {}, EVERYONE, 200),
+    "exports": ("get", {}, EVERYONE, 200),
+    "export_new": ("get", {}, EVERYONE, 400),  # no filters: told to choose them
+    # each person's own export (someone else's is a 404: test_exports); queued: no file yet
+    "export_detail": ("get", {"pk": "own_export"}, EVERYONE, 200),
+    "export_download": ("get", {"pk": "own_export"}, EVERYONE, 404),
     "record_detail": ("get", {"pk": "record"}, EVERYONE, 200),
     # The demo URL's host does not resolve offline (400, "not sent"); online it may answer.
     "test_send": ("post", {"name": TEAM_DOMAIN, "kind": "record"}, EDITORS, (200, 400)),
@@ -75,10 +80,15 @@ def _names(patterns, prefix=""):
             yield p.name
 
 
-def _resolve(name: str, value, people):
+def _resolve(name: str, value, people, role):
     """Keyword arguments that name a thing made by the fixtures."""
     if name == "user_id":
         return people[value].pk
+    if name == "pk" and value == "own_export":
+        from dashboard.records.models import Export
+
+        owner = people.get(role) or people["viewer"]
+        return Export.objects.create(created_by=owner, query="window=90d").pk
     if name == "pk" and value == "record":
         from dashboard.archive.models import ArchivedRecord
 
@@ -155,7 +165,7 @@ def people(synced):
 @pytest.mark.parametrize("role", ROLES)
 def test_access(client, people, name, role):
     method, kwargs, allowed, ok_status = EXPECTATIONS[name]
-    kwargs = {k: _resolve(k, v, people) for k, v in kwargs.items()}
+    kwargs = {k: _resolve(k, v, people, role) for k, v in kwargs.items()}
     url = reverse(name, kwargs=kwargs)
     if role != "anonymous":
         client.force_login(people[role])

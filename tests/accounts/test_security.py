@@ -90,18 +90,27 @@ def test_deploy_check_passes_with_production_settings():
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "live-dash.example.com",
         "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",  # a deployment of several processes has one
     }
     env.pop("DATABASE_URL", None)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests' event loop only
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+
+    def check(environment):
+        return subprocess.run(
+            [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    result = check(env)
     assert result.returncode == 0, result.stdout + result.stderr
+    # without Redis, start-up says plainly what is then per process
+    without = check({k: v for k, v in env.items() if k != "REDIS_URL"})
+    assert without.returncode != 0 and "ops.W001" in without.stderr + without.stdout
+    assert "rate budget is kept per process" in without.stderr + without.stdout
 
 
 def test_production_refuses_to_start_without_secret_key():
