@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
+from functools import cache
 
 from django.http import StreamingHttpResponse
 
@@ -25,6 +26,22 @@ def _risky_start(first: str) -> bool:
     if unicodedata.category(first)[0] in "CZ":  # control, format, separators
         return True
     return unicodedata.normalize("NFKC", first)[:1] in _FORMULA  # ＝ ＋ － ＠ and kin
+
+
+@cache
+def risky_start_ranges() -> list[tuple[int, int]]:
+    """Every character a cell may not start with, as ranges of code points (for databases
+    that write the CSV themselves: PostgreSQL's COPY applies the same rule)."""
+    ranges: list[tuple[int, int]] = []
+    for code in range(0x110000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # surrogates are no characters of valid text
+        if _risky_start(chr(code)):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    return ranges
 
 
 def safe_cell(value) -> str:
@@ -46,7 +63,8 @@ class _Echo:
 def csv_lines(header: Sequence[str], rows: Iterable[Sequence]) -> Iterator[str]:
     """The CSV text, line by line: a UTF-8 BOM (so spreadsheet programs read Chinese text
     correctly), the header, then each row with every cell through safe_cell."""
-    writer = csv.writer(_Echo())
+    # LF line ends, as PostgreSQL's COPY writes them (records/csvwrite.py): one kind of file
+    writer = csv.writer(_Echo(), lineterminator="\n")
     yield "\ufeff"
     yield writer.writerow(list(header))
     for row in rows:

@@ -299,6 +299,10 @@ EXPORT_DIRECT_ROWS = env_int("EXPORT_DIRECT_ROWS", 5000, minimum=0)
 EXPORT_DIR = Path(env_str("EXPORT_DIR") or VAR_DIR / "exports")
 EXPORT_KEEP_HOURS = env_int("EXPORT_KEEP_HOURS", 24, minimum=1)
 EXPORTS_PER_USER = env_int("EXPORTS_PER_USER", 2, minimum=1)
+# Exports are background work: this many written at once (every worker together), each at
+# most this many rows a second, so the pages people read meanwhile come first.
+EXPORT_WRITERS = env_int("EXPORT_WRITERS", 1, minimum=1)
+EXPORT_ROWS_PER_SECOND = env_int("EXPORT_ROWS_PER_SECOND", 20_000, minimum=100)
 
 # --- Redelivery ------------------------------------------------------------------------
 # Resent callbacks per second per domain (shared by every process when Redis is the cache).

