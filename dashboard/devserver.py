@@ -38,9 +38,12 @@ def main() -> int:
             subprocess.run(manage("create_demo_users"), check=True)
     demo = not settings.LIVE_API_ENDPOINT and settings.DEBUG
     if demo:
-        from dashboard.receivers.demo import serve_in_background
+        from dashboard.receivers.demo import demo_certificates, serve_in_background
+        from dashboard.sandbox.demo import DEMO_CALLBACK_HOSTS
 
+        _ca, cert, key = demo_certificates(settings.DEMO_TLS_DIR, DEMO_CALLBACK_HOSTS)
         serve_in_background(settings.DEMO_RECEIVER_ADDR)
+        serve_in_background(settings.DEMO_RECEIVER_TLS_ADDR, tls=(cert, key))
     # Without --no-reload the worker watches files too, and says so a second time.
     workers = [
         subprocess.Popen(manage("db_worker", "--queue-name", "*", "--no-reload")),

@@ -10,6 +10,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.forms.renderers import TemplatesSetting
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
+
+# Django's own empty choice of a model field with choices; its zh_Hans catalogue does not
+# translate it yet, so ours does (marked here so the catalogue keeps it).
+gettext_noop("- Select an option -")
 
 
 class FormRenderer(TemplatesSetting):

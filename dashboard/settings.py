@@ -160,6 +160,7 @@ LOGIN_URL_PATH = "/accounts/login/"
 # Sign-in throttling: failures per (user name, address) before a cool-off (seconds).
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_COOL_OFF = env_int("LOGIN_COOL_OFF", 15 * 60, minimum=1)
+SESSION_ENGINE = "dashboard.accounts.sessions"  # database sessions that know their user
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
@@ -316,17 +317,18 @@ CALLBACK_TEST_TIMEOUT = 5.0  # Live's own timeout
 CALLBACK_TEST_PER_MINUTE = env_int("CALLBACK_TEST_PER_MINUTE", 10, minimum=1)
 # Resolve callback URL host names in the forms too (every address must be public).
 CALLBACK_URL_RESOLVE = env_bool("CALLBACK_URL_RESOLVE", False)
-# Host name -> "address:port" the sender connects to instead of resolving the name. Set from
-# code only, never from the environment: below for the demo receiver of `make run`, and by
-# the test suite for its receivers on 127.0.0.1.
+# Host name -> "address:port" the sender connects to instead of resolving the name, and for
+# https URLs the address to use instead and the certificate authority (PEM) it trusts for
+# those hosts only. Set from code only, never from the environment: by the sandbox app for
+# the demo receiver of `make run` (DEMO_RECEIVER, with the sandbox upstream and DEBUG on),
+# and by the test suite for its receivers on 127.0.0.1.
 CALLBACK_PINNED_HOSTS: dict[str, str] = {}
+CALLBACK_PINNED_TLS_HOSTS: dict[str, str] = {}
+CALLBACK_PINNED_CA = ""
+DEMO_RECEIVER = DEBUG and not LIVE_API_ENDPOINT
 DEMO_RECEIVER_ADDR = env_str("DEMO_RECEIVER_ADDR", "127.0.0.1:8001") or "127.0.0.1:8001"
-if DEBUG and not LIVE_API_ENDPOINT:
-    # `make run` serves a small receiver the demo domains' callback hosts point at, so a test
-    # callback succeeds in the demo. Only with the sandbox upstream and DEBUG on.
-    from dashboard.sandbox.demo import DEMO_CALLBACK_HOSTS
-
-    CALLBACK_PINNED_HOSTS = {host: DEMO_RECEIVER_ADDR for host in DEMO_CALLBACK_HOSTS}
+DEMO_RECEIVER_TLS_ADDR = env_str("DEMO_RECEIVER_TLS_ADDR", "127.0.0.1:8444") or "127.0.0.1:8444"
+DEMO_TLS_DIR = VAR_DIR / "demo-tls"
 
 # --- The sandbox ---------------------------------------------------------------------
 LIVE_SANDBOX = {

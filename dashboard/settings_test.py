@@ -52,6 +52,7 @@ WHITENOISE_AUTOREFRESH = True
 ARCHIVE_HARVEST_WORKERS = 1
 
 # The demo receiver's pinning is for `make run`; tests pin their own receivers.
+DEMO_RECEIVER = False
 CALLBACK_PINNED_HOSTS = {}
 
 # Processes a test starts (alert workers) reach the test's receivers the same way.

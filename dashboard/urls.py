@@ -9,6 +9,7 @@ from dashboard.accounts.security import ThrottledAuthenticationForm
 from dashboard.converters import DomainNameConverter, KindConverter
 from dashboard.domains import views
 from dashboard.receivers import views as receiver_views
+from dashboard.records import views as record_views
 
 register_converter(DomainNameConverter, "domain")
 register_converter(KindConverter, "kind")
@@ -25,6 +26,12 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/", account_views.account, name="account"),
+    path(
+        "account/sign-out-everywhere/",
+        account_views.account_sign_out_everywhere,
+        name="account_sign_out_everywhere",
+    ),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("domains/", views.domain_list_view, name="domain_list"),
     path("domains/sync/", views.sync_all_start, name="sync_all"),
@@ -42,6 +49,7 @@ urlpatterns = [
     path("people/<int:user_id>/", account_views.person_edit, name="person_edit"),
     path("tools/", include("dashboard.receivers.urls")),
     path("records/", include("dashboard.records.urls")),
+    path("search/", record_views.search, name="search"),
     path("incidents/", include("dashboard.incidents.urls")),
     path("alerts/", include("dashboard.alerts.urls")),
     path("redelivery/", include("dashboard.redelivery.urls")),

@@ -37,6 +37,10 @@ EXPECTATIONS = {
     "records": ("get", {}, EVERYONE, 200),
     "records_export": ("get", {}, EVERYONE, 200),  # every domain's last 24 hours
     "records_overview": ("get", {}, EVERYONE, 200),
+    "search": ("get", {}, EVERYONE, 302),  # no words: to the records
+    # one's own account: also for someone without a role (their password is theirs)
+    "account": ("get", {}, EVERYONE | {"norole"}, 200),
+    "account_sign_out_everywhere": ("post", {}, EVERYONE | {"norole"}, 302),
     "exports": ("get", {}, EVERYONE, 200),
     "export_new": ("get", {}, EVERYONE, 400),  # no filters: told to choose them
     # each person's own export (someone else's is a 404: test_exports); queued: no file yet

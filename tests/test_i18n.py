@@ -40,15 +40,22 @@ def test_catalogue_is_complete(tmp_path):
     fuzzy = [e.msgid for e in po.fuzzy_entries()]
     assert not untranslated, f"untranslated: {untranslated}"
     assert not fuzzy, f"fuzzy (changed since translated): {fuzzy}"
+    # Against the committed catalogue: a string the code translates through a variable is
+    # only kept by extraction if it is marked somewhere; one that stopped being extracted
+    # would lose its translation at the next makemessages, silently.
+    committed = polib.pofile(str(CATALOGUE / "django.po"))
+    keys = lambda catalogue: {(e.msgctxt, e.msgid) for e in catalogue if not e.obsolete}  # noqa: E731
+    assert keys(committed) - keys(po) == set(), "no longer extracted: mark them or drop them"
+    assert keys(po) - keys(committed) == set(), "extracted but not in the committed catalogue"
 
 
 def test_compiled_catalogue_matches_the_po_file():
     po = polib.pofile(str(CATALOGUE / "django.po"))
     mo = polib.mofile(str(CATALOGUE / "django.mo"))
-    compiled = {e.msgid: e.msgstr for e in mo}
+    compiled = {(e.msgctxt, e.msgid): e.msgstr for e in mo}
     for entry in po.translated_entries():
         if not entry.msgid_plural:
-            assert compiled.get(entry.msgid) == entry.msgstr, entry.msgid
+            assert compiled.get((entry.msgctxt, entry.msgid)) == entry.msgstr, entry.msgid
 
 
 @pytest.mark.django_db(databases=ALL_DATABASES)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils import timezone
 
 from .roles import ROLE_LABELS, is_lead, role_of
@@ -15,7 +16,8 @@ def _zone_label() -> str:
 def role(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {}
+        # the sign-in page names the demo users, which exist only in the demo (make run)
+        return {"demo_sign_in": settings.DEMO_RECEIVER}
     name = role_of(user)
     return {
         "user_role": name,

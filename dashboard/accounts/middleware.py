@@ -51,7 +51,7 @@ class RoleRequiredMiddleware:
     they have no access yet and whom to ask. Signing out, the language switch and the admin
     (which has its own rules) stay reachable."""
 
-    OPEN = ("/accounts/", "/i18n/", "/admin/", "/static/")
+    OPEN = ("/accounts/", "/account/", "/i18n/", "/admin/", "/static/")
 
     def __init__(self, get_response):
         self.get_response = get_response

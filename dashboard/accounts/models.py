@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 
 
@@ -18,3 +19,16 @@ class SignInThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key[:8]}… {self.attempts} until {self.window_ends:%H:%M:%S}"
+
+
+class UserSession(AbstractBaseSession):
+    """A signed-in session, with whose it is: "Sign out everywhere" ends them all (Django's
+    own session table cannot tell whose a session is without decoding every one)."""
+
+    user_id = models.IntegerField(null=True, db_index=True)
+
+    @classmethod
+    def get_session_store_class(cls):
+        from .sessions import SessionStore
+
+        return SessionStore

@@ -12,6 +12,7 @@ from dashboard.audit.models import AuditEntry
 from dashboard.audit.services import audit_entry_create
 
 from .roles import RANK, ROLES, role_of
+from .sessions import sessions_end
 
 
 def _state(user) -> dict:
@@ -82,3 +83,31 @@ def person_update(*, actor, user, data: dict, client_ip: str | None = None):
                 after=after,
             )
     return user
+
+
+def password_change(*, user, form, client_ip: str | None = None) -> None:
+    """Save a validated PasswordChangeForm; audited (what changed, never the password). Every
+    other session of the person ends with it (the session hash changes)."""
+    with transaction.atomic():
+        form.save()
+        audit_entry_create(
+            kind=AuditEntry.Kind.PERSON,
+            action=AuditEntry.Action.PASSWORD,
+            actor=user,
+            client_ip=client_ip,
+            after={"username": user.get_username()},
+        )
+
+
+def sign_out_everywhere(*, user, client_ip: str | None = None) -> int:
+    """End every session of the person, this one included; audited."""
+    with transaction.atomic():
+        ended = sessions_end(user_id=user.pk)
+        audit_entry_create(
+            kind=AuditEntry.Kind.PERSON,
+            action=AuditEntry.Action.SIGN_OUT,
+            actor=user,
+            client_ip=client_ip,
+            after={"username": user.get_username(), "sessions": ended},
+        )
+    return ended

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, logout, update_session_auth_hash
+from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseServerError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboard.access import ask_a_lead, require_perm
 from dashboard.htmx import wants_fragment
 
 from .forms import NewPersonForm, PersonForm
-from .roles import role_of
+from .roles import ROLE_LABELS, role_of
 from .security import client_ip
-from .services import person_create, person_update
+from .services import password_change, person_create, person_update, sign_out_everywhere
 
 
 def _require_people_admin(user) -> None:
@@ -83,6 +84,36 @@ def person_edit(request, user_id: int):
     return render(
         request, "accounts/person_form.html", {"form": form, "person": person}, status=status
     )
+
+
+# --- one's own account -------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def account(request):
+    """Who I am, my role and teams, language and time zone; change my password; sign out
+    everywhere."""
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        password_change(user=request.user, form=form, client_ip=client_ip(request))
+        update_session_auth_hash(request, form.user)  # this session stays signed in
+        messages.success(request, _("Your password is changed. Other sessions are signed out."))
+        return redirect("account")
+    context = {
+        "password_form": form,
+        "role_label": ROLE_LABELS.get(role_of(request.user), _("No role")),
+        "teams": list(request.user.teams.order_by("name")),
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/account.html", context, status=status)
+
+
+@require_POST
+def account_sign_out_everywhere(request):
+    sign_out_everywhere(user=request.user, client_ip=client_ip(request))
+    logout(request)
+    messages.info(request, _("You are signed out everywhere, here too."))
+    return redirect("login")
 
 
 # --- error pages ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from dashboard.access import can_edit_domain, is_lead, teams_editable_by
 from dashboard.domains.forms import validate_callback_url
@@ -62,7 +63,7 @@ class AlertRuleForm(forms.ModelForm):
             "name": _("Name"),
             "scope": _("Watch"),
             "team": _("Team"),
-            "condition": _("When"),
+            "condition": pgettext_lazy("alert condition", "When"),
             "threshold_percent": _("Failure rate above (%)"),
             "window_minutes": _("Window (minutes)"),
             "min_deliveries": _("At least this many deliveries in the window"),
@@ -181,7 +182,8 @@ class AlertRuleForm(forms.ModelForm):
         condition = data.get("condition")
         if condition == AlertRule.Condition.FAILURE_RATE and data.get("threshold_percent") is None:
             self.add_error("threshold_percent", _("Say above which failure rate to alert."))
-        if not data.get("emails") and not data.get("webhook_url"):
+        given = self.errors.keys() & {"emails", "webhook_url"}  # one was given, but is wrong
+        if not data.get("emails") and not data.get("webhook_url") and not given:
             self.add_error(None, _("Give at least one channel: an email address or a webhook."))
         return data
 

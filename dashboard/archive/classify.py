@@ -90,20 +90,3 @@ def _classify(result: str, description: str, response: str) -> tuple[str, int | 
     if _SIGNATURE.search(f"{description} {response}"):
         return SIGNATURE, status
     return OTHER, status
-
-
-LABELS = {
-    TIMEOUT: "Timeout",
-    REFUSED: "Connection refused",
-    DNS: "DNS",
-    TLS: "TLS",
-    SIGNATURE: "Signature rejected",
-    OTHER: "Other",
-}
-
-
-def label(failure_class: str, http_status: int | None) -> str:
-    """ "HTTP 404", "Timeout" … (English; templates translate the class names)."""
-    if failure_class in (HTTP_4XX, HTTP_5XX) and http_status:
-        return f"HTTP {http_status}"
-    return LABELS.get(failure_class, failure_class)

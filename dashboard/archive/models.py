@@ -23,6 +23,18 @@ class FailureClass(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+def failure_name(failure_class: str, http_status: int | None = None) -> str:
+    """What a failure is called, in the reader's language: "HTTP 404" for an HTTP class with
+    its status, else the class's name ("Timeout", "超时"). The one naming function: record
+    rows, chips, incidents and alerts all use it."""
+    if http_status and failure_class in (FailureClass.HTTP_4XX, FailureClass.HTTP_5XX):
+        return f"HTTP {http_status}"
+    try:
+        return str(FailureClass(failure_class).label)
+    except ValueError:
+        return failure_class
+
+
 class ArchivedRecord(models.Model):
     """One delivery record as DescribeLiveRecordNotifyRecords returned it, plus what the
     explorer filters on. Records carry no id upstream: `fingerprint` is derived from the

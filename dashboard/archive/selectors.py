@@ -41,13 +41,22 @@ def records_search(*, filters: dict) -> QuerySet[ArchivedRecord]:
     )
     if filters.get("domain_id"):
         rows = rows.filter(domain_id=filters["domain_id"])
+
+    def names(field: str, part: str):
+        # the names first (thousands, trigram-indexed), then their records by exact name
+        found = ArchivedName.objects.filter(field=field, name__icontains=part)
+        if filters.get("domain_id"):
+            found = found.filter(domain_id=filters["domain_id"])
+        return found.values("name")
+
     for field in ("app", "stream"):
         if filters.get(field):
-            # the names first (thousands, trigram-indexed), then their records by exact name
-            names = ArchivedName.objects.filter(field=field, name__icontains=filters[field])
-            if filters.get("domain_id"):
-                names = names.filter(domain_id=filters["domain_id"])
-            rows = rows.filter(**{f"{field}_name__in": names.values("name")})
+            rows = rows.filter(**{f"{field}_name__in": names(field, filters[field])})
+    if filters.get("name"):  # either: the header search's "any part of an app or stream"
+        part = filters["name"]
+        rows = rows.filter(
+            Q(app_name__in=names("app", part)) | Q(stream_name__in=names("stream", part))
+        )
     if filters.get("status"):
         rows = rows.filter(notify_result=filters["status"])
     if filters.get("type"):
@@ -111,7 +120,7 @@ def records_count(rows: QuerySet, *, cap: int = COUNT_CAP) -> tuple[int, bool]:
 
 # Filters the hourly rollups can answer (they have these dimensions); the others need records.
 ROLLUP_FILTERS = {"domain_id", "status", "type", "failure"}
-RECORD_ONLY_FILTERS = ("app", "stream", "http", "q")
+RECORD_ONLY_FILTERS = ("name", "app", "stream", "http", "q")
 
 
 def _floor_hour(moment: dt.datetime) -> dt.datetime:

@@ -46,6 +46,8 @@ class AuditEntry(models.Model):
         REOPEN = "reopen", _("Reopen")
         NOTE = "note", _("Note")
         RESEND = "resend", _("Resend")
+        PASSWORD = "password", _("Password changed")
+        SIGN_OUT = "signout", _("Signed out everywhere")
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", _("Success")

@@ -250,11 +250,24 @@ def entry_subject(entry: AuditEntry) -> tuple[str, str]:
         return name, ""
 
 
+def _rule_name(entry: AuditEntry) -> str:
+    for state in (entry.after, entry.before):
+        if isinstance(state, dict) and state.get("name"):
+            return str(state["name"])
+    return ""
+
+
 def audit_rows(entries) -> list[AuditRow]:
     """The entries as the audit pages show them."""
     rows = []
     for entry in entries:
         subject, url = entry_subject(entry)
+        if entry.kind == AuditEntry.Kind.ALERT and _rule_name(entry):
+            # an alert rule's entries say which rule, whatever changed in it
+            subject = _("Rule “%(rule)s” · %(about)s") % {
+                "rule": _rule_name(entry),
+                "about": subject if subject != "—" else _("all domains"),
+            }
         rows.append(AuditRow(entry, subject, url, entry_changes(entry), _restore_url(entry)))
     return rows
 

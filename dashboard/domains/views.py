@@ -216,20 +216,24 @@ def config_edit(request, name: str, kind):
     )
     if result.new_key:
         # The new key is shown once, in this response only; it is never stored in plain text.
-        shown = {"kind": kind, "key": result.new_key}
+        # The whole domain page comes with it (its cards, chart and history now hold the
+        # change), in place of the page the form was on.
+        context = {**_detail_context(request, _domain(name)), "shown_key": shown_key(kind, result)}
         if request.htmx:
-            return render(
-                request, "domains/_saved_key.html", {"domain": domain, "shown_key": shown}
-            )
-        return render(
-            request,
-            "domains/detail.html",
-            {**_detail_context(request, _domain(name)), "shown_key": shown},
-        )
+            response = render(request, "domains/detail.html#page", context)
+            response["HX-Retarget"] = "#main"
+            response["HX-Reswap"] = "innerHTML show:top"
+            response["HX-Push-Url"] = reverse("domain_detail", kwargs={"name": domain.name})
+            return response
+        return render(request, "domains/detail.html", context)
     url = reverse("domain_detail", kwargs={"name": domain.name})
     if request.htmx:
         return HttpResponseClientRedirect(url)
     return redirect(url)
+
+
+def shown_key(kind, result) -> dict:
+    return {"kind": kind, "key": result.new_key}
 
 
 def _mine(kind, form) -> list[tuple[str, object, str]]:

@@ -70,14 +70,9 @@ class Incident(models.Model):
 
     @property
     def cause(self) -> str:
-        if self.http_status:
-            return f"HTTP {self.http_status}"
-        from dashboard.archive.models import FailureClass
+        from dashboard.archive.models import failure_name
 
-        try:
-            return str(FailureClass(self.failure_class).label)
-        except ValueError:
-            return self.failure_class
+        return failure_name(self.failure_class, self.http_status)
 
     @property
     def is_active(self) -> bool:

@@ -50,7 +50,7 @@ FAILURES = {
     ),
     DNS: gettext_noop("The receiver's host name does not resolve (DNS)."),
     TLS: gettext_noop(
-        "The receiver's TLS certificate was not accepted (expired, self-signed, or not for "
+        "The TLS certificate of %(host)s was not accepted (expired, self-signed, or not for "
         "this host name)."
     ),
     REFUSED: gettext_noop("The receiver refused the connection: nothing listens on that port."),
@@ -92,6 +92,7 @@ class Target:
     # turn until one answers; each with its port (a pinned test receiver has its own)
     addresses: tuple[tuple[str, int], ...]
     path: str
+    pinned: bool = False  # a configured receiver (the demo's, a test's), not a resolved one
 
     @property
     def address(self) -> str:
@@ -114,6 +115,8 @@ class Delivery:
     sent_headers: list[tuple[str, str]]
     timeout: float = 5.0
     params: dict = field(default_factory=dict)
+    host: str = ""  # the URL's host, as the person configured it
+    pinned: bool = False  # sent to a configured receiver: its address is not worth showing
 
     @property
     def ok(self) -> bool:
@@ -140,7 +143,7 @@ class Delivery:
     def message_params(self) -> dict:
         if self.status is not None:
             return {"status": self.status, "reason": self.reason}
-        return {"seconds": f"{self.timeout:g}"}
+        return {"seconds": f"{self.timeout:g}", "host": self.host}
 
     def message(self) -> str:
         """The plain-language outcome in the active language ("" when it worked)."""
@@ -148,14 +151,16 @@ class Delivery:
         return gettext(template) % self.message_params if template else ""
 
 
-def _pinned(host: str, port: int) -> list[tuple[str, int]] | None:
+def _pinned(host: str, port: int, scheme: str = "http") -> list[tuple[str, int]] | None:
     """The configured addresses of a host name: the demo receiver of `make run`, test
-    receivers ("address:port", or several separated by commas, tried in order).
+    receivers ("address:port", or several separated by commas, tried in order); for https,
+    CALLBACK_PINNED_TLS_HOSTS first.
 
-    CALLBACK_PINNED_HOSTS is set from code only (the sandbox's demo, tests), never from the
-    environment.
+    Set from code only (the sandbox's demo, tests), never from the environment.
     """
-    pinned = settings.CALLBACK_PINNED_HOSTS.get(host.lower())
+    pinned = (
+        settings.CALLBACK_PINNED_TLS_HOSTS.get(host.lower()) if scheme == "https" else None
+    ) or settings.CALLBACK_PINNED_HOSTS.get(host.lower())
     if not pinned:
         return None
     found = []
@@ -202,9 +207,9 @@ def target_of(url: str, *, timeout: float = 5.0) -> Target:
     host = (parts.hostname or "").rstrip(".")
     port = parts.port or (443 if scheme == "https" else 80)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    pinned = _pinned(host, port)
+    pinned = _pinned(host, port, scheme)
     if pinned is not None:
-        return Target(scheme, host, port, tuple(pinned), path)
+        return Target(scheme, host, port, tuple(pinned), path, pinned=True)
     addresses = resolve(host, port, timeout=timeout)
     for address in addresses:
         reason = ip_unsafe_reason(ipaddress.ip_address(address.split("%")[0]))
@@ -230,6 +235,14 @@ def _connect(target: Target, deadline: _Deadline) -> tuple[socket.socket, str]:
             if deadline.remaining() <= 0:
                 break
     raise last or OSError("the host has no address")
+
+
+def _tls_context(target: Target) -> ssl.SSLContext:
+    """The system's trusted authorities; for a pinned demo host, the demo's own authority
+    (CALLBACK_PINNED_CA) — for those hosts only, the name still checked."""
+    if target.pinned and settings.CALLBACK_PINNED_CA:
+        return ssl.create_default_context(cafile=settings.CALLBACK_PINNED_CA)
+    return ssl.create_default_context()
 
 
 class _Deadline:
@@ -297,16 +310,16 @@ def deliver(
     address, status, reason, resp_headers, text, truncated = "", None, "", [], "", False
     failure, detail = "", ""
     sock = None
+    host, pinned = _host_of(url), False
     try:
         target = target_of(url, timeout=deadline.remaining())
-        address = target.address
+        address, pinned = target.address, target.pinned
         if sign is not None:
             sent_headers += sign(target.host)
         sock, address = _connect(target, deadline)
         deadline.arm(sock)
         if target.scheme == "https":
-            context = ssl.create_default_context()
-            sock = context.wrap_socket(sock, server_hostname=target.host)
+            sock = _tls_context(target).wrap_socket(sock, server_hostname=target.host)
         sock.settimeout(deadline.remaining())
         conn = http.client.HTTPConnection(address, target.port)
         conn.sock = sock
@@ -356,7 +369,16 @@ def deliver(
         sent_body=body.decode("utf-8", "replace"),
         sent_headers=sent_headers,
         timeout=timeout,
+        host=host,
+        pinned=pinned,
     )
+
+
+def _host_of(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
 
 
 def _url_port(url: str) -> int | None:

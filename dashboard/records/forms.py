@@ -34,6 +34,7 @@ WINDOW_CHOICES = [
     ("custom", _("Custom")),
 ]
 PAGE_SIZES = [20, 50, 100, 200, 500]
+MINUTE = "%Y-%m-%dT%H:%M"  # what a date-and-time input shows
 DEFAULT_WINDOW = "24h"
 DEFAULT_SIZE = 50
 # Free text is read record by record: across every domain it looks at a day at most, in one
@@ -44,7 +45,15 @@ LIVE_PAGE_MAX = RECORDS_PAGE_NUMBER_MAX
 
 
 class RecordsFilterForm(forms.Form):
+    open_end = True  # a custom window without an end runs until now
+
     domain = forms.CharField(label=_("Domain"), max_length=253, required=False)
+    name = forms.CharField(
+        label=_("App or stream"),
+        max_length=128,
+        required=False,
+        help_text=_("Any part of an app or stream name."),
+    )
     app = forms.CharField(label=_("App"), max_length=128, required=False)
     stream = forms.CharField(label=_("Stream"), max_length=128, required=False)
     status = forms.ChoiceField(
@@ -97,6 +106,34 @@ class RecordsFilterForm(forms.Form):
     def __init__(self, *args, now: dt.datetime | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.now = now or timezone.now()
+        if self.is_bound:
+            # A link that leaves out the window or the page size gets the defaults — and the
+            # form shows them, so the next change starts from what the table shows.
+            data = self.data.copy()
+            if not data.get("window"):
+                data["window"] = (
+                    "custom" if data.get("start") or data.get("end") else DEFAULT_WINDOW
+                )
+            if not data.get("size"):
+                data["size"] = str(DEFAULT_SIZE)
+            self.data = data
+
+    def shown(self):
+        """After validation: the form again, its fields showing exactly the window the table
+        covers (a custom window's ends in the reader's zone, to the minute, as the
+        date-and-time inputs show them)."""
+        if not self.is_valid():
+            return self
+        data = self.data.copy()
+        if self.cleaned_data["window"] == "custom":
+            data["start"] = timezone.localtime(self.cleaned_data["start"]).strftime(MINUTE)
+            end = self.cleaned_data["end"]
+            data["end"] = "" if self.open_end else timezone.localtime(end).strftime(MINUTE)
+        else:
+            data["start"] = data["end"] = ""
+        shown = RecordsFilterForm(data, now=self.now)
+        shown.is_valid()
+        return shown
 
     def clean_domain(self):
         name = self.cleaned_data["domain"].strip()
@@ -149,13 +186,15 @@ class RecordsFilterForm(forms.Form):
             )
 
     def _clean_custom(self, data: dict, limit: dt.timedelta, source: str) -> None:
+        """From a start up to an end (not included), each to the minute; no end: now."""
         start, end = data.get("start"), data.get("end")
         if not start:
             self.add_error("start", _("Enter the start of the custom window."))
-        if not end:
-            self.add_error("end", _("Enter the end of the custom window."))
-        if not (start and end):
             return
+        start = start.replace(second=0, microsecond=0)
+        end = end.replace(second=0, microsecond=0) if end else self.now
+        self.open_end = end >= self.now  # "until now": shown empty, whenever it is read
+        data["start"], data["end"] = start, min(end, self.now)
         if end <= start:
             self.add_error("end", _("The end must be after the start."))
         elif start < self.now - limit:
@@ -171,13 +210,22 @@ class RecordsFilterForm(forms.Form):
             self.add_error("start", message)
         elif start > self.now:
             self.add_error("start", _("The start is in the future."))
-        if end > self.now:
-            data["end"] = self.now
 
 
 # The filters as a background job keeps them (an export file, a redelivery run): the window
 # absolute, everything JSON-safe; and back.
-FROZEN_KEYS = ("domain", "domain_id", "app", "stream", "status", "type", "failure", "http", "q")
+FROZEN_KEYS = (
+    "domain",
+    "domain_id",
+    "name",
+    "app",
+    "stream",
+    "status",
+    "type",
+    "failure",
+    "http",
+    "q",
+)
 
 
 def freeze_filters(cleaned: dict) -> dict:

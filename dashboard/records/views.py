@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import time
 from functools import cached_property, partial
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -17,15 +18,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from dashboard.access import can_edit_domain
-from dashboard.archive.classify import label as failure_label
+from dashboard.access import can_edit_domain, edit_refusal
+from dashboard.archive.models import failure_name
 from dashboard.archive.selectors import (
     COUNT_CAP,
     archive_freshness,
     bounded_search,
     config_at,
     domain_harvested_until,
-    failure_totals,
     record_get,
     records_count,
     records_counts,
@@ -35,23 +35,22 @@ from dashboard.archive.selectors import (
 from dashboard.contract.api import parse_json_tolerant
 from dashboard.csvexport import csv_response
 from dashboard.domains.models import Domain
-from dashboard.domains.selectors import streaming_domain_names
+from dashboard.domains.selectors import domain_get, streaming_domain_names
 from dashboard.failures import UpstreamError
 from dashboard.htmx import render_page, vary_on_htmx
 from dashboard.incidents.selectors import (
     PERIODS,
     chart_period,
     domain_chart,
-    failure_sparklines,
-    open_incident_counts,
 )
 from dashboard.ops.budget import Busy, TooSlow
 from dashboard.paging import page_of, requested_page
-from dashboard.redelivery.selectors import latest_attempts, record_attempts
+from dashboard.redelivery.selectors import latest_attempts, record_attempts, redelivered_count
 
 from . import exports
 from .forms import LIVE, LIVE_PAGE_MAX, PAGE_SIZES, RecordsFilterForm, freeze_filters
 from .models import Export
+from .overview import checked_sort, overview_rows
 from .selectors import notify_records_iter, notify_records_page
 
 
@@ -114,7 +113,7 @@ def _row(record, zone) -> dict:
         "local": timezone.localtime(when, zone).strftime("%Y-%m-%d %H:%M:%S") if when else "",
         "utc": when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") if when else "",
         "result_class": "good" if record.notify_result == "success" else "bad",
-        "failure": failure_label(record.failure_class, record.http_status) if archived else "",
+        "failure": failure_name(record.failure_class, record.http_status) if archived else "",
         "permalink": reverse("record_detail", kwargs={"pk": record.pk}) if archived else "",
     }
 
@@ -137,6 +136,8 @@ def records_view(request):
         context["form_unbound"] = True
     filters = form.cleaned_data
     context["filters"] = filters
+    # the fields show what the table covers (defaults filled in, a window's ends to the minute)
+    form = context["form"] = form.shown()
     zone = timezone.get_current_timezone()
     upstream_ms = 0.0
     status = 200
@@ -196,6 +197,10 @@ def records_view(request):
                 and counts.failed
                 and can_edit_domain(request.user, domain)
             )
+            if context["can_redeliver"]:
+                # the button counts what a run would send: not the ones redelivered already
+                context["already_redelivered"] = redelivered_count(rows=rows)
+                context["to_resend"] = counts.failed - context["already_redelivered"]
     context["export_capped"] = context.get("total", 0) > exports.CAP
     # bigger exports are made in the background: a button that says so, not a download link
     context["export_direct"] = (
@@ -214,6 +219,7 @@ def record_detail(request, pk: int):
             _("There is no archived record %(id)s (it may be past the retention).") % {"id": pk}
         )
     state, entry = config_at(record=record)
+    refusal = edit_refusal(request.user, record.domain) if record.domain else None
     zone = timezone.get_current_timezone()
     context = {
         "row": _row(record, zone),
@@ -223,7 +229,8 @@ def record_detail(request, pk: int):
         "config_entry": entry,
         "current_config": record.domain.config("record") if record.domain else None,
         "attempts": record_attempts(record_id=record.pk),
-        "can_resend": bool(record.domain) and can_edit_domain(request.user, record.domain),
+        "can_resend": bool(record.domain) and refusal is None,
+        "resend_refusal": refusal,
     }
     return render(request, "records/detail.html", context)
 
@@ -374,59 +381,35 @@ def export_list(request):
     return render(request, "records/exports.html", {"exports": mine})
 
 
-# --- the failure overview -----------------------------------------------------------------------
+# --- the header search ----------------------------------------------------------------------
 
-SORTS = {
-    "rate24": ("24h", "rate"),
-    "rate7": ("7d", "rate"),
-    "rate30": ("30d", "rate"),
-    "failed24": ("24h", "failed"),
-    "total24": ("24h", "total"),
-    "name": (None, None),
-}
+
+def search(request):
+    """The search box in every page's header: a record id opens that record, a domain's name
+    its page, anything else the records of the last 24 hours whose app or stream name holds
+    it, every domain, newest first."""
+    q = " ".join((request.GET.get("q") or "").split())
+    if not q:
+        return redirect("records")
+    number = q.removeprefix("#")
+    if number.isdigit() and len(number) < 19 and record_get(pk=int(number)) is not None:
+        return redirect("record_detail", pk=int(number))
+    domain = domain_get(name=q) if len(q) <= 253 else None
+    if domain is not None:
+        return redirect("domain_detail", name=domain.name)
+    return redirect(reverse("records") + "?" + urlencode({"name": q, "window": "24h"}))
+
+
+# --- the failure overview -----------------------------------------------------------------------
 
 
 def overview(request):
-    sort = request.GET.get("sort") or "-rate24"
-    key = sort.lstrip("-")
-    if key not in SORTS:
-        sort, key = "-rate24", "rate24"
-    domains = list(
-        Domain.objects.filter(gone_at__isnull=True, domain_type=Domain.Type.STREAMING)
-        .select_related("team", "record_config")
-        .order_by("name")
-    )
-    ids = [d.pk for d in domains]
-    # every domain's numbers at once (an IN list of all of them would only slow the queries)
-    totals = failure_totals(domain_ids=None)
-    sparklines = failure_sparklines(domain_ids=None)
-    incidents = open_incident_counts(domain_ids=ids)
-    empty = {}
-    rows = [
-        {
-            "domain": d,
-            "totals": totals.get(d.pk, empty),
-            "sparkline": sparklines.get(d.pk),
-            "incidents": incidents.get(d.pk, 0),
-        }
-        for d in domains
-    ]
-    period, measure = SORTS[key]
-    if period is not None:
-
-        def value(row):
-            found = row["totals"].get(period)
-            number = getattr(found, measure, None) if found else None
-            return -1 if number is None else number
-
-        rows.sort(key=value, reverse=sort.startswith("-"))
-    elif sort.startswith("-"):
-        rows.reverse()
+    sort = checked_sort(request.GET.get("sort"))
     return render(
         request,
         "records/overview.html",
         {
-            "rows": rows,
+            "rows": overview_rows(sort=sort),
             "sort": sort,
             "freshness": archive_freshness(),
             "chart": domain_chart(domain=None, period=chart_period(request.GET.get("period"))),

@@ -24,3 +24,15 @@ def record_attempts(*, record_id: int) -> list[RedeliveryAttempt]:
 
 def run_attempts(*, run: RedeliveryRun, limit: int = 500) -> list[RedeliveryAttempt]:
     return list(run.attempts.select_related("record").order_by("-pk")[:limit])
+
+
+def redelivered_count(*, rows) -> int:
+    """Of these archived records, how many were redelivered successfully already (a run skips
+    them unless told otherwise)."""
+    return (
+        rows.filter(redeliveries__outcome=RedeliveryAttempt.Outcome.DELIVERED)
+        .order_by()
+        .values("pk")
+        .distinct()
+        .count()
+    )

@@ -20,7 +20,7 @@ from dashboard.records.forms import LIVE, RecordsFilterForm
 from . import services
 from .forms import RunActionForm, RunForm
 from .models import RedeliveryRun
-from .selectors import run_attempts
+from .selectors import redelivered_count, run_attempts
 
 
 @require_POST
@@ -76,6 +76,7 @@ def run_new(request):
     filters = services.run_filters(form.cleaned_data)
     preview = RedeliveryRun(domain=domain, filters=filters, max_record_id=2**62)
     count = services.run_records(preview).count()
+    already = redelivered_count(rows=services.run_records(preview)) if count else 0
     targets, upstream_error = [], None
     try:
         kinds = {
@@ -117,6 +118,7 @@ def run_new(request):
         "query": request.GET.urlencode(),
         "rate": services.settings.REDELIVERY_RATE_PER_SECOND,
         "active": active,
+        "already": already,
     }
     return render(request, "redelivery/new.html", context)
 

@@ -1,7 +1,7 @@
 """The sandbox's demo account, as plain data (no Django): its domains and their callbacks.
 
-settings.py reads DEMO_CALLBACK_HOSTS to point the demo's callback hosts at the small local
-receiver `make run` serves, so test callbacks succeed in the demo.
+The sandbox app points DEMO_CALLBACK_HOSTS at the small local receiver `make run` serves, so
+test callbacks succeed in the demo.
 """
 
 from __future__ import annotations

@@ -79,3 +79,100 @@
     }
   });
 })();
+
+// Filter forms and their results: one request at a time (hx-sync "queue last" on the form),
+// and always what the URL says.
+// - A page link of the results asks through the form (data-form, data-page): with the
+//   fields as they are now (typed a moment ago, their blur's own request queued first), so
+//   the page shown is a page of what the fields say, and no click is lost to a swap.
+// - A form never asks again for exactly what the page already shows (typing, then choosing a
+//   window: the field's change on blur repeats the typing's own request).
+(function () {
+  "use strict";
+  function submitPage(form, page) {
+    var field = form.elements.namedItem("page");
+    if (!field || !window.htmx) return false;
+    field.value = page;
+    window.htmx.trigger(form, "submit");
+    return true;
+  }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-form][data-page]");
+    if (!link) return;
+    var form = document.getElementById(link.dataset.form);
+    if (form && submitPage(form, link.dataset.page)) event.preventDefault();
+  });
+  document.addEventListener("submit", function (event) {
+    var jump = event.target;
+    if (!jump.matches || !jump.matches("form.jump[data-form]")) return;
+    var form = document.getElementById(jump.dataset.form);
+    if (form && submitPage(form, jump.elements.namedItem("page").value)) event.preventDefault();
+  }, true);
+  document.addEventListener("htmx:configRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form || !form.matches || !form.matches("form.filters")) return;
+    var field = form.elements.namedItem("page");
+    if (field && field.type === "hidden") field.value = "";  // used once: the next change starts at page 1
+  });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form || !form.matches || !form.matches("form.filters")) return;
+    var path = event.detail.pathInfo && event.detail.pathInfo.finalRequestPath;
+    if (event.detail.requestConfig.verb === "get" &&
+        path === window.location.pathname + window.location.search) {
+      event.preventDefault();
+    }
+  });
+})();
+
+// Forms show only the fields that apply to what is chosen (data-show-when="field=a,b"):
+// the alert rule editor shows the chosen condition's numbers, the chosen scope's target.
+// Without this script every field shows, and the server ignores those that do not apply.
+(function () {
+  "use strict";
+  function update(form) {
+    form.querySelectorAll("[data-show-when]").forEach(function (box) {
+      var rule = box.dataset.showWhen.split("=");
+      var field = form.elements.namedItem(rule[0]);
+      if (!field) return;
+      var shown = rule[1].split(",").indexOf(field.value) !== -1;
+      box.hidden = !shown;
+    });
+  }
+  function init(root) {
+    (root || document).querySelectorAll("form").forEach(function (form) {
+      if (form.querySelector("[data-show-when]")) update(form);
+    });
+  }
+  document.addEventListener("change", function (event) {
+    var form = event.target.form;
+    if (form && form.querySelector("[data-show-when]")) update(form);
+  });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { init(); });
+  } else {
+    init();
+  }
+})();
+
+// A record opened (its details) stays open when the results are swapped for new ones that
+// hold it too: a "Details" click that raced a filter change is not lost.
+(function () {
+  "use strict";
+  var open = [];
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "results") return;
+    open = Array.prototype.map.call(
+      document.querySelectorAll("#results tbody.record[data-record] details[open]"),
+      function (details) { return details.closest("tbody").dataset.record; }
+    );
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!open.length) return;
+    open.forEach(function (id) {
+      var details = document.querySelector('#results tbody.record[data-record="' + id + '"] details');
+      if (details) details.open = true;
+    });
+    open = [];
+  });
+})();

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
-from dashboard.archive.classify import classify, label
+from dashboard.archive.classify import classify
+from dashboard.archive.models import failure_name
 from dashboard.sandbox.traffic import _FAILURES
 
 CASES = [
@@ -61,8 +63,11 @@ def test_delivered_records_have_no_failure_class():
     assert classify(result="success", description="HTTP 200 OK", response="") == ("", 200)
 
 
-def test_labels():
-    assert label("http_4xx", 404) == "HTTP 404" and label("timeout", None) == "Timeout"
+def test_failure_names_in_the_readers_language():
+    assert failure_name("http_4xx", 404) == "HTTP 404" and failure_name("timeout") == "Timeout"
+    with translation.override("zh-hans"):
+        assert failure_name("timeout") != "Timeout" and failure_name("http_5xx", 502) == "HTTP 502"
+    assert failure_name("something-new") == "something-new"
 
 
 def test_long_texts_are_classified_alike_but_never_kept_in_the_cache():

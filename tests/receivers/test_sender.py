@@ -163,7 +163,7 @@ def tls_receiver(tmp_path, settings):
 def test_an_untrusted_certificate_is_a_tls_failure(tls_receiver):
     result = send("https://tls.example.net/cb")
     assert result.failure == TLS and result.code == "TLS"
-    assert "TLS certificate was not accepted" in result.message()
+    assert "The TLS certificate of tls.example.net was not accepted" in result.message()
     assert "_ssl.c" not in result.message() and "CERTIFICATE_VERIFY_FAILED" in result.detail
 
 

@@ -126,8 +126,8 @@ def test_counts_by_result_and_class_sit_above_the_table(browse):
         ("source=live", "Choose a domain to ask the Live API"),
         ("source=live&domain=" + TEAM_DOMAIN + "&failure=timeout", "cannot filter by this"),
         ("window=custom&start={now}&end={hour_ago}", "end must be after the start"),
-        ("window=custom&start={hour_ago}", "Enter the end"),
         ("window=custom", "Enter the start"),
+        ("window=custom&end={hour_ago}", "Enter the start"),
         ("window=forever", "Select a valid choice"),
         ("status=maybe", "Select a valid choice"),
         ("failure=cosmic-rays", "Select a valid choice"),
@@ -150,6 +150,19 @@ def test_bad_input_is_400_with_the_forms_message(browse, query, message):
     response = browse.get(f"/records/?{query}", headers=HX)
     assert response.status_code == 400, response.content.decode()[:300]
     assert message in response.content.decode()
+
+
+def test_a_custom_window_without_an_end_runs_until_now_and_says_so(browse):
+    now = timezone.now()
+    response = browse.get(f"/records/?window=custom&start={local(now - dt.timedelta(hours=3))}")
+    assert response.status_code == 200
+    filters = response.context["filters"]
+    assert now - filters["end"] < dt.timedelta(minutes=1)
+    assert response.context["form"]["end"].value() == ""  # shown empty: "until now"
+    # a link without window or size shows the defaults it uses
+    plain = browse.get(f"/records/?domain={TEAM_DOMAIN}")
+    assert plain.context["form"]["window"].value() == "24h"
+    assert plain.context["form"]["size"].value() == "50"
 
 
 def test_paging_forward_deep_and_past_the_end(browse):
@@ -267,14 +280,21 @@ def test_export_is_exactly_what_is_on_screen_with_permalinks(browse):
     assert all(r[header.index("permalink")].startswith("http://testserver/records/") for r in data)
 
 
-def test_failure_overview_ranks_by_the_24_hour_rate_from_the_archive(browse):
+def test_failure_overview_puts_failing_now_first_then_the_days_rate(browse):
     sandbox_app.stats.reset()
     page = browse.get("/records/overview/")
     assert sandbox_app.stats.calls == {}  # no upstream call per row
     rows = page.context["rows"]
-    rates = [r["totals"]["24h"].rate for r in rows if r["totals"].get("24h")]
-    assert rates == sorted(rates, reverse=True) and len(rates) >= 4
-    shop = next(r for r in rows if r["domain"].name == TEAM_DOMAIN)["totals"]
+    assert page.context["sort"] == "-now"
+
+    def now_key(row):
+        hour = row.sort_values["now"]
+        enough = bool(hour and hour.total >= 10)
+        return (enough, hour.rate if hour and hour.rate is not None else -1)
+
+    keys = [now_key(r) for r in rows]
+    assert keys == sorted(keys, reverse=True) and len(rows) >= 4
+    shop = next(r for r in rows if r.domain.name == TEAM_DOMAIN).sort_values
     # "24 h" is the last 24 whole hours, the current one included; 7 d and 30 d likewise
     # (their whole days from the daily rollups): each equals a direct count of the archive.
     end = timezone.now().astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
@@ -285,15 +305,23 @@ def test_failure_overview_ranks_by_the_24_hour_rate_from_the_archive(browse):
         )
         assert shop[period].total == archived.count()
         assert shop[period].failed == archived.filter(notify_result="failed").count()
+    # the last hour: the last sixty minutes, to the second
+    hour = ArchivedRecord.objects.filter(
+        domain__name=TEAM_DOMAIN, notify_time__gte=timezone.now() - dt.timedelta(hours=1)
+    )
+    assert abs(shop["now"].total - hour.count()) <= 1
+    by_rate = browse.get("/records/overview/?sort=-rate24").context["rows"]
+    rates = [r.sort_values["24h"].rate for r in by_rate if r.sort_values["24h"]]
+    assert rates == sorted(rates, reverse=True)
     by_name = browse.get("/records/overview/?sort=name").context["rows"]
-    names = [r["domain"].name for r in by_name]
+    names = [r.domain.name for r in by_name]
     assert names == sorted(names)
     assert browse.get("/records/overview/?sort=bogus").status_code == 200
 
 
 def test_failure_overview_rows_show_each_domains_numbers_and_escape_its_team(browse):
-    """The rows are built in Python (charts.overview_rows): what they show must be the
-    selectors' numbers, formatted and linked, and a team's name is text, not markup."""
+    """What the rows show are the selectors' numbers, formatted and linked, and a team's name
+    is text, not markup."""
     from dashboard.domains.models import Domain
 
     domain = Domain.objects.select_related("team").get(name=TEAM_DOMAIN)
@@ -303,8 +331,8 @@ def test_failure_overview_rows_show_each_domains_numbers_and_escape_its_team(bro
     body = page.content.decode()
     assert "<img src=x" not in body
     assert "&lt;img src=x onerror=alert(1)&gt; Ops" in body
-    row = next(r for r in page.context["rows"] if r["domain"].name == TEAM_DOMAIN)
-    day, week = row["totals"]["24h"], row["totals"]["7d"]
+    row = next(r for r in page.context["rows"] if r.domain.name == TEAM_DOMAIN)
+    day, week = row.sort_values["24h"], row.sort_values["7d"]
     found = re.search(
         rf'<tr>\s*<td class="wide"><a href="/domains/{re.escape(TEAM_DOMAIN)}/">.*?</tr>',
         body,
@@ -317,10 +345,11 @@ def test_failure_overview_rows_show_each_domains_numbers_and_escape_its_team(bro
     assert f'<a href="{link}&amp;window=24h&amp;status=failed">{day.failed:,}</a>' in cells
     assert f"{day.rate * 100:.1f}%</span>" in cells
     assert f'<a href="{link}&amp;window=7d&amp;status=failed">{week.rate * 100:.1f}%</a>' in cells
+    assert f'href="{link}&amp;window=1h"' in cells  # the last hour's number opens its records
     assert '<svg class="spark"' in cells
     # the numbers of every domain are in the table, in the order of the sort
     names = re.findall(r'<td class="wide"><a href="/domains/([^/"]+)/">', body)
-    assert names == [r["domain"].name for r in page.context["rows"]]
+    assert names == [r.domain.name for r in page.context["rows"]]
 
 
 def test_times_show_in_the_users_time_zone_with_utc_on_hover(browse):

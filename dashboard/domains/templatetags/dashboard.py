@@ -60,9 +60,6 @@ def get(mapping, key):
 @register.filter
 def failure_name(value: str) -> str:
     """A failure class in the reader's language ("timeout" -> "Timeout")."""
-    from dashboard.archive.models import FailureClass
+    from dashboard.archive.models import failure_name as name
 
-    try:
-        return str(FailureClass(value).label)
-    except ValueError:
-        return value
+    return name(value)

@@ -20,7 +20,7 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
-from dashboard.domains.templatetags.dashboard import failure_name, percent, rate_class
+from dashboard.domains.templatetags.dashboard import failure_name, percent
 
 register = template.Library()
 
@@ -231,75 +231,3 @@ def _sparkline(rates: list | None, label: str) -> str:
         f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'role="img"><title>{label} {numbers}</title><polyline points="{points}"></polyline></svg>'
     )
-
-
-SLOT = "domain-name-here"
-OVERVIEW_LABELS = (
-    "24 h total",
-    "24 h failed",
-    "24 h rate",
-    "7 d rate",
-    "30 d rate",
-    "7 days",
-    "Open incidents",
-    "Team",
-)
-
-
-@register.simple_tag
-def overview_rows(rows: list[dict]) -> str:
-    """The failure overview's table body — per domain its 24 h / 7 d / 30 d numbers (each a
-    link to the matching records), the 7-day sparkline, open incidents and team. Built here
-    like the chart: 200 rows of a dozen links and numbers cost the template language ~70 ms."""
-    count = _counter()
-    records, incidents = _e(reverse("records")), _e(reverse("incidents"))
-    # one reverse() for the 200 domain pages: a name is the URL's only variable part, and
-    # the <domain:…> converter's pattern is exactly the characters a name may have
-    pages = reverse("domain_detail", args=[SLOT])
-    labels = [_e(gettext(text)) for text in OVERVIEW_LABELS]
-    no_callback = _e(gettext("no recording callback"))
-    spark_label = _e(gettext("Failure rate, day by day over the last 7 days:"))
-    parts = []
-    for row in rows:
-        domain, totals = row["domain"], row["totals"]
-        day, week, month = (totals.get(period) for period in ("24h", "7d", "30d"))
-        name = _e(quote(domain.name, safe=""))
-        where = f"{records}?domain={name}"
-        if day is None or day.rate is None:
-            rate = '<span class="muted">—</span>'
-        else:
-            rate = f'<span class="badge {rate_class(day.rate)}">{percent(day.rate)}</span>'
-        if row["incidents"]:
-            open_ = (
-                f'<a href="{incidents}?domain={name}&amp;state=open">{count(row["incidents"])}</a>'
-            )
-        else:
-            open_ = '<span class="muted">0</span>'
-        cells = (
-            f'<a href="{where}&amp;window=24h">{count(day.total if day else 0)}</a>',
-            f'<a href="{where}&amp;window=24h&amp;status=failed">'
-            f"{count(day.failed if day else 0)}</a>",
-            rate,
-            f'<a href="{where}&amp;window=7d&amp;status=failed">'
-            f"{percent(week.rate if week else None)}</a>",
-            f'<a href="{where}&amp;window=30d&amp;status=failed">'
-            f"{percent(month.rate if month else None)}</a>",
-            _sparkline(row["sparkline"], spark_label),
-            open_,
-            _e(str(domain.team)) if domain.team else "—",
-        )
-        page = pages.replace(SLOT, _e(domain.name))
-        note = (
-            ""
-            if getattr(domain, "record_config", None)
-            else f'<div class="muted small">{no_callback}</div>'
-        )
-        parts.append(
-            f'<tr>\n    <td class="wide"><a href="{page}">{_e(domain.name)}</a>{note}</td>\n'
-            + "".join(
-                f'    <td data-label="{label}">{cell}</td>\n'
-                for label, cell in zip(labels, cells, strict=True)
-            )
-            + "  </tr>"
-        )
-    return mark_safe("\n".join(parts))  # noqa: S308 - numbers, and text through _e

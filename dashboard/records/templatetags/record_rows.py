@@ -75,8 +75,9 @@ def record_rows(rows: list[dict], filters: dict) -> str:
             if row["permalink"]
             else ""
         )
+        mark = f' data-record="{r.pk}"' if row["permalink"] else ""
         parts.append(
-            '    <tbody class="record">\n    <tr>\n' + "".join(cells) + "    </tr>\n"
+            f'    <tbody class="record"{mark}>\n    <tr>\n' + "".join(cells) + "    </tr>\n"
             '    <tr class="detail"><td colspan="7"><details>'
             f"<summary>{words['details']}</summary>\n"
             '      <div class="detail-grid">\n'

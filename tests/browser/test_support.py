@@ -1,0 +1,254 @@
+"""What support, leads and editors met on the pages (issue: "Support's answer in two steps,
+ticket links that are always right, and the rough edges people hit"), as they meet it:
+Chromium in Asia/Shanghai, English and Chinese, 1280 and 390 px wide."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from dashboard.audit.models import AuditEntry
+from tests.browser.conftest import sign_in
+from tests.conftest import OTHER_DOMAIN, PASSWORD, TEAM_DOMAIN, harvest_now
+
+
+def settle(page) -> None:
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(300)  # an htmx swap settles after its request
+
+
+def screen(page) -> tuple[str, str, list[str]]:
+    """What the records page shows: the pager's words, the stream field, the first rows."""
+    pager = page.locator(".pager > span")
+    pager = pager.first.inner_text() if pager.count() else ""
+    streams = page.locator("table.records td[data-label='App / stream']").all_inner_texts()[:5]
+    return pager, page.locator("#id_stream").input_value(), streams
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_typing_then_paging_at_once_leaves_the_url_equal_to_the_screen(
+    watched, live_server, people, width
+):
+    page = watched
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, live_server, "support")
+    page.goto(f"{live_server.url}/records/?window=7d&size=20")
+    expect(page.locator(".pager")).to_contain_text("Page 1 of")
+    next_page = page.locator(".pager").get_by_role("link", name="Next ›")
+    next_page.wait_for()
+    page.locator("#id_stream").click()
+    page.keyboard.type("o")  # streams with an "o": many pages of them too
+    next_page.click()  # at once: before the typing's own request, raced by its blur
+    settle(page)
+    assert "stream=o" in page.url and "page=2" in page.url, page.url
+    before = screen(page)
+    assert before[0].startswith("Page 2 of") and before[1] == "o"
+    assert before[2] and all("o" in s.split("/")[-1] for s in before[2]), before
+    page.reload()
+    settle(page)
+    assert screen(page) == before  # a link copied into a ticket shows what the screen showed
+    assert page.problems == []
+
+
+def test_typing_then_opening_details_keeps_one_result(watched, live_server, people):
+    page = watched
+    sign_in(page, live_server, "support")
+    page.goto(f"{live_server.url}/records/?window=24h&stream=room")
+    expect(page.locator("table.records")).to_be_visible()
+    page.locator("#id_stream").fill("")
+    page.locator("#id_stream").type("room-1")
+    page.locator("table.records details summary").first.click()
+    settle(page)
+    assert "stream=room-1" in page.url
+    shown = screen(page)
+    page.reload()
+    settle(page)
+    assert screen(page) == shown
+    page.locator("table.records details summary").first.click()
+    expect(page.locator("table.records details[open] pre").first).to_be_visible()
+    assert page.problems == []
+
+
+def test_support_answers_did_it_arrive_in_two_steps_from_any_page(watched, live_server, people):
+    """Type part of a stream's name in the header, Enter; open a row: the receiver's answer."""
+    page = watched
+    sign_in(page, live_server, "support")
+    page.goto(f"{live_server.url}/incidents/")  # any page
+    page.locator("#header-search").fill("STUDIO")  # 1: type and Enter
+    page.locator("#header-search").press("Enter")
+    expect(page).to_have_url(re.compile(r"/records/\?name=STUDIO&window=24h"))
+    rows = page.locator("table.records tbody.record")
+    expect(rows.first).to_contain_text("studio")
+    timing = page.evaluate(
+        "() => performance.getEntriesByType('navigation')[0].serverTiming"
+        ".filter(t => t.name === 'app').map(t => t.duration)"
+    )
+    assert timing and timing[0] <= 300, f"server time {timing} ms"
+    failed = page.locator("table.records tbody.record:has(.badge.bad)")
+    target = failed.first if failed.count() else rows.first
+    target.locator("details summary").click()  # 2: open the row
+    expect(target.locator("details[open] pre").nth(1)).to_be_visible()  # NotifyResponse
+    record = target.get_attribute("data-record")
+    # a domain's name goes to the domain; a record's number to the record
+    page.locator("#header-search").fill(TEAM_DOMAIN.upper())
+    page.locator("#header-search").press("Enter")
+    expect(page).to_have_url(f"{live_server.url}/domains/{TEAM_DOMAIN}/")
+    page.locator("#header-search").fill(f"#{record}")
+    page.locator("#header-search").press("Enter")
+    expect(page).to_have_url(f"{live_server.url}/records/{record}/")
+    assert page.problems == []
+
+
+def test_the_domain_search_is_no_dead_end_for_a_stream(watched, live_server, people):
+    page = watched
+    sign_in(page, live_server, "support")
+    page.goto(f"{live_server.url}/domains/?q=studio")
+    expect(page.locator("#results")).to_contain_text("No domains match")
+    page.locator("#search-records a").click()
+    expect(page.locator("table.records tbody.record").first).to_contain_text("studio")
+    assert page.problems == []
+
+
+def test_a_link_without_window_or_size_shows_what_the_table_shows(watched, live_server, people):
+    page = watched
+    sign_in(page, live_server, "support")
+    page.goto(f"{live_server.url}/domains/{TEAM_DOMAIN}/")
+    page.get_by_role("link", name="See this domain's callback records").click()
+    expect(page.locator("#id_window")).to_have_value("24h")
+    expect(page.locator("#id_size")).to_have_value("50")
+    page.select_option("#id_status", "failed")
+    expect(page).to_have_url(re.compile(r"status=failed"))
+    assert "window=24h" in page.url and "size=50" in page.url  # the next change kept them
+    # a custom window with only its start runs until now
+    shanghai = dt.timezone(dt.timedelta(hours=8))  # the browser's zone
+    start = timezone.localtime(timezone.now(), shanghai) - dt.timedelta(hours=3)
+    page.goto(
+        f"{live_server.url}/records/?domain={TEAM_DOMAIN}&window=custom"
+        f"&start={start:%Y-%m-%dT%H:%M}"
+    )
+    expect(page.locator("#results [role=alert]")).to_have_count(0)
+    expect(page.locator("#id_end")).to_have_value("")
+    expect(page.locator("#counts")).to_contain_text("callback")
+    assert page.problems == []
+
+
+def test_an_entry_filter_on_the_audit_log_is_visible_and_removable(watched, live_server, people):
+    page = watched
+    for n in range(3):
+        AuditEntry.objects.create(
+            domain_name=TEAM_DOMAIN,
+            kind="record",
+            action="update",
+            outcome="success",
+            before={"notify_url": f"https://a{n}.example.com"},
+            after={"notify_url": f"https://b{n}.example.com"},
+        )
+    entry = AuditEntry.objects.order_by("pk").first()
+    sign_in(page, live_server, "lead")
+    page.goto(f"{live_server.url}/audit/?entry={entry.pk}")
+    expect(page.locator("#entry-filter")).to_contain_text(f"Showing entry #{entry.pk} only")
+    expect(page.locator("#id_entry")).to_have_value(str(entry.pk))
+    expect(page.locator("#results")).not_to_contain_text("[invalid name]")
+    expect(page.locator("#results tbody tr")).to_have_count(1)
+    page.locator("#entry-filter a").click()
+    expect(page.locator("#results tbody tr")).to_have_count(3)
+    expect(page.locator("#results")).to_contain_text("→")  # what changed, before → after
+    assert page.problems == []
+
+
+def test_changing_ones_password_and_signing_out_everywhere(watched, live_server, people, browser):
+    page = watched
+    sign_in(page, live_server, "editor")
+    other = browser.new_context().new_page()  # another computer
+    sign_in(other, live_server, "editor")
+    page.get_by_role("link", name="Editor").first.click()  # the name in the header
+    expect(page.locator("h1")).to_have_text("Your account")
+    expect(page.locator("#time-zone")).to_contain_text("Asia/Shanghai")
+    page.fill("#id_old_password", PASSWORD)
+    page.fill("#id_new_password1", "a-new-long-pass-phrase-7")
+    page.fill("#id_new_password2", "a-new-long-pass-phrase-7")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.locator(".messages")).to_contain_text("Your password is changed")
+    other.goto(f"{live_server.url}/domains/")
+    expect(other.locator("h1")).to_have_text("Sign in")  # the other session ended
+    sign_in(other, live_server, "editor", "a-new-long-pass-phrase-7")
+    expect(other.locator("h1")).to_have_text("Domains")
+    page.goto(f"{live_server.url}/account/")
+    page.get_by_role("button", name="Sign out everywhere").click()
+    expect(page.locator("h1")).to_have_text("Sign in")
+    other.goto(f"{live_server.url}/domains/")
+    expect(other.locator("h1")).to_have_text("Sign in")
+    assert AuditEntry.objects.filter(action__in=["password", "signout"]).count() == 2
+    assert page.problems == []
+
+
+def test_the_failure_overview_puts_an_outage_in_progress_first(watched, live_server, people):
+    page = watched
+    # three minutes ago the shop's receiver broke: every callback since has failed
+    call_command("sandbox_callbacks", TEAM_DOMAIN, fail=100, cause="HTTP 503", rate=7200)
+    from dashboard.sandbox.models import SandboxDomain
+
+    SandboxDomain.objects.filter(name=TEAM_DOMAIN).update(
+        records_generated_until=timezone.now() - dt.timedelta(minutes=3)
+    )
+    harvest_now()
+    sign_in(page, live_server, "lead")
+    page.get_by_role("link", name="Failures").click()
+    first = page.locator("#overview tbody tr").first
+    expect(first).to_contain_text(TEAM_DOMAIN)
+    rate = first.locator("td[data-label='Last hour'] .badge").inner_text()
+    assert float(rate.rstrip("%")) > 80, rate
+    assert page.problems == []
+
+
+def test_chinese_pages_have_no_english_leftovers(watched, live_server, people):
+    page = watched
+    sign_in(page, live_server, "editor")
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.select_option("#lang-select", "zh-hans")
+    page.locator("form.lang button").click()
+    page.goto(f"{live_server.url}/records/?domain={TEAM_DOMAIN}&window=7d&status=failed")
+    classes = page.locator("table.records td[data-label] .small").all_inner_texts()
+    english = {"Timeout", "Connection refused", "Other", "Signature rejected"}
+    assert classes and not english & set(classes), classes
+    page.goto(f"{live_server.url}/alerts/new/")
+    expect(page.locator("label[for=id_condition]")).to_have_text("触发条件")
+    expect(page.locator("main")).not_to_contain_text("Select an option")
+    assert page.problems == []
+
+
+def test_the_alert_form_shows_only_what_applies_and_fits_a_phone(watched, live_server, people):
+    page = watched
+    page.set_viewport_size({"width": 390, "height": 900})
+    sign_in(page, live_server, "editor")
+    page.goto(f"{live_server.url}/alerts/new/")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    expect(page.locator("#id_threshold_percent")).to_be_visible()
+    expect(page.locator("#id_consecutive")).to_be_hidden()
+    page.select_option("#id_condition", "consecutive")
+    expect(page.locator("#id_consecutive")).to_be_visible()
+    expect(page.locator("#id_threshold_percent")).to_be_hidden()
+    page.select_option("#id_condition", "silence")
+    expect(page.locator("#id_window_minutes")).to_be_visible()
+    expect(page.locator("#id_min_deliveries")).to_be_hidden()
+    page.select_option("#id_scope", "team")
+    expect(page.locator("#id_domain_name")).to_be_hidden()
+    expect(page.locator("#id_team")).to_be_visible()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    assert page.problems == []
+
+
+def test_an_editor_of_another_team_is_told_why_there_is_no_resend(watched, live_server, people):
+    page = watched
+    from dashboard.archive.models import ArchivedRecord
+
+    record = ArchivedRecord.objects.filter(domain_name=OTHER_DOMAIN).first()
+    sign_in(page, live_server, "editor")
+    page.goto(f"{live_server.url}/records/{record.pk}/")
+    expect(page.locator("#why-no-resend")).to_contain_text("you are not in it")
+    assert page.problems == []
