@@ -4,6 +4,7 @@ by domain + receiver host + cause; auto-resolve; who may change them; every chan
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.utils import timezone
@@ -283,3 +284,17 @@ def test_the_domain_page_shows_its_open_incidents(client, viewer, incident):
     section = body[body.index('id="open-incidents"') :]
     assert "1 open incident" in section and "HTTP 404" in section and HOST in section
     assert f"/incidents/{incident.pk}/" in section
+
+
+def test_an_incidents_link_opens_exactly_its_failures(quiet, client, viewer):
+    """"52 failures" once opened 46: the link's window ended at the minute it was drawn."""
+    deliver(12, failed=True, minutes_ago=0.1, why="HTTP 502 Bad Gateway", stream="link-check")
+    harvest_now()
+    (incident,) = [i for i in mine() if i.cause == "HTTP 502"]
+    client.force_login(viewer)
+    page = client.get(f"/incidents/{incident.pk}/").content.decode()
+    link = re.search(r'href="(/records/\?[^"]+)">Its failed callbacks', page).group(1)
+    link = link.replace("&amp;", "&")
+    records = client.get(link)
+    assert records.status_code == 200
+    assert records.context["total"] == incident.count == 12
