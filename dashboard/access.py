@@ -9,6 +9,7 @@ and management commands use them as the system.
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -46,7 +47,9 @@ EDIT_TEAM = "domains.edit_team_callbacks"
 
 
 def ask_a_lead() -> str:
-    names = [u.get_full_name() or u.get_username() for u in leads()[:3]]
+    names = cache.get_or_set(
+        "lead-names", lambda: [u.get_full_name() or u.get_username() for u in leads()[:3]], 60
+    )
     if not names:
         return _("Ask an administrator.")
     return _("Ask a lead (%(names)s).") % {"names": ", ".join(names)}

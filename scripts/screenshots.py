@@ -36,6 +36,9 @@ PAGES = [
     ("people", "/people/"),
     ("incidents", "/incidents/"),
     ("incident", None),  # the first incident of the list above
+    ("search", "/search/?q=studio"),  # the header's search: every domain, the last 24 hours
+    ("account", "/account/"),
+    ("alert-form", "/alerts/new/"),
 ]
 
 
@@ -152,7 +155,7 @@ def main() -> int:
                     else:
                         page.goto(base + path)
                     page.wait_for_load_state("networkidle")
-                    if name == "records":
+                    if name in ("records", "search"):
                         page.locator("table.records details summary").first.click()
                     page.screenshot(path=OUT / f"{name}-{width}.png", full_page=name != "records")
                     if name == "records":

@@ -57,13 +57,28 @@ def ensure_roles(sender=None, using="default", **kwargs) -> None:
         group.permissions.set(wanted)
 
 
+def role_names(user) -> frozenset[str]:
+    """The role groups a person is in, read once per request (cached on the user)."""
+    cached = getattr(user, "_role_names", None)
+    if cached is None:
+        cached = frozenset(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        user._role_names = cached
+    return cached
+
+
+def roles_changed(user) -> None:
+    """Forget what was read of the person's roles (after changing them)."""
+    for name in ("_role_names", "_role_perm_cache", "_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(name, None)
+
+
 def role_of(user) -> str | None:
     """The strongest role the user holds (superusers count as Lead)."""
     if not user.is_authenticated:
         return None
     if user.is_superuser:
         return LEAD
-    names = {g.name for g in user.groups.all()}
+    names = role_names(user)
     for role in (LEAD, EDITOR, VIEWER):
         if role in names:
             return role

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.services import audit_entry_create
 
-from .roles import RANK, ROLES, role_of
+from .roles import RANK, ROLES, role_of, roles_changed
 from .sessions import sessions_end
 
 
@@ -43,6 +43,7 @@ def _apply(user, *, role: str, teams, data: dict) -> None:
     user.is_staff = user.is_superuser  # the admin is for administrators only
     user.save()
     user.groups.set(Group.objects.filter(name=role) if role in ROLES else [])
+    roles_changed(user)
     user.teams.set(teams)
 
 

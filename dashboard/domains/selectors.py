@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.cache import cache
+
 from dashboard.upstream import get_client, upstream_errors
 
 from .models import Domain
@@ -31,8 +33,13 @@ def domain_get(*, name: str) -> Domain | None:
 
 
 def streaming_domain_names() -> list[str]:
-    return list(
-        Domain.objects.filter(gone_at__isnull=True, domain_type=Domain.Type.STREAMING)
-        .order_by("name")
-        .values_list("name", flat=True)
+    """For the domain pickers; cached a minute (domains change with a sync)."""
+    return cache.get_or_set(
+        "streaming-domain-names",
+        lambda: list(
+            Domain.objects.filter(gone_at__isnull=True, domain_type=Domain.Type.STREAMING)
+            .order_by("name")
+            .values_list("name", flat=True)
+        ),
+        60,
     )

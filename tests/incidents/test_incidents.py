@@ -287,7 +287,7 @@ def test_the_domain_page_shows_its_open_incidents(client, viewer, incident):
 
 
 def test_an_incidents_link_opens_exactly_its_failures(quiet, client, viewer):
-    """"52 failures" once opened 46: the link's window ended at the minute it was drawn."""
+    """ "52 failures" once opened 46: the link's window ended at the minute it was drawn."""
     deliver(12, failed=True, minutes_ago=0.1, why="HTTP 502 Bad Gateway", stream="link-check")
     harvest_now()
     (incident,) = [i for i in mine() if i.cause == "HTTP 502"]
