@@ -20,7 +20,7 @@ help:
 	@echo "make sandbox      - serve the Live API sandbox alone on 127.0.0.1:9100"
 	@echo "make bench        - run the benchmarks in benchmarks/"
 	@echo "make screenshots  - capture docs/screenshots/ with headless Chromium"
-	@echo "make loadtest     - gunicorn + wrk: 50 users browsing for 2 minutes"
+	@echo "make loadtest     - gunicorn + PostgreSQL, archive filled: 50 users, then 50 + 4 exporters"
 
 check-python:
 	@if [ -z "$(PYTHON)" ]; then \

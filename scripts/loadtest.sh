@@ -37,9 +37,16 @@ echo "== database: ${DATABASE_URL%%:*}"
 echo "== filling the archive: the demo account harvested"
 "$PY" manage.py harvest_records -v0
 "$PY" manage.py shell -c "
+import datetime as dt
+from django.utils import timezone
 from dashboard.archive.models import ArchivedRecord
 from dashboard.sandbox.models import SandboxNotifyRecord
-print(f'archive: {ArchivedRecord.objects.count():,} records (the demo account holds {SandboxNotifyRecord.objects.count():,})')
+held = SandboxNotifyRecord.objects.count()
+served = SandboxNotifyRecord.objects.filter(notify_time__gte=timezone.now() - dt.timedelta(days=7)).count()
+archived = ArchivedRecord.objects.count()
+print(f'archive: {archived:,} records; the demo account holds {held:,}, {served:,} of them in the 7 days its API serves')
+if archived < served * 0.99:
+    raise SystemExit('the archive holds fewer records than the demo account serves: harvest failed?')
 "
 sessions=$("$PY" manage.py shell -c "
 from django.contrib.auth.models import User, Group
