@@ -1,9 +1,11 @@
-"""The callback archive on PostgreSQL: backfill, insert rate, steady-state lag, and searches
-over 5,000,000 records (90 days, 200 domains) with their query plans.
+"""The callback archive on PostgreSQL: backfill, insert rate, steady-state lag, purging an
+expired day, and searches over BENCH_RECORDS synthetic records (default 20,000,000; 90 days,
+BENCH_DOMAINS domains, default 1,000) in daily partitions, with their query plans and the same
+queries on an unpartitioned copy of the table beside them.
 
 Run by `make bench` inside a throwaway PostgreSQL cluster (scripts/with-postgres.sh); alone:
     bash scripts/with-postgres.sh .venv/bin/python benchmarks/archive.py
-Parts: `archive.py backfill insert lag search` (default: all).
+Parts: `archive.py backfill insert lag purge search analytics` (default: all).
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "k" * 40)
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")
 os.environ["SECURE_SSL_REDIRECT"] = "false"  # the test client speaks plain HTTP
 os.environ["ARCHIVE_HARVEST_WORKERS"] = os.environ.get("ARCHIVE_HARVEST_WORKERS", "4")
-PARTS = sys.argv[1:] or ["backfill", "insert", "lag", "search", "analytics"]
+PARTS = sys.argv[1:] or ["backfill", "insert", "lag", "purge", "search", "analytics"]
+RECORDS = int(os.environ.get("BENCH_RECORDS", "20000000"))
+DOMAINS = int(os.environ.get("BENCH_DOMAINS", "1000"))
 
 # The Live API is a service of its own: the sandbox runs in its own process (throttled at the
 # documented QPS), and the dashboard reaches it over HTTP as it would reach Alibaba Cloud.
@@ -86,19 +90,25 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from dashboard.archive import harvest  # noqa: E402
-from dashboard.archive.harvest import archive_row, harvest_pass, records_insert  # noqa: E402
+from dashboard.archive.harvest import SLICE, archive_settle, harvest_pass  # noqa: E402
 from dashboard.archive.models import (  # noqa: E402
     ArchivedName,
     ArchivedRecord,
     DailyRollup,
     DomainHourlyTotal,
     HarvestCursor,
+    HarvestWindow,
     HourlyRollup,
     TotalHourlyRollup,
 )
+from dashboard.archive.partitions import (  # noqa: E402
+    partitions_ensure,
+    records_delete,
+    records_purge,
+)
+from dashboard.archive.rollups import hour_of, rollups_rebuild  # noqa: E402
 from dashboard.archive.selectors import archive_freshness  # noqa: E402
-from dashboard.archive.signals import records_archived  # noqa: E402
+from dashboard.archive.store import archive_row, records_insert  # noqa: E402
 from dashboard.contract.api import ACTION_QPS, DESCRIBE_RECORDS  # noqa: E402
 from dashboard.domains.models import Domain  # noqa: E402
 from dashboard.incidents.models import Incident  # noqa: E402
@@ -157,6 +167,7 @@ def _empty_archive() -> None:
             DomainHourlyTotal,
             TotalHourlyRollup,
             HarvestCursor,
+            HarvestWindow,
             Incident,
         )
     ]
@@ -178,19 +189,31 @@ def insert() -> None:
     )
     Domain.objects.filter(pk=domain.pk).update(gone_at=timezone.now())  # never harvested
     ArchivedRecord.objects.filter(domain=domain).delete()
+    HarvestCursor.objects.filter(domain=domain).delete()
     now = timezone.now().replace(microsecond=0)
     rows = [archive_row(domain, _record(i, now), now) for i in range(100_000)]
+    rows.reverse()  # oldest first, as windows are stored
+    # as the harvester stores them: windows of SLICE, each in batches of ARCHIVE_STORE_BATCH
+    # rows, then settled (the incidents derived from the window's records, read back in time
+    # order); the API hands each window's pages newest first
+    windows: dict[dt.datetime, list[dict]] = {}
+    first = rows[0]["notify_time"]
+    for row in rows:
+        windows.setdefault(first + SLICE * ((row["notify_time"] - first) // SLICE), []).append(row)
+    batch = settings.ARCHIVE_STORE_BATCH
     started = time.monotonic()
-    for offset in range(0, len(rows), 500):
-        new = records_insert(rows[offset : offset + 500])
-        # incident maintenance, as the harvester triggers it after each batch
-        records_archived.send(sender=ArchivedRecord, domain=domain, records=new)
+    for start, window in windows.items():
+        window.reverse()
+        for offset in range(0, len(window), batch):
+            records_insert(window[offset : offset + batch])
+        archive_settle(domain, until=start + SLICE)
     elapsed = time.monotonic() - started
     again = time.monotonic()
     records_insert(rows[:10_000])  # the overlap: already archived
     print(
         f"100,000 rows in {elapsed:.2f} s = {100_000 / elapsed:,.0f} rows/s "
-        f"(with their rollups and incident maintenance; 1 in 11 failed); "
+        f"(daily partitions, rollups, names, incidents derived per {SLICE} window; "
+        f"1 in 11 failed; {Incident.objects.filter(domain=domain).count()} incidents); "
         f"10,000 duplicates skipped in {time.monotonic() - again:.2f} s"
     )
     ArchivedRecord.objects.filter(domain=domain).delete()
@@ -199,9 +222,10 @@ def insert() -> None:
     DomainHourlyTotal.objects.filter(domain=domain).delete()
     ArchivedName.objects.filter(domain=domain).delete()
     Incident.objects.filter(domain=domain).delete()
+    HarvestCursor.objects.filter(domain=domain).delete()
     # the all-domains rollups of those hours: summed again without this domain
     first = now - dt.timedelta(seconds=100_000, hours=1)
-    harvest._totals_rebuild(harvest.hour_of(first), harvest.hour_of(now) + dt.timedelta(hours=1))
+    rollups_rebuild(start=hour_of(first), end=hour_of(now) + dt.timedelta(hours=1), domains=[])
     Domain.objects.filter(pk=domain.pk).update(gone_at=timezone.now())  # not upstream
 
 
@@ -239,7 +263,7 @@ def lag() -> None:
     )
 
 
-# --- 5,000,000 records over 90 days and 200 domains --------------------------------------------
+# --- RECORDS synthetic records over 90 days and DOMAINS domains, in daily partitions ------------
 
 LOAD = """
 INSERT INTO archive_archivedrecord (fingerprint, domain_id, domain_name, app_name, stream_name,
@@ -268,7 +292,7 @@ SELECT md5('bench' || g)::uuid, d.id, d.name,
     'hooks.' || d.name,
     now()
 FROM generate_series(%s, %s) AS g
-JOIN bench_domains d ON d.n = g %% 200
+JOIN bench_domains d ON d.n = g %% %s
 """
 ROLLUP = """
 INSERT INTO archive_hourlyrollup
@@ -310,23 +334,28 @@ ON CONFLICT (hour, notify_result, failure_class) DO UPDATE SET count = excluded.
 """
 
 
-def load_five_million() -> None:
+def load_archive() -> None:
+    """RECORDS records over 90 days, DOMAINS domains, with their rollups and names; loaded
+    once per cluster (kept between runs of the benchmark)."""
     if ArchivedRecord.objects.filter(domain_name__startswith="bench-").exists():
-        print("(5,000,000 synthetic records already loaded)")
+        print(f"({RECORDS:,} synthetic records already loaded)")
         return
     started = time.monotonic()
     domains = [
-        Domain(name=f"bench-{n:03d}.example.com", domain_type="liveVideo", status="online")
-        for n in range(200)
+        Domain(name=f"bench-{n:04d}.example.com", domain_type="liveVideo", status="online")
+        for n in range(DOMAINS)
     ]
     Domain.objects.bulk_create(domains, ignore_conflicts=True)
+    today = timezone.now().date()
+    partitions_ensure({today - dt.timedelta(days=n) for n in range(-3, 92)})
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMP TABLE bench_domains AS SELECT id, name, "
             "(row_number() OVER (ORDER BY name) - 1) AS n FROM domains_domain "
             "WHERE name LIKE 'bench-%%'"
         )
-        # Load without the indexes, then build them once (as a restore would).
+        # Load without the indexes, then build them once (as a restore would). A partitioned
+        # table's index is made on every partition by one CREATE INDEX on the table.
         cursor.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = "
             "'archive_archivedrecord' AND indexname NOT LIKE '%%pkey' "
@@ -335,24 +364,52 @@ def load_five_million() -> None:
         indexes = cursor.fetchall()
         for name, _ in indexes:
             cursor.execute(f'DROP INDEX "{name}"')
-        for first in range(0, 5_000_000, 500_000):
-            cursor.execute(LOAD, [first, first + 499_999])
-            print(f"  loaded {first + 500_000:,}", flush=True)
+        step = 500_000
+        for first in range(0, RECORDS, step):
+            cursor.execute(LOAD, [first, min(first + step, RECORDS) - 1, DOMAINS])
+            print(f"  loaded {min(first + step, RECORDS):,}", flush=True)
         for name, definition in indexes:
-            cursor.execute(definition)
+            cursor.execute(definition.replace(" ON ONLY ", " ON "))
             print(f"  index {name} built", flush=True)
         cursor.execute(ROLLUP)
         cursor.execute(DAILY)
         cursor.execute(NAMES)
         cursor.execute(HOURLY_TOTALS)
         cursor.execute(TOTALS)
-        cursor.execute("VACUUM ANALYZE archive_archivedrecord")
-        cursor.execute("VACUUM ANALYZE archive_hourlyrollup")
-        cursor.execute("VACUUM ANALYZE archive_dailyrollup")
-        cursor.execute("VACUUM ANALYZE archive_archivedname")
-        cursor.execute("VACUUM ANALYZE archive_totalhourlyrollup")
-        cursor.execute("VACUUM ANALYZE archive_domainhourlytotal")
-    print(f"5,000,000 records loaded in {time.monotonic() - started:.0f} s")
+        for table in (
+            "archive_archivedrecord",
+            "archive_hourlyrollup",
+            "archive_dailyrollup",
+            "archive_archivedname",
+            "archive_totalhourlyrollup",
+            "archive_domainhourlytotal",
+        ):
+            cursor.execute(f"VACUUM ANALYZE {table}")
+    print(f"{RECORDS:,} records loaded in {time.monotonic() - started:.0f} s")
+
+
+def flat_copy() -> None:
+    """The same records in one unpartitioned table with the same indexes (the peer: the
+    archive as it was before partitions), made once."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('bench_flat')")
+        if cursor.fetchone()[0]:
+            return
+        started = time.monotonic()
+        cursor.execute("CREATE TABLE bench_flat AS SELECT * FROM archive_archivedrecord")
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'archive_archivedrecord' "
+            "AND indexname NOT LIKE '%%pkey'"
+        )
+        for (definition,) in cursor.fetchall():
+            name = definition.split(" INDEX ", 1)[1].split(" ON ", 1)[0]
+            flat = definition.replace(" ON ONLY ", " ON ").replace(
+                "public.archive_archivedrecord", "bench_flat"
+            )
+            cursor.execute(flat.replace(f" {name} ", f" {name}_flat ", 1))
+        cursor.execute("ALTER TABLE bench_flat ADD PRIMARY KEY (id)")
+        cursor.execute("VACUUM ANALYZE bench_flat")
+    print(f"  (unpartitioned copy made in {time.monotonic() - started:.0f} s)")
 
 
 def timed(client: Client, path: str, n: int = 30) -> list[float]:
@@ -365,23 +422,40 @@ def timed(client: Client, path: str, n: int = 30) -> list[float]:
     return samples
 
 
-def explain(client: Client, path: str) -> None:
-    """EXPLAIN the slowest statement the page really ran (captured, not retyped)."""
+def slowest(client: Client, path: str) -> str:
+    """The slowest statement the page really ran (captured, not retyped)."""
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as queries:
         client.get(path)
-    slowest = max(queries.captured_queries, key=lambda q: float(q["time"]))
-    print(f"    ({float(slowest['time']) * 1000:.1f} ms) {slowest['sql'][:160]}…")
+    return max(queries.captured_queries, key=lambda q: float(q["time"]))["sql"]
+
+
+def explain(sql: str, lines: int = 16) -> None:
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN " + slowest["sql"])
-        for (line,) in cursor.fetchall()[:14]:
-            print("    " + line)
+        cursor.execute("EXPLAIN " + sql)
+        plan = [line for (line,) in cursor.fetchall()]
+    print(f"    {sql[:160]}…")
+    for line in plan[:lines]:
+        print("    " + line)
+    scanned = sum("archive_archivedrecord_p" in line for line in plan)
+    print(f"    ({scanned} of the daily partitions in the plan)")
+
+
+def run_sql(sql: str, n: int = 15) -> list[float]:
+    samples = []
+    with connection.cursor() as cursor:
+        for _ in range(n):
+            started = time.perf_counter()
+            cursor.execute(sql)
+            cursor.fetchall()
+            samples.append((time.perf_counter() - started) * 1000)
+    return samples
 
 
 def search() -> None:
-    print("\n-- searches over 5,000,000 records, 90 days, 200 domains (dashboard time)")
-    load_five_million()
+    print(f"\n-- searches over {RECORDS:,} records, 90 days, {DOMAINS} domains (dashboard time)")
+    load_archive()
     from django.contrib.auth.models import Group, User
 
     from dashboard.accounts.roles import VIEWER, ensure_roles
@@ -391,7 +465,7 @@ def search() -> None:
     user.groups.add(Group.objects.get(name=VIEWER))
     client = Client()
     client.force_login(user)
-    domain = Domain.objects.get(name="bench-042.example.com")
+    domain = Domain.objects.get(name="bench-0042.example.com")
     cases = [
         ("stream substring, every domain, 90 d", "/records/?stream=Studio-31&window=90d&size=100"),
         (
@@ -403,9 +477,47 @@ def search() -> None:
     for label, path in cases:
         timed(client, path, n=3)  # warm the caches
         print(f"{label}: {summary(timed(client, path))}")
+    flat_copy()
     for label, path in cases:
+        sql = slowest(client, path)
         print(f"  plan, {label}: the slowest query of the page")
-        explain(client, path)
+        explain(sql)
+        peer = sql.replace('"archive_archivedrecord"', "bench_flat")
+        run_sql(peer, 3)  # warm
+        print(
+            f"    that query alone: partitioned {summary(run_sql(sql))}; "
+            f"unpartitioned {summary(run_sql(peer))}"
+        )
+
+
+def purge() -> None:
+    print("\n-- purging one expired day: a dropped partition against batched DELETEs")
+    domain, _ = Domain.objects.get_or_create(
+        name="purge-bench.example.com", defaults={"domain_type": "liveVideo", "status": "online"}
+    )
+    Domain.objects.filter(pk=domain.pk).update(gone_at=timezone.now())  # never harvested
+    per_day = RECORDS // 90
+    for label, remove in (("batched DELETE", records_delete), ("dropped partition", records_purge)):
+        day = timezone.now().date() - dt.timedelta(days=settings.ARCHIVE_RETENTION_DAYS + 5)
+        start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+        partitions_ensure({day})
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS bench_domains AS SELECT id, name, 0 AS n "
+                "FROM domains_domain WHERE id = %s",
+                [domain.pk],
+            )
+            cursor.execute(
+                LOAD.replace("now() - (g %% 7776000)", "%s::timestamptz + (g %% 86400)"),
+                [start, 0, per_day - 1, 1],
+            )
+            cursor.execute("DROP TABLE bench_domains")
+            cursor.execute("ANALYZE archive_archivedrecord")
+        started = time.monotonic()
+        removed = remove(horizon=start + dt.timedelta(days=1), max_batches=10_000)
+        elapsed = time.monotonic() - started
+        print(f"{label}: {removed:,} records of one day in {elapsed:.2f} s")
+        records_purge(horizon=start + dt.timedelta(days=1))  # the emptied partition too
 
 
 def wall(client: Client, path: str, n: int = 30) -> list[float]:
@@ -422,8 +534,8 @@ def wall(client: Client, path: str, n: int = 30) -> list[float]:
 
 
 def analytics() -> None:
-    print("\n-- charts, incidents and the failure overview over the same 5,000,000 records")
-    load_five_million()
+    print(f"\n-- charts, incidents and the failure overview over the same {RECORDS:,} records")
+    load_archive()
     from django.contrib.auth.models import Group, User
 
     from dashboard.accounts.roles import VIEWER, ensure_roles
@@ -434,7 +546,7 @@ def analytics() -> None:
     user.groups.add(Group.objects.get(name=VIEWER))
     client = Client()
     client.force_login(user)
-    domain = Domain.objects.get(name="bench-042.example.com")
+    domain = Domain.objects.get(name="bench-0042.example.com")
     now = timezone.now()
     spread = AuditEntry.objects.filter(domain=domain, created_at__lt=now - dt.timedelta(days=30))
     if not spread.exists():
@@ -483,8 +595,11 @@ def analytics() -> None:
             f"/domains/{domain.name}/?period=90d",
         ),
         ("a domain's page, 24-hour chart", f"/domains/{domain.name}/?period=24h"),
-        ("incidents list (400 open, 200 domains), first page", "/incidents/"),
-        ("failure overview, 200 domains (7-day chart, sparklines, totals)", "/records/overview/"),
+        (f"incidents list ({2 * DOMAINS} open, {DOMAINS} domains), first page", "/incidents/"),
+        (
+            f"failure overview, {DOMAINS} domains (7-day chart, sparklines, totals)",
+            "/records/overview/",
+        ),
     ]
     for label, path in cases:
         print(f"{label}: {summary(wall(client, path))}")
@@ -495,7 +610,7 @@ def profile() -> None:
     import cProfile
     import pstats
 
-    analytics_fixtures = Domain.objects.get(name="bench-042.example.com")
+    analytics_fixtures = Domain.objects.get(name="bench-0042.example.com")
     from django.contrib.auth.models import User
 
     client = Client()
@@ -524,6 +639,8 @@ if "insert" in PARTS:
     insert()
 if "lag" in PARTS:
     lag()
+if "purge" in PARTS:
+    purge()
 if "search" in PARTS:
     search()
 if "analytics" in PARTS:

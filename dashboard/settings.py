@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "dashboard.accounts.middleware.UserTimezoneMiddleware",
     "dashboard.accounts.middleware.RoleRequiredMiddleware",
+    "dashboard.ops.replica.ReplicaReadsMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -125,7 +126,21 @@ for _alias in DATABASES.values():
                 "init_command": "PRAGMA journal_mode=WAL;",
             }
         )
-DATABASE_ROUTERS = ["dashboard.sandbox.routers.SandboxRouter"]
+# Optional: a PostgreSQL streaming replica for the archive's reads on pages (dashboard/ops/
+# replica.py). Tests mirror it onto the primary.
+if env_str("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = {
+        **dj_database_url.parse(
+            env_str("DATABASE_REPLICA_URL"),
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+            conn_health_checks=True,
+        ),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = [
+    "dashboard.sandbox.routers.SandboxRouter",
+    "dashboard.ops.replica.ReplicaRouter",
+]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
@@ -239,15 +254,17 @@ LIVE_API_BREAKER_THRESHOLD = env_int("LIVE_API_BREAKER_THRESHOLD", 8, minimum=0)
 
 # --- The callback archive ---------------------------------------------------------------
 ARCHIVE_RETENTION_DAYS = env_int("ARCHIVE_RETENTION_DAYS", 90, minimum=8)
-# Seconds between two harvests of one domain, the overlap re-read each time (records can
-# appear late), and how long a harvester's lease on a domain lasts without renewal.
+# Seconds between two windows of one domain, the overlap each window re-reads before its
+# start (records can appear late), and how long a harvester's lease on a window lasts
+# without renewal (it is renewed on every page).
 ARCHIVE_HARVEST_INTERVAL = env_int("ARCHIVE_HARVEST_INTERVAL", 30, minimum=1)
 ARCHIVE_HARVEST_OVERLAP = env_int("ARCHIVE_HARVEST_OVERLAP", 900, minimum=0)
 ARCHIVE_HARVEST_LEASE = env_int("ARCHIVE_HARVEST_LEASE", 120, minimum=10)
-# Threads fetching pages at once (within the harvest's share of the rate budget).
+# Windows harvested at once by one harvester, each on its own thread (PostgreSQL; SQLite
+# takes one at a time), within the harvest's share of the rate budget.
 ARCHIVE_HARVEST_WORKERS = env_int("ARCHIVE_HARVEST_WORKERS", 4, minimum=1)
-# threads storing a domain's windows at once (PostgreSQL, when ARCHIVE_HARVEST_WORKERS > 1)
-ARCHIVE_STORE_THREADS = env_int("ARCHIVE_STORE_THREADS", 3, minimum=1)
+# Records stored per transaction (each with its rollups and names).
+ARCHIVE_STORE_BATCH = env_int("ARCHIVE_STORE_BATCH", 5000, minimum=1)
 
 # An incident resolves on its own after this many deliveries in a row to its receiver.
 INCIDENT_RESOLVE_AFTER = env_int("INCIDENT_RESOLVE_AFTER", 20, minimum=1)

@@ -48,8 +48,8 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 
 # Harvest on the test's own thread, inside its transaction (tests that need threads or
-# processes set this themselves).
-ARCHIVE_HARVEST_WORKERS = 1
+# processes set this themselves, or their processes' environment does).
+ARCHIVE_HARVEST_WORKERS = int(os.environ.get("ARCHIVE_HARVEST_WORKERS", "1"))
 
 # The demo receiver's pinning is for `make run`; tests pin their own receivers.
 DEMO_RECEIVER = False

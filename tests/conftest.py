@@ -188,9 +188,10 @@ def login(client, user) -> None:
 def harvest_now():
     """Harvest every domain at once (as if each were due), e.g. after add_record()."""
     from dashboard.archive.harvest import harvest_pass
-    from dashboard.archive.models import HarvestCursor
+    from dashboard.archive.models import HarvestCursor, HarvestWindow
 
-    HarvestCursor.objects.update(next_run_at=None, lease_owner="", lease_until=None)
+    HarvestCursor.objects.update(next_run_at=None)
+    HarvestWindow.objects.update(lease_owner="", lease_until=None, not_before=None)
     return harvest_pass()
 
 
@@ -392,13 +393,15 @@ def archive(
     notify_type: str = "file_created",
     stream: str = "",
 ):
-    """Archive one record per (result, time) the way the harvester does (its own insert, so
-    rollups follow, and the records_archived signal, so incidents follow)."""
+    """Archive one record per (result, time) the way the harvester does: its own insert (so
+    rollups follow), then the domain's cursor moved past them (so incidents follow; records
+    older than the cursor are folded in as late ones)."""
+    import datetime as dt
+
     from django.utils import timezone
 
-    from dashboard.archive.harvest import archive_row, records_insert
-    from dashboard.archive.models import ArchivedRecord
-    from dashboard.archive.signals import records_archived
+    from dashboard.archive.harvest import archive_settle
+    from dashboard.archive.store import archive_row, records_insert
     from dashboard.live import NotifyRecord
 
     rows = []
@@ -418,7 +421,9 @@ def archive(
         )
         rows.append(archive_row(domain, record, timezone.now()))
     new = records_insert(rows)
-    records_archived.send(sender=ArchivedRecord, domain=domain, records=new)
+    if rows:
+        until = max(row["notify_time"] for row in rows) + dt.timedelta(microseconds=1)
+        archive_settle(domain, until=until, new=new)
     # oldest first: the archive hands new records back in no particular order (on PostgreSQL
     # in fingerprint order, the order its inserts take their locks in)
     return sorted(new, key=lambda r: (r.notify_time, r.id))

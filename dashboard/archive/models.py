@@ -38,9 +38,14 @@ def failure_name(failure_class: str, http_status: int | None = None) -> str:
 class ArchivedRecord(models.Model):
     """One delivery record as DescribeLiveRecordNotifyRecords returned it, plus what the
     explorer filters on. Records carry no id upstream: `fingerprint` is derived from the
-    record's own fields, and the database refuses a second copy."""
+    record's own fields (its time among them), and the database refuses a second copy.
 
-    fingerprint = models.UUIDField(unique=True)
+    On PostgreSQL the table is partitioned by day of `notify_time` (archive/partitions.py,
+    migration 0010): its primary key is (id, notify_time) there and the uniqueness rule
+    (fingerprint, notify_time), because PostgreSQL wants the partition key in both; `id` stays
+    unique on its own (one identity sequence for every partition)."""
+
+    fingerprint = models.UUIDField()
     # Indexed by arch_domain_time and arch_domain_failed (both lead with the domain): an index
     # on the column alone would only slow the inserts. No foreign-key constraint in the
     # database: its check (a locking read of the domain per record, at commit) cost 7% of the
@@ -72,6 +77,9 @@ class ArchivedRecord(models.Model):
     harvested_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["fingerprint", "notify_time"], name="arch_record_once")
+        ]
         indexes = [
             # a domain's page, newest first; and its failures
             models.Index(fields=["domain", "-notify_time", "-id"], name="arch_domain_time"),
@@ -134,26 +142,58 @@ class ArchivedName(models.Model):
 
 
 class HarvestCursor(models.Model):
-    """How far a domain's records have been harvested, and who is harvesting it now.
-
-    A harvester takes a short lease (a conditional UPDATE, under SELECT … FOR UPDATE SKIP
-    LOCKED on PostgreSQL) and renews it page by page; a crashed harvester's lease runs out
-    and another picks the domain up from `harvested_until`.
-    """
+    """How far a domain's records are archived: `harvested_until` — every record before it is
+    in the archive, and the incidents have been derived from them, in time order — and how far
+    its windows are planned (`planned_until`)."""
 
     domain = models.OneToOneField(Domain, on_delete=models.CASCADE, related_name="harvest")
-    harvested_until = models.DateTimeField(null=True)  # complete up to here (before overlap)
-    backfilled = models.BooleanField(default=False)
-    next_run_at = models.DateTimeField(db_index=True, null=True)
+    harvested_until = models.DateTimeField(null=True)  # complete and derived up to here
+    planned_until = models.DateTimeField(null=True)  # windows exist up to here
+    backfilled = models.BooleanField(default=False)  # its first 7 days are archived
+    next_run_at = models.DateTimeField(db_index=True, null=True)  # when to plan its next window
     last_run_at = models.DateTimeField(null=True)
-    last_records = models.PositiveIntegerField(default=0)  # new records of the last run
+    last_records = models.PositiveIntegerField(default=0)  # new records of its last window
     last_error = models.CharField(max_length=500, blank=True)
     last_error_at = models.DateTimeField(null=True)
-    lease_owner = models.CharField(max_length=64, blank=True)
-    lease_until = models.DateTimeField(null=True)
 
     def __str__(self) -> str:
         return f"{self.domain_id} until {self.harvested_until}"
+
+
+class HarvestWindow(models.Model):
+    """One stretch of a domain's time to harvest: the unit of the harvester's work.
+
+    Windows are planned back to back (`start` of one is `end` of the one before; a window
+    re-reads `overlap` seconds before its start, for records that appear late). A harvester
+    leases one (SKIP LOCKED), pages it renewing the lease on every page, stores its records,
+    then marks it stored; the domain's cursor moves over the stored windows that follow it
+    without a gap, and a window is deleted once the cursor has passed it. A harvester that
+    dies leaves its window pending: its lease runs out and another takes it from the top.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        STORED = "stored"
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="harvest_windows")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    overlap = models.PositiveIntegerField(default=0)  # seconds re-read before `start`
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    not_before = models.DateTimeField(null=True)  # after an error: not retried before this
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "start"], name="harvest_window_once")
+        ]
+        indexes = [models.Index(fields=["state", "start"], name="harvest_window_due")]
+
+    def __str__(self) -> str:
+        return f"{self.domain_id} {self.start:%F %T}–{self.end:%F %T} {self.state}"
 
 
 class HourlyRollup(models.Model):

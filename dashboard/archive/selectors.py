@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import reduce
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -434,3 +435,31 @@ def harvested_until_by_domain(*, domain_ids: list[int]) -> dict[int, dt.datetime
             domain_id__in=domain_ids, backfilled=True, harvested_until__isnull=False
         ).values_list("domain_id", "harvested_until")
     )
+
+
+class Settled(NamedTuple):
+    """What derived state reads of a record (incidents), oldest first."""
+
+    id: int
+    notify_time: dt.datetime
+    notify_result: str
+    failure_class: str
+    http_status: int | None
+    receiver_host: str
+    app_name: str
+    stream_name: str
+
+
+def records_in_time_order(
+    *, domain_id: int, start: dt.datetime | None = None, end: dt.datetime | None = None
+) -> Iterator[Settled]:
+    """A domain's records of [start, end) oldest first; records of the same second in the
+    order of their content (the fingerprint), so any insertion order reads back the same."""
+    rows = ArchivedRecord.objects.filter(domain_id=domain_id)
+    if start is not None:
+        rows = rows.filter(notify_time__gte=start)
+    if end is not None:
+        rows = rows.filter(notify_time__lt=end)
+    fields = Settled._fields
+    for values in rows.order_by("notify_time", "fingerprint").values_list(*fields).iterator(5000):
+        yield Settled(*values)

@@ -8,8 +8,13 @@ class IncidentsConfig(AppConfig):
     label = "incidents"
 
     def ready(self):
-        from dashboard.archive.signals import records_archived
+        from dashboard.archive.signals import records_recounted, records_settled
 
-        from .services import incidents_track
+        from .derive import incidents_rebuild, incidents_settle
 
-        records_archived.connect(incidents_track, dispatch_uid="incidents.track")
+        records_settled.connect(incidents_settle, dispatch_uid="incidents.settle")
+        records_recounted.connect(
+            lambda sender, domain, **kwargs: incidents_rebuild(domain),
+            dispatch_uid="incidents.recount",
+            weak=False,
+        )

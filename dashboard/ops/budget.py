@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connections, transaction
 
+from .replica import read_alias
 from .shared import Busy, Lease
 
 
@@ -25,10 +26,14 @@ class TooSlow(Exception):
 @contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
     """Every query inside stops after `seconds` (PostgreSQL: statement_timeout within a
-    transaction; SQLite: a progress handler that interrupts it). Raises TooSlow."""
+    transaction; SQLite: a progress handler that interrupts it), on the database the
+    archive's reads go to here (the replica on a page read, when there is one). Raises
+    TooSlow."""
+    alias = read_alias()
+    connection = connections[alias]
     if connection.vendor == "postgresql":
         try:
-            with transaction.atomic():
+            with transaction.atomic(using=alias):
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL statement_timeout = %s", [int(seconds * 1000)])
                 yield

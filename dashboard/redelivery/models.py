@@ -90,8 +90,11 @@ class RedeliveryAttempt(models.Model):
         WAIT = "wait", _("The receiver asked to wait (sent again later)")
         UNKNOWN = "unknown", _("Unknown (the worker stopped while sending)")
 
+    # No database constraint: on PostgreSQL the records are partitioned by day and a foreign
+    # key would have to name the partition key too. An attempt lives exactly as long as its
+    # record: the retention purge removes both (archive/partitions.py).
     record = models.ForeignKey(
-        ArchivedRecord, on_delete=models.CASCADE, related_name="redeliveries"
+        ArchivedRecord, on_delete=models.CASCADE, related_name="redeliveries", db_constraint=False
     )
     run = models.ForeignKey(
         RedeliveryRun, null=True, blank=True, on_delete=models.CASCADE, related_name="attempts"

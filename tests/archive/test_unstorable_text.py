@@ -79,7 +79,7 @@ def test_a_nul_in_every_text_column_is_stored_visibly_and_shown(archived, client
 @pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
 def test_the_harvester_process_archives_it_and_every_domain_after_it(synced):
     with_nul_in_every_text_column()
-    HarvestCursor.objects.update(next_run_at=None, lease_owner="", lease_until=None)
+    HarvestCursor.objects.update(next_run_at=None)
     done = subprocess.run(
         [sys.executable, "manage.py", "harvest_records"],
         cwd=ROOT,

@@ -10,8 +10,8 @@ import time
 import pytest
 from django.utils import timezone
 
-from dashboard.archive.harvest import fingerprint
 from dashboard.archive.models import ArchivedRecord
+from dashboard.archive.store import fingerprint
 from dashboard.live import NotifyRecord
 from dashboard.sandbox import app as sandbox_app
 from dashboard.sandbox.models import SandboxNotifyRecord

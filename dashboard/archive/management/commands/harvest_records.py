@@ -13,8 +13,8 @@ import time
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from dashboard.archive.harvest import DomainHarvest, harvest_pass, iter_follow
-from dashboard.archive.models import HarvestCursor
+from dashboard.archive.harvest import WindowHarvest, harvest_pass, iter_follow
+from dashboard.archive.models import HarvestCursor, HarvestWindow
 from dashboard.archive.selectors import archive_freshness
 
 
@@ -34,13 +34,14 @@ class Command(BaseCommand):
         tty = sys.stdout.isatty()
         verbosity = options["verbosity"]
 
-        def progress(outcome: DomainHarvest) -> None:
+        def progress(outcome: WindowHarvest) -> None:
             if verbosity == 0:
                 return
             mark = self.style.ERROR("✗") if outcome.error else self.style.SUCCESS("✓")
             line = (
-                f"{mark} {outcome.domain}: {outcome.fetched:,} fetched, "
-                f"{outcome.inserted:,} new" + (f" — {outcome.error}" if outcome.error else "")
+                f"{mark} {outcome.domain} {outcome.start:%m-%d %H:%M}–{outcome.end:%H:%M} UTC: "
+                f"{outcome.fetched:,} fetched, {outcome.inserted:,} new"
+                + (f" — {outcome.error}" if outcome.error else "")
             )
             if tty or outcome.inserted or outcome.error or verbosity > 1:
                 self.stdout.write(line)
@@ -49,16 +50,16 @@ class Command(BaseCommand):
             started = time.monotonic()
             report = harvest_pass(progress=progress)
             self.stdout.write(
-                f"{len(report.domains)} domains, {report.fetched:,} records fetched, "
-                f"{report.inserted:,} new, {len(report.failed)} failed "
-                f"in {time.monotonic() - started:.1f}s"
+                f"{len(report.domains)} domains, {len(report.windows)} windows, "
+                f"{report.fetched:,} records fetched, {report.inserted:,} new, "
+                f"{len(report.failed)} windows failed in {time.monotonic() - started:.1f}s"
             )
             return None
         stopping = []
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         try:
             for report in iter_follow(interval=idle, stop=lambda: bool(stopping), sleep=time.sleep):
-                for outcome in report.domains:
+                for outcome in report.windows:
                     progress(outcome)
         except KeyboardInterrupt:
             pass
@@ -72,7 +73,10 @@ class Command(BaseCommand):
             self.stdout.write(f"harvest lag: {fresh.lag.total_seconds():.0f} s")
         else:
             self.stdout.write(f"harvest lag: not yet complete ({len(fresh.pending)} pending)")
+        busy = set(
+            HarvestWindow.objects.filter(lease_until__gt=now).values_list("domain_id", flat=True)
+        )
         for cursor in HarvestCursor.objects.select_related("domain").order_by("domain__name"):
             until = cursor.harvested_until.isoformat() if cursor.harvested_until else "never"
-            state = cursor.last_error or ("harvesting" if cursor.lease_owner else "ok")
+            state = cursor.last_error or ("harvesting" if cursor.domain_id in busy else "ok")
             self.stdout.write(f"  {cursor.domain.name:<32} until {until}  {state}")
