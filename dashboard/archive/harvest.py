@@ -188,6 +188,12 @@ def window_claim(*, owner: str, now: dt.datetime) -> HarvestWindow | None:
     return None
 
 
+def leases_release(owner: str) -> int:
+    """Give back every window `owner` still holds: what a pass that failed half-way (its
+    database restarted under it, say) left leased would otherwise wait out the lease."""
+    return HarvestWindow.objects.filter(lease_owner=owner).update(lease_owner="", lease_until=None)
+
+
 def _renew(window: HarvestWindow, owner: str) -> bool:
     """Renew the lease while it is ours; False once another harvester has the window."""
     return bool(
@@ -411,13 +417,19 @@ def harvest_pass(
 
 
 def iter_follow(
-    *, interval: float, stop: Callable[[], bool], sleep: Callable[[float], None]
+    *,
+    interval: float,
+    stop: Callable[[], bool],
+    sleep: Callable[[float], None],
+    owner: str | None = None,
 ) -> Iterator[HarvestReport]:
     """Harvest pass after pass until `stop()`; sleeps when nothing was due. The database
-    connection is closed after every pass, so a restarted database is simply met again."""
-    owner = owner_name()
+    connection is closed after every pass, so a restarted database is simply met again, and
+    the windows a failed pass still held are taken again at once by the next."""
+    owner = owner or owner_name()
     while not stop():
         try:
+            leases_release(owner)  # passes run one after another: nothing of ours is in flight
             report = harvest_pass(owner=owner)
         except Exception:  # noqa: BLE001 - a harvester that exits harvests nothing again
             logger.exception("harvest: the pass failed; trying again")

@@ -40,9 +40,7 @@ class Command(BaseCommand):
         parser.add_argument("--since", required=True, help="start (UTC unless it says otherwise)")
         parser.add_argument("--until", help="end (default: now)")
         parser.add_argument("--domain", action="append", help="only this domain (repeatable)")
-        parser.add_argument(
-            "--no-incidents", action="store_true", help="recount the rollups only"
-        )
+        parser.add_argument("--no-incidents", action="store_true", help="recount the rollups only")
 
     def handle(self, *args, since, until=None, domain=None, no_incidents=False, **options):
         start = _moment(since, "--since")
