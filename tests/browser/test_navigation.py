@@ -7,9 +7,9 @@ import csv
 import re
 
 import pytest
-from django.contrib.sessions.models import Session
 from playwright.sync_api import expect
 
+from dashboard.accounts.models import UserSession
 from dashboard.archive.models import ArchivedRecord
 from tests.browser.conftest import sign_in
 from tests.conftest import OTHER_DOMAIN, TEAM_DOMAIN
@@ -179,7 +179,7 @@ def test_a_session_that_expired_sends_the_browser_to_sign_in(watched, live_serve
     page = watched
     sign_in(page, live_server, "support")
     page.goto(f"{live_server.url}/records/?window=24h")
-    Session.objects.all().delete()  # signed out elsewhere, or expired
+    UserSession.objects.all().delete()  # signed out elsewhere, or expired
     page.select_option("#id_status", "failed")  # an htmx request now
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
     expect(page.locator("h1")).to_have_text("Sign in")
