@@ -173,7 +173,6 @@ LOGOUT_REDIRECT_URL = "login"
 # Absolute session lifetime (from sign-in) and idle timeout.
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
 SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 30 * 60, minimum=60)
-LOGIN_URL_PATH = "/accounts/login/"
 # Sign-in throttling: failures per (user name, address) before a cool-off (seconds).
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_COOL_OFF = env_int("LOGIN_COOL_OFF", 15 * 60, minimum=1)

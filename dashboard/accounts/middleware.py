@@ -7,8 +7,7 @@ import zoneinfo
 from urllib.parse import unquote
 
 from django.conf import settings
-from django.shortcuts import render
-from django.urls import reverse
+from django.shortcuts import render, resolve_url
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django_htmx.http import HttpResponseClientRedirect
@@ -95,7 +94,7 @@ class HtmxSignInRedirectMiddleware:
         htmx = getattr(request, "htmx", None)
         if htmx and response.status_code in (301, 302):
             location = response.get("Location", "")
-            if location.startswith((settings.LOGIN_URL_PATH, reverse("login"))):
+            if location.startswith(resolve_url(settings.LOGIN_URL)):
                 # Back to the page the user was on, not to the fragment's URL.
                 current = htmx.current_url_abs_path or "/"
                 return HttpResponseClientRedirect(

@@ -8,7 +8,6 @@ import ipaddress
 import random
 import time
 import unicodedata
-from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -16,8 +15,8 @@ from django.contrib import messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import logout
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
-from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -148,9 +147,7 @@ class SessionIdleTimeoutMiddleware:
             ):
                 logout(request)
                 messages.info(request, _("You were signed out after a period of inactivity."))
-                return redirect(
-                    f"{settings.LOGIN_URL_PATH}?{urlencode({'next': request.get_full_path()})}"
-                )
+                return redirect_to_login(request.get_full_path())
             if now - last >= self.RESOLUTION or self.STAMP not in request.session:
                 request.session[self.STAMP] = now
         return self.get_response(request)

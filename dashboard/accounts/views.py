@@ -12,7 +12,7 @@ from django.template import loader
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from dashboard.access import ask_a_lead, require_perm
+from dashboard.access import ask_a_lead, grant_refusal, require_perm
 from dashboard.htmx import wants_fragment
 
 from .forms import NewPersonForm, PersonForm
@@ -41,13 +41,12 @@ def person_add(request):
     _require_people_admin(request.user)
     form = NewPersonForm(request.POST or None, actor=request.user)
     if request.method == "POST" and form.is_valid():
-        try:
+        if refusal := grant_refusal(request.user, None, form.cleaned_data.get("role") or ""):
+            form.add_error("role", refusal)
+        else:
             user = person_create(
                 actor=request.user, data=form.cleaned_data, client_ip=client_ip(request)
             )
-        except PermissionDenied as refusal:
-            form.add_error("role", str(refusal))
-        else:
             messages.success(request, _("%(name)s can now sign in.") % {"name": user.username})
             return redirect("people")
     status = 400 if request.method == "POST" else 200
@@ -68,18 +67,21 @@ def person_edit(request, user_id: int):
     }
     form = PersonForm(request.POST or None, initial=initial, actor=request.user)
     if request.method == "POST" and form.is_valid():
-        try:
-            person_update(
-                actor=request.user,
-                user=person,
-                data=form.cleaned_data,
-                client_ip=client_ip(request),
-            )
-        except PermissionDenied as refusal:
-            form.add_error(None, str(refusal))
+        if refusal := grant_refusal(request.user, person, form.cleaned_data.get("role") or ""):
+            form.add_error(None, refusal)
         else:
-            messages.success(request, _("Saved %(name)s.") % {"name": person.username})
-            return redirect("people")
+            try:
+                person_update(
+                    actor=request.user,
+                    user=person,
+                    data=form.cleaned_data,
+                    client_ip=client_ip(request),
+                )
+            except PermissionDenied as refusal:  # one's own sign-in is never turned off
+                form.add_error(None, str(refusal))
+            else:
+                messages.success(request, _("Saved %(name)s.") % {"name": person.username})
+                return redirect("people")
     status = 400 if request.method == "POST" else 200
     return render(
         request, "accounts/person_form.html", {"form": form, "person": person}, status=status

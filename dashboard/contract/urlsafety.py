@@ -53,12 +53,6 @@ class UrlVerdict:
         return gettext(self.message) % params
 
 
-class UnsafeUrl(ValueError):
-    def __init__(self, verdict: UrlVerdict):
-        super().__init__(verdict.reason)
-        self.verdict = verdict
-
-
 # Characters allowed to appear literally in a URL-encoded URL (RFC 3986 unreserved +
 # reserved + the percent sign that starts an escape).
 _URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
