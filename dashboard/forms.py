@@ -1,5 +1,5 @@
 """What every form shares: the renderer (every field through templates/forms/field.html), the
-date and time inputs, and the validators of text that must stay on one line."""
+date and time inputs, "mute until", and the validators of text that must stay on one line."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.forms.renderers import TemplatesSetting
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
@@ -28,6 +29,32 @@ class LocalDateTimeInput(forms.DateTimeInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
+MAX_MUTE = dt.timedelta(days=90)
+
+
+def mute_until(value: dt.datetime | None) -> None:
+    """A mute ends in the future, at most 90 days away."""
+    if value is None:
+        return
+    now = timezone.now()
+    if value <= now:
+        raise ValidationError(_("Choose a time in the future."), code="past")
+    if value > now + MAX_MUTE:
+        raise ValidationError(_("Mute for at most 90 days."), code="too_long")
+
+
+class MuteUntilField(forms.DateTimeField):
+    """ "Mute until": the browser's picker in the reader's zone, a time within 90 days."""
+
+    widget = LocalDateTimeInput
+    default_validators = [mute_until]
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Mute until"))
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
 
 
 class DateInput(forms.DateInput):

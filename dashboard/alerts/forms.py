@@ -3,12 +3,9 @@ numbers, its scope against what the person may watch, and at least one channel."
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -16,13 +13,11 @@ from dashboard.access import can_edit_domain, is_lead, teams_editable_by
 from dashboard.domains.forms import validate_callback_url
 from dashboard.domains.models import Domain, Team
 from dashboard.domains.selectors import domain_get
-from dashboard.forms import one_line
+from dashboard.forms import MuteUntilField, one_line
 
 from .models import AlertRule
 
 MAX_EMAILS = 10
-MAX_MUTE = dt.timedelta(days=90)
-LOCAL = {"type": "datetime-local"}
 
 
 class AlertRuleForm(forms.ModelForm):
@@ -232,23 +227,7 @@ class AlertRuleForm(forms.ModelForm):
 
 
 class MuteForm(forms.Form):
-    until = forms.DateTimeField(
-        label=_("Mute until"),
-        required=False,
-        widget=forms.DateTimeInput(attrs=LOCAL, format="%Y-%m-%dT%H:%M"),
-        help_text=_("Leave empty to unmute."),
-    )
-
-    def clean_until(self):
-        until = self.cleaned_data.get("until")
-        if until is None:
-            return None
-        now = timezone.now()
-        if until <= now:
-            raise ValidationError(_("Choose a time in the future."))
-        if until > now + MAX_MUTE:
-            raise ValidationError(_("Mute for at most 90 days."))
-        return until
+    until = MuteUntilField(help_text=_("Leave empty to unmute."))
 
 
 class DomainMuteForm(MuteForm):

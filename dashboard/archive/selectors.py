@@ -19,7 +19,9 @@ from dashboard.audit.models import AuditEntry
 from dashboard.audit.selectors import CONFIG_ACTIONS
 from dashboard.domains.models import Domain
 from dashboard.ops.budget import heavy_search, time_limit
+from dashboard.periods import TOTALS, spans
 
+from .filters import RECORD_ONLY, exact
 from .models import (
     ArchivedName,
     ArchivedRecord,
@@ -41,8 +43,7 @@ def records_search(*, filters: dict) -> QuerySet[ArchivedRecord]:
     rows = ArchivedRecord.objects.filter(
         notify_time__gte=filters["start"], notify_time__lt=filters["end"]
     )
-    if filters.get("domain_id"):
-        rows = rows.filter(domain_id=filters["domain_id"])
+    rows = rows.filter(**exact(filters))
 
     def names(field: str, part: str):
         # the names first (thousands, trigram-indexed), then their records by exact name
@@ -59,14 +60,6 @@ def records_search(*, filters: dict) -> QuerySet[ArchivedRecord]:
         rows = rows.filter(
             Q(app_name__in=names("app", part)) | Q(stream_name__in=names("stream", part))
         )
-    if filters.get("status"):
-        rows = rows.filter(notify_result=filters["status"])
-    if filters.get("type"):
-        rows = rows.filter(notify_type=filters["type"])
-    if filters.get("failure"):
-        rows = rows.filter(failure_class=filters["failure"])
-    if filters.get("http"):
-        rows = rows.filter(http_status=filters["http"])
     if filters.get("q"):
         text = filters["q"]
         rows = rows.filter(
@@ -130,7 +123,6 @@ def records_count(rows: QuerySet, *, cap: int = COUNT_CAP) -> tuple[int, bool]:
 
 # Filters the hourly rollups can answer (they have these dimensions); the others need records.
 ROLLUP_FILTERS = {"domain_id", "status", "type", "failure"}
-RECORD_ONLY_FILTERS = ("name", "app", "stream", "http", "q")
 
 
 def _floor_hour(moment: dt.datetime) -> dt.datetime:
@@ -165,34 +157,25 @@ def _rollup_groups(filters: dict) -> list[dict] | None:
     """(result, class, n) groups for `filters` from the rollups plus the partial hours at the
     window's two edges from the records: exact, and O(hours). None when a filter needs the
     records themselves."""
-    if any(filters.get(name) for name in RECORD_ONLY_FILTERS):
+    if any(filters.get(name) for name in RECORD_ONLY):
         return None
     whole, edges = split_hours(filters["start"], filters["end"])
-    if filters.get("domain_id"):
-        cells = HourlyRollup.objects.filter(domain_id=filters["domain_id"])
-    elif filters.get("type"):
+    if filters.get("domain_id") or filters.get("type"):
         cells = HourlyRollup.objects.all()
     else:
         cells = TotalHourlyRollup.objects.all()  # every domain at once, already summed
-    if filters.get("status"):
-        cells = cells.filter(notify_result=filters["status"])
-    if filters.get("type"):
-        cells = cells.filter(notify_type=filters["type"])
-    if filters.get("failure"):
-        cells = cells.filter(failure_class=filters["failure"])
+    cells = cells.filter(**exact(filters, ("domain_id", "status", "type", "failure")))
     groups: list[dict] = []
     if whole:
         hours = [whole]
         days = None if filters.get("type") else _whole_days(*whole)  # days have no type
         if days is not None:
             # whole UTC days from the daily rollups, the hours around them from the hourly
-            daily = DailyRollup.objects.filter(day__gte=days[0].date(), day__lt=days[1].date())
-            if filters.get("domain_id"):
-                daily = daily.filter(domain_id=filters["domain_id"])
-            if filters.get("status"):
-                daily = daily.filter(notify_result=filters["status"])
-            if filters.get("failure"):
-                daily = daily.filter(failure_class=filters["failure"])
+            daily = DailyRollup.objects.filter(
+                day__gte=days[0].date(),
+                day__lt=days[1].date(),
+                **exact(filters, ("domain_id", "status", "failure")),
+            )
             groups += list(
                 daily.values("notify_result", "failure_class").annotate(n=Sum("count")).order_by()
             )
@@ -333,7 +316,7 @@ class Totals:
         return self.failed / self.total if self.total else None
 
 
-PERIODS = {"24h": dt.timedelta(hours=24), "7d": dt.timedelta(days=7), "30d": dt.timedelta(days=30)}
+PERIODS = spans(TOTALS)
 
 
 def failure_totals(

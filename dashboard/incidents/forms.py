@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dashboard.audit.models import AuditEntry
+from dashboard.forms import MuteUntilField
 
 ACTIONS = [
     (AuditEntry.Action.ACKNOWLEDGE, _("Acknowledge")),
@@ -20,22 +18,13 @@ ACTIONS = [
 
 class IncidentActionForm(forms.Form):
     action = forms.ChoiceField(choices=ACTIONS)
-    muted_until = forms.DateTimeField(
-        label=_("Mute until"),
-        required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-    )
+    muted_until = MuteUntilField()
 
     def clean(self):
         data = super().clean()
-        if data.get("action") == AuditEntry.Action.MUTE:
-            until = data.get("muted_until")
-            if until is None:
-                self.add_error("muted_until", _("Say until when the incident stays muted."))
-            elif until <= timezone.now():
-                self.add_error("muted_until", _("Choose a time in the future."))
-            elif until > timezone.now() + dt.timedelta(days=90):
-                self.add_error("muted_until", _("Mute for at most 90 days."))
+        muting = data.get("action") == AuditEntry.Action.MUTE
+        if muting and data.get("muted_until") is None and "muted_until" not in self.errors:
+            self.add_error("muted_until", _("Say until when the incident stays muted."))
         return data
 
 

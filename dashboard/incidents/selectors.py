@@ -18,6 +18,7 @@ from dashboard.archive.models import (
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.selectors import CONFIG_ACTIONS
 from dashboard.domains.models import Domain
+from dashboard.periods import CHART_STEPS, SPANS
 
 from .models import Incident
 
@@ -63,12 +64,7 @@ def open_incident_counts(*, domain_ids: list[int]) -> dict[int, int]:
 
 # --- charts ---------------------------------------------------------------------------------
 
-PERIODS = {
-    "24h": (dt.timedelta(hours=24), dt.timedelta(hours=1)),
-    "7d": (dt.timedelta(days=7), dt.timedelta(hours=6)),
-    "30d": (dt.timedelta(days=30), dt.timedelta(days=1)),
-    "90d": (dt.timedelta(days=90), dt.timedelta(days=1)),
-}
+PERIODS = {name: (SPANS[name], step) for name, step in CHART_STEPS.items()}
 DEFAULT_PERIOD = "7d"
 
 

@@ -14,12 +14,12 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from dashboard.archive.filters import thawed
 from dashboard.archive.selectors import records_count, records_search
 from dashboard.csvexport import csv_lines
 from dashboard.ops.shared import Busy, Lease
 
 from .csvwrite import write_by_copy, write_rows
-from .forms import thaw_filters
 from .models import Export
 
 logger = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ def _write(export: Export) -> str:
     settings.EXPORT_DIR.mkdir(parents=True, exist_ok=True)
     name = f"records-{export.pk}-{secrets.token_hex(8)}.csv"
     partial = settings.EXPORT_DIR / (name + ".part")
-    filters = thaw_filters({k: v for k, v in export.filters.items() if k != "_base"})
+    filters = thawed({k: v for k, v in export.filters.items() if k != "_base"})
     base = export.filters.get("_base", "")
     rows = records_search(filters=filters)
     total = records_count(rows, cap=CAP)[0]

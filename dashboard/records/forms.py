@@ -9,30 +9,16 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from dashboard.archive.filters import frozen
 from dashboard.archive.models import FailureClass
 from dashboard.contract.api import NOTIFY_TYPES, RECORDS_PAGE_NUMBER_MAX, RECORDS_WINDOW
 from dashboard.domains.selectors import domain_get
+from dashboard.forms import LocalDateTimeInput
+from dashboard.periods import LABELS, SPANS
 
 ARCHIVE, LIVE = "archive", "live"
-WINDOWS = {
-    "1h": dt.timedelta(hours=1),
-    "6h": dt.timedelta(hours=6),
-    "24h": dt.timedelta(hours=24),
-    "3d": dt.timedelta(days=3),
-    "7d": dt.timedelta(days=7),
-    "30d": dt.timedelta(days=30),
-    "90d": dt.timedelta(days=90),
-}
-WINDOW_CHOICES = [
-    ("1h", _("Last hour")),
-    ("6h", _("Last 6 hours")),
-    ("24h", _("Last 24 hours")),
-    ("3d", _("Last 3 days")),
-    ("7d", _("Last 7 days")),
-    ("30d", _("Last 30 days")),
-    ("90d", _("Last 90 days")),
-    ("custom", _("Custom")),
-]
+WINDOWS = SPANS
+WINDOW_CHOICES = [*LABELS.items(), ("custom", _("Custom"))]
 PAGE_SIZES = [20, 50, 100, 200, 500]
 MINUTE = "%Y-%m-%dT%H:%M"  # what a date-and-time input shows
 DEFAULT_WINDOW = "24h"
@@ -80,12 +66,12 @@ class RecordsFilterForm(forms.Form):
     start = forms.DateTimeField(
         label=_("From"),
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=LocalDateTimeInput,
     )
     end = forms.DateTimeField(
         label=_("To"),
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=LocalDateTimeInput,
     )
     size = forms.TypedChoiceField(
         label=_("Per page"),
@@ -212,32 +198,6 @@ class RecordsFilterForm(forms.Form):
             self.add_error("start", _("The start is in the future."))
 
 
-# The filters as a background job keeps them (an export file, a redelivery run): the window
-# absolute, everything JSON-safe; and back.
-FROZEN_KEYS = (
-    "domain",
-    "domain_id",
-    "name",
-    "app",
-    "stream",
-    "status",
-    "type",
-    "failure",
-    "http",
-    "q",
-)
-
-
 def freeze_filters(cleaned: dict) -> dict:
-    frozen = {name: cleaned[name] for name in FROZEN_KEYS if cleaned.get(name)}
-    frozen["start"] = cleaned["start"].astimezone(dt.UTC).isoformat()
-    frozen["end"] = cleaned["end"].astimezone(dt.UTC).isoformat()
-    frozen["source"] = cleaned.get("source") or ARCHIVE
-    return frozen
-
-
-def thaw_filters(frozen: dict) -> dict:
-    filters = dict(frozen)
-    filters["start"] = dt.datetime.fromisoformat(frozen["start"])
-    filters["end"] = dt.datetime.fromisoformat(frozen["end"])
-    return filters
+    """The form's filters as an export keeps them (see `dashboard.archive.filters`)."""
+    return {**frozen(cleaned), "source": cleaned.get("source") or ARCHIVE}

@@ -18,6 +18,7 @@ from django.utils import timezone
 from dashboard.archive.selectors import Totals, delivery_counts, failure_totals
 from dashboard.domains.models import Domain
 from dashboard.domains.templatetags.dashboard import percent, rate_class
+from dashboard.incidents.drawing import Spark, spark
 from dashboard.incidents.selectors import failure_sparklines, open_incident_counts
 
 # sort key: (period, measure); "now" is the last 60 minutes
@@ -32,7 +33,6 @@ SORTS = {
 }
 DEFAULT_SORT = "-now"
 NOW_MIN_DELIVERIES = 10  # fewer in the last hour: ranked after the domains with enough
-SPARK_WIDTH, SPARK_HEIGHT = 70, 18
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,7 @@ class OverviewRow:
     rate24: Cell
     rate7: Cell
     rate30: Cell
-    spark_points: str  # "" when there were no deliveries
-    spark_numbers: str
+    spark: Spark
     incidents: int
     incidents_href: str
     sort_values: dict
@@ -64,17 +63,6 @@ def _rate(totals: Totals | None, href: str) -> Cell:
     if rate is None:
         return Cell("—", "muted", href)
     return Cell(percent(rate), rate_class(rate), href)
-
-
-def _spark(rates: list | None) -> tuple[str, str]:
-    rates = rates or []
-    step = SPARK_WIDTH / max(len(rates) - 1, 1)
-    points = " ".join(
-        f"{index * step:.1f},{SPARK_HEIGHT - 1 - (SPARK_HEIGHT - 2) * min(rate, 1):.1f}"
-        for index, rate in enumerate(rates)
-        if rate is not None
-    )
-    return points, ", ".join(percent(rate) for rate in rates)
 
 
 def overview_rows(*, sort: str, now: dt.datetime | None = None) -> list[OverviewRow]:
@@ -98,7 +86,6 @@ def overview_rows(*, sort: str, now: dt.datetime | None = None) -> list[Overview
         hour = last_hour.get(domain.pk)
         name = quote(domain.name, safe="")
         where = f"{records}?domain={name}"
-        points, numbers = _spark(sparklines.get(domain.pk))
         rows.append(
             OverviewRow(
                 domain=domain,
@@ -111,8 +98,7 @@ def overview_rows(*, sort: str, now: dt.datetime | None = None) -> list[Overview
                 rate24=_rate(day, f"{where}&window=24h&status=failed"),
                 rate7=_rate(week, f"{where}&window=7d&status=failed"),
                 rate30=_rate(month, f"{where}&window=30d&status=failed"),
-                spark_points=points,
-                spark_numbers=numbers,
+                spark=spark(sparklines.get(domain.pk)),
                 incidents=incidents.get(domain.pk, 0),
                 incidents_href=f"{incident_list}?domain={name}&state=open",
                 sort_values={"now": hour, "24h": day, "7d": week, "30d": month},

@@ -112,6 +112,7 @@ def _row(record, zone) -> dict:
         "iso": when.isoformat() if when else "",
         "local": timezone.localtime(when, zone).strftime("%Y-%m-%d %H:%M:%S") if when else "",
         "utc": when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") if when else "",
+        "delivered": record.notify_result == "success",
         "result_class": "good" if record.notify_result == "success" else "bad",
         "failure": failure_name(record.failure_class, record.http_status) if archived else "",
         "permalink": reverse("record_detail", kwargs={"pk": record.pk}) if archived else "",

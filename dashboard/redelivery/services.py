@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dashboard.access import edit_refusal
+from dashboard.archive.filters import frozen, thawed
 from dashboard.archive.models import ArchivedRecord
 from dashboard.archive.selectors import records_search
 from dashboard.audit.models import AuditEntry
@@ -192,11 +193,7 @@ def resend_one(*, record: ArchivedRecord, actor, client_ip=None) -> RedeliveryAt
 def run_records(run: RedeliveryRun):
     """The run's records, oldest first: failed, of its domain, in its window and filters,
     archived before the run was made."""
-    filters = dict(run.filters)
-    filters["start"] = dt.datetime.fromisoformat(filters["start"])
-    filters["end"] = dt.datetime.fromisoformat(filters["end"])
-    filters["domain_id"] = run.domain_id
-    filters["status"] = "failed"
+    filters = {**thawed(run.filters), "domain_id": run.domain_id, "status": "failed"}
     return (
         records_search(filters=filters)
         .filter(pk__lte=run.max_record_id)
@@ -206,11 +203,7 @@ def run_records(run: RedeliveryRun):
 
 def run_filters(cleaned: dict) -> dict:
     """The explorer's filters as a run keeps them (absolute window, JSON-safe)."""
-    keep = ("app", "stream", "type", "failure", "http", "q")
-    filters = {name: cleaned.get(name) for name in keep if cleaned.get(name)}
-    filters["start"] = cleaned["start"].astimezone(dt.UTC).isoformat()
-    filters["end"] = cleaned["end"].astimezone(dt.UTC).isoformat()
-    return filters
+    return frozen(cleaned, keep=("app", "stream", "type", "failure", "http", "q"))
 
 
 def run_create(

@@ -136,7 +136,7 @@ def test_chart_numbers_read_as_intcomma_writes_them(language):
     from django.contrib.humanize.templatetags.humanize import intcomma
     from django.utils import translation
 
-    from dashboard.incidents.templatetags.charts import _counter
+    from dashboard.incidents.drawing import _counter
 
     with translation.override(language):
         count = _counter()
