@@ -106,7 +106,7 @@ def test_conflict_reason_is_translated_and_audited_in_english(client, editor):
 
     client.cookies["django_language"] = "zh-hans"
     client.force_login(editor)
-    stale = Domain.objects.get(name=TEAM_DOMAIN).record_version - 1
+    stale = Domain.objects.get(name=TEAM_DOMAIN).version("record") - 1
     response = client.post(
         reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"}),
         {"notify_url": "https://stale.example.com/cb", "version": stale},

@@ -50,7 +50,7 @@ def test_no_secret_in_any_response_log_line_or_audit_entry(client, lead, caplog)
         "/tools/signature/",
     ]:
         seen.append(body(client.get(url)))
-    version = Domain.objects.get(name=TEAM_DOMAIN).record_version
+    version = Domain.objects.get(name=TEAM_DOMAIN).version("record")
     seen.append(body(client.post(f"/domains/{TEAM_DOMAIN}/refresh/", follow=True)))
     # A failing save (retries are logged) keeps the typed key out of logs and audit too.
     sandbox_app.faults.configure("UpdateLiveRecordNotifyConfig:error=1")

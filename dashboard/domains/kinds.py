@@ -8,7 +8,7 @@ Everything else (saving, syncing, auditing, templates) reads these facts instead
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from dashboard.contract import api
+from dashboard.live.client import LiveClient
 
 from .forms import RecordConfigForm, SnapshotConfigForm
 from .models import RecordNotifyConfig, SnapshotNotifyConfig, fingerprint_matches, key_fingerprint
@@ -23,7 +24,7 @@ from .models import RecordNotifyConfig, SnapshotNotifyConfig, fingerprint_matche
 
 @dataclass(frozen=True, eq=False)
 class ConfigKind:
-    name: str  # "record" / "snapshot": URLs, audit entries, version and claim columns
+    name: str  # "record" / "snapshot": URLs, audit entries, ConfigState rows
     label: Promise
     delete_question: Promise
     model: type
@@ -32,10 +33,11 @@ class ConfigKind:
     # callback URL. Upstream dataclasses and cache models use the same names.
     fields: tuple[str, ...]
     url_max_length: int
-    describe_method: str
-    add_method: str
-    update_method: str
-    delete_method: str
+    # The Live API operations, as the client's own methods (called with the client).
+    describe_op: Callable[..., Any]
+    add_op: Callable[..., str]
+    update_op: Callable[..., str]
+    delete_op: Callable[..., str]
 
     def __str__(self) -> str:
         return self.name
@@ -95,17 +97,16 @@ class ConfigKind:
     # --- the Live API ---------------------------------------------------------------------
 
     def describe(self, client, domain_name: str, **kwargs):
-        return getattr(client, self.describe_method)(domain_name, **kwargs)
+        return self.describe_op(client, domain_name, **kwargs)
 
     def delete(self, client, domain_name: str) -> str:
-        return getattr(client, self.delete_method)(domain_name)
+        return self.delete_op(client, domain_name)
 
     def send(self, client, domain_name: str, values: Mapping, key: str, *, add: bool) -> str:
         """Add or Update with the given values and key; returns the RequestId."""
         kwargs = {f: values.get(f, _DEFAULTS[f]) for f in self.fields}
         kwargs["notify_auth_key"] = key or None
-        method = self.add_method if add else self.update_method
-        return getattr(client, method)(domain_name, **kwargs)
+        return (self.add_op if add else self.update_op)(client, domain_name, **kwargs)
 
 
 _DEFAULTS = {
@@ -123,10 +124,10 @@ RECORD = ConfigKind(
     form_class=RecordConfigForm,
     fields=("notify_url", "on_demand_url", "need_status_notify", "notify_req_auth"),
     url_max_length=api.RECORD_URL_MAX,
-    describe_method="describe_record_notify_config",
-    add_method="add_record_notify_config",
-    update_method="update_record_notify_config",
-    delete_method="delete_record_notify_config",
+    describe_op=LiveClient.describe_record_notify_config,
+    add_op=LiveClient.add_record_notify_config,
+    update_op=LiveClient.update_record_notify_config,
+    delete_op=LiveClient.delete_record_notify_config,
 )
 SNAPSHOT = ConfigKind(
     name="snapshot",
@@ -136,10 +137,10 @@ SNAPSHOT = ConfigKind(
     form_class=SnapshotConfigForm,
     fields=("notify_url", "notify_req_auth"),
     url_max_length=api.SNAPSHOT_URL_MAX,
-    describe_method="describe_snapshot_notify_config",
-    add_method="add_snapshot_notify_config",
-    update_method="update_snapshot_notify_config",
-    delete_method="delete_snapshot_notify_config",
+    describe_op=LiveClient.describe_snapshot_notify_config,
+    add_op=LiveClient.add_snapshot_notify_config,
+    update_op=LiveClient.update_snapshot_notify_config,
+    delete_op=LiveClient.delete_snapshot_notify_config,
 )
 KINDS: dict[str, ConfigKind] = {kind.name: kind for kind in (RECORD, SNAPSHOT)}
 

@@ -81,14 +81,6 @@ class Domain(models.Model):
         blank=True,
         help_text=_("Set when the domain no longer appears upstream; it is kept, not deleted."),
     )
-    # Optimistic concurrency: each config has a version the edit form carries, and a short
-    # claim held while a save talks to the Live API (never a database transaction).
-    record_version = models.PositiveIntegerField(default=0)
-    snapshot_version = models.PositiveIntegerField(default=0)
-    record_claim = models.CharField(max_length=36, blank=True)
-    record_claim_until = models.DateTimeField(null=True, blank=True)
-    snapshot_claim = models.CharField(max_length=36, blank=True)
-    snapshot_claim_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -123,7 +115,33 @@ class Domain(models.Model):
         return self.config("snapshot")
 
     def version(self, kind) -> int:
-        return getattr(self, f"{kind}_version")
+        """The version of this domain's config of `kind` (0 until it is first changed)."""
+        return (
+            ConfigState.objects.filter(domain=self, kind=str(kind))
+            .values_list("version", flat=True)
+            .first()
+            or 0
+        )
+
+
+class ConfigState(models.Model):
+    """One config of one domain as saves see it (optimistic concurrency): the version an edit
+    form carries, and the short claim a save holds while it talks to the Live API (never a
+    database transaction). Made when first needed."""
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="config_states")
+    kind = models.CharField(max_length=16)  # a ConfigKind's name: "record", "snapshot"
+    version = models.PositiveIntegerField(default=0)
+    claim = models.CharField(max_length=36, blank=True)
+    claim_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "kind"], name="one_state_per_config")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.domain_id} {self.kind} v{self.version}"
 
 
 class RecordNotifyConfig(models.Model):

@@ -30,7 +30,7 @@ from dashboard.failures import UpstreamError
 from dashboard.upstream import get_client, upstream_errors
 
 from .kinds import KINDS, ConfigKind
-from .models import Domain, key_fingerprint
+from .models import ConfigState, Domain, key_fingerprint
 from .selectors import upstream_config
 
 logger = logging.getLogger(__name__)
@@ -93,18 +93,20 @@ LOST_ANSWER_NOTE = gettext_noop(
 # --- claims: one save per version ----------------------------------------------------------
 
 
+def _state(domain: Domain, kind: ConfigKind):
+    """The domain's ConfigState row of `kind` (as a queryset), made if it is not there yet."""
+    ConfigState.objects.get_or_create(domain_id=domain.pk, kind=kind.name)
+    return ConfigState.objects.filter(domain_id=domain.pk, kind=kind.name)
+
+
 def _claim(domain: Domain, kind: ConfigKind, expected_version: int) -> str:
     token = str(uuid.uuid4())
     now = timezone.now()
     claimed = (
-        Domain.objects.filter(pk=domain.pk, **{f"{kind}_version": expected_version})
-        .filter(Q(**{f"{kind}_claim": ""}) | Q(**{f"{kind}_claim_until__lt": now}))
-        .update(
-            **{
-                f"{kind}_claim": token,
-                f"{kind}_claim_until": now + dt.timedelta(seconds=CLAIM_SECONDS),
-            }
-        )
+        _state(domain, kind)
+        .filter(version=expected_version)
+        .filter(Q(claim="") | Q(claim_until__lt=now))
+        .update(claim=token, claim_until=now + dt.timedelta(seconds=CLAIM_SECONDS))
     )
     if not claimed:
         fresh = Domain.objects.get(pk=domain.pk)
@@ -121,9 +123,7 @@ def _claim(domain: Domain, kind: ConfigKind, expected_version: int) -> str:
 
 
 def _release(domain: Domain, kind: ConfigKind, token: str) -> None:
-    Domain.objects.filter(pk=domain.pk, **{f"{kind}_claim": token}).update(
-        **{f"{kind}_claim": "", f"{kind}_claim_until": None}
-    )
+    _state(domain, kind).filter(claim=token).update(claim="", claim_until=None)
 
 
 @dataclass(frozen=True)
@@ -172,12 +172,8 @@ class _Edit:
     def applied(self, *, token: str, after: dict | None, request_id: str, note: dict) -> None:
         """Inside the cache write's transaction: bump the version, release, audit."""
         kind = self.kind
-        Domain.objects.filter(pk=self.domain.pk, **{f"{kind}_claim": token}).update(
-            **{
-                f"{kind}_version": F(f"{kind}_version") + 1,
-                f"{kind}_claim": "",
-                f"{kind}_claim_until": None,
-            }
+        _state(self.domain, kind).filter(claim=token).update(
+            version=F("version") + 1, claim="", claim_until=None
         )
         self.audit(AuditEntry.Outcome.SUCCESS, after=after, request_id=request_id, **note)
 
@@ -379,12 +375,16 @@ def _apply_upstream(
     """
     with transaction.atomic():
         locked = Domain.objects.select_for_update().get(pk=domain.pk)
+        state = _state(locked, kind).select_for_update().get()
         now = timezone.now()
-        claim = getattr(locked, f"{kind}_claim")
-        claim_until = getattr(locked, f"{kind}_claim_until")
-        if claim and claim != claim_token and claim_until and claim_until > now:
+        if (
+            state.claim
+            and state.claim != claim_token
+            and state.claim_until
+            and state.claim_until > now
+        ):
             return SKIPPED
-        if seen_version is not None and locked.version(kind) != seen_version:
+        if seen_version is not None and state.version != seen_version:
             return SKIPPED
         cached = kind.model.objects.filter(domain=locked).first()
         if kind.cached_matches_upstream(cached, upstream):
@@ -399,7 +399,7 @@ def _apply_upstream(
             kind.model.objects.filter(domain=locked).delete()
         else:
             kind.model.objects.update_or_create(domain=locked, defaults=kind.cache_values(upstream))
-        Domain.objects.filter(pk=locked.pk).update(**{f"{kind}_version": F(f"{kind}_version") + 1})
+        ConfigState.objects.filter(pk=state.pk).update(version=F("version") + 1)
         if locked.last_synced_at is None:
             return UNCHANGED  # the first sync fills the cache: nothing drifted
         audit_entry_create(

@@ -34,17 +34,22 @@ def sample_body(
 ) -> dict:
     """A callback body in the documented shape (docs/live-api.md, "Callbacks")."""
     now = now or dt.datetime.now(dt.UTC)
-    app, stream = "live", "dashboard-test"
-    if kind.name == "snapshot":
-        # The snapshot callback body is not documented publicly (UNCONFIRMED).
-        return {
-            "domain": domain,
-            "app": app,
-            "stream": stream,
-            "event": "snapshot",
-            "oss_object": f"snapshot/{app}/{stream}/{int(now.timestamp())}.jpg",
-            "timestamp": int(now.timestamp()),
-        }
+    return SAMPLE_BODIES[kind.name](domain, "live", "dashboard-test", event, now)
+
+
+def _snapshot_body(domain: str, app: str, stream: str, event: str, now: dt.datetime) -> dict:
+    # The snapshot callback body is not documented publicly (UNCONFIRMED).
+    return {
+        "domain": domain,
+        "app": app,
+        "stream": stream,
+        "event": "snapshot",
+        "oss_object": f"snapshot/{app}/{stream}/{int(now.timestamp())}.jpg",
+        "timestamp": int(now.timestamp()),
+    }
+
+
+def _record_body(domain: str, app: str, stream: str, event: str, now: dt.datetime) -> dict:
     if event in {"record_started", "record_paused", "record_resumed"}:
         return {"domain": domain, "app": app, "stream": stream, "event": event}
     start = now - dt.timedelta(seconds=69)
@@ -58,6 +63,10 @@ def sample_body(
         "stop_time": int(now.timestamp()),
         "push_args": {"test": "true"},
     }
+
+
+# Each config kind's test callback body, by the kind's name.
+SAMPLE_BODIES = {"record": _record_body, "snapshot": _snapshot_body}
 
 
 def live_signature_headers(key: str) -> Callable[[str], list[tuple[str, str]]]:

@@ -42,7 +42,7 @@ def test_lead_finds_the_worst_domain_sees_the_change_on_its_chart_and_rolls_it_b
         kind=kind,
         data={"notify_url": "https://broken-hooks.example.com/cb", "need_status_notify": True},
         actor=people["lead"],
-        expected_version=domain.record_version,
+        expected_version=domain.version("record"),
     )
     change = AuditEntry.objects.filter(domain=domain, action="update").latest("pk")
 

@@ -51,7 +51,7 @@ def test_thousand_requests_under_faults(client, lead, synced):
         domain = rng.choice(EDITABLE)
         roll = rng.random()
         if roll < 0.15:
-            version = Domain.objects.get(name=domain).record_version
+            version = Domain.objects.get(name=domain).version("record")
             url = f"https://hooks.example.net/{domain}/{i}"
             response = client.post(
                 f"/domains/{domain}/record/edit/", {"notify_url": url, "version": version}

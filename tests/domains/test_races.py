@@ -72,12 +72,12 @@ def save(lead, url=NEW_URL):
         kind=RECORD,
         data={"notify_url": url, "need_status_notify": True, "notify_req_auth": True},
         actor=lead,
-        expected_version=domain.record_version,
+        expected_version=domain.version("record"),
     )
 
 
 def test_a_refresh_that_read_before_a_save_does_not_overwrite_it(synced, lead, held):
-    version = Domain.objects.get(name=TEAM_DOMAIN).record_version
+    version = Domain.objects.get(name=TEAM_DOMAIN).version("record")
     sandbox_app.faults.configure("DescribeLiveRecordNotifyConfig:late=1.5")
     results: dict = {}
     refresh = in_thread(
@@ -94,7 +94,7 @@ def test_a_refresh_that_read_before_a_save_does_not_overwrite_it(synced, lead, h
     assert RecordNotifyConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == NEW_URL
     assert not AuditEntry.objects.filter(action="drift").exists()
     domain = Domain.objects.get(name=TEAM_DOMAIN)
-    assert domain.record_version == version + 1
+    assert domain.version("record") == version + 1
     # The next editor, with the version they were shown, saves without a false conflict.
     save(lead, "https://hooks.example-shop.com/live/v4")
     assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url.endswith("/v4")

@@ -9,6 +9,7 @@ from dashboard.audit.models import AuditEntry
 from dashboard.domains import services
 from dashboard.domains.kinds import KINDS, RECORD, SNAPSHOT
 from dashboard.domains.models import (
+    ConfigState,
     Domain,
     RecordNotifyConfig,
     SnapshotNotifyConfig,
@@ -33,9 +34,14 @@ def save(domain, kind="record", *, user, version=None, **data):
         kind=KINDS[kind],
         data=values,
         actor=user,
-        expected_version=getattr(domain, f"{kind}_version") if version is None else version,
+        expected_version=domain.version(kind) if version is None else version,
         client_ip="203.0.113.9",
     )
+
+
+def unclaimed(domain, kind: str = "record") -> bool:
+    """No save holds the config's claim."""
+    return not ConfigState.objects.filter(domain=domain, kind=kind).exclude(claim="").exists()
 
 
 def test_add_record_config_creates_upstream_cache_and_audit(lead, synced):
@@ -54,7 +60,7 @@ def test_add_record_config_creates_upstream_cache_and_audit(lead, synced):
     assert entry.before is None and entry.after["notify_url"] == "https://hooks.example.net/cb"
     assert KEY not in str(entry.after)
     domain.refresh_from_db()
-    assert domain.record_version == 1 and domain.record_claim == ""
+    assert domain.version("record") == 1 and unclaimed(domain)
 
 
 def test_update_keeps_the_key_when_left_blank(editor):
@@ -74,7 +80,7 @@ def test_snapshot_update_and_delete(lead, synced):
     assert SandboxSnapshotConfig.objects.get(domain__name=TEAM_DOMAIN).notify_req_auth is False
     domain.refresh_from_db()
     services.config_delete(
-        domain=domain, kind=SNAPSHOT, actor=lead, expected_version=domain.snapshot_version
+        domain=domain, kind=SNAPSHOT, actor=lead, expected_version=domain.version("snapshot")
     )
     assert not SandboxSnapshotConfig.objects.filter(domain__name=TEAM_DOMAIN).exists()
     assert Domain.objects.get(pk=domain.pk).snapshot_config_or_none is None
@@ -83,7 +89,7 @@ def test_snapshot_update_and_delete(lead, synced):
 
 def test_stale_version_is_a_conflict_and_changes_nothing(lead, synced):
     domain = Domain.objects.get(name=TEAM_DOMAIN)
-    shown = domain.record_version  # the version both editors loaded
+    shown = domain.version("record")  # the version both editors loaded
     save(domain, user=lead)
     with pytest.raises(services.ConflictError) as info:
         save(domain, user=lead, version=shown, notify_url="https://stale.example.com/cb")
@@ -111,7 +117,7 @@ def test_change_in_the_console_is_a_conflict_with_drift_recorded(lead, synced):
     )
     assert AuditEntry.objects.filter(domain=domain, action="drift").exists()
     domain.refresh_from_db()
-    assert domain.record_claim == ""
+    assert unclaimed(domain)
     # With the version the conflict view carries, "Overwrite" goes through.
     save(domain, user=lead, version=info.value.version)
     assert (
@@ -122,7 +128,7 @@ def test_change_in_the_console_is_a_conflict_with_drift_recorded(lead, synced):
 
 def test_upstream_failure_writes_nothing_and_audits_the_attempt(lead, synced):
     domain = Domain.objects.get(name=TEAM_DOMAIN)
-    version = domain.record_version
+    version = domain.version("record")
     before = RecordNotifyConfig.objects.get(domain=domain).notify_url
     sandbox_app.faults.configure("UpdateLiveRecordNotifyConfig:error=1")
     with pytest.raises(UpstreamError) as info:
@@ -132,14 +138,14 @@ def test_upstream_failure_writes_nothing_and_audits_the_attempt(lead, synced):
     entry = AuditEntry.objects.get(domain=domain, outcome="failed")
     assert entry.error_code == info.value.code and entry.request_id == info.value.request_id
     domain.refresh_from_db()
-    assert domain.record_version == version and domain.record_claim == ""
+    assert domain.version("record") == version and unclaimed(domain)
 
 
 def test_a_save_whose_answer_was_lost_is_confirmed_and_recorded_as_applied(lead, synced):
     # Every Update is applied upstream, then the connection drops before the answer; the
     # client's retries meet the same fate, so the save ends in a connection error.
     domain = Domain.objects.get(name=TEAM_DOMAIN)
-    version = domain.record_version
+    version = domain.version("record")
     sandbox_app.faults.configure("UpdateLiveRecordNotifyConfig:lost=1")
     save(domain, user=lead, notify_url="https://lost.example.net/cb")
     up = SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN)
@@ -149,7 +155,7 @@ def test_a_save_whose_answer_was_lost_is_confirmed_and_recorded_as_applied(lead,
     assert entry.outcome == "success" and entry.after["notify_url"] == up.notify_url
     assert "a Describe confirmed the change was applied" in entry.error_message
     domain.refresh_from_db()
-    assert domain.record_version == version + 1 and domain.record_claim == ""
+    assert domain.version("record") == version + 1 and unclaimed(domain)
 
 
 def test_a_failure_before_the_change_stays_a_failure_after_the_check(lead, synced):
@@ -173,7 +179,7 @@ def test_a_delete_whose_answer_was_lost_is_confirmed(lead, synced, monkeypatch):
     domain = Domain.objects.get(name=TEAM_DOMAIN)
     sandbox_app.faults.configure("DeleteLiveSnapshotNotifyConfig:lost=1")
     services.config_delete(
-        domain=domain, kind=SNAPSHOT, actor=lead, expected_version=domain.snapshot_version
+        domain=domain, kind=SNAPSHOT, actor=lead, expected_version=domain.version("snapshot")
     )
     assert not SandboxSnapshotConfig.objects.filter(domain__name=TEAM_DOMAIN).exists()
     assert not SnapshotNotifyConfig.objects.filter(domain=domain).exists()
@@ -237,7 +243,7 @@ def test_audit_entries_are_append_only(lead, synced):
 def test_concurrent_saves_on_one_version_apply_exactly_once(lead, synced):
     """20 editors press Save at the same moment with the same version: one wins."""
     domain = Domain.objects.get(name=TEAM_DOMAIN)
-    version = domain.record_version
+    version = domain.version("record")
     barrier = threading.Barrier(20)
     outcomes = []
     lock = threading.Lock()
@@ -277,7 +283,7 @@ def test_concurrent_saves_on_one_version_apply_exactly_once(lead, synced):
         RecordNotifyConfig.objects.get(domain=domain).notify_url
         == f"https://hooks.example.net/cb{winner}"
     )
-    assert Domain.objects.get(pk=domain.pk).record_version == version + 1
+    assert Domain.objects.get(pk=domain.pk).version("record") == version + 1
     assert AuditEntry.objects.filter(domain=domain, action="update", outcome="success").count() == 1
     assert AuditEntry.objects.filter(domain=domain, outcome="conflict").count() == 19
 

@@ -30,7 +30,7 @@ def test_first_sync_caches_domains_and_configs_without_drift(empty_cache):
 
 def test_change_outside_dashboard_is_recorded_as_drift(empty_cache):
     domains_sync_all(workers=1)
-    version = Domain.objects.get(name=TEAM_DOMAIN).record_version
+    version = Domain.objects.get(name=TEAM_DOMAIN).version("record")
     SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).update(
         notify_url="https://console-change.example.com/cb", notify_auth_key="ChangedInConsole1234"
     )
@@ -43,7 +43,7 @@ def test_change_outside_dashboard_is_recorded_as_drift(empty_cache):
     assert "ChangedInConsole1234" not in str(entry.after)
     domain = Domain.objects.get(name=TEAM_DOMAIN)
     assert domain.record_config.notify_url == "https://console-change.example.com/cb"
-    assert domain.record_version == version + 1
+    assert domain.version("record") == version + 1
 
 
 def test_new_and_vanished_domains(empty_cache):

@@ -9,6 +9,7 @@ from dashboard.audit.models import AuditEntry
 from dashboard.domains.models import Domain, Team
 from dashboard.sandbox import app as sandbox_app
 from dashboard.sandbox.models import SandboxRecordConfig
+from dashboard.sandbox.operations import HANDLERS
 from dashboard.upstream import get_client
 from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
 
@@ -212,7 +213,7 @@ def test_generated_key_is_shown_once_then_masked(client, lead, synced):
 
 def test_htmx_save_redirects_with_hx_redirect(as_editor):
     url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
-    version = Domain.objects.get(name=TEAM_DOMAIN).record_version
+    version = Domain.objects.get(name=TEAM_DOMAIN).version("record")
     response = as_editor.post(
         url, {"notify_url": "https://hx.example.com/cb", "version": version}, headers=HX
     )
@@ -221,7 +222,7 @@ def test_htmx_save_redirects_with_hx_redirect(as_editor):
 
 def test_stale_form_gets_the_conflict_view_with_both_values(as_editor):
     url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
-    version = Domain.objects.get(name=TEAM_DOMAIN).record_version
+    version = Domain.objects.get(name=TEAM_DOMAIN).version("record")
     as_editor.post(url, {"notify_url": "https://first.example.com/cb", "version": version})
     response = as_editor.post(
         url, {"notify_url": "https://second.example.com/cb", "version": version}
@@ -248,7 +249,7 @@ def test_stale_form_gets_the_conflict_view_with_both_values(as_editor):
 def post_record_edit(client, notify_url: str):
     """Submit the recording-callback form for TEAM_DOMAIN at its current version."""
     url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
-    version = Domain.objects.get(name=TEAM_DOMAIN).record_version
+    version = Domain.objects.get(name=TEAM_DOMAIN).version("record")
     response = client.post(url, {"notify_url": notify_url, "version": version})
     return response, response.content.decode()
 
@@ -265,17 +266,18 @@ def test_upstream_error_shows_code_message_request_id_and_keeps_input(as_editor)
 
 
 def test_when_the_outcome_cannot_be_checked_the_editor_is_told_so(as_editor, monkeypatch):
-    # The Update's answer is lost, and the Live API then stops answering Describe too.
-    client = get_client()
-    update = client.update_record_notify_config
+    # The Update's answer is lost, and from then on the Live API does not answer Describe.
+    update = HANDLERS["UpdateLiveRecordNotifyConfig"]
 
-    def update_then_outage(*args, **kwargs):
+    def update_then_outage(params):
         try:
-            return update(*args, **kwargs)
+            return update(params)
         finally:
-            sandbox_app.faults.configure("DescribeLiveRecordNotifyConfig:error=1")
+            sandbox_app.faults.configure(
+                "UpdateLiveRecordNotifyConfig:lost=1;DescribeLiveRecordNotifyConfig:error=1"
+            )
 
-    monkeypatch.setattr(client, "update_record_notify_config", update_then_outage)
+    monkeypatch.setitem(HANDLERS, "UpdateLiveRecordNotifyConfig", update_then_outage)
     sandbox_app.faults.configure("UpdateLiveRecordNotifyConfig:lost=1")
     response, body = post_record_edit(as_editor, "https://maybe.example.com/cb")
     assert response.status_code == 502 and "The Live API did not answer." in body
@@ -295,7 +297,7 @@ def test_delete_asks_for_confirmation_first(as_editor):
     url = reverse("config_delete", kwargs={"name": TEAM_DOMAIN, "kind": "snapshot"})
     page = as_editor.get(url)
     assert page.status_code == 200 and "Delete the snapshot callback?" in page.content.decode()
-    version = Domain.objects.get(name=TEAM_DOMAIN).snapshot_version
+    version = Domain.objects.get(name=TEAM_DOMAIN).version("snapshot")
     response = as_editor.post(url, {"version": version}, follow=True)
     assert "Deleted." in response.content.decode()
     assert Domain.objects.get(name=TEAM_DOMAIN).snapshot_config_or_none is None

@@ -54,7 +54,7 @@ def test_bars_equal_a_direct_count_of_the_archive(archived, period, scope):
 
 def edit_record(client, notify_url: str, **extra):
     url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
-    version = Domain.objects.get(name=TEAM_DOMAIN).record_version
+    version = Domain.objects.get(name=TEAM_DOMAIN).version("record")
     return client.post(url, {"notify_url": notify_url, "version": version, **extra})
 
 

@@ -247,7 +247,7 @@ def test_a_record_has_its_own_page_with_the_config_of_that_moment(browse, lead):
         kind=RECORD,
         data={"notify_url": "https://hooks.example-shop.com/live/v9", "notify_req_auth": True},
         actor=lead,
-        expected_version=domain.record_version,
+        expected_version=domain.version("record"),
     )
     time.sleep(1.1)  # a delivery in a later second than the change
     add_record(stream_name="after-change", notify_time=timezone.now().replace(microsecond=0))
