@@ -14,6 +14,36 @@ from dashboard.ops.shared import reset_shared_store
 from dashboard.sandbox import app as sandbox_app
 from dashboard.upstream import get_client, reset_client
 
+
+def pytest_collection_modifyitems(config, items):
+    """Each test runs once per database that matters. `make test` runs the suite on SQLite and
+    again on PostgreSQL: a test that touches no database runs on SQLite only, and a test that
+    brings its own PostgreSQL cluster (`own_cluster`) on PostgreSQL only."""
+    from django.conf import settings
+
+    on_postgres = "postgresql" in settings.DATABASES["default"]["ENGINE"]
+    keep, dropped = [], []
+    for item in items:
+        if item.get_closest_marker("browser"):
+            twice = True
+        elif on_postgres:
+            twice = _uses_a_database(item)
+        else:
+            twice = not item.get_closest_marker("own_cluster")
+        (keep if twice else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+def _uses_a_database(item) -> bool:
+    names = set(getattr(item, "fixturenames", ()))
+    return bool(
+        item.get_closest_marker("django_db")
+        or names & {"db", "transactional_db", "live_server", "_django_db_helper"}
+    )
+
+
 PASSWORD = "correct-horse-battery"
 ALL_DATABASES = ["default", "sandbox"]
 TEAM_DOMAIN = "live.example-shop.com"

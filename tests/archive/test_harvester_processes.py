@@ -246,6 +246,7 @@ for domain in Domain.objects.exclude(name={TEAM_DOMAIN!r}):
 """
 
 
+@pytest.mark.own_cluster
 def test_a_following_harvester_carries_on_when_its_postgresql_restarts(synced, own_postgres):
     url = own_postgres.createdb("dashboard")
     # One domain harvested, each page slowed down: the follower is nearly always mid-window,

@@ -15,7 +15,10 @@ import pytest
 from tests.conftest import ALL_DATABASES, process_env
 from tests.pgcluster import PostgresCluster
 
-pytestmark = pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+pytestmark = [
+    pytest.mark.django_db(transaction=True, databases=ALL_DATABASES),
+    pytest.mark.own_cluster,
+]
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("replica_script.py")
 
