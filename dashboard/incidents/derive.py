@@ -21,6 +21,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from dashboard.archive.classify import HTTP_4XX, HTTP_5XX
 from dashboard.archive.models import ArchivedRecord, HarvestCursor
@@ -31,6 +32,19 @@ from .models import Incident
 
 MAX_STREAMS = 50
 MAX_SAMPLES = 10
+# What folding records changes on an incident.
+FOLDED = (
+    "state",
+    "first_seen",
+    "last_seen",
+    "count",
+    "streams",
+    "sample_ids",
+    "success_streak",
+    "resolved_at",
+    "resolved_by",
+    "updated_at",
+)
 
 
 def incident_key(domain_id: int, host: str, failure_class: str, status: int | None) -> str:
@@ -114,12 +128,17 @@ class Fold:
         self.touched[id(incident)] = incident
 
     def save(self) -> None:
-        """Write what changed: resolved ones first, so a cause's next incident can open."""
-        for incident in sorted(
-            self.touched.values(),
-            key=lambda i: (i.state != Incident.State.RESOLVED, i.key, i.first_seen),
-        ):
-            incident.save()
+        """Write what changed in three statements: the incidents that resolved first, so a
+        cause's next incident can open, then the new ones, then the rest."""
+        now = timezone.now()
+        touched = sorted(self.touched.values(), key=lambda i: (i.key, i.first_seen))
+        for incident in touched:
+            incident.updated_at = now
+        resolved = [i for i in touched if i.pk and i.state == Incident.State.RESOLVED]
+        others = [i for i in touched if i.pk and i.state != Incident.State.RESOLVED]
+        Incident.objects.bulk_update(resolved, FOLDED)
+        Incident.objects.bulk_create([i for i in touched if not i.pk])
+        Incident.objects.bulk_update(others, FOLDED)
 
 
 def incidents_settle(
