@@ -110,9 +110,15 @@ COUNT_CAP = 100_000
 def records_slice(rows: QuerySet, start: int, stop: int) -> list[ArchivedRecord]:
     """rows[start:stop], ids first: the sort and the slice are answered from an index alone,
     then only the page's own rows are read (not every match's, to sort them)."""
-    ids = list(rows.values_list("pk", flat=True)[start:stop])
-    found = ArchivedRecord.objects.in_bulk(ids)
-    return [found[pk] for pk in ids if pk in found]
+    keys = list(rows.values_list("pk", "notify_time")[start:stop])
+    if not keys:
+        return []
+    times = [when for _, when in keys]
+    # the page's own time span too: only its days' partitions are read (PostgreSQL)
+    found = ArchivedRecord.objects.filter(
+        notify_time__gte=min(times), notify_time__lte=max(times)
+    ).in_bulk([pk for pk, _ in keys])
+    return [found[pk] for pk, _ in keys if pk in found]
 
 
 def records_count(rows: QuerySet, *, cap: int = COUNT_CAP) -> tuple[int, bool]:
