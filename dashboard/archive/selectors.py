@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connections
 from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -202,16 +203,28 @@ def _rollup_groups(filters: dict) -> list[dict] | None:
     return groups
 
 
+def _capped_groups(rows: QuerySet) -> list[dict]:
+    """(result, class, n) of at most COUNT_CAP + 1 matching records, in one scan: the total
+    and the groups together (a bounded scan, even for huge matches)."""
+    sample = rows.order_by().values_list("notify_result", "failure_class")[: COUNT_CAP + 1]
+    sql, params = sample.query.sql_with_params()
+    with connections[rows.db].cursor() as cursor:
+        cursor.execute(
+            f"SELECT notify_result, failure_class, COUNT(*) FROM ({sql}) AS matched "  # noqa: S608
+            "GROUP BY notify_result, failure_class",
+            params,
+        )
+        return [{"notify_result": r, "failure_class": c, "n": n} for r, c, n in cursor.fetchall()]
+
+
 def records_counts(rows: QuerySet, *, filters: dict | None = None) -> Counts:
     """Counts by result and failure class for the current filters (above the table)."""
     groups = _rollup_groups(filters) if filters is not None else None
     if groups is None:
-        total, capped = records_count(rows)
-        if capped:
-            return Counts(total=total, capped=True, success=0, failed=0, classes=[])
-        groups = list(
-            rows.order_by().values("notify_result", "failure_class").annotate(n=Count("pk"))
-        )
+        groups = _capped_groups(rows)
+        total = sum(g["n"] for g in groups)
+        if total > COUNT_CAP:
+            return Counts(total=COUNT_CAP, capped=True, success=0, failed=0, classes=[])
     else:
         total = sum(g["n"] for g in groups)
     success = sum(g["n"] for g in groups if g["notify_result"] == "success")
