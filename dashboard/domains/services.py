@@ -99,6 +99,11 @@ def _state(domain: Domain, kind: ConfigKind):
     return ConfigState.objects.filter(domain_id=domain.pk, kind=kind.name)
 
 
+def _claimed(domain: Domain, kind: ConfigKind, token: str):
+    """The config's ConfigState row while `token` holds its claim (the claim made the row)."""
+    return ConfigState.objects.filter(domain_id=domain.pk, kind=kind.name, claim=token)
+
+
 def _claim(domain: Domain, kind: ConfigKind, expected_version: int) -> str:
     token = str(uuid.uuid4())
     now = timezone.now()
@@ -123,7 +128,7 @@ def _claim(domain: Domain, kind: ConfigKind, expected_version: int) -> str:
 
 
 def _release(domain: Domain, kind: ConfigKind, token: str) -> None:
-    _state(domain, kind).filter(claim=token).update(claim="", claim_until=None)
+    _claimed(domain, kind, token).update(claim="", claim_until=None)
 
 
 @dataclass(frozen=True)
@@ -172,7 +177,7 @@ class _Edit:
     def applied(self, *, token: str, after: dict | None, request_id: str, note: dict) -> None:
         """Inside the cache write's transaction: bump the version, release, audit."""
         kind = self.kind
-        _state(self.domain, kind).filter(claim=token).update(
+        _claimed(self.domain, kind, token).update(
             version=F("version") + 1, claim="", claim_until=None
         )
         self.audit(AuditEntry.Outcome.SUCCESS, after=after, request_id=request_id, **note)
