@@ -4,6 +4,8 @@ classes, all domains by hour)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -109,6 +111,12 @@ class ArchivedRecord(models.Model):
     @property
     def succeeded(self) -> bool:
         return self.notify_result == "success"
+
+
+# ArchivedName.last_seen may lag a name's newest record by up to this much (it is rewritten at
+# most once a NAME_SLACK per name): the purge keeps names, and a search looks at names, that
+# much longer.
+NAME_SLACK = dt.timedelta(days=1)
 
 
 class ArchivedName(models.Model):

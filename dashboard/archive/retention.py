@@ -15,10 +15,9 @@ import time
 
 from django.conf import settings
 
-from .models import ArchivedName
+from .models import NAME_SLACK, ArchivedName
 from .partitions import records_purge
 from .rollups import rollups_purge
-from .store import NAME_SLACK
 
 # a harvester purges at most this often (a pass runs every few seconds)
 PURGE_EVERY = 600.0

@@ -26,7 +26,7 @@ from dashboard.domains.models import Domain
 from dashboard.live import NotifyRecord
 
 from .classify import classify
-from .models import ArchivedName, ArchivedRecord, HarvestCursor
+from .models import NAME_SLACK, ArchivedName, ArchivedRecord, HarvestCursor
 from .partitions import partitions_ensure
 from .rollups import q, rollups_add
 
@@ -191,11 +191,6 @@ def _values(rows: list[dict]) -> list[tuple[int, tuple]]:
                 when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
                 new.append((pk, (uuid.UUID(str(key)).hex, when)))
     return new
-
-
-# ArchivedName.last_seen may lag a name's newest record by up to this much (it is rewritten at
-# most once a NAME_SLACK per name); the purge keeps names that much longer to match.
-NAME_SLACK = dt.timedelta(days=1)
 
 
 def names_add(*, domain_id: int, records: list[Inserted]) -> None:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dashboard.archive import selectors
 from dashboard.archive.harvest import (
     harvest_pass,
     window_claim,
@@ -23,6 +24,7 @@ from dashboard.archive.harvest import (
     windows_plan,
 )
 from dashboard.archive.models import (
+    NAME_SLACK,
     ArchivedName,
     ArchivedRecord,
     DailyRollup,
@@ -34,7 +36,7 @@ from dashboard.archive.models import (
 )
 from dashboard.archive.retention import archive_purge
 from dashboard.archive.selectors import records_search
-from dashboard.archive.store import NAME_SLACK, archive_row, records_insert
+from dashboard.archive.store import archive_row, records_insert
 from dashboard.domains.models import Domain
 from dashboard.incidents.derive import incidents_recount
 from dashboard.incidents.models import Incident
@@ -548,19 +550,30 @@ def archived_names(domain) -> dict:
     return stored
 
 
+@pytest.mark.parametrize("listed", [1_000, 1], ids=["names-listed", "names-subquery"])
 @pytest.mark.parametrize("text", ["a", "B", "str", "EAM-1", "x", "am-1"])
-def test_a_name_search_finds_what_a_substring_match_of_the_records_finds(archived, text):
+def test_a_name_search_finds_what_a_substring_match_of_the_records_finds(
+    archived, text, listed, monkeypatch
+):
     """The explorer finds names in ArchivedName first: the result is the records whose app or
-    stream contains the text in any case — nothing more, nothing less."""
+    stream contains the text in any case — nothing more, nothing less; with the names written
+    into the query as a list or, when there are more than NAMES_LISTED, as a subquery; names
+    last seen before the window (by more than NAME_SLACK) are left out, their records too."""
+    monkeypatch.setattr(selectors, "NAMES_LISTED", listed)
     domain = Domain.objects.get(name=TEAM_DOMAIN)
     now = timezone.now()
     records_insert(
         [
-            archive_row(domain, _record(stream=stream, app=app, when=now), now)
-            for stream, app in [("Stream-1", "A"), ("stream-10", "live"), ("ab", "xbox")]
+            archive_row(domain, _record(stream=stream, app=app, when=when), now)
+            for stream, app, when in [
+                ("Stream-1", "A", now),
+                ("stream-10", "live", now),
+                ("ab", "xbox", now),
+                ("old-stream-1", "bygone", now - dt.timedelta(days=5)),
+            ]
         ]
     )
-    window = {"start": now - dt.timedelta(days=7), "end": now + dt.timedelta(minutes=1)}
+    window = {"start": now - dt.timedelta(days=2), "end": now + dt.timedelta(minutes=1)}
     records = ArchivedRecord.objects.filter(notify_time__gte=window["start"])
     for field in ("stream", "app"):
         for scope in ({}, {"domain_id": domain.pk}):
@@ -573,6 +586,29 @@ def test_a_name_search_finds_what_a_substring_match_of_the_records_finds(archive
                 **{f"{field}_name__icontains": text}, **({"domain": domain} if scope else {})
             )
             assert found == set(direct.values_list("pk", flat=True)), (field, scope)
+
+
+def test_every_page_of_a_search_is_the_slice_of_all_its_matches(archived):
+    """A page is looked for in the newest day, then week, first: each page of a window with
+    matches in the last hours, days and weeks — same second ties too — is exactly that slice of
+    all matches in order, whatever the page size."""
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    now = timezone.now().replace(microsecond=0)
+    ages = [dt.timedelta(hours=h) for h in (0, 0, 1, 5, 23, 30, 70, 24 * 6, 24 * 8, 24 * 40)]
+    records_insert(
+        [
+            archive_row(domain, _record(stream=f"paged-{n}", when=now - age), now)
+            for n, age in enumerate(ages)
+        ]
+    )
+    window = {"start": now - dt.timedelta(days=90), "end": now + dt.timedelta(minutes=1)}
+    rows = records_search(filters={**window, "stream": "paged"})
+    expected = list(rows.values_list("pk", flat=True))
+    assert len(expected) == len(ages)
+    for size in (1, 2, 3, 4, 7, 20):
+        for first in range(0, len(ages) + 1, size):
+            page = selectors.records_slice(rows, first, first + size)
+            assert [r.pk for r in page] == expected[first : first + size], (size, first)
 
 
 @pytest.mark.parametrize(
