@@ -27,6 +27,7 @@ from .types import (
     LiveDomain,
     LiveRecordNotifyConfig,
     LiveSnapshotNotifyConfig,
+    LiveStreamsNotifyConfig,
     NotifyRecord,
     NotifyRecordsPage,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "NotifyRecordsPage",
     "LiveRecordNotifyConfig",
     "LiveSnapshotNotifyConfig",
+    "LiveStreamsNotifyConfig",
     "ServerError",
     "ThrottlingError",
     "is_ambiguous",

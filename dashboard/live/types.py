@@ -79,6 +79,31 @@ class LiveSnapshotNotifyConfig:
 
 
 @dataclass(frozen=True)
+class LiveStreamsNotifyConfig:
+    """An ingest domain's stream callback config (publish / publish_done, exceptions)."""
+
+    domain_name: str
+    notify_url: str
+    exception_notify_url: str = ""
+    notify_req_auth: bool = False
+    notify_auth_key: str = field(default="", repr=False)
+    request_id: str = ""
+
+    @classmethod
+    def from_body(cls, body: dict) -> LiveStreamsNotifyConfig:
+        data = body.get("LiveStreamsNotifyConfig") or {}
+        return cls(
+            domain_name=_text(data.get("DomainName")),
+            notify_url=_text(data.get("NotifyUrl")),
+            exception_notify_url=_text(data.get("ExceptionNotifyUrl")),
+            notify_req_auth=_bool(data.get("NotifyReqAuth")),
+            # a number in the Chinese page's example: text here whatever it arrives as
+            notify_auth_key=_text(data.get("NotifyAuthKey")),
+            request_id=_text(body.get("RequestId")),
+        )
+
+
+@dataclass(frozen=True)
 class NotifyRecord:
     app_name: str
     domain_name: str
@@ -138,6 +163,19 @@ class NotifyRecordsPage:
     def from_body(cls, body: dict) -> NotifyRecordsPage:
         return cls(
             records=[NotifyRecord.from_item(i) for i in body.get("CallbackList") or []],
+            page_number=int(body.get("PageNum") or 1),
+            page_size=int(body.get("PageSize") or 0),
+            total_num=int(body.get("TotalNum") or 0),
+            total_page=int(body.get("TotalPage") or 0),
+            request_id=str(body.get("RequestId", "")),
+        )
+
+    @classmethod
+    def from_stream_body(cls, body: dict) -> NotifyRecordsPage:
+        """A page of DescribeLiveStreamsNotifyRecords: the same fields, other wrappers."""
+        items = (body.get("NotifyRecordsInfo") or {}).get("LiveStreamNotifyRecordsInfo") or []
+        return cls(
+            records=[NotifyRecord.from_item(i) for i in items],
             page_number=int(body.get("PageNum") or 1),
             page_size=int(body.get("PageSize") or 0),
             total_num=int(body.get("TotalNum") or 0),

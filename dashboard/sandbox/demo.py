@@ -92,11 +92,29 @@ DEMO_DOMAINS = [
         None,
     ),
     ("cdn.webinar-hub.com", "liveVideo", "online", "", 0, 0, None, None),
-    ("push.example-shop.com", "liveEdge", "online", "Shop ingest", 0, 0, None, None),
-    ("ingest.sportsnow.tv", "liveEdge", "online", "Sports ingest", 0, 0, None, None),
+    ("push.example-shop.com", "liveEdge", "online", "Shop ingest", 0, 6, None, None),
+    ("ingest.sportsnow.tv", "liveEdge", "online", "Sports ingest", 0, 10, None, None),
     ("push.edu-streams.cn", "liveEdge", "offline", "Classroom ingest", 0, 0, None, None),
 ]
 BIG_DOMAIN = DEMO_DOMAINS[0][0]
+
+# The stream callbacks (publish / publish_done) of the ingest domains, the streaming domain
+# each feeds, and callbacks an hour (two a push session).
+STREAM_CONFIGS = {
+    "push.example-shop.com": {
+        "notify_url": "https://hooks.example-shop.com/live/stream",
+        "exception_notify_url": "https://hooks.example-shop.com/live/stream-exception",
+        "notify_req_auth": True,
+        "notify_auth_key": "ShopStreamKey0123456789abcdefABCDEF0123456789",
+    },
+    "ingest.sportsnow.tv": {"notify_url": "http://callbacks.sportsnow.tv/stream"},
+}
+STREAM_RATES = {"push.example-shop.com": 120, "ingest.sportsnow.tv": 40}
+INGEST_FEEDS = {
+    "push.example-shop.com": "live.example-shop.com",
+    "ingest.sportsnow.tv": "stream.sportsnow.tv",
+    "push.edu-streams.cn": "play.edu-streams.cn",
+}
 
 DEMO_CALLBACK_HOSTS = sorted(
     {
@@ -105,6 +123,7 @@ DEMO_CALLBACK_HOSTS = sorted(
         for config in (record, snapshot)
         if config
     }
+    | {urlsplit(config["notify_url"]).hostname for config in STREAM_CONFIGS.values()}
 )
 
 # Resource groups and tags of the demo domains, so DescribeLiveUserDomains' ResourceGroupId and

@@ -56,6 +56,17 @@ class SandboxSnapshotConfig(models.Model):
     notify_auth_key = models.CharField(max_length=32, blank=True)
 
 
+class SandboxStreamConfig(models.Model):
+    """An ingest domain's stream callback (publish / publish_done, exceptions)."""
+
+    domain = models.OneToOneField(SandboxDomain, on_delete=models.CASCADE, related_name="streams")
+    notify_url = models.CharField(max_length=1024, blank=True)
+    exception_notify_url = models.CharField(max_length=1024, blank=True)
+    switch_notify_url = models.CharField(max_length=1024, blank=True)
+    notify_req_auth = models.BooleanField(default=False)
+    notify_auth_key = models.CharField(max_length=64, blank=True)
+
+
 class SandboxNotifyRecord(models.Model):
     domain_name = models.CharField(max_length=253)
     app_name = models.CharField(max_length=128)

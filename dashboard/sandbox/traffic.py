@@ -18,13 +18,23 @@ from django.utils import timezone
 
 from dashboard.contract import api
 
-from .demo import BIG_DOMAIN, DEFAULT_RESOURCE_GROUP, DEMO_DOMAINS, RESOURCE_GROUPS, TAGS
+from .demo import (
+    BIG_DOMAIN,
+    DEFAULT_RESOURCE_GROUP,
+    DEMO_DOMAINS,
+    INGEST_FEEDS,
+    RESOURCE_GROUPS,
+    STREAM_CONFIGS,
+    STREAM_RATES,
+    TAGS,
+)
 from .models import (
     SandboxDomain,
     SandboxDomainTag,
     SandboxNotifyRecord,
     SandboxRecordConfig,
     SandboxSnapshotConfig,
+    SandboxStreamConfig,
 )
 from .routers import SANDBOX_ALIAS
 
@@ -189,6 +199,96 @@ def generate(
     return records
 
 
+def _stream_header(config: SandboxStreamConfig, domain: str, when: dt.datetime) -> str:
+    """A stream callback is signed with the ingest domain, not the URL's host (STREAM-CALLBACKS
+    3.3): md5("<ingest domain>|<timestamp>|<key>")."""
+    headers = {"User-Agent": "Alibaba-Cloud-Live/1.0"}
+    if config.notify_req_auth and config.notify_auth_key:
+        ts = str(int(when.timestamp()))
+        sign = hashlib.md5(f"{domain}|{ts}|{config.notify_auth_key}".encode()).hexdigest()  # noqa: S324
+        headers.update({"ALI-LIVE-TIMESTAMP": ts, "ALI-LIVE-SIGNATURE": sign})
+    return json.dumps(headers)
+
+
+def generate_streams(
+    domain: SandboxDomain,
+    config: SandboxStreamConfig,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    rng: random.Random | None = None,
+) -> list[SandboxNotifyRecord]:
+    """An ingest domain's publish / publish_done callbacks over [start, end): push sessions of
+    the streams its streaming domain records (same app and stream names), each a publish and,
+    once it has ended, a publish_done — one session in twenty-five never gets its publish_done
+    (the pusher vanished, or the callback was lost)."""
+    seconds = (end - start).total_seconds()
+    if seconds <= 0 or not config.notify_url:
+        return []
+    rng = rng or random.Random(f"{domain.name}:streams:{start.timestamp()}")
+    expected = domain.records_per_hour / 2 * seconds / 3600
+    sessions = int(expected) + (1 if rng.random() < expected - int(expected) else 0)
+    fed = INGEST_FEEDS.get(domain.name, domain.name)
+    apps = list(APPS.items())
+    records = []
+    for _ in range(sessions):
+        began = (start + dt.timedelta(seconds=rng.uniform(0, seconds))).replace(microsecond=0)
+        app, streams = (
+            apps[int(hashlib.sha256(fed.encode()).hexdigest(), 16) % len(apps)]
+            if rng.random() < 0.7
+            else rng.choice(apps)
+        )
+        stream = rng.choice(streams)
+        ended = began + dt.timedelta(seconds=rng.randint(60, 2 * 3600))
+        params = {
+            "ip": f"203.0.113.{rng.randint(2, 254)}",
+            "id": stream,
+            "app": domain.name,
+            "appname": app,
+            "usrargs": f"order_id={rng.randint(100000, 999999)}&team={app}",
+            "node": f"cdnvideocenter{rng.randint(10, 99)}.cm3",
+            "height": 720,
+            "width": 1280,
+        }
+        events = [("publish", began)]
+        if ended < end and rng.random() >= 0.04:
+            events.append(("publish_done", ended))
+        for action, when in events:
+            failed = rng.random() * 100 < domain.failure_percent
+            if failed:
+                description, response = domain.failure_cause or rng.choice(_FAILURES)[0], ""
+            else:
+                description, response = "success", rng.choice(_SUCCESS_RESPONSES)
+            content = {"action": action, **params, "time": int(when.timestamp())}
+            records.append(
+                SandboxNotifyRecord(
+                    domain_name=domain.name,
+                    app_name=app,
+                    stream_name=stream,
+                    notify_type=action,
+                    notify_url=config.notify_url,
+                    notify_content=json.dumps(content, separators=(",", ":")),
+                    notify_header=_stream_header(config, domain.name, when),
+                    notify_response=response,
+                    notify_result="failed" if failed else "success",
+                    notify_time=when,
+                    description=description,
+                    storage_type="",
+                )
+            )
+    return records
+
+
+def _generated(domain: SandboxDomain, start: dt.datetime, end: dt.datetime, count=None):
+    """The callbacks of one domain over [start, end): its recording callbacks, or its stream
+    callbacks for an ingest domain; [] when it has no config to send them."""
+    if domain.domain_type == "liveEdge":
+        config = SandboxStreamConfig.objects.filter(domain=domain).first()
+        return generate_streams(domain, config, start, end) if config else []
+    config = SandboxRecordConfig.objects.filter(domain=domain).first()
+    return generate(domain, config, start, end, count=count) if config else []
+
+
 _COLUMNS = [f for f in SandboxNotifyRecord._meta.concrete_fields if not f.primary_key]
 
 
@@ -220,16 +320,15 @@ def top_up(domain: SandboxDomain, now: dt.datetime) -> int:
     since = domain.records_generated_until
     if not domain.records_per_hour or since is None or now - since < dt.timedelta(seconds=1):
         return 0
-    config = SandboxRecordConfig.objects.filter(domain=domain).first()
     with transaction.atomic(using=SANDBOX_ALIAS):
         # Claim the gap first, so concurrent queries never generate it twice.
         claimed = SandboxDomain.objects.filter(pk=domain.pk, records_generated_until=since).update(
             records_generated_until=now
         )
         domain.records_generated_until = now
-        if not claimed or config is None:
+        if not claimed:
             return 0
-        rows = generate(domain, config, since, now)
+        rows = _generated(domain, since, now)
         insert_records(rows)
         if since.hour != now.hour:
             SandboxNotifyRecord.objects.filter(
@@ -282,10 +381,16 @@ def _seed(big_domain_records: int, rate_scale: float, now: dt.datetime, progress
             SandboxDomainTag.objects.create(domain=domain, key=key, value=value)
         if snapshot:
             SandboxSnapshotConfig.objects.create(domain=domain, **snapshot)
-        if record:
-            config = SandboxRecordConfig.objects.create(domain=domain, **record)
+        stream = STREAM_CONFIGS.get(name)
+        if stream:
+            SandboxStreamConfig.objects.create(domain=domain, **stream)
+            domain.records_per_hour = max(1, round(STREAM_RATES[name] * rate_scale))
+            domain.save(update_fields=["records_per_hour"])
+        if record or stream:
+            if record:
+                SandboxRecordConfig.objects.create(domain=domain, **record)
             count = big_domain_records if name == BIG_DOMAIN else None
-            rows = generate(domain, config, window_start, now, count=count)
+            rows = _generated(domain, window_start, now, count=count)
             for offset in range(0, len(rows), 50_000):
                 insert_records(rows[offset : offset + 50_000])
                 if progress:

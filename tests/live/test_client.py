@@ -249,6 +249,95 @@ def test_missing_config_describes_as_none_but_missing_domain_raises():
         client.describe_record_notify_config("d")
 
 
+def test_stream_config_reads_every_answer_for_none_and_the_key_as_text():
+    """Describe without a config: an empty 200, an empty object, or a not-found code (which
+    one Live gives is not documented) are all "none"; a missing domain still raises; a key
+    the Chinese page shows as a number arrives as text and stays out of repr."""
+    config = {
+        "DomainName": "push.d",
+        "NotifyUrl": "https://h.example.com/p",
+        "ExceptionNotifyUrl": "https://h.example.com/e",
+        "NotifyReqAuth": "yes",
+        "NotifyAuthKey": 1234567890123456,
+    }
+    handler, _ = recorder(
+        [
+            httpx.Response(200, json={"RequestId": "R"}),
+            httpx.Response(200, json={"RequestId": "R", "LiveStreamsNotifyConfig": {}}),
+            error(404, "InvalidConfig.NotFound"),
+            httpx.Response(200, json={"RequestId": "R2", "LiveStreamsNotifyConfig": config}),
+            error(404, "InvalidDomain.NotFound"),
+        ]
+    )
+    client, _ = make(handler)
+    for _ in range(3):
+        assert client.describe_streams_notify_config("push.d") is None
+    found = client.describe_streams_notify_config("push.d")
+    assert (found.notify_url, found.exception_notify_url, found.notify_req_auth) == (
+        "https://h.example.com/p",
+        "https://h.example.com/e",
+        True,
+    )
+    assert found.notify_auth_key == "1234567890123456" and found.request_id == "R2"
+    assert "1234567890123456" not in repr(found)
+    with pytest.raises(NotFoundError):
+        client.describe_streams_notify_config("push.d")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"notify_auth_key": "k" * 15}, "16 to 64"),
+        ({"notify_auth_key": "k" * 65}, "16 to 64"),
+        ({"notify_auth_key": "k" * 20 + "-"}, "16 to 64"),
+        ({"notify_req_auth": True}, "required when NotifyReqAuth"),
+        ({"exception_notify_url": "https://h.example.com/" + "e" * 1100}, "ExceptionNotifyUrl"),
+    ],
+)
+def test_stream_config_rules_checked_before_sending(kwargs, message):
+    handler, seen = recorder([])
+    client, _ = make(handler)
+    with pytest.raises(LiveValidationError, match=message):
+        client.set_streams_notify_config("push.d", "https://h.example.com/p", **kwargs)
+    assert seen == []
+
+
+def test_stream_records_are_read_from_their_own_wrappers():
+    item = {
+        "DomainName": "push.d",
+        "AppName": "live",
+        "StreamName": "room-101",
+        "NotifyType": "publish_done",
+        "NotifyUrl": "http://h.example.com/cb",
+        "NotifyTime": "2026-11-23T11:09:28Z",
+        "NotifyResult": "failed",
+        "Description": "timeout",
+        "NotifyContent": '{"action":"publish_done","app":"push.d"}',
+    }
+    body = {
+        "RequestId": "R",
+        "PageNum": 2,
+        "PageSize": 1,
+        "TotalNum": 3,
+        "TotalPage": 3,
+        "NotifyRecordsInfo": {"LiveStreamNotifyRecordsInfo": [item]},
+    }
+    handler, _ = recorder([httpx.Response(200, json=body)])
+    client, _ = make(handler)
+    page = client.describe_stream_notify_records(
+        "push.d", start=NOW - dt.timedelta(hours=1), end=NOW, page_number=2, page_size=1
+    )
+    assert (page.page_number, page.total_num, page.total_page) == (2, 3, 3)
+    (record,) = page.records
+    assert (record.notify_type, record.notify_result, record.stream_name) == (
+        "publish_done",
+        "failed",
+        "room-101",
+    )
+    assert record.notify_time == dt.datetime(2026, 11, 23, 11, 9, 28, tzinfo=dt.UTC)
+    assert record.content_json == {"action": "publish_done", "app": "push.d"}
+
+
 def test_records_parse_times_and_tolerant_content():
     item = {
         "AppName": "live",
@@ -542,6 +631,10 @@ OK_BODIES = {
         "TotalPage": 0,
         "CallbackList": [],
     },
+    "SetLiveStreamsNotifyUrlConfig": {"RequestId": "R"},
+    "DescribeLiveStreamsNotifyUrlConfig": {"RequestId": "R"},
+    "DeleteLiveStreamsNotifyUrlConfig": {"RequestId": "R"},
+    "DescribeLiveStreamsNotifyRecords": {"RequestId": "R", "PageNum": 1, "TotalNum": 0},
     "DescribeLiveUserDomains": {
         "RequestId": "R",
         "PageNumber": 1,
@@ -635,6 +728,47 @@ KEY = "abcdefghijklmnop"
                 "PageNumber": "1",
                 "PageSize": "20",
                 "StreamName": "s",
+                "RegionId": "cn-shanghai",
+            },
+        ),
+        (
+            "set_streams_notify_config",
+            ("push.d", "https://h.example.com/p"),
+            {"notify_req_auth": True, "notify_auth_key": "k" * 64},
+            "SetLiveStreamsNotifyUrlConfig",
+            {
+                "DomainName": "push.d",
+                "NotifyUrl": "https://h.example.com/p",
+                "NotifyReqAuth": "yes",
+                "NotifyAuthKey": "k" * 64,
+            },
+        ),
+        (
+            "describe_streams_notify_config",
+            ("push.d",),
+            {},
+            "DescribeLiveStreamsNotifyUrlConfig",
+            {"DomainName": "push.d", "RegionId": "cn-shanghai"},
+        ),
+        (
+            "delete_streams_notify_config",
+            ("push.d",),
+            {},
+            "DeleteLiveStreamsNotifyUrlConfig",
+            {"DomainName": "push.d", "RegionId": "cn-shanghai"},
+        ),
+        (
+            "describe_stream_notify_records",
+            ("push.d",),
+            {"start": NOW - dt.timedelta(hours=2), "end": NOW, "status": "failed"},
+            "DescribeLiveStreamsNotifyRecords",
+            {
+                "DomainName": "push.d",
+                "StartTime": "2026-11-23T10:00:00Z",
+                "EndTime": "2026-11-23T12:00:00Z",
+                "PageNumber": "1",
+                "PageSize": "20",
+                "Status": "failed",
                 "RegionId": "cn-shanghai",
             },
         ),

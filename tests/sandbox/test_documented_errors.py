@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "live.example-shop.com"  # both configs in the demo account
 BARE = "cdn.webinar-hub.com"  # neither
 SNAP_ONLY = "video.concerts.example.com"  # a snapshot config, no recording config
+INGEST = "push.example-shop.com"  # an ingest domain with a stream callback
 LONG_URL = "https://hooks.example.com/" + "a" * 1100
 
 
@@ -181,6 +182,26 @@ RECIPES = {
     ("DescribeLiveRecordNotifyRecords", "MissingParams"): (
         "DescribeLiveRecordNotifyRecords",
         "records:PageSize=",
+        "sdk",
+    ),
+    ("SetLiveStreamsNotifyUrlConfig", "InvalidParam"): (
+        "SetLiveStreamsNotifyUrlConfig",
+        {"DomainName": INGEST, "NotifyUrl": "http://10.0.0.8/publish"},
+        "sdk",
+    ),
+    ("SetLiveStreamsNotifyUrlConfig", "IllegalOperation"): (
+        "SetLiveStreamsNotifyUrlConfig",
+        {"DomainName": DOMAIN, "NotifyUrl": "https://hooks.example.com/publish"},
+        "sdk",
+    ),
+    ("DescribeLiveStreamsNotifyRecords", "MalformedParams"): (
+        "DescribeLiveStreamsNotifyRecords",
+        "records:PageSize=501",
+        "sdk",
+    ),
+    ("DescribeLiveStreamsNotifyRecords", "MissingParams"): (
+        "DescribeLiveStreamsNotifyRecords",
+        "records:StartTime=",
         "sdk",
     ),
     ("DescribeLiveUserDomains", "InvalidDomainSearchType.Malformed"): (

@@ -132,6 +132,99 @@ def test_all_ten_operations(sandbox_server, algorithm):
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_the_four_stream_callback_operations(sandbox_server, algorithm):
+    """Set / Describe / Delete a stream callback on an ingest domain and read its delivery
+    records, as the SDK's own models read them; the documented refusals as the SDK reports
+    them."""
+    client = sdk(sandbox_server, algorithm)
+    domain = "push.edu-streams.cn" if algorithm else "ingest.sportsnow.tv"
+    key = "K" * 40 + "1234"  # 44 characters: longer than a recording key may be
+    client.set_live_streams_notify_url_config(
+        live.SetLiveStreamsNotifyUrlConfigRequest(
+            domain_name=domain,
+            notify_url="https://hooks.example.com/stream",
+            exception_notify_url="https://hooks.example.com/stream-exception",
+            notify_req_auth="yes",
+            notify_auth_key=key,
+        )
+    )
+    config = client.describe_live_streams_notify_url_config(
+        live.DescribeLiveStreamsNotifyUrlConfigRequest(domain_name=domain)
+    ).body
+    assert config.request_id
+    stream = config.live_streams_notify_config
+    assert (stream.domain_name, stream.notify_url, stream.exception_notify_url) == (
+        domain,
+        "https://hooks.example.com/stream",
+        "https://hooks.example.com/stream-exception",
+    )
+    assert (stream.notify_req_auth, stream.notify_auth_key) == ("yes", key)
+
+    for bad in (
+        {"notify_url": "http://127.0.0.1/x"},  # not safe
+        {"notify_url": "https://hooks.example.com/s", "notify_req_auth": "yes"},  # no key
+        {"notify_url": "https://hooks.example.com/s", "notify_auth_key": "short"},
+        {"notify_url": "https://hooks.example.com/s", "notify_auth_key": "k" * 65},
+    ):
+        with pytest.raises(sdk_errors.ClientException) as info:
+            client.set_live_streams_notify_url_config(
+                live.SetLiveStreamsNotifyUrlConfigRequest(domain_name=domain, **bad)
+            )
+        assert (info.value.code, info.value.status_code) == ("InvalidParam", 400), bad
+        assert "Parameter invalid." in info.value.message and info.value.request_id
+    # a streaming domain takes no stream callback
+    with pytest.raises(sdk_errors.ClientException) as info:
+        client.set_live_streams_notify_url_config(
+            live.SetLiveStreamsNotifyUrlConfigRequest(
+                domain_name="live.example-shop.com", notify_url="https://hooks.example.com/s"
+            )
+        )
+    assert (info.value.code, info.value.status_code) == ("IllegalOperation", 403)
+
+    now = dt.datetime.now(dt.UTC)
+    window = {
+        "start_time": (now - dt.timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "end_time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    records = client.describe_live_streams_notify_records(
+        live.DescribeLiveStreamsNotifyRecordsRequest(
+            domain_name="push.example-shop.com", page_size=50, **window
+        )
+    ).body
+    assert records.page_num == 1 and records.page_size == 50 and records.total_num >= 100
+    items = records.notify_records_info.live_stream_notify_records_info
+    assert len(items) == 50
+    assert {i.notify_type for i in items} <= {"publish", "publish_done"}
+    assert all(
+        i.domain_name == "push.example-shop.com" and i.notify_time.endswith("Z") for i in items
+    )
+    failed = client.describe_live_streams_notify_records(
+        live.DescribeLiveStreamsNotifyRecordsRequest(
+            domain_name="push.example-shop.com", status="failed", **window
+        )
+    ).body
+    assert failed.page_size == 20 and failed.total_num < records.total_num
+    assert {
+        i.notify_result for i in failed.notify_records_info.live_stream_notify_records_info
+    } == {"failed"}
+    with pytest.raises(sdk_errors.ClientException) as info:
+        client.describe_live_streams_notify_records(
+            live.DescribeLiveStreamsNotifyRecordsRequest(
+                domain_name="push.example-shop.com", page_size=501, **window
+            )
+        )
+    assert info.value.code == "MalformedParams"
+
+    client.delete_live_streams_notify_url_config(
+        live.DeleteLiveStreamsNotifyUrlConfigRequest(domain_name=domain)
+    )
+    gone = client.describe_live_streams_notify_url_config(
+        live.DescribeLiveStreamsNotifyUrlConfigRequest(domain_name=domain)
+    ).body
+    assert gone.live_streams_notify_config is None and gone.request_id
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_errors_arrive_as_the_sdk_reports_them(sandbox_server, algorithm):
     client = sdk(sandbox_server, algorithm)
     with pytest.raises(sdk_errors.ClientException) as info:
