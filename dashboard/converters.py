@@ -18,7 +18,7 @@ class DomainNameConverter:
 
 
 class KindConverter:
-    regex = r"record|snapshot"
+    regex = r"record|snapshot|stream"  # the names in dashboard.domains.kinds.KINDS
 
     def to_python(self, value: str):
         from dashboard.domains.kinds import kind_named

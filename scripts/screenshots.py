@@ -29,6 +29,8 @@ PAGES = [
     ("domains", "/domains/"),
     ("domain", "/domains/live.example-shop.com/"),
     ("edit", "/domains/live.example-shop.com/record/edit/"),
+    ("ingest", "/domains/push.example-shop.com/"),
+    ("stream-edit", "/domains/push.example-shop.com/stream/edit/"),
     ("records", "/records/?stream=Room-10&window=7d&status=failed&size=20"),
     ("record", None),  # the first record of the search above
     ("overview", "/records/overview/"),

@@ -24,6 +24,7 @@ class AuditEntry(models.Model):
     class Kind(models.TextChoices):
         RECORD = "record", _("Recording callback")
         SNAPSHOT = "snapshot", _("Snapshot callback")
+        STREAM = "stream", _("Stream callback")
         DOMAIN = "domain", _("Domain")
         PERSON = "person", _("Person")
         INCIDENT = "incident", _("Incident")
@@ -108,7 +109,7 @@ class AuditEntry(models.Model):
         """A successful change of a callback config with a state before it: its "before" can
         be restored (rollback)."""
         return (
-            self.kind in (self.Kind.RECORD, self.Kind.SNAPSHOT)
+            self.kind in (self.Kind.RECORD, self.Kind.SNAPSHOT, self.Kind.STREAM)
             and self.action
             in (self.Action.ADD, self.Action.UPDATE, self.Action.DELETE, self.Action.DRIFT)
             and self.outcome == self.Outcome.SUCCESS

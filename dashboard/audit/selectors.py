@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from .models import AuditEntry
 
-CONFIG_KINDS = (AuditEntry.Kind.RECORD, AuditEntry.Kind.SNAPSHOT)
+CONFIG_KINDS = (AuditEntry.Kind.RECORD, AuditEntry.Kind.SNAPSHOT, AuditEntry.Kind.STREAM)
 CONFIG_ACTIONS = (
     AuditEntry.Action.ADD,
     AuditEntry.Action.UPDATE,

@@ -1,4 +1,4 @@
-"""Forms: the two callback config editors (their filter sets live in filters.py)."""
+"""Forms: the three callback config editors (their filter sets live in filters.py)."""
 
 from __future__ import annotations
 
@@ -119,6 +119,63 @@ class SnapshotConfigForm(_ConfigForm):
     def clean_notify_url(self):
         value = self.cleaned_data["notify_url"]
         validate_callback_url(value, max_length=api.SNAPSHOT_URL_MAX)
+        return value
+
+
+def validate_stream_auth_key(value: str) -> None:
+    if value and not api.is_valid_auth_key(value, stream=True):
+        raise ValidationError(_("The key must be 16 to 64 letters and digits."), code="auth_key")
+
+
+class StreamConfigForm(_ConfigForm):
+    """An ingest domain's stream callback: Live calls the notify URL (HTTP GET) when a stream
+    starts and stops pushing, and the exception URL (POST) when the ingest goes wrong."""
+
+    notify_url = forms.CharField(
+        label=_("Notify URL (publish / publish_done)"),
+        max_length=api.STREAM_URL_MAX,
+        strip=False,
+        widget=forms.URLInput(attrs={"placeholder": "https://hooks.example.com/live/stream"}),
+    )
+    exception_notify_url = forms.CharField(
+        label=_("Exception URL"),
+        required=False,
+        max_length=api.STREAM_URL_MAX,
+        strip=False,
+        widget=forms.URLInput,
+    )
+    notify_req_auth = forms.BooleanField(
+        label=_("Sign callbacks (ALI-LIVE-SIGNATURE, with the ingest domain)"), required=False
+    )
+    notify_auth_key = forms.CharField(
+        label=_("Auth key"),
+        required=False,
+        max_length=64,
+        validators=[validate_stream_auth_key],
+        help_text=_(
+            "16–64 letters and digits. Leave blank to keep the current key. A new key applies "
+            "to a stream only after it is pushed again."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    field_order = [
+        "notify_url",
+        "exception_notify_url",
+        "notify_req_auth",
+        "notify_auth_key",
+        "version",
+    ]
+
+    def clean_notify_url(self):
+        value = self.cleaned_data["notify_url"]
+        validate_callback_url(value, max_length=api.STREAM_URL_MAX)
+        return value
+
+    def clean_exception_notify_url(self):
+        value = self.cleaned_data["exception_notify_url"]
+        if value:
+            validate_callback_url(value, max_length=api.STREAM_URL_MAX)
         return value
 
 

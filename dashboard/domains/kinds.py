@@ -1,9 +1,10 @@
-"""The two callback config kinds, recording and snapshot, as one table of facts.
+"""The callback config kinds — recording and snapshot (streaming domains), stream ingest
+(ingest domains) — as one table of facts.
 
-They differ in a handful of things: the cache model, the form, which fields they carry, the
-Live API operations and how those take their parameters, labels, and the URL length limit.
-Everything else (saving, syncing, auditing, templates) reads these facts instead of asking
-"which kind is this?".
+They differ in a handful of things: the domains they belong to, the cache model, the form,
+which fields they carry, the Live API operations and how those take their parameters, labels,
+and the URL length limit. Everything else (saving, syncing, auditing, templates) reads these
+facts instead of asking "which kind is this?".
 """
 
 from __future__ import annotations
@@ -18,8 +19,14 @@ from django.utils.translation import gettext_lazy as _
 from dashboard.contract import api
 from dashboard.live.client import LiveClient
 
-from .forms import RecordConfigForm, SnapshotConfigForm
-from .models import RecordNotifyConfig, SnapshotNotifyConfig, fingerprint_matches, key_fingerprint
+from .forms import RecordConfigForm, SnapshotConfigForm, StreamConfigForm
+from .models import (
+    RecordNotifyConfig,
+    SnapshotNotifyConfig,
+    StreamNotifyConfig,
+    fingerprint_matches,
+    key_fingerprint,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,9 +45,18 @@ class ConfigKind:
     add_op: Callable[..., str]
     update_op: Callable[..., str]
     delete_op: Callable[..., str]
+    # The LiveDomainType of the domains that carry this kind.
+    domain_type: str = "liveVideo"
+    # Can the dashboard send a test callback of this kind (a POST with a JSON body)?
+    testable: bool = True
 
     def __str__(self) -> str:
         return self.name
+
+    def applies_to(self, domain) -> bool:
+        """Does `domain` carry configs of this kind? Ingest domains carry stream callbacks;
+        every other domain recording and snapshot callbacks."""
+        return (domain.domain_type == "liveEdge") == (self.domain_type == "liveEdge")
 
     # --- the config's state, as the audit log and conflict checks see it ----------------
 
@@ -112,6 +128,7 @@ class ConfigKind:
 _DEFAULTS = {
     "notify_url": "",
     "on_demand_url": "",
+    "exception_notify_url": "",
     "need_status_notify": False,
     "notify_req_auth": False,
 }
@@ -142,16 +159,44 @@ SNAPSHOT = ConfigKind(
     update_op=LiveClient.update_snapshot_notify_config,
     delete_op=LiveClient.delete_snapshot_notify_config,
 )
-KINDS: dict[str, ConfigKind] = {kind.name: kind for kind in (RECORD, SNAPSHOT)}
+STREAM = ConfigKind(
+    name="stream",
+    label=_("Stream callback"),
+    delete_question=_("Delete the stream callback?"),
+    model=StreamNotifyConfig,
+    form_class=StreamConfigForm,
+    fields=("notify_url", "exception_notify_url", "notify_req_auth"),
+    url_max_length=api.STREAM_URL_MAX,
+    describe_op=LiveClient.describe_streams_notify_config,
+    # One operation writes it, whether or not the domain has one (Set).
+    add_op=LiveClient.set_streams_notify_config,
+    update_op=LiveClient.set_streams_notify_config,
+    delete_op=LiveClient.delete_streams_notify_config,
+    domain_type="liveEdge",
+    # Live calls it with a GET and query parameters: the test sender speaks POST + JSON.
+    testable=False,
+)
+KINDS: dict[str, ConfigKind] = {kind.name: kind for kind in (RECORD, SNAPSHOT, STREAM)}
+
+
+def kinds_for(domain) -> list[ConfigKind]:
+    """The kinds of config `domain` carries, in display order."""
+    return [kind for kind in KINDS.values() if kind.applies_to(domain)]
+
 
 # How each field is labelled wherever a config is shown (config card, conflict view).
 FIELD_LABELS = {
     "notify_url": _("Notify URL"),
     "on_demand_url": _("On-demand URL"),
+    "exception_notify_url": _("Exception URL"),
     "need_status_notify": _("Status notifications"),
     "notify_req_auth": _("Signed callbacks"),
     "auth_key": _("Auth key"),
 }
+
+
+# The fields that hold URLs (shown in a monospace font that breaks anywhere).
+URL_FIELDS = frozenset({"notify_url", "on_demand_url", "exception_notify_url"})
 
 
 def kind_named(name: str) -> ConfigKind:

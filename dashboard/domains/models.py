@@ -6,6 +6,7 @@ import hashlib
 import hmac
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -103,7 +104,7 @@ class Domain(models.Model):
         """The cached config of one kind (a ConfigKind or its name), or None."""
         try:
             return getattr(self, f"{kind}_config")
-        except (RecordNotifyConfig.DoesNotExist, SnapshotNotifyConfig.DoesNotExist):
+        except ObjectDoesNotExist:
             return None
 
     @property
@@ -113,6 +114,10 @@ class Domain(models.Model):
     @property
     def snapshot_config_or_none(self):
         return self.config("snapshot")
+
+    @property
+    def stream_config_or_none(self):
+        return self.config("stream")
 
     def version(self, kind) -> int:
         """The version of this domain's config of `kind` (0 until it is first changed)."""
@@ -130,7 +135,7 @@ class ConfigState(models.Model):
     database transaction). Made when first needed."""
 
     domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="config_states")
-    kind = models.CharField(max_length=16)  # a ConfigKind's name: "record", "snapshot"
+    kind = models.CharField(max_length=16)  # a ConfigKind's name: "record", "snapshot", "stream"
     version = models.PositiveIntegerField(default=0)
     claim = models.CharField(max_length=36, blank=True)
     claim_until = models.DateTimeField(null=True, blank=True)
@@ -157,6 +162,17 @@ class RecordNotifyConfig(models.Model):
 class SnapshotNotifyConfig(models.Model):
     domain = models.OneToOneField(Domain, on_delete=models.CASCADE, related_name="snapshot_config")
     notify_url = models.CharField(_("notify URL"), max_length=500)
+    notify_req_auth = models.BooleanField(_("signed callbacks"), default=False)
+    auth_key_fingerprint = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class StreamNotifyConfig(models.Model):
+    """An ingest domain's stream callback: publish / publish_done, and exceptions."""
+
+    domain = models.OneToOneField(Domain, on_delete=models.CASCADE, related_name="stream_config")
+    notify_url = models.CharField(_("notify URL"), max_length=1024)
+    exception_notify_url = models.CharField(_("exception URL"), max_length=1024, blank=True)
     notify_req_auth = models.BooleanField(_("signed callbacks"), default=False)
     auth_key_fingerprint = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -26,7 +26,7 @@ def upstream_health() -> dict:
 def domain_get(*, name: str) -> Domain | None:
     """A domain by name, however its letters are cased (domain names are case-insensitive)."""
     return (
-        Domain.objects.select_related("team", "record_config", "snapshot_config")
+        Domain.objects.select_related("team", "record_config", "snapshot_config", "stream_config")
         .filter(name__iexact=name.strip().rstrip("."))
         .first()
     )

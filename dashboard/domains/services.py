@@ -29,7 +29,7 @@ from dashboard.audit.services import audit_entry_create
 from dashboard.failures import UpstreamError
 from dashboard.upstream import get_client, upstream_errors
 
-from .kinds import KINDS, ConfigKind
+from .kinds import KINDS, ConfigKind, kinds_for
 from .models import ConfigState, Domain, key_fingerprint
 from .selectors import upstream_config
 
@@ -340,8 +340,8 @@ def auth_key_reveal(
 
 @dataclass(frozen=True)
 class UpstreamConfigs:
-    """Both configs of one domain as the Live API holds them, and the cache versions that were
-    current before they were fetched."""
+    """The configs of one domain (each kind it carries) as the Live API holds them, and the
+    cache versions that were current before they were fetched."""
 
     domain: str
     configs: dict[str, object]
@@ -349,15 +349,16 @@ class UpstreamConfigs:
 
 
 def configs_fetch(*, domain: Domain, deadline: float | None = None) -> UpstreamConfigs:
-    """Describe both configs of one domain. Raises UpstreamError.
+    """Describe each config one domain carries. Raises UpstreamError.
 
     `domain` must have been read from the database before this call: its versions are what a
     later `configs_apply` compares against.
     """
-    versions = {name: domain.version(name) for name in KINDS}
+    kinds = kinds_for(domain)
+    versions = {kind.name: domain.version(kind) for kind in kinds}
     configs = {
-        name: upstream_config(domain_name=domain.name, kind=kind, deadline=deadline)
-        for name, kind in KINDS.items()
+        kind.name: upstream_config(domain_name=domain.name, kind=kind, deadline=deadline)
+        for kind in kinds
     }
     return UpstreamConfigs(domain=domain.name, configs=configs, versions=versions)
 
@@ -427,10 +428,9 @@ class ApplyResult:
 def configs_apply(*, domain: Domain, upstream: UpstreamConfigs) -> ApplyResult:
     """Write what `configs_fetch` found, kind by kind, each in its own short transaction."""
     result = ApplyResult()
-    for name, kind in KINDS.items():
-        outcome = _apply_upstream(
-            domain, kind, upstream.configs[name], seen_version=upstream.versions[name]
-        )
+    for name, config in upstream.configs.items():
+        kind = KINDS[name]
+        outcome = _apply_upstream(domain, kind, config, seen_version=upstream.versions[name])
         if outcome == DRIFTED:
             result.drifted.append(name)
         elif outcome == SKIPPED:

@@ -52,7 +52,7 @@ def _fetch_in_thread(domain: Domain, deadline: float) -> UpstreamConfigs:
 def domains_discover(*, report: SyncReport) -> list[Domain]:
     """Upsert every upstream domain; mark those no longer upstream as gone.
 
-    Returns the streaming domains, read after the upsert: their config versions are the ones
+    Returns the domains still upstream, read after the upsert: their config versions are the ones
     the following fetches are compared against.
     """
     with upstream_errors():
@@ -72,10 +72,8 @@ def domains_discover(*, report: SyncReport) -> list[Domain]:
                 "description": storable(item.description),
                 "gone_at": None,
             }
-            if item.domain_type != Domain.Type.STREAMING:
-                # Ingest domains carry no callback configs: discovering them is their sync.
-                values["last_synced_at"] = now
-                report.ingest_domains += 1
+            if item.domain_type == Domain.Type.INGEST:
+                report.ingest_domains += 1  # their configs are stream callbacks
             current = existing.get(item.name)
             if current is None:
                 Domain.objects.create(name=item.name, **values)
@@ -92,7 +90,7 @@ def domains_discover(*, report: SyncReport) -> list[Domain]:
                     actor_name="sync",
                 )
                 report.gone += 1
-    return list(Domain.objects.filter(gone_at__isnull=True, domain_type=Domain.Type.STREAMING))
+    return list(Domain.objects.filter(gone_at__isnull=True))
 
 
 def domains_sync_all(
@@ -100,7 +98,8 @@ def domains_sync_all(
     progress: Callable[[int, int], None] | None = None,
     workers: int = SYNC_WORKERS,
 ) -> SyncReport:
-    """Discover domains, then refresh both configs of every streaming domain."""
+    """Discover domains, then refresh the configs of every one (recording and snapshot of the
+    streaming domains, stream callbacks of the ingest domains)."""
     report = SyncReport()
     domains = domains_discover(report=report)
     total = len(domains)

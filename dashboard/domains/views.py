@@ -30,7 +30,7 @@ from dashboard.paging import page_of
 from . import services
 from .filters import DomainFilter
 from .forms import RollbackForm, VersionForm, generate_auth_key
-from .kinds import FIELD_LABELS, KINDS
+from .kinds import FIELD_LABELS, URL_FIELDS, kinds_for
 from .models import Domain, SyncRun
 from .selectors import domain_get
 from .tasks import sync_all_domains
@@ -67,13 +67,22 @@ def domain_list_view(request):
 
 
 def _domains_with_configs():
-    return Domain.objects.select_related("team", "record_config", "snapshot_config")
+    return Domain.objects.select_related(
+        "team", "record_config", "snapshot_config", "stream_config"
+    )
 
 
-def _domain(name: str):
+def _domain(name: str, kind=None):
+    """The domain called `name` (and, given a kind, one that carries configs of that kind);
+    404 otherwise."""
     domain = domain_get(name=name)
     if domain is None:
         raise Http404(_("There is no domain called %(name)s.") % {"name": name})
+    if kind is not None and not kind.applies_to(domain):
+        raise Http404(
+            _("%(name)s has no %(kind)s: it is not that kind of domain.")
+            % {"name": name, "kind": kind.label}
+        )
     return domain
 
 
@@ -82,8 +91,13 @@ def _detail_context(request, domain) -> dict:
     return {
         "domain": domain,
         "cards": [
-            {"kind": kind, "config": domain.config(kind), "labels": FIELD_LABELS}
-            for kind in KINDS.values()
+            {
+                "kind": kind,
+                "config": domain.config(kind),
+                "labels": FIELD_LABELS,
+                "url_fields": URL_FIELDS,
+            }
+            for kind in kinds_for(domain)
         ],
         "can_edit": refusal is None,
         "edit_refusal": refusal,
@@ -150,7 +164,7 @@ def _rollback_initial(request, domain, kind) -> tuple[dict, AuditEntry | None]:
 @vary_on_htmx
 @require_http_methods(["GET", "POST"])
 def config_edit(request, name: str, kind):
-    domain = _domain(name)
+    domain = _domain(name, kind)
     require_edit(request.user, domain)
     config = domain.config(kind)
     has_key = bool(config and config.auth_key_fingerprint)
@@ -247,7 +261,7 @@ def _mine(kind, form) -> list[tuple[str, object, str]]:
 @require_GET
 def key_generate(request, name: str, kind):
     """A new random key in the key field only: everything else typed in the form stays."""
-    domain = _domain(name)
+    domain = _domain(name, kind)
     require_edit(request.user, domain)
     form = kind.form_class(initial={"notify_auth_key": generate_auth_key()})
     return render(request, "domains/_key_field.html", {"field": form["notify_auth_key"]})
@@ -255,7 +269,7 @@ def key_generate(request, name: str, kind):
 
 @require_http_methods(["GET", "POST"])
 def config_delete(request, name: str, kind):
-    domain = _domain(name)
+    domain = _domain(name, kind)
     require_edit(request.user, domain)
     config = domain.config(kind)
     if config is None:
@@ -295,7 +309,7 @@ def config_delete(request, name: str, kind):
 
 @require_POST
 def key_reveal(request, name: str, kind):
-    domain = _domain(name)
+    domain = _domain(name, kind)
     require_edit(request.user, domain)
     try:
         key = services.auth_key_reveal(

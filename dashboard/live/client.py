@@ -308,7 +308,7 @@ class LiveClient:
                 body = self._send_once(action, query, timeout=remaining)
             except ConfigAlreadyExistsError:
                 self.breaker.record(True)
-                if ambiguous:
+                if ambiguous and action in (api.ADD_RECORD, api.ADD_SNAPSHOT):
                     # An earlier attempt may have created it: adopt it only if it is ours.
                     return self._resolve_add(action, query, ends_at)
                 raise
@@ -537,7 +537,7 @@ class LiveClient:
         params = {
             "DomainName": domain,
             "NotifyUrl": notify_url,
-            "ExceptionNotifyUrl": exception_notify_url,
+            "ExceptionNotifyUrl": exception_notify_url or None,
             "NotifyReqAuth": None
             if notify_req_auth is None
             else ("yes" if notify_req_auth else "no"),

@@ -344,6 +344,6 @@ def test_sync_all_runs_in_background_worker_and_reports_progress(client, lead, s
     # tests/domains/test_worker.py on PostgreSQL).
     sync_all_domains.call(run.pk)
     run.refresh_from_db()
-    assert run.state == "done" and run.done == run.total == 8
+    assert run.state == "done" and run.done == run.total == 11  # 8 streaming, 3 ingest
     fragment = client.get(f"/domains/sync/{run.pk}/", headers=HX).content.decode()
     assert "every 1s" not in fragment and "Finished" in fragment

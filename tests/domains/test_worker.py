@@ -40,7 +40,7 @@ def test_sync_all_is_done_by_the_worker_process(client, lead, synced):
     assert result.returncode == 0, result.stderr[-2000:]
     run.refresh_from_db()
     assert run.state == "done", run.message
-    assert run.total == 8 and run.failed == 0 and run.drifted == 1
+    assert run.total == 11 and run.failed == 0 and run.drifted == 1  # 8 streaming, 3 ingest
     assert (
         Domain.objects.get(name=TEAM_DOMAIN).record_config.notify_url
         == "https://worker.example.com/cb"

@@ -38,8 +38,8 @@ class Command(BaseCommand):
         elapsed = time.monotonic() - started
         self.stdout.write(
             f"{report.domains_seen} domains upstream ({report.created} new, {report.gone} gone); "
-            f"{report.ingest_domains} ingest domains carry no callbacks; "
-            f"{report.refreshed} streaming domains refreshed, {report.drifted} drifted, "
+            f"{report.refreshed} domains refreshed ({report.ingest_domains} of them ingest), "
+            f"{report.drifted} drifted, "
             f"{len(report.failed)} failed in {elapsed:.1f}s"
         )
         for name, message in report.failed:
