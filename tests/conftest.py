@@ -259,6 +259,7 @@ class Receiver:
         import time
 
         self.received: list[tuple[str, dict, bytes]] = []
+        self.methods: list[str] = []  # POST, or GET for stream callbacks
         self.arrived: list[float] = []  # time.monotonic() of each request's arrival
         self.status = 200
         self.script: list[int] = []  # statuses for the next requests, then `status`
@@ -272,6 +273,7 @@ class Receiver:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
+                receiver.methods.append(self.command)
                 receiver.arrived.append(time.monotonic())
                 receiver.received.append((self.path, dict(self.headers), self.rfile.read(length)))
                 status = receiver.script.pop(0) if receiver.script else receiver.status
@@ -295,6 +297,8 @@ class Receiver:
                 self.send_header("Content-Length", str(len(receiver.body)))
                 self.end_headers()
                 self.wfile.write(receiver.body)
+
+            do_GET = do_POST  # noqa: N815 - Live calls stream callbacks with a GET
 
             def log_message(self, *args):
                 pass

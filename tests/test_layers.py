@@ -102,7 +102,7 @@ def test_only_the_audit_app_writes_audit_entries():
 # is built"). Everything else of an app is reached through its selectors, signals or tasks.
 SERVICE_ENTRY_POINTS = {
     "dashboard.audit.services": {"audit_entry_create"},
-    "dashboard.receivers.services": {"live_signature_headers"},
+    "dashboard.receivers.services": {"live_signature_headers", "callback_deliver"},
 }
 
 

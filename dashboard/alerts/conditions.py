@@ -39,7 +39,7 @@ class Finding:
 
 
 def domains_in_scope(rule: AlertRule) -> QuerySet[Domain]:
-    domains = Domain.objects.filter(gone_at__isnull=True, domain_type=Domain.Type.STREAMING)
+    domains = Domain.objects.filter(gone_at__isnull=True)
     if rule.scope == AlertRule.Scope.DOMAIN:
         return domains.filter(pk=rule.domain_id)
     if rule.scope == AlertRule.Scope.TEAM:

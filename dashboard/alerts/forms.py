@@ -11,7 +11,7 @@ from django.utils.translation import pgettext_lazy
 
 from dashboard.access import can_edit_domain, is_lead, teams_editable_by
 from dashboard.domains.forms import validate_callback_url
-from dashboard.domains.models import Domain, Team
+from dashboard.domains.models import Team
 from dashboard.domains.selectors import domain_get
 from dashboard.forms import MuteUntilField, one_line
 
@@ -188,10 +188,8 @@ class AlertRuleForm(forms.ModelForm):
             self.add_error("domain_name", _("Choose the domain to watch."))
             return
         domain = domain_get(name=name)
-        if domain is None or domain.domain_type != Domain.Type.STREAMING:
-            self.add_error(
-                "domain_name", _("There is no streaming domain called %(name)s.") % {"name": name}
-            )
+        if domain is None:
+            self.add_error("domain_name", _("There is no domain called %(name)s.") % {"name": name})
         elif not can_edit_domain(self.user, domain):
             self.add_error(
                 "domain_name",

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboard.access import can_create_rules, can_edit_rule
 from dashboard.accounts.security import client_ip
-from dashboard.domains.selectors import streaming_domain_names
+from dashboard.domains.selectors import callback_domain_names
 
 from . import services
 from .forms import AlertRuleForm, DomainMuteForm, MuteForm
@@ -72,7 +72,7 @@ def alert_edit(request, pk: int | None = None):
             initial = {"domain_name": request.GET["domain"][:253]}
         form = AlertRuleForm(instance=rule, user=request.user, initial=initial)
         status = 200
-    context = {"form": form, "rule": rule if pk else None, "domain_names": streaming_domain_names()}
+    context = {"form": form, "rule": rule if pk else None, "domain_names": callback_domain_names()}
     return render(request, "alerts/form.html", context, status=status)
 
 

@@ -95,14 +95,14 @@ class HarvestReport:
 # --- planning --------------------------------------------------------------------------------
 
 
-def _streaming() -> Q:
-    return Q(domain__gone_at__isnull=True, domain__domain_type=Domain.Type.STREAMING)
+def _harvested() -> Q:
+    return Q(domain__gone_at__isnull=True)
 
 
 def cursors_ensure() -> None:
-    """A cursor for every streaming domain that is still upstream."""
+    """A cursor for every domain still upstream (ingest domains: their stream callbacks)."""
     have = HarvestCursor.objects.values_list("domain_id", flat=True)
-    wanted = Domain.objects.filter(gone_at__isnull=True, domain_type=Domain.Type.STREAMING)
+    wanted = Domain.objects.filter(gone_at__isnull=True)
     HarvestCursor.objects.bulk_create(
         [HarvestCursor(domain=d) for d in wanted.exclude(pk__in=have)], ignore_conflicts=True
     )
@@ -118,7 +118,7 @@ def windows_plan(*, now: dt.datetime) -> int:
         domain_id=OuterRef("domain_id"), state=HarvestWindow.State.PENDING
     )
     due = (
-        HarvestCursor.objects.filter(_streaming())
+        HarvestCursor.objects.filter(_harvested())
         .filter(Q(next_run_at__isnull=True) | Q(next_run_at__lte=now))
         .filter(~Exists(pending))
         .order_by("pk")
@@ -167,7 +167,7 @@ def window_claim(*, owner: str, now: dt.datetime) -> HarvestWindow | None:
     """Lease the oldest pending window that nobody holds. Of any number of harvesters asking
     at once, exactly one gets each window."""
     free = (
-        HarvestWindow.objects.filter(_streaming(), state=HarvestWindow.State.PENDING)
+        HarvestWindow.objects.filter(_harvested(), state=HarvestWindow.State.PENDING)
         .filter(_free(now))
         .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
         .order_by("start", "pk")
@@ -207,15 +207,16 @@ def _renew(window: HarvestWindow, owner: str) -> bool:
 
 
 def fetch_window(
-    domain_name: str, start: dt.datetime, end: dt.datetime
+    domain_name: str, start: dt.datetime, end: dt.datetime, *, ingest: bool = False
 ) -> Iterator[list[NotifyRecord]]:
-    """Every record of one window, page after page, each page as it arrives. Raises
-    UpstreamError."""
+    """Every record of one window (of an ingest domain: its stream callbacks), page after
+    page, each page as it arrives. Raises UpstreamError."""
     client = get_client()
+    describe = client.describe_stream_notify_records if ingest else client.describe_notify_records
     page_number = 1
     while True:
         with upstream_errors():
-            page = client.describe_notify_records(
+            page = describe(
                 domain_name,
                 start=start,
                 end=end,
@@ -256,7 +257,8 @@ def window_harvest(window: HarvestWindow, *, owner: str, now: dt.datetime) -> Wi
         batch.clear()
 
     try:
-        for records in fetch_window(domain.name, start, window.end):
+        ingest = domain.domain_type == Domain.Type.INGEST
+        for records in fetch_window(domain.name, start, window.end, ingest=ingest):
             outcome.fetched += len(records)
             batch += [archive_row(domain, r, now) for r in records if r.notify_time]
             if len(batch) >= settings.ARCHIVE_STORE_BATCH:

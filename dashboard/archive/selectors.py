@@ -19,7 +19,6 @@ from django.utils import timezone
 
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.selectors import CONFIG_ACTIONS
-from dashboard.domains.models import Domain
 from dashboard.ops.budget import heavy_search, time_limit
 from dashboard.periods import TOTALS, spans
 
@@ -333,9 +332,7 @@ def archive_freshness(*, now: dt.datetime | None = None) -> Freshness:
 
 def _freshness(now: dt.datetime) -> Freshness:
     cursors = list(
-        HarvestCursor.objects.filter(
-            domain__gone_at__isnull=True, domain__domain_type=Domain.Type.STREAMING
-        ).select_related("domain")
+        HarvestCursor.objects.filter(domain__gone_at__isnull=True).select_related("domain")
     )
     done = [c.harvested_until for c in cursors if c.harvested_until]
     until = min(done) if done and len(done) == len(cursors) else None

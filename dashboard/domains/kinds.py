@@ -47,8 +47,6 @@ class ConfigKind:
     delete_op: Callable[..., str]
     # The LiveDomainType of the domains that carry this kind.
     domain_type: str = "liveVideo"
-    # Can the dashboard send a test callback of this kind (a POST with a JSON body)?
-    testable: bool = True
 
     def __str__(self) -> str:
         return self.name
@@ -173,8 +171,6 @@ STREAM = ConfigKind(
     update_op=LiveClient.set_streams_notify_config,
     delete_op=LiveClient.delete_streams_notify_config,
     domain_type="liveEdge",
-    # Live calls it with a GET and query parameters: the test sender speaks POST + JSON.
-    testable=False,
 )
 KINDS: dict[str, ConfigKind] = {kind.name: kind for kind in (RECORD, SNAPSHOT, STREAM)}
 

@@ -32,12 +32,13 @@ def domain_get(*, name: str) -> Domain | None:
     )
 
 
-def streaming_domain_names() -> list[str]:
-    """For the domain pickers; cached a minute (domains change with a sync)."""
+def callback_domain_names() -> list[str]:
+    """For the domain pickers: every domain still upstream (streaming domains' recording and
+    snapshot callbacks, ingest domains' stream callbacks); cached a minute."""
     return cache.get_or_set(
-        "streaming-domain-names",
+        "callback-domain-names",
         lambda: list(
-            Domain.objects.filter(gone_at__isnull=True, domain_type=Domain.Type.STREAMING)
+            Domain.objects.filter(gone_at__isnull=True)
             .order_by("name")
             .values_list("name", flat=True)
         ),

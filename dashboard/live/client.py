@@ -271,7 +271,7 @@ class LiveClient:
         """
         rate = api.ACTION_QPS[action] * self.rate_fraction
         key = f"{self.access_key_id}:{action}"
-        if action == api.DESCRIBE_RECORDS:
+        if action in (api.DESCRIBE_RECORDS, api.DESCRIBE_STREAM_RECORDS):
             share = self.harvest_share if lane == HARVEST_LANE else 1.0 - self.harvest_share
             return f"{key}:{lane or 'interactive'}", max(rate * share, 0.1)
         return key, rate
@@ -650,14 +650,14 @@ class LiveClient:
         )
 
     def iter_notify_records(
-        self, domain: str, *, page_size: int = 500, **filters
+        self, domain: str, *, page_size: int = 500, stream: bool = False, **filters
     ) -> Iterator[NotifyRecord]:
-        """Every record matching the filters, page after page."""
+        """Every record matching the filters, page after page (`stream`: an ingest domain's
+        stream callbacks)."""
+        describe = self.describe_stream_notify_records if stream else self.describe_notify_records
         page_number = 1
         while True:
-            page = self.describe_notify_records(
-                domain, page_number=page_number, page_size=page_size, **filters
-            )
+            page = describe(domain, page_number=page_number, page_size=page_size, **filters)
             yield from page.records
             if page_number >= page.total_page or not page.records:
                 return

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from dashboard.domains.forms import validate_auth_key
+from dashboard.domains.forms import validate_auth_key, validate_stream_auth_key
 
 from .signature import callback_host
 
@@ -12,6 +12,8 @@ EVENTS = [
     ("record_started", _("Recording started")),
     ("record_paused", _("Recording paused")),
     ("record_resumed", _("Recording resumed")),
+    ("publish", _("Stream started (publish)")),
+    ("publish_done", _("Stream stopped (publish_done)")),
 ]
 
 
@@ -22,6 +24,13 @@ class SendTestForm(forms.Form):
     notify_req_auth = forms.BooleanField(required=False)
     notify_auth_key = forms.CharField(required=False, max_length=32, validators=[validate_auth_key])
     event = forms.ChoiceField(label=_("Event"), required=False, choices=EVENTS)
+
+    def __init__(self, *args, kind=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if kind is not None and kind.name == "stream":  # stream keys may be 16 to 64 long
+            self.fields["notify_auth_key"] = forms.CharField(
+                required=False, max_length=64, validators=[validate_stream_auth_key]
+            )
 
     # The URL itself is judged by testsend (the forms' rules plus resolution), at send time.
 

@@ -296,8 +296,10 @@ def deliver(
     headers: list[tuple[str, str]],
     timeout: float | None = None,
     sign: Callable[[str], list[tuple[str, str]]] | None = None,
+    method: str = "POST",
 ) -> Delivery:
-    """POST `body` to `url` the way Live would. Raises SendRefused when it may not be sent.
+    """POST `body` to `url` the way Live would (or GET it, with no body: stream callbacks).
+    Raises SendRefused when it may not be sent.
 
     `sign(host)` returns extra headers computed from the host actually contacted (Live's
     ALI-LIVE-SIGNATURE covers the URL's host).
@@ -323,13 +325,14 @@ def deliver(
         sock.settimeout(deadline.remaining())
         conn = http.client.HTTPConnection(address, target.port)
         conn.sock = sock
-        conn.putrequest("POST", target.path, skip_host=True, skip_accept_encoding=True)
+        conn.putrequest(method, target.path, skip_host=True, skip_accept_encoding=True)
         default_port = 443 if target.scheme == "https" else 80
         port_part = "" if _url_port(url) in (None, default_port) else f":{_url_port(url)}"
         conn.putheader("Host", f"{target.host}{port_part}")
         for name, value in sent_headers:
             conn.putheader(name, value)
-        conn.putheader("Content-Length", str(len(body)))
+        if method != "GET":
+            conn.putheader("Content-Length", str(len(body)))
         conn.putheader("Connection", "close")
         conn.endheaders(body)
         response = conn.getresponse()

@@ -6,11 +6,13 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.conf import settings
 
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.services import audit_entry_create
+from dashboard.contract.api import STREAM_NOTIFY_TYPES, parse_json_tolerant
 from dashboard.contract.urlsafety import check_callback_url
 from dashboard.domains.kinds import ConfigKind
 from dashboard.domains.models import Domain
@@ -49,6 +51,22 @@ def _snapshot_body(domain: str, app: str, stream: str, event: str, now: dt.datet
     }
 
 
+def _stream_params(domain: str, app: str, stream: str, event: str, now: dt.datetime) -> dict:
+    """A stream callback's parameters (STREAM-CALLBACKS.md 3.2); `app` is the ingest domain."""
+    return {
+        "action": event if event in STREAM_NOTIFY_TYPES else "publish",
+        "ip": "203.0.113.10",
+        "id": stream,
+        "app": domain,
+        "appname": app,
+        "time": int(now.timestamp()),
+        "usrargs": "test=true",
+        "node": "dashboard-test",
+        "height": 720,
+        "width": 1280,
+    }
+
+
 def _record_body(domain: str, app: str, stream: str, event: str, now: dt.datetime) -> dict:
     if event in {"record_started", "record_paused", "record_resumed"}:
         return {"domain": domain, "app": app, "stream": stream, "event": event}
@@ -66,11 +84,45 @@ def _record_body(domain: str, app: str, stream: str, event: str, now: dt.datetim
 
 
 # Each config kind's test callback body, by the kind's name.
-SAMPLE_BODIES = {"record": _record_body, "snapshot": _snapshot_body}
+SAMPLE_BODIES = {"record": _record_body, "snapshot": _snapshot_body, "stream": _stream_params}
 
 
-def live_signature_headers(key: str) -> Callable[[str], list[tuple[str, str]]]:
-    """ALI-LIVE-TIMESTAMP / ALI-LIVE-SIGNATURE over the contacted host, as Live signs."""
+def callback_deliver(
+    *,
+    kind: ConfigKind,
+    url: str,
+    body: bytes,
+    headers: list[tuple[str, str]],
+    key: str,
+    domain_name: str,
+) -> Delivery:
+    """Send one callback of `kind` the way Live sends it. Recording and snapshot callbacks: a
+    POST of `body`, signed over the contacted host. Stream callbacks: a GET with the
+    parameters `body` holds (a JSON object, as NotifyContent records them) in the query,
+    signed over the ingest domain. Raises SendRefused."""
+    if kind.name != "stream":
+        return deliver(url=url, body=body, headers=headers, sign=live_signature_headers(key))
+    params = parse_json_tolerant(body.decode("utf-8", "replace"))
+    query = (
+        urlencode({str(k): v if isinstance(v, str) else json.dumps(v) for k, v in params.items()})
+        if isinstance(params, dict)
+        else ""
+    )
+    joiner = "&" if "?" in url else "?"
+    return deliver(
+        url=url + (joiner + query if query else ""),
+        body=b"",
+        headers=[(name, value) for name, value in headers if name.lower() != "content-type"],
+        sign=live_signature_headers(key, domain=domain_name),
+        method="GET",
+    )
+
+
+def live_signature_headers(
+    key: str, *, domain: str | None = None
+) -> Callable[[str], list[tuple[str, str]]]:
+    """ALI-LIVE-TIMESTAMP / ALI-LIVE-SIGNATURE as Live signs: over the contacted host, or for
+    a stream callback over its ingest `domain`."""
 
     def headers(host: str) -> list[tuple[str, str]]:
         if not key:
@@ -78,7 +130,7 @@ def live_signature_headers(key: str) -> Callable[[str], list[tuple[str, str]]]:
         timestamp = str(int(time.time()))
         return [
             ("ALI-LIVE-TIMESTAMP", timestamp),
-            ("ALI-LIVE-SIGNATURE", sign(host, timestamp, key)),
+            ("ALI-LIVE-SIGNATURE", sign(domain or host, timestamp, key)),
         ]
 
     return headers
@@ -128,11 +180,13 @@ def test_callback_send(
         _check(url)  # before the rate limit: a refused URL costs no attempt
         if _over_rate(actor):
             raise RateLimited
-        delivery = deliver(
+        delivery = callback_deliver(
+            kind=kind,
             url=url,
             body=body,
             headers=[("Content-Type", "application/json")],
-            sign=live_signature_headers(key),
+            key=key,
+            domain_name=domain.name,
         )
     except SendRefused as refused:  # the URL's rules, or a host that resolves inward
         audit_entry_create(

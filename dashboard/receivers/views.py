@@ -27,10 +27,10 @@ def test_send(request, name: str, kind):
     if domain is None:
         return render(request, RESULT, {**context, "error": _("There is no such domain.")}, 404)
     require_edit(request.user, domain)
-    if not kind.testable or not kind.applies_to(domain):
-        error = _("Test callbacks of this kind cannot be sent from the dashboard yet.")
-        return render(request, RESULT, {**context, "error": error}, status=400)
-    form = SendTestForm(request.POST)
+    if not kind.applies_to(domain):
+        error = _("%(domain)s has no %(kind)s.") % {"domain": domain.name, "kind": kind.label}
+        return render(request, RESULT, {**context, "error": error}, status=404)
+    form = SendTestForm(request.POST, kind=kind)
     if not form.is_valid():
         errors = " ".join(str(e) for errs in form.errors.values() for e in errs)
         return render(request, RESULT, {**context, "error": errors}, status=400)

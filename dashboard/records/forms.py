@@ -11,7 +11,12 @@ from django.utils.translation import gettext_lazy as _
 
 from dashboard.archive.filters import frozen
 from dashboard.archive.models import FailureClass
-from dashboard.contract.api import NOTIFY_TYPES, RECORDS_PAGE_NUMBER_MAX, RECORDS_WINDOW
+from dashboard.contract.api import (
+    NOTIFY_TYPES,
+    RECORDS_PAGE_NUMBER_MAX,
+    RECORDS_WINDOW,
+    STREAM_NOTIFY_TYPES,
+)
 from dashboard.domains.selectors import domain_get
 from dashboard.forms import LocalDateTimeInput
 from dashboard.periods import LABELS, SPANS
@@ -48,7 +53,9 @@ class RecordsFilterForm(forms.Form):
         choices=[("", _("All")), ("success", _("Success")), ("failed", _("Failed"))],
     )
     type = forms.ChoiceField(
-        label=_("Type"), required=False, choices=[("", _("Any")), *((t, t) for t in NOTIFY_TYPES)]
+        label=_("Type"),
+        required=False,
+        choices=[("", _("Any")), *((t, t) for t in (*NOTIFY_TYPES, *STREAM_NOTIFY_TYPES))],
     )
     failure = forms.ChoiceField(
         label=_("Failure"), required=False, choices=[("", _("Any")), *FailureClass.choices]

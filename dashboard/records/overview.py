@@ -66,11 +66,11 @@ def _rate(totals: Totals | None, href: str) -> Cell:
 
 
 def overview_rows(*, sort: str, now: dt.datetime | None = None) -> list[OverviewRow]:
-    """Every streaming domain's row, in the order `sort` asks for."""
+    """Every domain's row (streaming and ingest), in the order `sort` asks for."""
     now = now or timezone.now()
     domains = list(
-        Domain.objects.filter(gone_at__isnull=True, domain_type=Domain.Type.STREAMING)
-        .select_related("team", "record_config")
+        Domain.objects.filter(gone_at__isnull=True)
+        .select_related("team", "record_config", "stream_config")
         .order_by("name")
     )
     ids = [d.pk for d in domains]

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from django.utils import timezone
 
+from dashboard.domains.models import Domain
 from dashboard.live import NotifyRecord, NotifyRecordsPage
 from dashboard.upstream import get_client, upstream_errors
 
@@ -21,6 +22,11 @@ def _query(filters: dict) -> dict:
     }
 
 
+def _ingest(domain: str) -> bool:
+    """Is `domain` an ingest domain (whose records are its stream callbacks)?"""
+    return Domain.objects.filter(name__iexact=domain, domain_type=Domain.Type.INGEST).exists()
+
+
 def notify_records_page(*, domain: str, filters: dict) -> NotifyRecordsPage:
     """One page of records as the Live API answers it. Raises UpstreamError.
 
@@ -28,12 +34,15 @@ def notify_records_page(*, domain: str, filters: dict) -> NotifyRecordsPage:
     page), so a pasted or edited URL never shows "page 99999 of 12".
     """
     client = get_client()
+    describe = (
+        client.describe_stream_notify_records if _ingest(domain) else client.describe_notify_records
+    )
     with upstream_errors():
-        page = client.describe_notify_records(
+        page = describe(
             domain, page_number=filters["page"], page_size=filters["size"], **_query(filters)
         )
         if not page.records and page.total_page and filters["page"] > page.total_page:
-            page = client.describe_notify_records(
+            page = describe(
                 domain, page_number=page.total_page, page_size=filters["size"], **_query(filters)
             )
     return page
@@ -42,7 +51,7 @@ def notify_records_page(*, domain: str, filters: dict) -> NotifyRecordsPage:
 def notify_records_iter(*, domain: str, filters: dict) -> Iterator[NotifyRecord]:
     """Every record matching the filters, page after page. Raises UpstreamError."""
     records = get_client().iter_notify_records(
-        domain, page_size=500, now=timezone.now(), **_query(filters)
+        domain, page_size=500, stream=_ingest(domain), now=timezone.now(), **_query(filters)
     )
     while True:
         with upstream_errors():

@@ -35,7 +35,7 @@ from dashboard.archive.selectors import (
 from dashboard.contract.api import parse_json_tolerant
 from dashboard.csvexport import csv_response
 from dashboard.domains.models import Domain
-from dashboard.domains.selectors import domain_get, streaming_domain_names
+from dashboard.domains.selectors import callback_domain_names, domain_get
 from dashboard.failures import UpstreamError
 from dashboard.htmx import render_page, vary_on_htmx
 from dashboard.incidents.selectors import (
@@ -120,7 +120,7 @@ def _row(record, zone) -> dict:
 
 
 def _base_context(form) -> dict:
-    return {"form": form, "domains": streaming_domain_names(), "page_sizes": PAGE_SIZES}
+    return {"form": form, "domains": callback_domain_names(), "page_sizes": PAGE_SIZES}
 
 
 @vary_on_htmx

@@ -34,15 +34,15 @@ from dashboard.archive.models import ArchivedRecord
 from dashboard.archive.selectors import records_search
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.services import audit_entry_create
-from dashboard.contract.api import parse_json_tolerant
+from dashboard.contract.api import STREAM_NOTIFY_TYPES, parse_json_tolerant
 from dashboard.domains.kinds import KINDS, ConfigKind
 from dashboard.domains.models import Domain
 from dashboard.domains.selectors import upstream_config
 from dashboard.failures import UpstreamError
 from dashboard.live.ratelimit import SlotLimiter
 from dashboard.ops.shared import shared_store
-from dashboard.receivers.sender import Delivery, SendRefused, deliver
-from dashboard.receivers.services import live_signature_headers
+from dashboard.receivers.sender import Delivery, SendRefused
+from dashboard.receivers.services import callback_deliver
 
 from .models import RedeliveryAttempt, RedeliveryRun
 
@@ -68,7 +68,10 @@ class Target:
 
 
 def kind_of(record: ArchivedRecord) -> ConfigKind:
-    """Snapshot callbacks go to the snapshot URL, everything else to the recording one."""
+    """Stream callbacks (publish / publish_done) go to the ingest domain's stream URL,
+    snapshot callbacks to the snapshot URL, everything else to the recording one."""
+    if record.notify_type in STREAM_NOTIFY_TYPES:
+        return KINDS["stream"]
     return KINDS["snapshot"] if "snapshot" in record.notify_type.lower() else KINDS["record"]
 
 
@@ -109,11 +112,13 @@ def headers_of(record: ArchivedRecord) -> list[tuple[str, str]]:
 
 
 def _send(record: ArchivedRecord, target: Target) -> Delivery:
-    return deliver(
+    return callback_deliver(
+        kind=target.kind,
         url=target.url,
         body=body_of(record),
         headers=headers_of(record),
-        sign=live_signature_headers(target.key),
+        key=target.key,
+        domain_name=record.domain_name,
     )
 
 

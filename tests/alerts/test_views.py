@@ -61,7 +61,7 @@ def test_an_editor_creates_a_rule_for_a_team_domain_and_it_is_audited(client, ed
     ("overrides", "field", "message"),
     [
         ({"domain_name": OTHER_DOMAIN}, "domain_name", "only for your team's domains"),
-        ({"domain_name": "nope.example.com"}, "domain_name", "no streaming domain called"),
+        ({"domain_name": "nope.example.com"}, "domain_name", "no domain called nope"),
         ({"scope": "all"}, "scope", "Select a valid choice"),
         ({"threshold_percent": ""}, "threshold_percent", "Say above which failure rate"),
         ({"threshold_percent": "100"}, "threshold_percent", "from 1 to 99%"),

@@ -2,12 +2,15 @@
 editor with its own rules (keys of 16-64, Set writes the whole config), the audit trail and
 drift — through the real signed path to the sandbox."""
 
+from urllib.parse import parse_qsl, urlsplit
+
 import pytest
 from django.urls import reverse
 
 from dashboard.audit.models import AuditEntry
 from dashboard.domains.models import Domain, StreamNotifyConfig
 from dashboard.domains.services import domain_refresh
+from dashboard.receivers.signature import verify
 from dashboard.sandbox import app as sandbox_app
 from dashboard.sandbox.models import SandboxStreamConfig
 from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
@@ -156,13 +159,54 @@ def test_delete_removes_it_upstream_and_in_the_cache(as_editor):
     assert not StreamNotifyConfig.objects.filter(domain__name=INGEST).exists()
 
 
-def test_no_test_callback_is_offered_for_stream_callbacks_yet(as_editor):
-    for page in (f"/domains/{INGEST}/", edit_url(INGEST)):
-        assert "Send test callback" not in as_editor.get(page).content.decode()
-    response = as_editor.post(reverse("test_send", kwargs={"name": INGEST, "kind": "stream"}))
-    assert response.status_code == 400 and "cannot be sent from the dashboard yet" in (
-        response.content.decode()
+def test_a_test_callback_arrives_as_live_sends_it_a_get_signed_with_the_ingest_domain(
+    as_editor, receiver
+):
+    key = "TestStreamKey" * 4  # 52 letters and digits
+    SandboxStreamConfig.objects.filter(domain__name=INGEST).update(
+        notify_url=receiver.url("/live/stream"), notify_req_auth=True, notify_auth_key=key
     )
+    body = as_editor.get(f"/domains/{INGEST}/").content.decode()
+    assert "Send test callback" in body
+    response = as_editor.post(reverse("test_send", kwargs={"name": INGEST, "kind": "stream"}))
+    assert response.status_code == 200 and "HTTP 200" in response.content.decode()
+    assert receiver.methods == ["GET"]
+    ((path, headers, sent),) = receiver.received
+    url = urlsplit(path)
+    query = dict(parse_qsl(url.query))
+    assert url.path == "/live/stream" and sent == b""
+    assert (query["action"], query["app"], query["id"]) == ("publish", INGEST, "dashboard-test")
+    signed = {
+        "timestamp": headers["ALI-LIVE-TIMESTAMP"],
+        "signature": headers["ALI-LIVE-SIGNATURE"],
+    }
+    assert verify(host=INGEST, key=key, **signed).valid
+    # before saving, with a new 60-character key typed in the form
+    typed = "K" * 60
+    response = as_editor.post(
+        reverse("test_send", kwargs={"name": INGEST, "kind": "stream"}),
+        {
+            "notify_url": receiver.url("/typed"),
+            "notify_req_auth": "on",
+            "notify_auth_key": typed,
+            "event": "publish_done",
+        },
+    )
+    assert response.status_code == 200
+    path, headers, _ = receiver.received[1]
+    assert urlsplit(path).path == "/typed" and "action=publish_done" in path
+    signed = {
+        "timestamp": headers["ALI-LIVE-TIMESTAMP"],
+        "signature": headers["ALI-LIVE-SIGNATURE"],
+    }
+    assert verify(host=INGEST, key=typed, **signed).valid
+    entry = AuditEntry.objects.filter(domain__name=INGEST, action="test").latest("pk")
+    assert entry.kind == "stream" and typed not in str(entry.after)
+
+
+def test_a_test_callback_of_a_kind_the_domain_does_not_carry_is_refused(as_editor, receiver):
+    response = as_editor.post(reverse("test_send", kwargs={"name": TEAM_DOMAIN, "kind": "stream"}))
+    assert response.status_code == 404 and receiver.received == []
 
 
 def test_a_viewer_and_another_team_may_not_edit_it(client, viewer, other_editor, synced):

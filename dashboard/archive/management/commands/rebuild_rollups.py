@@ -47,7 +47,7 @@ class Command(BaseCommand):
         end = _moment(until, "--until") if until else timezone.now()
         if end <= start:
             raise CommandError("--until must be after --since")
-        domains = Domain.objects.filter(domain_type=Domain.Type.STREAMING).order_by("name")
+        domains = Domain.objects.order_by("name")
         if domain:
             domains = domains.filter(name__in=domain)
             missing = set(domain) - set(domains.values_list("name", flat=True))
