@@ -115,6 +115,7 @@ INGEST_FEEDS = {
     "ingest.sportsnow.tv": "stream.sportsnow.tv",
     "push.edu-streams.cn": "play.edu-streams.cn",
 }
+FEEDS_OF = {streaming: ingest for ingest, streaming in INGEST_FEEDS.items()}
 
 DEMO_CALLBACK_HOSTS = sorted(
     {

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import random
+from dataclasses import dataclass
 
 from django.db import connections, transaction
 from django.utils import timezone
@@ -22,6 +23,7 @@ from .demo import (
     BIG_DOMAIN,
     DEFAULT_RESOURCE_GROUP,
     DEMO_DOMAINS,
+    FEEDS_OF,
     INGEST_FEEDS,
     RESOURCE_GROUPS,
     STREAM_CONFIGS,
@@ -210,70 +212,143 @@ def _stream_header(config: SandboxStreamConfig, domain: str, when: dt.datetime) 
     return json.dumps(headers)
 
 
-def generate_streams(
-    domain: SandboxDomain,
-    config: SandboxStreamConfig,
-    start: dt.datetime,
-    end: dt.datetime,
-    *,
-    rng: random.Random | None = None,
-) -> list[SandboxNotifyRecord]:
-    """An ingest domain's publish / publish_done callbacks over [start, end): push sessions of
-    the streams its streaming domain records (same app and stream names), each a publish and,
-    once it has ended, a publish_done — one session in twenty-five never gets its publish_done
-    (the pusher vanished, or the callback was lost)."""
-    seconds = (end - start).total_seconds()
-    if seconds <= 0 or not config.notify_url:
+SESSION_MAX = dt.timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class PushSession:
+    """One push of one stream to an ingest domain, as both domains' callbacks tell it."""
+
+    app: str
+    stream: str
+    began: dt.datetime
+    ended: dt.datetime
+    params: dict  # the stream callback's parameters besides action and time
+    done_lost: bool  # no publish_done ever comes (the pusher vanished, or it was lost)
+    file_lost: bool  # recorded, yet no file callback comes
+
+
+def push_sessions(
+    fed: str, sessions_per_hour: float, start: dt.datetime, end: dt.datetime
+) -> list[PushSession]:
+    """The push sessions of the streams streaming domain `fed` records that may have callbacks
+    in [start, end): a plan drawn hour by hour from a seed of the domain and the hour, so the
+    ingest domain (publish / publish_done) and the streaming domain (record_started, the file)
+    generate, each in its own windows, callbacks of the same sessions."""
+    if sessions_per_hour <= 0:
         return []
-    rng = rng or random.Random(f"{domain.name}:streams:{start.timestamp()}")
-    expected = domain.records_per_hour / 2 * seconds / 3600
-    sessions = int(expected) + (1 if rng.random() < expected - int(expected) else 0)
-    fed = INGEST_FEEDS.get(domain.name, domain.name)
     apps = list(APPS.items())
+    home = apps[int(hashlib.sha256(fed.encode()).hexdigest(), 16) % len(apps)]
+    hour = (start - SESSION_MAX).replace(minute=0, second=0, microsecond=0)
+    sessions = []
+    while hour < end:
+        rng = random.Random(f"{fed}:sessions:{int(hour.timestamp())}")
+        count = int(sessions_per_hour) + (rng.random() < sessions_per_hour % 1)
+        for _ in range(count):
+            began = hour + dt.timedelta(seconds=rng.randint(0, 3599))
+            app, streams = home if rng.random() < 0.7 else rng.choice(apps)
+            stream = rng.choice(streams)
+            params = {
+                "ip": f"203.0.113.{rng.randint(2, 254)}",
+                "id": stream,
+                "appname": app,
+                "usrargs": f"order_id={rng.randint(100000, 999999)}&team={app}",
+                "node": f"cdnvideocenter{rng.randint(10, 99)}.cm3",
+                "height": 720,
+                "width": 1280,
+            }
+            ended = began + dt.timedelta(seconds=rng.randint(60, int(SESSION_MAX.total_seconds())))
+            done_lost, file_lost = rng.random() < 0.04, rng.random() < 0.04
+            sessions.append(PushSession(app, stream, began, ended, params, done_lost, file_lost))
+        hour += dt.timedelta(hours=1)
+    return sessions
+
+
+def _outcome(rng: random.Random, domain: SandboxDomain) -> tuple[str, str, str]:
+    """(result, description, response) of one delivery."""
+    if rng.random() * 100 < domain.failure_percent:
+        return "failed", domain.failure_cause or rng.choice(_FAILURES)[0], ""
+    return "success", "success", rng.choice(_SUCCESS_RESPONSES)
+
+
+def generate_streams(
+    domain: SandboxDomain, config: SandboxStreamConfig, start: dt.datetime, end: dt.datetime
+) -> list[SandboxNotifyRecord]:
+    """An ingest domain's publish / publish_done callbacks over [start, end), of the push
+    sessions of the streaming domain it feeds (one in twenty-five never gets its
+    publish_done)."""
+    if end <= start or not config.notify_url:
+        return []
+    rng = random.Random(f"{domain.name}:streams:{start.timestamp()}")
+    fed = INGEST_FEEDS.get(domain.name, domain.name)
     records = []
-    for _ in range(sessions):
-        began = (start + dt.timedelta(seconds=rng.uniform(0, seconds))).replace(microsecond=0)
-        app, streams = (
-            apps[int(hashlib.sha256(fed.encode()).hexdigest(), 16) % len(apps)]
-            if rng.random() < 0.7
-            else rng.choice(apps)
-        )
-        stream = rng.choice(streams)
-        ended = began + dt.timedelta(seconds=rng.randint(60, 2 * 3600))
-        params = {
-            "ip": f"203.0.113.{rng.randint(2, 254)}",
-            "id": stream,
-            "app": domain.name,
-            "appname": app,
-            "usrargs": f"order_id={rng.randint(100000, 999999)}&team={app}",
-            "node": f"cdnvideocenter{rng.randint(10, 99)}.cm3",
-            "height": 720,
-            "width": 1280,
-        }
-        events = [("publish", began)]
-        if ended < end and rng.random() >= 0.04:
-            events.append(("publish_done", ended))
+    for session in push_sessions(fed, domain.records_per_hour / 2, start, end):
+        events = [("publish", session.began)]
+        if not session.done_lost:
+            events.append(("publish_done", session.ended))
         for action, when in events:
-            failed = rng.random() * 100 < domain.failure_percent
-            if failed:
-                description, response = domain.failure_cause or rng.choice(_FAILURES)[0], ""
-            else:
-                description, response = "success", rng.choice(_SUCCESS_RESPONSES)
-            content = {"action": action, **params, "time": int(when.timestamp())}
+            if not start <= when < end:
+                continue
+            result, description, response = _outcome(rng, domain)
+            content = {"action": action, "app": domain.name, **session.params}
+            content["time"] = int(when.timestamp())
             records.append(
                 SandboxNotifyRecord(
                     domain_name=domain.name,
-                    app_name=app,
-                    stream_name=stream,
+                    app_name=session.app,
+                    stream_name=session.stream,
                     notify_type=action,
                     notify_url=config.notify_url,
                     notify_content=json.dumps(content, separators=(",", ":")),
                     notify_header=_stream_header(config, domain.name, when),
                     notify_response=response,
-                    notify_result="failed" if failed else "success",
+                    notify_result=result,
                     notify_time=when,
                     description=description,
                     storage_type="",
+                )
+            )
+    return records
+
+
+def generate_session_recordings(
+    domain: SandboxDomain, config: SandboxRecordConfig, start: dt.datetime, end: dt.datetime
+) -> list[SandboxNotifyRecord]:
+    """A streaming domain's recording callbacks of the push sessions its ingest domain saw:
+    record_started a few seconds after the publish (with status notifications on) and the
+    file some seconds to minutes after the push ends (one in twenty-five never comes)."""
+    ingest = SandboxDomain.objects.filter(name=FEEDS_OF.get(domain.name, "")).first()
+    if ingest is None or end <= start:
+        return []
+    rng = random.Random(f"{domain.name}:sessions:{start.timestamp()}")
+    records = []
+    for session in push_sessions(domain.name, ingest.records_per_hour / 2, start, end):
+        events = []
+        if config.need_status_notify:
+            events.append(("record_started", session.began + dt.timedelta(seconds=3)))
+        if not session.file_lost:
+            # written after the push ends: seconds to minutes later
+            trail = dt.timedelta(seconds=5 + session.began.second * 3)
+            events.append(("file_created", session.ended + trail))
+        for kind, when in events:
+            if not start <= when < end:
+                continue
+            result, description, response = _outcome(rng, domain)
+            content = _content(rng, domain.name, session.app, session.stream, kind, when)
+            records.append(
+                SandboxNotifyRecord(
+                    domain_name=domain.name,
+                    app_name=session.app,
+                    stream_name=session.stream,
+                    notify_type=kind,
+                    notify_url=config.notify_url,
+                    notify_content=content,
+                    notify_header=_header(rng, config.notify_url, config, when),
+                    notify_response=response,
+                    notify_result=result,
+                    notify_time=when,
+                    description=description,
+                    storage_type="oss",
                 )
             )
     return records
@@ -286,7 +361,11 @@ def _generated(domain: SandboxDomain, start: dt.datetime, end: dt.datetime, coun
         config = SandboxStreamConfig.objects.filter(domain=domain).first()
         return generate_streams(domain, config, start, end) if config else []
     config = SandboxRecordConfig.objects.filter(domain=domain).first()
-    return generate(domain, config, start, end, count=count) if config else []
+    if config is None:
+        return []
+    return generate(domain, config, start, end, count=count) + generate_session_recordings(
+        domain, config, start, end
+    )
 
 
 _COLUMNS = [f for f in SandboxNotifyRecord._meta.concrete_fields if not f.primary_key]
@@ -386,12 +465,14 @@ def _seed(big_domain_records: int, rate_scale: float, now: dt.datetime, progress
             SandboxStreamConfig.objects.create(domain=domain, **stream)
             domain.records_per_hour = max(1, round(STREAM_RATES[name] * rate_scale))
             domain.save(update_fields=["records_per_hour"])
-        if record or stream:
-            if record:
-                SandboxRecordConfig.objects.create(domain=domain, **record)
-            count = big_domain_records if name == BIG_DOMAIN else None
-            rows = _generated(domain, window_start, now, count=count)
-            for offset in range(0, len(rows), 50_000):
-                insert_records(rows[offset : offset + 50_000])
-                if progress:
-                    progress(name, min(offset + 50_000, len(rows)), len(rows))
+        if record:
+            SandboxRecordConfig.objects.create(domain=domain, **record)
+    # The traffic once every domain exists: a streaming domain's recordings follow the push
+    # sessions its ingest domain saw.
+    for domain in SandboxDomain.objects.filter(records_per_hour__gt=0):
+        count = big_domain_records if domain.name == BIG_DOMAIN else None
+        rows = _generated(domain, window_start, now, count=count)
+        for offset in range(0, len(rows), 50_000):
+            insert_records(rows[offset : offset + 50_000])
+            if progress:
+                progress(domain.name, min(offset + 50_000, len(rows)), len(rows))

@@ -40,3 +40,36 @@ def test_records_older_than_seven_days_cannot_be_queried(seeded):
         TEAM_DOMAIN, start=now - dt.timedelta(days=7), end=now, stream_name="ancient"
     )
     assert page.total_num == 0
+
+
+def test_a_push_session_is_told_by_the_ingest_and_the_streaming_domain(seeded):
+    """The ingest domain's publish / publish_done and the streaming domain's record_started
+    and file callbacks of one push session carry the same app and stream, in order — also
+    for the sessions generated later, in the windows each domain is queried in."""
+    for domain in SandboxDomain.objects.filter(name__in=[TEAM_DOMAIN, "push.example-shop.com"]):
+        SandboxDomain.objects.filter(pk=domain.pk).update(
+            records_generated_until=timezone.now() - dt.timedelta(hours=2)
+        )
+    now = dt.datetime.now(dt.UTC)
+    client = sandbox_client()
+    client.describe_notify_records(TEAM_DOMAIN, start=now - dt.timedelta(hours=1), end=now)
+    client.describe_stream_notify_records(
+        "push.example-shop.com", start=now - dt.timedelta(hours=1), end=now
+    )
+    records = SandboxNotifyRecord.objects.filter(notify_time__lt=timezone.now())
+    publishes = records.filter(domain_name="push.example-shop.com", notify_type="publish")
+    assert publishes.count() > 100
+    both, newest = 0, list(publishes.order_by("-notify_time")[:200])
+    for publish in newest:
+        same = records.filter(app_name=publish.app_name, stream_name=publish.stream_name)
+        started = same.filter(
+            domain_name=TEAM_DOMAIN,
+            notify_type="record_started",
+            notify_time=publish.notify_time + dt.timedelta(seconds=3),
+        )
+        both += started.exists()
+    assert both == len(newest)  # every publish has its record_started 3 s later
+    done = publishes.count() - records.filter(
+        domain_name="push.example-shop.com", notify_type="publish_done"
+    ).count()
+    assert 0 < done < publishes.count() * 0.15  # some sessions never get a publish_done
