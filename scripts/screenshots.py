@@ -31,6 +31,7 @@ PAGES = [
     ("edit", "/domains/live.example-shop.com/record/edit/"),
     ("ingest", "/domains/push.example-shop.com/"),
     ("stream-edit", "/domains/push.example-shop.com/stream/edit/"),
+    ("timeline", "/records/streams/sports/match-042/?window=24h"),
     ("records", "/records/?stream=Room-10&window=7d&status=failed&size=20"),
     ("record", None),  # the first record of the search above
     ("overview", "/records/overview/"),
@@ -159,7 +160,7 @@ def main() -> int:
                     page.wait_for_load_state("networkidle")
                     if name in ("records", "search"):
                         page.locator("table.records details summary").first.click()
-                    page.screenshot(path=OUT / f"{name}-{width}.png", full_page=name != "records")
+                    page.screenshot(path=OUT / f"{name}-{width}.png", full_page=name not in ("records", "timeline"))
                     if name == "records":
                         page.goto(base + path)  # the record's page opens from the list
                 if width == 1280:

@@ -191,6 +191,15 @@ FIELD_LABELS = {
 }
 
 
+def kind_of_record(record) -> ConfigKind:
+    """The config kind a delivery record was sent under: stream callbacks (publish /
+    publish_done) by the stream config, snapshot callbacks by the snapshot config, everything
+    else by the recording config."""
+    if record.notify_type in api.STREAM_NOTIFY_TYPES:
+        return STREAM
+    return SNAPSHOT if "snapshot" in record.notify_type.lower() else RECORD
+
+
 # The fields that hold URLs (shown in a monospace font that breaks anywhere).
 URL_FIELDS = frozenset({"notify_url", "on_demand_url", "exception_notify_url"})
 

@@ -7,6 +7,7 @@ urlpatterns = [
     path("<int:pk>/", views.record_detail, name="record_detail"),
     path("export.csv", views.records_export, name="records_export"),
     path("overview/", views.overview, name="records_overview"),
+    path("streams/<str:app>/<str:stream>/", views.stream_timeline_view, name="stream_timeline"),
     path("exports/", views.export_list, name="exports"),
     path("exports/new/", views.export_new, name="export_new"),
     path("exports/<int:pk>/", views.export_detail, name="export_detail"),

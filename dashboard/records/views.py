@@ -16,8 +16,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
+from dashboard import periods
 from dashboard.access import can_edit_domain, edit_refusal
 from dashboard.archive.models import failure_name
 from dashboard.archive.selectors import (
@@ -34,6 +35,7 @@ from dashboard.archive.selectors import (
 )
 from dashboard.contract.api import parse_json_tolerant
 from dashboard.csvexport import csv_response
+from dashboard.domains.kinds import kind_of_record
 from dashboard.domains.models import Domain
 from dashboard.domains.selectors import callback_domain_names, domain_get
 from dashboard.failures import UpstreamError
@@ -52,6 +54,7 @@ from .forms import LIVE, LIVE_PAGE_MAX, PAGE_SIZES, RecordsFilterForm, freeze_fi
 from .models import Export
 from .overview import checked_sort, overview_rows
 from .selectors import notify_records_iter, notify_records_page
+from .timeline import stream_timeline
 
 
 class CappedPaginator(Paginator):
@@ -116,7 +119,15 @@ def _row(record, zone) -> dict:
         "result_class": "good" if record.notify_result == "success" else "bad",
         "failure": failure_name(record.failure_class, record.http_status) if archived else "",
         "permalink": reverse("record_detail", kwargs={"pk": record.pk}) if archived else "",
+        "timeline": _timeline_url(record.app_name, record.stream_name),
     }
+
+
+def _timeline_url(app: str, stream: str) -> str:
+    """The stream's timeline, for names a path can carry (not empty, no slash)."""
+    if not app or not stream or "/" in app + stream:
+        return ""
+    return reverse("stream_timeline", kwargs={"app": app, "stream": stream})
 
 
 def _base_context(form) -> dict:
@@ -228,7 +239,7 @@ def record_detail(request, pk: int):
         "header": _pretty(record.notify_header),
         "config_state": state,
         "config_entry": entry,
-        "current_config": record.domain.config("record") if record.domain else None,
+        "current_config": record.domain.config(kind_of_record(record)) if record.domain else None,
         "attempts": record_attempts(record_id=record.pk),
         "can_resend": bool(record.domain) and refusal is None,
         "resend_refusal": refusal,
@@ -417,3 +428,34 @@ def overview(request):
             "periods": list(PERIODS),
         },
     )
+
+
+# The timeline's windows, in the periods' one vocabulary; the first is the default.
+TIMELINE_WINDOWS = ("7d", "24h", "30d", "90d")
+SESSIONS_PER_PAGE = 20
+
+
+@require_GET
+def stream_timeline_view(request, app: str, stream: str):
+    """Everything that happened to one stream: its push sessions, newest first."""
+    window = request.GET.get("window")
+    if window not in TIMELINE_WINDOWS:
+        window = TIMELINE_WINDOWS[0]
+    now = timezone.now()
+    timeline = stream_timeline(
+        app=app, stream=stream, start=now - periods.SPANS[window], end=now, now=now
+    )
+    zone = timezone.get_current_timezone()
+    page = Paginator(timeline.sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    sessions = [
+        {"session": s, "rows": [_row(r, zone) for r in s.events]}  # in time order
+        for s in page.object_list
+    ]
+    context = {
+        "timeline": timeline,
+        "page": page,
+        "sessions": sessions,
+        "window": window,
+        "windows": [(name, periods.LABELS[name]) for name in TIMELINE_WINDOWS],
+    }
+    return render(request, "records/timeline.html", context)

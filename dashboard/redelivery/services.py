@@ -34,8 +34,8 @@ from dashboard.archive.models import ArchivedRecord
 from dashboard.archive.selectors import records_search
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.services import audit_entry_create
-from dashboard.contract.api import STREAM_NOTIFY_TYPES, parse_json_tolerant
-from dashboard.domains.kinds import KINDS, ConfigKind
+from dashboard.contract.api import parse_json_tolerant
+from dashboard.domains.kinds import ConfigKind, kind_of_record
 from dashboard.domains.models import Domain
 from dashboard.domains.selectors import upstream_config
 from dashboard.failures import UpstreamError
@@ -65,14 +65,6 @@ class Target:
     @property
     def signed(self) -> bool:
         return bool(self.key)
-
-
-def kind_of(record: ArchivedRecord) -> ConfigKind:
-    """Stream callbacks (publish / publish_done) go to the ingest domain's stream URL,
-    snapshot callbacks to the snapshot URL, everything else to the recording one."""
-    if record.notify_type in STREAM_NOTIFY_TYPES:
-        return KINDS["stream"]
-    return KINDS["snapshot"] if "snapshot" in record.notify_type.lower() else KINDS["record"]
 
 
 def current_target(domain: Domain, kind: ConfigKind) -> Target:
@@ -157,7 +149,7 @@ def resend_one(*, record: ArchivedRecord, actor, client_ip=None) -> RedeliveryAt
     refusal = edit_refusal(actor, domain)
     if refusal:
         raise PermissionDenied(refusal)
-    target = current_target(domain, kind_of(record))
+    target = current_target(domain, kind_of_record(record))
     _wait_for_slot(domain, settings.REDELIVERY_RATE_PER_SECOND)
     attempt = RedeliveryAttempt.objects.create(
         record=record,
@@ -415,7 +407,7 @@ def run_execute(run_id: int, *, slice_seconds: float | None = None) -> str:
             if time.monotonic() >= ends:
                 _hand_over(run, token)
                 return RedeliveryRun.State.RUNNING
-            kind = kind_of(record)
+            kind = kind_of_record(record)
             if kind.name not in targets:
                 targets[kind.name] = current_target(run.domain, kind)
             verdict = pace.after(_send_in_run(run, record, targets[kind.name]))

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dashboard.access import edit_refusal, require_edit
 from dashboard.accounts.security import client_ip
 from dashboard.archive.selectors import record_get
+from dashboard.domains.kinds import kind_of_record, kinds_for
 from dashboard.domains.models import Domain
 from dashboard.failures import UpstreamError
 from dashboard.htmx import render_page, vary_on_htmx
@@ -79,11 +80,9 @@ def run_new(request):
     already = redelivered_count(rows=services.run_records(preview)) if count else 0
     targets, upstream_error = [], None
     try:
-        kinds = {
-            services.kind_of(r).name: services.kind_of(r) for r in services.run_records(preview)[:1]
-        }
-        for kind in kinds.values() or [services.KINDS["record"]]:
-            targets.append(services.current_target(domain, kind))
+        first = services.run_records(preview).first()
+        kind = kind_of_record(first) if first else kinds_for(domain)[0]
+        targets.append(services.current_target(domain, kind))
     except services.NoCallback as missing:
         upstream_error = str(missing)
     except UpstreamError as failure:

@@ -1,0 +1,152 @@
+"""One stream's timeline: every archived callback of an app/stream, across both families and
+every domain, in time order, grouped into push sessions, with what is missing marked.
+
+A session is what one push of the stream caused: the ingest domain's `publish`, the streaming
+domain's `record_started`, pauses and resumes, each recording file, snapshots, and the
+`publish_done`. Live says nothing that ties them together (no session id, STREAM-CALLBACKS.md
+§3.2), so they are grouped by time: a session opens at a `publish` and closes at its
+`publish_done`; recording callbacks up to FILE_TRAIL after the close still belong to it (the
+file is written after the push ends); recording callbacks with no push around them form
+sessions of their own, split where nothing arrived for GAP.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext_lazy as _
+
+from dashboard.archive.models import ArchivedRecord
+from dashboard.redelivery.selectors import latest_attempts
+
+# The recording file can trail publish_done by minutes (a 180 s interruption wait, then the
+# upload): its callbacks up to this long after the close still belong to the session.
+FILE_TRAIL = dt.timedelta(minutes=10)
+# Recording callbacks further apart than this, with no publish around them, are two sessions.
+GAP = dt.timedelta(minutes=30)
+# A session whose publish is younger than this may still be pushing: no publish_done is not
+# (yet) an anomaly.
+LIVE_GRACE = dt.timedelta(hours=3)
+# At most this many callbacks are read for one timeline (about 30 days of a busy stream).
+LIMIT = 5_000
+
+NO_DONE = _("No publish_done: the push ended without a callback, or its callback was lost.")
+NO_FILE = _("Recording started, but no recording file callback came.")
+FILE_FAILED = _("A recording file callback failed and was never redelivered.")
+NOT_RECORDED = _("Pushed, but no record_started although this stream is recorded.")
+
+
+@dataclass
+class Session:
+    events: list[ArchivedRecord] = field(default_factory=list)
+    published: dt.datetime | None = None  # the publish, when one opened it
+    done: dt.datetime | None = None  # the publish_done, when one closed it
+    anomalies: list[str] = field(default_factory=list)
+
+    @property
+    def start(self) -> dt.datetime:
+        return self.published or self.events[0].notify_time
+
+    @property
+    def end(self) -> dt.datetime:
+        return self.done or self.events[-1].notify_time
+
+    @property
+    def snapshots(self) -> int:
+        return sum("snapshot" in e.notify_type for e in self.events)
+
+    @property
+    def files(self) -> int:
+        return sum(e.notify_type == "file_created" for e in self.events)
+
+    @property
+    def failed(self) -> int:
+        return sum(e.notify_result != "success" for e in self.events)
+
+    def has(self, notify_type: str) -> bool:
+        return any(e.notify_type == notify_type for e in self.events)
+
+
+@dataclass
+class Timeline:
+    app: str
+    stream: str
+    sessions: list[Session]  # newest first
+    total: int
+    capped: bool  # more than LIMIT callbacks: the oldest were left out
+    domains: list[str]
+    redelivered: dict[int, object]  # record id -> its latest redelivery attempt
+
+    @property
+    def anomalies(self) -> int:
+        return sum(len(s.anomalies) for s in self.sessions)
+
+
+def _group(records: list[ArchivedRecord]) -> list[Session]:
+    sessions: list[Session] = []
+    current: Session | None = None
+    for record in records:
+        kind, when = record.notify_type, record.notify_time
+        if kind == "publish":
+            current = Session(published=when)
+            sessions.append(current)
+        elif kind == "publish_done":
+            if current is None or current.done is not None or current.published is None:
+                current = Session()  # its publish is before the window (or was never sent)
+                sessions.append(current)
+            current.done = when
+        elif (
+            current is None
+            or (current.done is not None and when - current.done > FILE_TRAIL)
+            or (current.published is None and when - current.end > GAP)
+        ):
+            current = Session()
+            sessions.append(current)
+        current.events.append(record)
+    return sessions
+
+
+def _mark(session: Session, *, now: dt.datetime, recorded: bool, redelivered: dict) -> None:
+    if session.published and not session.done and now - session.published > LIVE_GRACE:
+        session.anomalies.append(NO_DONE)
+    closed = session.done is not None and now - session.done > FILE_TRAIL
+    if session.has("record_started") and not session.files and closed:
+        session.anomalies.append(NO_FILE)
+    for event in session.events:
+        if event.notify_type == "file_created" and event.notify_result != "success":
+            attempt = redelivered.get(event.pk)
+            if attempt is None or not attempt.ok:
+                session.anomalies.append(FILE_FAILED)
+                break
+    if session.published and recorded and not session.has("record_started"):
+        session.anomalies.append(NOT_RECORDED)
+
+
+def stream_timeline(
+    *, app: str, stream: str, start: dt.datetime, end: dt.datetime, now: dt.datetime
+) -> Timeline:
+    """The timeline of `app`/`stream` over [start, end), its sessions newest first."""
+    rows = ArchivedRecord.objects.filter(
+        stream_name=stream, app_name=app, notify_time__gte=start, notify_time__lt=end
+    ).select_related("domain")
+    newest = list(rows.order_by("-notify_time", "-id")[: LIMIT + 1])
+    capped = len(newest) > LIMIT
+    records = newest[:LIMIT][::-1]  # oldest first, for grouping
+    redelivered = latest_attempts(
+        record_ids=[r.pk for r in records if r.notify_result != "success"]
+    )
+    sessions = _group(records)
+    # "this stream is recorded": recording callbacks came for it in this window
+    recorded = any(r.notify_type == "record_started" for r in records)
+    for session in sessions:
+        _mark(session, now=now, recorded=recorded, redelivered=redelivered)
+    return Timeline(
+        app=app,
+        stream=stream,
+        sessions=sessions[::-1],
+        total=len(records),
+        capped=capped,
+        domains=sorted({r.domain_name for r in records}),
+        redelivered=redelivered,
+    )

@@ -1,0 +1,146 @@
+"""One stream's timeline as support reads it: every callback of the stream across both
+families and domains, grouped into push sessions in time order, with what is missing marked."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from dashboard.domains.models import Domain
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, archive
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+
+INGEST = "push.example-shop.com"
+STREAM = "timeline-cam"  # the demo's own streams stay out of it
+
+
+@pytest.fixture
+def sessions(archived):
+    """Four push sessions of live/timeline-cam, told by the ingest and the streaming domain."""
+    ingest, streaming = Domain.objects.get(name=INGEST), Domain.objects.get(name=TEAM_DOMAIN)
+    now = timezone.now().replace(microsecond=0)
+    s = dt.timedelta(seconds=1)
+
+    def told(domain, notify_type, when, result="success"):
+        archive(domain, (result, when), notify_type=notify_type, stream=STREAM)
+
+    # 1. complete: publish → record_started → publish_done → the file, 40 s after the push
+    t1 = now - dt.timedelta(hours=30)
+    told(ingest, "publish", t1)
+    told(streaming, "record_started", t1 + 3 * s)
+    told(ingest, "publish_done", t1 + 3600 * s)
+    told(streaming, "file_created", t1 + 3640 * s)
+    # 2. recorded, ended, but no file came
+    t2 = now - dt.timedelta(hours=20)
+    told(ingest, "publish", t2)
+    told(streaming, "record_started", t2 + 3 * s)
+    told(ingest, "publish_done", t2 + 1800 * s)
+    # 3. its file callback failed (and nobody resent it)
+    t3 = now - dt.timedelta(hours=10)
+    told(ingest, "publish", t3)
+    told(streaming, "record_started", t3 + 3 * s)
+    told(ingest, "publish_done", t3 + 600 * s)
+    told(streaming, "file_created", t3 + 630 * s, result="failed")
+    # 4. pushed five hours ago, never a publish_done, never recorded
+    told(ingest, "publish", now - dt.timedelta(hours=5))
+    return now
+
+
+def page(client, window="7d"):
+    url = reverse("stream_timeline", kwargs={"app": "live", "stream": STREAM})
+    return client.get(f"{url}?window={window}")
+
+
+def test_sessions_in_time_order_with_what_is_missing_marked(client, viewer, sessions):
+    client.force_login(viewer)
+    response = page(client)
+    assert response.status_code == 200
+    timeline = response.context["timeline"]
+    assert timeline.total == 12 and timeline.domains == [TEAM_DOMAIN, INGEST]
+    newest_first = timeline.sessions
+    assert len(newest_first) == 4
+    complete = newest_first[3]
+    assert [e.notify_type for e in complete.events] == [
+        "publish",
+        "record_started",
+        "publish_done",
+        "file_created",
+    ]
+    assert [e.domain_name for e in complete.events] == [INGEST, TEAM_DOMAIN, INGEST, TEAM_DOMAIN]
+    assert complete.anomalies == [] and complete.files == 1
+    assert [str(a) for a in newest_first[2].anomalies] == [
+        "Recording started, but no recording file callback came."
+    ]
+    assert [str(a) for a in newest_first[1].anomalies] == [
+        "A recording file callback failed and was never redelivered."
+    ]
+    assert [str(a) for a in newest_first[0].anomalies] == [
+        "No publish_done: the push ended without a callback, or its callback was lost.",
+        "Pushed, but no record_started although this stream is recorded.",
+    ]
+    body = response.content.decode()
+    assert body.count('class="card session') == 4 and body.count("anomalous") == 3
+    # each session's table reads top to bottom in time order
+    first = body[body.rindex('id="session-4"') :]
+    order = [
+        first.index(t) for t in ("publish<", "record_started<", "publish_done<", "file_created<")
+    ]
+    assert order == sorted(order)
+
+
+def test_a_shorter_window_shows_only_its_sessions(client, viewer, sessions):
+    client.force_login(viewer)
+    timeline = page(client, "24h").context["timeline"]
+    assert len(timeline.sessions) == 3 and timeline.total == 8
+    # an unknown window is the default one, not an error
+    assert page(client, "forever").context["window"] == "7d"
+
+
+def test_every_record_row_links_to_its_streams_timeline(client, viewer, sessions):
+    client.force_login(viewer)
+    body = client.get(f"/records/?stream={STREAM}&window=7d").content.decode()
+    url = reverse("stream_timeline", kwargs={"app": "live", "stream": STREAM})
+    assert body.count(f'href="{url}"') == 12
+    record = re.search(r'data-record="(\d+)"', body).group(1)
+    assert f'href="{url}"' in client.get(f"/records/{record}/").content.decode()
+
+
+def test_a_stream_with_nothing_archived_is_an_empty_page_not_an_error(client, viewer, archived):
+    client.force_login(viewer)
+    url = reverse("stream_timeline", kwargs={"app": "live", "stream": "never-pushed"})
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "The archive holds no callbacks of this stream" in response.content.decode()
+    hostile = reverse("stream_timeline", kwargs={"app": "<img src=x>", "stream": "a\u202eb"})
+    body = client.get(hostile).content.decode()
+    assert "<img src=x>" not in body and "&lt;img src=x&gt;" in body
+
+
+def test_signing_in_is_required(client, archived):
+    url = reverse("stream_timeline", kwargs={"app": "live", "stream": STREAM})
+    response = client.get(url)
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_sessions_come_twenty_a_page_newest_first(client, viewer, archived):
+    ingest = Domain.objects.get(name=INGEST)
+    now = timezone.now().replace(microsecond=0)
+    archive(
+        ingest,
+        *[("success", now - dt.timedelta(hours=n + 1)) for n in range(21)],
+        notify_type="publish",
+        stream="paged-cam",
+    )
+    client.force_login(viewer)
+    url = reverse("stream_timeline", kwargs={"app": "live", "stream": "paged-cam"})
+    first = client.get(url).content.decode()
+    assert first.count('class="card session') == 20 and "Older sessions" in first
+    second = client.get(url + "?page=2")
+    assert second.content.decode().count('class="card session') == 1
+    assert second.context["sessions"][0]["session"].published == now - dt.timedelta(hours=21)
+    assert client.get(url + "?page=junk").status_code == 200  # the first page, not an error
