@@ -398,8 +398,9 @@ def export_list(request):
 
 def search(request):
     """The search box in every page's header: a record id opens that record, a domain's name
-    its page, anything else the records of the last 24 hours whose app or stream name holds
-    it, every domain, newest first."""
+    its page, "app/stream" that stream's timeline, "key=value" (a push parameter) the records
+    of the last 24 hours whose content holds it, anything else the records of the last 24
+    hours whose app or stream name holds it; every domain, newest first."""
     q = " ".join((request.GET.get("q") or "").split())
     if not q:
         return redirect("records")
@@ -409,6 +410,12 @@ def search(request):
     domain = domain_get(name=q) if len(q) <= 253 else None
     if domain is not None:
         return redirect("domain_detail", name=domain.name)
+    app, slash, stream = q.partition("/")
+    if slash and " " not in q and (url := _timeline_url(app, stream)):
+        return redirect(url)  # "app/stream": that stream's timeline
+    if "=" in q and " " not in q:
+        # a push parameter ("order_id=42"): in the callbacks' content, the last 24 hours
+        return redirect(reverse("records") + "?" + urlencode({"q": q, "window": "24h"}))
     return redirect(reverse("records") + "?" + urlencode({"name": q, "window": "24h"}))
 
 

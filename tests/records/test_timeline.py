@@ -144,3 +144,38 @@ def test_sessions_come_twenty_a_page_newest_first(client, viewer, archived):
     assert second.content.decode().count('class="card session') == 1
     assert second.context["sessions"][0]["session"].published == now - dt.timedelta(hours=21)
     assert client.get(url + "?page=junk").status_code == 200  # the first page, not an error
+
+
+@pytest.mark.parametrize(
+    ("typed", "lands_on"),
+    [
+        (f"live/{STREAM}", f"/records/streams/live/{STREAM}/"),
+        (f"  live/{STREAM} ", f"/records/streams/live/{STREAM}/"),
+        ("order_id=42", "/records/?q=order_id%3D42&window=24h"),
+        ("live/", "/records/?name=live%2F&window=24h"),  # not a stream: a name search
+        ("a/b/c", "/records/?name=a%2Fb%2Fc&window=24h"),
+    ],
+)
+def test_the_header_search_opens_a_streams_timeline_or_searches_push_parameters(
+    client, viewer, archived, typed, lands_on
+):
+    client.force_login(viewer)
+    response = client.get("/search/", {"q": typed})
+    assert response.status_code == 302 and response["Location"] == lands_on
+
+
+def test_a_push_parameter_is_found_in_the_stream_callbacks(client, viewer, archived):
+    """usrargs of the ingest domain's publish callbacks (the sandbox's carry an order_id)."""
+    from dashboard.archive.models import ArchivedRecord
+
+    publish = ArchivedRecord.objects.filter(
+        domain_name=INGEST,
+        notify_type="publish",
+        notify_time__gte=timezone.now() - dt.timedelta(hours=20),
+    ).first()
+    order = re.search(r"order_id=(\d+)", publish.notify_content).group(0)
+    client.force_login(viewer)
+    found = client.get(client.get("/search/", {"q": order})["Location"])
+    rows = found.context["rows"]
+    assert rows and all(order in r["record"].notify_content for r in rows)
+    assert publish.pk in {r["record"].pk for r in rows}
