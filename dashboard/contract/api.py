@@ -26,6 +26,8 @@ SET_STREAM = "SetLiveStreamsNotifyUrlConfig"
 DESCRIBE_STREAM = "DescribeLiveStreamsNotifyUrlConfig"
 DELETE_STREAM = "DeleteLiveStreamsNotifyUrlConfig"
 DESCRIBE_STREAM_RECORDS = "DescribeLiveStreamsNotifyRecords"
+# Push history: which streams were really pushed (30 days), the ground truth for callbacks.
+DESCRIBE_PUBLISH_LIST = "DescribeLiveStreamsPublishList"
 
 ACTIONS = (
     ADD_RECORD,
@@ -42,6 +44,7 @@ ACTIONS = (
     DESCRIBE_STREAM,
     DELETE_STREAM,
     DESCRIBE_STREAM_RECORDS,
+    DESCRIBE_PUBLISH_LIST,
 )
 
 # Documented per-account QPS of each operation, each from its own page (docs/live-api.md).
@@ -62,6 +65,7 @@ ACTION_QPS = {
     # an old page): the most careful reading, 1,000 a minute (docs/live-api.md).
     DESCRIBE_STREAM: 1000 / 60,
     DESCRIBE_STREAM_RECORDS: 100,
+    DESCRIBE_PUBLISH_LIST: 3,
 }
 
 REQUIRED_PARAMS = {
@@ -79,6 +83,7 @@ REQUIRED_PARAMS = {
     DESCRIBE_STREAM: ("DomainName",),
     DELETE_STREAM: ("DomainName",),
     DESCRIBE_STREAM_RECORDS: ("DomainName", "StartTime", "EndTime"),
+    DESCRIBE_PUBLISH_LIST: ("DomainName", "StartTime", "EndTime"),
 }
 
 NOTIFY_TYPES = (
@@ -110,6 +115,8 @@ STREAM_AUTH_KEY_RE = re.compile(r"[A-Za-z0-9]{16,64}")
 # No limit is documented for the stream callback URLs (UNCONFIRMED): the recording one's.
 STREAM_URL_MAX = RECORD_URL_MAX
 STREAM_NOTIFY_TYPES = ("publish", "publish_done")
+PUBLISH_WINDOW = dt.timedelta(days=30)  # how far back the push history goes, and its widest span
+PUBLISH_PAGE_SIZE_MAX = 3000
 
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off", ""}

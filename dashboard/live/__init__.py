@@ -30,6 +30,8 @@ from .types import (
     LiveStreamsNotifyConfig,
     NotifyRecord,
     NotifyRecordsPage,
+    PublishedStream,
+    PublishListPage,
 )
 
 __all__ = [
@@ -49,6 +51,8 @@ __all__ = [
     "NotFoundError",
     "NotifyRecord",
     "NotifyRecordsPage",
+    "PublishListPage",
+    "PublishedStream",
     "LiveRecordNotifyConfig",
     "LiveSnapshotNotifyConfig",
     "LiveStreamsNotifyConfig",

@@ -38,6 +38,7 @@ from .types import (
     LiveStreamsNotifyConfig,
     NotifyRecord,
     NotifyRecordsPage,
+    PublishListPage,
 )
 
 logger = logging.getLogger("dashboard.live")
@@ -63,6 +64,7 @@ _REGIONAL = {
     api.DESCRIBE_STREAM,
     api.DELETE_STREAM,
     api.DESCRIBE_STREAM_RECORDS,
+    api.DESCRIBE_PUBLISH_LIST,
 }
 HARVEST_LANE = "harvest"
 
@@ -604,6 +606,47 @@ class LiveClient:
         }
         return NotifyRecordsPage.from_stream_body(
             self.call(api.DESCRIBE_STREAM_RECORDS, params, deadline=deadline, lane=lane)
+        )
+
+    def describe_streams_publish_list(
+        self,
+        domain: str,
+        *,
+        start: dt.datetime,
+        end: dt.datetime,
+        app_name: str | None = None,
+        stream_name: str | None = None,
+        page_number: int = 1,
+        page_size: int = api.PUBLISH_PAGE_SIZE_MAX,
+        now: dt.datetime | None = None,
+        deadline: float | None = None,
+    ) -> PublishListPage:
+        """The push history: every push session of the domain's streams in [start, end) (the
+        last 30 days, at most 30 days at once), oldest first. A stream name is matched
+        exactly (QueryType strict)."""
+        _require(domain, "DomainName")
+        now = now or self.utcnow()
+        if start.tzinfo is None or end.tzinfo is None or end <= start:
+            raise LiveValidationError("StartTime and EndTime must be aware, EndTime later.")
+        if start < now - api.PUBLISH_WINDOW - dt.timedelta(minutes=5):
+            raise LiveValidationError("Only the last 30 days of push history can be queried.")
+        if not 1 <= page_size <= api.PUBLISH_PAGE_SIZE_MAX:
+            raise LiveValidationError(
+                f"PageSize must be between 1 and {api.PUBLISH_PAGE_SIZE_MAX}."
+            )
+        params = {
+            "DomainName": domain,
+            "StartTime": api.format_time(start),
+            "EndTime": api.format_time(end),
+            "AppName": app_name or None,
+            "StreamName": stream_name or None,
+            "QueryType": "strict" if stream_name else None,
+            "OrderBy": "publish_time_asc",
+            "PageNumber": page_number,
+            "PageSize": page_size,
+        }
+        return PublishListPage.from_body(
+            self.call(api.DESCRIBE_PUBLISH_LIST, params, deadline=deadline)
         )
 
     # --- notify records --------------------------------------------------------------------

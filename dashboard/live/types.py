@@ -229,3 +229,52 @@ class DomainsPage:
             total_count=int(body.get("TotalCount") or 0),
             request_id=str(body.get("RequestId", "")),
         )
+
+
+@dataclass(frozen=True)
+class PublishedStream:
+    """One push session from the push history (DescribeLiveStreamsPublishList)."""
+
+    domain_name: str
+    app_name: str
+    stream_name: str
+    publish_domain: str
+    publish_time: dt.datetime | None
+    stop_time: dt.datetime | None  # None while it is still pushing (UNCONFIRMED: left out)
+    client_addr: str = ""
+    edge_node_addr: str = ""
+    publish_type: str = ""
+
+    @classmethod
+    def from_item(cls, item: dict) -> PublishedStream:
+        return cls(
+            domain_name=_text(item.get("DomainName")),
+            app_name=_text(item.get("AppName")),
+            stream_name=_text(item.get("StreamName")),
+            publish_domain=_text(item.get("PublishDomain")),
+            publish_time=_time(item.get("PublishTime")),
+            stop_time=_time(item.get("StopTime")),
+            client_addr=_text(item.get("ClientAddr")),
+            edge_node_addr=_text(item.get("EdgeNodeAddr")),
+            publish_type=_text(item.get("PublishType")),
+        )
+
+
+@dataclass(frozen=True)
+class PublishListPage:
+    streams: list[PublishedStream]
+    page_number: int
+    total_num: int
+    total_page: int
+    request_id: str = ""
+
+    @classmethod
+    def from_body(cls, body: dict) -> PublishListPage:
+        items = (body.get("PublishInfo") or {}).get("LiveStreamPublishInfo") or []
+        return cls(
+            streams=[PublishedStream.from_item(i) for i in items],
+            page_number=int(body.get("PageNum") or 1),
+            total_num=int(body.get("TotalNum") or 0),
+            total_page=int(body.get("TotalPage") or 0),
+            request_id=_text(body.get("RequestId")),
+        )

@@ -35,6 +35,14 @@ NO_DONE = _("No publish_done: the push ended without a callback, or its callback
 NO_FILE = _("Recording started, but no recording file callback came.")
 FILE_FAILED = _("A recording file callback failed and was never redelivered.")
 NOT_RECORDED = _("Pushed, but no record_started although this stream is recorded.")
+NEVER_CALLED = _(
+    "Live's push history has this push, but the archive has no publish callback for it: the "
+    "callback never came."
+)
+# A publish callback this close to a push's start in the push history is that push's.
+SAME_PUSH = dt.timedelta(minutes=2)
+# Pushes shorter than this are left out of the check (Live sends publish after 2 s).
+SHORT_PUSH = dt.timedelta(seconds=10)
 
 
 @dataclass
@@ -50,7 +58,7 @@ class Session:
 
     @property
     def end(self) -> dt.datetime:
-        return self.done or self.events[-1].notify_time
+        return self.done or (self.events[-1].notify_time if self.events else self.published)
 
     @property
     def snapshots(self) -> int:
@@ -150,3 +158,25 @@ def stream_timeline(
         domains=sorted({r.domain_name for r in records}),
         redelivered=redelivered,
     )
+
+
+def pushes_compare(timeline: Timeline, pushes, *, until: dt.datetime | None) -> int:
+    """Put each push of Live's push history that has no publish callback in the archive into
+    the timeline as a session of its own, marked; returns how many. Pushes after `until`
+    (the archive is complete up to there) are not judged yet."""
+    published = sorted(s.published for s in timeline.sessions if s.published)
+    missing = 0
+    for push in pushes:
+        began = push.publish_time
+        if began is None or (until is not None and began + SAME_PUSH > until):
+            continue
+        if push.stop_time is not None and push.stop_time - began < SHORT_PUSH:
+            continue
+        if any(abs(when - began) <= SAME_PUSH for when in published):
+            continue
+        timeline.sessions.append(
+            Session(published=began, done=push.stop_time, anomalies=[NEVER_CALLED])
+        )
+        missing += 1
+    timeline.sessions.sort(key=lambda s: s.start, reverse=True)
+    return missing

@@ -53,8 +53,8 @@ from . import exports
 from .forms import LIVE, LIVE_PAGE_MAX, PAGE_SIZES, RecordsFilterForm, freeze_filters
 from .models import Export
 from .overview import checked_sort, overview_rows
-from .selectors import notify_records_iter, notify_records_page
-from .timeline import stream_timeline
+from .selectors import notify_records_iter, notify_records_page, pushes_of
+from .timeline import pushes_compare, stream_timeline
 
 
 class CappedPaginator(Paginator):
@@ -449,9 +449,16 @@ def stream_timeline_view(request, app: str, stream: str):
     if window not in TIMELINE_WINDOWS:
         window = TIMELINE_WINDOWS[0]
     now = timezone.now()
-    timeline = stream_timeline(
-        app=app, stream=stream, start=now - periods.SPANS[window], end=now, now=now
-    )
+    start = now - periods.SPANS[window]
+    timeline = stream_timeline(app=app, stream=stream, start=start, end=now, now=now)
+    # the callbacks that never came: Live's push history against the archive
+    push_error = None
+    try:
+        pushes = pushes_of(app=app, stream=stream, start=start, end=now)
+    except UpstreamError as failure:
+        push_error = failure
+    else:
+        pushes_compare(timeline, pushes, until=archive_freshness().harvested_until)
     zone = timezone.get_current_timezone()
     page = Paginator(timeline.sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
     sessions = [
@@ -460,6 +467,7 @@ def stream_timeline_view(request, app: str, stream: str):
     ]
     context = {
         "timeline": timeline,
+        "push_error": push_error,
         "page": page,
         "sessions": sessions,
         "window": window,

@@ -1,4 +1,4 @@
-"""The fourteen operations, as the Live API answers them, over the sandbox's own models."""
+"""The fifteen operations, as the Live API answers them, over the sandbox's own models."""
 
 from __future__ import annotations
 
@@ -438,6 +438,75 @@ def describe_stream_records(params: Params) -> dict:
     }
 
 
+def describe_publish_list(params: Params) -> dict:
+    """DescribeLiveStreamsPublishList: the push sessions of the last 30 days, from the same
+    plan the stream and recording callbacks are drawn from. Its error table is not readable
+    in any stored copy (UNCONFIRMED): the records query's codes are used."""
+    for name in api.REQUIRED_PARAMS[api.DESCRIBE_PUBLISH_LIST]:
+        if not params[name]:
+            raise records_error("MissingParams", f"{name} is empty")
+    domain = _domain(params)
+    try:
+        start = api.parse_time(params["StartTime"])
+        end = api.parse_time(params["EndTime"])
+    except ValueError:
+        raise records_error(
+            "MalformedParams", "StartTime and EndTime must be yyyy-MM-ddTHH:mm:ssZ in UTC"
+        ) from None
+    now = timezone.now()
+    if end <= start or end - start > api.PUBLISH_WINDOW:
+        raise records_error(
+            "MalformedParams", "EndTime must be later than StartTime, within 30 days"
+        )
+    if start < now - api.PUBLISH_WINDOW - _WINDOW_TOLERANCE:
+        raise records_error("MalformedParams", "StartTime is out of range: only the last 30 days")
+    page_number = _int_param({"PageNumber": "1", **params}, "PageNumber", 1, 100_000)
+    size = _int_param({"PageSize": "2000", **params}, "PageSize", 1, api.PUBLISH_PAGE_SIZE_MAX)
+    ingest, fed = traffic.push_pair(domain)
+    per_hour = ingest.records_per_hour / 2 if ingest else 0
+    streams = [
+        s
+        for s in traffic.push_sessions(fed, per_hour, start, end)
+        if start <= s.began < min(end, now)
+        and (not params.get("AppName") or s.app == params["AppName"])
+        and (
+            not params.get("StreamName")
+            or (
+                s.stream == params["StreamName"]
+                if params.get("QueryType") == "strict"
+                else params["StreamName"] in s.stream
+            )
+        )
+    ]
+    streams.sort(key=lambda s: s.began, reverse=params.get("OrderBy") == "publish_time_desc")
+    page = streams[(page_number - 1) * size : page_number * size]
+
+    def item(s) -> dict:
+        found = {
+            "DomainName": domain.name,
+            "AppName": s.app,
+            "StreamName": s.stream,
+            "PublishDomain": ingest.name if ingest else domain.name,
+            "PublishTime": api.format_time(s.began),
+            "PublishUrl": f"rtmp://{ingest.name if ingest else domain.name}/{s.app}/{s.stream}",
+            "ClientAddr": s.params["ip"],
+            "EdgeNodeAddr": s.params["node"],
+            "PublishType": "edge",
+            "Transcoded": "no",
+        }
+        if s.ended <= now:  # still pushing: no StopTime (UNCONFIRMED)
+            found["StopTime"] = api.format_time(s.ended)
+        return found
+
+    return {
+        "PageNum": page_number,
+        "PageSize": size,
+        "TotalNum": len(streams),
+        "TotalPage": math.ceil(len(streams) / size) if streams else 0,
+        "PublishInfo": {"LiveStreamPublishInfo": [item(s) for s in page]},
+    }
+
+
 # --- stream ingest callback (ingest domains) ------------------------------------------------
 
 
@@ -597,4 +666,5 @@ HANDLERS: dict[str, Callable[[Params], dict]] = {
     api.DESCRIBE_STREAM: describe_stream_config,
     api.DELETE_STREAM: delete_stream_config,
     api.DESCRIBE_STREAM_RECORDS: describe_stream_records,
+    api.DESCRIBE_PUBLISH_LIST: describe_publish_list,
 }

@@ -264,6 +264,14 @@ def push_sessions(
     return sessions
 
 
+def push_pair(domain: SandboxDomain) -> tuple[SandboxDomain | None, str]:
+    """(the ingest domain, the streaming domain's name) of the pushes `domain` sees, whichever
+    of the two it is."""
+    if domain.domain_type == "liveEdge":
+        return domain, INGEST_FEEDS.get(domain.name, domain.name)
+    return SandboxDomain.objects.filter(name=FEEDS_OF.get(domain.name, "")).first(), domain.name
+
+
 def _outcome(rng: random.Random, domain: SandboxDomain) -> tuple[str, str, str]:
     """(result, description, response) of one delivery."""
     if rng.random() * 100 < domain.failure_percent:

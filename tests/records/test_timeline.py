@@ -179,3 +179,50 @@ def test_a_push_parameter_is_found_in_the_stream_callbacks(client, viewer, archi
     rows = found.context["rows"]
     assert rows and all(order in r["record"].notify_content for r in rows)
     assert publish.pk in {r["record"].pk for r in rows}
+
+
+def test_a_push_whose_callback_never_came_is_found_from_the_push_history(client, viewer, archived):
+    """Every push of Live's push history has its publish callback in the archive — until one
+    is lost: then the timeline shows that push as a session of its own, marked."""
+    from dashboard.archive.models import ArchivedRecord
+
+    now = timezone.now()
+    publish = (
+        ArchivedRecord.objects.filter(
+            domain_name=INGEST,
+            notify_type="publish",
+            notify_time__range=(now - dt.timedelta(hours=20), now - dt.timedelta(hours=4)),
+        )
+        .order_by("notify_time")
+        .first()
+    )
+    url = reverse(
+        "stream_timeline", kwargs={"app": publish.app_name, "stream": publish.stream_name}
+    )
+    client.force_login(viewer)
+    never = "the callback never came"
+    assert never not in client.get(url + "?window=24h").content.decode()
+    ArchivedRecord.objects.filter(pk=publish.pk).delete()  # the callback that never came
+    response = client.get(url + "?window=24h")
+    ghosts = [
+        s
+        for s in response.context["timeline"].sessions
+        if any(never in str(a) for a in s.anomalies)
+    ]
+    assert [g.published for g in ghosts] == [publish.notify_time] and ghosts[0].events == []
+    on_page = response.context["timeline"].sessions.index(ghosts[0]) // 20 + 1
+    shown = client.get(url + f"?window=24h&page={on_page}").content.decode()
+    assert shown.count(never) == 1
+
+
+def test_when_the_push_history_fails_the_timeline_still_shows_and_says_so(client, viewer, sessions):
+    from dashboard.sandbox import app as sandbox_app
+
+    sandbox_app.faults.configure("DescribeLiveStreamsPublishList:error=1")
+    client.force_login(viewer)
+    response = page(client, "30d")
+    body = response.content.decode()
+    assert response.status_code == 200 and body.count('class="card session') == 4
+    banner = body[body.index('id="push-error"') :]
+    assert "push history could not be read" in banner and "RequestId" in banner
+    assert re.search(r"(InternalError|ServiceUnavailable)", banner)

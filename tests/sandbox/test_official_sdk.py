@@ -225,6 +225,54 @@ def test_the_four_stream_callback_operations(sandbox_server, algorithm):
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_the_push_history_is_the_ground_truth_of_the_stream_callbacks(sandbox_server, algorithm):
+    """DescribeLiveStreamsPublishList through the SDK: 30 days of push sessions, oldest first,
+    the same asked of the ingest or the streaming domain; the documented limits refused."""
+    client = sdk(sandbox_server, algorithm)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+
+    def history(domain, **kwargs):
+        return client.describe_live_streams_publish_list(
+            live.DescribeLiveStreamsPublishListRequest(domain_name=domain, **kwargs)
+        ).body
+
+    month = history(
+        "push.example-shop.com",
+        start_time=(now - dt.timedelta(days=30)).strftime(fmt),
+        end_time=now.strftime(fmt),
+        page_size=3000,
+    )
+    items = month.publish_info.live_stream_publish_info
+    assert month.total_num == len(items) > 500 and month.request_id  # one a hour or more
+    assert [i.publish_time for i in items] == sorted(i.publish_time for i in items)
+    assert {i.publish_domain for i in items} == {"push.example-shop.com"}
+    # the streaming domain it feeds answers with the same sessions
+    day = {
+        "start_time": (now - dt.timedelta(hours=30)).strftime(fmt),
+        "end_time": (now - dt.timedelta(hours=6)).strftime(fmt),
+    }
+    fed = history("live.example-shop.com", **day).publish_info.live_stream_publish_info
+    pushed = history("push.example-shop.com", **day).publish_info.live_stream_publish_info
+    assert [(i.stream_name, i.publish_time) for i in fed] == [
+        (i.stream_name, i.publish_time) for i in pushed
+    ]
+    assert all(i.stop_time > i.publish_time for i in pushed)
+    one = pushed[0]
+    strict = history(
+        "push.example-shop.com", stream_name=one.stream_name, query_type="strict", **day
+    ).publish_info.live_stream_publish_info
+    assert strict and {i.stream_name for i in strict} == {one.stream_name}
+    for bad in (
+        {"start_time": (now - dt.timedelta(days=31)).strftime(fmt), "end_time": now.strftime(fmt)},
+        {**day, "page_size": 3001},
+    ):
+        with pytest.raises(sdk_errors.ClientException) as info:
+            history("push.example-shop.com", **bad)
+        assert info.value.code == "MalformedParams" and info.value.status_code == 400
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_errors_arrive_as_the_sdk_reports_them(sandbox_server, algorithm):
     client = sdk(sandbox_server, algorithm)
     with pytest.raises(sdk_errors.ClientException) as info:

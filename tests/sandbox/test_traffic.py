@@ -69,7 +69,8 @@ def test_a_push_session_is_told_by_the_ingest_and_the_streaming_domain(seeded):
         )
         both += started.exists()
     assert both == len(newest)  # every publish has its record_started 3 s later
-    done = publishes.count() - records.filter(
-        domain_name="push.example-shop.com", notify_type="publish_done"
-    ).count()
+    done = (
+        publishes.count()
+        - records.filter(domain_name="push.example-shop.com", notify_type="publish_done").count()
+    )
     assert 0 < done < publishes.count() * 0.15  # some sessions never get a publish_done
