@@ -5,7 +5,7 @@ queries on an unpartitioned copy of the table beside them.
 
 Run by `make bench` inside a throwaway PostgreSQL cluster (scripts/with-postgres.sh); alone:
     bash scripts/with-postgres.sh .venv/bin/python benchmarks/archive.py
-Parts: `archive.py backfill insert lag purge search analytics` (default: all).
+Parts: `archive.py backfill insert lag purge search analytics timeline` (default: all).
 """
 
 from __future__ import annotations
@@ -26,7 +26,15 @@ os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "k" * 40)
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")
 os.environ["SECURE_SSL_REDIRECT"] = "false"  # the test client speaks plain HTTP
 os.environ["ARCHIVE_HARVEST_WORKERS"] = os.environ.get("ARCHIVE_HARVEST_WORKERS", "4")
-PARTS = sys.argv[1:] or ["backfill", "insert", "lag", "purge", "search", "analytics"]
+PARTS = sys.argv[1:] or [
+    "backfill",
+    "insert",
+    "lag",
+    "purge",
+    "search",
+    "analytics",
+    "timeline",
+]
 RECORDS = int(os.environ.get("BENCH_RECORDS", "20000000"))
 DOMAINS = int(os.environ.get("BENCH_DOMAINS", "1000"))
 
@@ -607,6 +615,56 @@ def analytics() -> None:
         print(f"{label}: {summary(wall(client, path))}")
 
 
+def timeline() -> None:
+    """One stream's timeline with 30 days of sessions (5,000 callbacks over two domains) in the
+    20 M archive: the page's whole-request time."""
+    print(f"\n-- a stream's timeline, 5,000 callbacks in 30 days, among {RECORDS:,} records")
+    load_archive()
+    from django.contrib.auth.models import Group, User
+
+    from dashboard.accounts.roles import VIEWER, ensure_roles
+
+    ensure_roles()
+    user, _ = User.objects.get_or_create(username="bench-viewer")
+    user.groups.add(Group.objects.get(name=VIEWER))
+    client = Client()
+    client.force_login(user)
+    ingest, _ = Domain.objects.get_or_create(
+        name="bench-push.example.com", defaults={"domain_type": "liveEdge", "status": "online"}
+    )
+    streaming = Domain.objects.get(name="bench-0007.example.com")
+    if not ArchivedRecord.objects.filter(stream_name="timeline-5k").exists():
+        now = timezone.now().replace(microsecond=0)
+        rows = []
+        for n in range(1250):  # a push every 34 minutes for 30 days, four callbacks each
+            began = now - dt.timedelta(days=30) + n * dt.timedelta(minutes=34, seconds=33)
+            for domain, kind, after in (
+                (ingest, "publish", 0),
+                (streaming, "record_started", 3),
+                (ingest, "publish_done", 1200),
+                (streaming, "file_created", 1260),
+            ):
+                record = NotifyRecord(
+                    app_name="bench",
+                    domain_name=domain.name,
+                    stream_name="timeline-5k",
+                    notify_type=kind,
+                    notify_url=f"https://hooks.{domain.name}/cb",
+                    notify_content=f'{{"action":"{kind}","order_id":"{n}"}}',
+                    notify_header="{}",
+                    notify_response="ok",
+                    notify_result="failed" if n % 17 == 0 and kind == "file_created" else "success",
+                    notify_time=began + dt.timedelta(seconds=after),
+                    description="success",
+                )
+                rows.append(archive_row(domain, record, now))
+        records_insert(rows)
+    path = "/records/streams/bench/timeline-5k/?window=30d"
+    wall(client, path, n=3)  # warm
+    print(f"timeline of 5,000 callbacks, 30 d, first page: {summary(wall(client, path))}")
+    print(f"  the same, page 30: {summary(wall(client, path + '&page=30'))}")
+
+
 def profile() -> None:
     """Where the slow pages spend their time (cProfile, top functions by cumulative time)."""
     import cProfile
@@ -647,6 +705,8 @@ if "search" in PARTS:
     search()
 if "analytics" in PARTS:
     analytics()
+if "timeline" in PARTS:
+    timeline()
 if "profile" in PARTS:
     profile()
 if SANDBOX is not None:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from dashboard.contract.api import PUBLISH_WINDOW
 from dashboard.domains.models import Domain
+from dashboard.failures import UpstreamError
 from dashboard.live import NotifyRecord, NotifyRecordsPage, PublishedStream
 from dashboard.upstream import get_client, upstream_errors
 
@@ -86,9 +87,14 @@ def _pushes(app: str, stream: str, start, end) -> list[PublishedStream]:
     found: list[PublishedStream] = []
     ingest = Domain.objects.filter(domain_type=Domain.Type.INGEST, gone_at__isnull=True)
     for name in ingest.order_by("name").values_list("name", flat=True):
-        with upstream_errors():
-            page = client.describe_streams_publish_list(
-                name, start=start, end=end, app_name=app, stream_name=stream
-            )
+        try:
+            with upstream_errors():
+                page = client.describe_streams_publish_list(
+                    name, start=start, end=end, app_name=app, stream_name=stream, deadline=3.0
+                )
+        except UpstreamError as failure:
+            if failure.code == "InvalidDomain.NotFound":
+                continue  # gone upstream since the last sync: it holds no pushes
+            raise
         found += page.streams  # a stream pushes far fewer than a page's 3,000 times a month
     return sorted(found, key=lambda p: p.publish_time or end)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.utils.translation import gettext_lazy as _
 
@@ -31,6 +32,17 @@ LIVE_GRACE = dt.timedelta(hours=3)
 # At most this many callbacks are read for one timeline (about 30 days of a busy stream).
 LIMIT = 5_000
 
+
+class Event(NamedTuple):
+    """One callback as the sessions are made of it (a page's rows are read whole)."""
+
+    pk: int
+    notify_type: str
+    notify_time: dt.datetime
+    notify_result: str
+    domain_name: str
+
+
 NO_DONE = _("No publish_done: the push ended without a callback, or its callback was lost.")
 NO_FILE = _("Recording started, but no recording file callback came.")
 FILE_FAILED = _("A recording file callback failed and was never redelivered.")
@@ -47,7 +59,7 @@ SHORT_PUSH = dt.timedelta(seconds=10)
 
 @dataclass
 class Session:
-    events: list[ArchivedRecord] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     published: dt.datetime | None = None  # the publish, when one opened it
     done: dt.datetime | None = None  # the publish_done, when one closed it
     anomalies: list[str] = field(default_factory=list)
@@ -91,7 +103,7 @@ class Timeline:
         return sum(len(s.anomalies) for s in self.sessions)
 
 
-def _group(records: list[ArchivedRecord]) -> list[Session]:
+def _group(records: list[Event]) -> list[Session]:
     sessions: list[Session] = []
     current: Session | None = None
     for record in records:
@@ -137,8 +149,8 @@ def stream_timeline(
     """The timeline of `app`/`stream` over [start, end), its sessions newest first."""
     rows = ArchivedRecord.objects.filter(
         stream_name=stream, app_name=app, notify_time__gte=start, notify_time__lt=end
-    ).select_related("domain")
-    newest = list(rows.order_by("-notify_time", "-id")[: LIMIT + 1])
+    ).values_list("pk", *Event._fields[1:])  # a page's own rows are read whole later (page_rows)
+    newest = [Event(*row) for row in rows.order_by("-notify_time", "-id")[: LIMIT + 1]]
     capped = len(newest) > LIMIT
     records = newest[:LIMIT][::-1]  # oldest first, for grouping
     redelivered = latest_attempts(
@@ -180,3 +192,15 @@ def pushes_compare(timeline: Timeline, pushes, *, until: dt.datetime | None) -> 
         missing += 1
     timeline.sessions.sort(key=lambda s: s.start, reverse=True)
     return missing
+
+
+def page_rows(sessions: list[Session]) -> dict[int, ArchivedRecord]:
+    """The whole records of some sessions' callbacks (the page's), by id, in one query."""
+    ids = [e.pk for s in sessions for e in s.events]
+    if not ids:
+        return {}
+    times = [e.notify_time for s in sessions for e in s.events]
+    return ArchivedRecord.objects.filter(
+        notify_time__gte=min(times),
+        notify_time__lte=max(times),  # their days' partitions only
+    ).in_bulk(ids)

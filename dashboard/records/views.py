@@ -54,7 +54,7 @@ from .forms import LIVE, LIVE_PAGE_MAX, PAGE_SIZES, RecordsFilterForm, freeze_fi
 from .models import Export
 from .overview import checked_sort, overview_rows
 from .selectors import notify_records_iter, notify_records_page, pushes_of
-from .timeline import pushes_compare, stream_timeline
+from .timeline import page_rows, pushes_compare, stream_timeline
 
 
 class CappedPaginator(Paginator):
@@ -461,9 +461,10 @@ def stream_timeline_view(request, app: str, stream: str):
         pushes_compare(timeline, pushes, until=archive_freshness().harvested_until)
     zone = timezone.get_current_timezone()
     page = Paginator(timeline.sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    whole = page_rows(page.object_list)
     sessions = [
-        {"session": s, "rows": [_row(r, zone) for r in s.events]}  # in time order
-        for s in page.object_list
+        {"session": s, "rows": [_row(whole[r.pk], zone) for r in s.events if r.pk in whole]}
+        for s in page.object_list  # each session's rows in time order
     ]
     context = {
         "timeline": timeline,
