@@ -47,6 +47,7 @@ EXPECTATIONS = {
     "export_detail": ("get", {"pk": "own_export"}, EVERYONE, 200),
     "export_download": ("get", {"pk": "own_export"}, EVERYONE, 404),
     "record_detail": ("get", {"pk": "record"}, EVERYONE, 200),
+    "stream_timeline": ("get", {"app": "live", "stream": "room-101"}, EVERYONE, 200),
     # The demo URL's host does not resolve offline (400, "not sent"); online it may answer.
     "test_send": ("post", {"name": TEAM_DOMAIN, "kind": "record"}, EDITORS, (200, 400)),
     "signature_check": ("get", {}, EVERYONE, 200),
