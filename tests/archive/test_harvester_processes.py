@@ -73,7 +73,17 @@ def start_from_nothing() -> None:
 
 def test_two_harvester_processes_share_the_windows_and_store_each_record_once(synced):
     start_from_nothing()
-    procs = [harvester("-v", "2", ARCHIVE_HARVEST_WORKERS="2") for _ in range(2)]
+    # Each page answered 0.1 s late: the ~300 windows take the first harvester longer than
+    # the second takes to start, whatever the machine's load (without it, one harvester could
+    # finish everything while the other was still importing Django).
+    slow = ";".join(
+        f"{action}:latency=0.1"
+        for action in ("DescribeLiveRecordNotifyRecords", "DescribeLiveStreamsNotifyRecords")
+    )
+    procs = [
+        harvester("-v", "2", ARCHIVE_HARVEST_WORKERS="2", LIVE_SANDBOX_FAULTS=slow)
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outputs]
     windows = [set(re.findall(r"✓ ([\w.-]+ [\d-]+ [\d:]+)–", out)) for out, _ in outputs]
