@@ -160,7 +160,8 @@ def main() -> int:
                     page.wait_for_load_state("networkidle")
                     if name in ("records", "search"):
                         page.locator("table.records details summary").first.click()
-                    page.screenshot(path=OUT / f"{name}-{width}.png", full_page=name not in ("records", "timeline"))
+                    whole = name not in ("records", "timeline")  # the long ones: their top
+                    page.screenshot(path=OUT / f"{name}-{width}.png", full_page=whole)
                     if name == "records":
                         page.goto(base + path)  # the record's page opens from the list
                 if width == 1280:
