@@ -584,26 +584,9 @@ class LiveClient:
         lane: str | None = None,
     ) -> NotifyRecordsPage:
         """The ingest domain's publish / publish_done deliveries of the last 7 days."""
-        _require(domain, "DomainName")
-        validate_records_query(
-            start=start,
-            end=end,
-            page_number=page_number,
-            page_size=page_size,
-            status=status,
-            storage_type=None,
-            now=now or self.utcnow(),
+        params = self._records_params(
+            domain, start, end, page_number, page_size, app_name, stream_name, status, None, now
         )
-        params = {
-            "DomainName": domain,
-            "StartTime": api.format_time(start),
-            "EndTime": api.format_time(end),
-            "PageNumber": page_number,
-            "PageSize": page_size,
-            "AppName": app_name or None,
-            "StreamName": stream_name or None,
-            "Status": status or None,
-        }
         return NotifyRecordsPage.from_stream_body(
             self.call(api.DESCRIBE_STREAM_RECORDS, params, deadline=deadline, lane=lane)
         )
@@ -651,6 +634,42 @@ class LiveClient:
 
     # --- notify records --------------------------------------------------------------------
 
+    def _records_params(
+        self,
+        domain,
+        start,
+        end,
+        page_number,
+        page_size,
+        app_name,
+        stream_name,
+        status,
+        storage_type,
+        now,
+    ) -> dict[str, Any]:
+        """Both records queries' parameters, checked (the stream one takes no StorageType)."""
+        _require(domain, "DomainName")
+        validate_records_query(
+            start=start,
+            end=end,
+            page_number=page_number,
+            page_size=page_size,
+            status=status,
+            storage_type=storage_type,
+            now=now or self.utcnow(),
+        )
+        return {
+            "DomainName": domain,
+            "StartTime": api.format_time(start),
+            "EndTime": api.format_time(end),
+            "PageNumber": page_number,
+            "PageSize": page_size,
+            "AppName": app_name or None,
+            "StreamName": stream_name or None,
+            "Status": status or None,
+            "StorageType": storage_type or None,
+        }
+
     def describe_notify_records(
         self,
         domain: str,
@@ -667,27 +686,18 @@ class LiveClient:
         deadline: float | None = None,
         lane: str | None = None,
     ) -> NotifyRecordsPage:
-        _require(domain, "DomainName")
-        validate_records_query(
-            start=start,
-            end=end,
-            page_number=page_number,
-            page_size=page_size,
-            status=status,
-            storage_type=storage_type,
-            now=now or self.utcnow(),
+        params = self._records_params(
+            domain,
+            start,
+            end,
+            page_number,
+            page_size,
+            app_name,
+            stream_name,
+            status,
+            storage_type,
+            now,
         )
-        params = {
-            "DomainName": domain,
-            "StartTime": api.format_time(start),
-            "EndTime": api.format_time(end),
-            "PageNumber": page_number,
-            "PageSize": page_size,
-            "AppName": app_name or None,
-            "StreamName": stream_name or None,
-            "Status": status or None,
-            "StorageType": storage_type or None,
-        }
         return NotifyRecordsPage.from_body(
             self.call(api.DESCRIBE_RECORDS, params, deadline=deadline, lane=lane)
         )

@@ -96,7 +96,6 @@ class Timeline:
     total: int
     capped: bool  # more than LIMIT callbacks: the oldest were left out
     domains: list[str]
-    redelivered: dict[int, object]  # record id -> its latest redelivery attempt
 
     @property
     def anomalies(self) -> int:
@@ -168,7 +167,6 @@ def stream_timeline(
         total=len(records),
         capped=capped,
         domains=sorted({r.domain_name for r in records}),
-        redelivered=redelivered,
     )
 
 

@@ -269,20 +269,24 @@ class _ApiTime(Func):
         return self.as_sql(compiler, connection, template=template, **extra)
 
 
-def _records(params: Params, action: str, *, defaults: bool) -> tuple:
-    """The records query both families share: checks, then (rows, page number, page size).
-    `defaults`: PageNumber / PageSize may be left out (1 and 20)."""
+def _window(params: Params, action: str) -> tuple[SandboxDomain, dt.datetime, dt.datetime]:
+    """(domain, StartTime, EndTime) of a query over time, its required parameters present."""
     for name in api.REQUIRED_PARAMS[action]:
         if not params[name]:
             raise records_error("MissingParams", f"{name} is empty")
     domain = _domain(params)
     try:
-        start = api.parse_time(params["StartTime"])
-        end = api.parse_time(params["EndTime"])
+        return domain, api.parse_time(params["StartTime"]), api.parse_time(params["EndTime"])
     except ValueError:
         raise records_error(
             "MalformedParams", "StartTime and EndTime must be yyyy-MM-ddTHH:mm:ssZ in UTC"
         ) from None
+
+
+def _records(params: Params, action: str, *, defaults: bool) -> tuple:
+    """The records query both families share: checks, then (rows, page number, page size).
+    `defaults`: PageNumber / PageSize may be left out (1 and 20)."""
+    domain, start, end = _window(params, action)
     if defaults:
         params = {"PageNumber": "1", "PageSize": "20", **params}
     page_number = _int_param(params, "PageNumber", 1, api.RECORDS_PAGE_NUMBER_MAX)
@@ -442,17 +446,7 @@ def describe_publish_list(params: Params) -> dict:
     """DescribeLiveStreamsPublishList: the push sessions of the last 30 days, from the same
     plan the stream and recording callbacks are drawn from. Its error table is not readable
     in any stored copy (UNCONFIRMED): the records query's codes are used."""
-    for name in api.REQUIRED_PARAMS[api.DESCRIBE_PUBLISH_LIST]:
-        if not params[name]:
-            raise records_error("MissingParams", f"{name} is empty")
-    domain = _domain(params)
-    try:
-        start = api.parse_time(params["StartTime"])
-        end = api.parse_time(params["EndTime"])
-    except ValueError:
-        raise records_error(
-            "MalformedParams", "StartTime and EndTime must be yyyy-MM-ddTHH:mm:ssZ in UTC"
-        ) from None
+    domain, start, end = _window(params, api.DESCRIBE_PUBLISH_LIST)
     now = timezone.now()
     if end <= start or end - start > api.PUBLISH_WINDOW:
         raise records_error(
