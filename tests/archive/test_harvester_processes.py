@@ -73,17 +73,20 @@ def start_from_nothing() -> None:
 
 def test_two_harvester_processes_share_the_windows_and_store_each_record_once(synced):
     start_from_nothing()
-    # Each page answered 0.1 s late: the ~300 windows take the first harvester longer than
-    # the second takes to start, whatever the machine's load (without it, one harvester could
-    # finish everything while the other was still importing Django).
+    # Each page answered 0.1 s late: the ~300 windows take the first harvester 15 s or more.
+    # The second starts once the first holds a window: started together, the second could
+    # plan nothing (the first holds every cursor while it plans), find no window yet committed
+    # and end its pass with none — what a following harvester's next pass makes up for, but
+    # not what this test is about.
     slow = ";".join(
         f"{action}:latency=0.1"
         for action in ("DescribeLiveRecordNotifyRecords", "DescribeLiveStreamsNotifyRecords")
     )
-    procs = [
-        harvester("-v", "2", ARCHIVE_HARVEST_WORKERS="2", LIVE_SANDBOX_FAULTS=slow)
-        for _ in range(2)
-    ]
+    env = {"ARCHIVE_HARVEST_WORKERS": "2", "LIVE_SANDBOX_FAULTS": slow}
+    procs = [harvester("-v", "2", **env)]
+    working = HarvestWindow.objects.exclude(lease_owner="")
+    assert wait_for(working.exists, 120, pause=0.05), output_of(procs[0])
+    procs.append(harvester("-v", "2", **env))
     outputs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outputs]
     windows = [set(re.findall(r"✓ ([\w.-]+ [\d-]+ [\d:]+)–", out)) for out, _ in outputs]
