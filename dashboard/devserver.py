@@ -49,6 +49,8 @@ def main() -> int:
         subprocess.Popen(manage("db_worker", "--queue-name", "*", "--no-reload")),
         # The archive fills itself: the first pass backfills 7 days of every domain.
         subprocess.Popen(manage("harvest_records", "--follow", "-v", "0")),
+        # Live's push history against the archive: the stream callbacks that never came.
+        subprocess.Popen(manage("check_pushes", "--follow", "-v", "0")),
         # Alert rules are checked every minute; due notifications go out as they come.
         subprocess.Popen(manage("run_alerts", "--follow", "-v", "0")),
     ]

@@ -126,6 +126,10 @@ def _harvest() -> None:
 
     if not HarvestCursor.objects.filter(backfilled=True).exists():
         harvest_pass()
+    if not HarvestCursor.objects.filter(pushes_checked_until__isnull=False).exists():
+        from dashboard.archive.pushes import pushes_check
+
+        pushes_check()  # Live's push history against the archive: what never came
 
 
 @pytest.fixture(scope="session")

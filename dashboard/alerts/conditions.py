@@ -15,7 +15,11 @@ from dataclasses import dataclass, field
 from django.db.models import QuerySet
 
 from dashboard.archive.models import ArchivedRecord
-from dashboard.archive.selectors import delivery_counts, harvested_until_by_domain
+from dashboard.archive.selectors import (
+    delivery_counts,
+    harvested_until_by_domain,
+    missing_in_window,
+)
 from dashboard.domains.models import Domain
 from dashboard.incidents.models import Incident
 
@@ -56,6 +60,7 @@ def evaluate(rule: AlertRule, now: dt.datetime) -> list[Finding]:
         AlertRule.Condition.CONSECUTIVE: _consecutive,
         AlertRule.Condition.INCIDENT: _incidents,
         AlertRule.Condition.SILENCE: _silence,
+        AlertRule.Condition.MISSING: _missing,
     }[rule.condition](rule, domains, now)
 
 
@@ -173,6 +178,36 @@ def _silence(rule: AlertRule, domains: list[Domain], now: dt.datetime) -> list[F
                     "total": counts.total,
                     "window_minutes": rule.window_minutes,
                     "last_callback": last.isoformat() if last else None,
+                },
+            )
+        )
+    return findings
+
+
+def _missing(rule: AlertRule, domains: list[Domain], now: dt.datetime) -> list[Finding]:
+    """Fires for an ingest domain with a push that began or ended within the window and whose
+    expected stream callbacks never came (Live's push history against the archive,
+    archive/pushes.py). The window ends where the domain's pushes are checked; when the check
+    is more than a window behind, nothing is decided."""
+    window = dt.timedelta(minutes=rule.window_minutes)
+    findings = []
+    for domain in domains:
+        if domain.domain_type != Domain.Type.INGEST:
+            continue
+        end, pushes = missing_in_window(domain_id=domain.pk, window=window)
+        if end is None or end < now - window:
+            findings.append(Finding(subject=f"domain:{domain.pk}", domain=domain, firing=None))
+            continue
+        findings.append(
+            Finding(
+                subject=f"domain:{domain.pk}",
+                domain=domain,
+                firing=bool(pushes),
+                numbers={
+                    "pushes": len(pushes),
+                    "window_minutes": rule.window_minutes,
+                    "streams": sorted({f"{p.app_name}/{p.stream_name}" for p in pushes})[:5],
+                    "callbacks": sum(len(p.missing_types) for p in pushes),
                 },
             )
         )

@@ -177,6 +177,20 @@ class AlertRuleForm(forms.ModelForm):
         condition = data.get("condition")
         if condition == AlertRule.Condition.FAILURE_RATE and data.get("threshold_percent") is None:
             self.add_error("threshold_percent", _("Say above which failure rate to alert."))
+        domain = getattr(self, "domain_object", None)
+        if (
+            condition == AlertRule.Condition.MISSING
+            and domain is not None
+            and domain.domain_type != domain.Type.INGEST
+        ):
+            self.add_error(
+                "condition",
+                _(
+                    "Expected stream callbacks are checked on ingest domains only: "
+                    "%(name)s is not one."
+                )
+                % {"name": domain.name},
+            )
         given = self.errors.keys() & {"emails", "webhook_url"}  # one was given, but is wrong
         if not data.get("emails") and not data.get("webhook_url") and not given:
             self.add_error(None, _("Give at least one channel: an email address or a webhook."))

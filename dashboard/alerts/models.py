@@ -22,6 +22,7 @@ class AlertRule(models.Model):
         CONSECUTIVE = "consecutive", _("Consecutive failures to one receiver")
         INCIDENT = "incident", _("A new incident opens")
         SILENCE = "silence", _("No callbacks at all (silence)")
+        MISSING = "missing", _("Expected stream callbacks never came")
 
     class WebhookFormat(models.TextChoices):
         JSON = "json", _("JSON, signed (HMAC-SHA256)")

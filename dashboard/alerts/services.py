@@ -202,6 +202,15 @@ def _what(rule: AlertRule, finding: Finding, event: str) -> str:
         if not n:
             return "the incident is resolved"
         return f"new incident: {n.get('cause')} at {finding.host} ({n.get('failures'):,} failures)"
+    if rule.condition == AlertRule.Condition.MISSING:
+        if not n:
+            return "no longer watched (not an ingest domain, or out of scope)"
+        streams = ", ".join(n.get("streams") or [])
+        return (
+            f"{n.get('pushes', 0):,} pushes in the last {rule.window_minutes} min are missing "
+            f"{n.get('callbacks', 0):,} stream callbacks that Live's push history says were due"
+            + (f" ({streams})" if streams else "")
+        )
     if not n:
         return "no longer watched (offline, no recording callback, or out of scope)"
     return (
@@ -216,7 +225,9 @@ def _records_query(rule: AlertRule, domain: str, start: dt.datetime, event: str)
     query: dict = {}
     if domain:
         query["domain"] = domain
-    if rule.condition != AlertRule.Condition.SILENCE and event != AlertNotification.Event.TEST:
+    if rule.condition == AlertRule.Condition.MISSING and event != AlertNotification.Event.TEST:
+        query["status"] = "missing"
+    elif rule.condition != AlertRule.Condition.SILENCE and event != AlertNotification.Event.TEST:
         query["status"] = "failed"
     query["window"] = "custom"
     # to the minute, with its offset: the records page shows it in the reader's own zone

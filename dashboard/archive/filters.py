@@ -3,8 +3,9 @@ run mean by "these filters", and how a background job keeps them.
 
 A filter set is a dict: `start` and `end` (aware datetimes; the window, end excluded), and any
 of `domain_id`, `status`, `type`, `failure`, `http` (one column's exact value), `app`,
-`stream`, `name` (any part of a name, any case) and `q` (text in the URL, content or
-response)."""
+`stream`, `name` (any part of a name, any case), `q` (text in the URL, content or
+response) and `param` (a push parameter, `key=value`: the callbacks of the streams that
+carried it, around when they did)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,21 @@ EXACT = {
     "http": "http_status",
 }
 # Filters only the records themselves can answer (no rollup has the column).
-RECORD_ONLY = ("name", "app", "stream", "http", "q")
+RECORD_ONLY = ("name", "app", "stream", "http", "q", "param")
 # What a background job keeps (an export file, a redelivery run).
-KEPT = ("domain", "domain_id", "name", "app", "stream", "status", "type", "failure", "http", "q")
+KEPT = (
+    "domain",
+    "domain_id",
+    "name",
+    "app",
+    "stream",
+    "status",
+    "type",
+    "failure",
+    "http",
+    "q",
+    "param",
+)
 
 
 def exact(filters: dict, names=tuple(EXACT)) -> dict:

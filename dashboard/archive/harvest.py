@@ -95,8 +95,8 @@ class HarvestReport:
 # --- planning --------------------------------------------------------------------------------
 
 
-def _harvested() -> Q:
-    return Q(domain__gone_at__isnull=True)
+# what is harvested: every domain still upstream
+HARVESTED = Q(domain__gone_at__isnull=True)
 
 
 def cursors_ensure() -> None:
@@ -118,7 +118,7 @@ def windows_plan(*, now: dt.datetime) -> int:
         domain_id=OuterRef("domain_id"), state=HarvestWindow.State.PENDING
     )
     due = (
-        HarvestCursor.objects.filter(_harvested())
+        HarvestCursor.objects.filter(HARVESTED)
         .filter(Q(next_run_at__isnull=True) | Q(next_run_at__lte=now))
         .filter(~Exists(pending))
         .order_by("pk")
@@ -167,7 +167,7 @@ def window_claim(*, owner: str, now: dt.datetime) -> HarvestWindow | None:
     """Lease the oldest pending window that nobody holds. Of any number of harvesters asking
     at once, exactly one gets each window."""
     free = (
-        HarvestWindow.objects.filter(_harvested(), state=HarvestWindow.State.PENDING)
+        HarvestWindow.objects.filter(HARVESTED, state=HarvestWindow.State.PENDING)
         .filter(_free(now))
         .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
         .order_by("start", "pk")

@@ -149,6 +149,33 @@ class ArchivedName(models.Model):
         return f"{self.domain_id} {self.field} {self.name}"
 
 
+class ArchivedPushParam(models.Model):
+    """A business parameter a team put in its push URL (`order_id=42`), as the callbacks carry
+    it — stream callbacks in `usrargs`, recording files in `push_args` and `callback_*` — once
+    per domain, app, stream and value, with when it was first and last seen. A search by it
+    reads this exact index, then the records of those streams around those times. Written in
+    the transaction that archives the records (archive/store.py)."""
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="push_params")
+    key = models.CharField(max_length=64)
+    value = models.CharField(max_length=200)
+    app_name = models.CharField(max_length=256)
+    stream_name = models.CharField(max_length=256)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "value", "domain", "app_name", "stream_name"],
+                name="push_param_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value} ({self.app_name}/{self.stream_name})"
+
+
 class HarvestCursor(models.Model):
     """How far a domain's records are archived: `harvested_until` — every record before it is
     in the archive, and the incidents have been derived from them, in time order — and how far
@@ -163,9 +190,50 @@ class HarvestCursor(models.Model):
     last_records = models.PositiveIntegerField(default=0)  # new records of its last window
     last_error = models.CharField(max_length=500, blank=True)
     last_error_at = models.DateTimeField(null=True)
+    # ingest domains: Live's push history is checked against the archive up to here
+    pushes_checked_until = models.DateTimeField(null=True)
 
     def __str__(self) -> str:
         return f"{self.domain_id} until {self.harvested_until}"
+
+
+class PushedSession(models.Model):
+    """One push of a stream to an ingest domain, as Live's push history tells it
+    (DescribeLiveStreamsPublishList), and which of the stream callbacks it should have caused
+    the archive does not hold (`missing`: "publish", "publish_done", or both, space-separated;
+    empty when none is missing or none was expected). Written by archive/pushes.py."""
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="pushes")
+    app_name = models.CharField(max_length=255)
+    stream_name = models.CharField(max_length=255)
+    publish_time = models.DateTimeField()
+    stop_time = models.DateTimeField(null=True)  # still pushing when last checked
+    client_addr = models.CharField(max_length=64, blank=True)
+    missing = models.CharField(max_length=32, blank=True)
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["domain", "app_name", "stream_name", "publish_time"],
+                name="pushed_session_once",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["stream_name", "app_name", "publish_time"], name="push_stream"),
+            models.Index(
+                fields=["publish_time", "domain"],
+                name="push_missing",
+                condition=~models.Q(missing=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.app_name}/{self.stream_name} at {self.publish_time}"
+
+    @property
+    def missing_types(self) -> list[str]:
+        return self.missing.split()
 
 
 class HarvestWindow(models.Model):

@@ -15,7 +15,7 @@ import time
 
 from django.conf import settings
 
-from .models import NAME_SLACK, ArchivedName
+from .models import NAME_SLACK, ArchivedName, ArchivedPushParam, PushedSession
 from .partitions import records_purge
 from .rollups import rollups_purge
 
@@ -41,4 +41,6 @@ def archive_purge(*, now: dt.datetime, force: bool = False) -> int:
     rollups_purge(horizon=horizon)
     # no records left of these (last_seen lags by at most NAME_SLACK)
     ArchivedName.objects.filter(last_seen__lt=horizon - NAME_SLACK).delete()
+    ArchivedPushParam.objects.filter(last_seen__lt=horizon).delete()
+    PushedSession.objects.filter(publish_time__lt=horizon).delete()
     return removed

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.selectors import CONFIG_ACTIONS
+from dashboard.domains.models import Domain
 from dashboard.ops.budget import heavy_search, time_limit
 from dashboard.periods import TOTALS, spans
 
@@ -26,13 +27,16 @@ from .filters import RECORD_ONLY, exact
 from .models import (
     NAME_SLACK,
     ArchivedName,
+    ArchivedPushParam,
     ArchivedRecord,
     DailyRollup,
     DomainHourlyTotal,
     HarvestCursor,
     HourlyRollup,
+    PushedSession,
     TotalHourlyRollup,
 )
+from .pushparams import parse_param
 
 # At most this many names found by a substring are written into a search's query as a list.
 NAMES_LISTED = 1_000
@@ -72,6 +76,8 @@ def records_search(*, filters: dict) -> QuerySet[ArchivedRecord]:
         rows = rows.filter(
             Q(app_name__in=names("app", part)) | Q(stream_name__in=names("stream", part))
         )
+    if filters.get("param"):
+        rows = rows.filter(param_match(filters["param"], domain_id=None))
     if filters.get("q"):
         text = filters["q"]
         rows = rows.filter(
@@ -499,3 +505,117 @@ def records_in_time_order(
     fields = Settled._fields
     for values in rows.order_by("notify_time", "fingerprint").values_list(*fields).iterator(5000):
         yield Settled(*values)
+
+
+# --- the callbacks that never came (archive/pushes.py) ---------------------------------------
+
+
+def stream_pushes(*, app: str, stream: str, start: dt.datetime, end: dt.datetime):
+    """The pushes of `app`/`stream` in [start, end) that Live's push history has told us of."""
+    return list(
+        PushedSession.objects.filter(
+            app_name=app, stream_name=stream, publish_time__gte=start, publish_time__lt=end
+        ).order_by("publish_time")
+    )
+
+
+def pushes_checked_until() -> dt.datetime | None:
+    """Up to when every ingest domain's pushes are checked (None: one has never been)."""
+    checked = list(
+        HarvestCursor.objects.filter(
+            domain__domain_type=Domain.Type.INGEST, domain__gone_at__isnull=True
+        ).values_list("pushes_checked_until", flat=True)
+    )
+    return min(checked) if checked and all(checked) else None
+
+
+def missing_callbacks(*, filters: dict) -> QuerySet[PushedSession]:
+    """Pushes with expected callbacks that never came, newest first, under the explorer's
+    domain, name, app, stream and window filters."""
+    rows = PushedSession.objects.exclude(missing="").filter(
+        publish_time__gte=filters["start"], publish_time__lt=filters["end"]
+    )
+    if filters.get("domain_id"):
+        rows = rows.filter(domain_id=filters["domain_id"])
+    if filters.get("app"):
+        rows = rows.filter(app_name=filters["app"])
+    if filters.get("stream"):
+        rows = rows.filter(stream_name=filters["stream"])
+    if filters.get("name"):
+        rows = rows.filter(
+            Q(app_name__icontains=filters["name"]) | Q(stream_name__icontains=filters["name"])
+        )
+    if filters.get("type") in ("publish", "publish_done"):
+        rows = rows.filter(missing__contains=filters["type"])
+    return rows.select_related("domain").order_by("-publish_time", "-pk")
+
+
+def missing_counts(*, domain_ids: list[int], start: dt.datetime, end: dt.datetime) -> dict:
+    """Domain id → how many of its pushes in [start, end) miss an expected callback."""
+    rows = (
+        PushedSession.objects.exclude(missing="")
+        .filter(domain_id__in=domain_ids, publish_time__gte=start, publish_time__lt=end)
+        .values("domain_id")
+        .annotate(n=Count("pk"))
+    )
+    return {row["domain_id"]: row["n"] for row in rows}
+
+
+def missing_in_window(*, domain_id: int, window: dt.timedelta):
+    """(where the domain's pushes are checked up to, its pushes that began or ended in the
+    `window` before that and miss an expected callback); (None, []) before its first check."""
+    end = (
+        HarvestCursor.objects.filter(domain_id=domain_id)
+        .values_list("pushes_checked_until", flat=True)
+        .first()
+    )
+    if end is None:
+        return None, []
+    start = end - window
+    pushes = PushedSession.objects.filter(domain_id=domain_id).exclude(missing="")
+    pushes = pushes.filter(
+        Q(publish_time__gte=start, publish_time__lte=end)
+        | Q(stop_time__gte=start, stop_time__lte=end)
+    )
+    return end, list(pushes.order_by("publish_time")[:100])
+
+
+# --- push parameters (archive/pushparams.py) -------------------------------------------------
+
+# A search by push parameter reads the callbacks of at most this many streams that carried it
+# (the most recent), each from a minute before it was first seen to PARAM_TRAIL after the last.
+PARAM_STREAMS = 50
+PARAM_TRAIL = dt.timedelta(minutes=15)  # the recording file comes after the push's end
+
+
+def param_hits(text: str, *, domain_id: int | None = None) -> list[ArchivedPushParam]:
+    """Where the push parameter `key=value` was seen: per domain, app and stream, newest
+    first (an exact match, through its index)."""
+    parsed = parse_param(text)
+    if parsed is None:
+        return []
+    hits = ArchivedPushParam.objects.filter(key=parsed[0], value=parsed[1])
+    if domain_id:
+        hits = hits.filter(domain_id=domain_id)
+    return list(hits.order_by("-last_seen", "pk")[:PARAM_STREAMS])
+
+
+def param_match(text: str, *, domain_id: int | None = None) -> Q:
+    """The records of the streams that carried push parameter `text`, around when they did
+    (every domain's callbacks of those streams: the session's recording callbacks carry no
+    parameters themselves)."""
+    hits = param_hits(text, domain_id=domain_id)
+    if not hits:
+        return Q(pk__in=[])
+    return reduce(
+        operator.or_,
+        (
+            Q(
+                app_name=hit.app_name,
+                stream_name=hit.stream_name,
+                notify_time__gte=hit.first_seen - dt.timedelta(minutes=1),
+                notify_time__lte=hit.last_seen + PARAM_TRAIL,
+            )
+            for hit in hits
+        ),
+    )

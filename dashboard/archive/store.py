@@ -26,8 +26,9 @@ from dashboard.domains.models import Domain
 from dashboard.live import NotifyRecord
 
 from .classify import classify
-from .models import NAME_SLACK, ArchivedName, ArchivedRecord, HarvestCursor
+from .models import NAME_SLACK, ArchivedName, ArchivedPushParam, ArchivedRecord, HarvestCursor
 from .partitions import partitions_ensure
+from .pushparams import CARRIERS, push_params
 from .rollups import q, rollups_add
 
 
@@ -130,6 +131,10 @@ def records_insert(rows: list[dict]) -> list[Inserted]:
         new = [Inserted(pk, *_INSERTED(by_key[key])) for pk, key in keys]
         rollups_add(domain_id=domain_id, records=new)
         names_add(domain_id=domain_id, records=new)
+        params_add(
+            domain_id=domain_id,
+            rows=[by_key[key] for _pk, key in keys if by_key[key]["notify_type"] in CARRIERS],
+        )
     return new
 
 
@@ -226,3 +231,39 @@ def names_add(*, domain_id: int, records: list[Inserted]) -> None:
             f"excluded.last_seen WHERE {table}.last_seen < excluded.last_seen",
             params,
         )
+
+
+def params_add(*, domain_id: int, rows: list[dict]) -> None:
+    """Index the push parameters new records carry (archive/pushparams.py), each once per
+    app, stream and value, widening when it was first and last seen."""
+    seen: dict[tuple[str, str, str, str], tuple[dt.datetime, dt.datetime]] = {}
+    for row in rows:
+        when = row["notify_time"]
+        for key, value in push_params(row["notify_type"], row["notify_content"]):
+            cell = (key, value, row["app_name"], row["stream_name"])
+            first, last = seen.get(cell, (when, when))
+            seen[cell] = (min(first, when), max(last, when))
+    if not seen:
+        return
+    table = q(ArchivedPushParam._meta.db_table)
+    stamp = ArchivedPushParam._meta.get_field("last_seen")
+    widen = "{c} = CASE WHEN excluded.{c} {op} {t}.{c} THEN excluded.{c} ELSE {t}.{c} END"
+    cells = sorted(seen.items())
+    with connection.cursor() as cursor:
+        for offset in range(0, len(cells), 100):
+            batch = cells[offset : offset + 100]
+            params = []
+            for (key, value, app, stream), (first, last) in batch:
+                params += [domain_id, key, value, app, stream]
+                params += [stamp.get_db_prep_save(t, connection) for t in (first, last)]
+            cursor.execute(
+                f"INSERT INTO {table} (domain_id, {q('key')}, {q('value')}, app_name, "  # noqa: S608
+                "stream_name, first_seen, last_seen) VALUES "
+                + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(batch))
+                + f" ON CONFLICT ({q('key')}, {q('value')}, domain_id, app_name, stream_name) "
+                "DO UPDATE SET "
+                + widen.format(c="first_seen", op="<", t=table)
+                + ", "
+                + widen.format(c="last_seen", op=">", t=table),
+                params,
+            )

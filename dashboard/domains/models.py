@@ -195,7 +195,6 @@ class SyncRun(models.Model):
     done = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     drifted = models.PositiveIntegerField(default=0)
-    ingest = models.PositiveIntegerField(default=0)  # ingest domains: no callbacks to sync
     message = models.TextField(blank=True)
 
     class Meta:

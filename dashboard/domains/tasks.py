@@ -43,7 +43,6 @@ def sync_all_domains(run_id: int) -> dict:
         total=report.refreshed + len(report.failed),
         failed=len(report.failed),
         drifted=report.drifted,
-        ingest=report.ingest_domains,
         message="; ".join(f"{name}: {msg}" for name, msg in report.failed[:10]),
     )
     return {"ok": True, "refreshed": report.refreshed, "failed": len(report.failed)}

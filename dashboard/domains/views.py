@@ -6,13 +6,15 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from dashboard import periods
 from dashboard.access import can_sync_all, edit_refusal, require_edit, require_perm
 from dashboard.accounts.security import client_ip
-from dashboard.archive.selectors import failure_totals
+from dashboard.archive.selectors import failure_totals, missing_counts
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.selectors import audit_rows, domain_history
 from dashboard.failures import UpstreamError
@@ -105,7 +107,17 @@ def _detail_context(request, domain) -> dict:
         "chart": domain_chart(domain=domain, period=chart_period(request.GET.get("period"))),
         "periods": list(PERIODS),
         "incidents": domain_open_incidents(domain=domain),
+        "missing_pushes": _missing_pushes(domain),
     }
+
+
+def _missing_pushes(domain) -> int | None:
+    """An ingest domain's pushes of the last 7 days whose callbacks never came."""
+    if domain.domain_type != Domain.Type.INGEST:
+        return None
+    now = timezone.now()
+    counts = missing_counts(domain_ids=[domain.pk], start=now - periods.SPANS["7d"], end=now)
+    return counts.get(domain.pk, 0)
 
 
 def domain_detail(request, name: str):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dashboard.archive.filters import frozen
 from dashboard.archive.models import FailureClass
+from dashboard.archive.pushparams import KEY_MAX, VALUE_MAX, parse_param
 from dashboard.contract.api import (
     NOTIFY_TYPES,
     RECORDS_PAGE_NUMBER_MAX,
@@ -22,6 +23,9 @@ from dashboard.forms import LocalDateTimeInput
 from dashboard.periods import LABELS, SPANS
 
 ARCHIVE, LIVE = "archive", "live"
+# "Result: never came": the pushes of Live's push history whose expected stream callbacks the
+# archive does not hold (archive/pushes.py), instead of callbacks
+MISSING = "missing"
 WINDOWS = SPANS
 WINDOW_CHOICES = [*LABELS.items(), ("custom", _("Custom"))]
 PAGE_SIZES = [20, 50, 100, 200, 500]
@@ -50,7 +54,12 @@ class RecordsFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Result"),
         required=False,
-        choices=[("", _("All")), ("success", _("Success")), ("failed", _("Failed"))],
+        choices=[
+            ("", _("All")),
+            ("success", _("Success")),
+            ("failed", _("Failed")),
+            (MISSING, _("Never came (push history)")),
+        ],
     )
     type = forms.ChoiceField(
         label=_("Type"),
@@ -66,6 +75,15 @@ class RecordsFilterForm(forms.Form):
         max_length=200,
         required=False,
         help_text=_("In the notify URL, the content or the receiver's answer."),
+    )
+    param = forms.CharField(
+        label=_("Push parameter"),
+        max_length=KEY_MAX + VALUE_MAX + 1,
+        required=False,
+        help_text=_(
+            "name=value from the push URL, exactly (order_id=42): the callbacks of the streams "
+            "pushed with it."
+        ),
     )
     window = forms.ChoiceField(
         label=_("Time window"), required=False, choices=WINDOW_CHOICES, initial=DEFAULT_WINDOW
@@ -94,7 +112,7 @@ class RecordsFilterForm(forms.Form):
         widget=forms.HiddenInput,
     )
 
-    ARCHIVE_ONLY = ("type", "failure", "http", "q")
+    ARCHIVE_ONLY = ("type", "failure", "http", "q", "param")
 
     def __init__(self, *args, now: dt.datetime | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -128,6 +146,14 @@ class RecordsFilterForm(forms.Form):
         shown.is_valid()
         return shown
 
+    def clean_param(self):
+        text = self.cleaned_data["param"].strip()
+        if text and parse_param(text) is None:
+            raise forms.ValidationError(
+                _("A push parameter is a name, an equals sign and a value: order_id=42.")
+            )
+        return text
+
     def clean_domain(self):
         name = self.cleaned_data["domain"].strip()
         if not name:
@@ -151,6 +177,16 @@ class RecordsFilterForm(forms.Form):
             for name in self.ARCHIVE_ONLY:
                 if data.get(name):
                     self.add_error(name, _("The Live API cannot filter by this: use the archive."))
+            if data.get("status") == MISSING:
+                self.add_error(
+                    "status", _("Callbacks that never came are found in the archive only.")
+                )
+        elif data.get("status") == MISSING:
+            for name in ("failure", "http", "q", "param"):
+                if data.get(name):
+                    self.add_error(
+                        name, _("Callbacks that never came have no result to filter by.")
+                    )
         retention = dt.timedelta(days=settings.ARCHIVE_RETENTION_DAYS)
         limit = RECORDS_WINDOW if source == LIVE else retention
         window = data.get("window") or DEFAULT_WINDOW

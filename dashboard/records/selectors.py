@@ -3,17 +3,12 @@ the newest minutes, or a domain the archive has not harvested yet)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 from collections.abc import Iterator
 
-from django.core.cache import cache
 from django.utils import timezone
 
-from dashboard.contract.api import PUBLISH_WINDOW
 from dashboard.domains.models import Domain
-from dashboard.failures import UpstreamError
-from dashboard.live import NotifyRecord, NotifyRecordsPage, PublishedStream
+from dashboard.live import NotifyRecord, NotifyRecordsPage
 from dashboard.upstream import get_client, upstream_errors
 
 
@@ -64,37 +59,3 @@ def notify_records_iter(*, domain: str, filters: dict) -> Iterator[NotifyRecord]
         if record is None:
             return
         yield record
-
-
-def pushes_of(*, app: str, stream: str, start, end) -> list[PublishedStream]:
-    """The push sessions of `app`/`stream` in [start, end) (the last 30 days at most) that
-    Live's push history holds, on every ingest domain still upstream; asked at most once a
-    minute for one stream and window (the operation allows 3 calls a second for the whole
-    account). Raises UpstreamError."""
-    span = int((end - start).total_seconds())
-    key = "pushes:" + hashlib.sha256(f"{app}\0{stream}\0{span}".encode()).hexdigest()
-    found = cache.get(key)
-    if found is None:
-        found = _pushes(app, stream, start, end)
-        cache.set(key, found, 60)
-    return found
-
-
-def _pushes(app: str, stream: str, start, end) -> list[PublishedStream]:
-    end = min(end, timezone.now())
-    start = max(start, end - PUBLISH_WINDOW + dt.timedelta(minutes=1))
-    client = get_client()
-    found: list[PublishedStream] = []
-    ingest = Domain.objects.filter(domain_type=Domain.Type.INGEST, gone_at__isnull=True)
-    for name in ingest.order_by("name").values_list("name", flat=True):
-        try:
-            with upstream_errors():
-                page = client.describe_streams_publish_list(
-                    name, start=start, end=end, app_name=app, stream_name=stream, deadline=3.0
-                )
-        except UpstreamError as failure:
-            if failure.code == "InvalidDomain.NotFound":
-                continue  # gone upstream since the last sync: it holds no pushes
-            raise
-        found += page.streams  # a stream pushes far fewer than a page's 3,000 times a month
-    return sorted(found, key=lambda p: p.publish_time or end)

@@ -19,6 +19,7 @@ from typing import NamedTuple
 from django.utils.translation import gettext_lazy as _
 
 from dashboard.archive.models import ArchivedRecord
+from dashboard.archive.pushes import SAME_PUSH, SHORT_PUSH
 from dashboard.redelivery.selectors import latest_attempts
 
 # The recording file can trail publish_done by minutes (a 180 s interruption wait, then the
@@ -51,10 +52,6 @@ NEVER_CALLED = _(
     "Live's push history has this push, but the archive has no publish callback for it: the "
     "callback never came."
 )
-# A publish callback this close to a push's start in the push history is that push's.
-SAME_PUSH = dt.timedelta(minutes=2)
-# Pushes shorter than this are left out of the check (Live sends publish after 2 s).
-SHORT_PUSH = dt.timedelta(seconds=10)
 
 
 @dataclass
@@ -170,15 +167,15 @@ def stream_timeline(
     )
 
 
-def pushes_compare(timeline: Timeline, pushes, *, until: dt.datetime | None) -> int:
-    """Put each push of Live's push history that has no publish callback in the archive into
-    the timeline as a session of its own, marked; returns how many. Pushes after `until`
-    (the archive is complete up to there) are not judged yet."""
+def pushes_compare(timeline: Timeline, pushes) -> int:
+    """Put each push of Live's push history (as archive/pushes.py checked it: only pushes the
+    archive is complete for) that has no publish callback in the archive into the timeline as
+    a session of its own, marked; returns how many."""
     published = sorted(s.published for s in timeline.sessions if s.published)
     missing = 0
     for push in pushes:
         began = push.publish_time
-        if began is None or (until is not None and began + SAME_PUSH > until):
+        if began is None:
             continue
         if push.stop_time is not None and push.stop_time - began < SHORT_PUSH:
             continue

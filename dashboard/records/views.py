@@ -27,11 +27,15 @@ from dashboard.archive.selectors import (
     bounded_search,
     config_at,
     domain_harvested_until,
+    missing_callbacks,
+    param_hits,
+    pushes_checked_until,
     record_get,
     records_count,
     records_counts,
     records_search,
     records_slice,
+    stream_pushes,
 )
 from dashboard.contract.api import parse_json_tolerant
 from dashboard.csvexport import csv_response
@@ -50,10 +54,10 @@ from dashboard.paging import page_of, requested_page
 from dashboard.redelivery.selectors import latest_attempts, record_attempts, redelivered_count
 
 from . import exports
-from .forms import LIVE, LIVE_PAGE_MAX, PAGE_SIZES, RecordsFilterForm, freeze_filters
+from .forms import LIVE, LIVE_PAGE_MAX, MISSING, PAGE_SIZES, RecordsFilterForm, freeze_filters
 from .models import Export
 from .overview import checked_sort, overview_rows
-from .selectors import notify_records_iter, notify_records_page, pushes_of
+from .selectors import notify_records_iter, notify_records_page
 from .timeline import page_rows, pushes_compare, stream_timeline
 
 
@@ -177,6 +181,16 @@ def records_view(request):
             context["rows"] = [_row(r, zone) for r in page.records]
             context["total"] = page.total_num
         upstream_ms = (time.perf_counter() - t0) * 1000
+    elif filters.get("status") == MISSING:
+        page = page_of(request, missing_callbacks(filters=filters), filters["size"], errors_to=form)
+        if page is None:
+            return render_page(request, "records/list.html", "results", context, status=400)
+        context["page"] = page
+        context["missing_rows"] = [
+            (push, _timeline_url(push.app_name, push.stream_name)) for push in page.object_list
+        ]
+        context["total"] = page.paginator.count
+        context["pushes_checked_until"] = pushes_checked_until()
     else:
         try:
             with bounded_search(request.user, filters):
@@ -268,6 +282,9 @@ def records_export(request):
         return render(request, "records/list.html", context, status=400)
     filters = form.cleaned_data
     base = request.build_absolute_uri("/")[:-1]
+    if filters.get("status") == MISSING:
+        form.add_error("status", _("Callbacks that never came are listed, not exported."))
+        return render(request, "records/list.html", _base_context(form), status=400)
     if filters["source"] == LIVE:
         return _live_export(request, form, filters, base)
     try:
@@ -414,9 +431,26 @@ def search(request):
     if slash and " " not in q and (url := _timeline_url(app, stream)):
         return redirect(url)  # "app/stream": that stream's timeline
     if "=" in q and " " not in q:
-        # a push parameter ("order_id=42"): in the callbacks' content, the last 24 hours
-        return redirect(reverse("records") + "?" + urlencode({"q": q, "window": "24h"}))
+        return _param_search(q)
     return redirect(reverse("records") + "?" + urlencode({"name": q, "window": "24h"}))
+
+
+def _param_search(q: str):
+    """A push parameter ("order_id=42"): seen on one stream, that stream's timeline over the
+    shortest window holding it; on several, the callbacks of those streams (90 days, through
+    the parameters' index); never indexed, the callbacks whose content holds the text (the
+    last 24 hours)."""
+    hits = param_hits(q)
+    streams = {(hit.app_name, hit.stream_name) for hit in hits}
+    if len(streams) == 1 and (url := _timeline_url(*streams.pop())):
+        age = timezone.now() - min(hit.first_seen for hit in hits)
+        shortest_first = sorted(TIMELINE_WINDOWS, key=periods.SPANS.get)
+        window = next((w for w in shortest_first if periods.SPANS[w] > age), "90d")
+        at = min(hit.first_seen for hit in hits).astimezone(dt.UTC).isoformat()
+        return redirect(url + "?" + urlencode({"window": window, "at": at}) + "#focus")
+    if hits:
+        return redirect(reverse("records") + "?" + urlencode({"param": q, "window": "90d"}))
+    return redirect(reverse("records") + "?" + urlencode({"q": q, "window": "24h"}))
 
 
 # --- the failure overview -----------------------------------------------------------------------
@@ -442,6 +476,20 @@ TIMELINE_WINDOWS = ("7d", "24h", "30d", "90d")
 SESSIONS_PER_PAGE = 20
 
 
+def _session_at(sessions, at: str | None):
+    """The session that was going on at `at` (an ISO time), or the one starting nearest it."""
+    try:
+        moment = dt.datetime.fromisoformat(at or "")
+    except ValueError:
+        return None
+    if moment.tzinfo is None or not sessions:
+        return None
+    return min(
+        sessions,
+        key=lambda s: dt.timedelta(0) if s.start <= moment <= s.end else abs(s.start - moment),
+    )
+
+
 @require_GET
 def stream_timeline_view(request, app: str, stream: str):
     """Everything that happened to one stream: its push sessions, newest first."""
@@ -451,24 +499,27 @@ def stream_timeline_view(request, app: str, stream: str):
     now = timezone.now()
     start = now - periods.SPANS[window]
     timeline = stream_timeline(app=app, stream=stream, start=start, end=now, now=now)
-    # the callbacks that never came: Live's push history against the archive
-    push_error = None
-    try:
-        pushes = pushes_of(app=app, stream=stream, start=start, end=now)
-    except UpstreamError as failure:
-        push_error = failure
-    else:
-        pushes_compare(timeline, pushes, until=archive_freshness().harvested_until)
+    # the callbacks that never came: Live's push history (as checked) against the archive
+    pushes_compare(timeline, stream_pushes(app=app, stream=stream, start=start, end=now))
     zone = timezone.get_current_timezone()
-    page = Paginator(timeline.sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    # ?at=<time> (a push parameter's search): the page of the session around that time, marked
+    focus = _session_at(timeline.sessions, request.GET.get("at"))
+    number = request.GET.get("page")
+    if focus is not None and not number:
+        number = timeline.sessions.index(focus) // SESSIONS_PER_PAGE + 1
+    page = Paginator(timeline.sessions, SESSIONS_PER_PAGE).get_page(number)
     whole = page_rows(page.object_list)
     sessions = [
-        {"session": s, "rows": [_row(whole[r.pk], zone) for r in s.events if r.pk in whole]}
+        {
+            "session": s,
+            "rows": [_row(whole[r.pk], zone) for r in s.events if r.pk in whole],
+            "focus": s is focus,
+        }
         for s in page.object_list  # each session's rows in time order
     ]
     context = {
         "timeline": timeline,
-        "push_error": push_error,
+        "pushes_checked_until": pushes_checked_until(),
         "page": page,
         "sessions": sessions,
         "window": window,

@@ -13,6 +13,7 @@ import hashlib
 import json
 import random
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 from django.db import connections, transaction
 from django.utils import timezone
@@ -87,7 +88,13 @@ _HOSTILE_RESPONSES = [
 
 
 def _content(
-    rng: random.Random, domain: str, app: str, stream: str, notify_type: str, when: dt.datetime
+    rng: random.Random,
+    domain: str,
+    app: str,
+    stream: str,
+    notify_type: str,
+    when: dt.datetime,
+    push_args: dict | None = None,
 ) -> str:
     if notify_type == "file_created":
         duration = round(rng.uniform(30, 3600), 3)
@@ -102,7 +109,11 @@ def _content(
             "duration": duration,
             "start_time": int(start.timestamp()),
             "stop_time": int(stop.timestamp()),
-            "push_args": {"vhost": domain, "session": f"s{rng.randint(10000, 99999)}"},
+            # the push URL's arguments: a session's own (its usrargs), or a made-up session id
+            "push_args": {
+                "vhost": domain,
+                **(push_args or {"session": f"s{rng.randint(10000, 99999)}"}),
+            },
         }
     elif notify_type in {"record_started", "record_paused", "record_resumed"}:
         body = {"domain": domain, "app": app, "stream": stream, "event": notify_type}
@@ -331,6 +342,7 @@ def generate_session_recordings(
     rng = random.Random(f"{domain.name}:sessions:{start.timestamp()}")
     records = []
     for session in push_sessions(domain.name, ingest.records_per_hour / 2, start, end):
+        pushed = dict(parse_qsl(session.params["usrargs"]))
         events = []
         if config.need_status_notify:
             events.append(("record_started", session.began + dt.timedelta(seconds=3)))
@@ -342,7 +354,9 @@ def generate_session_recordings(
             if not start <= when < end:
                 continue
             result, description, response = _outcome(rng, domain)
-            content = _content(rng, domain.name, session.app, session.stream, kind, when)
+            content = _content(
+                rng, domain.name, session.app, session.stream, kind, when, push_args=pushed
+            )
             records.append(
                 SandboxNotifyRecord(
                     domain_name=domain.name,

@@ -231,3 +231,68 @@ def test_what_a_notification_says(domain, clock):
         "threshold_percent": 50,
         "min_deliveries": 10,
     }
+
+
+# --- expected stream callbacks that never came ----------------------------------------------
+
+
+def _ingest_checked_until(clock):
+    from dashboard.archive.models import HarvestCursor, PushedSession
+
+    ingest = Domain.objects.get(name="push.example-shop.com")
+    PushedSession.objects.filter(domain=ingest).delete()
+    HarvestCursor.objects.update_or_create(
+        domain=ingest,
+        defaults={"harvested_until": clock, "backfilled": True, "pushes_checked_until": clock},
+    )
+    return ingest, PushedSession
+
+
+def test_missing_fires_for_a_push_whose_publish_done_never_came_and_recovers(archived, clock):
+    ingest, pushes = _ingest_checked_until(clock)
+    rule = make_rule(ingest, condition=AlertRule.Condition.MISSING, window_minutes=30)
+    push = pushes.objects.create(
+        domain=ingest,
+        app_name="live",
+        stream_name="lost-done",
+        publish_time=clock - 90 * MIN,  # began long before the window, ended inside it
+        stop_time=clock - 20 * MIN,
+        missing="",
+        checked_at=clock,
+    )
+    alerts_evaluate(now=clock)
+    assert firing(rule) == []
+    pushes.objects.filter(pk=push.pk).update(missing="publish_done")
+    alerts_evaluate(now=clock + MIN)
+    assert firing(rule) == [f"domain:{ingest.pk}"]
+    body = rule.notifications.get().payload
+    assert "1 pushes in the last 30 min are missing 1 stream callbacks" in body["text"]
+    assert "live/lost-done" in body["text"] and "status=missing" in body["links"]["records"]
+    # once the push has left the window (the check moved on), the rule recovers
+    from dashboard.archive.models import HarvestCursor
+
+    HarvestCursor.objects.filter(domain=ingest).update(pushes_checked_until=clock + 40 * MIN)
+    alerts_evaluate(now=clock + 41 * MIN)
+    assert firing(rule) == [] and [e for e, _ in sent_events(rule)] == ["firing", "recovered"]
+
+
+def test_missing_is_not_judged_while_the_push_check_is_behind(archived, clock):
+    ingest, pushes = _ingest_checked_until(clock - 31 * MIN)
+    rule = make_rule(ingest, condition=AlertRule.Condition.MISSING, window_minutes=30)
+    pushes.objects.create(
+        domain=ingest,
+        app_name="live",
+        stream_name="late-check",
+        publish_time=clock - 50 * MIN,  # inside the 30 minutes the check has reached
+        stop_time=clock - 45 * MIN,
+        missing="publish publish_done",
+        checked_at=clock,
+    )
+    alerts_evaluate(now=clock)
+    assert firing(rule) == [] and sent_events(rule) == []
+    # the same data, once the check has caught up
+    from dashboard.archive.models import HarvestCursor
+
+    HarvestCursor.objects.filter(domain=ingest).update(pushes_checked_until=clock - 29 * MIN)
+    alerts_evaluate(now=clock)
+    assert firing(rule) == [f"domain:{ingest.pk}"]

@@ -110,6 +110,33 @@ def test_a_push_parameter_typed_in_the_header_finds_its_stream(watched, live_ser
     search = page.get_by_placeholder(re.compile("Stream, app"))
     search.fill(order)
     search.press("Enter")
-    expect(page.locator(f'tbody.record[data-record="{publish.pk}"]')).to_be_visible()
-    expect(page.locator("#id_q")).to_have_value(order)
+    # one stream was pushed with it: its timeline, the push's publish among its callbacks
+    timeline = f"/records/streams/{publish.app_name}/{publish.stream_name}/"
+    expect(page).to_have_url(re.compile(re.escape(timeline) + r"\?window=24h&at=.*#focus$"))
+    # the page that holds that push, the push marked
+    focused = page.locator("section.session.focus")
+    expect(focused).to_have_count(1)
+    expect(focused.locator(f'tbody.record[data-record="{publish.pk}"]')).to_be_visible()
+    assert page.problems == []
+
+
+def test_support_lists_the_callbacks_that_never_came_and_opens_one(watched, live_server, people):
+    from dashboard.archive.models import PushedSession
+
+    push = PushedSession.objects.exclude(missing="").order_by("-publish_time").first()
+    page = watched
+    sign_in(page, live_server, "support")
+    page.goto(f"{live_server.url}/records/?window=7d")
+    page.get_by_label("Result").select_option(label="Never came (push history)")
+    expect(page).to_have_url(re.compile(r"status=missing"))
+    rows = page.locator("#missing tr.missing-push")
+    expect(rows.first).to_be_visible()
+    expect(page.locator("#counts")).to_contain_text("callbacks that never came")
+    newest = rows.first
+    expect(newest).to_contain_text(push.stream_name)
+    expect(newest.locator("span.badge.bad")).to_contain_text(push.missing_types[0])
+    newest.get_by_role("link").click()
+    expect(page).to_have_url(re.compile(rf"/records/streams/{push.app_name}/{push.stream_name}/"))
+    page.go_back()
+    expect(page.locator("#missing tr.missing-push").first).to_be_visible()
     assert page.problems == []

@@ -1,0 +1,237 @@
+"""The callback that never came: Live's push history checked against the archive.
+
+Live's push history (DescribeLiveStreamsPublishList) is the ground truth of which streams were
+pushed to an ingest domain. For each ingest domain a check pass reads the pushes up to where
+the domain's records are archived (its cursor's `harvested_until`, less SAME_PUSH so a
+callback sent a moment after its push is in), and for each push of at least SHORT_PUSH marks
+which stream callbacks it should have caused that the archive does not hold:
+
+- `publish`, if the domain has a stream callback configured;
+- `publish_done`, likewise, once the push has stopped (the history gives its stop time).
+
+A callback is the push's when it is of the same app and stream and within SAME_PUSH of the
+push's start (or stop). The domain's current config is taken as the config of the whole
+window (a config set or deleted within it may flag, or spare, the pushes before the change).
+Recording callbacks are not expected here: whether a push is recorded depends on recording
+templates the API does not list; the stream's timeline marks those from the callbacks.
+
+Pushes still running are read again on the next pass (from the oldest one still open, for up
+to OPEN_FOR), so their `publish_done` is judged once they stop. Each domain costs one call a
+pass (more only past PUBLISH_PAGE_SIZE_MAX pushes), in the operation's own 3 QPS budget.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db.models import Min
+from django.utils import timezone
+
+from dashboard.contract.api import (
+    PUBLISH_PAGE_SIZE_MAX,
+    PUBLISH_WINDOW,
+    RECORDS_WINDOW,
+    STREAM_NOTIFY_TYPES,
+)
+from dashboard.domains.models import Domain
+from dashboard.failures import UpstreamError
+from dashboard.live import PublishedStream
+from dashboard.upstream import get_client, upstream_errors
+
+from .models import ArchivedRecord, HarvestCursor, PushedSession
+
+logger = logging.getLogger(__name__)
+
+# A callback this close to a push's start (or stop) in the push history is that push's.
+SAME_PUSH = dt.timedelta(minutes=2)
+# Pushes shorter than this are left out (Live sends publish after about 2 s of pushing).
+SHORT_PUSH = dt.timedelta(seconds=10)
+# A push still running is read again until it stops, for at most this long after its start.
+OPEN_FOR = dt.timedelta(days=2)
+# Where a domain's first check begins: the archive's 7 days, just inside their edge.
+EDGE_MARGIN = dt.timedelta(minutes=5)
+
+
+@dataclass
+class DomainCheck:
+    domain: str
+    start: dt.datetime
+    end: dt.datetime
+    calls: int = 0
+    pushes: int = 0
+    missing: int = 0  # callbacks expected and not in the archive
+    error: str = ""
+
+
+@dataclass
+class PushCheckReport:
+    domains: list[DomainCheck] = field(default_factory=list)
+
+    @property
+    def calls(self) -> int:
+        return sum(d.calls for d in self.domains)
+
+    @property
+    def missing(self) -> int:
+        return sum(d.missing for d in self.domains)
+
+    @property
+    def failed(self) -> list[DomainCheck]:
+        return [d for d in self.domains if d.error]
+
+
+def expected_of(push: PublishedStream, *, configured: bool, until: dt.datetime) -> list[str]:
+    """The stream callbacks `push` should have caused by `until`."""
+    began, stopped = push.publish_time, push.stop_time
+    if not configured or began is None or began + SAME_PUSH > until:
+        return []
+    if stopped is not None and stopped - began < SHORT_PUSH:
+        return []
+    expected = ["publish"]
+    if stopped is not None and stopped + SAME_PUSH <= until:
+        expected.append("publish_done")
+    return expected
+
+
+def _told(domain: Domain, start: dt.datetime, end: dt.datetime) -> dict:
+    """(app, stream, type) → the sorted times of the domain's stream callbacks near [start, end)."""
+    rows = ArchivedRecord.objects.filter(
+        domain=domain,
+        notify_type__in=STREAM_NOTIFY_TYPES,
+        notify_time__gte=start - SAME_PUSH,
+        notify_time__lt=end + SAME_PUSH,
+    ).values_list("app_name", "stream_name", "notify_type", "notify_time")
+    told: dict[tuple[str, str, str], list[dt.datetime]] = {}
+    for app, stream, kind, when in rows:
+        told.setdefault((app, stream, kind), []).append(when)
+    for times in told.values():
+        times.sort()
+    return told
+
+
+def _came(times: list[dt.datetime], moment: dt.datetime) -> bool:
+    i = bisect.bisect_left(times, moment - SAME_PUSH)
+    return i < len(times) and times[i] <= moment + SAME_PUSH
+
+
+def _window(cursor: HarvestCursor, now: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
+    """[start, end) of the domain's next check, or None when there is nothing new to check."""
+    if cursor.harvested_until is None:
+        return None  # its records are not archived yet: every push would look uncalled
+    end = min(cursor.harvested_until, now).replace(microsecond=0) - SAME_PUSH
+    oldest = now.replace(microsecond=0) - min(RECORDS_WINDOW, PUBLISH_WINDOW) + EDGE_MARGIN
+    start = cursor.pushes_checked_until or oldest
+    still_open = PushedSession.objects.filter(
+        domain_id=cursor.domain_id, stop_time__isnull=True, publish_time__gte=now - OPEN_FOR
+    ).aggregate(first=Min("publish_time"))["first"]
+    if still_open is not None:
+        start = min(start, still_open)
+    start = max(start, oldest)
+    return (start, end) if end > start else None
+
+
+def domain_check(cursor: HarvestCursor, *, now: dt.datetime) -> DomainCheck | None:
+    """Check one ingest domain's pushes since its last check. Raises UpstreamError."""
+    domain = cursor.domain
+    span = _window(cursor, now)
+    if span is None:
+        return None
+    start, end = span
+    outcome = DomainCheck(domain=domain.name, start=start, end=end)
+    client = get_client()
+    pushes: list[PublishedStream] = []
+    page_number = 1
+    while True:
+        with upstream_errors():
+            page = client.describe_streams_publish_list(
+                domain.name,
+                start=start,
+                end=end,
+                page_number=page_number,
+                page_size=PUBLISH_PAGE_SIZE_MAX,
+                now=now,
+                deadline=60.0,
+            )
+        outcome.calls += 1
+        pushes += page.streams
+        if page_number >= page.total_page or not page.streams:
+            break
+        page_number += 1
+    configured = bool(getattr(domain.stream_config_or_none, "notify_url", ""))
+    told = _told(domain, start, end)
+    rows = []
+    for push in pushes:
+        if push.publish_time is None:
+            continue
+        missing = [
+            kind
+            for kind in expected_of(push, configured=configured, until=end)
+            if not _came(
+                told.get((push.app_name, push.stream_name, kind), []),
+                push.publish_time if kind == "publish" else push.stop_time,
+            )
+        ]
+        outcome.missing += len(missing)
+        rows.append(
+            PushedSession(
+                domain=domain,
+                app_name=push.app_name[:255],
+                stream_name=push.stream_name[:255],
+                publish_time=push.publish_time,
+                stop_time=push.stop_time,
+                client_addr=push.client_addr[:64],
+                missing=" ".join(missing),
+                checked_at=now,
+            )
+        )
+    outcome.pushes = len(rows)
+    PushedSession.objects.bulk_create(
+        rows,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["domain", "app_name", "stream_name", "publish_time"],
+        update_fields=["stop_time", "client_addr", "missing", "checked_at"],
+    )
+    HarvestCursor.objects.filter(pk=cursor.pk).update(pushes_checked_until=end)
+    return outcome
+
+
+def pushes_check(
+    *,
+    now: Callable[[], dt.datetime] = timezone.now,
+    progress: Callable[[DomainCheck], None] | None = None,
+) -> PushCheckReport:
+    """One pass over every ingest domain whose archive has moved on since its last check.
+    A domain the API refuses is said (and logged) and tried again next pass; when the API as a
+    whole does not answer, the pass stops."""
+    report = PushCheckReport()
+    cursors = (
+        HarvestCursor.objects.filter(
+            domain__domain_type=Domain.Type.INGEST,
+            domain__gone_at__isnull=True,
+            harvested_until__isnull=False,
+        )
+        .select_related("domain", "domain__stream_config")
+        .order_by("domain__name")
+    )
+    for cursor in cursors:
+        unwell = False
+        try:
+            outcome = domain_check(cursor, now=now())
+        except UpstreamError as error:
+            start = cursor.pushes_checked_until or now()
+            outcome = DomainCheck(cursor.domain.name, start, start, error=error.describe())
+            logger.warning("push check: %s: %s", cursor.domain.name, outcome.error)
+            unwell = not error.refused or error.code == "CircuitOpen"
+        if outcome is None:
+            continue
+        report.domains.append(outcome)
+        if progress:
+            progress(outcome)
+        if unwell:
+            break  # the others wait for the next pass rather than fail too
+    return report

@@ -1,0 +1,223 @@
+"""The callback that never came: Live's push history (the sandbox's plan, over the signed HTTP
+path) checked against the archive, as `check_pushes` does it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from dashboard.archive.models import ArchivedRecord, HarvestCursor, PushedSession
+from dashboard.archive.pushes import SAME_PUSH, SHORT_PUSH, pushes_check
+from dashboard.domains.models import Domain, StreamNotifyConfig
+from dashboard.sandbox import traffic
+from dashboard.sandbox.models import SandboxDomain
+from tests.conftest import ALL_DATABASES
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+
+INGEST = "push.example-shop.com"
+UNCONFIGURED = "push.edu-streams.cn"  # an ingest domain with no stream callback
+
+
+def planned(name: str, start: dt.datetime, end: dt.datetime) -> list[traffic.PushSession]:
+    """The sandbox's own plan of `name`'s pushes with a publish in [start, end)."""
+    ingest = SandboxDomain.objects.get(name=name)
+    fed = traffic.push_pair(ingest)[1]
+    return [
+        s
+        for s in traffic.push_sessions(fed, ingest.records_per_hour / 2, start, end)
+        if start <= s.began < end
+    ]
+
+
+def recheck(name: str):
+    HarvestCursor.objects.filter(domain__name=name).update(pushes_checked_until=None)
+    PushedSession.objects.filter(domain__name=name).delete()
+    return pushes_check()
+
+
+def test_every_push_is_stored_and_only_the_lost_publish_done_are_flagged(archived):
+    cursor = HarvestCursor.objects.get(domain__name=INGEST)
+    end = cursor.pushes_checked_until
+    assert end is not None and end <= cursor.harvested_until - SAME_PUSH
+    # the suite's sandbox keeps the first hour of the 7 days empty (tests/conftest.py)
+    start = end - dt.timedelta(days=7) + dt.timedelta(hours=1, minutes=10)
+    plan = planned(INGEST, start, end - dt.timedelta(minutes=1))
+    assert len(plan) > 100
+    stored = {
+        (p.app_name, p.stream_name, p.publish_time): p
+        for p in PushedSession.objects.filter(domain__name=INGEST)
+    }
+    assert {(s.app, s.stream, s.began) for s in plan} <= set(stored)
+    # the sandbox loses the publish_done of some pushes (about 4%): exactly those are flagged
+    judged = [s for s in plan if s.ended + SAME_PUSH <= end and s.ended - s.began >= SHORT_PUSH]
+    lost = {(s.app, s.stream, s.began) for s in judged if s.done_lost}
+    flagged = {k for k in stored if k in {(s.app, s.stream, s.began) for s in judged}}
+    flagged = {k for k in flagged if stored[k].missing}
+    assert lost and flagged == lost
+    assert {stored[k].missing for k in lost} == {"publish_done"}
+
+
+def test_a_publish_callback_missing_from_the_archive_is_flagged(archived):
+    now = timezone.now()
+    publish = (
+        ArchivedRecord.objects.filter(
+            domain_name=INGEST,
+            notify_type="publish",
+            notify_time__range=(now - dt.timedelta(hours=30), now - dt.timedelta(hours=6)),
+        )
+        .order_by("notify_time")
+        .first()
+    )
+    ArchivedRecord.objects.filter(pk=publish.pk).delete()  # the callback that never came
+    report = recheck(INGEST)
+    assert not report.failed
+    push = PushedSession.objects.get(
+        domain__name=INGEST,
+        app_name=publish.app_name,
+        stream_name=publish.stream_name,
+        publish_time__range=(publish.notify_time - SAME_PUSH, publish.notify_time + SAME_PUSH),
+    )
+    assert "publish" in push.missing_types
+
+
+def test_a_domain_without_a_stream_callback_expects_none(archived):
+    StreamNotifyConfig.objects.filter(domain__name=INGEST).delete()
+    ArchivedRecord.objects.filter(domain_name=INGEST).delete()
+    recheck(INGEST)
+    pushes = PushedSession.objects.filter(domain__name=INGEST)
+    assert pushes.count() > 100 and not pushes.exclude(missing="").exists()
+
+
+def test_a_push_still_running_is_read_again_until_it_stops(archived):
+    domain = Domain.objects.get(name=INGEST)
+    cursor = HarvestCursor.objects.get(domain=domain)
+    open_since = cursor.pushes_checked_until - dt.timedelta(hours=5)
+    PushedSession.objects.create(
+        domain=domain,
+        app_name="live",
+        stream_name="still-pushing",
+        publish_time=open_since,
+        stop_time=None,
+        checked_at=timezone.now(),
+    )
+    HarvestCursor.objects.filter(pk=cursor.pk).update(
+        harvested_until=cursor.harvested_until + dt.timedelta(minutes=1)
+    )
+    report = pushes_check()
+    checked = next(d for d in report.domains if d.domain == INGEST)
+    assert checked.start == open_since  # not where the last check ended
+
+
+def test_nothing_is_checked_before_the_domains_records_are_archived(archived):
+    HarvestCursor.objects.filter(domain__name=INGEST).update(
+        harvested_until=None, pushes_checked_until=None
+    )
+    report = pushes_check()
+    assert INGEST not in {d.domain for d in report.domains}
+    assert HarvestCursor.objects.get(domain__name=INGEST).pushes_checked_until is None
+
+
+def test_a_refusing_push_history_changes_nothing_and_is_said(archived):
+    from dashboard.sandbox import app as sandbox_app
+
+    pushes = PushedSession.objects.count()
+    HarvestCursor.objects.update(
+        pushes_checked_until=timezone.now() - dt.timedelta(hours=1)
+    )  # something to check
+    before = dict(HarvestCursor.objects.values_list("domain__name", "pushes_checked_until"))
+    sandbox_app.faults.configure("DescribeLiveStreamsPublishList:internal=1")
+    out = StringIO()
+    call_command("check_pushes", stdout=out)
+    assert "✗" in out.getvalue() and "InternalError" in out.getvalue()
+    assert dict(HarvestCursor.objects.values_list("domain__name", "pushes_checked_until")) == (
+        before
+    )
+    assert PushedSession.objects.count() == pushes
+
+
+def test_an_unconfigured_ingest_domain_is_checked_too(archived):
+    assert Domain.objects.filter(name=UNCONFIGURED, domain_type=Domain.Type.INGEST).exists()
+    assert HarvestCursor.objects.get(domain__name=UNCONFIGURED).pushes_checked_until is not None
+    assert not PushedSession.objects.filter(domain__name=UNCONFIGURED).exclude(missing="").exists()
+
+
+# --- where people meet it: the explorer, the domain page ------------------------------------
+
+
+def flagged_push():
+    return (
+        PushedSession.objects.filter(domain__name=INGEST)
+        .exclude(missing="")
+        .order_by("-publish_time")
+        .first()
+    )
+
+
+def test_the_explorer_lists_the_pushes_whose_callbacks_never_came(client, viewer, archived):
+    client.force_login(viewer)
+    push = flagged_push()
+    response = client.get("/records/", {"status": "missing", "window": "7d"})
+    assert response.status_code == 200
+    listed = [p for p, _ in response.context["missing_rows"]]
+    assert push in listed and all(p.missing for p in listed)
+    assert (
+        response.context["total"]
+        == PushedSession.objects.exclude(missing="")
+        .filter(publish_time__gte=timezone.now() - dt.timedelta(days=7))
+        .count()
+    )
+    body = response.content.decode()
+    assert f"/records/streams/{push.app_name}/{push.stream_name}/" in body
+    assert "publish_done" in body and 'id="missing"' in body
+    # one domain's, one stream's
+    only = client.get(
+        "/records/",
+        {"status": "missing", "window": "7d", "domain": INGEST, "stream": push.stream_name},
+    )
+    assert {p.stream_name for p, _ in only.context["missing_rows"]} == {push.stream_name}
+    none = client.get("/records/", {"status": "missing", "window": "7d", "domain": UNCONFIGURED})
+    assert none.context["missing_rows"] == []
+    assert "Every push in this time window has the callbacks" in none.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "message"),
+    [
+        ({"source": "live", "domain": INGEST}, "status", "found in the archive only"),
+        ({"failure": "http_5xx"}, "failure", "no result to filter by"),
+        ({"q": "order_id"}, "q", "no result to filter by"),
+    ],
+)
+def test_never_came_with_filters_it_cannot_take_is_refused(
+    client, viewer, archived, extra, field, message
+):
+    client.force_login(viewer)
+    response = client.get("/records/", {"status": "missing", "window": "24h", **extra})
+    assert response.status_code == 400
+    assert message in str(response.context["form"].errors[field])
+
+
+def test_never_came_is_listed_not_exported(client, viewer, archived):
+    client.force_login(viewer)
+    response = client.get("/records/export.csv", {"status": "missing", "window": "24h"})
+    assert response.status_code == 400
+    assert "listed, not exported" in response.content.decode()
+
+
+def test_the_ingest_domain_page_counts_its_pushes_with_callbacks_missing(client, viewer, archived):
+    client.force_login(viewer)
+    body = client.get(f"/domains/{INGEST}/").content.decode()
+    since = timezone.now() - dt.timedelta(days=7)
+    n = PushedSession.objects.filter(domain__name=INGEST, publish_time__gte=since)
+    n = n.exclude(missing="").count()
+    assert n and f"{n} pushes in the last 7 days have callbacks that never came" in body
+    assert "status=missing" in body
+    quiet = client.get(f"/domains/{UNCONFIGURED}/").content.decode()
+    assert "has the stream callbacks it should have" in quiet
+    streaming = client.get("/domains/live.example-shop.com/").content.decode()
+    assert 'id="missing-pushes"' not in streaming
