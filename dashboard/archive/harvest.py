@@ -95,7 +95,6 @@ class HarvestReport:
 # --- planning --------------------------------------------------------------------------------
 
 
-# what is harvested: every domain still upstream
 HARVESTED = Q(domain__gone_at__isnull=True)
 
 
