@@ -132,6 +132,7 @@ class PostgresCluster:
             "-R",
             "-X",
             "stream",
+            "--checkpoint=fast",  # a spread checkpoint first would take minutes
         )
         return copy.start()
 
