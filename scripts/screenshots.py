@@ -33,6 +33,7 @@ PAGES = [
     ("stream-edit", "/domains/push.example-shop.com/stream/edit/"),
     ("timeline", "/records/streams/sports/match-042/?window=24h"),
     ("records", "/records/?stream=Room-10&window=7d&status=failed&size=20"),
+    ("missing", "/records/?status=missing&window=7d&size=20"),
     ("record", None),  # the first record of the search above
     ("overview", "/records/overview/"),
     ("audit", "/audit/"),
@@ -99,6 +100,7 @@ def main() -> int:
         ["sync_domains", "-v0"],
         ["create_demo_users"],
         ["harvest_records", "-v0"],
+        ["check_pushes", "-v0"],
     ):
         subprocess.run(manage + args, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     with socket.socket() as s:
