@@ -9,7 +9,15 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
-from dashboard.env import env_bool, env_float, env_int, env_list, env_secret, env_str
+from dashboard.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state of a checkout (SQLite files); created by manage.py, not at import.
@@ -62,6 +70,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz: before the host check, the HTTPS redirect and sign-in (probes)
+    "dashboard.ops.health.HealthMiddleware",
+    "dashboard.logs.RequestIdMiddleware",  # the request id on every log line and the response
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -360,13 +371,29 @@ LIVE_SANDBOX = {
     "RATE_SCALE": env_float("LIVE_SANDBOX_RATE_SCALE", 1.0, minimum=0.0),
 }
 
+# Plain text lines (the default, `make run`), or one JSON object per line (LOG_FORMAT=json):
+# time, level, logger, message, request id, user id, path; status and duration on the
+# access lines (logger dashboard.request, JSON only).
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "dashboard.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO") or "INFO"},
-    "filters": {"no_client_errors": {"()": "dashboard.logs.NoClientErrorTracebacks"}},
+    "filters": {
+        "no_client_errors": {"()": "dashboard.logs.NoClientErrorTracebacks"},
+        "context": {"()": "dashboard.logs.ContextFilter"},
+    },
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},

@@ -40,6 +40,7 @@ from dashboard.contract.api import RECORDS_PAGE_SIZE_MAX, RECORDS_WINDOW
 from dashboard.domains.models import Domain
 from dashboard.failures import UpstreamError
 from dashboard.live import HARVEST_LANE, NotifyRecord
+from dashboard.logs import log_context, new_request_id
 from dashboard.upstream import get_client, upstream_errors
 
 from .models import HarvestCursor, HarvestWindow
@@ -431,20 +432,17 @@ def iter_follow(
     while not stop():
         try:
             leases_release(owner)  # passes run one after another: nothing of ours is in flight
-            report = harvest_pass(owner=owner)
+            with log_context(request_id=new_request_id()):  # one id a pass, on its lines
+                report = harvest_pass(owner=owner)
         except Exception:  # noqa: BLE001 - a harvester that exits harvests nothing again
             logger.exception("harvest: the pass failed; trying again")
             report = None
         finally:
-            _close_connections()
+            try:
+                connections.close_all()
+            except Exception:  # noqa: BLE001 - a connection already broken is closed anyway
+                logger.info("harvest: closing a broken database connection", exc_info=True)
         if report is not None:
             yield report
         if report is None or not report.windows:
             sleep(interval)
-
-
-def _close_connections() -> None:
-    try:
-        connections.close_all()
-    except Exception:  # noqa: BLE001 - a connection already broken is closed anyway
-        logger.info("harvest: closing a broken database connection", exc_info=True)

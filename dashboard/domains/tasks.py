@@ -9,6 +9,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from dashboard.failures import UpstreamError
+from dashboard.logs import carries_request_id
 
 from .models import SyncRun
 from .sync import domains_sync_all
@@ -17,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 
 @task()
+@carries_request_id
 def sync_all_domains(run_id: int) -> dict:
     SyncRun.objects.filter(pk=run_id).update(state=SyncRun.State.RUNNING)
     last_write = 0.0
@@ -44,5 +46,12 @@ def sync_all_domains(run_id: int) -> dict:
         failed=len(report.failed),
         drifted=report.drifted,
         message="; ".join(f"{name}: {msg}" for name, msg in report.failed[:10]),
+    )
+    logger.info(
+        "sync run %s done: %d domains refreshed, %d failed, %d drifted",
+        run_id,
+        report.refreshed,
+        len(report.failed),
+        report.drifted,
     )
     return {"ok": True, "refreshed": report.refreshed, "failed": len(report.failed)}

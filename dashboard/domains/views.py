@@ -27,6 +27,7 @@ from dashboard.incidents.selectors import (
     failure_sparklines,
     open_incident_counts,
 )
+from dashboard.logs import enqueue_with_request_id
 from dashboard.paging import page_of
 
 from . import services
@@ -338,7 +339,7 @@ def key_reveal(request, name: str, kind):
 def sync_all_start(request):
     require_perm(request.user, "domains.sync_all_domains", _("Only leads can sync every domain."))
     run = SyncRun.objects.create(started_by=request.user)
-    sync_all_domains.enqueue(run.pk)
+    enqueue_with_request_id(sync_all_domains, run.pk)
     return redirect("sync_run", run_id=run.pk)
 
 

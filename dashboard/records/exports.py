@@ -17,6 +17,7 @@ from django.utils import timezone
 from dashboard.archive.filters import thawed
 from dashboard.archive.selectors import records_count, records_search
 from dashboard.csvexport import csv_lines
+from dashboard.logs import enqueue_with_request_id
 from dashboard.ops.shared import Busy, Lease
 
 from .csvwrite import write_by_copy, write_rows
@@ -94,7 +95,7 @@ def _enqueue(export: Export, *, at: dt.datetime | None = None) -> None:
     from .tasks import export_write_task
 
     task = export_write_task.using(run_after=at) if at else export_write_task
-    transaction.on_commit(lambda: task.enqueue(export.pk))
+    transaction.on_commit(lambda: enqueue_with_request_id(task, export.pk))
 
 
 def export_path(export: Export):

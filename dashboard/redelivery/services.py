@@ -40,6 +40,7 @@ from dashboard.domains.models import Domain
 from dashboard.domains.selectors import upstream_config
 from dashboard.failures import UpstreamError
 from dashboard.live.ratelimit import SlotLimiter
+from dashboard.logs import enqueue_with_request_id
 from dashboard.ops.shared import shared_store
 from dashboard.receivers.sender import Delivery, SendRefused
 from dashboard.receivers.services import callback_deliver
@@ -270,7 +271,7 @@ def _enqueue(run: RedeliveryRun, *, at: dt.datetime | None = None) -> None:
     from .tasks import redelivery_run_task
 
     task = redelivery_run_task.using(run_after=at) if at else redelivery_run_task
-    transaction.on_commit(lambda: task.enqueue(run.pk))
+    transaction.on_commit(lambda: enqueue_with_request_id(task, run.pk))
 
 
 def run_change(*, run: RedeliveryRun, action: str, actor, client_ip=None) -> RedeliveryRun:

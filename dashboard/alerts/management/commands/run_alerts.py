@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connections
 
 from dashboard.alerts.services import alerts_evaluate, notifications_deliver
+from dashboard.logs import log_context, new_request_id
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,8 @@ class Command(BaseCommand):
         """One step of the loop. Whatever goes wrong (the database restarting, a bug) is
         logged and the loop goes on: nothing restarts a loop that has exited."""
         try:
-            return step()
+            with log_context(request_id=new_request_id()):  # one id a round, on its lines
+                return step()
         except Exception:  # noqa: BLE001 - the loop must outlive any one failure
             logger.exception("run_alerts: %s failed; trying again next round", what)
             connections.close_all()  # a broken connection is opened afresh next round
