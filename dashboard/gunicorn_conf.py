@@ -19,3 +19,16 @@ if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
             "gunicorn.access": {"handlers": [], "propagate": False},
         },
     }
+
+# Prometheus counters of several workers: each writes its own files in one directory (a new
+# one each start, so no stale counts), and a scrape answered by any worker sums them all.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="dashboard-metrics-")
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -73,6 +73,7 @@ MIDDLEWARE = [
     # /healthz and /readyz: before the host check, the HTTPS redirect and sign-in (probes)
     "dashboard.ops.health.HealthMiddleware",
     "dashboard.logs.RequestIdMiddleware",  # the request id on every log line and the response
+    "dashboard.ops.metrics.MetricsMiddleware",  # requests by view, for /metrics
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -374,6 +375,8 @@ LIVE_SANDBOX = {
 # Plain text lines (the default, `make run`), or one JSON object per line (LOG_FORMAT=json):
 # time, level, logger, message, request id, user id, path; status and duration on the
 # access lines (logger dashboard.request, JSON only).
+# GET /metrics (Prometheus) with "Authorization: Bearer <METRICS_TOKEN>"; unset: no /metrics.
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
 LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,

@@ -62,7 +62,7 @@ def get_client() -> LiveClient:
         limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
         follow_redirects=False,
     )
-    return LiveClient(
+    client = LiveClient(
         endpoint=endpoint,
         access_key_id=settings.ALIBABA_CLOUD_ACCESS_KEY_ID,
         access_key_secret=settings.ALIBABA_CLOUD_ACCESS_KEY_SECRET,
@@ -74,6 +74,10 @@ def get_client() -> LiveClient:
         deadline=settings.LIVE_API_TIMEOUT,
         breaker=CircuitBreaker(threshold=settings.LIVE_API_BREAKER_THRESHOLD),
     )
+    from dashboard.ops.metrics import live_call_observed
+
+    client.observe = live_call_observed  # calls by operation and outcome, for /metrics
+    return client
 
 
 def reset_client() -> None:

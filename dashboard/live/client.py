@@ -176,6 +176,9 @@ class LiveClient:
         self.utcnow = utcnow
         self.nonce = nonce
         self.breaker = breaker or CircuitBreaker(threshold=0)
+        # Told each operation's outcome once, after its retries ("ok", "throttled", or the
+        # error's code): the dashboard's metrics (ops/metrics.py); nothing by default.
+        self.observe: Callable[[str, str, bool], None] | None = None
 
     def __repr__(self) -> str:  # never show the secret
         return f"<LiveClient {self.endpoint} key={self.access_key_id}>"
@@ -287,6 +290,26 @@ class LiveClient:
         lane: str | None = None,
     ) -> dict:
         """Send one operation with retries; returns the JSON body or raises LiveApiError."""
+        if self.observe is None:
+            return self._call(action, params, deadline=deadline, lane=lane)
+        try:
+            body = self._call(action, params, deadline=deadline, lane=lane)
+        except LiveApiError as error:
+            code = error.code or type(error).__name__
+            outcome = "throttled" if code.startswith("Throttling") else code
+            self.observe(action, outcome, self.breaker.is_open)
+            raise
+        self.observe(action, "ok", self.breaker.is_open)
+        return body
+
+    def _call(
+        self,
+        action: str,
+        params: dict[str, Any],
+        *,
+        deadline: float | None,
+        lane: str | None,
+    ) -> dict:
         if action not in api.ACTIONS:
             raise LiveValidationError(f"Unknown Live API action {action!r}.", action=action)
         query = {k: str(v) for k, v in params.items() if v is not None}

@@ -24,7 +24,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 
-PATHS = ("/healthz", "/readyz")
+PATHS = ("/healthz", "/readyz", "/metrics")
 # Once every migration is applied it stays so for this process (a new one comes with a new
 # release, that is a new process): the migration graph is then not loaded on every probe.
 _migrated = {"done": False}
@@ -104,6 +104,10 @@ class HealthMiddleware:
             return self.get_response(request)
         if request.method not in ("GET", "HEAD"):
             return JsonResponse({"status": "method not allowed"}, status=405)
+        if request.path == "/metrics":
+            from .metrics import metrics_response
+
+            return metrics_response(request)
         if request.path == "/healthz":
             response = JsonResponse({"status": "ok"})
         else:
