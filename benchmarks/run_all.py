@@ -13,6 +13,7 @@ for script in [
     "records_fragment.py",
     "sync_1000.py",
     "pushes_1000.py",
+    "metrics_1000.py",
 ]:
     print(f"\n== {script}", flush=True)
     subprocess.run([sys.executable, str(HERE / script)], cwd=HERE, check=True)
