@@ -70,7 +70,9 @@ class AlertRuleForm(forms.ModelForm):
             "enabled": _("Enabled"),
         }
         help_texts = {
-            "window_minutes": _("Failure rate and silence look back this far (5 to 1,440)."),
+            "window_minutes": _(
+                "Failure rate, silence and never-came callbacks look back this far (5 to 1,440)."
+            ),
         }
         widgets = {
             "emails": forms.Textarea(attrs={"rows": 3}),
