@@ -19,6 +19,7 @@ KEY_MAX, VALUE_MAX = 64, 200
 PER_RECORD = 20  # at most this many parameters of one callback are indexed
 # Set by Live itself or meaningless to search by: left out.
 _NOT_BUSINESS = frozenset({"auth_key", "vhost", "txsecret", "txtime", "token", "sign"})
+_MARKERS = ("usrargs", "push_args", "callback_")
 
 
 def _pairs(value) -> list[tuple[str, str]]:
@@ -31,8 +32,8 @@ def _pairs(value) -> list[tuple[str, str]]:
 
 def push_params(notify_type: str, content: str) -> list[tuple[str, str]]:
     """(key, value) pairs of the push parameters in one callback's content, in order, once."""
-    if notify_type not in CARRIERS or not content:
-        return []
+    if notify_type not in CARRIERS or not any(m in content for m in _MARKERS):
+        return []  # most recording files carry none: no JSON parsed for them (the insert path)
     body = parse_json_tolerant(content)
     if not isinstance(body, dict):
         return []

@@ -77,7 +77,7 @@ def records_search(*, filters: dict) -> QuerySet[ArchivedRecord]:
             Q(app_name__in=names("app", part)) | Q(stream_name__in=names("stream", part))
         )
     if filters.get("param"):
-        rows = rows.filter(param_match(filters["param"], domain_id=None))
+        rows = rows.filter(param_match(filters["param"]))
     if filters.get("q"):
         text = filters["q"]
         rows = rows.filter(
@@ -545,8 +545,11 @@ def missing_callbacks(*, filters: dict) -> QuerySet[PushedSession]:
         rows = rows.filter(
             Q(app_name__icontains=filters["name"]) | Q(stream_name__icontains=filters["name"])
         )
-    if filters.get("type") in ("publish", "publish_done"):
-        rows = rows.filter(missing__contains=filters["type"])
+    # `missing` is "publish", "publish_done" or "publish publish_done" (that order)
+    if filters.get("type") == "publish":
+        rows = rows.filter(Q(missing="publish") | Q(missing__startswith="publish "))
+    elif filters.get("type") == "publish_done":
+        rows = rows.filter(missing__endswith="publish_done")
     return rows.select_related("domain").order_by("-publish_time", "-pk")
 
 
@@ -588,23 +591,21 @@ PARAM_STREAMS = 50
 PARAM_TRAIL = dt.timedelta(minutes=15)  # the recording file comes after the push's end
 
 
-def param_hits(text: str, *, domain_id: int | None = None) -> list[ArchivedPushParam]:
+def param_hits(text: str) -> list[ArchivedPushParam]:
     """Where the push parameter `key=value` was seen: per domain, app and stream, newest
     first (an exact match, through its index)."""
     parsed = parse_param(text)
     if parsed is None:
         return []
     hits = ArchivedPushParam.objects.filter(key=parsed[0], value=parsed[1])
-    if domain_id:
-        hits = hits.filter(domain_id=domain_id)
     return list(hits.order_by("-last_seen", "pk")[:PARAM_STREAMS])
 
 
-def param_match(text: str, *, domain_id: int | None = None) -> Q:
+def param_match(text: str) -> Q:
     """The records of the streams that carried push parameter `text`, around when they did
     (every domain's callbacks of those streams: the session's recording callbacks carry no
     parameters themselves)."""
-    hits = param_hits(text, domain_id=domain_id)
+    hits = param_hits(text)
     if not hits:
         return Q(pk__in=[])
     return reduce(

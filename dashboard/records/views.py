@@ -443,10 +443,11 @@ def _param_search(q: str):
     hits = param_hits(q)
     streams = {(hit.app_name, hit.stream_name) for hit in hits}
     if len(streams) == 1 and (url := _timeline_url(*streams.pop())):
-        age = timezone.now() - min(hit.first_seen for hit in hits)
+        first = min(hit.first_seen for hit in hits)
         shortest_first = sorted(TIMELINE_WINDOWS, key=periods.SPANS.get)
+        age = timezone.now() - first
         window = next((w for w in shortest_first if periods.SPANS[w] > age), "90d")
-        at = min(hit.first_seen for hit in hits).astimezone(dt.UTC).isoformat()
+        at = first.astimezone(dt.UTC).isoformat()
         return redirect(url + "?" + urlencode({"window": window, "at": at}) + "#focus")
     if hits:
         return redirect(reverse("records") + "?" + urlencode({"param": q, "window": "90d"}))

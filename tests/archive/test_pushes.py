@@ -221,3 +221,30 @@ def test_the_ingest_domain_page_counts_its_pushes_with_callbacks_missing(client,
     assert "has the stream callbacks it should have" in quiet
     streaming = client.get("/domains/live.example-shop.com/").content.decode()
     assert 'id="missing-pushes"' not in streaming
+
+
+def test_never_came_by_type_lists_only_the_pushes_missing_that_callback(client, viewer, archived):
+    domain = Domain.objects.get(name=INGEST)
+    now = timezone.now().replace(microsecond=0)
+    for stream, missing in (("no-publish", "publish"), ("no-done", "publish_done")):
+        PushedSession.objects.create(
+            domain=domain,
+            app_name="live",
+            stream_name=stream,
+            publish_time=now - dt.timedelta(hours=1),
+            stop_time=now - dt.timedelta(minutes=30),
+            missing=missing,
+            checked_at=now,
+        )
+    client.force_login(viewer)
+
+    def listed(kind: str) -> set[str]:
+        query = {"status": "missing", "window": "24h", "app": "live", "type": kind}
+        response = client.get("/records/", query)
+        return {p.stream_name for p, _ in response.context["missing_rows"]} & {
+            "no-publish",
+            "no-done",
+        }
+
+    assert listed("publish") == {"no-publish"}  # "publish_done" is not "publish"
+    assert listed("publish_done") == {"no-done"}

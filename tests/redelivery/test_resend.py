@@ -158,7 +158,7 @@ def test_confirm_shows_count_and_target_then_the_run_sends_each_once(
 ):
     client.force_login(editor)
     query = (
-        f"?domain={TEAM_DOMAIN}&status=failed&window=custom&start="
+        f"?domain={TEAM_DOMAIN}&stream={STREAM}&status=failed&window=custom&start="
         + (timezone.localtime(failed[0].notify_time).strftime("%Y-%m-%dT%H:%M"))
         + "&end="
         + (timezone.localtime(failed[-1].notify_time) + dt.timedelta(minutes=1)).strftime(
