@@ -5,7 +5,6 @@ from django.urls import include, path, register_converter
 from django.views.i18n import set_language
 
 from dashboard.accounts import views as account_views
-from dashboard.accounts.security import ThrottledAuthenticationForm
 from dashboard.converters import DomainNameConverter, KindConverter
 from dashboard.domains import views
 from dashboard.receivers import views as receiver_views
@@ -20,11 +19,9 @@ handler500 = "dashboard.accounts.views.server_error"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm),
-        name="login",
-    ),
+    path("accounts/login/", account_views.SignInView.as_view(), name="login"),
+    path("accounts/sso/login/", account_views.sso_login, name="sso_login"),
+    path("accounts/sso/callback/", account_views.sso_callback, name="sso_callback"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", account_views.account, name="account"),
     path(
@@ -47,6 +44,8 @@ urlpatterns = [
     path("people/", account_views.people_list, name="people"),
     path("people/add/", account_views.person_add, name="person_add"),
     path("people/<int:user_id>/", account_views.person_edit, name="person_edit"),
+    path("people/groups/", account_views.group_mappings, name="group_mappings"),
+    path("people/groups/<int:mapping_id>/", account_views.group_mappings, name="group_mapping"),
     path("tools/", include("dashboard.receivers.urls")),
     path("records/", include("dashboard.records.urls")),
     path("search/", record_views.search, name="search"),

@@ -38,6 +38,7 @@ PAGES = [
     ("overview", "/records/overview/"),
     ("audit", "/audit/"),
     ("people", "/people/"),
+    ("groups", "/people/groups/"),
     ("incidents", "/incidents/"),
     ("incident", None),  # the first incident of the list above
     ("search", "/search/?q=studio"),  # the header's search: every domain, the last 24 hours
@@ -77,6 +78,32 @@ def shoot_alerts_and_redelivery(page, base, manage, env) -> None:
     page.screenshot(path=OUT / "redelivery-1280.png", full_page=True)
 
 
+def shoot_sign_in_with_the_directory(browser, base) -> None:
+    """Eddie signs in with the company account before any group is mapped (the no-access
+    page), so the directory groups page lists the groups seen; the lead maps one later."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, timezone_id="Asia/Shanghai")
+    page.goto(f"{base}/accounts/login/")
+    page.click("#sso-sign-in")
+    page.screenshot(path=OUT / "sso-provider-1280.png")
+    page.fill("#idp-login", "eddie")
+    page.fill("#idp-password", "directory-pass-1")
+    page.click("#idp-submit")
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=OUT / "sso-no-role-1280.png")
+    page.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", "lead")
+    page.fill("#id_password", "live-demo-pass")
+    page.click("main button[type=submit]")
+    page.goto(f"{base}/people/groups/")
+    page.fill("#id_group", "live-editors")
+    page.select_option("#id_role", "Editor")
+    page.click("#mapping-form button.primary")
+    page.wait_for_load_state("networkidle")
+    page.close()
+
+
 def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="dashboard-shots-"))
     env = {
@@ -106,6 +133,13 @@ def main() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    # Single sign-on through the tests' identity provider (tests/idp), so the sign-in page
+    # and the directory groups show it.
+    sys.path.insert(0, str(ROOT))
+    from tests.idp.provider import CALLBACK, IdentityProvider
+
+    idp = IdentityProvider(tmp, f"http://127.0.0.1:{port}{CALLBACK}")
+    env.update(idp.settings())
     server = subprocess.Popen(
         manage + ["runserver", "--noreload", f"127.0.0.1:{port}"],
         cwd=ROOT,
@@ -114,7 +148,6 @@ def main() -> int:
         stderr=subprocess.DEVNULL,
     )
     # The demo receiver (redeliveries and webhook alerts reach it) and the background worker.
-    sys.path.insert(0, str(ROOT))
     from dashboard.receivers.demo import serve_in_background
 
     serve_in_background(env["DEMO_RECEIVER_ADDR"])
@@ -136,6 +169,7 @@ def main() -> int:
         OUT.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            shoot_sign_in_with_the_directory(browser, base)
             for width in (1280, 390):
                 page = browser.new_page(
                     viewport={"width": width, "height": 900}, timezone_id="Asia/Shanghai"
@@ -195,6 +229,7 @@ def main() -> int:
             page.close()
             browser.close()
     finally:
+        idp.stop()
         server.terminate()
         worker.terminate()
         server.wait(timeout=10)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Bring the Debian packages the test run drives for real: Chromium (browser tests), PostgreSQL 15,
-# Redis (shared rate limit), gettext (catalogue check) and openssl (the TLS receiver test).
+# Redis (shared rate limit), gettext (catalogue check), openssl (the TLS receiver test) and
+# Node.js with npm (the OpenID Connect provider of the sign-in tests, tests/idp).
 # Installs what is missing when it can (root with apt-get) and says so; otherwise it says which
 # parts will be skipped, loudly.
 set -uo pipefail
@@ -10,6 +11,8 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v msgfmt >/dev/null 2>&1 || need+=(gettext)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "== installing what this machine lacks for the test run: ${need[*]}"

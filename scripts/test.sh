@@ -10,6 +10,12 @@ status=0
 
 bash scripts/system-packages.sh || echo "!!!!! installing system packages failed: some parts may be SKIPPED !!!!!"
 
+# The sign-in tests' identity provider (oidc-provider on Node.js), as package-lock.json pins it.
+if [ ! -d tests/idp/node_modules/oidc-provider ]; then
+  echo "== installing the test identity provider (npm ci in tests/idp)"
+  (cd tests/idp && npm ci --no-audit --no-fund --silent) || status=1
+fi
+
 echo "== ruff check"
 "$PY" -m ruff check . || status=1
 

@@ -536,3 +536,30 @@ def start_db_worker(env: dict, **popen):
         text=True,
         **popen,
     )
+
+
+@pytest.fixture
+def idp(tmp_path, live_server, settings):
+    """A real OpenID Connect provider (tests/idp), the dashboard on the live server set up
+    to sign people in through it."""
+    from tests.idp.provider import CALLBACK, IdentityProvider
+
+    provider = IdentityProvider(tmp_path, f"{live_server.url}{CALLBACK}")
+    for name, value in provider.settings().items():
+        setattr(settings, name, value)
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def sso_mappings(db):
+    """live-support → Viewer, live-editors → Editor, live-leads → Lead, team-shop → team Shop."""
+    from dashboard.accounts.models import GroupMapping
+    from dashboard.domains.models import Team
+
+    shop = Team.objects.create(name="Shop")
+    GroupMapping.objects.create(group="live-support", role=VIEWER)
+    GroupMapping.objects.create(group="live-editors", role=EDITOR)
+    GroupMapping.objects.create(group="live-leads", role=LEAD)
+    GroupMapping.objects.create(group="team-shop").teams.set([shop])
+    return {"shop": shop}

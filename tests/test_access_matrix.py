@@ -34,6 +34,8 @@ EXPECTATIONS = {
     "people": ("get", {}, LEADS, 200),
     "person_add": ("get", {}, LEADS, 200),
     "person_edit": ("get", {"user_id": "viewer"}, LEADS, 200),  # the viewer's own page
+    "group_mappings": ("get", {}, LEADS, 200),
+    "group_mapping": ("get", {"mapping_id": "mapping"}, LEADS, 200),
     "records": ("get", {}, EVERYONE, 200),
     "records_export": ("get", {}, EVERYONE, 200),  # every domain's last 24 hours
     "records_overview": ("get", {}, EVERYONE, 200),
@@ -72,7 +74,8 @@ EXPECTATIONS = {
     "record_resend": ("post", {"pk": "record"}, EDITORS, 302),
 }
 # Routes that are public or belong to Django itself.
-NOT_COVERED = {"login", "logout", "set_language"}
+# Single sign-on's two steps are public (tests/accounts/test_sso.py).
+NOT_COVERED = {"login", "logout", "set_language", "sso_login", "sso_callback"}
 
 
 def _names(patterns, prefix=""):
@@ -89,6 +92,10 @@ def _resolve(name: str, value, people, role):
     """Keyword arguments that name a thing made by the fixtures."""
     if name == "user_id":
         return people[value].pk
+    if name == "mapping_id":
+        from dashboard.accounts.models import GroupMapping
+
+        return GroupMapping.objects.get_or_create(group="live-support", role="Viewer")[0].pk
     if name == "pk" and value == "own_export":
         from dashboard.records.models import Export
 

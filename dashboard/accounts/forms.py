@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.utils.translation import gettext_lazy as _
 
 from dashboard.domains.models import Team
 
+from .models import GroupMapping
 from .roles import RANK, ROLE_LABELS, ROLES, role_of
 
 
@@ -72,3 +75,24 @@ class NewPersonForm(PersonForm):
             except forms.ValidationError as error:
                 self.add_error("password", error)
         return data
+
+
+class GroupMappingForm(forms.ModelForm):
+    """What a directory group gives its members: a role and teams."""
+
+    class Meta:
+        model = GroupMapping
+        fields = ["group", "role", "teams"]
+        labels = {"group": _("Directory group"), "role": _("Role"), "teams": _("Teams")}
+        help_texts = {
+            "group": _("Exactly as the identity provider sends it in the groups claim."),
+            "role": _("Someone in several groups gets the strongest of their roles."),
+            "teams": _("Someone in several groups gets all of their teams."),
+        }
+        widgets = {"teams": forms.CheckboxSelectMultiple}
+
+    def clean_group(self):
+        group = unicodedata.normalize("NFC", self.cleaned_data["group"]).strip()
+        if not group or any(unicodedata.category(ch)[0] == "C" for ch in group):
+            raise forms.ValidationError(_("A group name is text without control characters."))
+        return group

@@ -79,6 +79,11 @@ def attempt_reserve(*, username: str, address: str) -> int:
     return row.attempts
 
 
+def locked_message() -> str:
+    minutes = max(1, round(settings.LOGIN_COOL_OFF / 60))
+    return _("Too many failed sign-ins. Try again in %(minutes)d minutes.") % {"minutes": minutes}
+
+
 def attempts_reset(*, username: str, address: str) -> None:
     SignInThrottle.objects.filter(key=_throttle_key(username, address)).delete()
 
@@ -93,15 +98,16 @@ class ThrottleMixin:
     """
 
     def clean(self):
+        if not settings.LOCAL_LOGIN:
+            raise forms.ValidationError(
+                _("Signing in with a password is turned off here: use %(provider)s.")
+                % {"provider": settings.OIDC_PROVIDER_NAME},
+                code="local_off",
+            )
         username = str(self.data.get("username") or "")
         address = (client_ip(self.request) if self.request else None) or ""
         if attempt_reserve(username=username, address=address) > settings.LOGIN_MAX_FAILURES:
-            minutes = max(1, round(settings.LOGIN_COOL_OFF / 60))
-            raise forms.ValidationError(
-                _("Too many failed sign-ins. Try again in %(minutes)d minutes.")
-                % {"minutes": minutes},
-                code="locked",
-            )
+            raise forms.ValidationError(locked_message(), code="locked")
         data = super().clean()
         attempts_reset(username=username, address=address)
         return data

@@ -6,14 +6,17 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.services import audit_entry_create
 
-from .roles import ROLES, role_of, roles_changed
+from .models import GroupMapping, SsoIdentity
+from .roles import RANK, ROLES, role_of, roles_changed
 from .sessions import sessions_end
+from .sso import SsoPerson, SsoRefused
 
 
 def _state(user) -> dict:
@@ -101,3 +104,139 @@ def sign_out_everywhere(*, user, client_ip: str | None = None) -> int:
             after={"username": user.get_username(), "sessions": ended},
         )
     return ended
+
+
+# --- single sign-on ------------------------------------------------------------------------
+
+SSO_ACTOR = "single sign-on"  # the audit's actor for what a sign-in changed
+
+
+def mapped_access(groups) -> tuple[str, list]:
+    """(role, teams) the directory groups give: the strongest role of the mapped groups, the
+    union of their teams; groups with no mapping give nothing."""
+    mappings = GroupMapping.objects.filter(group__in=list(groups)).prefetch_related("teams")
+    role, teams = "", {}
+    for mapping in mappings:
+        if RANK.get(mapping.role or None, 0) > RANK.get(role or None, 0):
+            role = mapping.role
+        for team in mapping.teams.all():
+            teams[team.pk] = team
+    return role, list(teams.values())
+
+
+def _free_username(wanted: str) -> str:
+    """`wanted`, or `wanted-2`, `wanted-3`…: a signed-in person never takes over a local
+    account that happens to share their directory name."""
+    User = get_user_model()
+    base = (wanted or "person")[:140]
+    name, n = base, 1
+    while User.objects.filter(username__iexact=name).exists():
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+def sso_sign_in(person: SsoPerson, *, client_ip: str | None = None):
+    """The dashboard's user for someone the identity provider vouched for: found by (issuer,
+    subject), created at their first sign-in; their name, e-mail, role and teams set from the
+    directory every time, removals included. A person turned off here stays off. Audited
+    when it adds someone or changes what they may do."""
+    for attempt in range(3):  # two first sign-ins of one person at once: one creates, one finds
+        try:
+            return _sso_sign_in(person, client_ip=client_ip)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _sso_sign_in(person: SsoPerson, *, client_ip: str | None):
+    User = get_user_model()
+    with transaction.atomic():
+        identity = (
+            SsoIdentity.objects.select_for_update()
+            .select_related("user")
+            .filter(issuer=person.issuer, subject=person.subject)
+            .first()
+        )
+        created = identity is None
+        if created:
+            user = User(username=_free_username(person.username))
+            user.set_unusable_password()
+            user.save()
+            identity = SsoIdentity.objects.create(
+                user=user, issuer=person.issuer, subject=person.subject
+            )
+        user = identity.user
+        if not user.is_active:
+            raise SsoRefused(
+                _("Your sign-in to the dashboard is turned off. Ask a lead to turn it back on.")
+            )
+        before = None if created else _state(user)
+        role, teams = mapped_access(person.groups)
+        first, _sep, last = person.name.partition(" ")
+        data = {"first_name": first, "last_name": last, "email": person.email, "is_active": True}
+        _apply(user, role=role, teams=teams, data=data)
+        identity.groups = list(person.groups)
+        identity.last_sign_in = timezone.now()
+        identity.save(update_fields=["groups", "last_sign_in"])
+        after = _state(user)
+        if before != after:
+            audit_entry_create(
+                kind=AuditEntry.Kind.PERSON,
+                action=AuditEntry.Action.ADD if created else AuditEntry.Action.ROLE,
+                actor_name=SSO_ACTOR,
+                client_ip=client_ip,
+                before=before,
+                after={**after, "groups": list(person.groups)},
+            )
+    return user
+
+
+def _mapping_state(mapping: GroupMapping) -> dict:
+    return {
+        "group": mapping.group,
+        "role": mapping.role,
+        "teams": sorted(t.name for t in mapping.teams.all()),
+    }
+
+
+def group_mapping_save(
+    *, actor, mapping_id: int | None, group: str, role: str, teams, client_ip=None
+) -> GroupMapping:
+    """Add (no id) or change what a directory group gives; audited. Takes effect at each
+    member's next sign-in."""
+    with transaction.atomic():
+        if mapping_id is None:
+            mapping, before = GroupMapping(), None
+        else:
+            mapping = GroupMapping.objects.select_for_update().get(pk=mapping_id)
+            before = _mapping_state(mapping)
+        mapping.group = group
+        mapping.role = role if role in ROLES else ""
+        mapping.save()
+        mapping.teams.set(teams)
+        after = _mapping_state(mapping)
+        if before != after:
+            audit_entry_create(
+                kind=AuditEntry.Kind.SSO,
+                action=AuditEntry.Action.ADD if before is None else AuditEntry.Action.UPDATE,
+                actor=actor,
+                client_ip=client_ip,
+                before=before,
+                after=after,
+            )
+    return mapping
+
+
+def group_mapping_delete(*, actor, mapping: GroupMapping, client_ip=None) -> None:
+    with transaction.atomic():
+        before = _mapping_state(mapping)
+        mapping.delete()
+        audit_entry_create(
+            kind=AuditEntry.Kind.SSO,
+            action=AuditEntry.Action.DELETE,
+            actor=actor,
+            client_ip=client_ip,
+            before=before,
+        )

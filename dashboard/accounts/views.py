@@ -2,23 +2,116 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model, logout, update_session_auth_hash
+from django.contrib.auth import get_user_model, login, logout, update_session_auth_hash
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseServerError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.template import loader
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard.access import ask_a_lead, grant_refusal, require_perm
 from dashboard.htmx import wants_fragment
 
-from .forms import NewPersonForm, PersonForm
+from . import sso
+from .forms import GroupMappingForm, NewPersonForm, PersonForm
+from .models import GroupMapping, SsoIdentity
 from .roles import ROLE_LABELS, role_of
-from .security import client_ip
-from .services import password_change, person_create, person_update, sign_out_everywhere
+from .security import (
+    ThrottledAuthenticationForm,
+    attempt_reserve,
+    attempts_reset,
+    client_ip,
+    locked_message,
+)
+from .services import (
+    group_mapping_delete,
+    group_mapping_save,
+    password_change,
+    person_create,
+    person_update,
+    sign_out_everywhere,
+    sso_sign_in,
+)
+
+# --- signing in ----------------------------------------------------------------------------
+
+
+def _sign_in_context() -> dict:
+    return {
+        "sso_enabled": sso.enabled(),
+        "sso_provider": settings.OIDC_PROVIDER_NAME,
+        "local_login": settings.LOCAL_LOGIN,
+    }
+
+
+class SignInView(LoginView):
+    """The sign-in page: "Sign in with <company>" when single sign-on is set up, the
+    user-name/password form unless LOCAL_LOGIN is off."""
+
+    authentication_form = ThrottledAuthenticationForm
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), **_sign_in_context()}
+
+
+# Failed single sign-on answers are counted per address like password attempts, under a
+# name no local account can have (user names have no spaces).
+SSO_ATTEMPTS = "single sign-on"
+SSO_NEXT = "sso_next"
+
+
+def _sso_refused(request, message: str, status: int = 400):
+    context = {"sso_error": message, "next": request.session.get(SSO_NEXT, "")}
+    context.update(_sign_in_context())
+    if settings.LOCAL_LOGIN:
+        context["form"] = ThrottledAuthenticationForm(request)
+    return render(request, "registration/login.html", context, status=status)
+
+
+@login_not_required
+@require_GET
+def sso_login(request):
+    """Off to the identity provider, remembering where to come back to."""
+    if not sso.enabled():
+        raise PermissionDenied(_("Single sign-on is not set up here."))
+    wanted = request.GET.get("next", "")
+    safe = url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    request.session[SSO_NEXT] = wanted if safe else ""
+    try:
+        return sso.start(request, request.build_absolute_uri(reverse("sso_callback")))
+    except sso.SsoRefused as refused:
+        return _sso_refused(request, str(refused), status=502)
+
+
+@login_not_required
+@require_GET
+def sso_callback(request):
+    """The provider's answer: checked, the person found or created with the role and teams
+    their groups map to, signed in (a new session, the idle and lifetime rules as any)."""
+    if not sso.enabled():
+        raise PermissionDenied(_("Single sign-on is not set up here."))
+    address = client_ip(request) or ""
+    if attempt_reserve(username=SSO_ATTEMPTS, address=address) > settings.LOGIN_MAX_FAILURES:
+        return _sso_refused(request, locked_message(), status=429)
+    try:
+        person = sso.finish(request)
+        user = sso_sign_in(person, client_ip=address or None)
+    except sso.SsoRefused as refused:
+        return _sso_refused(request, str(refused))
+    attempts_reset(username=SSO_ATTEMPTS, address=address)
+    wanted = request.session.get(SSO_NEXT) or ""
+    login(request, user, backend="dashboard.accounts.backends.RoleBackend")
+    return redirect(wanted or resolve_url(settings.LOGIN_REDIRECT_URL))
 
 
 def _require_people_admin(user) -> None:
@@ -29,7 +122,8 @@ def people_list(request):
     _require_people_admin(request.user)
     people = (
         get_user_model()
-        .objects.prefetch_related("groups", "teams")
+        .objects.select_related("sso_identity")
+        .prefetch_related("groups", "teams")
         .order_by("-is_active", "username")
     )
     rows = [{"user": u, "role": role_of(u)} for u in people]
@@ -83,9 +177,59 @@ def person_edit(request, user_id: int):
                 messages.success(request, _("Saved %(name)s.") % {"name": person.username})
                 return redirect("people")
     status = 400 if request.method == "POST" else 200
-    return render(
-        request, "accounts/person_form.html", {"form": form, "person": person}, status=status
-    )
+    context = {
+        "form": form,
+        "person": person,
+        "sso_managed": SsoIdentity.objects.filter(user=person).exists(),
+    }
+    return render(request, "accounts/person_form.html", context, status=status)
+
+
+# --- directory groups (single sign-on) -----------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def group_mappings(request, mapping_id: int | None = None):
+    """What each directory group gives here; a form to add one (or, with an id, change it)."""
+    _require_people_admin(request.user)
+    mapping = get_object_or_404(GroupMapping, pk=mapping_id) if mapping_id else GroupMapping()
+    # "?group=…" fills the new mapping's name (the groups seen at sign-in link to it)
+    initial = {} if mapping.pk else {"group": request.GET.get("group", "")[:255]}
+    form = GroupMappingForm(request.POST or None, instance=mapping, initial=initial)
+    if request.method == "POST" and "delete" in request.POST and mapping.pk:
+        group_mapping_delete(actor=request.user, mapping=mapping, client_ip=client_ip(request))
+        messages.success(request, _("Removed the mapping of %(group)s.") % {"group": mapping.group})
+        return redirect("group_mappings")
+    if request.method == "POST" and form.is_valid():
+        saved = group_mapping_save(
+            actor=request.user,
+            mapping_id=mapping.pk,
+            group=form.cleaned_data["group"],
+            role=form.cleaned_data["role"],
+            teams=form.cleaned_data["teams"],
+            client_ip=client_ip(request),
+        )
+        messages.success(
+            request,
+            _("Saved. Members of %(group)s get it at their next sign-in.") % {"group": saved.group},
+        )
+        return redirect("group_mappings")
+    mappings = GroupMapping.objects.prefetch_related("teams")
+    mapped = set(mappings.values_list("group", flat=True))
+    seen: dict[str, int] = {}
+    for groups in SsoIdentity.objects.values_list("groups", flat=True):
+        for group in groups if isinstance(groups, list) else ():
+            seen[group] = seen.get(group, 0) + 1
+    context = {
+        "form": form,
+        "mapping": mapping,
+        "rows": [(m, seen.get(m.group, 0)) for m in mappings],
+        "unmapped": sorted((g, n) for g, n in seen.items() if g not in mapped),
+        "sso_enabled": sso.enabled(),
+        "groups_claim": settings.OIDC_GROUPS_CLAIM,
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/group_mappings.html", context, status=status)
 
 
 # --- one's own account -------------------------------------------------------------------------
@@ -96,13 +240,15 @@ def account(request):
     """Who I am, my role and teams, language and time zone; change my password; sign out
     everywhere."""
     form = PasswordChangeForm(request.user, request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    # People who sign in through the directory have no password here to change.
+    if request.method == "POST" and request.user.has_usable_password() and form.is_valid():
         password_change(user=request.user, form=form, client_ip=client_ip(request))
         update_session_auth_hash(request, form.user)  # this session stays signed in
         messages.success(request, _("Your password is changed. Other sessions are signed out."))
         return redirect("account")
     context = {
-        "password_form": form,
+        "password_form": form if request.user.has_usable_password() else None,
+        "sso_provider": settings.OIDC_PROVIDER_NAME,
         "role_label": ROLE_LABELS.get(role_of(request.user), _("No role")),
         "teams": list(request.user.teams.order_by("name")),
     }

@@ -31,6 +31,7 @@ class AuditEntry(models.Model):
         ALERT = "alert", _("Alert rule")
         REDELIVERY = "redelivery", _("Redelivery")
         ADMIN = "admin", _("Admin site")
+        SSO = "sso", _("Directory groups")
 
     class Action(models.TextChoices):
         ADD = "add", _("Add")
@@ -49,6 +50,7 @@ class AuditEntry(models.Model):
         RESEND = "resend", _("Resend")
         PASSWORD = "password", _("Password changed")
         SIGN_OUT = "signout", _("Signed out everywhere")
+        SIGN_IN = "signin", _("Signed in (single sign-on)")
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", _("Success")

@@ -97,6 +97,8 @@ FIELD_LABELS = {
     "email": gettext_lazy("Email"),
     "role": gettext_lazy("Role"),
     "teams": gettext_lazy("Teams"),
+    "group": gettext_lazy("Directory group"),
+    "groups": gettext_lazy("Directory groups"),
     "active": gettext_lazy("Can sign in"),
     "state": gettext_lazy("State"),
     "host": gettext_lazy("Receiver"),
@@ -236,6 +238,11 @@ def entry_subject(entry: AuditEntry) -> tuple[str, str]:
         for state in (entry.after, entry.before):
             if isinstance(state, dict) and state.get("username"):
                 return str(state["username"]), ""
+        return "—", ""
+    if entry.kind == AuditEntry.Kind.SSO:
+        for state in (entry.after, entry.before):
+            if isinstance(state, dict) and state.get("group"):
+                return _("Directory group %(group)s") % {"group": state["group"]}, ""
         return "—", ""
     name = entry.domain_name or ""
     if name.startswith(TEAM_PREFIX):

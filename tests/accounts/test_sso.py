@@ -1,0 +1,311 @@
+"""Single sign-on against a real OpenID Connect provider (panva's oidc-provider on Node.js,
+tests/idp/server.mjs), the dashboard on the live server: people, groups, attacks."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+import httpx
+import pytest
+from django.contrib.auth import get_user_model
+
+from dashboard.accounts.models import GroupMapping, SsoIdentity
+from dashboard.accounts.roles import EDITOR, LEAD, VIEWER, role_of
+from dashboard.audit.models import AuditEntry
+from tests.conftest import ALL_DATABASES, PASSWORD, make_user
+from tests.idp.provider import CALLBACK, IdentityProvider, to_callback
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+
+REFUSED_CHECKS = "failed its checks"
+REFUSED_STATE = "was not started in this browser"
+
+
+def _browser(live_server) -> httpx.Client:
+    return httpx.Client(base_url=live_server.url, timeout=30)
+
+
+def sign_in(client: httpx.Client, login: str, *, start: str = "/") -> httpx.Response:
+    return client.get(to_callback(client, login, start=start))
+
+
+def test_first_sign_in_creates_the_person_with_the_role_and_teams_of_their_groups(
+    idp, sso_mappings, live_server
+):
+    with _browser(live_server) as browser:
+        answer = sign_in(browser, "eddie", start="/domains/")
+        assert answer.status_code == 302
+        assert answer.headers["location"] == "/domains/"
+        account = browser.get("/account/")
+    assert account.status_code == 200
+    assert "Editor" in account.text and "Shop" in account.text
+    assert "You sign in with Corp account" in account.text
+    assert "Change your password" not in account.text
+
+    eddie = get_user_model().objects.get(username="eddie")
+    assert role_of(eddie) == EDITOR
+    assert [t.name for t in eddie.teams.all()] == ["Shop"]
+    assert (eddie.first_name, eddie.last_name, eddie.email) == (
+        "Eddie",
+        "Chan",
+        "eddie@corp.example",
+    )
+    assert not eddie.has_usable_password()
+    assert SsoIdentity.objects.get(user=eddie).groups == ["live-editors", "team-shop", "staff"]
+    entry = AuditEntry.objects.get(kind=AuditEntry.Kind.PERSON, action=AuditEntry.Action.ADD)
+    assert entry.actor_name == "single sign-on"
+    assert entry.after["role"] == EDITOR and entry.after["teams"] == ["Shop"]
+    assert entry.after["groups"] == ["live-editors", "team-shop", "staff"]
+
+
+def test_removed_from_the_group_loses_the_role_at_the_next_sign_in(idp, sso_mappings, live_server):
+    with _browser(live_server) as browser:
+        sign_in(browser, "lee")
+        assert browser.get("/people/").status_code == 200  # a lead
+    idp.set_groups("lee", ["staff"])
+    with _browser(live_server) as browser:
+        sign_in(browser, "lee")
+        page = browser.get("/domains/")
+    assert page.status_code == 403
+    assert "No access yet" in page.text or "no access" in page.text.lower()
+    lee = get_user_model().objects.get(username="lee")
+    assert role_of(lee) is None
+    change = AuditEntry.objects.get(kind=AuditEntry.Kind.PERSON, action=AuditEntry.Action.ROLE)
+    assert change.before["role"] == LEAD and change.after["role"] == ""
+    assert change.after["groups"] == ["staff"]
+    # Signing in again unchanged changes nothing, and writes nothing.
+    with _browser(live_server) as browser:
+        sign_in(browser, "lee")
+    assert AuditEntry.objects.filter(kind=AuditEntry.Kind.PERSON).count() == 2
+
+
+def test_someone_in_no_mapped_group_gets_no_role(idp, sso_mappings, live_server):
+    with _browser(live_server) as browser:
+        sign_in(browser, "nobody")
+        page = browser.get("/")
+    assert page.status_code == 403
+    assert re.search(r'id="directory-groups">[^<]*<code>staff</code>', page.text)
+    assert role_of(get_user_model().objects.get(username="nobody")) is None
+
+
+def test_a_local_account_with_the_same_name_is_not_taken_over(idp, sso_mappings, live_server):
+    make_user("ana", LEAD)
+    with _browser(live_server) as browser:
+        sign_in(browser, "ana")
+        assert browser.get("/people/").status_code == 403  # a viewer, not the local lead
+    local, signed_in = get_user_model().objects.get(username="ana"), SsoIdentity.objects.get().user
+    assert signed_in.username == "ana-2" and role_of(signed_in) == VIEWER
+    assert role_of(local) == LEAD and local.check_password(PASSWORD)
+
+
+def test_a_forged_or_replayed_state_is_refused(idp, sso_mappings, live_server):
+    with _browser(live_server) as browser:
+        callback = to_callback(browser, "lee")
+        parts = urlsplit(callback)
+        query = parse_qs(parts.query)
+        query["state"] = ["forged-state-value"]
+        forged = urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
+        refused = browser.get(forged)
+        assert refused.status_code == 400 and REFUSED_STATE in refused.text
+        assert not get_user_model().objects.filter(username="lee").exists()
+        # The genuine answer (the provider's code for this browser) still signs in …
+        assert browser.get(callback).status_code == 302
+        # … once: the same answer again is refused.
+        replay = browser.get(callback)
+    assert replay.status_code == 400 and REFUSED_STATE in replay.text
+    # Another browser cannot use the answer either (its session never started the sign-in).
+    with _browser(live_server) as other:
+        stolen = other.get(callback)
+    assert stolen.status_code == 400 and REFUSED_STATE in stolen.text
+
+
+def test_a_tampered_nonce_is_refused(idp, sso_mappings, live_server):
+    """The nonce sent to the provider is replaced on the way (the ID token then carries
+    another one than this browser's session expects): refused, nobody created."""
+    with _browser(live_server) as browser:
+        callback = to_callback(
+            browser, "lee", tamper=lambda q: {**q, "nonce": "attacker-chosen-nonce"}
+        )
+        refused = browser.get(callback)
+    assert refused.status_code == 400 and REFUSED_CHECKS in refused.text
+    assert not get_user_model().objects.filter(username="lee").exists()
+
+
+def test_a_provider_naming_another_issuer_is_refused(tmp_path, live_server, settings, sso_mappings):
+    """The provider answers at the configured address but names itself `localhost`: the
+    dashboard does not even send the browser there."""
+    provider = IdentityProvider(tmp_path, f"{live_server.url}{CALLBACK}", issuer_host="localhost")
+    try:
+        for name, value in provider.settings().items():
+            setattr(settings, name, value)
+        with _browser(live_server) as browser:
+            answer = browser.get("/accounts/sso/login/")
+    finally:
+        provider.stop()
+    assert answer.status_code == 502
+    assert "another issuer than the one configured" in answer.text
+
+
+def test_an_unreachable_provider_is_said_plainly(live_server, settings, db):
+    settings.OIDC_ISSUER = "http://127.0.0.1:9"  # nothing listens on the discard port
+    settings.OIDC_CLIENT_ID, settings.OIDC_CLIENT_SECRET = "x", "y"
+    with _browser(live_server) as browser:
+        answer = browser.get("/accounts/sso/login/")
+    assert answer.status_code == 502
+    assert "did not answer" in answer.text
+
+
+def test_a_person_turned_off_here_cannot_sign_in_through_the_directory(
+    idp, sso_mappings, live_server
+):
+    with _browser(live_server) as browser:
+        sign_in(browser, "eddie")
+    get_user_model().objects.filter(username="eddie").update(is_active=False)
+    with _browser(live_server) as browser:
+        refused = sign_in(browser, "eddie")
+        assert refused.status_code == 400 and "turned off" in refused.text
+        assert browser.get("/domains/").status_code == 302  # not signed in
+
+
+def test_failed_answers_lock_the_address_like_password_attempts(
+    idp, sso_mappings, live_server, settings
+):
+    settings.LOGIN_MAX_FAILURES = 2
+    with _browser(live_server) as browser:
+        for _ in range(2):
+            junk = browser.get(CALLBACK, params={"code": "x", "state": "y"})
+            assert junk.status_code == 400
+        locked = browser.get(to_callback(browser, "lee"))
+    assert locked.status_code == 429 and "Too many failed sign-ins" in locked.text
+    assert not get_user_model().objects.filter(username="lee").exists()
+
+
+def test_sso_sessions_end_when_idle_and_with_sign_out_everywhere(
+    idp, sso_mappings, live_server, settings
+):
+    from django.contrib.sessions.backends.base import SessionBase
+
+    from dashboard.accounts.sessions import SessionStore
+
+    with _browser(live_server) as browser:
+        sign_in(browser, "lee")
+        assert browser.get("/domains/").status_code == 200
+        session = SessionStore(session_key=browser.cookies["sessionid"])
+        session["last_activity"] = session["last_activity"] - settings.SESSION_IDLE_TIMEOUT - 5
+        session.save()
+        assert isinstance(session, SessionBase)
+        idle = browser.get("/domains/")
+        assert idle.status_code == 302 and "/accounts/login/" in idle.headers["location"]
+
+        sign_in(browser, "lee")
+        assert browser.get("/domains/").status_code == 200
+        page = browser.get("/account/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        browser.post(
+            "/account/sign-out-everywhere/",
+            data={"csrfmiddlewaretoken": token},
+            headers={"Referer": f"{live_server.url}/account/"},
+        )
+        assert browser.get("/domains/").status_code == 302
+
+
+def test_two_first_sign_ins_of_one_person_at_once_make_one_account(idp, sso_mappings, live_server):
+    browsers = [_browser(live_server) for _ in range(2)]
+    try:
+        callbacks = [to_callback(b, "eddie") for b in browsers]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            answers = list(
+                pool.map(lambda bc: bc[0].get(bc[1]), zip(browsers, callbacks, strict=True))
+            )
+    finally:
+        for b in browsers:
+            b.close()
+    assert [a.status_code for a in answers] == [302, 302]
+    assert SsoIdentity.objects.count() == 1
+    assert get_user_model().objects.filter(username__startswith="eddie").count() == 1
+
+
+def test_with_local_sign_in_off_only_the_directory_signs_people_in(
+    idp, sso_mappings, live_server, settings
+):
+    settings.LOCAL_LOGIN = False
+    make_user("breakglass", LEAD)
+    with _browser(live_server) as browser:
+        page = browser.get("/accounts/login/")
+        assert "Sign in with Corp account" in page.text
+        assert 'id="id_password"' not in page.text
+        # A crafted post with the right password is refused too (the admin's form gives the
+        # CSRF token).
+        admin = browser.get("/admin/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', admin.text).group(1)
+        for path in ("/accounts/login/", "/admin/login/"):
+            refused = browser.post(
+                path,
+                data={"username": "breakglass", "password": PASSWORD, "csrfmiddlewaretoken": token},
+                headers={"Referer": f"{live_server.url}{path}"},
+            )
+            assert refused.status_code == 200 and "turned off here" in refused.text, path
+        assert browser.get("/domains/").status_code == 302
+        assert sign_in(browser, "lee").status_code == 302
+        assert browser.get("/domains/").status_code == 200
+
+
+def test_leads_map_groups_and_every_change_is_audited(idp, sso_mappings, live_server, client):
+    with _browser(live_server) as browser:
+        sign_in(browser, "nobody")  # in "staff", which nothing maps yet
+    lead = make_user("boss", LEAD)
+    client.force_login(lead)
+    page = client.get("/people/groups/")
+    assert page.status_code == 200
+    assert re.search(r'<ul id="unmapped"><li><a [^>]+\?group=staff#', page.content.decode())
+    assert 'value="staff"' in client.get("/people/groups/?group=staff").content.decode()
+
+    added = client.post("/people/groups/", {"group": "staff", "role": VIEWER})
+    assert added.status_code == 302
+    staff = GroupMapping.objects.get(group="staff")
+    changed = client.post(
+        f"/people/groups/{staff.pk}/",
+        {"group": "staff", "role": EDITOR, "teams": [sso_mappings["shop"].pk]},
+    )
+    assert changed.status_code == 302
+    removed = client.post(f"/people/groups/{staff.pk}/", {"delete": "1"})
+    assert removed.status_code == 302 and not GroupMapping.objects.filter(group="staff").exists()
+
+    entries = list(AuditEntry.objects.filter(kind=AuditEntry.Kind.SSO).order_by("pk"))
+    assert [(e.action, e.actor_name) for e in entries] == [
+        (AuditEntry.Action.ADD, "boss"),
+        (AuditEntry.Action.UPDATE, "boss"),
+        (AuditEntry.Action.DELETE, "boss"),
+    ]
+    assert entries[1].before == {"group": "staff", "role": VIEWER, "teams": []}
+    assert entries[1].after == {"group": "staff", "role": EDITOR, "teams": ["Shop"]}
+    audit = client.get("/audit/").content.decode()
+    assert "Directory group staff" in audit
+
+
+@pytest.mark.parametrize("name", ["a\r\nb", "nul\x00group", "   ", "tab\tgroup"])
+def test_a_group_name_with_control_characters_is_refused_and_nothing_changes(client, db, name):
+    client.force_login(make_user("boss", LEAD))
+    answer = client.post("/people/groups/", {"group": name, "role": LEAD})
+    assert answer.status_code == 400
+    assert not GroupMapping.objects.exists()
+    assert not AuditEntry.objects.filter(kind=AuditEntry.Kind.SSO).exists()
+
+
+@pytest.mark.parametrize("role", [EDITOR, VIEWER, None])
+def test_only_leads_see_or_change_the_mapping(client, db, role):
+    client.force_login(make_user("someone", role))
+    assert client.get("/people/groups/").status_code == 403
+    assert client.post("/people/groups/", {"group": "x", "role": LEAD}).status_code == 403
+    assert not GroupMapping.objects.exists()
+
+
+def test_without_a_provider_the_sign_in_page_is_as_before_and_sso_is_refused(client, db):
+    page = client.get("/accounts/login/").content.decode()
+    assert 'id="id_password"' in page and "sso-sign-in" not in page
+    for path in ("/accounts/sso/login/", f"{CALLBACK}?code=x&state=y"):
+        answer = client.get(path)
+        assert answer.status_code == 403
+        assert "Single sign-on is not set up here" in answer.content.decode()
