@@ -7,3 +7,6 @@ class OpsConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401 - registers the deployment checks
+        from .tracing import start
+
+        start()  # only with OTEL_* set; imports nothing otherwise
