@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "dashboard.incidents",
     "dashboard.alerts",
     "dashboard.redelivery",
+    "dashboard.configs",
     "dashboard.ops",
 ]
 

@@ -52,5 +52,6 @@ urlpatterns = [
     path("incidents/", include("dashboard.incidents.urls")),
     path("alerts/", include("dashboard.alerts.urls")),
     path("redelivery/", include("dashboard.redelivery.urls")),
+    path("configs/", include("dashboard.configs.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -39,6 +39,7 @@ PAGES = [
     ("audit", "/audit/"),
     ("people", "/people/"),
     ("groups", "/people/groups/"),
+    ("configs", "/configs/"),
     ("incidents", "/incidents/"),
     ("incident", None),  # the first incident of the list above
     ("search", "/search/?q=studio"),  # the header's search: every domain, the last 24 hours
@@ -76,6 +77,21 @@ def shoot_alerts_and_redelivery(page, base, manage, env) -> None:
     page.locator("#confirm button.primary").click()
     page.wait_for_selector("#run-state:text('Done')", timeout=120_000)
     page.screenshot(path=OUT / "redelivery-1280.png", full_page=True)
+
+
+def shoot_bulk_change(page, base) -> None:
+    """A bulk change of two domains' recording callback: its plan, then the applied run."""
+    page.goto(base + "/configs/bulk/")
+    for name in ("live.example-shop.com", "live.fitclass.cn"):
+        page.check(f"#id_domains label:has-text('{name}') input")
+    page.select_option("#id_action", "record_url")
+    page.fill("#id_url", "https://hooks.example-shop.com/live/record-v3")
+    page.click("#bulk-form button.primary")
+    page.wait_for_selector("#apply", timeout=30_000)
+    page.screenshot(path=OUT / "config-plan-1280.png", full_page=True)
+    page.click("#apply")
+    page.wait_for_selector("#run-state:text('Done')", timeout=30_000)
+    page.screenshot(path=OUT / "config-run-1280.png", full_page=True)
 
 
 def shoot_sign_in_with_the_directory(browser, base) -> None:
@@ -202,6 +218,7 @@ def main() -> int:
                         page.goto(base + path)  # the record's page opens from the list
                 if width == 1280:
                     shoot_alerts_and_redelivery(page, base, manage, env)
+                    shoot_bulk_change(page, base)
                 else:
                     for name in ("alerts", "alert", "redelivery"):
                         page.goto(base + SECOND_VISIT[name])

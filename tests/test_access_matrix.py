@@ -72,6 +72,14 @@ EXPECTATIONS = {
     "redelivery_run": ("get", {"pk": "run"}, EVERYONE, 200),
     "redelivery_action": ("post", {"pk": "run"}, EDITORS, 302),
     "record_resend": ("post", {"pk": "record"}, EDITORS, 302),
+    # configs as code: everyone exports; editors (any team) plan, for the domains they edit
+    "configs": ("get", {}, EVERYONE, 200),
+    "configs_export": ("get", {"fmt": "yaml"}, EVERYONE, 200),
+    "configs_plan": ("post", {}, EDITORS | {"editor_other"}, 400),  # empty: told to paste one
+    "configs_bulk": ("get", {}, EDITORS | {"editor_other"}, 200),
+    # each person's own run (someone else's is refused: test_config_views)
+    "config_run": ("get", {"pk": "own_config_run"}, EVERYONE, 200),
+    "config_run_action": ("post", {"pk": "own_config_run"}, EDITORS | {"editor_other"}, 302),
 }
 # Routes that are public or belong to Django itself.
 # Single sign-on's two steps are public (tests/accounts/test_sso.py).
@@ -101,6 +109,11 @@ def _resolve(name: str, value, people, role):
 
         owner = people.get(role) or people["viewer"]
         return Export.objects.create(created_by=owner, query="window=90d").pk
+    if name == "pk" and value == "own_config_run":
+        from dashboard.configs.models import ConfigRun
+
+        owner = people.get(role) or people["viewer"]
+        return ConfigRun.objects.create(created_by=owner, created_by_name="x", state="planned").pk
     if name == "pk" and value == "record":
         from dashboard.archive.models import ArchivedRecord
 

@@ -103,6 +103,8 @@ def test_only_the_audit_app_writes_audit_entries():
 SERVICE_ENTRY_POINTS = {
     "dashboard.audit.services": {"audit_entry_create"},
     "dashboard.receivers.services": {"live_signature_headers", "callback_deliver"},
+    # configs as code applies each change through the single save's own path
+    "dashboard.domains.services": {"config_save", "config_delete", "ConflictError"},
 }
 
 

@@ -78,6 +78,8 @@ class AuditEntry(models.Model):
     error_message = models.TextField(blank=True)
     error_params = models.JSONField(null=True, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
+    # The bulk change this entry is part of ("config-run:12"), if any.
+    batch = models.CharField(max_length=40, blank=True, db_index=True)
     rollback_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rollbacks"
     )

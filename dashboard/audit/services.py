@@ -25,6 +25,7 @@ def audit_entry_create(
     error_message: str = "",
     error_params: dict | None = None,
     rollback_of: AuditEntry | None = None,
+    batch: str = "",
 ) -> AuditEntry:
     """Append one entry. Messages of our own are stored as English templates with their
     parameters (gettext_noop), so every reader sees them in their own language; messages
@@ -50,4 +51,5 @@ def audit_entry_create(
         error_params=error_params,
         client_ip=client_ip,
         rollback_of=rollback_of,
+        batch=batch,
     )

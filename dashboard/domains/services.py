@@ -142,6 +142,7 @@ class _Edit:
     client_ip: str | None
     before: dict | None
     rollback_of: AuditEntry | None = None
+    batch: str = ""  # the config run the change belongs to ("config-run:12"), if any
 
     def audit(self, outcome: str, **fields) -> AuditEntry:
         return audit_entry_create(
@@ -153,6 +154,7 @@ class _Edit:
             client_ip=self.client_ip,
             before=self.before,
             rollback_of=self.rollback_of,
+            batch=self.batch,
             **fields,
         )
 
@@ -199,17 +201,19 @@ def config_save(
     expected_version: int,
     client_ip: str | None = None,
     rollback_of: AuditEntry | None = None,
+    batch: str = "",
 ) -> SaveResult:
     """Create or update one callback config. Raises ConflictError or UpstreamError.
 
     `data` holds the validated form fields; an empty `notify_auth_key` keeps the current key.
-    `rollback_of`: the audit entry whose earlier configuration this save restores.
+    `rollback_of`: the audit entry whose earlier configuration this save restores; `batch`:
+    the config run it is part of.
     """
 
     def edit_of(cached) -> _Edit:
         action = AuditEntry.Action.UPDATE if cached else AuditEntry.Action.ADD
         before = kind.state_of_cached(cached)
-        return _Edit(domain, kind, action, actor, client_ip, before, rollback_of)
+        return _Edit(domain, kind, action, actor, client_ip, before, rollback_of, batch)
 
     edit = edit_of(kind.model.objects.filter(domain=domain).first())
     try:
@@ -282,11 +286,18 @@ def config_delete(
     actor,
     expected_version: int,
     client_ip: str | None = None,
+    batch: str = "",
 ) -> str:
     """Delete one callback config upstream and in the cache. Returns the RequestId."""
     cached = kind.model.objects.filter(domain=domain).first()
     edit = _Edit(
-        domain, kind, AuditEntry.Action.DELETE, actor, client_ip, kind.state_of_cached(cached)
+        domain,
+        kind,
+        AuditEntry.Action.DELETE,
+        actor,
+        client_ip,
+        kind.state_of_cached(cached),
+        batch=batch,
     )
     try:
         token = _claim(domain, kind, expected_version)

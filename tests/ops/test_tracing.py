@@ -14,14 +14,8 @@ import pytest
 from django.conf import settings
 
 from dashboard.ops.tracing import wanted
-from tests.conftest import (
-    ALL_DATABASES,
-    TEAM_DOMAIN,
-    Gunicorn,
-    free_port,
-    process_env,
-    signed_in_session,
-)
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, Gunicorn, process_env, signed_in_session
+from tests.sandbox.servers import sandbox_on_this_run
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER, CLIENT = 2, 3  # opentelemetry.proto Span.SpanKind
@@ -79,69 +73,45 @@ class Collector:
         self.server.shutdown()
 
 
-def _wait_for(port: int) -> None:
-    import socket
-
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
 @pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
 def test_a_request_its_live_api_call_and_its_queries_are_one_trace(lead, synced):
     collector = Collector()
     # The Live API over real HTTP (the sandbox as its own process, on this run's sandbox
     # database), as in production: the embedded sandbox is called in-process, not over HTTP.
-    port = free_port()
-    sandbox = subprocess.Popen(
-        [sys.executable, "manage.py", "runsandbox", f"127.0.0.1:{port}"],
-        cwd=ROOT,
-        env=process_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     server = None
     try:
-        _wait_for(port)
-        server = Gunicorn(
-            workers=2,
-            LIVE_API_ENDPOINT=f"http://127.0.0.1:{port}",
-            ALIBABA_CLOUD_ACCESS_KEY_ID="sandbox",
-            ALIBABA_CLOUD_ACCESS_KEY_SECRET="sandbox-secret",
-            OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
-            OTEL_SERVICE_NAME="dashboard-under-test",
-            OTEL_BSP_SCHEDULE_DELAY="100",
-        )
-        session = signed_in_session(server.url, lead)
-        answer = session.post(f"/domains/{TEAM_DOMAIN}/refresh/")
-        assert answer.status_code == 302
-        deadline = time.monotonic() + 30
-        request = None
-        while time.monotonic() < deadline and request is None:
-            time.sleep(0.2)
-            request = next(
-                (
-                    s
-                    for s in list(collector.spans)
-                    if s["kind"] == SERVER
-                    and s["name"].startswith("POST")
-                    and "refresh" in str(s["attributes"].get("http.route", ""))
-                ),
-                None,
+        with sandbox_on_this_run() as port:
+            server = Gunicorn(
+                workers=2,
+                LIVE_API_ENDPOINT=f"http://127.0.0.1:{port}",
+                ALIBABA_CLOUD_ACCESS_KEY_ID="sandbox",
+                ALIBABA_CLOUD_ACCESS_KEY_SECRET="sandbox-secret",
+                OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
+                OTEL_SERVICE_NAME="dashboard-under-test",
+                OTEL_BSP_SCHEDULE_DELAY="100",
             )
-        assert request is not None, [s["name"] for s in collector.spans][:30]
-        time.sleep(0.5)  # the rest of the batch
+            session = signed_in_session(server.url, lead)
+            answer = session.post(f"/domains/{TEAM_DOMAIN}/refresh/")
+            assert answer.status_code == 302
+            deadline = time.monotonic() + 30
+            request = None
+            while time.monotonic() < deadline and request is None:
+                time.sleep(0.2)
+                request = next(
+                    (
+                        s
+                        for s in list(collector.spans)
+                        if s["kind"] == SERVER
+                        and s["name"].startswith("POST")
+                        and "refresh" in str(s["attributes"].get("http.route", ""))
+                    ),
+                    None,
+                )
+            assert request is not None, [s["name"] for s in collector.spans][:30]
+            time.sleep(0.5)  # the rest of the batch
     finally:
         if server is not None:
             server.stop()
-        sandbox.terminate()
-        sandbox.wait(10)
         collector.stop()
     assert request["service"] == "dashboard-under-test"
     trace = [s for s in collector.spans if s["trace"] == request["trace"]]

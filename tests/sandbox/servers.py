@@ -24,7 +24,6 @@ def free_port() -> int:
 @contextmanager
 def sandbox_process(folder: Path, *, faults: str = "", throttle: bool = False):
     """Yields the port of a fresh sandbox (its own small demo account in `folder`)."""
-    port = free_port()
     env = {
         **os.environ,
         "DEBUG": "true",
@@ -34,6 +33,24 @@ def sandbox_process(folder: Path, *, faults: str = "", throttle: bool = False):
         "LIVE_SANDBOX_RATE_SCALE": "0.02",
     }
     env.pop("DATABASE_URL", None)
+    with _serve(env, throttle=throttle, faults=faults) as port:
+        yield port
+
+
+@contextmanager
+def sandbox_on_this_run():
+    """Yields the port of a sandbox serving this test run's own sandbox database over HTTP
+    (what the embedded sandbox holds, for the official SDK or a dashboard process to read;
+    the test must be transaction=True)."""
+    from tests.conftest import process_env
+
+    with _serve(process_env(), throttle=False) as port:
+        yield port
+
+
+@contextmanager
+def _serve(env: dict, *, throttle: bool, faults: str = ""):
+    port = free_port()
     command = [sys.executable, "manage.py", "runsandbox", f"127.0.0.1:{port}"]
     if not throttle:
         command.append("--no-throttle")

@@ -1,0 +1,228 @@
+"""The configs document: every domain's callback configs as one YAML (or JSON) document, and
+reading one back.
+
+    format: live-callback-configs/v1
+    domains:
+      live.example-shop.com:
+        team: Shop streaming            # informational
+        record:
+          notify_url: https://hooks.example-shop.com/live/record
+          on_demand_url: ''
+          need_status_notify: true
+          notify_req_auth: true
+          auth_key: keep                # keep | new | {env: NAME} | {file: PATH}
+          key_fingerprint: 3f9c0a71d2e4 # informational: which key is set
+          revision: 4                   # the dashboard's version of this config
+        snapshot: null                  # no snapshot callback (planning null deletes one)
+
+A kind left out of a domain, and a domain left out of the document, are not managed: the
+plan leaves them alone. Keys are never written in clear: `keep` keeps the key the config has,
+`new` makes a new one, and on the command line `{env: NAME}` / `{file: PATH}` read one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+import yaml
+from django.utils import timezone
+from django.utils.translation import gettext_noop
+
+from dashboard.domains.kinds import KINDS, kinds_for
+from dashboard.domains.models import Domain
+
+FORMAT = "live-callback-configs/v1"
+MAX_BYTES = 2_000_000
+KEEP, NEW = "keep", "new"
+INFORMATIONAL = {"key_fingerprint"}
+
+
+class DocumentError(ValueError):
+    """The document cannot be read; the message says where, in English (translated when
+    shown) with its parameters."""
+
+    def __init__(self, message: str, **params):
+        super().__init__(message % params if params else message)
+        self.template, self.params = message, params
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+def _config_entry(domain: Domain, kind) -> dict | None:
+    config = domain.config(kind)
+    if config is None:
+        return None
+    entry = {f: getattr(config, f) for f in kind.fields}
+    entry["auth_key"] = KEEP
+    if config.auth_key_fingerprint:
+        entry["key_fingerprint"] = config.auth_key_fingerprint[:12]
+    entry["revision"] = domain.version(kind)
+    return entry
+
+
+def export_document(domains) -> dict:
+    """The cached configs of `domains` (as the last sync or save left them)."""
+    rows = (
+        domains.select_related("team", "record_config", "snapshot_config", "stream_config")
+        .filter(gone_at__isnull=True)
+        .order_by("name")
+    )
+    out: dict = {}
+    for domain in rows:
+        entry: dict = {}
+        if domain.team_id:
+            entry["team"] = domain.team.name
+        for kind in kinds_for(domain):
+            entry[kind.name] = _config_entry(domain, kind)
+        out[domain.name] = entry
+    return {
+        "format": FORMAT,
+        "exported_at": timezone.now().astimezone(dt.UTC).isoformat(timespec="seconds"),
+        "domains": out,
+    }
+
+
+def dump(document: dict, fmt: str = "yaml") -> str:
+    if fmt == "json":
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    header = "# Live callback configs, exported by the Live Callback Dashboard.\n"
+    return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+
+
+# --- reading one back ------------------------------------------------------------------------
+
+
+@dataclass
+class Wanted:
+    """What the document asks of one (domain, kind): `values` None means no config."""
+
+    domain_name: str
+    kind: str
+    values: dict | None
+    key: object = KEEP  # KEEP, NEW, {"env": …} / {"file": …}, or the key itself (resolved)
+    revision: int | None = None
+    problems: list[tuple[str, dict]] = field(default_factory=list)
+
+
+def _bool(value, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise DocumentError(gettext_noop("%(where)s must be true or false."), where=where)
+
+
+def _entry(domain_name: str, kind, raw) -> Wanted:
+    where = f"{domain_name}.{kind.name}"
+    if raw is None:
+        return Wanted(domain_name, kind.name, None)
+    if not isinstance(raw, dict):
+        raise DocumentError(gettext_noop("%(where)s must be a mapping or null."), where=where)
+    allowed = {*kind.fields, "auth_key", "revision", *INFORMATIONAL}
+    unknown = sorted(str(k) for k in raw if k not in allowed)
+    if unknown:
+        raise DocumentError(
+            gettext_noop("%(where)s has fields this kind does not know: %(fields)s."),
+            where=where,
+            fields=", ".join(unknown),
+        )
+    values = {}
+    for name in kind.fields:
+        value = raw.get(name)
+        if name in ("need_status_notify", "notify_req_auth"):
+            values[name] = _bool(value, f"{where}.{name}") if value is not None else False
+        elif value is None:
+            values[name] = ""
+        elif isinstance(value, str):
+            values[name] = value
+        else:
+            raise DocumentError(gettext_noop("%(where)s must be text."), where=f"{where}.{name}")
+    key = raw.get("auth_key", KEEP)
+    if isinstance(key, dict):
+        if len(key) != 1 or next(iter(key)) not in ("env", "file"):
+            raise DocumentError(
+                gettext_noop("%(where)s.auth_key is keep, new, {env: NAME} or {file: PATH}."),
+                where=where,
+            )
+        reference = next(iter(key.values()))
+        if not isinstance(reference, str) or not reference.strip():
+            raise DocumentError(gettext_noop("%(where)s.auth_key names nothing."), where=where)
+    elif key not in (KEEP, NEW):
+        raise DocumentError(
+            gettext_noop(
+                "%(where)s.auth_key: write keep, new, {env: NAME} or {file: PATH}; keys are "
+                "never written in a document."
+            ),
+            where=where,
+        )
+    revision = raw.get("revision")
+    if revision is not None and (
+        isinstance(revision, bool) or not isinstance(revision, int) or revision < 0
+    ):
+        raise DocumentError(gettext_noop("%(where)s.revision must be a whole number."), where=where)
+    return Wanted(domain_name, kind.name, values, key=key, revision=revision)
+
+
+def parse(text: str) -> list[Wanted]:
+    """What a document asks for, (domain, kind) by (domain, kind), in its order. Raises
+    DocumentError for a document that cannot be read at all; a domain the dashboard does not
+    know, or a kind it does not carry, is kept as a problem for the plan to refuse."""
+    if len(text.encode("utf-8", "replace")) > MAX_BYTES:
+        raise DocumentError(gettext_noop("The document is larger than 2 MB."))
+    if "\x00" in text:
+        raise DocumentError(gettext_noop("The document contains a NUL character."))
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        raise DocumentError(
+            gettext_noop("The document is neither YAML nor JSON (line %(line)s)."), line=line
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("domains"), dict):
+        raise DocumentError(gettext_noop("The document has no 'domains' mapping."))
+    if data.get("format", FORMAT) != FORMAT:
+        raise DocumentError(
+            gettext_noop("The document's format is %(format)s; this dashboard reads %(ours)s."),
+            format=str(data.get("format"))[:60],
+            ours=FORMAT,
+        )
+    names = [str(name) for name in data["domains"]]
+    known = {d.name.lower(): d for d in Domain.objects.filter(name__in=names)}
+    wanted: list[Wanted] = []
+    for raw_name, entry in data["domains"].items():
+        name = str(raw_name)
+        domain = known.get(name.lower())
+        if entry is None:
+            entry = {}
+        if not isinstance(entry, dict):
+            raise DocumentError(gettext_noop("%(where)s must be a mapping."), where=name)
+        if domain is None:
+            problem = Wanted(name, "", None)
+            problem.problems.append((gettext_noop("No such domain in the dashboard."), {}))
+            wanted.append(problem)
+            continue
+        carried = {kind.name for kind in kinds_for(domain)}
+        for key, raw in entry.items():
+            if key == "team":
+                continue
+            kind = KINDS.get(str(key))
+            if kind is None:
+                raise DocumentError(
+                    gettext_noop(
+                        "%(where)s: %(key)s is not a config kind (record, snapshot, stream)."
+                    ),
+                    where=name,
+                    key=str(key)[:40],
+                )
+            item = _entry(domain.name, kind, raw)
+            if kind.name not in carried:
+                item.problems.append(
+                    (
+                        gettext_noop("This domain does not carry %(kind)s callbacks."),
+                        {"kind": kind.name},
+                    )
+                )
+            wanted.append(item)
+    return wanted

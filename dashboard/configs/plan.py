@@ -1,0 +1,206 @@
+"""Planning: what a document would change, (domain, kind) by (domain, kind), against the live
+state — a fresh Describe of each config, within the client's rate budget — before anything
+is sent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.utils import timezone
+from django.utils.translation import gettext_noop
+
+from dashboard.access import can_edit_domain
+from dashboard.domains.forms import generate_auth_key
+from dashboard.domains.kinds import KINDS
+from dashboard.domains.models import Domain, key_fingerprint
+from dashboard.domains.selectors import upstream_config
+from dashboard.failures import UpstreamError
+
+from .document import KEEP, NEW, Wanted
+from .models import ConfigChange, ConfigRun
+from .sealing import seal, unseal
+
+
+class Refused(Exception):
+    def __init__(self, reason: str, **params):
+        super().__init__(reason)
+        self.reason, self.params = reason, params
+
+
+def wanted_to_json(items: list[Wanted]) -> list[dict]:
+    return [
+        {
+            "domain": w.domain_name,
+            "kind": w.kind,
+            "values": w.values,
+            "key": w.key,
+            "revision": w.revision,
+            "problems": [[t, p] for t, p in w.problems],
+        }
+        for w in items
+    ]
+
+
+def wanted_from_json(rows: list[dict]) -> list[Wanted]:
+    return [
+        Wanted(
+            r["domain"],
+            r["kind"],
+            r["values"],
+            key=r.get("key", KEEP),
+            revision=r.get("revision"),
+            problems=[(t, p) for t, p in r.get("problems", [])],
+        )
+        for r in rows
+    ]
+
+
+def _key(wanted: Wanted, *, references: bool) -> tuple[str, bool]:
+    """(the key to set, or "" to keep the current one; whether it is a generated one)."""
+    key = wanted.key
+    if key == KEEP:
+        return "", False
+    if key == NEW:
+        return generate_auth_key(), True
+    if isinstance(key, dict) and "sealed" in key:  # an undo restoring the key before
+        return unseal(key["sealed"]), False
+    if not references:
+        raise Refused(
+            gettext_noop(
+                "Keys from the environment or from files are read on the command line only "
+                "(configs plan/apply); here, use keep or new."
+            )
+        )
+    if "env" in key:
+        value = os.environ.get(key["env"], "")
+        if not value:
+            raise Refused(
+                gettext_noop("The environment variable %(name)s is not set."), name=key["env"]
+            )
+        return value.strip(), False
+    try:
+        return Path(key["file"]).read_text().strip(), False
+    except OSError:
+        raise Refused(
+            gettext_noop("The key file %(path)s cannot be read."), path=key["file"]
+        ) from None
+
+
+def _form_data(values: dict, key: str, version: int) -> dict:
+    return {**values, "notify_auth_key": key, "version": version}
+
+
+def _plan_one(wanted: Wanted, *, actor, references: bool) -> dict:
+    """The change row's fields for one (domain, kind)."""
+    if wanted.problems:
+        reason, params = wanted.problems[0]
+        raise Refused(reason, **params)
+    domain = Domain.objects.select_related("team").get(name=wanted.domain_name)
+    kind = KINDS[wanted.kind]
+    if not can_edit_domain(actor, domain):
+        raise Refused(
+            gettext_noop(
+                "You may not change this domain's callbacks (another team's domain, a domain "
+                "gone from Live, or a role that only reads)."
+            )
+        )
+    new_key, generated = _key(wanted, references=references)
+    version = domain.version(kind)
+    try:
+        current = upstream_config(domain_name=domain.name, kind=kind)
+    except UpstreamError as failure:
+        raise Refused(
+            gettext_noop("The Live API said %(code)s: %(message)s (RequestId %(request_id)s)"),
+            code=failure.code,
+            message=failure.message,
+            request_id=failure.request_id,
+        ) from None
+    if not kind.cached_matches_upstream(domain.config(kind), current):
+        raise Refused(
+            gettext_noop(
+                "Changed outside the dashboard since the last sync: refresh the domain, then "
+                "plan again."
+            )
+        )
+    before = kind.state_of_upstream(current)
+    old_key = current.notify_auth_key if current else ""
+    row = {"domain": domain, "before": before, "expected_version": version}
+    if wanted.values is None:
+        after, key = None, ""
+    else:
+        form = kind.form_class(
+            data=_form_data(wanted.values, new_key, version), has_key=bool(old_key)
+        )
+        if not form.is_valid():
+            problems = [f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()]
+            raise Refused(gettext_noop("Not valid: %(problems)s"), problems="; ".join(problems))
+        values = kind.values_from(form.cleaned_data)
+        key = new_key or old_key
+        after = kind.state(values, key_fingerprint(key))
+        row["values"] = values
+    if before == after:
+        return {**row, "action": ConfigChange.Action.UNCHANGED, "after": after}
+    if wanted.revision is not None and wanted.revision != version:
+        raise Refused(
+            gettext_noop(
+                "Changed since the document was written (revision %(was)s, now %(now)s): export "
+                "again, or leave the revision out to apply over it."
+            ),
+            was=wanted.revision,
+            now=version,
+        )
+    if after is None:
+        action = ConfigChange.Action.DELETE
+    else:
+        action = ConfigChange.Action.CREATE if current is None else ConfigChange.Action.UPDATE
+    key_changes = after is None or (new_key and new_key != old_key)
+    return {
+        **row,
+        "action": action,
+        "after": after,
+        "new_key": seal(new_key) if new_key and new_key != old_key else "",
+        "old_key": seal(old_key) if key_changes else "",
+        "generated": generated,
+    }
+
+
+def plan_compute(run: ConfigRun, wanted: list[Wanted], *, references: bool = False) -> ConfigRun:
+    """Fill `run` with its changes (one Describe per config) and mark it planned. `references`:
+    keys may come from the environment and files (the command line only)."""
+    actor = run.created_by
+    rows = []
+    for position, item in enumerate(wanted):
+        base = {
+            "run": run,
+            "position": position,
+            "domain_name": item.domain_name,
+            "kind": item.kind,
+        }
+        try:
+            fields = _plan_one(item, actor=actor, references=references)
+        except Refused as refusal:
+            rows.append(
+                ConfigChange(
+                    **base,
+                    action=ConfigChange.Action.REFUSED,
+                    reason=refusal.reason,
+                    reason_params=refusal.params or None,
+                    outcome=ConfigChange.Outcome.SKIPPED,
+                    domain=Domain.objects.filter(name=item.domain_name).first(),
+                )
+            )
+            continue
+        fields.pop("generated", None)
+        outcome = (
+            ConfigChange.Outcome.PENDING
+            if fields["action"] in ConfigChange.CHANGING
+            else ConfigChange.Outcome.SKIPPED
+        )
+        rows.append(ConfigChange(**base, **fields, outcome=outcome))
+    ConfigChange.objects.bulk_create(rows)
+    ConfigRun.objects.filter(pk=run.pk).update(
+        state=ConfigRun.State.PLANNED, planned_at=timezone.now()
+    )
+    run.refresh_from_db()
+    return run

@@ -1,0 +1,295 @@
+"""Configs as code in the browser: export, plan a document or a bulk change, watch it apply,
+pause, cancel, undo."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from dashboard.access import ask_a_lead, domains_editable_by
+from dashboard.accounts.roles import is_lead
+from dashboard.domains.kinds import KINDS, kinds_for
+from dashboard.domains.models import Domain, Team
+from dashboard.htmx import render_page
+from dashboard.logs import enqueue_with_request_id
+
+from .document import KEEP, NEW, DocumentError, Wanted, dump, export_document, parse
+from .models import ConfigChange, ConfigRun
+from .selectors import field_changes, reason, run_counts
+from .services import run_cancel, run_create, run_pause, run_start, undo_wanted
+from .tasks import config_run_apply, config_run_plan
+
+
+def _require_editor(user) -> None:
+    if not domains_editable_by(user).exists():
+        raise PermissionDenied(
+            _("Only editors and leads plan config changes, for the domains they edit.")
+            + " "
+            + ask_a_lead()
+        )
+
+
+class DocumentForm(forms.Form):
+    document = forms.CharField(
+        label=gettext_lazy("Paste a document"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false", "class": "mono"}),
+    )
+    upload = forms.FileField(label=gettext_lazy("or upload one (YAML or JSON)"), required=False)
+
+    def clean(self):
+        data = super().clean()
+        text = data.get("document") or ""
+        upload = data.get("upload")
+        if upload is not None:
+            if upload.size > 2_000_000:
+                raise forms.ValidationError(_("The document is larger than 2 MB."))
+            try:
+                text = upload.read().decode("utf-8")
+            except UnicodeDecodeError:
+                raise forms.ValidationError(_("The file is not UTF-8 text.")) from None
+        if not text.strip():
+            raise forms.ValidationError(_("Paste a document or choose a file."))
+        try:
+            data["wanted"] = parse(text)
+        except DocumentError as problem:
+            raise forms.ValidationError(_(problem.template) % problem.params) from None
+        if not data["wanted"]:
+            raise forms.ValidationError(_("The document names no domain."))
+        return data
+
+
+def configs_home(request):
+    runs = ConfigRun.objects.all()
+    if not is_lead(request.user):
+        runs = runs.filter(created_by=request.user)
+    context = {
+        "form": DocumentForm(),
+        "teams": Team.objects.order_by("name"),
+        "runs": runs[:20],
+        "can_plan": domains_editable_by(request.user).exists(),
+    }
+    return render(request, "configs/home.html", context)
+
+
+def configs_export(request, fmt: str):
+    rows = Domain.objects.all()
+    team = request.GET.get("team", "")
+    if team:
+        rows = rows.filter(team__name=team)
+    text = dump(export_document(rows), fmt)
+    response = HttpResponse(
+        text, content_type="application/json" if fmt == "json" else "application/yaml"
+    )
+    response["Content-Disposition"] = f'attachment; filename="live-callback-configs.{fmt}"'
+    return response
+
+
+def _plan(request, wanted: list[Wanted], *, source: str, title: str, undo_of=None):
+    run = run_create(actor=request.user, wanted=wanted, source=source, title=title, undo_of=undo_of)
+    enqueue_with_request_id(config_run_plan, run.pk)
+    return redirect("config_run", pk=run.pk)
+
+
+@require_POST
+def configs_plan(request):
+    _require_editor(request.user)
+    form = DocumentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        context = {
+            "form": form,
+            "teams": Team.objects.order_by("name"),
+            "runs": ConfigRun.objects.filter(created_by=request.user)[:20],
+            "can_plan": True,
+        }
+        return render(request, "configs/home.html", context, status=400)
+    upload = form.cleaned_data.get("upload")
+    title = upload.name if upload is not None else _("Pasted document")
+    return _plan(
+        request, form.cleaned_data["wanted"], source=ConfigRun.Source.DOCUMENT, title=title
+    )
+
+
+# --- bulk changes ---------------------------------------------------------------------------
+
+BULK_ACTIONS = [
+    ("record_url", gettext_lazy("Set the recording callback URL to…")),
+    ("sign_new_key", gettext_lazy("Turn signing on, with a new key per domain")),
+    ("copy_from", gettext_lazy("Copy another domain's callbacks")),
+]
+
+
+class BulkForm(forms.Form):
+    domains = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Domains"),
+        queryset=Domain.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    action = forms.ChoiceField(label=gettext_lazy("Change"), choices=BULK_ACTIONS)
+    url = forms.CharField(
+        label=gettext_lazy("Recording callback URL"), required=False, max_length=1024
+    )
+    source = forms.ModelChoiceField(
+        label=gettext_lazy("Copy from"), queryset=Domain.objects.none(), required=False
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        editable = domains_editable_by(user).select_related("team").order_by("name")
+        self.fields["domains"].queryset = editable
+        self.fields["domains"].label_from_instance = lambda d: (
+            f"{d.name} · {d.team.name}" if d.team_id else d.name
+        )
+        self.fields["source"].queryset = Domain.objects.filter(gone_at__isnull=True).order_by(
+            "name"
+        )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == "record_url" and not (data.get("url") or "").strip():
+            self.add_error("url", _("Give the URL."))
+        if data.get("action") == "copy_from" and not data.get("source"):
+            self.add_error("source", _("Choose the domain to copy from."))
+        return data
+
+
+def _cached_values(domain: Domain, kind) -> dict:
+    config = domain.config(kind)
+    values = {f: getattr(config, f) if config else "" for f in kind.fields}
+    for flag in ("need_status_notify", "notify_req_auth"):
+        if flag in values:
+            values[flag] = bool(values[flag])
+    return values
+
+
+def bulk_wanted(data: dict) -> list[Wanted]:
+    """The bulk change as what a document would say, domain by domain."""
+    wanted: list[Wanted] = []
+    for domain in data["domains"]:
+        if data["action"] == "record_url":
+            kind = KINDS["record"]
+            if not kind.applies_to(domain):
+                continue
+            values = {**_cached_values(domain, kind), "notify_url": data["url"].strip()}
+            wanted.append(Wanted(domain.name, kind.name, values))
+        elif data["action"] == "sign_new_key":
+            for kind in kinds_for(domain):
+                if domain.config(kind) is not None:
+                    values = {**_cached_values(domain, kind), "notify_req_auth": True}
+                    wanted.append(Wanted(domain.name, kind.name, values, key=NEW))
+        else:
+            source = data["source"]
+            for kind in kinds_for(source):
+                if not kind.applies_to(domain) or domain.pk == source.pk:
+                    continue
+                config = source.config(kind)
+                if config is None:
+                    wanted.append(Wanted(domain.name, kind.name, None))
+                    continue
+                values = _cached_values(source, kind)
+                has_key = domain.config(kind) is not None and bool(
+                    domain.config(kind).auth_key_fingerprint
+                )
+                key = KEEP if has_key or not values.get("notify_req_auth") else NEW
+                wanted.append(Wanted(domain.name, kind.name, values, key=key))
+    return wanted
+
+
+@require_http_methods(["GET", "POST"])
+def configs_bulk(request):
+    _require_editor(request.user)
+    initial = {"domains": request.GET.getlist("domain")}
+    form = BulkForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        wanted = bulk_wanted(form.cleaned_data)
+        if not wanted:
+            form.add_error(
+                None, _("None of the chosen domains has a callback this change applies to.")
+            )
+        else:
+            data = form.cleaned_data
+            if data["action"] == "record_url":
+                title = _("Recording callback URL → %(url)s") % {"url": data["url"].strip()}
+            elif data["action"] == "copy_from":
+                title = _("Copy of %(domain)s's callbacks") % {"domain": data["source"].name}
+            else:
+                title = str(dict(BULK_ACTIONS)[data["action"]])
+            return _plan(request, wanted, source=ConfigRun.Source.BULK, title=title)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "configs/bulk.html", {"form": form}, status=status)
+
+
+# --- a run ------------------------------------------------------------------------------------
+
+
+def _run(request, pk: int) -> ConfigRun:
+    run = ConfigRun.objects.filter(pk=pk).first()
+    if run is None:
+        raise Http404(_("There is no config run %(id)s.") % {"id": pk})
+    if run.created_by_id != request.user.pk and not is_lead(request.user):
+        raise PermissionDenied(_("This is someone else's config run.") + " " + ask_a_lead())
+    return run
+
+
+def config_run(request, pk: int):
+    run = _run(request, pk)
+    changes = list(run.changes.select_related("domain"))
+    rows = [
+        {
+            "change": c,
+            "fields": field_changes(c),
+            "reason": reason(c),
+            # our own messages are translated; the Live API's stay as Alibaba Cloud sent them
+            "error": _(c.error_message)
+            if c.error_code in ("Conflict", "Forbidden") and c.error_message
+            else c.error_message,
+        }
+        for c in changes
+        if c.action != ConfigChange.Action.UNCHANGED
+    ]
+    context = {
+        "run": run,
+        "rows": rows,
+        "counts": run_counts(run),
+        "unchanged": sum(c.action == ConfigChange.Action.UNCHANGED for c in changes),
+        "undoable": run.state in (ConfigRun.State.DONE, ConfigRun.State.CANCELLED)
+        and any(c.outcome == ConfigChange.Outcome.APPLIED for c in changes),
+    }
+    return render_page(request, "configs/run.html", "progress", context)
+
+
+@require_POST
+def config_run_action(request, pk: int):
+    run = _run(request, pk)
+    _require_editor(request.user)
+    action = request.POST.get("action", "")
+    if action in ("apply", "resume"):
+        if run_start(run):
+            enqueue_with_request_id(config_run_apply, run.pk)
+            messages.success(request, _("Applying in the background."))
+        else:
+            messages.error(request, _("This run is not waiting to be applied."))
+    elif action == "pause":
+        if not run_pause(run):
+            messages.error(request, _("Only a run being applied can be paused."))
+    elif action == "cancel":
+        if run_cancel(run):
+            messages.info(request, _("Cancelled: what was not applied yet will not be."))
+        else:
+            messages.error(request, _("This run has already finished."))
+    elif action == "undo":
+        wanted = undo_wanted(run)
+        if run.state not in (ConfigRun.State.DONE, ConfigRun.State.CANCELLED) or not wanted:
+            messages.error(request, _("Only a finished run that changed something can be undone."))
+        else:
+            title = _("Undo of run %(id)s") % {"id": run.pk}
+            return _plan(request, wanted, source=ConfigRun.Source.UNDO, title=title, undo_of=run)
+    else:
+        messages.error(request, _("Choose apply, pause, resume, cancel or undo."))
+    return redirect("config_run", pk=run.pk)

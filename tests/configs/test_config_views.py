@@ -1,0 +1,149 @@
+"""Configs as code in the browser's requests, planned and applied by a real `db_worker`."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dashboard.configs.document import dump, export_document
+from dashboard.configs.models import ConfigRun
+from dashboard.domains.kinds import RECORD
+from dashboard.domains.models import Domain
+from tests.conftest import ALL_DATABASES, OTHER_DOMAIN, TEAM_DOMAIN, process_env
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def work() -> None:
+    """The background worker, until the queue is empty."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", "db_worker", "--batch", "--no-startup-delay", "--no-reload"],
+        cwd=ROOT,
+        env=process_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def moved_document(url: str) -> str:
+    document = yaml.safe_load(dump(export_document(Domain.objects.filter(name=TEAM_DOMAIN))))
+    document["domains"][TEAM_DOMAIN]["record"]["notify_url"] = url
+    return dump(document)
+
+
+def test_paste_plan_apply_and_undo(client, lead, synced):
+    client.force_login(lead)
+    original = Domain.objects.get(name=TEAM_DOMAIN).config(RECORD).notify_url
+    answer = client.post(
+        "/configs/plan/", {"document": moved_document("https://hooks.example.org/v9")}
+    )
+    assert answer.status_code == 302
+    run = ConfigRun.objects.get()
+    page = client.get(answer["Location"]).content.decode()
+    assert "Planning" in page
+    work()
+    page = client.get(answer["Location"]).content.decode()
+    assert re.search(
+        r"notify_url</span>: <del>[^<]+</del> → <ins[^>]*>https://hooks.example.org/v9", page
+    )
+    assert "Apply 1 change" in page
+    # the page polls itself only while something is happening
+    fragment = client.get(answer["Location"], headers={"HX-Request": "true"}).content.decode()
+    assert fragment.lstrip().startswith('<section class="card" id="progress"')
+    assert "hx-trigger" not in fragment
+
+    assert client.post(f"/configs/runs/{run.pk}/action/", {"action": "apply"}).status_code == 302
+    assert "hx-trigger" in client.get(answer["Location"]).content.decode()  # queued: it polls
+    work()
+    page = client.get(answer["Location"]).content.decode()
+    assert "1 applied" in page and "Undo this run" in page
+    assert Domain.objects.get(name=TEAM_DOMAIN).config(RECORD).notify_url.endswith("/v9")
+
+    undo = client.post(f"/configs/runs/{run.pk}/action/", {"action": "undo"})
+    undo_run = ConfigRun.objects.get(undo_of=run)
+    assert undo["Location"] == f"/configs/runs/{undo_run.pk}/"
+    work()
+    client.post(f"/configs/runs/{undo_run.pk}/action/", {"action": "apply"})
+    work()
+    assert Domain.objects.get(name=TEAM_DOMAIN).config(RECORD).notify_url == original
+
+
+@pytest.mark.parametrize(
+    ("document", "says"),
+    [
+        ("", "Paste a document or choose a file."),
+        ("domains: [", "neither YAML nor JSON"),
+        ("domains: {}", "names no domain"),
+    ],
+)
+def test_a_document_that_cannot_be_read_is_said_and_nothing_is_made(
+    client, lead, synced, document, says
+):
+    client.force_login(lead)
+    answer = client.post("/configs/plan/", {"document": document})
+    assert answer.status_code == 400
+    assert says in answer.content.decode()
+    assert not ConfigRun.objects.exists()
+
+
+def test_someone_elses_run_is_refused_and_a_viewer_cannot_plan(
+    client, lead, editor, viewer, synced
+):
+    client.force_login(editor)
+    client.post("/configs/plan/", {"document": moved_document("https://hooks.example.org/e")})
+    run = ConfigRun.objects.get()
+    client.force_login(viewer)
+    assert client.get(f"/configs/runs/{run.pk}/").status_code == 403
+    assert client.post("/configs/plan/", {"document": "domains: {}"}).status_code == 403
+    assert client.get("/configs/export.yaml").status_code == 200  # reading is for everyone
+    client.force_login(lead)
+    assert client.get(f"/configs/runs/{run.pk}/").status_code == 200  # leads see every run
+
+
+def test_export_downloads_the_document_without_keys(client, viewer, synced):
+    client.force_login(viewer)
+    answer = client.get("/configs/export.yaml", {"team": "Shop streaming"})
+    assert answer["Content-Disposition"] == 'attachment; filename="live-callback-configs.yaml"'
+    document = yaml.safe_load(answer.content)
+    assert list(document["domains"]) == [TEAM_DOMAIN]
+    assert OTHER_DOMAIN not in answer.content.decode()
+    record = document["domains"][TEAM_DOMAIN]["record"]
+    assert record["auth_key"] == "keep"
+    assert set(record) <= {
+        "notify_url",
+        "on_demand_url",
+        "need_status_notify",
+        "notify_req_auth",
+        "auth_key",
+        "key_fingerprint",
+        "revision",
+    }
+    assert client.get("/configs/export.xml").status_code == 404
+
+
+def test_bulk_new_keys_are_planned_per_domain_and_never_shown(client, lead, synced):
+    client.force_login(lead)
+    domains = list(
+        Domain.objects.filter(name__in=[TEAM_DOMAIN, OTHER_DOMAIN]).values_list("pk", flat=True)
+    )
+    answer = client.post("/configs/bulk/", {"domains": domains, "action": "sign_new_key"})
+    assert answer.status_code == 302
+    work()
+    run = ConfigRun.objects.get()
+    changes = list(run.changes.exclude(action="unchanged"))
+    assert changes and all(c.new_key for c in changes)  # sealed, one each
+    assert len({c.new_key for c in changes}) == len(changes)
+    page = client.get(answer["Location"]).content.decode()
+    assert "a new key" in page
+    from dashboard.configs.sealing import unseal
+
+    for c in changes:
+        assert unseal(c.new_key) not in page and len(unseal(c.new_key)) == 32
