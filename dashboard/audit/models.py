@@ -105,6 +105,12 @@ class AuditEntry(models.Model):
         raise TypeError("Audit entries are append-only.")
 
     @property
+    def config_run_id(self) -> int | None:
+        """The config run (configs as code) this entry is part of, if any."""
+        prefix, _sep, number = self.batch.partition(":")
+        return int(number) if prefix == "config-run" and number.isdigit() else None
+
+    @property
     def is_person(self) -> bool:
         return self.kind == self.Kind.PERSON
 

@@ -66,6 +66,8 @@ def test_paste_plan_apply_and_undo(client, lead, synced):
     page = client.get(answer["Location"]).content.decode()
     assert "1 applied" in page and "Undo this run" in page
     assert Domain.objects.get(name=TEAM_DOMAIN).config(RECORD).notify_url.endswith("/v9")
+    audit = client.get("/audit/").content.decode()
+    assert f'<a href="/configs/runs/{run.pk}/">config run #{run.pk}</a>' in audit
 
     undo = client.post(f"/configs/runs/{run.pk}/action/", {"action": "undo"})
     undo_run = ConfigRun.objects.get(undo_of=run)

@@ -87,6 +87,7 @@ def test_export_edit_plan_apply_and_export_again_equals_the_edit(lead, synced):
     assert desired(exported(TEAM_DOMAIN, OTHER_DOMAIN)) == desired(edited)
     entries = AuditEntry.objects.filter(batch=run.batch, outcome="success")
     assert entries.count() == len(expected)
+    assert {e.config_run_id for e in entries} == {run.pk}
 
     # The same document again: nothing to do.
     again = plan(dump(edited), lead)
