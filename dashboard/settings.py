@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "dashboard.alerts",
     "dashboard.redelivery",
     "dashboard.configs",
+    "dashboard.api",
     "dashboard.ops",
 ]
 

@@ -5,6 +5,7 @@ from django.urls import include, path, register_converter
 from django.views.i18n import set_language
 
 from dashboard.accounts import views as account_views
+from dashboard.api import views as api_views
 from dashboard.converters import DomainNameConverter, KindConverter
 from dashboard.domains import views
 from dashboard.receivers import views as receiver_views
@@ -53,5 +54,12 @@ urlpatterns = [
     path("alerts/", include("dashboard.alerts.urls")),
     path("redelivery/", include("dashboard.redelivery.urls")),
     path("configs/", include("dashboard.configs.urls")),
+    path("api/v1/", include("dashboard.api.urls")),
+    path("account/tokens/", api_views.tokens, name="api_tokens"),
+    path(
+        "account/tokens/<int:token_id>/revoke/",
+        api_views.token_revoke_view,
+        name="api_token_revoke",
+    ),
     path("admin/", admin.site.urls),
 ]

@@ -80,6 +80,10 @@ EXPECTATIONS = {
     # each person's own run (someone else's is refused: test_config_views)
     "config_run": ("get", {"pk": "own_config_run"}, EVERYONE, 200),
     "config_run_action": ("post", {"pk": "own_config_run"}, EDITORS | {"editor_other"}, 302),
+    # one's own access tokens (someone else's is a 404: tests/api); the API's docs page
+    "api_tokens": ("get", {}, EVERYONE | {"norole"}, 200),
+    "api_token_revoke": ("post", {"token_id": "own_token"}, EVERYONE | {"norole"}, 302),
+    "api_docs": ("get", {}, EVERYONE, 200),
 }
 # Routes that are public or belong to Django itself.
 # Single sign-on's two steps are public (tests/accounts/test_sso.py).
@@ -89,7 +93,7 @@ NOT_COVERED = {"login", "logout", "set_language", "sso_login", "sso_callback"}
 def _names(patterns, prefix=""):
     for p in patterns:
         if isinstance(p, URLResolver):
-            if p.namespace == "admin":
+            if p.namespace in ("admin", "api"):  # the admin; the API's bearer routes (tests/api)
                 continue
             yield from _names(p.url_patterns)
         elif isinstance(p, URLPattern) and p.name:
@@ -100,6 +104,11 @@ def _resolve(name: str, value, people, role):
     """Keyword arguments that name a thing made by the fixtures."""
     if name == "user_id":
         return people[value].pk
+    if name == "token_id":
+        from dashboard.api.tokens import token_create
+
+        owner = people.get(role) or people["viewer"]
+        return token_create(user=owner, name="t", days=7)[0].pk
     if name == "mapping_id":
         from dashboard.accounts.models import GroupMapping
 

@@ -32,6 +32,7 @@ class AuditEntry(models.Model):
         REDELIVERY = "redelivery", _("Redelivery")
         ADMIN = "admin", _("Admin site")
         SSO = "sso", _("Directory groups")
+        TOKEN = "token", _("Access token")
 
     class Action(models.TextChoices):
         ADD = "add", _("Add")

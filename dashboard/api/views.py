@@ -1,0 +1,103 @@
+"""Personal access tokens (on one's account) and the API's docs page, read from its schema."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from dashboard.accounts.security import client_ip
+
+from .api import api
+from .models import AccessToken
+from .tokens import LIFETIMES, token_create, token_revoke
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        label=gettext_lazy("What it is for"),
+        max_length=100,
+        help_text=gettext_lazy("For example “nightly report script”."),
+    )
+    days = forms.TypedChoiceField(
+        label=gettext_lazy("Expires after"),
+        coerce=int,
+        initial=30,
+        choices=lambda: [(d, _("%(n)s days") % {"n": d}) for d in LIFETIMES],
+    )
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name or any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+            raise forms.ValidationError(_("A name is one line of text."))
+        return name
+
+
+@require_http_methods(["GET", "POST"])
+def tokens(request):
+    """One's own tokens: make one (shown once), see when each was last used, revoke."""
+    form = TokenForm(request.POST or None)
+    secret = ""
+    if request.method == "POST" and form.is_valid():
+        _token, secret = token_create(
+            user=request.user,
+            name=form.cleaned_data["name"],
+            days=form.cleaned_data["days"],
+            client_ip=client_ip(request),
+        )
+        form = TokenForm()
+    context = {
+        "form": form,
+        "secret": secret,
+        "tokens": AccessToken.objects.filter(user=request.user),
+    }
+    status = 400 if request.method == "POST" and not secret else 200
+    return render(request, "api/tokens.html", context, status=status)
+
+
+@require_POST
+def token_revoke_view(request, token_id: int):
+    token = get_object_or_404(AccessToken, pk=token_id, user=request.user)
+    if token_revoke(token=token, actor=request.user, client_ip=client_ip(request)):
+        messages.success(request, _("Revoked %(name)s.") % {"name": token.name})
+    return redirect("api_tokens")
+
+
+def docs(request):
+    """The endpoints, their parameters and answers, from the OpenAPI schema."""
+    schema = api.get_openapi_schema(path_prefix="/api/v1")
+    endpoints = []
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            endpoints.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": operation.get("summary", ""),
+                    "description": operation.get("description", ""),
+                    "parameters": [
+                        {
+                            "name": p["name"],
+                            "where": p["in"],
+                            "required": p.get("required", False),
+                            "type": p.get("schema", {}).get("type", ""),
+                        }
+                        for p in operation.get("parameters", [])
+                    ],
+                    "response": _response_name(operation),
+                }
+            )
+    context = {"endpoints": endpoints, "info": schema["info"], "schemas": schema["components"]}
+    return render(request, "api/docs.html", context)
+
+
+def _response_name(operation: dict) -> str:
+    responses = operation.get("responses", {})
+    content = (responses.get(200) or responses.get("200") or {}).get("content", {})
+    schema = content.get("application/json", {}).get("schema", {})
+    ref = schema.get("$ref") or schema.get("items", {}).get("$ref", "")
+    name = ref.rsplit("/", 1)[-1]
+    return f"list of {name}" if schema.get("type") == "array" and name else name

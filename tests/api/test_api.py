@@ -1,0 +1,186 @@
+"""The read API with personal access tokens: made and revoked on the account page, refused when
+revoked, expired, or its person is off or without a role; domains, records (cursor pages),
+a record, incidents, a timeline; the OpenAPI schema and the docs page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.utils import timezone
+
+from dashboard.accounts.roles import VIEWER
+from dashboard.api.models import AccessToken
+from dashboard.api.tokens import token_create
+from dashboard.archive.models import ArchivedRecord
+from dashboard.audit.models import AuditEntry
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, make_user
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+
+
+def bearer(secret: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+
+def test_a_token_is_made_shown_once_kept_hashed_and_revoked(client, viewer, synced):
+    client.force_login(viewer)
+    page = client.post("/account/tokens/", {"name": "nightly report", "days": "30"})
+    assert page.status_code == 200
+    secret = re.search(r'id="token-secret">(lcd_[\w-]+)<', page.content.decode()).group(1)
+    token = AccessToken.objects.get()
+    assert secret not in str(list(AccessToken.objects.values()))  # only a hash and a prefix
+    assert token.digest != secret and len(token.digest) == 64
+    assert secret not in client.get("/account/tokens/").content.decode()  # never again
+    client.logout()
+
+    assert client.get("/api/v1/domains", **bearer(secret)).status_code == 200
+    assert AccessToken.objects.get().last_used_at is not None
+
+    client.force_login(viewer)
+    client.post(f"/account/tokens/{token.pk}/revoke/")
+    client.logout()
+    assert client.get("/api/v1/domains", **bearer(secret)).status_code == 401
+    actions = list(
+        AuditEntry.objects.filter(kind=AuditEntry.Kind.TOKEN)
+        .order_by("pk")
+        .values_list("action", flat=True)
+    )
+    assert actions == [AuditEntry.Action.ADD, AuditEntry.Action.DELETE]
+    assert secret not in str(list(AuditEntry.objects.values_list("after", "before")))
+
+
+def test_someone_elses_token_cannot_be_revoked(client, viewer, lead, synced):
+    token, _secret = token_create(user=lead, name="lead's", days=7)
+    client.force_login(viewer)
+    assert client.post(f"/account/tokens/{token.pk}/revoke/").status_code == 404
+    assert AccessToken.objects.get().revoked_at is None
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",
+        "Bearer ",
+        "Bearer lcd_not-a-token",
+        "Token lcd_x",
+        "Bearer " + "lcd_" + "a" * 500,
+        "Bearer lcd_\x00\r\nX: y",
+    ],
+)
+def test_no_token_or_a_wrong_one_is_refused(client, synced, header):
+    kwargs = {"HTTP_AUTHORIZATION": header} if header else {}
+    answer = client.get("/api/v1/domains", **kwargs)
+    assert answer.status_code == 401
+    assert answer["Content-Type"].startswith("application/json")
+
+
+def test_expired_turned_off_and_roleless_tokens_are_refused(client, viewer, synced):
+    token, secret = token_create(user=viewer, name="t", days=7)
+    assert client.get("/api/v1/domains", **bearer(secret)).status_code == 200
+    AccessToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - dt.timedelta(1))
+    assert client.get("/api/v1/domains", **bearer(secret)).status_code == 401
+    AccessToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() + dt.timedelta(1))
+    viewer.is_active = False
+    viewer.save()
+    assert client.get("/api/v1/domains", **bearer(secret)).status_code == 401
+    nobody = make_user("nobody", None)
+    _t, roleless = token_create(user=nobody, name="t", days=7)
+    assert client.get("/api/v1/domains", **bearer(roleless)).status_code == 401
+
+
+def test_a_token_reads_the_api_only_never_the_pages_or_writes(client, viewer, synced):
+    _t, secret = token_create(user=viewer, name="t", days=7)
+    page = client.get("/domains/", **bearer(secret))
+    assert page.status_code == 302 and "/accounts/login/" in page["Location"]
+    assert client.post("/api/v1/domains", **bearer(secret)).status_code == 405
+
+
+def test_domains_and_their_configs_without_keys(client, archived):
+    user = make_user("reader", VIEWER)
+    _t, secret = token_create(user=user, name="t", days=7)
+    answer = client.get("/api/v1/domains", **bearer(secret))
+    domains = {d["name"]: d for d in answer.json()}
+    shop = domains[TEAM_DOMAIN]
+    assert shop["team"] == "Shop streaming"
+    record = shop["configs"]["record"]
+    assert record["notify_url"].startswith("https://") and isinstance(record["key_set"], bool)
+    assert "auth_key" not in answer.content.decode()
+    one = client.get(f"/api/v1/domains/{TEAM_DOMAIN.upper()}", **bearer(secret))
+    assert one.json()["name"] == TEAM_DOMAIN
+    assert client.get("/api/v1/domains/nosuch.example", **bearer(secret)).status_code == 404
+
+
+def test_records_page_by_cursor_without_gaps_or_repeats(client, archived):
+    user = make_user("reader", VIEWER)
+    _t, secret = token_create(user=user, name="t", days=7)
+    expected = list(
+        ArchivedRecord.objects.filter(
+            domain_name=TEAM_DOMAIN, notify_time__gte=timezone.now() - dt.timedelta(days=7)
+        )
+        .order_by("-notify_time", "-id")
+        .values_list("id", flat=True)
+    )
+    assert len(expected) > 25
+    seen, cursor = [], ""
+    while True:
+        params = {"domain": TEAM_DOMAIN, "window": "7d", "size": 10}
+        if cursor:
+            params["cursor"] = cursor
+        page = client.get("/api/v1/records", params, **bearer(secret)).json()
+        seen += [r["id"] for r in page["records"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == expected
+    one = client.get(f"/api/v1/records/{expected[0]}", **bearer(secret)).json()
+    assert one["id"] == expected[0] and "content" in one
+    failed = client.get(
+        "/api/v1/records", {"domain": TEAM_DOMAIN, "status": "failed"}, **bearer(secret)
+    ).json()
+    assert all(r["result"] == "failed" for r in failed["records"])
+
+
+@pytest.mark.parametrize(
+    ("params", "says"),
+    [
+        ({"size": 0}, "size"),
+        ({"size": 501}, "size"),
+        ({"cursor": "not-a-cursor"}, "cursor"),
+        ({"window": "1000y"}, "window"),
+        ({"status": "missing"}, "status"),
+        ({"start": "9999-99-99"}, "start"),
+    ],
+)
+def test_bad_record_queries_say_what_is_wrong(client, viewer, synced, params, says):
+    _t, secret = token_create(user=viewer, name="t", days=7)
+    answer = client.get("/api/v1/records", params, **bearer(secret))
+    assert answer.status_code == 400
+    assert says in answer.json()["detail"]
+
+
+def test_incidents_and_a_timeline(client, archived):
+    user = make_user("reader", VIEWER)
+    _t, secret = token_create(user=user, name="t", days=7)
+    incidents = client.get("/api/v1/incidents", {"limit": 5}, **bearer(secret))
+    assert incidents.status_code == 200 and len(incidents.json()) <= 5
+    assert client.get("/api/v1/incidents", {"state": "x"}, **bearer(secret)).status_code == 400
+    record = ArchivedRecord.objects.exclude(stream_name="").order_by("-notify_time").first()
+    timeline = client.get(
+        f"/api/v1/streams/{record.app_name}/{record.stream_name}/timeline",
+        {"window": "7d"},
+        **bearer(secret),
+    ).json()
+    assert timeline["callbacks"] >= 1 and timeline["sessions"]
+    assert record.domain_name in timeline["domains"]
+
+
+def test_the_openapi_schema_and_the_docs_page(client, viewer, synced):
+    schema = client.get("/api/v1/schema").json()
+    assert schema["openapi"].startswith("3.")
+    assert {"/api/v1/domains", "/api/v1/records", "/api/v1/incidents"} <= set(schema["paths"])
+    assert schema["components"]["securitySchemes"]["BearerToken"]["scheme"] == "bearer"
+    client.force_login(viewer)
+    docs = client.get("/api/v1/docs").content.decode()
+    assert "/api/v1/records/{record_id}" in docs and "RecordDetailOut" in docs
