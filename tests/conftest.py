@@ -511,6 +511,25 @@ def process_env(*, pinned: dict | None = None, **extra) -> dict:
     return env
 
 
+def db_worker_batch(env: dict | None = None):
+    """A real `db_worker` that works until the queue is empty, then exits; its finished
+    process (a failed run fails the test)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    done = subprocess.run(
+        [sys.executable, "manage.py", "db_worker", "--batch", "--no-startup-delay", "--no-reload"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env if env is not None else process_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
 def start_db_worker(env: dict, **popen):
     """A real `db_worker` process (the tasks framework's worker), polling every 0.2 s."""
     import subprocess

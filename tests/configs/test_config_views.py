@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -14,23 +11,9 @@ from dashboard.configs.document import dump, export_document
 from dashboard.configs.models import ConfigRun
 from dashboard.domains.kinds import RECORD
 from dashboard.domains.models import Domain
-from tests.conftest import ALL_DATABASES, OTHER_DOMAIN, TEAM_DOMAIN, process_env
+from tests.conftest import ALL_DATABASES, OTHER_DOMAIN, TEAM_DOMAIN, db_worker_batch
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def work() -> None:
-    """The background worker, until the queue is empty."""
-    done = subprocess.run(
-        [sys.executable, "manage.py", "db_worker", "--batch", "--no-startup-delay", "--no-reload"],
-        cwd=ROOT,
-        env=process_env(),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def moved_document(url: str) -> str:
@@ -49,7 +32,7 @@ def test_paste_plan_apply_and_undo(client, lead, synced):
     run = ConfigRun.objects.get()
     page = client.get(answer["Location"]).content.decode()
     assert "Planning" in page
-    work()
+    db_worker_batch()
     page = client.get(answer["Location"]).content.decode()
     assert re.search(
         r"notify_url</span>: <del>[^<]+</del> → <ins[^>]*>https://hooks.example.org/v9", page
@@ -62,7 +45,7 @@ def test_paste_plan_apply_and_undo(client, lead, synced):
 
     assert client.post(f"/configs/runs/{run.pk}/action/", {"action": "apply"}).status_code == 302
     assert "hx-trigger" in client.get(answer["Location"]).content.decode()  # queued: it polls
-    work()
+    db_worker_batch()
     page = client.get(answer["Location"]).content.decode()
     assert "1 applied" in page and "Undo this run" in page
     assert Domain.objects.get(name=TEAM_DOMAIN).config(RECORD).notify_url.endswith("/v9")
@@ -72,9 +55,9 @@ def test_paste_plan_apply_and_undo(client, lead, synced):
     undo = client.post(f"/configs/runs/{run.pk}/action/", {"action": "undo"})
     undo_run = ConfigRun.objects.get(undo_of=run)
     assert undo["Location"] == f"/configs/runs/{undo_run.pk}/"
-    work()
+    db_worker_batch()
     client.post(f"/configs/runs/{undo_run.pk}/action/", {"action": "apply"})
-    work()
+    db_worker_batch()
     assert Domain.objects.get(name=TEAM_DOMAIN).config(RECORD).notify_url == original
 
 
@@ -138,7 +121,7 @@ def test_bulk_new_keys_are_planned_per_domain_and_never_shown(client, lead, sync
     )
     answer = client.post("/configs/bulk/", {"domains": domains, "action": "sign_new_key"})
     assert answer.status_code == 302
-    work()
+    db_worker_batch()
     run = ConfigRun.objects.get()
     changes = list(run.changes.exclude(action="unchanged"))
     assert changes and all(c.new_key for c in changes)  # sealed, one each

@@ -242,29 +242,25 @@ def test_the_command_line_plans_applies_with_keys_from_the_environment(lead, syn
     path = tmp_path / "configs.yaml"
     path.write_text(dump(document))
     env = process_env(SHOP_RECORD_KEY="ShopKeyFromEnv0123456789")
-    command = [sys.executable, "manage.py", "configs"]
-    planned = subprocess.run(
-        [*command, "plan", str(path), "--as", "lead"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+
+    def configs(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", "configs", *args, str(path), "--as", "lead"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    planned = configs("plan")
     assert planned.returncode == 0, planned.stderr[-2000:]
     assert f"update    {TEAM_DOMAIN} record" in planned.stdout
     assert "auth_key: set → a new key" in planned.stdout or "auth_key: none → a new key" in (
         planned.stdout
     )
     assert "ShopKeyFromEnv" not in planned.stdout + planned.stderr  # never printed
-    applied = subprocess.run(
-        [*command, "apply", str(path), "--as", "lead", "--yes"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    applied = configs("apply", "--yes")
     assert applied.returncode == 0, applied.stdout[-2000:] + applied.stderr[-2000:]
     assert f"applied  {TEAM_DOMAIN} record" in applied.stdout
     assert "[##############################] 1/1" in applied.stderr
@@ -274,12 +270,5 @@ def test_the_command_line_plans_applies_with_keys_from_the_environment(lead, syn
         "ShopKeyFromEnv0123456789"
     )
     # Applying again changes nothing, and says so by its exit status.
-    again = subprocess.run(
-        [*command, "apply", str(path), "--as", "lead", "--yes"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    again = configs("apply", "--yes")
     assert again.returncode == 0 and "unchanged" in again.stdout

@@ -1,15 +1,13 @@
 """ "Sync all" end to end: the view enqueues, a real `db_worker` process runs the task."""
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from dashboard.domains.models import Domain, SyncRun
 from dashboard.sandbox.models import SandboxRecordConfig
-from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, database_url
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, database_url, db_worker_batch
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,15 +27,7 @@ def test_sync_all_is_done_by_the_worker_process(client, lead, synced):
         "SANDBOX_DATABASE_URL": database_url("sandbox"),
         "LIVE_SANDBOX_THROTTLE": "false",
     }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "db_worker", "--batch", "--no-startup-delay", "--no-reload"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    db_worker_batch(env)
     run.refresh_from_db()
     assert run.state == "done", run.message
     assert run.total == 11 and run.failed == 0 and run.drifted == 1  # 8 streaming, 3 ingest

@@ -6,15 +6,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from dashboard.domains.models import SyncRun
 from dashboard.logs import JsonFormatter, log_context
-from tests.conftest import ALL_DATABASES, Gunicorn, process_env, signed_in_session
+from tests.conftest import ALL_DATABASES, Gunicorn, db_worker_batch, process_env, signed_in_session
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,15 +42,7 @@ def test_one_request_id_from_the_request_to_the_task_it_started(lead, synced):
     assert access and access[0]["logger"] == "dashboard.request"
     assert access[0]["path"] == "/domains/sync/" and access[0]["status"] == 302
     assert access[0]["user_id"] == lead.pk and access[0]["duration_ms"] >= 0
-    worker = subprocess.run(
-        [sys.executable, "manage.py", "db_worker", "--batch", "--no-startup-delay", "--no-reload"],
-        cwd=ROOT,
-        env=process_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert worker.returncode == 0, worker.stderr[-2000:]
+    worker = db_worker_batch(process_env(**env))
     assert SyncRun.objects.get().state == "done"
     task_lines = [line for line in json_lines(worker.stderr) if line.get("request_id")]
     done = [line for line in task_lines if "sync run" in line["message"]]
