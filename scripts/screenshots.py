@@ -40,6 +40,8 @@ PAGES = [
     ("people", "/people/"),
     ("groups", "/people/groups/"),
     ("configs", "/configs/"),
+    ("tokens", "/account/tokens/"),
+    ("api-docs", "/api/v1/docs"),
     ("incidents", "/incidents/"),
     ("incident", None),  # the first incident of the list above
     ("search", "/search/?q=studio"),  # the header's search: every domain, the last 24 hours
