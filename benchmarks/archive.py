@@ -5,7 +5,7 @@ queries on an unpartitioned copy of the table beside them.
 
 Run by `make bench` inside a throwaway PostgreSQL cluster (scripts/with-postgres.sh); alone:
     bash scripts/with-postgres.sh .venv/bin/python benchmarks/archive.py
-Parts: `archive.py backfill insert lag purge search analytics timeline` (default: all).
+Parts: `archive.py backfill insert lag purge search analytics timeline api` (default: all).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ PARTS = sys.argv[1:] or [
     "search",
     "analytics",
     "timeline",
+    "api",
 ]
 RECORDS = int(os.environ.get("BENCH_RECORDS", "20000000"))
 DOMAINS = int(os.environ.get("BENCH_DOMAINS", "1000"))
@@ -500,6 +501,46 @@ def search() -> None:
         )
 
 
+def api_search() -> None:
+    """The read API's records search (a personal token, cursor pages) on the same archive,
+    the explorer's page of the same filters beside it: wall time of the whole request."""
+    print(f"\n-- the read API's records search over {RECORDS:,} records (wall time)")
+    load_archive()
+    from django.contrib.auth.models import Group, User
+
+    from dashboard.accounts.roles import VIEWER, ensure_roles
+    from dashboard.api.tokens import token_create
+
+    ensure_roles()
+    user, _ = User.objects.get_or_create(username="bench-viewer")
+    user.groups.add(Group.objects.get(name=VIEWER))
+    _token, secret = token_create(user=user, name="bench", days=7)
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    page = Client()
+    page.force_login(user)
+    domain = "bench-0042.example.com"
+    cases = [
+        ("stream substring, every domain, 90 d", "stream=Studio-31&window=90d&size=100"),
+        ("one domain, failed, 24 h, 100", f"domain={domain}&status=failed&window=24h&size=100"),
+        ("one domain, 7 d, 500 a page", f"domain={domain}&window=7d&size=500"),
+    ]
+    for label, query in cases:
+        print(f"{label}: API {summary(wall(api, f'/api/v1/records?{query}'))}")
+        explorer = f"/records/?{query.replace('size=500', 'size=100')}"
+        print(f"    the explorer's page: {summary(wall(page, explorer))}")
+    # the next pages, by cursor
+    first = api.get(f"/api/v1/records?domain={domain}&window=7d&size=100").json()
+    cursor = first["next_cursor"]
+    samples = []
+    for _ in range(30):
+        started = time.perf_counter()
+        answer = api.get(f"/api/v1/records?domain={domain}&window=7d&size=100&cursor={cursor}")
+        samples.append((time.perf_counter() - started) * 1000)
+        assert answer.status_code == 200
+        cursor = answer.json()["next_cursor"] or first["next_cursor"]
+    print(f"one domain, 7 d, the following pages by cursor: {summary(samples)}")
+
+
 def purge() -> None:
     print("\n-- purging one expired day: a dropped partition against batched DELETEs")
     domain, _ = Domain.objects.get_or_create(
@@ -707,6 +748,8 @@ if "analytics" in PARTS:
     analytics()
 if "timeline" in PARTS:
     timeline()
+if "api" in PARTS:
+    api_search()
 if "profile" in PARTS:
     profile()
 if SANDBOX is not None:

@@ -14,6 +14,7 @@ for script in [
     "sync_1000.py",
     "pushes_1000.py",
     "metrics_1000.py",
+    "configs_1000.py",
 ]:
     print(f"\n== {script}", flush=True)
     subprocess.run([sys.executable, str(HERE / script)], cwd=HERE, check=True)

@@ -114,16 +114,22 @@ def _describe_all(items: list[Wanted], actor) -> tuple[dict, dict]:
         ).values_list("domain__name", "kind", "version")
     }
 
-    def one(key):
+    def describe(share: list) -> list:
+        found = []
         try:
-            return key, upstream_config(domain_name=key[0], kind=KINDS[key[1]])
-        except UpstreamError as failure:
-            return key, failure
+            for key in share:
+                try:
+                    found.append((key, upstream_config(domain_name=key[0], kind=KINDS[key[1]])))
+                except UpstreamError as failure:
+                    found.append((key, failure))
         finally:
-            connections.close_all()  # this thread's own connections (the sandbox's, in the demo)
+            connections.close_all()  # this thread's own connections (the rate budget's, …)
+        return found
 
+    shares = [keys[i::DESCRIBE_THREADS] for i in range(DESCRIBE_THREADS)]
     with ThreadPoolExecutor(max_workers=DESCRIBE_THREADS) as pool:
-        return dict(pool.map(one, keys)), versions
+        live = dict(pair for found in pool.map(describe, shares) for pair in found)
+    return live, versions
 
 
 def _plan_one(wanted: Wanted, *, actor, references: bool, live: dict, versions: dict) -> dict:
