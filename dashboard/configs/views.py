@@ -269,7 +269,13 @@ def config_run_action(request, pk: int):
     run = _run(request, pk)
     _require_editor(request.user)
     action = request.POST.get("action", "")
-    if action in ("apply", "resume"):
+    if action in ("apply", "resume") and run.created_by_id != request.user.pk:
+        # a run applies as the person who planned it: only they say go
+        messages.error(
+            request,
+            _("Only %(name)s, who planned it, can apply this run.") % {"name": run.created_by_name},
+        )
+    elif action in ("apply", "resume"):
         if run_start(run):
             enqueue_with_request_id(config_run_apply, run.pk)
             messages.success(request, _("Applying in the background."))

@@ -91,6 +91,12 @@ def test_someone_elses_run_is_refused_and_a_viewer_cannot_plan(
     assert client.get("/configs/export.yaml").status_code == 200  # reading is for everyone
     client.force_login(lead)
     assert client.get(f"/configs/runs/{run.pk}/").status_code == 200  # leads see every run
+    db_worker_batch()
+    refused = client.post(f"/configs/runs/{run.pk}/action/", {"action": "apply"}, follow=True)
+    assert "Only editor, who planned it, can apply this run." in refused.content.decode()
+    assert ConfigRun.objects.get().state == "planned"  # a run applies as its planner, by them
+    assert client.post(f"/configs/runs/{run.pk}/action/", {"action": "cancel"}).status_code == 302
+    assert ConfigRun.objects.get().state == "cancelled"  # a lead may stop it
 
 
 def test_export_downloads_the_document_without_keys(client, viewer, synced):
