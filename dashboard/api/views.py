@@ -90,8 +90,34 @@ def docs(request):
                     "response": _response_name(operation),
                 }
             )
-    context = {"endpoints": endpoints, "info": schema["info"], "schemas": schema["components"]}
+    shapes = [
+        {
+            "name": name,
+            "fields": [
+                (field, _type_of(spec), field in body.get("required", []))
+                for field, spec in body.get("properties", {}).items()
+            ],
+        }
+        for name, body in schema["components"].get("schemas", {}).items()
+    ]
+    context = {"endpoints": endpoints, "info": schema["info"], "shapes": shapes}
     return render(request, "api/docs.html", context)
+
+
+def _type_of(spec: dict) -> str:
+    """A field's type in a word or two: `string`, `list of RecordOut`, `integer or null`."""
+    if "$ref" in spec:
+        return spec["$ref"].rsplit("/", 1)[-1]
+    if "anyOf" in spec:
+        return " or ".join(_type_of(option) for option in spec["anyOf"])
+    kind = spec.get("type", "")
+    if kind == "array":
+        return f"list of {_type_of(spec.get('items', {}))}"
+    if kind == "object" and "additionalProperties" in spec:
+        return f"map of {_type_of(spec['additionalProperties'])}"
+    if spec.get("format") == "date-time":
+        return "date-time"
+    return kind or "any"
 
 
 def _response_name(operation: dict) -> str:

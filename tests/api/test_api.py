@@ -184,3 +184,5 @@ def test_the_openapi_schema_and_the_docs_page(client, viewer, synced):
     client.force_login(viewer)
     docs = client.get("/api/v1/docs").content.decode()
     assert "/api/v1/records/{record_id}" in docs and "RecordDetailOut" in docs
+    assert re.search(r'<span class="mono">next_cursor</span>: string or null', docs)
+    assert re.search(r'<span class="mono">records</span>: list of RecordOut', docs)
