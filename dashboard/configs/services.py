@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from dashboard.access import can_edit_domain
+from dashboard.audit.models import AuditEntry
 from dashboard.domains.kinds import KINDS
 from dashboard.domains.models import Domain
 from dashboard.domains.services import ConflictError, config_delete, config_save
@@ -100,6 +101,24 @@ def _state(run_id: int) -> str:
     return ConfigRun.objects.values_list("state", flat=True).get(pk=run_id)
 
 
+ALREADY = gettext_noop("Already so: applied by this run before its worker stopped.")
+
+
+def _already_there(change: ConfigChange, kind, domain: Domain, batch: str) -> bool:
+    """Does the config already hold what this change sets, with this run's own audit entry
+    for it? (A worker that died between sending a change and recording it leaves it pending;
+    the resumed run finds the version moved by itself.)"""
+    fresh = Domain.objects.get(pk=domain.pk)
+    if kind.state_of_cached(fresh.config(kind)) != change.after:
+        return False
+    return AuditEntry.objects.filter(
+        batch=batch,
+        domain_id=domain.pk,
+        kind=kind.name,
+        outcome=AuditEntry.Outcome.SUCCESS,
+    ).exists()
+
+
 def _apply_one(run: ConfigRun, change: ConfigChange) -> None:
     kind = KINDS[change.kind]
     domain = Domain.objects.filter(pk=change.domain_id).first()
@@ -111,6 +130,11 @@ def _apply_one(run: ConfigRun, change: ConfigChange) -> None:
             error_code="Forbidden",
             error_message=gettext_noop("No longer allowed to change this domain's callbacks."),
         )
+    elif domain.version(kind) != change.expected_version and _already_there(
+        change, kind, domain, run.batch
+    ):
+        # this run's own change, sent before its worker stopped: not a conflict, not again
+        fields.update(outcome=ConfigChange.Outcome.APPLIED, error_message=ALREADY)
     else:
         try:
             if change.action == ConfigChange.Action.DELETE:

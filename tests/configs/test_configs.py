@@ -272,3 +272,106 @@ def test_the_command_line_plans_applies_with_keys_from_the_environment(lead, syn
     # Applying again changes nothing, and says so by its exit status.
     again = configs("apply", "--yes")
     assert again.returncode == 0 and "unchanged" in again.stdout
+
+
+def _moved_run(lead, names, url="https://hooks.example.org/after-crash") -> ConfigRun:
+    document = yaml.safe_load(dump(exported(*names)))
+    for name in names:
+        document["domains"][name]["record"]["notify_url"] = url
+    run = plan(dump(document), lead)
+    assert run_start(run)
+    return run
+
+
+def test_a_change_sent_just_before_the_worker_died_is_not_a_conflict_on_resume(lead, synced):
+    """The worker sent the first change and died before recording it: the resumed run finds
+    the version moved by its own change, and says applied — not conflict, not sent twice."""
+    run = _moved_run(lead, (TEAM_DOMAIN, OTHER_DOMAIN))
+    ConfigRun.objects.filter(pk=run.pk).update(state=ConfigRun.State.RUNNING)  # a worker took it
+    first = run.changes.filter(action="update").order_by("position").first()
+    domain = Domain.objects.get(pk=first.domain_id)
+    config_save(
+        domain=domain,
+        kind=RECORD,
+        data={**first.values, "notify_auth_key": ""},
+        actor=lead,
+        expected_version=first.expected_version,
+        batch=run.batch,
+    )  # … what the worker had sent; then it was killed
+    from dashboard.configs.services import run_pause
+
+    assert run_pause(run) and run_start(run)  # the person pauses the stuck run, then resumes
+    run = run_apply(run.pk)
+    outcomes = dict(run.changes.filter(action="update").values_list("domain_name", "outcome"))
+    assert outcomes == {TEAM_DOMAIN: "applied", OTHER_DOMAIN: "applied"}
+    sent = AuditEntry.objects.filter(
+        batch=run.batch, outcome="success", domain_name=first.domain_name
+    )
+    assert sent.count() == 1  # once
+    assert not AuditEntry.objects.filter(batch=run.batch, outcome="conflict").exists()
+
+
+def test_a_worker_killed_mid_run_resumes_safely_and_the_document_converges(lead, synced):
+    """A real `db_worker` applying a run against the throttled sandbox is killed (SIGKILL).
+    Paused and resumed on another worker, the run applies the rest; nothing is sent twice. The
+    one change the dead worker may have been sending holds its claim for a minute, so it can
+    come back as a conflict — then the same document, planned again (after the domain's
+    refresh, when the dead worker's write reached Live but not the cache), finishes the job."""
+    import datetime as dt
+    import signal
+    import time
+
+    from django.utils import timezone
+
+    from dashboard.configs.services import run_pause
+    from dashboard.configs.tasks import config_run_apply
+    from dashboard.domains.models import ConfigState
+    from dashboard.domains.services import domain_refresh
+    from tests.conftest import db_worker_batch, start_db_worker
+
+    url = "https://hooks.example.org/after-crash"
+    names = list(
+        Domain.objects.filter(domain_type="liveVideo", record_config__isnull=False)
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+    assert len(names) >= 4
+    run = _moved_run(lead, names, url)
+    config_run_apply.enqueue(run.pk)
+    worker = start_db_worker(process_env(LIVE_API_RATE_FRACTION="0.05"))  # ~1.5 saves a second
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not run.changes.filter(outcome="applied").exists():
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(10)
+    assert 1 <= run.changes.filter(outcome="applied").count() < len(names), "kill mid-run"
+    assert ConfigRun.objects.get(pk=run.pk).state == ConfigRun.State.RUNNING  # stuck
+    assert run_pause(run) and run_start(run)
+    config_run_apply.enqueue(run.pk)
+    db_worker_batch()
+    run.refresh_from_db()
+    assert run.state == ConfigRun.State.DONE
+    outcomes = list(run.changes.filter(action="update").values_list("outcome", "error_message"))
+    conflicts = [m for o, m in outcomes if o == "conflict"]
+    assert len(conflicts) <= 1, outcomes  # at most the one in flight
+    assert all(o in ("applied", "conflict") for o, _m in outcomes), outcomes
+    for name in names:  # nothing sent twice
+        sent = AuditEntry.objects.filter(batch=run.batch, outcome="success", domain_name=name)
+        assert sent.count() <= 1
+
+    # A minute later the dead worker's claim has lapsed; a refresh brings any write of it
+    # that reached Live into the cache; the same document again finishes.
+    ConfigState.objects.update(claim_until=timezone.now() - dt.timedelta(seconds=1))
+    for domain in Domain.objects.filter(name__in=names):
+        domain_refresh(domain=domain)
+    document = yaml.safe_load(dump(exported(*names)))
+    for name in names:
+        document["domains"][name]["record"]["notify_url"] = url
+    again = plan(dump(document), lead)
+    if run_start(again):
+        again = run_apply(again.pk)
+    assert set(again.changes.exclude(action="unchanged").values_list("outcome", flat=True)) <= {
+        "applied"
+    }
+    for name in names:
+        assert Domain.objects.get(name=name).config(RECORD).notify_url == url
