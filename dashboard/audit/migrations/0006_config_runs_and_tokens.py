@@ -4,20 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0005_sso'),
+        ("audit", "0005_sso"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='auditentry',
-            name='batch',
+            model_name="auditentry",
+            name="batch",
             field=models.CharField(blank=True, db_index=True, max_length=40),
         ),
         migrations.AlterField(
-            model_name='auditentry',
-            name='kind',
-            field=models.CharField(choices=[('record', 'Recording callback'), ('snapshot', 'Snapshot callback'), ('stream', 'Stream callback'), ('domain', 'Domain'), ('person', 'Person'), ('incident', 'Incident'), ('alert', 'Alert rule'), ('redelivery', 'Redelivery'), ('admin', 'Admin site'), ('sso', 'Directory groups'), ('token', 'Access token')], max_length=16),
+            model_name="auditentry",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("record", "Recording callback"),
+                    ("snapshot", "Snapshot callback"),
+                    ("stream", "Stream callback"),
+                    ("domain", "Domain"),
+                    ("person", "Person"),
+                    ("incident", "Incident"),
+                    ("alert", "Alert rule"),
+                    ("redelivery", "Redelivery"),
+                    ("admin", "Admin site"),
+                    ("sso", "Directory groups"),
+                    ("token", "Access token"),
+                ],
+                max_length=16,
+            ),
         ),
     ]
