@@ -188,10 +188,8 @@ def bulk_wanted(data: dict) -> list[Wanted]:
             for kind in kinds_for(source):
                 if not kind.applies_to(domain) or domain.pk == source.pk:
                     continue
-                config = source.config(kind)
-                if config is None:
-                    wanted.append(Wanted(domain.name, kind.name, None))
-                    continue
+                if source.config(kind) is None:
+                    continue  # copies what the source has; never deletes what it lacks
                 values = _cached_values(source, kind)
                 has_key = domain.config(kind) is not None and bool(
                     domain.config(kind).auth_key_fingerprint
@@ -204,7 +202,9 @@ def bulk_wanted(data: dict) -> list[Wanted]:
 @require_http_methods(["GET", "POST"])
 def configs_bulk(request):
     _require_editor(request.user)
-    initial = {"domains": request.GET.getlist("domain")}
+    # ?domain=<name>… preselects domains (names, as links carry them)
+    names = request.GET.getlist("domain")[:1000]
+    initial = {"domains": list(Domain.objects.filter(name__in=names).values_list("pk", flat=True))}
     form = BulkForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         wanted = bulk_wanted(form.cleaned_data)

@@ -138,3 +138,24 @@ def test_bulk_new_keys_are_planned_per_domain_and_never_shown(client, lead, sync
 
     for c in changes:
         assert unseal(c.new_key) not in page and len(unseal(c.new_key)) == 32
+
+
+def test_copying_a_domain_copies_what_it_has_and_preselects_by_name(client, lead, synced):
+    client.force_login(lead)
+    form = client.get("/configs/bulk/", {"domain": TEAM_DOMAIN}).content.decode()
+    team = Domain.objects.get(name=TEAM_DOMAIN)
+    assert re.search(rf'value="{team.pk}"[^>]*checked', form)
+    source = Domain.objects.get(name=OTHER_DOMAIN)
+    answer = client.post(
+        "/configs/bulk/", {"domains": [team.pk], "action": "copy_from", "source": source.pk}
+    )
+    assert answer.status_code == 302
+    db_worker_batch()
+    run = ConfigRun.objects.get()
+    copied = {c.kind: c for c in run.changes.all()}
+    for kind in ("record", "snapshot"):
+        if source.config(kind) is None:
+            assert kind not in copied  # never a delete for what the source lacks
+        else:
+            assert copied[kind].after["notify_url"] == source.config(kind).notify_url
+    assert not run.changes.filter(action="delete").exists()
