@@ -24,6 +24,7 @@ from dashboard.archive.models import ArchivedRecord
 from dashboard.archive.selectors import bounded_search, record_get, records_search
 from dashboard.domains.kinds import kinds_for
 from dashboard.domains.models import Domain
+from dashboard.domains.selectors import config_versions
 from dashboard.incidents.models import Incident
 from dashboard.ops.budget import Busy, TooSlow
 from dashboard.records.forms import RecordsFilterForm
@@ -150,25 +151,32 @@ class TimelineOut(Schema):
 # --- domains ---------------------------------------------------------------------------------
 
 
-def _config(domain: Domain, kind) -> dict | None:
+def _config(domain: Domain, kind, version: int) -> dict | None:
     config = domain.config(kind)
     if config is None:
         return None
     out: dict[str, Any] = {f: getattr(config, f) for f in kind.fields}
-    out.update(kind=kind.name, key_set=bool(config.auth_key_fingerprint))
-    out["revision"] = domain.version(kind)
+    out.update(kind=kind.name, key_set=bool(config.auth_key_fingerprint), revision=version)
     return out
 
 
-def _domain(domain: Domain) -> dict:
-    return {
-        "name": domain.name,
-        "type": domain.domain_type,
-        "status": domain.status,
-        "team": domain.team.name if domain.team_id else None,
-        "synced_at": domain.last_synced_at,
-        "configs": {kind.name: _config(domain, kind) for kind in kinds_for(domain)},
-    }
+def _domains_out(domains) -> list[dict]:
+    domains = list(domains)
+    versions = config_versions(d.pk for d in domains)  # one query, not one a config
+    return [
+        {
+            "name": domain.name,
+            "type": domain.domain_type,
+            "status": domain.status,
+            "team": domain.team.name if domain.team_id else None,
+            "synced_at": domain.last_synced_at,
+            "configs": {
+                kind.name: _config(domain, kind, versions.get((domain.pk, kind.name), 0))
+                for kind in kinds_for(domain)
+            },
+        }
+        for domain in domains
+    ]
 
 
 def _domains():
@@ -182,7 +190,7 @@ def domains_list(request, team: str = ""):
     rows = _domains().order_by("name")
     if team:
         rows = rows.filter(team__name=team)
-    return [_domain(d) for d in rows]
+    return _domains_out(rows)
 
 
 @api.get("/domains/{name}", response=DomainOut, summary="One domain and its callback configs")
@@ -190,7 +198,7 @@ def domain_detail(request, name: str):
     domain = _domains().filter(name__iexact=name.strip().rstrip(".")).first()
     if domain is None:
         raise HttpError(404, "No such domain.")
-    return _domain(domain)
+    return _domains_out([domain])[0]
 
 
 # --- records ---------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from django.utils.translation import gettext_noop
 
 from dashboard.domains.kinds import KINDS, kinds_for
 from dashboard.domains.models import Domain
+from dashboard.domains.selectors import config_versions
 
 FORMAT = "live-callback-configs/v1"
 MAX_BYTES = 2_000_000
@@ -51,7 +52,7 @@ class DocumentError(ValueError):
 # --- export ------------------------------------------------------------------------------------
 
 
-def _config_entry(domain: Domain, kind) -> dict | None:
+def _config_entry(domain: Domain, kind, version: int) -> dict | None:
     config = domain.config(kind)
     if config is None:
         return None
@@ -59,7 +60,7 @@ def _config_entry(domain: Domain, kind) -> dict | None:
     entry["auth_key"] = KEEP
     if config.auth_key_fingerprint:
         entry["key_fingerprint"] = config.auth_key_fingerprint[:12]
-    entry["revision"] = domain.version(kind)
+    entry["revision"] = version
     return entry
 
 
@@ -70,13 +71,15 @@ def export_document(domains) -> dict:
         .filter(gone_at__isnull=True)
         .order_by("name")
     )
+    rows = list(rows)
+    versions = config_versions(d.pk for d in rows)
     out: dict = {}
     for domain in rows:
         entry: dict = {}
         if domain.team_id:
             entry["team"] = domain.team.name
         for kind in kinds_for(domain):
-            entry[kind.name] = _config_entry(domain, kind)
+            entry[kind.name] = _config_entry(domain, kind, versions.get((domain.pk, kind.name), 0))
         out[domain.name] = entry
     return {
         "format": FORMAT,

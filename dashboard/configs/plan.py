@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import connections
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from dashboard.access import can_edit_domain, domains_editable_by
+from dashboard.access import domains_editable_by
 from dashboard.domains.forms import generate_auth_key
 from dashboard.domains.kinds import KINDS
-from dashboard.domains.models import ConfigState, Domain, key_fingerprint
-from dashboard.domains.selectors import upstream_config
+from dashboard.domains.models import Domain, key_fingerprint
+from dashboard.domains.selectors import config_versions, upstream_config
 from dashboard.failures import UpstreamError
 
 from .document import KEEP, NEW, Wanted
@@ -58,15 +59,15 @@ def wanted_from_json(rows: list[dict]) -> list[Wanted]:
     ]
 
 
-def _key(wanted: Wanted, *, references: bool) -> tuple[str, bool]:
-    """(the key to set, or "" to keep the current one; whether it is a generated one)."""
+def _key(wanted: Wanted, *, references: bool) -> str:
+    """The key to set, or "" to keep the current one."""
     key = wanted.key
     if key == KEEP:
-        return "", False
+        return ""
     if key == NEW:
-        return generate_auth_key(), True
+        return generate_auth_key()
     if isinstance(key, dict) and "sealed" in key:  # an undo restoring the key before
-        return unseal(key["sealed"]), False
+        return unseal(key["sealed"])
     if not references:
         raise Refused(
             gettext_noop(
@@ -80,9 +81,9 @@ def _key(wanted: Wanted, *, references: bool) -> tuple[str, bool]:
             raise Refused(
                 gettext_noop("The environment variable %(name)s is not set."), name=key["env"]
             )
-        return value.strip(), False
+        return value.strip()
     try:
-        return Path(key["file"]).read_text().strip(), False
+        return Path(key["file"]).read_text().strip()
     except OSError:
         raise Refused(
             gettext_noop("The key file %(path)s cannot be read."), path=key["file"]
@@ -99,20 +100,32 @@ def _form_data(values: dict, key: str, version: int) -> dict:
 DESCRIBE_THREADS = 4
 
 
-def _describe_all(items: list[Wanted], actor) -> tuple[dict, dict]:
-    """The live config (or the UpstreamError) of every (domain, kind) the plan may change,
-    and each one's version read *before* it was described: a save in between makes the apply
-    conflict rather than overwrite it."""
-    editable = set(domains_editable_by(actor).values_list("name", flat=True))
+@dataclass
+class _Live:
+    """What a plan compares the document with, read once: the named domains (their cached
+    configs with them), which of them the planner may edit, each config's version (read
+    *before* it was described: a save in between makes the apply conflict rather than
+    overwrite it) and the live config (or the UpstreamError) of each editable one."""
+
+    domains: dict[str, Domain]
+    editable: set[str]
+    versions: dict[tuple[int, str], int]
+    configs: dict[tuple[str, str], object]
+
+
+def _read_live(items: list[Wanted], actor) -> _Live:
+    named = {w.domain_name for w in items}
+    domains = {
+        d.name: d
+        for d in Domain.objects.select_related(
+            "team", "record_config", "snapshot_config", "stream_config"
+        ).filter(name__in=named)
+    }
+    editable = set(domains_editable_by(actor).filter(name__in=named).values_list("name", flat=True))
     keys = sorted(
         {(w.domain_name, w.kind) for w in items if not w.problems and w.domain_name in editable}
     )
-    versions = {
-        (name, kind): version
-        for name, kind, version in ConfigState.objects.filter(
-            domain__name__in={name for name, _kind in keys}
-        ).values_list("domain__name", "kind", "version")
-    }
+    versions = config_versions(domains[name].pk for name in editable)
 
     def describe(share: list) -> list:
         found = []
@@ -128,27 +141,27 @@ def _describe_all(items: list[Wanted], actor) -> tuple[dict, dict]:
 
     shares = [keys[i::DESCRIBE_THREADS] for i in range(DESCRIBE_THREADS)]
     with ThreadPoolExecutor(max_workers=DESCRIBE_THREADS) as pool:
-        live = dict(pair for found in pool.map(describe, shares) for pair in found)
-    return live, versions
+        configs = dict(pair for found in pool.map(describe, shares) for pair in found)
+    return _Live(domains, editable, versions, configs)
 
 
-def _plan_one(wanted: Wanted, *, actor, references: bool, live: dict, versions: dict) -> dict:
+def _plan_one(wanted: Wanted, *, references: bool, live: _Live) -> dict:
     """The change row's fields for one (domain, kind)."""
     if wanted.problems:
         reason, params = wanted.problems[0]
         raise Refused(reason, **params)
-    domain = Domain.objects.select_related("team").get(name=wanted.domain_name)
+    domain = live.domains[wanted.domain_name]
     kind = KINDS[wanted.kind]
-    if not can_edit_domain(actor, domain):
+    if domain.name not in live.editable:
         raise Refused(
             gettext_noop(
                 "You may not change this domain's callbacks (another team's domain, a domain "
                 "gone from Live, or a role that only reads)."
             )
         )
-    new_key, generated = _key(wanted, references=references)
-    version = versions.get((domain.name, kind.name), 0)
-    current = live[(domain.name, kind.name)]
+    new_key = _key(wanted, references=references)
+    version = live.versions.get((domain.pk, kind.name), 0)
+    current = live.configs[(domain.name, kind.name)]
     if isinstance(current, UpstreamError):
         failure = current
         raise Refused(
@@ -202,15 +215,13 @@ def _plan_one(wanted: Wanted, *, actor, references: bool, live: dict, versions: 
         "after": after,
         "new_key": seal(new_key) if new_key and new_key != old_key else "",
         "old_key": seal(old_key) if key_changes else "",
-        "generated": generated,
     }
 
 
 def plan_compute(run: ConfigRun, wanted: list[Wanted], *, references: bool = False) -> ConfigRun:
     """Fill `run` with its changes (one Describe per config) and mark it planned. `references`:
     keys may come from the environment and files (the command line only)."""
-    actor = run.created_by
-    live, versions = _describe_all(wanted, actor)
+    live = _read_live(wanted, run.created_by)
     rows = []
     for position, item in enumerate(wanted):
         base = {
@@ -220,9 +231,7 @@ def plan_compute(run: ConfigRun, wanted: list[Wanted], *, references: bool = Fal
             "kind": item.kind,
         }
         try:
-            fields = _plan_one(
-                item, actor=actor, references=references, live=live, versions=versions
-            )
+            fields = _plan_one(item, references=references, live=live)
         except Refused as refusal:
             rows.append(
                 ConfigChange(
@@ -231,11 +240,10 @@ def plan_compute(run: ConfigRun, wanted: list[Wanted], *, references: bool = Fal
                     reason=refusal.reason,
                     reason_params=refusal.params or None,
                     outcome=ConfigChange.Outcome.SKIPPED,
-                    domain=Domain.objects.filter(name=item.domain_name).first(),
+                    domain=live.domains.get(item.domain_name),
                 )
             )
             continue
-        fields.pop("generated", None)
         outcome = (
             ConfigChange.Outcome.PENDING
             if fields["action"] in ConfigChange.CHANGING

@@ -14,12 +14,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboard.access import ask_a_lead, domains_editable_by
 from dashboard.accounts.roles import is_lead
-from dashboard.domains.kinds import KINDS, kinds_for
 from dashboard.domains.models import Domain, Team
 from dashboard.htmx import render_page
 from dashboard.logs import enqueue_with_request_id
 
-from .document import KEEP, NEW, DocumentError, Wanted, dump, export_document, parse
+from .bulk import bulk_wanted
+from .document import DocumentError, Wanted, dump, export_document, parse
 from .models import ConfigChange, ConfigRun
 from .selectors import field_changes, reason, run_counts
 from .services import run_cancel, run_create, run_pause, run_start, undo_wanted
@@ -65,17 +65,21 @@ class DocumentForm(forms.Form):
         return data
 
 
-def configs_home(request):
+def _home(request, form: DocumentForm, *, status: int = 200):
     runs = ConfigRun.objects.all()
     if not is_lead(request.user):
         runs = runs.filter(created_by=request.user)
     context = {
-        "form": DocumentForm(),
+        "form": form,
         "teams": Team.objects.order_by("name"),
         "runs": runs[:20],
         "can_plan": domains_editable_by(request.user).exists(),
     }
-    return render(request, "configs/home.html", context)
+    return render(request, "configs/home.html", context, status=status)
+
+
+def configs_home(request):
+    return _home(request, DocumentForm())
 
 
 def configs_export(request, fmt: str):
@@ -102,13 +106,7 @@ def configs_plan(request):
     _require_editor(request.user)
     form = DocumentForm(request.POST, request.FILES)
     if not form.is_valid():
-        context = {
-            "form": form,
-            "teams": Team.objects.order_by("name"),
-            "runs": ConfigRun.objects.filter(created_by=request.user)[:20],
-            "can_plan": True,
-        }
-        return render(request, "configs/home.html", context, status=400)
+        return _home(request, form, status=400)
     upload = form.cleaned_data.get("upload")
     title = upload.name if upload is not None else _("Pasted document")
     return _plan(
@@ -159,46 +157,6 @@ class BulkForm(forms.Form):
         return data
 
 
-def _cached_values(domain: Domain, kind) -> dict:
-    config = domain.config(kind)
-    values = {f: getattr(config, f) if config else "" for f in kind.fields}
-    for flag in ("need_status_notify", "notify_req_auth"):
-        if flag in values:
-            values[flag] = bool(values[flag])
-    return values
-
-
-def bulk_wanted(data: dict) -> list[Wanted]:
-    """The bulk change as what a document would say, domain by domain."""
-    wanted: list[Wanted] = []
-    for domain in data["domains"]:
-        if data["action"] == "record_url":
-            kind = KINDS["record"]
-            if not kind.applies_to(domain):
-                continue
-            values = {**_cached_values(domain, kind), "notify_url": data["url"].strip()}
-            wanted.append(Wanted(domain.name, kind.name, values))
-        elif data["action"] == "sign_new_key":
-            for kind in kinds_for(domain):
-                if domain.config(kind) is not None:
-                    values = {**_cached_values(domain, kind), "notify_req_auth": True}
-                    wanted.append(Wanted(domain.name, kind.name, values, key=NEW))
-        else:
-            source = data["source"]
-            for kind in kinds_for(source):
-                if not kind.applies_to(domain) or domain.pk == source.pk:
-                    continue
-                if source.config(kind) is None:
-                    continue  # copies what the source has; never deletes what it lacks
-                values = _cached_values(source, kind)
-                has_key = domain.config(kind) is not None and bool(
-                    domain.config(kind).auth_key_fingerprint
-                )
-                key = KEEP if has_key or not values.get("notify_req_auth") else NEW
-                wanted.append(Wanted(domain.name, kind.name, values, key=key))
-    return wanted
-
-
 @require_http_methods(["GET", "POST"])
 def configs_bulk(request):
     _require_editor(request.user)
@@ -207,13 +165,15 @@ def configs_bulk(request):
     initial = {"domains": list(Domain.objects.filter(name__in=names).values_list("pk", flat=True))}
     form = BulkForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
-        wanted = bulk_wanted(form.cleaned_data)
+        data = form.cleaned_data
+        wanted = bulk_wanted(
+            domains=data["domains"], action=data["action"], url=data["url"], source=data["source"]
+        )
         if not wanted:
             form.add_error(
                 None, _("None of the chosen domains has a callback this change applies to.")
             )
         else:
-            data = form.cleaned_data
             if data["action"] == "record_url":
                 title = _("Recording callback URL → %(url)s") % {"url": data["url"].strip()}
             elif data["action"] == "copy_from":

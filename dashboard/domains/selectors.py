@@ -6,7 +6,14 @@ from django.core.cache import cache
 
 from dashboard.upstream import get_client, upstream_errors
 
-from .models import Domain
+from .models import ConfigState, Domain
+
+
+def config_versions(domain_ids) -> dict[tuple[int, str], int]:
+    """`Domain.version` of many domains in one query: {(domain id, kind name): version};
+    a config never changed has no entry (version 0)."""
+    rows = ConfigState.objects.filter(domain_id__in=list(domain_ids))
+    return {(d, k): v for d, k, v in rows.values_list("domain_id", "kind", "version")}
 
 
 def upstream_config(*, domain_name: str, kind, deadline: float | None = None):
