@@ -3,6 +3,9 @@ what is the access module's `grant_refusal`, checked by the views."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
@@ -125,10 +128,14 @@ def mapped_access(groups) -> tuple[str, list]:
 
 
 def _free_username(wanted: str) -> str:
-    """`wanted`, or `wanted-2`, `wanted-3`…: a signed-in person never takes over a local
-    account that happens to share their directory name."""
+    """`wanted` as a dashboard user name — NFKC, lower case, only letters, digits and
+    `. @ + - _` (as the People form allows) — or `wanted-2`, `wanted-3`…: a signed-in person
+    never takes over a local account that shares their directory name, nor gets one that
+    only looks like it (`ｌｅａｄ`, `LEAD`)."""
     User = get_user_model()
-    base = (wanted or "person")[:140]
+    name = unicodedata.normalize("NFKC", wanted).lower()
+    name = re.sub(r"[^\w.@+-]+", "-", name).strip(".-")
+    base = (name or "person")[:140]
     name, n = base, 1
     while User.objects.filter(username__iexact=name).exists():
         n += 1

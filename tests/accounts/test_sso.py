@@ -100,6 +100,29 @@ def test_a_local_account_with_the_same_name_is_not_taken_over(idp, sso_mappings,
     assert role_of(local) == LEAD and local.check_password(PASSWORD)
 
 
+@pytest.mark.parametrize(
+    ("login", "expected"),
+    [
+        ("ｌｅａｄ", "lead-2"),
+        ("LEAD", "lead-2"),
+        ("lead\u200b", "lead-2"),
+        ("le ad/../x", "le-ad-..-x"),
+        ("张三", "张三"),
+    ],
+)
+def test_a_directory_name_that_looks_like_a_local_one_gets_a_name_of_its_own(
+    idp, sso_mappings, live_server, login, expected
+):
+    """Full-width, upper-case, zero-width and path-like directory names: the account the
+    directory makes never looks like the local `lead` in the People list."""
+    make_user("lead", LEAD)
+    idp.add_person(login, "Look Alike", ["live-support"])
+    with _browser(live_server) as browser:
+        assert sign_in(browser, login).status_code == 302
+    made = SsoIdentity.objects.get().user.username
+    assert made == expected and re.fullmatch(r"[\w.@+-]+", made), made
+
+
 def test_a_forged_or_replayed_state_is_refused(idp, sso_mappings, live_server):
     with _browser(live_server) as browser:
         callback = to_callback(browser, "lee")

@@ -88,6 +88,10 @@ class IdentityProvider:
     def _write(self) -> None:
         self.users_file.write_text(json.dumps(self.people))
 
+    def add_person(self, login: str, name: str, groups: list[str]) -> None:
+        self.people[login] = {"name": name, "email": "", "groups": groups, "password": PASSWORD}
+        self._write()
+
     def set_groups(self, login: str, groups: list[str]) -> None:
         """The directory changes: read at the person's next sign-in."""
         self.people[login]["groups"] = list(groups)
