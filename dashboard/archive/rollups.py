@@ -17,6 +17,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Trunc, TruncDate
 from django.utils import timezone
 
+from dashboard.bulk import q, rows_insert
 from dashboard.domains.models import Domain
 
 from .models import (
@@ -33,31 +34,18 @@ if TYPE_CHECKING:
     from .store import Inserted
 
 
-def q(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
 def _upsert(model, keys: list[str], counts: dict, adds: list[str]) -> None:
-    """Add `counts` ({key tuple: (values…)}) to `model`'s rows, in key order."""
-    if not counts:
-        return
+    """Add `counts` ({key tuple: (values…)}) to `model`'s rows."""
     table = q(model._meta.db_table)
-    fields = [model._meta.get_field(name) for name in keys]
-    columns = [*keys, *adds]
-    params = []
-    for key, values in sorted(counts.items()):
-        params += [f.get_db_prep_save(v, connection) for f, v in zip(fields, key, strict=True)]
-        params += values
-    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
     conflict = ", ".join(q(model._meta.get_field(k).column) for k in keys)
     sums = ", ".join(f"{q(a)} = {table}.{q(a)} + excluded.{q(a)}" for a in adds)
-    names = ", ".join(q(model._meta.get_field(c).column) for c in columns)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(counts))} "  # noqa: S608
-            f"ON CONFLICT ({conflict}) DO UPDATE SET {sums}",
-            params,
-        )
+    rows_insert(
+        model,
+        [*keys, *adds],
+        [(*key, *values) for key, values in counts.items()],
+        order=keys,
+        tail=f"ON CONFLICT ({conflict}) DO UPDATE SET {sums}",
+    )
 
 
 def hour_of(moment: dt.datetime) -> dt.datetime:

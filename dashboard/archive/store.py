@@ -14,13 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import operator
-import re
 import uuid
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from django.db import connection, transaction
 
+from dashboard.bulk import q, rows_insert
 from dashboard.contract.text import without_nul
 from dashboard.domains.models import Domain
 from dashboard.live import NotifyRecord
@@ -29,7 +29,7 @@ from .classify import classify
 from .models import NAME_SLACK, ArchivedName, ArchivedPushParam, ArchivedRecord, HarvestCursor
 from .partitions import partitions_ensure
 from .pushparams import CARRIERS, push_params
-from .rollups import q, rollups_add
+from .rollups import rollups_add
 
 
 def fingerprint(record: NotifyRecord) -> uuid.UUID:
@@ -102,18 +102,25 @@ class Inserted(NamedTuple):
     stream_name: str
 
 
-_FIELDS = [f for f in ArchivedRecord._meta.concrete_fields if not f.primary_key]
-_COLUMNS = [f.column for f in _FIELDS]
-_VALUES = operator.itemgetter(*(f.attname for f in _FIELDS))
-_INSERTED = operator.itemgetter(*Inserted._fields[1:])
-BATCH = 500
+_FIELDS = [f.attname for f in ArchivedRecord._meta.concrete_fields if not f.primary_key]
+_VALUES = operator.itemgetter(*_FIELDS)
+# What the INSERT hands back of each new record: an Inserted, and the content of the callback
+# types that carry push parameters (no other content crosses back).
+_RETURNING = (
+    "RETURNING "
+    + ", ".join(Inserted._fields)
+    + ", CASE WHEN notify_type IN ("
+    + ", ".join(f"'{t}'" for t in sorted(CARRIERS))
+    + ") THEN notify_content ELSE '' END"
+)
 
 
 def records_insert(rows: list[dict]) -> list[Inserted]:
     """Store what is new among `rows` (one domain's), skip what the archive holds; add the new
-    ones to the rollups and names, all in one transaction. Returns the new records, in no
-    particular order. On PostgreSQL the domain's cursor is held shared meanwhile: a recount of
-    its rollups (which holds it exclusively) never sees a batch half counted."""
+    ones to the rollups, names and push parameters, all in one transaction. Returns the new
+    records, in no particular order. On PostgreSQL the domain's cursor is held shared
+    meanwhile: a recount of its rollups (which holds it exclusively) never sees a batch half
+    counted."""
     if not rows:
         return []
     domain_id = rows[0]["domain_id"]
@@ -126,76 +133,27 @@ def records_insert(rows: list[dict]) -> list[Inserted]:
                     [domain_id],
                 )
         partitions_ensure({row["notify_time"] for row in rows})
-        keys = (_copy if connection.vendor == "postgresql" else _values)(rows)
-        by_key = {(row["fingerprint"].hex, row["notify_time"]): row for row in rows}
-        new = [Inserted(pk, *_INSERTED(by_key[key])) for pk, key in keys]
+        stored = rows_insert(
+            ArchivedRecord,
+            _FIELDS,
+            [_VALUES(row) for row in rows],
+            order=["fingerprint"],
+            tail=f"ON CONFLICT (fingerprint, notify_time) DO NOTHING {_RETURNING}",
+        )
+        if connection.vendor != "postgresql":  # SQLite gives the time back as text
+            stored = [(r[0], _aware(r[1]), *r[2:]) for r in stored]
+        new = [Inserted(*r[:-1]) for r in stored]
         rollups_add(domain_id=domain_id, records=new)
         names_add(domain_id=domain_id, records=new)
         params_add(
-            domain_id=domain_id,
-            rows=[by_key[key] for _pk, key in keys if by_key[key]["notify_type"] in CARRIERS],
+            domain_id=domain_id, records=[(Inserted(*r[:-1]), r[-1]) for r in stored if r[-1]]
         )
     return new
 
 
-def _copy(rows: list[dict]) -> list[tuple[int, tuple]]:
-    """PostgreSQL: a binary COPY into a staging table, then one INSERT … SELECT … ON
-    CONFLICT DO NOTHING RETURNING, in fingerprint order (one lock order for every writer)."""
-    table, columns = q(ArchivedRecord._meta.db_table), ", ".join(map(q, _COLUMNS))
-    types = [re.sub(r"\(.*\)", "", f.db_type(connection)) for f in _FIELDS]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS archive_incoming ON COMMIT DELETE ROWS AS "  # noqa: S608
-            f"SELECT {columns} FROM {table} WITH NO DATA"
-        )
-        with cursor.cursor.copy(
-            f"COPY archive_incoming ({columns}) FROM STDIN (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(types)
-            for row in rows:
-                copy.write_row(_VALUES(row))
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM archive_incoming "  # noqa: S608
-            "ORDER BY fingerprint ON CONFLICT (fingerprint, notify_time) DO NOTHING "
-            "RETURNING id, fingerprint, notify_time"
-        )
-        new = cursor.fetchall()
-        cursor.execute("DELETE FROM archive_incoming")  # for a next batch (cheaper than TRUNCATE)
-    return [(pk, (key.hex, when)) for pk, key, when in new]
-
-
-def _values(rows: list[dict]) -> list[tuple[int, tuple]]:
-    """SQLite: multi-row INSERT … ON CONFLICT DO NOTHING RETURNING."""
-    table, columns = q(ArchivedRecord._meta.db_table), ", ".join(map(q, _COLUMNS))
-    prepare = [
-        (lambda v: v.hex)
-        if f.get_internal_type() == "UUIDField"
-        else connection.ops.adapt_datetimefield_value
-        if f.get_internal_type() == "DateTimeField"
-        else None
-        for f in _FIELDS
-    ]
-    new = []
-    with connection.cursor() as cursor:
-        for offset in range(0, len(rows), BATCH):
-            batch = rows[offset : offset + BATCH]
-            params = [
-                prep(value) if prep else value
-                for row in batch
-                for prep, value in zip(prepare, _VALUES(row), strict=True)
-            ]
-            marks = ", ".join(["(" + ", ".join(["%s"] * len(_FIELDS)) + ")"] * len(batch))
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {marks} "  # noqa: S608
-                "ON CONFLICT (fingerprint, notify_time) DO NOTHING "
-                "RETURNING id, fingerprint, notify_time",
-                params,
-            )
-            for pk, key, when in cursor.fetchall():
-                when = dt.datetime.fromisoformat(when) if isinstance(when, str) else when
-                when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-                new.append((pk, (uuid.UUID(str(key)).hex, when)))
-    return new
+def _aware(when: str | dt.datetime) -> dt.datetime:
+    when = dt.datetime.fromisoformat(when) if isinstance(when, str) else when
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 def names_add(*, domain_id: int, records: list[Inserted]) -> None:
@@ -217,53 +175,39 @@ def names_add(*, domain_id: int, records: list[Inserted]) -> None:
             del newest[(field, name)]
     if not newest:
         return
-    table = q(ArchivedName._meta.db_table)
-    seen = ArchivedName._meta.get_field("last_seen")
-    cells = sorted(newest.items())
-    params = []
-    for (field, name), when in cells:
-        params += [domain_id, field, name, seen.get_db_prep_save(when, connection)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (domain_id, field, name, last_seen) VALUES "  # noqa: S608
-            + ", ".join(["(%s, %s, %s, %s)"] * len(cells))
-            + f" ON CONFLICT (domain_id, field, name) DO UPDATE SET last_seen = "
-            f"excluded.last_seen WHERE {table}.last_seen < excluded.last_seen",
-            params,
-        )
+    rows_insert(
+        ArchivedName,
+        ["domain", "field", "name", "last_seen"],
+        [(domain_id, field, name, when) for (field, name), when in newest.items()],
+        order=["domain", "field", "name"],
+        tail=f"ON CONFLICT (domain_id, field, name) DO UPDATE SET last_seen = excluded.last_seen "
+        f"WHERE {q(ArchivedName._meta.db_table)}.last_seen < excluded.last_seen",
+    )
 
 
-def params_add(*, domain_id: int, rows: list[dict]) -> None:
+def params_add(*, domain_id: int, records: list[tuple[Inserted, str]]) -> None:
     """Index the push parameters new records carry (archive/pushparams.py), each once per
     app, stream and value, widening when it was first and last seen."""
     seen: dict[tuple[str, str, str, str], tuple[dt.datetime, dt.datetime]] = {}
-    for row in rows:
-        when = row["notify_time"]
-        for key, value in push_params(row["notify_type"], row["notify_content"]):
-            cell = (key, value, row["app_name"], row["stream_name"])
+    for record, content in records:
+        when = record.notify_time
+        for key, value in push_params(record.notify_type, content):
+            cell = (key, value, record.app_name, record.stream_name)
             first, last = seen.get(cell, (when, when))
             seen[cell] = (min(first, when), max(last, when))
     if not seen:
         return
     table = q(ArchivedPushParam._meta.db_table)
-    stamp = ArchivedPushParam._meta.get_field("last_seen")
     widen = "{c} = CASE WHEN excluded.{c} {op} {t}.{c} THEN excluded.{c} ELSE {t}.{c} END"
-    cells = sorted(seen.items())
-    with connection.cursor() as cursor:
-        for offset in range(0, len(cells), 100):
-            batch = cells[offset : offset + 100]
-            params = []
-            for (key, value, app, stream), (first, last) in batch:
-                params += [domain_id, key, value, app, stream]
-                params += [stamp.get_db_prep_save(t, connection) for t in (first, last)]
-            cursor.execute(
-                f"INSERT INTO {table} (domain_id, {q('key')}, {q('value')}, app_name, "  # noqa: S608
-                "stream_name, first_seen, last_seen) VALUES "
-                + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(batch))
-                + f" ON CONFLICT ({q('key')}, {q('value')}, domain_id, app_name, stream_name) "
-                "DO UPDATE SET "
-                + widen.format(c="first_seen", op="<", t=table)
-                + ", "
-                + widen.format(c="last_seen", op=">", t=table),
-                params,
-            )
+    key = ["key", "value", "domain", "app_name", "stream_name"]
+    rows_insert(
+        ArchivedPushParam,
+        [*key, "first_seen", "last_seen"],
+        [(k, v, domain_id, app, stream, *seen) for (k, v, app, stream), seen in seen.items()],
+        order=key,
+        tail=f"ON CONFLICT ({q('key')}, {q('value')}, domain_id, app_name, stream_name) "
+        "DO UPDATE SET "
+        + widen.format(c="first_seen", op="<", t=table)
+        + ", "
+        + widen.format(c="last_seen", op=">", t=table),
+    )

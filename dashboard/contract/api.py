@@ -7,6 +7,8 @@ import json
 import re
 from typing import Any
 
+import orjson
+
 API_VERSION = "2016-11-01"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 RECORDS_WINDOW = dt.timedelta(days=7)
@@ -166,6 +168,11 @@ def parse_json_tolerant(text: str) -> Any | None:
     """
     if not text:
         return None
+    if text[0] in "{[":
+        try:  # the usual case, clean JSON: orjson reads it several times faster
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass  # text after the value, a lone surrogate escape…: read as below
     decoder = json.JSONDecoder()
     start = 0
     while True:

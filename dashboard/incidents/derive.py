@@ -26,6 +26,7 @@ from django.utils import timezone
 from dashboard.archive.classify import HTTP_4XX, HTTP_5XX
 from dashboard.archive.models import ArchivedRecord, HarvestCursor
 from dashboard.archive.selectors import Settled, records_in_time_order
+from dashboard.bulk import q, rows_insert
 from dashboard.domains.models import Domain
 
 from .models import Incident
@@ -129,16 +130,34 @@ class Fold:
 
     def save(self) -> None:
         """Write what changed in three statements: the incidents that resolved first, so a
-        cause's next incident can open, then the new ones, then the rest."""
+        cause's next incident can open, then the new ones, then the rest (whole rows by COPY,
+        dashboard/bulk.py; of the ones known, only the folded columns change)."""
         now = timezone.now()
         touched = sorted(self.touched.values(), key=lambda i: (i.key, i.first_seen))
         for incident in touched:
             incident.updated_at = now
         resolved = [i for i in touched if i.pk and i.state == Incident.State.RESOLVED]
         others = [i for i in touched if i.pk and i.state != Incident.State.RESOLVED]
-        Incident.objects.bulk_update(resolved, FOLDED)
-        Incident.objects.bulk_create([i for i in touched if not i.pk])
-        Incident.objects.bulk_update(others, FOLDED)
+        _write(resolved)
+        _write([i for i in touched if not i.pk], new=True)
+        _write(others)
+
+
+_COLUMNS = [f.attname for f in Incident._meta.concrete_fields]
+_FOLDED = ", ".join(
+    f"{q(c)} = excluded.{q(c)}" for c in (Incident._meta.get_field(n).column for n in FOLDED)
+)
+
+
+def _write(incidents: list[Incident], *, new: bool = False) -> None:
+    columns = _COLUMNS[1:] if new else _COLUMNS  # the id first: a new one gets its own
+    rows_insert(
+        Incident,
+        columns,
+        [tuple(getattr(i, c) for c in columns) for i in incidents],
+        order=["key"] if new else ["id"],
+        tail="" if new else f"ON CONFLICT (id) DO UPDATE SET {_FOLDED}",
+    )
 
 
 def incidents_settle(
