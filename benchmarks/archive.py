@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import socket
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 from _bootstrap import setup, summary
 
@@ -38,16 +41,13 @@ PARTS = sys.argv[1:] or [
 ]
 RECORDS = int(os.environ.get("BENCH_RECORDS", "20000000"))
 DOMAINS = int(os.environ.get("BENCH_DOMAINS", "1000"))
+PROCESSES = int(os.environ.get("BENCH_PROCESSES", "2"))  # the backfill by processes too (0: not)
 
 # The Live API is a service of its own: the sandbox runs in its own process (throttled at the
 # documented QPS), and the dashboard reaches it over HTTP as it would reach Alibaba Cloud.
+root = Path(__file__).resolve().parents[1]
 SANDBOX = None
 if {"backfill", "lag"} & set(PARTS):
-    import socket
-    import subprocess
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -144,13 +144,16 @@ def backfill() -> None:
         client.describe_notify_records = counted
         _empty_archive()
         started, cpu, sandbox_cpu = time.monotonic(), time.process_time(), _cpu(SANDBOX.pid)
+        pg_cpu = _pg_cpu()
         report = harvest_pass()
         elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
         sandbox_cpu = _cpu(SANDBOX.pid) - sandbox_cpu
+        pg_cpu = _pg_cpu() - pg_cpu
         lane = SHARE * share
         per_record = cpu / max(report.inserted, 1)
         print(
-            f"share {share:.0%} ({lane:.0f} QPS): {report.inserted:,} records from "
+            f"share {share:.0%} ({lane:.0f} QPS), one process, "
+            f"{settings.ARCHIVE_HARVEST_WORKERS} threads: {report.inserted:,} records from "
             f"{len(report.domains)} domains in {elapsed:.1f} s = {report.inserted / elapsed:,.0f} "
             f"records/s; {len(calls)} calls, {len(calls) / elapsed:.1f} calls/s = "
             f"{100 * len(calls) / elapsed / lane:.0f}% of the lane; "
@@ -159,8 +162,83 @@ def backfill() -> None:
             f"{per_record * 1e6:.0f} µs per record = {1 / per_record:,.0f} records/s "
             f"= {1 / per_record / 500:.0f} full pages/s per core; the sandbox's CPU: "
             f"{sandbox_cpu:.1f} s in {elapsed:.1f} s ({100 * sandbox_cpu / elapsed:.0f}% of one "
-            f"core, {1000 * sandbox_cpu / max(len(calls), 1):.0f} ms per page)"
+            f"core, {1000 * sandbox_cpu / max(len(calls), 1):.0f} ms per page); PostgreSQL's: "
+            f"{pg_cpu:.1f} s ({1e6 * pg_cpu / max(report.inserted, 1):.0f} µs per record); "
+            f"the machine: {(cpu + sandbox_cpu + pg_cpu) / elapsed:.2f} of its "
+            f"{os.cpu_count()} cores busy with these three"
         )
+        if PROCESSES > 1:
+            backfill_processes(share, processes=PROCESSES, threads=2)
+
+
+def backfill_processes(share: float, *, processes: int, threads: int) -> None:
+    """The same backfill by `processes` harvester processes (`manage.py harvest_records`, as
+    deployed: sharing the rate budget through Redis), each with `threads` threads; the calls
+    counted by the processes' own metrics (prometheus-client's multiprocess files)."""
+    import shutil
+    import tempfile
+
+    from prometheus_client import CollectorRegistry, multiprocess
+
+    redis = shutil.which("redis-server")
+    if redis is None:
+        print("  (no redis-server here: harvester processes cannot share a rate budget)")
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [redis, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    metrics = tempfile.mkdtemp(prefix="bench-metrics-")
+    try:
+        _empty_archive()
+        env = {
+            **os.environ,
+            "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+            "PROMETHEUS_MULTIPROC_DIR": metrics,
+            "ARCHIVE_HARVEST_WORKERS": str(threads),
+            "LIVE_API_HARVEST_SHARE": str(share),
+        }
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        started = time.monotonic()
+        harvesters = [
+            subprocess.Popen(
+                [sys.executable, "manage.py", "harvest_records", "-v0"],
+                cwd=root,
+                env=env,
+            )
+            for _ in range(processes)
+        ]
+        failed = sum(h.wait() != 0 for h in harvesters)
+        elapsed = time.monotonic() - started
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=metrics)
+        calls = sum(
+            sample.value
+            for family in registry.collect()
+            if family.name == "dashboard_live_api_calls"
+            for sample in family.samples
+            if sample.name.endswith("_total") and sample.labels.get("operation") == DESCRIBE_RECORDS
+        )
+        records = ArchivedRecord.objects.count()
+        lane = SHARE * share
+        print(
+            f"share {share:.0%} ({lane:.0f} QPS), {processes} processes × {threads} threads "
+            f"(started and stopped in the time): {records:,} records in {elapsed:.1f} s = "
+            f"{records / elapsed:,.0f} records/s; {calls:.0f} calls, {calls / elapsed:.1f} "
+            f"calls/s = {100 * calls / elapsed / lane:.0f}% of the lane; {failed} processes "
+            f"failed, {Incident.objects.count():,} incidents"
+        )
+    finally:
+        server.terminate()
+        shutil.rmtree(metrics, ignore_errors=True)
 
 
 def _empty_archive() -> None:
@@ -186,10 +264,29 @@ def _empty_archive() -> None:
         cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")  # noqa: S608 - model tables
 
 
-def _cpu(pid: int) -> float:
-    """User + system CPU seconds of a process (Linux /proc)."""
+def _cpu(pid: int, *, children: bool = False) -> float:
+    """User + system CPU seconds of a process (Linux /proc); `children`: and of its children
+    that have ended."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = sum(int(fields[n]) for n in ((11, 12, 13, 14) if children else (11, 12)))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _pg_cpu() -> float:
+    """CPU seconds PostgreSQL has spent: the postmaster, its ended children, the live ones."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    total = _cpu(postmaster, children=True)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields[1]) == postmaster:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def insert() -> None:

@@ -112,7 +112,7 @@ def test_two_harvester_processes_share_the_windows_and_store_each_record_once(sy
 
 
 def busy_upstream(name: str, n: int = 3000) -> int:
-    """`n` records of `name` within one window (6 hours), failures and deliveries to two
+    """`n` records of `name` within one window (a day), failures and deliveries to two
     receivers mixed: several pages, several stored batches, incidents that open and resolve."""
     SandboxNotifyRecord.objects.filter(domain_name=name).delete()
     SandboxDomain.objects.filter(name=name).update(
