@@ -130,7 +130,8 @@ SHARE = ACTION_QPS[DESCRIBE_RECORDS] * settings.LIVE_API_RATE_FRACTION
 def backfill() -> None:
     print("\n-- backfill of the demo account (runsandbox, throttled; the harvest lane's budget)")
     call_command("sync_domains", verbosity=0)
-    for share in (settings.LIVE_API_HARVEST_SHARE, 0.2):
+    shares = os.environ.get("BENCH_SHARES", f"{settings.LIVE_API_HARVEST_SHARE},0.2")
+    for share in map(float, shares.split(",")):
         settings.LIVE_API_HARVEST_SHARE = share
         reset_client()
         client = get_client()
