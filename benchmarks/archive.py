@@ -108,6 +108,7 @@ from dashboard.archive.models import (  # noqa: E402
     HarvestCursor,
     HarvestWindow,
     HourlyRollup,
+    NameDailyRollup,
     TotalHourlyRollup,
 )
 from dashboard.archive.partitions import (  # noqa: E402
@@ -253,6 +254,7 @@ def _empty_archive() -> None:
             ArchivedName,
             HourlyRollup,
             DailyRollup,
+            NameDailyRollup,
             DomainHourlyTotal,
             TotalHourlyRollup,
             HarvestCursor,
@@ -329,6 +331,7 @@ def insert() -> None:
     DailyRollup.objects.filter(domain=domain).delete()
     DomainHourlyTotal.objects.filter(domain=domain).delete()
     ArchivedName.objects.filter(domain=domain).delete()
+    NameDailyRollup.objects.filter(domain=domain).delete()
     Incident.objects.filter(domain=domain).delete()
     HarvestCursor.objects.filter(domain=domain).delete()
     # the all-domains rollups of those hours: summed again without this domain
@@ -429,6 +432,17 @@ SELECT domain_id, 'stream', stream_name, MAX(notify_time) FROM archive_archivedr
 ON CONFLICT (domain_id, field, name) DO UPDATE SET last_seen = excluded.last_seen
 """
 
+# The names' daily counts, as the migration makes them.
+NAME_DAILY = """
+INSERT INTO archive_namedailyrollup
+    (field, name, day, domain_id, notify_result, failure_class, count)
+SELECT 'app', app_name, DATE(notify_time), domain_id, notify_result, failure_class, COUNT(*)
+FROM archive_archivedrecord GROUP BY 2, 3, 4, 5, 6
+UNION ALL
+SELECT 'stream', stream_name, DATE(notify_time), domain_id, notify_result, failure_class, COUNT(*)
+FROM archive_archivedrecord GROUP BY 2, 3, 4, 5, 6
+"""
+
 HOURLY_TOTALS = """
 INSERT INTO archive_domainhourlytotal (domain_id, hour, deliveries, failed)
 SELECT domain_id, hour, SUM(count), SUM(CASE WHEN notify_result = 'success' THEN 0 ELSE count END)
@@ -484,6 +498,7 @@ def load_archive() -> None:
         cursor.execute(ROLLUP)
         cursor.execute(DAILY)
         cursor.execute(NAMES)
+        cursor.execute(NAME_DAILY)
         cursor.execute(HOURLY_TOTALS)
         cursor.execute(TOTALS)
         for table in (
@@ -491,6 +506,7 @@ def load_archive() -> None:
             "archive_hourlyrollup",
             "archive_dailyrollup",
             "archive_archivedname",
+            "archive_namedailyrollup",
             "archive_totalhourlyrollup",
             "archive_domainhourlytotal",
         ):

@@ -149,6 +149,33 @@ class ArchivedName(models.Model):
         return f"{self.domain_id} {self.field} {self.name}"
 
 
+class NameDailyRollup(models.Model):
+    """Deliveries per app or stream name × domain × UTC day × result × failure class: what a
+    search by any part of a name counts over whole days — the names found (ArchivedName), then
+    their rows here — instead of every matching record in every day's partition. Written in
+    the transaction that archives the records (archive/rollups.py)."""
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="+")
+    field = models.CharField(max_length=8, choices=ArchivedName.Field.choices)
+    name = models.CharField(max_length=256)
+    day = models.DateField()
+    notify_result = models.CharField(max_length=8)
+    failure_class = models.CharField(max_length=16, blank=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["field", "name", "day", "domain", "notify_result", "failure_class"],
+                name="name_rollup_one_row_per_cell",
+            )
+        ]
+        indexes = [models.Index(fields=["day"], name="name_rollup_day")]
+
+    def __str__(self) -> str:
+        return f"{self.field} {self.name} {self.day}: {self.count}"
+
+
 class ArchivedPushParam(models.Model):
     """A business parameter a team put in its push URL (`order_id=42`), as the callbacks carry
     it — stream callbacks in `usrargs`, recording files in `push_args` and `callback_*` — once

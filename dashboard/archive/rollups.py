@@ -1,5 +1,6 @@
 """The archive's rollups: deliveries counted per domain by hour (× type × result × class) and
-by day, per domain by hour without types or classes, and every domain together by hour.
+by day, per domain by hour without types or classes, every domain together by hour, and per
+app and stream name by day (NameDailyRollup: the counts of a search by part of a name).
 
 `rollups_add` counts new records in as they are stored (sums: batches in any order give the
 same); `rollups_rebuild` recounts whole hours from the records themselves
@@ -27,6 +28,7 @@ from .models import (
     HarvestCursor,
     HarvestWindow,
     HourlyRollup,
+    NameDailyRollup,
     TotalHourlyRollup,
 )
 
@@ -71,6 +73,17 @@ def rollups_add(*, domain_id: int, records: list[Inserted]) -> None:
     keys = ["hour", "notify_result", "failure_class"]
     _upsert(TotalHourlyRollup, keys, {k: (n,) for k, n in totals.items()}, ["count"])
     _upsert(DomainHourlyTotal, ["hour", "domain"], lean, ["deliveries", "failed"])
+    # the names' days (the records' times are UTC here)
+    named = Counter(
+        (r.app_name, r.stream_name, r.notify_time.date(), r.notify_result, r.failure_class)
+        for r in records
+    )
+    names: Counter = Counter()
+    for (app, stream, day, result, failure), n in named.items():
+        names[("app", app, day, domain_id, result, failure)] += n
+        names[("stream", stream, day, domain_id, result, failure)] += n
+    keys = ["field", "name", "day", "domain", "notify_result", "failure_class"]
+    _upsert(NameDailyRollup, keys, {k: (n,) for k, n in names.items()}, ["count"])
 
 
 def rollups_rebuild(
@@ -124,7 +137,9 @@ def rollups_rebuild(
             HourlyRollup.objects.bulk_create(rows, batch_size=1000)
             written += len(rows)
             written += _hourly_totals_rebuild(domain, first, stop)
-            written += _daily_rebuild(domain, first.date(), (stop - dt.timedelta(hours=1)).date())
+            last_day = (stop - dt.timedelta(hours=1)).date()
+            written += _daily_rebuild(domain, first.date(), last_day)
+            written += _names_rebuild(domain, first.date(), last_day)
     written += _totals_rebuild(first, stop)  # sums of the hourly ones, busy domains included
     return written, busy
 
@@ -201,9 +216,38 @@ def _daily_rebuild(domain: Domain, first_day: dt.date, last_day: dt.date) -> int
     return len(rows)
 
 
+def _names_rebuild(domain: Domain, first_day: dt.date, last_day: dt.date) -> int:
+    """The names' daily counts of [first_day, last_day] again, from the records of those whole
+    days."""
+    NameDailyRollup.objects.filter(domain=domain, day__gte=first_day, day__lte=last_day).delete()
+    start = dt.datetime.combine(first_day, dt.time(), tzinfo=dt.UTC)
+    end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    records = ArchivedRecord.objects.filter(
+        domain=domain, notify_time__gte=start, notify_time__lt=end
+    ).annotate(day=TruncDate("notify_time", tzinfo=dt.UTC))
+    rows = [
+        NameDailyRollup(
+            domain=domain,
+            field=field,
+            name=c[column],
+            day=c["day"],
+            notify_result=c["notify_result"],
+            failure_class=c["failure_class"],
+            count=c["n"],
+        )
+        for field, column in (("app", "app_name"), ("stream", "stream_name"))
+        for c in records.values(column, "day", "notify_result", "failure_class")
+        .annotate(n=Count("id"))
+        .order_by()
+    ]
+    NameDailyRollup.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
 def rollups_purge(*, horizon: dt.datetime) -> None:
     """Drop the rollups of the hours and days before `horizon`."""
     HourlyRollup.objects.filter(hour__lt=hour_of(horizon)).delete()
     DailyRollup.objects.filter(day__lt=horizon.astimezone(dt.UTC).date()).delete()
+    NameDailyRollup.objects.filter(day__lt=horizon.astimezone(dt.UTC).date()).delete()
     TotalHourlyRollup.objects.filter(hour__lt=hour_of(horizon)).delete()
     DomainHourlyTotal.objects.filter(hour__lt=hour_of(horizon)).delete()

@@ -23,7 +23,7 @@ from dashboard.domains.models import Domain
 from dashboard.ops.budget import heavy_search, time_limit
 from dashboard.periods import TOTALS, spans
 
-from .filters import RECORD_ONLY, exact
+from .filters import EXACT, RECORD_ONLY, exact
 from .models import (
     NAME_SLACK,
     ArchivedName,
@@ -33,6 +33,7 @@ from .models import (
     DomainHourlyTotal,
     HarvestCursor,
     HourlyRollup,
+    NameDailyRollup,
     PushedSession,
     TotalHourlyRollup,
 )
@@ -40,6 +41,22 @@ from .pushparams import parse_param
 
 # At most this many names found by a substring are written into a search's query as a list.
 NAMES_LISTED = 1_000
+
+
+def names_matching(field: str, part: str, filters: dict) -> list[str] | QuerySet:
+    """The app or stream names holding `part` (any case) seen since the window's start, of the
+    filtered domain if there is one. The names first (thousands, trigram-indexed), then their
+    records by exact name: written into the query as a list when there are not too many,
+    PostgreSQL probes each day's index with the list itself (a subquery is joined to every
+    partition, ninety times for ninety days)."""
+    found = ArchivedName.objects.filter(
+        field=field, name__icontains=part, last_seen__gte=filters["start"] - NAME_SLACK
+    )
+    if filters.get("domain_id"):
+        found = found.filter(domain_id=filters["domain_id"])
+    distinct = found.order_by().values_list("name", flat=True).distinct()
+    listed = list(distinct[: NAMES_LISTED + 1])
+    return listed if len(listed) <= NAMES_LISTED else found.values("name")
 
 
 def records_search(*, filters: dict) -> QuerySet[ArchivedRecord]:
@@ -54,27 +71,15 @@ def records_search(*, filters: dict) -> QuerySet[ArchivedRecord]:
     )
     rows = rows.filter(**exact(filters))
 
-    def names(field: str, part: str) -> list[str] | QuerySet:
-        # The names first (thousands, trigram-indexed; only those seen since the window's
-        # start), then their records by exact name. Written into the query as a list when
-        # there are not too many: PostgreSQL then probes each day's index with the list itself
-        # (a subquery is joined to every partition, ninety times for ninety days).
-        found = ArchivedName.objects.filter(
-            field=field, name__icontains=part, last_seen__gte=filters["start"] - NAME_SLACK
-        )
-        if filters.get("domain_id"):
-            found = found.filter(domain_id=filters["domain_id"])
-        distinct = found.order_by().values_list("name", flat=True).distinct()
-        listed = list(distinct[: NAMES_LISTED + 1])
-        return listed if len(listed) <= NAMES_LISTED else found.values("name")
-
     for field in ("app", "stream"):
         if filters.get(field):
-            rows = rows.filter(**{f"{field}_name__in": names(field, filters[field])})
+            found = names_matching(field, filters[field], filters)
+            rows = rows.filter(**{f"{field}_name__in": found})
     if filters.get("name"):  # either: the header search's "any part of an app or stream"
         part = filters["name"]
         rows = rows.filter(
-            Q(app_name__in=names("app", part)) | Q(stream_name__in=names("stream", part))
+            Q(app_name__in=names_matching("app", part, filters))
+            | Q(stream_name__in=names_matching("stream", part, filters))
         )
     if filters.get("param"):
         rows = rows.filter(param_match(filters["param"]))
@@ -242,6 +247,40 @@ def _rollup_groups(filters: dict) -> list[dict] | None:
     return groups
 
 
+# The filters a name's daily counts answer besides the name itself (one of app or stream).
+NAME_ROLLUP_FILTERS = {"domain_id", "status", "failure"}
+
+
+def _name_rollup_groups(filters: dict) -> list[dict] | None:
+    """(result, class, n) groups of a search by part of one app or stream name: its whole UTC
+    days from the names' daily counts (NameDailyRollup), the partial days at the window's two
+    edges from the records — exact, and a few rows a name and day instead of every matching
+    record in every day's partition. None when another filter needs the records."""
+    fields = [f for f in ("app", "stream") if filters.get(f)]
+    others = {k for k in (*EXACT, *RECORD_ONLY) if filters.get(k)} - set(fields)
+    days = _whole_days(filters["start"].astimezone(dt.UTC), filters["end"].astimezone(dt.UTC))
+    if len(fields) != 1 or others - NAME_ROLLUP_FILTERS or days is None:
+        return None
+    field = fields[0]
+    cells = NameDailyRollup.objects.filter(
+        field=field,
+        name__in=names_matching(field, filters[field], filters),
+        day__gte=days[0].date(),
+        day__lt=days[1].date(),
+        **exact(filters, tuple(NAME_ROLLUP_FILTERS)),
+    )
+    groups = list(
+        cells.values("notify_result", "failure_class").annotate(n=Sum("count")).order_by()
+    )
+    for edge_start, edge_end in ((filters["start"], days[0]), (days[1], filters["end"])):
+        if edge_start < edge_end:
+            rows = records_search(filters={**filters, "start": edge_start, "end": edge_end})
+            groups += list(
+                rows.order_by().values("notify_result", "failure_class").annotate(n=Count("pk"))
+            )
+    return groups
+
+
 def _capped_groups(rows: QuerySet) -> list[dict]:
     """(result, class, n) of at most COUNT_CAP + 1 matching records, in one scan: the total
     and the groups together (a bounded scan, even for huge matches)."""
@@ -261,7 +300,11 @@ def _capped_groups(rows: QuerySet) -> list[dict]:
 
 def records_counts(rows: QuerySet, *, filters: dict | None = None) -> Counts:
     """Counts by result and failure class for the current filters (above the table)."""
-    groups = _rollup_groups(filters) if filters is not None else None
+    groups = None
+    if filters is not None:
+        groups = _rollup_groups(filters)
+        if groups is None:
+            groups = _name_rollup_groups(filters)
     if groups is None:
         groups = _capped_groups(rows)
         total = sum(g["n"] for g in groups)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
+from collections import Counter
 
 import pytest
 from django.conf import settings as django_settings
@@ -32,6 +33,7 @@ from dashboard.archive.models import (
     HarvestCursor,
     HarvestWindow,
     HourlyRollup,
+    NameDailyRollup,
     TotalHourlyRollup,
 )
 from dashboard.archive.retention import archive_purge
@@ -57,6 +59,7 @@ ARCHIVE_TABLES = (
     TotalHourlyRollup,
     ArchivedName,
     DomainHourlyTotal,
+    NameDailyRollup,
 )
 
 
@@ -73,7 +76,14 @@ def only(name: str) -> Domain:
     gone — with every other domain not due for an hour: the next pass backfills it alone."""
     domain = Domain.objects.get(name=name)
     ArchivedRecord.objects.filter(domain=domain).delete()
-    for model in (HourlyRollup, DailyRollup, DomainHourlyTotal, ArchivedName, Incident):
+    for model in (
+        HourlyRollup,
+        DailyRollup,
+        DomainHourlyTotal,
+        NameDailyRollup,
+        ArchivedName,
+        Incident,
+    ):
         model.objects.filter(domain=domain).delete()
     TotalHourlyRollup.objects.all().delete()
     HarvestWindow.objects.all().delete()
@@ -129,24 +139,34 @@ def rollups(domain: Domain) -> tuple:
             "hour", "deliveries", "failed"
         )
     )
-    return hourly, daily, lean
+    names = sorted(
+        NameDailyRollup.objects.filter(domain=domain, count__gt=0).values_list(
+            "field", "name", "day", "notify_result", "failure_class", "count"
+        )
+    )
+    return hourly, daily, lean, names
 
 
 def counted_rollups(domain: Domain) -> tuple:
-    """The same three, counted from the records themselves."""
-    hourly, daily, lean = {}, {}, {}
-    for when, kind, result, failure in ArchivedRecord.objects.filter(domain=domain).values_list(
-        "notify_time", "notify_type", "notify_result", "failure_class"
+    """The same four, counted from the records themselves."""
+    hourly, daily, lean, names = {}, {}, {}, Counter()
+    for when, kind, result, failure, app, stream in ArchivedRecord.objects.filter(
+        domain=domain
+    ).values_list(
+        "notify_time", "notify_type", "notify_result", "failure_class", "app_name", "stream_name"
     ):
         hour = when.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
         hourly[(hour, kind, result, failure)] = hourly.get((hour, kind, result, failure), 0) + 1
         daily[(hour.date(), result, failure)] = daily.get((hour.date(), result, failure), 0) + 1
         deliveries, failed = lean.get(hour, (0, 0))
         lean[hour] = (deliveries + 1, failed + (result != "success"))
+        names[("app", app, hour.date(), result, failure)] += 1
+        names[("stream", stream, hour.date(), result, failure)] += 1
     return (
         sorted((*k, n) for k, n in hourly.items()),
         sorted((*k, n) for k, n in daily.items()),
         sorted((k, *v) for k, v in lean.items()),
+        sorted((*k, n) for k, n in names.items()),
     )
 
 
@@ -364,13 +384,15 @@ def test_any_split_in_any_order_gives_what_one_batch_in_time_order_gives(
 def test_rebuild_rollups_recounts_rollups_and_incidents_and_leaves_a_busy_domain_alone(archived):
     domain = Domain.objects.get(name=TEAM_DOMAIN)
     before, incidents = rollups(domain), states(domain)
-    assert before[0] and before[1] and before[2] and incidents
+    assert all(before) and incidents
     # damage: counts doubled, cells deleted, an incident's count wrong and one gone (as a
     # restore or a hand edit could leave them)
     HourlyRollup.objects.filter(domain=domain).update(count=F("count") * 2)
     DailyRollup.objects.filter(domain=domain).first().delete()
     DomainHourlyTotal.objects.filter(domain=domain).update(failed=F("failed") + 1)
     DomainHourlyTotal.objects.filter(domain=domain).last().delete()
+    NameDailyRollup.objects.filter(domain=domain, field="stream").update(count=F("count") + 1)
+    NameDailyRollup.objects.filter(domain=domain, field="app").first().delete()
     Incident.objects.filter(domain=domain).update(count=F("count") + 3)
     Incident.objects.filter(domain=domain).order_by("pk").first().delete()
     since = (timezone.now() - dt.timedelta(days=8)).date().isoformat()
@@ -652,6 +674,53 @@ def test_counts_from_the_rollups_equal_counting_the_records(archived, extra, spa
     assert fast.total > 0 or extra or span < dt.timedelta(hours=1)  # not vacuous
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"stream": "o"},
+        {"stream": "O", "status": "failed"},
+        {"app": "LIVE"},
+        {"stream": "o", "domain": True, "failure": "timeout"},
+        {"stream": "o", "type": "file_created"},  # no type in the names' counts: records
+        {"stream": "o", "app": "l"},  # two names: records
+    ],
+)
+@pytest.mark.parametrize(
+    "span",
+    [
+        dt.timedelta(hours=5, minutes=17),  # no whole day: the records
+        dt.timedelta(days=3, hours=2),
+        dt.timedelta(days=6, hours=11),
+    ],
+)
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai"])
+def test_counts_of_a_name_search_equal_counting_the_records(archived, extra, span, zone):
+    """A search by part of one app or stream name counts its whole UTC days from the names'
+    daily counts and the two partial days at the edges from the records — equal to counting
+    the records, whatever zone the window was given in."""
+    from zoneinfo import ZoneInfo
+
+    from dashboard.archive.selectors import _name_rollup_groups, records_counts
+
+    end = timezone.now().astimezone(ZoneInfo(zone)) - dt.timedelta(minutes=7, seconds=13)
+    filters = {"start": end - span, "end": end, **extra}
+    if filters.pop("domain", None):
+        filters["domain_id"] = Domain.objects.get(name=TEAM_DOMAIN).pk
+    rows = records_search(filters=filters)
+    fast = records_counts(rows, filters=filters)
+    slow = records_counts(rows)
+    assert (fast.total, fast.success, fast.failed, fast.classes) == (
+        slow.total,
+        slow.success,
+        slow.failed,
+        slow.classes,
+    )
+    assert fast.total > 0 or {"status", "failure"} & set(extra)  # not vacuous
+    one_name = ("app" in extra) != ("stream" in extra)
+    can = span > dt.timedelta(days=1) and one_name and "type" not in extra
+    assert (_name_rollup_groups(filters) is not None) == can
+
+
 # --- retention -------------------------------------------------------------------------------
 
 
@@ -678,6 +747,8 @@ def test_retention_removes_expired_days_with_what_hangs_off_them(archived, setti
     assert list(RedeliveryAttempt.objects.values_list("record_id", flat=True)) == [young.pk]
     assert not HourlyRollup.objects.filter(hour__lt=now - dt.timedelta(days=30)).exists()
     assert not DailyRollup.objects.filter(day__lt=(now - dt.timedelta(days=30)).date()).exists()
+    assert NameDailyRollup.objects.filter(name="old-3").exists() is False
+    assert not NameDailyRollup.objects.filter(day__lt=(now - dt.timedelta(days=30)).date()).exists()
     assert not TotalHourlyRollup.objects.filter(hour__lt=now - dt.timedelta(days=30)).exists()
     # the names of purged records went with them; the others stay
     assert not ArchivedName.objects.filter(name__startswith="old-").exists()

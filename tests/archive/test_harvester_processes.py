@@ -24,6 +24,7 @@ from dashboard.archive.models import (
     HarvestCursor,
     HarvestWindow,
     HourlyRollup,
+    NameDailyRollup,
     TotalHourlyRollup,
 )
 from dashboard.domains.models import Domain
@@ -64,6 +65,7 @@ def start_from_nothing() -> None:
         TotalHourlyRollup,
         ArchivedName,
         DomainHourlyTotal,
+        NameDailyRollup,
         Incident,
         HarvestWindow,
         HarvestCursor,
