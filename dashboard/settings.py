@@ -156,8 +156,8 @@ DATABASE_ROUTERS = [
     "dashboard.ops.replica.ReplicaRouter",
 ]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# The rollups' covering index (Meta) has non-key columns PostgreSQL uses; SQLite keys it on
-# its fields alone, which is all a development database needs.
+# The rollups' covering indexes (Meta) have non-key columns PostgreSQL uses; SQLite keys them
+# on their fields alone, which is all a development database needs.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 REDIS_URL = env_str("REDIS_URL")

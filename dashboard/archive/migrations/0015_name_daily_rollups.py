@@ -57,7 +57,13 @@ class Migration(migrations.Migration):
                 ),
             ],
             options={
-                "indexes": [models.Index(fields=["day"], name="name_rollup_day")],
+                "indexes": [
+                    models.Index(
+                        fields=["field", "name", "day"],
+                        include=("domain", "notify_result", "failure_class", "count"),
+                        name="name_rollup_cover",
+                    )
+                ],
                 "constraints": [
                     models.UniqueConstraint(
                         fields=("field", "name", "day", "domain", "notify_result", "failure_class"),
