@@ -289,7 +289,7 @@ LIVE_API_BREAKER_THRESHOLD = env_int("LIVE_API_BREAKER_THRESHOLD", 8, minimum=0)
 ARCHIVE_RETENTION_DAYS = env_int("ARCHIVE_RETENTION_DAYS", 90, minimum=8)
 # Seconds between two windows of one domain, the overlap each window re-reads before its
 # start (records can appear late), and how long a harvester's lease on a window lasts
-# without renewal (it is renewed on every page).
+# without renewal (it is renewed before every write and 4 times a lease).
 ARCHIVE_HARVEST_INTERVAL = env_int("ARCHIVE_HARVEST_INTERVAL", 30, minimum=1)
 ARCHIVE_HARVEST_OVERLAP = env_int("ARCHIVE_HARVEST_OVERLAP", 900, minimum=0)
 ARCHIVE_HARVEST_LEASE = env_int("ARCHIVE_HARVEST_LEASE", 120, minimum=10)

@@ -276,7 +276,7 @@ class HarvestWindow(models.Model):
 
     Windows are planned back to back (`start` of one is `end` of the one before; a window
     re-reads `overlap` seconds before its start, for records that appear late). A harvester
-    leases one (SKIP LOCKED), pages it renewing the lease on every page, stores its records,
+    leases one (SKIP LOCKED), pages it renewing the lease before every write, stores its records,
     then marks it stored; the domain's cursor moves over the stored windows that follow it
     without a gap, and a window is deleted once the cursor has passed it. A harvester that
     dies leaves its window pending: its lease runs out and another takes it from the top.
