@@ -262,19 +262,22 @@ def _name_rollup_groups(filters: dict) -> list[dict] | None:
     if len(fields) != 1 or others - NAME_ROLLUP_FILTERS or days is None:
         return None
     field = fields[0]
+    names = names_matching(field, filters[field], filters)  # once: the edges' names are among them
+    same = exact(filters, tuple(NAME_ROLLUP_FILTERS))
     cells = NameDailyRollup.objects.filter(
-        field=field,
-        name__in=names_matching(field, filters[field], filters),
-        day__gte=days[0].date(),
-        day__lt=days[1].date(),
-        **exact(filters, tuple(NAME_ROLLUP_FILTERS)),
+        field=field, name__in=names, day__gte=days[0].date(), day__lt=days[1].date(), **same
     )
     groups = list(
         cells.values("notify_result", "failure_class").annotate(n=Sum("count")).order_by()
     )
     for edge_start, edge_end in ((filters["start"], days[0]), (days[1], filters["end"])):
         if edge_start < edge_end:
-            rows = records_search(filters={**filters, "start": edge_start, "end": edge_end})
+            rows = ArchivedRecord.objects.filter(
+                notify_time__gte=edge_start,
+                notify_time__lt=edge_end,
+                **{f"{field}_name__in": names},
+                **same,
+            )
             groups += list(
                 rows.order_by().values("notify_result", "failure_class").annotate(n=Count("pk"))
             )

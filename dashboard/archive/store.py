@@ -145,9 +145,8 @@ def records_insert(rows: list[dict]) -> list[Inserted]:
         new = [Inserted(*r[:-1]) for r in stored]
         rollups_add(domain_id=domain_id, records=new)
         names_add(domain_id=domain_id, records=new)
-        params_add(
-            domain_id=domain_id, records=[(Inserted(*r[:-1]), r[-1]) for r in stored if r[-1]]
-        )
+        carried = [(n, r[-1]) for n, r in zip(new, stored, strict=True) if r[-1]]
+        params_add(domain_id=domain_id, records=carried)
     return new
 
 
