@@ -307,9 +307,9 @@ def insert() -> None:
     # rows, then settled (the incidents derived from the window's records, read back in time
     # order); the API hands each window's pages newest first
     windows: dict[dt.datetime, list[dict]] = {}
-    first = rows[0]["notify_time"]
+    first = rows[0].notify_time
     for row in rows:
-        windows.setdefault(first + SLICE * ((row["notify_time"] - first) // SLICE), []).append(row)
+        windows.setdefault(first + SLICE * ((row.notify_time - first) // SLICE), []).append(row)
     batch = settings.ARCHIVE_STORE_BATCH
     started = time.monotonic()
     for start, window in windows.items():

@@ -484,7 +484,7 @@ def archive(
         rows.append(archive_row(domain, record, timezone.now()))
     new = records_insert(rows)
     if rows:
-        until = max(row["notify_time"] for row in rows) + dt.timedelta(microseconds=1)
+        until = max(row.notify_time for row in rows) + dt.timedelta(microseconds=1)
         archive_settle(domain, until=until, new=new)
     # oldest first: the archive hands new records back in no particular order (on PostgreSQL
     # in fingerprint order, the order its inserts take their locks in)

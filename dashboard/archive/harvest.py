@@ -42,7 +42,7 @@ from django.utils import timezone
 from dashboard.contract.api import RECORDS_PAGE_SIZE_MAX, RECORDS_WINDOW
 from dashboard.domains.models import Domain
 from dashboard.failures import UpstreamError
-from dashboard.live import HARVEST_LANE, NotifyRecord
+from dashboard.live import HARVEST_LANE
 from dashboard.logs import log_context, new_request_id
 from dashboard.upstream import get_client, upstream_errors
 
@@ -50,7 +50,7 @@ from .models import HarvestCursor, HarvestWindow
 from .partitions import partitions_ahead
 from .retention import archive_purge
 from .signals import records_settled
-from .store import Inserted, archive_row, records_insert
+from .store import ArchiveRow, Inserted, archive_rows, records_insert
 
 logger = logging.getLogger(__name__)
 
@@ -217,9 +217,9 @@ def _renew(window: HarvestWindow, owner: str, *, writing: bool) -> None:
 
 def fetch_window(
     domain_name: str, start: dt.datetime, end: dt.datetime, *, ingest: bool = False
-) -> Iterator[list[NotifyRecord]]:
+) -> Iterator[list[dict]]:
     """Every record of one window (of an ingest domain: its stream callbacks), page after
-    page, each page as it arrives. Raises UpstreamError."""
+    page, each page as it arrives, as the API gave them. Raises UpstreamError."""
     client = get_client()
     describe = client.describe_stream_notify_records if ingest else client.describe_notify_records
     page_number = 1
@@ -234,8 +234,8 @@ def fetch_window(
                 lane=HARVEST_LANE,
                 deadline=120.0,
             )
-        yield page.records
-        if page_number >= page.total_page or not page.records:
+        yield page.items
+        if page_number >= page.total_page or not page.items:
             return
         page_number += 1
 
@@ -254,7 +254,7 @@ def window_harvest(window: HarvestWindow, *, owner: str, now: dt.datetime) -> Wi
     settled = settled and settled.harvested_until
     passed = max(window.start, settled or window.start)
     late: list[Inserted] = []
-    batch: list[dict] = []
+    batch: list[ArchiveRow] = []
 
     def store() -> None:
         new = records_insert(batch)
@@ -266,7 +266,7 @@ def window_harvest(window: HarvestWindow, *, owner: str, now: dt.datetime) -> Wi
         ingest = domain.domain_type == Domain.Type.INGEST
         for records in fetch_window(domain.name, start, window.end, ingest=ingest):
             outcome.fetched += len(records)
-            batch += [archive_row(domain, r, now) for r in records if r.notify_time]
+            batch += archive_rows(domain, records, now)
             full = len(batch) >= settings.ARCHIVE_STORE_BATCH
             _renew(window, owner, writing=full)
             if full:

@@ -152,17 +152,23 @@ class NotifyRecord:
 
 @dataclass(frozen=True)
 class NotifyRecordsPage:
-    records: list[NotifyRecord]
+    # The page's records as the API gave them: `records` reads them on first use (the
+    # harvest goes from these straight to the archive's rows, archive/store.py).
+    items: list[dict]
     page_number: int
     page_size: int
     total_num: int
     total_page: int
     request_id: str = ""
 
+    @cached_property
+    def records(self) -> list[NotifyRecord]:
+        return [NotifyRecord.from_item(i) for i in self.items]
+
     @classmethod
     def from_body(cls, body: dict) -> NotifyRecordsPage:
         return cls(
-            records=[NotifyRecord.from_item(i) for i in body.get("CallbackList") or []],
+            items=list(body.get("CallbackList") or []),
             page_number=int(body.get("PageNum") or 1),
             page_size=int(body.get("PageSize") or 0),
             total_num=int(body.get("TotalNum") or 0),
@@ -175,7 +181,7 @@ class NotifyRecordsPage:
         """A page of DescribeLiveStreamsNotifyRecords: the same fields, other wrappers."""
         items = (body.get("NotifyRecordsInfo") or {}).get("LiveStreamNotifyRecordsInfo") or []
         return cls(
-            records=[NotifyRecord.from_item(i) for i in items],
+            items=list(items),
             page_number=int(body.get("PageNum") or 1),
             page_size=int(body.get("PageSize") or 0),
             total_num=int(body.get("TotalNum") or 0),
