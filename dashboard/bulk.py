@@ -24,11 +24,20 @@ def q(name: str) -> str:
 
 
 def rows_insert(
-    model, fields: Sequence[str], rows: Sequence[Sequence], *, order: Sequence[str], tail: str
+    model,
+    fields: Sequence[str],
+    rows: Sequence[Sequence],
+    *,
+    order: Sequence[str],
+    tail: str,
+    around: str = "{insert}",
+    params: Sequence | None = None,
 ) -> list[tuple]:
     """INSERT `rows` (values of `fields`, in that order) into `model`'s table, `tail` after it
     (`ON CONFLICT … DO …`, `RETURNING …`); returns what RETURNING gives, as the database gives
-    it. Call it inside a transaction. Rows must not repeat a conflict key."""
+    it. Call it inside a transaction. Rows must not repeat a conflict key. On PostgreSQL the
+    INSERT may be a part of a larger statement, `around` (`WITH new AS ({insert}) …`, taking
+    `params`): what that returns is returned."""
     if not rows:
         return []
     table = q(model._meta.db_table)
@@ -36,6 +45,8 @@ def rows_insert(
     columns = ", ".join(q(f.column) for f in found)
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
+            if around != "{insert}":
+                raise NotImplementedError("a statement around the INSERT: PostgreSQL only")
             return _values(cursor, table, columns, found, rows, tail)
         staging = q(f"bulk_{model._meta.db_table}")
         cursor.execute(
@@ -47,10 +58,11 @@ def rows_insert(
             for row in rows:
                 copy.write_row(row)
         keys = ", ".join(q(model._meta.get_field(name).column) for name in order)
-        cursor.execute(
+        insert = (
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "  # noqa: S608
             f"ORDER BY {keys} {tail}"
         )
+        cursor.execute(around.replace("{insert}", insert), params)
         returned = cursor.fetchall() if cursor.description else []
         cursor.execute(f"DELETE FROM {staging}")  # noqa: S608 - for a next batch (cheaper than TRUNCATE)
     return returned

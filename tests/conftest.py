@@ -482,7 +482,7 @@ def archive(
             description="success" if result == "success" else why,
         )
         rows.append(archive_row(domain, record, timezone.now()))
-    new = records_insert(rows)
+    new = records_insert(rows).new
     if rows:
         until = max(row.notify_time for row in rows) + dt.timedelta(microseconds=1)
         archive_settle(domain, until=until, new=new)

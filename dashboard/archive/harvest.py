@@ -257,9 +257,9 @@ def window_harvest(window: HarvestWindow, *, owner: str, now: dt.datetime) -> Wi
     batch: list[ArchiveRow] = []
 
     def store() -> None:
-        new = records_insert(batch)
-        outcome.inserted += len(new)
-        late.extend(r for r in new if r.notify_time < passed)
+        stored = records_insert(batch, before=passed)
+        outcome.inserted += stored.count
+        late.extend(stored.new)
         batch.clear()
 
     try:

@@ -86,6 +86,50 @@ def rollups_add(*, domain_id: int, records: list[Inserted]) -> None:
     _upsert(NameDailyRollup, keys, {k: (n,) for k, n in names.items()}, ["count"])
 
 
+def rollups_add_sql(new: str) -> list[str]:
+    """On PostgreSQL, the sums `rollups_add` makes, as data-modifying CTEs of the statement that
+    inserts the records: grouped from `new` (the CTE of the records just inserted, with their
+    domain_id, notify_time, notify_type, notify_result, failure_class, app_name and
+    stream_name) and added to the rollups in key order. The database groups 5,000 records in a
+    few milliseconds of its own CPU, where counting them in Python was a tenth of the
+    harvester's."""
+    hour = "date_trunc('hour', notify_time, 'UTC')"
+    day = "(notify_time AT TIME ZONE 'UTC')::date"
+    failed = "count(*) FILTER (WHERE notify_result <> 'success')"
+    names = (
+        f"(SELECT domain_id, f.field, f.name, {day} AS day, notify_result, failure_class "  # noqa: S608
+        f"FROM {new} CROSS JOIN LATERAL (VALUES ('app', app_name), ('stream', stream_name)) "
+        "AS f (field, name))"
+    )
+    cells = [
+        (HourlyRollup, ["domain", "hour", "notify_type", "notify_result", "failure_class"],
+         ["domain_id", hour, "notify_type", "notify_result", "failure_class"],
+         {"count": "count(*)"}, new),
+        (DailyRollup, ["domain", "day", "notify_result", "failure_class"],
+         ["domain_id", day, "notify_result", "failure_class"], {"count": "count(*)"}, new),
+        (TotalHourlyRollup, ["hour", "notify_result", "failure_class"],
+         [hour, "notify_result", "failure_class"], {"count": "count(*)"}, new),
+        (DomainHourlyTotal, ["hour", "domain"], [hour, "domain_id"],
+         {"deliveries": "count(*)", "failed": failed}, new),
+        (NameDailyRollup, ["field", "name", "day", "domain", "notify_result", "failure_class"],
+         ["field", "name", "day", "domain_id", "notify_result", "failure_class"],
+         {"count": "count(*)"}, f"{names} AS named"),
+    ]  # fmt: skip
+    ctes = []
+    for model, keys, exprs, adds, source in cells:
+        table = q(model._meta.db_table)
+        columns = ", ".join(q(model._meta.get_field(k).column) for k in keys)
+        positions = ", ".join(str(n) for n in range(1, len(keys) + 1))
+        sums = ", ".join(f"{q(a)} = {table}.{q(a)} + excluded.{q(a)}" for a in adds)
+        ctes.append(
+            f"{q('add_' + model._meta.model_name)} AS (INSERT INTO {table} ({columns}, "  # noqa: S608
+            f"{', '.join(q(a) for a in adds)}) SELECT {', '.join(exprs)}, "
+            f"{', '.join(adds.values())} FROM {source} GROUP BY {positions} "
+            f"ORDER BY {positions} ON CONFLICT ({columns}) DO UPDATE SET {sums})"
+        )
+    return ctes
+
+
 def rollups_rebuild(
     *, start: dt.datetime, end: dt.datetime, domains: list[Domain], now: dt.datetime | None = None
 ) -> tuple[int, list[str]]:

@@ -29,7 +29,7 @@ from .classify import classify
 from .models import NAME_SLACK, ArchivedName, ArchivedPushParam, ArchivedRecord, HarvestCursor
 from .partitions import partitions_ensure
 from .pushparams import CARRIERS, push_params
-from .rollups import rollups_add
+from .rollups import rollups_add, rollups_add_sql
 
 
 class ArchiveRow(NamedTuple):
@@ -203,23 +203,27 @@ class Inserted(NamedTuple):
 _FIELDS = ArchiveRow._fields
 # What the INSERT hands back of each new record: an Inserted, and the content of the callback
 # types that carry push parameters (no other content crosses back).
-_RETURNING = (
-    "RETURNING "
-    + ", ".join(Inserted._fields)
-    + ", CASE WHEN notify_type IN ("
+_CARRIED = (
+    "CASE WHEN notify_type IN ("
     + ", ".join(f"'{t}'" for t in sorted(CARRIERS))
     + ") THEN notify_content ELSE '' END"
 )
+_INSERTED = ", ".join(Inserted._fields)
 
 
-def records_insert(rows: list[ArchiveRow]) -> list[Inserted]:
+class Stored(NamedTuple):
+    count: int  # how many of the rows were new to the archive
+    new: list[Inserted]  # those new ones older than `before` (every one without it)
+
+
+def records_insert(rows: list[ArchiveRow], *, before: dt.datetime | None = None) -> Stored:
     """Store what is new among `rows` (one domain's), skip what the archive holds; add the new
-    ones to the rollups, names and push parameters, all in one transaction. Returns the new
-    records, in no particular order. On PostgreSQL the domain's cursor is held shared
-    meanwhile: a recount of its rollups (which holds it exclusively) never sees a batch half
-    counted."""
+    ones to the rollups, names and push parameters, all in one transaction. Returns how many
+    were new and those of them older than `before` (all, without it), in no particular order.
+    On PostgreSQL the domain's cursor is held shared meanwhile: a recount of its rollups (which
+    holds it exclusively) never sees a batch half counted."""
     if not rows:
-        return []
+        return Stored(0, [])
     domain_id = rows[0].domain_id
     with transaction.atomic():
         if connection.vendor == "postgresql":
@@ -230,21 +234,75 @@ def records_insert(rows: list[ArchiveRow]) -> list[Inserted]:
                     [domain_id],
                 )
         partitions_ensure({row.notify_time for row in rows})
-        stored = rows_insert(
-            ArchivedRecord,
-            _FIELDS,
-            rows,
-            order=["fingerprint"],
-            tail=f"ON CONFLICT (fingerprint, notify_time) DO NOTHING {_RETURNING}",
-        )
-        if connection.vendor != "postgresql":  # SQLite gives the time back as text
-            stored = [(r[0], _aware(r[1]), *r[2:]) for r in stored]
-        new = [Inserted(*r[:-1]) for r in stored]
-        rollups_add(domain_id=domain_id, records=new)
-        names_add(domain_id=domain_id, records=new)
-        carried = [(n, r[-1]) for n, r in zip(new, stored, strict=True) if r[-1]]
+        if connection.vendor == "postgresql":
+            count, new, carried = _insert_counted(rows, before=before)
+        else:
+            stored = rows_insert(
+                ArchivedRecord,
+                _FIELDS,
+                rows,
+                order=["fingerprint"],
+                tail="ON CONFLICT (fingerprint, notify_time) DO NOTHING "
+                f"RETURNING {_INSERTED}, {_CARRIED}",
+            )
+            # SQLite gives the time back as text
+            new = [Inserted(r[0], _aware(r[1]), *r[2:-1]) for r in stored]
+            rollups_add(domain_id=domain_id, records=new)
+            names_add(domain_id=domain_id, records=new)
+            carried = [(n, r[-1]) for n, r in zip(new, stored, strict=True) if r[-1]]
+            count = len(new)
+            if before is not None:
+                new = [r for r in new if r.notify_time < before]
         params_add(domain_id=domain_id, records=carried)
-    return new
+    return Stored(count, new)
+
+
+def _insert_counted(
+    rows: list[ArchiveRow], *, before: dt.datetime | None
+) -> tuple[int, list[Inserted], list[tuple[Inserted, str]]]:
+    """PostgreSQL: the records, their rollups and names in one statement (the rollups and names
+    grouped by the database, archive/rollups.py); back come how many were new, the new ones
+    before `before` and the new ones carrying push parameters, with their content."""
+    names = q(ArchivedName._meta.db_table)
+    slack = int(NAME_SLACK.total_seconds())
+    # the names the table knows recently are left alone, as names_add does
+    named = (
+        f"add_names AS (INSERT INTO {names} (domain_id, field, name, last_seen) "  # noqa: S608
+        "SELECT g.* FROM (SELECT domain_id, f.field, f.name, max(notify_time) AS last_seen "
+        "FROM new CROSS JOIN LATERAL (VALUES ('app', app_name), ('stream', stream_name)) "
+        "AS f (field, name) GROUP BY 1, 2, 3) AS g "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {names} AS k WHERE k.domain_id = g.domain_id "
+        "AND k.field = g.field AND k.name = g.name "
+        f"AND k.last_seen >= g.last_seen - interval '{slack} seconds') ORDER BY 1, 2, 3 "
+        "ON CONFLICT (domain_id, field, name) DO UPDATE SET last_seen = excluded.last_seen "
+        f"WHERE {names}.last_seen < excluded.last_seen)"
+    )
+    late = "notify_time < %s" if before is not None else "TRUE"
+    nulls = ", ".join(["NULL"] * len(Inserted._fields))
+    returned = rows_insert(
+        ArchivedRecord,
+        _FIELDS,
+        rows,
+        order=["fingerprint"],
+        tail="ON CONFLICT (fingerprint, notify_time) DO NOTHING "
+        f"RETURNING domain_id, {_INSERTED}, {_CARRIED} AS carried",
+        around=f"WITH new AS ({{insert}}), {', '.join([*rollups_add_sql('new'), named])} "  # noqa: S608
+        f"SELECT {_INSERTED}, carried FROM new WHERE carried <> '' OR {late} "
+        # and how many were new: the one row without a time (every record has one)
+        f"UNION ALL SELECT count(*), {nulls} FROM new",
+        params=None if before is None else [before],
+    )
+    count = next(r[0] for r in returned if r[1] is None)
+    new, carried = [], []
+    for r in returned:
+        if r[1] is None:
+            continue
+        record = Inserted(*r[:-1])
+        if before is None or record.notify_time < before:
+            new.append(record)
+        if r[-1]:
+            carried.append((record, r[-1]))
+    return count, new, carried
 
 
 def _aware(when: str | dt.datetime) -> dt.datetime:

@@ -732,7 +732,7 @@ def test_retention_removes_expired_days_with_what_hangs_off_them(archived, setti
         archive_row(domain, _record(stream=f"old-{i}", when=old + dt.timedelta(minutes=i)), old)
         for i in range(7)
     ]
-    expired = records_insert(rows)
+    expired = records_insert(rows).new
     young = ArchivedRecord.objects.filter(domain=domain).order_by("-notify_time").first()
     for record_id in (expired[0].id, young.pk):
         RedeliveryAttempt.objects.create(record_id=record_id, actor=lead, actor_name="lead")

@@ -57,8 +57,8 @@ elif action == "archive":
         notify_time=now - dt.timedelta(minutes=1),
         description="success",
     )
-    new = records_insert([archive_row(domain, record, now)])
-    print(json.dumps({"new": len(new)}))
+    stored = records_insert([archive_row(domain, record, now)])
+    print(json.dumps({"new": stored.count}))
 elif action == "page":
     client = Client()
     client.force_login(User.objects.get(username="replica-viewer"))
