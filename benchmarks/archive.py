@@ -306,7 +306,7 @@ def insert() -> None:
     # as the harvester stores them: windows of SLICE, each in batches of ARCHIVE_STORE_BATCH
     # rows, then settled (the incidents derived from the window's records, read back in time
     # order); the API hands each window's pages newest first
-    windows: dict[dt.datetime, list[dict]] = {}
+    windows: dict[dt.datetime, list] = {}
     first = rows[0].notify_time
     for row in rows:
         windows.setdefault(first + SLICE * ((row.notify_time - first) // SLICE), []).append(row)

@@ -48,23 +48,48 @@ def rows_insert(
             if around != "{insert}":
                 raise NotImplementedError("a statement around the INSERT: PostgreSQL only")
             return _values(cursor, table, columns, found, rows, tail)
-        staging = q(f"bulk_{model._meta.db_table}")
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "  # noqa: S608
-            f"SELECT * FROM {table} WITH NO DATA"  # every column: callers may name fewer
-        )
+        staging = staging_table(model)
         with cursor.cursor.copy(f"COPY {staging} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types([re.sub(r"\(.*\)", "", f.db_type(connection)) for f in found])
             for row in rows:
                 copy.write_row(row)
-        keys = ", ".join(q(model._meta.get_field(name).column) for name in order)
-        insert = (
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "  # noqa: S608
-            f"ORDER BY {keys} {tail}"
+        return staged_insert(model, fields, order=order, tail=tail, around=around, params=params)
+
+
+def staging_table(model) -> str:
+    """PostgreSQL: the connection's own staging table for `model`'s rows (temporary, shaped
+    like the table, emptied at commit), created on first use; its quoted name."""
+    staging = q(f"bulk_{model._meta.db_table}")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "  # noqa: S608
+            f"SELECT * FROM {q(model._meta.db_table)} WITH NO DATA"  # every column
         )
+    return staging
+
+
+def staged_insert(
+    model,
+    fields: Sequence[str],
+    *,
+    order: Sequence[str],
+    tail: str,
+    around: str = "{insert}",
+    params: Sequence | None = None,
+) -> list[tuple]:
+    """PostgreSQL: move the rows of `model`'s staging table into the table (as rows_insert
+    does), and empty it for a next batch."""
+    table, staging = q(model._meta.db_table), q(f"bulk_{model._meta.db_table}")
+    columns = ", ".join(q(model._meta.get_field(name).column) for name in fields)
+    keys = ", ".join(q(model._meta.get_field(name).column) for name in order)
+    insert = (
+        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "  # noqa: S608
+        f"ORDER BY {keys} {tail}"
+    )
+    with connection.cursor() as cursor:
         cursor.execute(around.replace("{insert}", insert), params)
         returned = cursor.fetchall() if cursor.description else []
-        cursor.execute(f"DELETE FROM {staging}")  # noqa: S608 - for a next batch (cheaper than TRUNCATE)
+        cursor.execute(f"DELETE FROM {staging}")  # noqa: S608 - cheaper than TRUNCATE
     return returned
 
 

@@ -133,7 +133,11 @@ class ArchivedName(models.Model):
         APP = "app"
         STREAM = "stream"
 
-    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="archived_names")
+    # No foreign-key check in the database on the tables the harvest writes by the thousand
+    # (see ArchivedRecord.domain): the ORM still cascades a delete.
+    domain = models.ForeignKey(
+        Domain, on_delete=models.CASCADE, related_name="archived_names", db_constraint=False
+    )
     field = models.CharField(max_length=8, choices=Field.choices)
     name = models.CharField(max_length=256)
     last_seen = models.DateTimeField()
@@ -155,7 +159,9 @@ class NameDailyRollup(models.Model):
     their rows here — instead of every matching record in every day's partition. Written in
     the transaction that archives the records (archive/rollups.py)."""
 
-    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="+")
+    domain = models.ForeignKey(
+        Domain, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     field = models.CharField(max_length=8, choices=ArchivedName.Field.choices)
     name = models.CharField(max_length=256)
     day = models.DateField()
@@ -191,7 +197,10 @@ class ArchivedPushParam(models.Model):
     reads this exact index, then the records of those streams around those times. Written in
     the transaction that archives the records (archive/store.py)."""
 
-    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="push_params")
+    # no foreign-key check in the database: one a row cost the harvest more than the row
+    domain = models.ForeignKey(
+        Domain, on_delete=models.CASCADE, related_name="push_params", db_constraint=False
+    )
     key = models.CharField(max_length=64)
     value = models.CharField(max_length=200)
     app_name = models.CharField(max_length=256)
@@ -316,7 +325,11 @@ class HourlyRollup(models.Model):
     # (domain, hour) INCLUDE (result, class, count) — migration 0007 — answers a domain's
     # chart from the index alone)
     domain = models.ForeignKey(
-        Domain, on_delete=models.CASCADE, related_name="rollups", db_index=False
+        Domain,
+        on_delete=models.CASCADE,
+        related_name="rollups",
+        db_index=False,
+        db_constraint=False,
     )
     hour = models.DateTimeField()
     notify_type = models.CharField(max_length=40)
@@ -349,7 +362,11 @@ class DomainHourlyTotal(models.Model):
     these for 200 domains instead of tens of thousands of hourly rollup cells."""
 
     domain = models.ForeignKey(
-        Domain, on_delete=models.CASCADE, related_name="hourly_totals", db_index=False
+        Domain,
+        on_delete=models.CASCADE,
+        related_name="hourly_totals",
+        db_index=False,
+        db_constraint=False,
     )
     hour = models.DateTimeField()
     deliveries = models.PositiveIntegerField(default=0)
@@ -386,7 +403,9 @@ class DailyRollup(models.Model):
     """Deliveries per domain × UTC day × result × failure class: the hourly rollups folded
     once more, so 7- and 30-day totals of every domain read thousands of rows, not millions."""
 
-    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="daily_rollups")
+    domain = models.ForeignKey(
+        Domain, on_delete=models.CASCADE, related_name="daily_rollups", db_constraint=False
+    )
     day = models.DateField()
     notify_result = models.CharField(max_length=8)
     failure_class = models.CharField(max_length=16, blank=True)

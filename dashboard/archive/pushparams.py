@@ -38,7 +38,8 @@ def push_params(notify_type: str, content: str) -> list[tuple[str, str]]:
     if not isinstance(body, dict):
         return []
     found = _pairs(body.get("usrargs")) + _pairs(body.get("push_args"))
-    found += [(k, str(v)) for k, v in body.items() if k.startswith("callback_") and v]
+    if "callback_" in content:  # most have none: their keys are not gone through
+        found += [(k, str(v)) for k, v in body.items() if k.startswith("callback_") and v]
     params: list[tuple[str, str]] = []
     for key, value in found:
         key, value = key.strip(), value.strip()

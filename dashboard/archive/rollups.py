@@ -18,7 +18,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Trunc, TruncDate
 from django.utils import timezone
 
-from dashboard.bulk import q, rows_insert
+from dashboard.bulk import q, rows_insert, staged_insert, staging_table
 from dashboard.domains.models import Domain
 
 from .models import (
@@ -107,15 +107,20 @@ def rollups_add_sql(new: str) -> list[str]:
          {"count": "count(*)"}, new),
         (DailyRollup, ["domain", "day", "notify_result", "failure_class"],
          ["domain_id", day, "notify_result", "failure_class"], {"count": "count(*)"}, new),
-        (TotalHourlyRollup, ["hour", "notify_result", "failure_class"],
-         [hour, "notify_result", "failure_class"], {"count": "count(*)"}, new),
         (DomainHourlyTotal, ["hour", "domain"], [hour, "domain_id"],
          {"deliveries": "count(*)", "failed": failed}, new),
         (NameDailyRollup, ["field", "name", "day", "domain", "notify_result", "failure_class"],
          ["field", "name", "day", "domain_id", "notify_result", "failure_class"],
          {"count": "count(*)"}, f"{names} AS named"),
     ]  # fmt: skip
-    ctes = []
+    # Every domain's batches add to the same rows of the all-domains rollup: its cells go to
+    # the staging table here and into the table last of all (rollups_totals_add), so its rows
+    # are locked only from the transaction's last statement to its commit.
+    ctes = [
+        f"add_totals AS (INSERT INTO {staging_table(TotalHourlyRollup)} "  # noqa: S608
+        f"(hour, notify_result, failure_class, count) SELECT {hour}, notify_result, "
+        f"failure_class, count(*) FROM {new} GROUP BY 1, 2, 3)"
+    ]
     for model, keys, exprs, adds, source in cells:
         table = q(model._meta.db_table)
         columns = ", ".join(q(model._meta.get_field(k).column) for k in keys)
@@ -128,6 +133,20 @@ def rollups_add_sql(new: str) -> list[str]:
             f"ORDER BY {positions} ON CONFLICT ({columns}) DO UPDATE SET {sums})"
         )
     return ctes
+
+
+def rollups_totals_add() -> None:
+    """PostgreSQL: add the all-domains cells rollups_add_sql staged to the table (call it
+    last in the transaction)."""
+    table = q(TotalHourlyRollup._meta.db_table)
+    keys = ["hour", "notify_result", "failure_class"]
+    staged_insert(
+        TotalHourlyRollup,
+        [*keys, "count"],
+        order=keys,
+        tail=f"ON CONFLICT (hour, notify_result, failure_class) DO UPDATE SET "
+        f"count = {table}.count + excluded.count",
+    )
 
 
 def rollups_rebuild(

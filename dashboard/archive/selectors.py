@@ -16,6 +16,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
+from psycopg.types.datetime import TimestamptzLoader
 
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.selectors import CONFIG_ACTIONS
@@ -548,9 +549,19 @@ def records_in_time_order(
         rows = rows.filter(notify_time__gte=start)
     if end is not None:
         rows = rows.filter(notify_time__lt=end)
-    fields = Settled._fields
-    for values in rows.order_by("notify_time", "fingerprint").values_list(*fields).iterator(5000):
-        yield Settled(*values)
+    rows = rows.order_by("notify_time", "fingerprint").values_list(*Settled._fields)
+    connection = connections[rows.db]
+    if connection.vendor != "postgresql":
+        yield from map(Settled._make, rows.iterator(5000))
+        return
+    # The same query read without Django's time loader (a Python call for every time, a
+    # tenth of a settle): psycopg's own gives the same aware times, the session being in UTC.
+    sql, params = rows.query.sql_with_params()
+    with connection.chunked_cursor() as cursor:
+        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(5000):
+            yield from map(Settled._make, chunk)
 
 
 # --- the callbacks that never came (archive/pushes.py) ---------------------------------------

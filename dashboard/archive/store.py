@@ -29,7 +29,7 @@ from .classify import classify
 from .models import NAME_SLACK, ArchivedName, ArchivedPushParam, ArchivedRecord, HarvestCursor
 from .partitions import partitions_ensure
 from .pushparams import CARRIERS, push_params
-from .rollups import rollups_add, rollups_add_sql
+from .rollups import rollups_add, rollups_add_sql, rollups_totals_add
 
 
 class ArchiveRow(NamedTuple):
@@ -254,6 +254,8 @@ def records_insert(rows: list[ArchiveRow], *, before: dt.datetime | None = None)
             if before is not None:
                 new = [r for r in new if r.notify_time < before]
         params_add(domain_id=domain_id, records=carried)
+        if connection.vendor == "postgresql":
+            rollups_totals_add()
     return Stored(count, new)
 
 
