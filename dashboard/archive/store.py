@@ -12,6 +12,7 @@ not derived here: the harvest derives them when a domain's cursor moves (archive
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import uuid
 from typing import NamedTuple
@@ -79,6 +80,7 @@ def _fingerprint(*parts: str) -> uuid.UUID:
     return uuid.UUID(bytes=hashlib.sha256("\x1f".join(parts).encode()).digest()[:16])
 
 
+@functools.lru_cache(maxsize=4096)  # a receiver's URL repeats in every record sent to it
 def receiver_host(url: str) -> str:
     try:
         return (urlsplit(url).hostname or "")[:253]
