@@ -768,3 +768,37 @@ def test_a_domain_with_archived_records_cannot_be_deleted(archived):
         .count()
         == 0
     )
+
+
+def test_deleting_a_domain_takes_its_names_rollups_and_push_parameters_with_it(synced):
+    """Those tables keep no foreign-key check in the database (the harvest writes them by the
+    thousand): a domain deleted through the ORM — once its records are gone — leaves none of
+    their rows behind."""
+    from dataclasses import replace
+
+    from dashboard.archive.models import ArchivedPushParam
+
+    domain = Domain.objects.create(name="leaving.example.com", domain_type="liveVideo")
+    now = timezone.now().replace(microsecond=0)
+    content = '{"push_args": {"order_id": "42"}}'
+    records_insert(
+        [
+            archive_row(
+                domain,
+                replace(
+                    _record(stream=f"s{i}", when=now - dt.timedelta(hours=i)),
+                    notify_content=content,
+                ),
+                now,
+            )
+            for i in range(3)
+        ]
+    )
+    per_domain = (HourlyRollup, DailyRollup, DomainHourlyTotal, NameDailyRollup, ArchivedName)
+    for model in (*per_domain, ArchivedPushParam):
+        assert model.objects.filter(domain=domain).exists(), model.__name__
+    ArchivedRecord.objects.filter(domain=domain).delete()  # as the retention leaves it
+    pk = domain.pk
+    domain.delete()
+    for model in (*per_domain, ArchivedPushParam):
+        assert not model.objects.filter(domain_id=pk).exists(), model.__name__
