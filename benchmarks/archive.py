@@ -140,7 +140,7 @@ def backfill() -> None:
         describe = client.describe_notify_records
 
         def counted(*args, _describe=describe, _calls=calls, **kwargs):
-            _calls.append(1)
+            _calls.append(time.monotonic())
             return _describe(*args, **kwargs)
 
         client.describe_notify_records = counted
@@ -168,6 +168,13 @@ def backfill() -> None:
             f"{pg_cpu:.1f} s ({1e6 * pg_cpu / max(report.inserted, 1):.0f} µs per record); "
             f"the machine: {(cpu + sandbox_cpu + pg_cpu) / elapsed:.2f} of its "
             f"{os.cpu_count()} cores busy with these three"
+        )
+        fifths = [0] * 5
+        for at in calls:
+            fifths[min(4, int(5 * (at - started) / elapsed))] += 1
+        print(
+            "  calls/s in each fifth of the run: "
+            + ", ".join(f"{5 * n / elapsed:.0f}" for n in fifths)
         )
         if PROCESSES > 1:
             backfill_processes(share, processes=PROCESSES, threads=2)

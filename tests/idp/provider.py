@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import shutil
 import subprocess
 import time
@@ -60,17 +61,24 @@ class IdentityProvider:
             "IDP_REDIRECT_URIS": redirect_uri,
             "IDP_ISSUER_HOST": issuer_host,
         }
-        self.process = subprocess.Popen(
-            ["node", str(HERE / "server.mjs")],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        line = self.process.stdout.readline()  # "listening <port>", once it is
-        match = re.match(r"listening (\d+)", line or "")
-        if not match:
+        # Node.js has been seen to hang at start-up once in a while (every thread waiting on a
+        # futex, nothing listening): a start that says nothing in 30 seconds is tried again,
+        # rather than waiting for ever on its first line.
+        for _attempt in range(3):
+            self.process = subprocess.Popen(
+                ["node", str(HERE / "server.mjs")],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            ready, _, _ = select.select([self.process.stdout], [], [], 30)
+            line = self.process.stdout.readline() if ready else ""  # "listening <port>"
+            match = re.match(r"listening (\d+)", line)
+            if match:
+                break
             self.stop()
+        else:
             raise RuntimeError(f"the identity provider did not start: {line!r}")
         self.port = int(match.group(1))
         self.address = f"http://127.0.0.1:{self.port}"
