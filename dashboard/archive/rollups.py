@@ -3,7 +3,8 @@ by day, per domain by hour without types or classes, every domain together by ho
 app and stream name by day (NameDailyRollup: the counts of a search by part of a name).
 
 `rollups_add` counts new records in as they are stored (sums: batches in any order give the
-same); `rollups_rebuild` recounts whole hours from the records themselves
+same; on PostgreSQL the same sums are made by the database, `rollups_add_sql`, in the statement
+that inserts the records); `rollups_rebuild` recounts whole hours from the records themselves
 (`manage.py rebuild_rollups`), idempotently.
 """
 

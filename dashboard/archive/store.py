@@ -1,12 +1,15 @@
 """Writing records into the archive: each record once, with the rollups and names it adds to.
 
-`records_insert(rows)` stores what is new among archive rows (from `archive_row`, one domain's)
-in one transaction, and adds them to the rollups (archive/rollups.py) and the names. Every
-table's rows are written in key order, so concurrent writers never lock them crosswise. On
-PostgreSQL the rows go in by a binary COPY into a staging table, then one INSERT … ON CONFLICT
-DO NOTHING; SQLite takes multi-row INSERTs. Rollups and names only ever add (counts, the newest
-time seen), so the order in which records arrive never changes what they become. Incidents are
-not derived here: the harvest derives them when a domain's cursor moves (archive/harvest.py).
+`records_insert(rows)` stores what is new among archive rows (from `archive_rows` for a page
+of the API's records, `archive_row` for one; one domain's) in one transaction, and adds them to
+the rollups (archive/rollups.py), the names and the push parameters. Every table's rows are
+written in key order, so concurrent writers never lock them crosswise. On PostgreSQL the rows go
+in by a binary COPY into a staging table, then one statement: the INSERT … ON CONFLICT DO
+NOTHING, and the database grouping its new rows into the rollups and names; SQLite takes
+multi-row INSERTs and the sums made in Python. Rollups and names only ever add (counts, the
+newest time seen), so the order in which records arrive never changes what they become.
+Incidents are not derived here: the harvest derives them when a domain's cursor moves
+(archive/harvest.py).
 """
 
 from __future__ import annotations
