@@ -59,13 +59,17 @@ def rows_insert(
 def staging_table(model) -> str:
     """PostgreSQL: the connection's own staging table for `model`'s rows (temporary, shaped
     like the table, emptied at commit), created on first use; its quoted name."""
-    staging = q(f"bulk_{model._meta.db_table}")
+    staging = _staging_name(model)
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "  # noqa: S608
             f"SELECT * FROM {q(model._meta.db_table)} WITH NO DATA"  # every column
         )
     return staging
+
+
+def _staging_name(model) -> str:
+    return q(f"bulk_{model._meta.db_table}")
 
 
 def staged_insert(
@@ -79,7 +83,7 @@ def staged_insert(
 ) -> list[tuple]:
     """PostgreSQL: move the rows of `model`'s staging table into the table (as rows_insert
     does), and empty it for a next batch."""
-    table, staging = q(model._meta.db_table), q(f"bulk_{model._meta.db_table}")
+    table, staging = q(model._meta.db_table), _staging_name(model)
     columns = ", ".join(q(model._meta.get_field(name).column) for name in fields)
     keys = ", ".join(q(model._meta.get_field(name).column) for name in order)
     insert = (

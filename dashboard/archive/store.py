@@ -239,37 +239,41 @@ def records_insert(rows: list[ArchiveRow], *, before: dt.datetime | None = None)
                     [domain_id],
                 )
         partitions_ensure({row.notify_time for row in rows})
-        if connection.vendor == "postgresql":
-            count, new, carried = _insert_counted(rows, before=before)
-        else:
-            stored = rows_insert(
-                ArchivedRecord,
-                _FIELDS,
-                rows,
-                order=["fingerprint"],
-                tail="ON CONFLICT (fingerprint, notify_time) DO NOTHING "
-                f"RETURNING {_INSERTED}, {_CARRIED}",
-            )
-            # SQLite gives the time back as text
-            new = [Inserted(r[0], _aware(r[1]), *r[2:-1]) for r in stored]
-            rollups_add(domain_id=domain_id, records=new)
-            names_add(domain_id=domain_id, records=new)
-            carried = [(n, r[-1]) for n, r in zip(new, stored, strict=True) if r[-1]]
-            count = len(new)
-            if before is not None:
-                new = [r for r in new if r.notify_time < before]
+        postgresql = connection.vendor == "postgresql"
+        insert = _insert_grouped if postgresql else _insert_summed
+        count, new, carried = insert(rows, before=before)
         params_add(domain_id=domain_id, records=carried)
-        if connection.vendor == "postgresql":
-            rollups_totals_add()
+        if postgresql:
+            rollups_totals_add()  # last: its rows are every domain's
     return Stored(count, new)
 
 
-def _insert_counted(
-    rows: list[ArchiveRow], *, before: dt.datetime | None
-) -> tuple[int, list[Inserted], list[tuple[Inserted, str]]]:
+_Inserts = tuple[int, list[Inserted], list[tuple[Inserted, str]]]
+
+
+def _insert_summed(rows: list[ArchiveRow], *, before: dt.datetime | None) -> _Inserts:
+    """SQLite: the records, then their rollups and names summed in Python. Back come how many
+    were new, the new ones before `before` and the new ones carrying push parameters, with
+    their content."""
+    stored = rows_insert(
+        ArchivedRecord,
+        _FIELDS,
+        rows,
+        order=["fingerprint"],
+        tail=f"ON CONFLICT (fingerprint, notify_time) DO NOTHING RETURNING {_INSERTED}, {_CARRIED}",
+    )
+    # SQLite gives the time back as text
+    new = [Inserted(r[0], _aware(r[1]), *r[2:-1]) for r in stored]
+    rollups_add(domain_id=rows[0].domain_id, records=new)
+    names_add(domain_id=rows[0].domain_id, records=new)
+    carried = [(n, r[-1]) for n, r in zip(new, stored, strict=True) if r[-1]]
+    late = new if before is None else [r for r in new if r.notify_time < before]
+    return len(new), late, carried
+
+
+def _insert_grouped(rows: list[ArchiveRow], *, before: dt.datetime | None) -> _Inserts:
     """PostgreSQL: the records, their rollups and names in one statement (the rollups and names
-    grouped by the database, archive/rollups.py); back come how many were new, the new ones
-    before `before` and the new ones carrying push parameters, with their content."""
+    grouped by the database, archive/rollups.py); back come the same as _insert_summed's."""
     names = q(ArchivedName._meta.db_table)
     slack = int(NAME_SLACK.total_seconds())
     # the names the table knows recently are left alone, as names_add does

@@ -10,7 +10,8 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashboard.archive.store import _TEXTS, archive_row, archive_rows
+from dashboard.archive.models import ArchivedRecord
+from dashboard.archive.store import ArchiveRow, archive_row, archive_rows
 from dashboard.domains.models import Domain
 from dashboard.live.types import NotifyRecordsPage
 
@@ -26,10 +27,23 @@ times = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(20
 ) | st.sampled_from(
     ["", "2026-12-05 08:00:00", "2026-13-01T00:00:00Z", "2026-12-05T08:00:00+08:00", "0"]
 )
+TEXT_FIELDS = (  # the API's record fields besides NotifyTime
+    "AppName",
+    "DomainName",
+    "StreamName",
+    "NotifyType",
+    "NotifyUrl",
+    "NotifyContent",
+    "NotifyHeader",
+    "NotifyResponse",
+    "NotifyResult",
+    "Description",
+    "StorageType",
+)
 items = st.lists(
     st.fixed_dictionaries(
         {},
-        optional={name: values for name in _TEXTS} | {"NotifyTime": times | values},
+        optional={name: values for name in TEXT_FIELDS} | {"NotifyTime": times | values},
     ),
     max_size=8,
 )
@@ -64,3 +78,9 @@ def test_the_fingerprint_is_the_one_records_were_stored_under():
     assert str(row.fingerprint) == "6b226379-4427-6d25-6fc9-7536efa0bec8"
     assert row.notify_time == dt.datetime(2026, 12, 5, 8, 0, tzinfo=dt.UTC)
     assert (row.domain_id, row.receiver_host, row.failure_class) == (7, "hooks.example.net", "")
+
+
+def test_a_row_has_every_column_of_the_records_table_in_its_order():
+    """The COPY writes a row as it is: a column added to the table must be added to the row."""
+    columns = [f.attname for f in ArchivedRecord._meta.concrete_fields if not f.primary_key]
+    assert list(ArchiveRow._fields) == columns
