@@ -126,8 +126,11 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
         conn_health_checks=True,
     ),
+    # (kept open between requests: `runsandbox` answers a keep-alive connection's requests on
+    # one thread, which closes its database connection when the client's connection ends)
     "sandbox": dj_database_url.parse(
         env_str("SANDBOX_DATABASE_URL") or f"sqlite:///{VAR_DIR / 'sandbox.sqlite3'}",
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
     ),
 }
 for _alias in DATABASES.values():
@@ -294,8 +297,10 @@ ARCHIVE_HARVEST_INTERVAL = env_int("ARCHIVE_HARVEST_INTERVAL", 30, minimum=1)
 ARCHIVE_HARVEST_OVERLAP = env_int("ARCHIVE_HARVEST_OVERLAP", 900, minimum=0)
 ARCHIVE_HARVEST_LEASE = env_int("ARCHIVE_HARVEST_LEASE", 120, minimum=10)
 # Windows harvested at once by one harvester, each on its own thread (PostgreSQL; SQLite
-# takes one at a time), within the harvest's share of the rate budget.
-ARCHIVE_HARVEST_WORKERS = env_int("ARCHIVE_HARVEST_WORKERS", 4, minimum=1)
+# takes one at a time), within the harvest's share of the rate budget. A worker spends most of
+# a page waiting (its slot in the budget, the upstream, PostgreSQL, the interpreter's lock):
+# 8 keep the harvest lane fuller than 4 (benchmarks/archive.py backfill, README).
+ARCHIVE_HARVEST_WORKERS = env_int("ARCHIVE_HARVEST_WORKERS", 8, minimum=1)
 # Records stored per transaction (each with its rollups and names).
 ARCHIVE_STORE_BATCH = env_int("ARCHIVE_STORE_BATCH", 5000, minimum=1)
 

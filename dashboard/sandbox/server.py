@@ -6,7 +6,7 @@ import logging
 import socketserver
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from .app import application
 from .errors import ConnectionDropped
@@ -32,15 +32,18 @@ class _RequestHandler(WSGIRequestHandler):
 
     def handle(self):
         self.close_connection = False
-        while not self.close_connection:
-            try:
-                if not self._handle_one():
+        try:
+            while not self.close_connection:
+                try:
+                    if not self._handle_one():
+                        return
+                except ConnectionDropped:
+                    self.connection.close()
                     return
-            except ConnectionDropped:
-                self.connection.close()
-                return
-            except ConnectionError:
-                return
+                except ConnectionError:
+                    return
+        finally:
+            connections.close_all()  # this thread's, kept open from one request to the next
 
     def _handle_one(self) -> bool:
         self.raw_requestline = self.rfile.readline(65537)
