@@ -155,6 +155,17 @@ def counted_client(share: float) -> list[float]:
     return calls
 
 
+def print_fifths(calls: list[float], started: float, elapsed: float) -> None:
+    fifths = [0] * 5
+    for at in calls:
+        fifths[min(4, int(5 * (at - started) / elapsed))] += 1
+    print(
+        "  calls/s in each fifth of the run: "
+        + ", ".join(f"{5 * n / elapsed:.0f}" for n in fifths)
+        + f"; the last call {elapsed - (calls[-1] - started):.2f} s before the end"
+    )
+
+
 def backfill() -> None:
     print("\n-- backfill of the demo account (runsandbox, throttled; the harvest lane's budget)")
     call_command("sync_domains", verbosity=0)
@@ -191,14 +202,7 @@ def backfill() -> None:
             f"the machine: {(cpu + sandbox_cpu + pg_cpu) / elapsed:.2f} of its "
             f"{os.cpu_count()} cores busy with these three"
         )
-        fifths = [0] * 5
-        for at in calls:
-            fifths[min(4, int(5 * (at - started) / elapsed))] += 1
-        print(
-            "  calls/s in each fifth of the run: "
-            + ", ".join(f"{5 * n / elapsed:.0f}" for n in fifths)
-            + f"; the last call {elapsed - (calls[-1] - started):.2f} s before the end"
-        )
+        print_fifths(calls, started, elapsed)
         reached[share] = len(calls) / elapsed
         if share == CEILING and default in reached:
             print(
@@ -263,6 +267,7 @@ def backfill_replayed(share: float) -> None:
             f"{server_cpu:.1f} s; {(cpu + pg_cpu + server_cpu) / elapsed:.2f} of the "
             f"{os.cpu_count()} cores busy"
         )
+        print_fifths(calls, started, elapsed)
     finally:
         settings.LIVE_API_ENDPOINT = endpoint
         server.terminate()
