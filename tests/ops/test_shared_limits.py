@@ -87,10 +87,13 @@ def test_the_redelivery_rate_holds_across_three_processes(synced):
         assert proc.returncode == 0, err[-2000:]
         stamps += json.loads(out)
     stamps.sort()
-    # 24 sends at 5 a second: no one-second span holds more than five (plus one at its edge)
+    # 24 sends at 5 a second: a one-second span holds five slots' starts, plus one at its
+    # edge. A send is never early, only late (the OS wakes a process late; a slot claimed
+    # part-way through it is used at once, after the shared store's write): at most one late
+    # send of each process can spill into a span — without the shared budget it would hold 15
     for i, first in enumerate(stamps):
         within = [s for s in stamps[i:] if s - first < 1.0]
-        assert len(within) <= 6, f"{len(within)} sends within one second"
+        assert len(within) <= 5 + 1 + len(procs), f"{len(within)} sends within one second"
     assert stamps[-1] - stamps[0] >= (24 / 5) - 1.5
 
 
