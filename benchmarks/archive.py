@@ -239,8 +239,10 @@ def backfill_replayed(share: float) -> None:
     client.http.send = recording
     _empty_archive()
     harvest_pass(now=lambda: moment)
-    recorded = Path(tempfile.mkstemp(prefix="bench-replay-", suffix=".pickle")[1])
-    recorded.write_bytes(pickle.dumps(pages))
+    descriptor, name = tempfile.mkstemp(prefix="bench-replay-", suffix=".pickle")
+    with os.fdopen(descriptor, "wb") as out:  # mkstemp's descriptor, closed once written
+        pickle.dump(pages, out)
+    recorded = Path(name)
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, str(root / "benchmarks" / "replay_upstream.py"), str(port), recorded]
