@@ -18,6 +18,11 @@ templates the API does not list; the stream's timeline marks those from the call
 Pushes still running are read again on the next pass (from the oldest one still open, for up
 to OPEN_FOR), so their `publish_done` is judged once they stop. Each domain costs one call a
 pass (more only past PUBLISH_PAGE_SIZE_MAX pushes), in the operation's own 3 QPS budget.
+
+A callback that reaches the archive after its push was judged (Live listed it late: the
+harvest's overlap reads it, older than the domain's cursor) takes the flag back, by the same
+rule, in the transaction that settles it (`pushes_settle`, a `records_settled` receiver);
+`rebuild_rollups` does the same for every flagged push (`flags_recheck`).
 """
 
 from __future__ import annotations
@@ -25,10 +30,10 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Min
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from dashboard.contract.api import (
@@ -113,9 +118,55 @@ def _told(domain: Domain, start: dt.datetime, end: dt.datetime) -> dict:
     return told
 
 
-def _came(times: list[dt.datetime], moment: dt.datetime) -> bool:
+def _came(times: list[dt.datetime], moment: dt.datetime | None) -> bool:
+    if moment is None:  # a push still running has no publish_done to find
+        return False
     i = bisect.bisect_left(times, moment - SAME_PUSH)
     return i < len(times) and times[i] <= moment + SAME_PUSH
+
+
+def _moment(push: PushedSession | PublishedStream, kind: str) -> dt.datetime | None:
+    return push.publish_time if kind == "publish" else push.stop_time
+
+
+def flags_recheck(domain: Domain, pushes: Iterable[PushedSession]) -> int:
+    """Take back the flags of `pushes` (the domain's) that the archive now disproves: their
+    callback is there after all. Returns how many pushes changed."""
+    pushes = [p for p in pushes if p.missing]
+    moments = [m for p in pushes for m in (p.publish_time, p.stop_time) if m is not None]
+    if not moments:
+        return 0
+    told = _told(domain, min(moments), max(moments) + dt.timedelta(seconds=1))
+    changed = []
+    for push in pushes:
+        missing = [
+            kind
+            for kind in push.missing_types
+            if not _came(told.get((push.app_name, push.stream_name, kind), []), _moment(push, kind))
+        ]
+        if missing != push.missing_types:
+            push.missing = " ".join(missing)
+            changed.append(push)
+    PushedSession.objects.bulk_update(changed, ["missing"], batch_size=1000)
+    return len(changed)
+
+
+def pushes_settle(sender=None, *, domain: Domain, late: Iterable = (), **kwargs) -> None:
+    """The records_settled receiver: stream callbacks archived late take back the flags of the
+    pushes they belong to. (The rest of a settled range is newer than any push judged: a check
+    stops SAME_PUSH before the cursor.)"""
+    came = [r for r in late if r.notify_type in STREAM_NOTIFY_TYPES]
+    if not came:
+        return
+    low = min(r.notify_time for r in came) - SAME_PUSH
+    high = max(r.notify_time for r in came) + SAME_PUSH
+    streams = {(r.app_name, r.stream_name) for r in came}
+    near = (
+        PushedSession.objects.filter(domain=domain)
+        .exclude(missing="")
+        .filter(Q(publish_time__range=(low, high)) | Q(stop_time__range=(low, high)))
+    )
+    flags_recheck(domain, [p for p in near if (p.app_name, p.stream_name) in streams])
 
 
 def _window(cursor: HarvestCursor, now: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
@@ -170,10 +221,7 @@ def domain_check(cursor: HarvestCursor, *, now: dt.datetime) -> DomainCheck | No
         missing = [
             kind
             for kind in expected_of(push, configured=configured, until=end)
-            if not _came(
-                told.get((push.app_name, push.stream_name, kind), []),
-                push.publish_time if kind == "publish" else push.stop_time,
-            )
+            if not _came(told.get((push.app_name, push.stream_name, kind), []), _moment(push, kind))
         ]
         outcome.missing += len(missing)
         rows.append(

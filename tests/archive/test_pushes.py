@@ -15,7 +15,7 @@ from dashboard.archive.pushes import SAME_PUSH, SHORT_PUSH, pushes_check
 from dashboard.domains.models import Domain, StreamNotifyConfig
 from dashboard.sandbox import traffic
 from dashboard.sandbox.models import SandboxDomain
-from tests.conftest import ALL_DATABASES
+from tests.conftest import ALL_DATABASES, add_record, harvest_now
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -144,6 +144,66 @@ def test_an_unconfigured_ingest_domain_is_checked_too(archived):
     assert Domain.objects.filter(name=UNCONFIGURED, domain_type=Domain.Type.INGEST).exists()
     assert HarvestCursor.objects.get(domain__name=UNCONFIGURED).pushes_checked_until is not None
     assert not PushedSession.objects.filter(domain__name=UNCONFIGURED).exclude(missing="").exists()
+
+
+# --- a callback that came after all ----------------------------------------------------------
+
+
+def listed_late(push: PushedSession, *, after: dt.timedelta) -> None:
+    """Live lists `push`'s publish_done only now (`after` its stop): in the sandbox's records."""
+    add_record(
+        domain_name=INGEST,
+        app_name=push.app_name,
+        stream_name=push.stream_name,
+        notify_type="publish_done",
+        notify_url="https://hooks.example-shop.com/live/stream",
+        notify_time=push.stop_time + after,
+    )
+
+
+def test_a_callback_listed_late_takes_its_pushs_flag_back(client, viewer, archived, settings):
+    flagged = list(
+        PushedSession.objects.filter(domain__name=INGEST, missing="publish_done").order_by(
+            "-stop_time"
+        )[:2]
+    )
+    assert len(flagged) == 2
+    came, other = flagged
+    listed_late(came, after=dt.timedelta(seconds=40))  # its own: within SAME_PUSH of the stop
+    listed_late(other, after=SAME_PUSH + dt.timedelta(minutes=3))  # a later one, not its own
+    # the next harvest's overlap reaches back to them: both are older than the cursor (late)
+    cursor = HarvestCursor.objects.get(domain__name=INGEST)
+    back = cursor.harvested_until - other.stop_time
+    settings.ARCHIVE_HARVEST_OVERLAP = int(back.total_seconds()) + 600
+    report = harvest_now()
+    assert not report.failed and report.inserted == 2
+    came.refresh_from_db()
+    other.refresh_from_db()
+    assert came.missing == "" and other.missing == "publish_done"
+    client.force_login(viewer)
+    listed = client.get("/records/", {"status": "missing", "window": "7d", "domain": INGEST})
+    assert listed.status_code == 200
+    pushes = [p for p, _ in listed.context["missing_rows"]]
+    assert other in pushes and came not in pushes
+
+
+def test_rebuild_rollups_takes_back_the_flags_the_archive_disproves(archived):
+    told = (
+        PushedSession.objects.filter(domain__name=INGEST, missing="", stop_time__isnull=False)
+        .order_by("-publish_time")
+        .first()
+    )
+    # a push flagged wrongly (before this was mended, a late callback left its flag)
+    PushedSession.objects.filter(pk=told.pk).update(missing="publish publish_done")
+    lost = PushedSession.objects.filter(domain__name=INGEST, missing="publish_done").count()
+    out = StringIO()
+    since = (timezone.now() - dt.timedelta(days=1)).date().isoformat()
+    call_command("rebuild_rollups", "--since", since, "--no-incidents", stdout=out)
+    assert f"{INGEST}: 1 flagged push whose callbacks are archived after all" in out.getvalue()
+    told.refresh_from_db()
+    assert told.missing == ""
+    # the callbacks that truly never came stay flagged
+    assert PushedSession.objects.filter(domain__name=INGEST, missing="publish_done").count() == lost
 
 
 # --- where people meet it: the explorer, the domain page ------------------------------------

@@ -1,6 +1,7 @@
 """`python manage.py rebuild_rollups --since 2026-11-01 [--until ...] [--domain NAME]`:
 recount the hourly rollups of a time range from the archived records, and each domain's
-incidents from all of its records (`--no-incidents` to leave them).
+incidents from all of its records (`--no-incidents` to leave them); pushes flagged for a
+callback that never came whose callback the archive does hold lose the flag.
 
 Rollups and incidents are kept up to date as records are archived; this is for repairs (after
 restoring records from a backup, or deleting some by hand). Safe while harvesters run: each
@@ -16,6 +17,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from dashboard.archive.models import PushedSession
+from dashboard.archive.pushes import flags_recheck
 from dashboard.archive.rollups import rollups_rebuild
 from dashboard.archive.signals import records_recounted
 from dashboard.domains.models import Domain
@@ -62,6 +65,12 @@ class Command(BaseCommand):
                 for _receiver, counts in records_recounted.send(sender=Domain, domain=each):
                     said = ", ".join(f"{n} {what}" for what, n in counts.items())
                     self.stdout.write(f"{each.name}: incidents recounted ({said})")
+        flagged = PushedSession.objects.exclude(missing="")
+        for each in domains.filter(pk__in=flagged.values("domain_id")):
+            taken = flags_recheck(each, flagged.filter(domain=each))
+            if taken:
+                pushes = "push whose callbacks are" if taken == 1 else "pushes whose callbacks are"
+                self.stdout.write(f"{each.name}: {taken} flagged {pushes} archived after all")
         if busy:
             self.stderr.write(
                 "being harvested right now, run again for: " + ", ".join(sorted(busy))
