@@ -188,7 +188,7 @@ def test_path_parameters(lead_client, name, kind):
 def test_incidents_and_charts(lead_client, query):
     check(lead_client.get("/incidents/", query))
     assert lead_client.get(f"/domains/{TEAM_DOMAIN}/", query).status_code == 200
-    assert lead_client.get("/records/overview/", query).status_code == 200
+    check(lead_client.get("/records/overview/", query))  # a junk page: 400, said
 
 
 @FUZZ

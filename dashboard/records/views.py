@@ -9,6 +9,7 @@ import time
 from functools import cached_property, partial
 from urllib.parse import urlencode
 
+from django import forms
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseRedirect
@@ -43,7 +44,7 @@ from dashboard.domains.kinds import kind_of_record
 from dashboard.domains.models import Domain
 from dashboard.domains.selectors import callback_domain_names, domain_get
 from dashboard.failures import UpstreamError
-from dashboard.htmx import render_page, vary_on_htmx
+from dashboard.htmx import render_page, vary_on_htmx, wants_fragment
 from dashboard.incidents.selectors import (
     PERIODS,
     chart_period,
@@ -56,7 +57,7 @@ from dashboard.redelivery.selectors import latest_attempts, record_attempts, red
 from . import exports
 from .forms import LIVE, LIVE_PAGE_MAX, MISSING, PAGE_SIZES, RecordsFilterForm, freeze_filters
 from .models import Export
-from .overview import checked_sort, overview_rows
+from .overview import checked_sort, overview_facts, overview_row
 from .selectors import notify_records_iter, notify_records_page
 from .timeline import page_rows, pushes_compare, stream_timeline
 
@@ -457,19 +458,30 @@ def _param_search(q: str):
 # --- the failure overview -----------------------------------------------------------------------
 
 
+OVERVIEW_PAGE_SIZE = 50
+
+
+@vary_on_htmx
 def overview(request):
+    """Every domain's failures, failing now first, OVERVIEW_PAGE_SIZE domains a page."""
     sort = checked_sort(request.GET.get("sort"))
-    return render(
-        request,
-        "records/overview.html",
-        {
-            "rows": overview_rows(sort=sort),
-            "sort": sort,
-            "freshness": archive_freshness(),
-            "chart": domain_chart(domain=None, period=chart_period(request.GET.get("period"))),
-            "periods": list(PERIODS),
-        },
-    )
+    errors = forms.Form({})  # no fields: only a junk page number is said on it
+    errors.full_clean()
+    page = page_of(request, overview_facts(sort=sort), OVERVIEW_PAGE_SIZE, errors_to=errors)
+    context = {
+        "errors": errors,
+        "page": page,
+        "rows": [overview_row(facts) for facts in page.object_list] if page else [],
+        "sort": sort,
+    }
+    if not wants_fragment(request):  # the whole page: its chart too
+        context.update(
+            freshness=archive_freshness(),
+            chart=domain_chart(domain=None, period=chart_period(request.GET.get("period"))),
+            periods=list(PERIODS),
+        )
+    status = 400 if page is None else 200
+    return render_page(request, "records/overview.html", "results", context, status=status)
 
 
 # The timeline's windows, in the periods' one vocabulary; the first is the default.

@@ -87,3 +87,38 @@ def test_lead_finds_the_worst_domain_sees_the_change_on_its_chart_and_rolls_it_b
     expect(row).to_contain_text(f"rollback of entry #{change.pk}")
     expect(row).to_contain_text("lead")
     assert page.problems == []
+
+
+def test_lead_pages_through_an_overview_of_many_domains_and_back(watched, live_server, people):
+    """Many domains: fifty a page; Next swaps the table alone and the URL says which page;
+    Back, Forward and reload show the whole page with the right table."""
+    Domain.objects.bulk_create(
+        [Domain(name=f"quiet-{n:03}.example.net", domain_type="liveVideo") for n in range(60)]
+    )
+    page = watched
+    sign_in(page, live_server, "lead")
+    page.goto(f"{live_server.url}/records/overview/")
+    rows = page.locator("#overview tbody tr")
+    expect(rows).to_have_count(50)
+    expect(page.locator("#overview-count")).to_contain_text("Domains 1–50 of")
+    first_name = rows.first.locator("td").first.inner_text()
+    page.locator(".pager").get_by_role("link", name="Next ›").click()
+    expect(page).to_have_url(re.compile(r"page=2"))
+    expect(page.locator("#overview-count")).to_contain_text("Domains 51–")
+    expect(page.locator("#trend")).to_have_count(1)  # the chart stayed: the table was swapped
+    second_name = rows.first.locator("td").first.inner_text()
+    assert second_name != first_name
+    page.go_back()
+    expect(page.locator("#overview-count")).to_contain_text("Domains 1–50 of")
+    expect(rows.first.locator("td").first).to_have_text(first_name)
+    expect(page.locator("header.topbar nav")).to_be_visible()
+    page.go_forward()
+    expect(page.locator("#overview-count")).to_contain_text("Domains 51–")
+    page.reload()
+    expect(page.locator("#overview-count")).to_contain_text("Domains 51–")
+    expect(page.locator("#trend")).to_have_count(1)
+    # sorting again starts from the first page
+    page.locator("#overview thead").get_by_role("link", name="Domain").click()
+    expect(page).not_to_have_url(re.compile(r"page="))
+    expect(page.locator("#overview-count")).to_contain_text("Domains 1–50 of")
+    assert page.problems == []

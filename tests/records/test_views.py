@@ -13,6 +13,7 @@ from django.utils import timezone
 from dashboard.archive.models import ArchivedRecord
 from dashboard.archive.store import fingerprint
 from dashboard.live import NotifyRecord
+from dashboard.records.overview import overview_facts
 from dashboard.sandbox import app as sandbox_app
 from dashboard.sandbox.models import SandboxNotifyRecord
 from tests.conftest import ALL_DATABASES, OTHER_DOMAIN, TEAM_DOMAIN, add_record, harvest_now
@@ -317,6 +318,46 @@ def test_failure_overview_puts_failing_now_first_then_the_days_rate(browse):
     names = [r.domain.name for r in by_name]
     assert names == sorted(names)
     assert browse.get("/records/overview/?sort=bogus").status_code == 200
+
+
+def test_failure_overview_pages_through_many_domains_in_one_order(browse):
+    """Fifty domains a page, the order running on from page to page; a page asked for by the
+    pager (htmx) is the table alone; a sort starts again at page one; junk is said."""
+    from dashboard.domains.models import Domain
+
+    Domain.objects.bulk_create(
+        [Domain(name=f"quiet-{n:03}.example.net", domain_type="liveVideo") for n in range(60)]
+    )
+    everyone = Domain.objects.filter(gone_at__isnull=True).count()
+    assert everyone > 60
+    first = browse.get("/records/overview/")
+    assert first.status_code == 200
+    assert len(first.context["rows"]) == 50
+    body = first.content.decode()
+    assert f"Domains 1–50 of {everyone}, in this order." in body
+    assert 'rel="next"' in body and 'id="trend"' in body
+    # the failing domains are on the first page, ahead of the quiet ones
+    assert first.context["rows"][0].domain.name != "quiet-000.example.net"
+    pages = [first]
+    for number in range(2, -(-everyone // 50) + 1):
+        pages.append(
+            browse.get("/records/overview/", {"page": number}, headers={"HX-Request": "true"})
+        )
+    later = pages[1].content.decode()
+    assert 'id="results"' in later and 'id="trend"' not in later and "<html" not in later
+    names = [row.domain.name for page in pages for row in page.context["rows"]]
+    assert len(names) == len(set(names)) == everyone  # each domain once, none left out
+    whole = [f.domain.name for f in overview_facts(sort="-now")]
+    assert names == whole
+    # a header's sort link leaves the page behind
+    assert 'href="?sort=-rate24"' in later
+    # a page past the end is the last one; junk is refused with a message
+    assert (
+        browse.get("/records/overview/", {"page": 99}).context["rows"] == pages[-1].context["rows"]
+    )
+    junk = browse.get("/records/overview/", {"page": "abc"})
+    assert junk.status_code == 400
+    assert 'class="error"' in junk.content.decode() and "Page:" in junk.content.decode()
 
 
 def test_failure_overview_rows_show_each_domains_numbers_and_escape_its_team(browse):
