@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import reduce
@@ -426,17 +426,24 @@ PERIODS = spans(TOTALS)
 
 
 def failure_totals(
-    *, domain_ids: list[int] | None = None, now: dt.datetime | None = None
+    *,
+    domain_ids: list[int] | None = None,
+    now: dt.datetime | None = None,
+    periods: Iterable[str] = PERIODS,
 ) -> dict[int, dict[str, Totals]]:
-    """Deliveries and failures per domain over 24 h, 7 d and 30 d (whole hours: the current
-    hour counts as far as it is harvested). Whole UTC days come from the daily rollups and only
-    the hours around them from the hourly totals (one row per domain and hour): a few thousand
-    rows for 200 domains, not millions."""
+    """Deliveries and failures per domain over 24 h, 7 d and 30 d (`periods`: some of them;
+    whole hours: the current hour counts as far as it is harvested). Whole UTC days come from
+    the daily rollups and only the hours around them from the hourly totals (one row per
+    domain and hour): a few thousand rows for 200 domains, not millions."""
     now = now or timezone.now()
     end = now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    periods = [name for name in PERIODS if name in set(periods)]
+    if not periods:
+        return {}
     hour_ranges: dict[str, Q] = {}
     day_ranges: dict[str, Q] = {}
-    for name, delta in PERIODS.items():
+    for name in periods:
+        delta = PERIODS[name]
         start = end - delta
         days = _whole_days(start, end)
         if days is None:
@@ -450,10 +457,10 @@ def failure_totals(
 
     def add(rows, ranges) -> None:
         for row in rows:
-            periods = counts.setdefault(row["domain_id"], {p: [0, 0] for p in PERIODS})
+            mine = counts.setdefault(row["domain_id"], {p: [0, 0] for p in periods})
             for name in ranges:
-                periods[name][0] += row[f"{name}_total"] or 0
-                periods[name][1] += row[f"{name}_failed"] or 0
+                mine[name][0] += row[f"{name}_total"] or 0
+                mine[name][1] += row[f"{name}_failed"] or 0
 
     # the hours: one row per domain and hour (DomainHourlyTotal)
     hours = DomainHourlyTotal.objects.filter(reduce(operator.or_, hour_ranges.values()))
@@ -475,8 +482,8 @@ def failure_totals(
             sums[f"{name}_failed"] = Sum("count", filter=q & ~Q(notify_result="success"))
         add(daily.values("domain_id").annotate(**sums).order_by(), day_ranges)
     return {
-        domain_id: {name: Totals(total, failed) for name, (total, failed) in periods.items()}
-        for domain_id, periods in counts.items()
+        domain_id: {name: Totals(total, failed) for name, (total, failed) in mine.items()}
+        for domain_id, mine in counts.items()
     }
 
 

@@ -14,7 +14,6 @@ from urllib.parse import quote
 
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.urls import reverse
-from django.utils import timezone
 
 from dashboard.archive.selectors import Totals, delivery_counts, failure_totals
 from dashboard.domains.models import Domain
@@ -68,57 +67,73 @@ def _rate(totals: Totals | None, href: str) -> Cell:
 
 @dataclass(frozen=True)
 class Facts:
-    """A domain's numbers, unformatted: what the overview sorts by."""
+    """A domain and what the overview's order is read from (the periods it sorts by)."""
 
     domain: Domain
-    sparkline: list | None
-    incidents: int
     sort_values: dict  # period → Totals | None
 
 
-def overview_facts(*, sort: str, now: dt.datetime | None = None) -> list[Facts]:
-    """Every domain (streaming and ingest) with its numbers, in the order `sort` asks for."""
-    now = now or timezone.now()
-    domains = list(
-        Domain.objects.filter(gone_at__isnull=True)
-        .select_related("team", "record_config", "stream_config")
-        .order_by("name")
-    )
-    ids = [d.pk for d in domains]
-    totals = failure_totals(domain_ids=None, now=now)  # every domain at once: no IN list
-    last_hour = delivery_counts(domain_ids=ids, start=now - dt.timedelta(hours=1), end=now)
-    sparklines = failure_sparklines(domain_ids=None, now=now)
+def overview_facts(*, sort: str, now: dt.datetime) -> list[Facts]:
+    """Every domain (streaming and ingest) in the order `sort` asks for: of every domain only
+    the numbers the order needs are read (the last hour, the 24 hours that break its ties)."""
+    domains = list(Domain.objects.filter(gone_at__isnull=True).only("name").order_by("name"))
+    period = SORTS[sort.lstrip("-")][0]
+    needed = set() if period is None else {period, "24h"}
+    values = _numbers([d.pk for d in domains], needed=needed, now=now, everyone=True)
+    return _sorted([Facts(d, values.get(d.pk, {})) for d in domains], sort)
+
+
+def _numbers(ids: list[int], *, needed: set[str], now: dt.datetime, everyone: bool = False):
+    """domain id → period → Totals | None, for the `needed` periods ("now": the last hour).
+    `everyone`: `ids` are every domain, read at once (no IN list of them)."""
+    totals = failure_totals(domain_ids=None if everyone else ids, now=now, periods=needed)
+    hour = {}
+    if "now" in needed:
+        hour = delivery_counts(domain_ids=ids, start=now - dt.timedelta(hours=1), end=now)
+    numbers = {}
+    for pk in ids:
+        mine = totals.get(pk, {})
+        numbers[pk] = {p: mine.get(p) for p in needed if p != "now"}
+        if "now" in needed:
+            numbers[pk]["now"] = hour[pk] if hour.get(pk) and hour[pk].total else None
+    return numbers
+
+
+def overview_rows(page: list[Facts], *, now: dt.datetime) -> list[OverviewRow]:
+    """The rows of the page shown: every number of its domains read, formatted and linked."""
+    ids = [f.domain.pk for f in page]
+    domains = Domain.objects.select_related("team", "record_config", "stream_config").in_bulk(ids)
+    numbers = _numbers(ids, needed={"now", "24h", "7d", "30d"}, now=now)
+    sparklines = failure_sparklines(domain_ids=ids, now=now)
     incidents = open_incident_counts(domain_ids=ids)
-    facts = []
-    for domain in domains:
-        mine = totals.get(domain.pk, {})
-        hour = last_hour.get(domain.pk)
-        values = {"now": hour if hour and hour.total else None}
-        values.update((period, mine.get(period)) for period in ("24h", "7d", "30d"))
-        facts.append(Facts(domain, sparklines.get(domain.pk), incidents.get(domain.pk, 0), values))
-    return _sorted(facts, sort)
-
-
-def overview_row(facts: Facts) -> OverviewRow:
-    """One domain's row, formatted and linked (only the rows of the page shown are)."""
-    domain, values = facts.domain, facts.sort_values
-    day, week, month = values["24h"], values["7d"], values["30d"]
-    name = quote(domain.name, safe="")
-    where = f"{reverse('records')}?domain={name}"
-    return OverviewRow(
-        domain=domain,
-        page=reverse("domain_detail", kwargs={"name": domain.name}),
-        now=_rate(values["now"], f"{where}&window=1h"),
-        total24=Cell(intcomma(day.total if day else 0), href=f"{where}&window=24h"),
-        failed24=Cell(intcomma(day.failed if day else 0), href=f"{where}&window=24h&status=failed"),
-        rate24=_rate(day, f"{where}&window=24h&status=failed"),
-        rate7=_rate(week, f"{where}&window=7d&status=failed"),
-        rate30=_rate(month, f"{where}&window=30d&status=failed"),
-        spark=spark(facts.sparkline),
-        incidents=facts.incidents,
-        incidents_href=f"{reverse('incidents')}?domain={name}&state=open",
-        sort_values=values,
-    )
+    records, incident_list = reverse("records"), reverse("incidents")
+    rows = []
+    for facts in page:
+        domain, values = domains.get(facts.domain.pk), numbers[facts.domain.pk]
+        if domain is None:
+            continue  # deleted meanwhile
+        day, week, month = values["24h"], values["7d"], values["30d"]
+        name = quote(domain.name, safe="")
+        where = f"{records}?domain={name}"
+        rows.append(
+            OverviewRow(
+                domain=domain,
+                page=reverse("domain_detail", kwargs={"name": domain.name}),
+                now=_rate(values["now"], f"{where}&window=1h"),
+                total24=Cell(intcomma(day.total if day else 0), href=f"{where}&window=24h"),
+                failed24=Cell(
+                    intcomma(day.failed if day else 0), href=f"{where}&window=24h&status=failed"
+                ),
+                rate24=_rate(day, f"{where}&window=24h&status=failed"),
+                rate7=_rate(week, f"{where}&window=7d&status=failed"),
+                rate30=_rate(month, f"{where}&window=30d&status=failed"),
+                spark=spark(sparklines.get(domain.pk)),
+                incidents=incidents.get(domain.pk, 0),
+                incidents_href=f"{incident_list}?domain={name}&state=open",
+                sort_values=values,
+            )
+        )
+    return rows
 
 
 def _sorted(rows: list[Facts], sort: str) -> list[Facts]:

@@ -57,7 +57,7 @@ from dashboard.redelivery.selectors import latest_attempts, record_attempts, red
 from . import exports
 from .forms import LIVE, LIVE_PAGE_MAX, MISSING, PAGE_SIZES, RecordsFilterForm, freeze_filters
 from .models import Export
-from .overview import checked_sort, overview_facts, overview_row
+from .overview import checked_sort, overview_facts, overview_rows
 from .selectors import notify_records_iter, notify_records_page
 from .timeline import page_rows, pushes_compare, stream_timeline
 
@@ -467,11 +467,13 @@ def overview(request):
     sort = checked_sort(request.GET.get("sort"))
     errors = forms.Form({})  # no fields: only a junk page number is said on it
     errors.full_clean()
-    page = page_of(request, overview_facts(sort=sort), OVERVIEW_PAGE_SIZE, errors_to=errors)
+    now = timezone.now()
+    facts = overview_facts(sort=sort, now=now)
+    page = page_of(request, facts, OVERVIEW_PAGE_SIZE, errors_to=errors)
     context = {
         "errors": errors,
         "page": page,
-        "rows": [overview_row(facts) for facts in page.object_list] if page else [],
+        "rows": overview_rows(page.object_list, now=now) if page else [],
         "sort": sort,
     }
     if not wants_fragment(request):  # the whole page: its chart too
