@@ -437,7 +437,8 @@ def failure_totals(
     domain and hour): a few thousand rows for 200 domains, not millions."""
     now = now or timezone.now()
     end = now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
-    periods = [name for name in PERIODS if name in set(periods)]
+    wanted = set(periods)
+    periods = [name for name in PERIODS if name in wanted]
     if not periods:
         return {}
     hour_ranges: dict[str, Q] = {}

@@ -183,7 +183,7 @@ def failure_sparklines(
 ) -> dict[int, list[float | None]]:
     """Each domain's daily failure rate over the last `days` UTC days (None: no deliveries),
     from the daily rollups. `domain_ids=None`: every domain with deliveries in those days
-    (the failure overview asks for all of them; a list of ids would only slow the query)."""
+    (a list of ids: only those, each even without deliveries)."""
     now = now or timezone.now()
     today = now.astimezone(dt.UTC).date()
     first = today - dt.timedelta(days=days - 1)

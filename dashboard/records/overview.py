@@ -100,16 +100,19 @@ def _numbers(ids: list[int], *, needed: set[str], now: dt.datetime, everyone: bo
 
 
 def overview_rows(page: list[Facts], *, now: dt.datetime) -> list[OverviewRow]:
-    """The rows of the page shown: every number of its domains read, formatted and linked."""
+    """The rows of the page shown: the rest of its domains' numbers read (those the order
+    was read from are shown as they are), formatted and linked."""
     ids = [f.domain.pk for f in page]
     domains = Domain.objects.select_related("team", "record_config", "stream_config").in_bulk(ids)
-    numbers = _numbers(ids, needed={"now", "24h", "7d", "30d"}, now=now)
+    known = set(page[0].sort_values) if page else set()
+    numbers = _numbers(ids, needed={"now", "24h", "7d", "30d"} - known, now=now)
     sparklines = failure_sparklines(domain_ids=ids, now=now)
     incidents = open_incident_counts(domain_ids=ids)
     records, incident_list = reverse("records"), reverse("incidents")
     rows = []
     for facts in page:
-        domain, values = domains.get(facts.domain.pk), numbers[facts.domain.pk]
+        domain = domains.get(facts.domain.pk)
+        values = {**facts.sort_values, **numbers[facts.domain.pk]}
         if domain is None:
             continue  # deleted meanwhile
         day, week, month = values["24h"], values["7d"], values["30d"]
