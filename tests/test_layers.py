@@ -105,6 +105,14 @@ SERVICE_ENTRY_POINTS = {
     "dashboard.receivers.services": {"live_signature_headers", "callback_deliver"},
     # configs as code applies each change through the single save's own path
     "dashboard.domains.services": {"config_save", "config_delete", "ConflictError"},
+    # the API's configs endpoints drive config runs as the Configs pages do
+    "dashboard.configs.services": {
+        "run_create",
+        "run_start",
+        "run_pause",
+        "run_cancel",
+        "undo_wanted",
+    },
 }
 
 

@@ -1,6 +1,7 @@
-"""The read API, `/api/v1/`: domains and their configs, the archive's records (the explorer's
+"""The API, `/api/v1/`: domains and their configs, the archive's records (the explorer's
 filters, cursor pages), one record, incidents and a stream's timeline — for scripts and other
-internal tools, with personal access tokens (`Authorization: Bearer lcd_…`).
+internal tools, with personal access tokens (`Authorization: Bearer lcd_…`) — and configs as
+code (api/configs.py: plan and apply, with a token made for it).
 
 Django Ninja: the endpoints are typed functions whose pydantic schemas are the OpenAPI schema
 (`/api/v1/schema`), and it is plain Django underneath (the same access module, selectors and
@@ -30,7 +31,8 @@ from dashboard.ops.budget import Busy, TooSlow
 from dashboard.records.forms import RecordsFilterForm
 from dashboard.records.timeline import stream_timeline
 
-from .tokens import token_user
+from .configs import router as configs_router
+from .tokens import token_check
 
 MAX_PAGE = 500
 
@@ -44,18 +46,21 @@ class BearerToken(HttpAuthBase):
         scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
-        user = token_user(token.strip())
-        if user is not None:
-            request.user = user  # the access module and the logs see the token's person
-        return user
+        found = token_check(token.strip())
+        if found is None:
+            return None
+        request.user = found.user  # the access module and the logs see the token's person
+        request.access_token = found  # what it may do beyond reading (configs.py)
+        return found.user
 
 
 api = NinjaAPI(
     title="Live Callback Dashboard API",
     version="1",
     description=(
-        "Read-only. Authenticate with a personal access token (Your account › Access tokens): "
-        "`Authorization: Bearer lcd_…`. A token sees what its person may see now."
+        "Authenticate with a personal access token (Your account › Access tokens): "
+        "`Authorization: Bearer lcd_…`. A token sees what its person may see now. Tokens read; "
+        "one made to change configs also plans and applies configs as code (/configs/runs)."
     ),
     auth=BearerToken(),
     urls_namespace="api",
@@ -393,3 +398,6 @@ def stream_timeline_get(request, app: str, stream: str, window: str = "24h"):
             for s in timeline.sessions
         ],
     }
+
+
+api.add_router("/configs", configs_router)

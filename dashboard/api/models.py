@@ -1,4 +1,5 @@
-"""Personal access tokens for the read API: hashed at rest, expiring, revocable."""
+"""Personal access tokens for the API: hashed at rest, expiring, revocable; read-only unless
+made to plan and apply config changes."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ class AccessToken(models.Model):
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Read-only unless made to plan and apply config changes (configs as code, /api/v1/configs/)
+    may_change_configs = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -31,11 +31,15 @@ def _state(token: AccessToken) -> dict:
         "username": token.user.get_username(),
         "token": f"{token.prefix}… {token.name}",
         "expires": token.expires_at.isoformat(timespec="minutes"),
+        "may_change_configs": token.may_change_configs,
     }
 
 
-def token_create(*, user, name: str, days: int, client_ip=None) -> tuple[AccessToken, str]:
-    """A new token for `user`; returns it and its secret (shown once, never again)."""
+def token_create(
+    *, user, name: str, days: int, may_change_configs: bool = False, client_ip=None
+) -> tuple[AccessToken, str]:
+    """A new token for `user`; returns it and its secret (shown once, never again). Read-only
+    unless `may_change_configs` (the caller checks that its person edits domains)."""
     if days not in LIFETIMES:
         raise ValueError(f"a token lives {LIFETIMES} days")
     secret = PREFIX + secrets.token_urlsafe(32)
@@ -46,6 +50,7 @@ def token_create(*, user, name: str, days: int, client_ip=None) -> tuple[AccessT
             prefix=secret[:12],
             digest=_digest(secret),
             expires_at=timezone.now() + dt.timedelta(days=days),
+            may_change_configs=may_change_configs,
         )
         audit_entry_create(
             kind=AuditEntry.Kind.TOKEN,
@@ -73,8 +78,8 @@ def token_revoke(*, token: AccessToken, actor, client_ip=None) -> bool:
     return bool(revoked)
 
 
-def token_user(raw: str):
-    """The person a presented token acts as, or None (unknown, revoked, expired, its person
+def token_check(raw: str) -> AccessToken | None:
+    """The presented token, its person with it, or None (unknown, revoked, expired, its person
     turned off or without a role)."""
     if not raw.startswith(PREFIX) or len(raw) > 200:
         return None
@@ -87,4 +92,4 @@ def token_user(raw: str):
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > USE_RESOLUTION:
         AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return user
+    return token

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from dashboard.access import domains_editable_by
 from dashboard.accounts.security import client_ip
 
 from .api import api
@@ -29,6 +30,20 @@ class TokenForm(forms.Form):
         choices=lambda: [(d, _("%(n)s days") % {"n": d}) for d in LIFETIMES],
     )
 
+    may_change_configs = forms.BooleanField(
+        label=gettext_lazy("May plan and apply config changes"),
+        required=False,
+        help_text=gettext_lazy(
+            "Configs as code from a script: the domains you edit, as you. Without it, the token "
+            "only reads."
+        ),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not domains_editable_by(user).exists():
+            del self.fields["may_change_configs"]  # nothing it could change
+
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
         if not name or any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
@@ -39,16 +54,17 @@ class TokenForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def tokens(request):
     """One's own tokens: make one (shown once), see when each was last used, revoke."""
-    form = TokenForm(request.POST or None)
+    form = TokenForm(request.POST or None, user=request.user)
     secret = ""
     if request.method == "POST" and form.is_valid():
         _token, secret = token_create(
             user=request.user,
             name=form.cleaned_data["name"],
             days=form.cleaned_data["days"],
+            may_change_configs=form.cleaned_data.get("may_change_configs", False),
             client_ip=client_ip(request),
         )
-        form = TokenForm()
+        form = TokenForm(user=request.user)
     context = {
         "form": form,
         "secret": secret,
@@ -87,6 +103,7 @@ def docs(request):
                         }
                         for p in operation.get("parameters", [])
                     ],
+                    "body": list(operation.get("requestBody", {}).get("content", {})),
                     "response": _response_name(operation),
                 }
             )
@@ -122,7 +139,8 @@ def _type_of(spec: dict) -> str:
 
 def _response_name(operation: dict) -> str:
     responses = operation.get("responses", {})
-    content = (responses.get(200) or responses.get("200") or {}).get("content", {})
+    success = next((r for code, r in responses.items() if str(code).startswith("2")), {})
+    content = success.get("content", {})
     schema = content.get("application/json", {}).get("schema", {})
     ref = schema.get("$ref") or schema.get("items", {}).get("$ref", "")
     name = ref.rsplit("/", 1)[-1]

@@ -27,6 +27,7 @@ class ConfigRun(models.Model):
         COMMAND = "command", _("Command line")
         BULK = "bulk", _("Bulk change")
         UNDO = "undo", _("Undo")
+        API = "api", _("API")
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext
 
+from dashboard.accounts.roles import is_lead
+
 from .models import ConfigChange, ConfigRun
 
 
@@ -24,12 +26,27 @@ def _text(value) -> str:
     return str(value)
 
 
-def field_changes(change: ConfigChange) -> list[FieldChange]:
-    """The fields a change sets, before → after (the key by fingerprint: set, new, none)."""
+def may_see_run(user, run: ConfigRun) -> bool:
+    """A run is its planner's; leads see every run."""
+    return run.created_by_id == user.pk or is_lead(user)
+
+
+def may_apply_run(user, run: ConfigRun) -> bool:
+    """A run applies as the person who planned it: only they say go (or resume)."""
+    return run.created_by_id == user.pk
+
+
+# How a change's key reads: the one it had, a new one, none (never a fingerprint).
+KEY_SET, KEY_NEW, KEY_NONE = "set", "new", "none"
+
+
+def field_diff(change: ConfigChange) -> list[tuple[str, object, object]]:
+    """The fields a change sets, as (field, before, after) with their stored values (None where
+    there is no config), the key last as `auth_key` KEY_SET/KEY_NEW/KEY_NONE."""
     before, after = change.before or {}, change.after or {}
     if change.action == ConfigChange.Action.UNCHANGED or not (before or after):
         return []
-    out = []
+    out: list[tuple[str, object, object]] = []
     for name in [*before, *(n for n in after if n not in before)]:
         if name in ("auth_key", "auth_key_fingerprint"):
             continue
@@ -37,20 +54,27 @@ def field_changes(change: ConfigChange) -> list[FieldChange]:
         if change.after is None:
             new = None
         if old != new:
-            out.append(FieldChange(name, _text(old), _text(new)))
+            out.append((name, old, new))
     old_print, new_print = (
         before.get("auth_key_fingerprint", ""),
         after.get("auth_key_fingerprint", ""),
     )
     if change.after is not None and old_print != new_print:
         out.append(
-            FieldChange(
-                "auth_key",
-                gettext("set") if old_print else gettext("none"),
-                gettext("a new key") if new_print else gettext("none"),
-            )
+            ("auth_key", KEY_SET if old_print else KEY_NONE, KEY_NEW if new_print else KEY_NONE)
         )
     return out
+
+
+def field_changes(change: ConfigChange) -> list[FieldChange]:
+    """`field_diff` in words (the key: set, a new key, none)."""
+    key_words = {KEY_SET: gettext("set"), KEY_NEW: gettext("a new key"), KEY_NONE: gettext("none")}
+    return [
+        FieldChange(name, key_words[old], key_words[new])
+        if name == "auth_key"
+        else FieldChange(name, _text(old), _text(new))
+        for name, old, new in field_diff(change)
+    ]
 
 
 def reason(change: ConfigChange) -> str:

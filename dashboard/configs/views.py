@@ -21,7 +21,7 @@ from dashboard.logs import enqueue_with_request_id
 from .bulk import bulk_wanted
 from .document import DocumentError, Wanted, dump, export_document, parse
 from .models import ConfigChange, ConfigRun
-from .selectors import field_changes, reason, run_counts
+from .selectors import field_changes, may_apply_run, may_see_run, reason, run_counts
 from .services import run_cancel, run_create, run_pause, run_start, undo_wanted
 from .tasks import config_run_apply, config_run_plan
 
@@ -192,7 +192,7 @@ def _run(request, pk: int) -> ConfigRun:
     run = ConfigRun.objects.filter(pk=pk).first()
     if run is None:
         raise Http404(_("There is no config run %(id)s.") % {"id": pk})
-    if run.created_by_id != request.user.pk and not is_lead(request.user):
+    if not may_see_run(request.user, run):
         raise PermissionDenied(_("This is someone else's config run.") + " " + ask_a_lead())
     return run
 
@@ -229,8 +229,7 @@ def config_run_action(request, pk: int):
     run = _run(request, pk)
     _require_editor(request.user)
     action = request.POST.get("action", "")
-    if action in ("apply", "resume") and run.created_by_id != request.user.pk:
-        # a run applies as the person who planned it: only they say go
+    if action in ("apply", "resume") and not may_apply_run(request.user, run):
         messages.error(
             request,
             _("Only %(name)s, who planned it, can apply this run.") % {"name": run.created_by_name},
