@@ -206,6 +206,10 @@ OIDC_CLIENT_SECRET = env_secret("OIDC_CLIENT_SECRET")
 OIDC_SCOPES = env_str("OIDC_SCOPES", "openid profile email groups")
 OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups") or "groups"
 OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "your company account")
+# Signing out here also ends the session at the provider (OpenID Connect RP-Initiated Logout),
+# when its discovery document names an end_session_endpoint: off by default, as that signs the
+# person out of every application of the company's single sign-on.
+OIDC_END_SESSION = env_bool("OIDC_END_SESSION", False)
 LOCAL_LOGIN = env_bool("LOCAL_LOGIN", True)
 if OIDC_ISSUER and not (OIDC_CLIENT_ID and OIDC_CLIENT_SECRET):
     raise ImproperlyConfigured(

@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, register_converter
 from django.views.i18n import set_language
@@ -23,7 +22,7 @@ urlpatterns = [
     path("accounts/login/", account_views.SignInView.as_view(), name="login"),
     path("accounts/sso/login/", account_views.sso_login, name="sso_login"),
     path("accounts/sso/callback/", account_views.sso_callback, name="sso_callback"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", account_views.sign_out, name="logout"),
     path("account/", account_views.account, name="account"),
     path(
         "account/sign-out-everywhere/",

@@ -16,7 +16,8 @@ on is an `SsoPerson`; who that person is here and what they may do is `services.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from authlib.integrations.base_client import OAuthError
@@ -42,6 +43,7 @@ class SsoPerson:
     name: str
     email: str
     groups: tuple[str, ...]
+    id_token: str = field(default="", repr=False)  # the provider's, as a hint when signing out
 
 
 def enabled() -> bool:
@@ -159,4 +161,27 @@ def finish(request) -> SsoPerson:
         name=_clean(claims.get("name"), 150),
         email=email,
         groups=_groups(claims),
+        id_token=str(token.get("id_token") or ""),
     )
+
+
+def end_session_url(id_token: str, come_back_to: str) -> str | None:
+    """Where the browser goes so that the provider ends its session too (OpenID Connect
+    RP-Initiated Logout), to be sent back to `come_back_to` (a URI registered at the provider
+    for that); None when OIDC_END_SESSION is off or the provider names no end_session_endpoint.
+    Raises SsoRefused when the provider does not answer."""
+    if not (enabled() and settings.OIDC_END_SESSION and id_token):
+        return None
+    client = _checked(_client())
+    endpoint = str(client.load_server_metadata().get("end_session_endpoint") or "")
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        return None
+    query = urlencode(
+        {
+            "id_token_hint": id_token,
+            "client_id": settings.OIDC_CLIENT_ID,
+            "post_logout_redirect_uri": come_back_to,
+        }
+    )
+    return f"{endpoint}{'&' if parts.query else '?'}{query}"

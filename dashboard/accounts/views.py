@@ -13,6 +13,7 @@ from django.http import HttpResponseServerError
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.template import loader
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -66,6 +67,8 @@ class SignInView(LoginView):
 # name no local account can have (user names have no spaces).
 SSO_ATTEMPTS = "single sign-on"
 SSO_NEXT = "sso_next"
+# the session key of the provider's ID token, kept only when OIDC_END_SESSION signs out there too
+SSO_ID_TOKEN = "sso_id_token"  # noqa: S105 (a name, not a secret)
 
 
 def _sso_refused(request, message: str, status: int = 400):
@@ -111,7 +114,46 @@ def sso_callback(request):
     attempts_reset(username=SSO_ATTEMPTS, address=address)
     wanted = request.session.get(SSO_NEXT) or ""
     login(request, user, backend="dashboard.accounts.backends.RoleBackend")
+    if settings.OIDC_END_SESSION and person.id_token:
+        request.session[SSO_ID_TOKEN] = person.id_token
     return redirect(wanted or resolve_url(settings.LOGIN_REDIRECT_URL))
+
+
+def _signed_out(request):
+    """End the session here; then, for someone who came through the provider and with
+    OIDC_END_SESSION on, at the provider too: the browser goes there and comes back to the
+    sign-in page. The session here ends whatever the provider does."""
+    id_token = request.session.get(SSO_ID_TOKEN, "")
+    logout(request)
+    if id_token:
+        try:
+            there = sso.end_session_url(id_token, request.build_absolute_uri(reverse("login")))
+        except sso.SsoRefused:
+            messages.warning(
+                request,
+                _(
+                    "You are signed out here, but the identity provider did not answer: you "
+                    "may still be signed in there."
+                ),
+            )
+        else:
+            if there:
+                # A page that goes on by itself, not a redirect: the form's POST may not be
+                # redirected to another site (the pages' CSP form-action is 'self').
+                answer = render(
+                    request,
+                    "registration/signing_out.html",
+                    {"there": there, "provider": settings.OIDC_PROVIDER_NAME},
+                )
+                patch_cache_control(answer, no_store=True)  # the address carries the ID token
+                return answer
+    return redirect(settings.LOGOUT_REDIRECT_URL)
+
+
+@login_not_required
+@require_POST
+def sign_out(request):
+    return _signed_out(request)
 
 
 def _require_people_admin(user) -> None:
@@ -259,9 +301,8 @@ def account(request):
 @require_POST
 def account_sign_out_everywhere(request):
     sign_out_everywhere(user=request.user, client_ip=client_ip(request))
-    logout(request)
     messages.info(request, _("You are signed out everywhere, here too."))
-    return redirect("login")
+    return _signed_out(request)
 
 
 # --- error pages ---------------------------------------------------------------------------

@@ -3,6 +3,7 @@ tests/idp/server.mjs), the dashboard on the live server: people, groups, attacks
 
 from __future__ import annotations
 
+import html
 import re
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -332,3 +333,98 @@ def test_without_a_provider_the_sign_in_page_is_as_before_and_sso_is_refused(cli
         answer = client.get(path)
         assert answer.status_code == 403
         assert "Single sign-on is not set up here" in answer.content.decode()
+
+
+# --- signing out: here only, or at the provider too (OIDC_END_SESSION) -------------------------
+
+
+def _sign_out(browser: httpx.Client, live_server) -> httpx.Response:
+    page = browser.get("/account/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    return browser.post(
+        "/accounts/logout/",
+        data={"csrfmiddlewaretoken": token},
+        headers={"Referer": f"{live_server.url}/account/"},
+    )
+
+
+def _straight_back(browser: httpx.Client) -> bool:
+    """Does a new sign-in come straight back from the provider (its session alive), rather than
+    stopping at its password form?"""
+    url = browser.get("/accounts/sso/login/").headers["location"]
+    for _ in range(12):
+        answer = browser.get(url)
+        if answer.status_code == 200 and 'id="idp-login"' in answer.text:
+            return False
+        url = str(answer.url.join(answer.headers["location"]))
+        if CALLBACK in url:
+            return True
+    raise AssertionError("the provider neither asked nor sent the browser back")
+
+
+def _session_of(browser: httpx.Client) -> dict:
+    from dashboard.accounts.sessions import SessionStore
+
+    return dict(SessionStore(session_key=browser.cookies["sessionid"]).load())
+
+
+def test_by_default_signing_out_ends_the_session_here_only(idp, sso_mappings, live_server):
+    with _browser(live_server) as browser:
+        sign_in(browser, "lee")
+        assert "sso_id_token" not in _session_of(browser)  # not kept when not needed
+        out = _sign_out(browser, live_server)
+        assert (out.status_code, out.headers["location"]) == (302, "/accounts/login/")
+        assert browser.get("/domains/").status_code == 302
+        assert _straight_back(browser)  # the provider still knows this browser
+
+
+def test_signing_out_ends_the_providers_session_too_when_asked(
+    idp, sso_mappings, live_server, settings
+):
+    settings.OIDC_END_SESSION = True
+    with _browser(live_server) as browser:
+        sign_in(browser, "lee")
+        out = _sign_out(browser, live_server)
+        # a page that goes on by itself (a POST may not redirect to another site under the
+        # pages' CSP), never cached: its address carries the ID token
+        assert out.status_code == 200 and "no-store" in out.headers["cache-control"]
+        link = html.unescape(re.search(r'id="sso-sign-out-continue" href="([^"]+)"', out.text)[1])
+        assert f'http-equiv="refresh" content="0; url={html.escape(link)}"' in out.text
+        there = urlsplit(link)
+        assert f"{there.scheme}://{there.netloc}" == idp.address
+        query = parse_qs(there.query)
+        assert query["post_logout_redirect_uri"] == [f"{live_server.url}/accounts/login/"]
+        assert (
+            query["client_id"] == ["live-dashboard"] and query["id_token_hint"][0].count(".") == 2
+        )
+        assert browser.get("/domains/").status_code == 302  # ended here before going there
+
+        confirm = browser.get(link)  # the provider asks, as it should
+        while confirm.status_code in (302, 303):
+            confirm = browser.get(str(confirm.url.join(confirm.headers["location"])))
+        assert 'id="idp-sign-out"' in confirm.text
+        action = re.search(r'<form[^>]*action="([^"]+)"', confirm.text).group(1)
+        xsrf = re.search(r'name="xsrf" value="([^"]+)"', confirm.text).group(1)
+        done = browser.post(str(confirm.url.join(action)), data={"xsrf": xsrf, "logout": "yes"})
+        assert done.status_code in (302, 303)
+        assert done.headers["location"] == f"{live_server.url}/accounts/login/"
+        assert not _straight_back(browser)  # the provider asks for the password again
+
+
+def test_a_provider_gone_at_sign_out_still_signs_out_here_and_says_so(
+    idp, sso_mappings, live_server, settings, client, db
+):
+    settings.OIDC_END_SESSION = True
+    with _browser(live_server) as browser:
+        sign_in(browser, "lee")
+        idp.stop()
+        out = _sign_out(browser, live_server)
+        assert (out.status_code, out.headers["location"]) == (302, "/accounts/login/")
+        assert "you may still be signed in there" in browser.get("/accounts/login/").text
+        assert browser.get("/domains/").status_code == 302
+    # someone with a local account signs out here only, whatever the setting
+    make_user("local-lead", LEAD)
+    client.login(username="local-lead", password=PASSWORD)
+    out = client.post("/accounts/logout/")
+    assert (out.status_code, out["Location"]) == (302, "/accounts/login/")
+    assert client.get("/accounts/logout/").status_code == 405  # a link cannot sign anyone out

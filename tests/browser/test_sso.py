@@ -116,3 +116,28 @@ def test_a_provider_naming_another_issuer_is_refused_on_the_sign_in_page(
         assert page.url.startswith(live_server.url)
     finally:
         provider.stop()
+
+
+def test_signing_out_at_the_provider_too_asks_for_the_password_next_time(
+    watched, live_server, idp, sso_mappings, settings
+):
+    settings.OIDC_END_SESSION = True
+    page = watched
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.click("#sso-sign-in")
+    provider_sign_in(page, "ana")
+    expect(page.locator("header.topbar nav")).to_be_visible()
+    page.click("header >> text=Sign out")
+    # the provider asks; yes brings the browser back to the dashboard's sign-in page
+    expect(page.locator("#idp-sign-out")).to_be_visible()
+    assert page.url.startswith(idp.address)
+    page.click("#idp-sign-out-yes")
+    expect(page).to_have_url(f"{live_server.url}/accounts/login/")
+    page.go_back()  # Back does not bring a signed-in page back
+    page.goto(f"{live_server.url}/domains/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
+    page.click("#sso-sign-in")
+    expect(page.locator("#idp-login")).to_be_visible()  # not straight back in: a password
+    provider_sign_in(page, "ana")
+    expect(page).to_have_url(f"{live_server.url}/domains/")
+    assert page.problems == []

@@ -30,6 +30,7 @@ PEOPLE = {
 }
 
 CALLBACK = "/accounts/sso/callback/"  # the dashboard's redirect URI, under its address
+SIGNED_OUT = "/accounts/login/"  # where the provider sends the browser back after signing out
 CLIENT_ID = "live-dashboard"
 CLIENT_SECRET = "client-secret-for-tests-7f3a"
 
@@ -59,6 +60,8 @@ class IdentityProvider:
             "IDP_CLIENT_ID": CLIENT_ID,
             "IDP_CLIENT_SECRET": CLIENT_SECRET,
             "IDP_REDIRECT_URIS": redirect_uri,
+            # RP-initiated logout comes back to the sign-in page, under the same address
+            "IDP_POST_LOGOUT_REDIRECT_URIS": redirect_uri.replace(CALLBACK, SIGNED_OUT),
             "IDP_ISSUER_HOST": issuer_host,
         }
         # Node.js has been seen to hang at start-up once in a while (every thread waiting on a

@@ -4,7 +4,8 @@
 // Environment:
 //   IDP_USERS          JSON file {login: {password, name, email, groups: [...]}}, read at every
 //                      sign-in (a test edits it to move someone between groups)
-//   IDP_CLIENT_ID, IDP_CLIENT_SECRET, IDP_REDIRECT_URIS (comma separated)
+//   IDP_CLIENT_ID, IDP_CLIENT_SECRET, IDP_REDIRECT_URIS, IDP_POST_LOGOUT_REDIRECT_URIS (comma
+//                      separated; the latter where RP-initiated logout may send the browser back)
 //   IDP_ISSUER_HOST    the host the issuer names (default 127.0.0.1; "localhost" makes an
 //                      issuer that does not match the address the dashboard was given)
 //   IDP_PORT           0 (default) picks a free port; the first line printed is
@@ -58,6 +59,7 @@ server.listen(Number(env.IDP_PORT || 0), "127.0.0.1", () => {
         client_id: env.IDP_CLIENT_ID,
         client_secret: env.IDP_CLIENT_SECRET,
         redirect_uris: (env.IDP_REDIRECT_URIS || "").split(",").filter(Boolean),
+        post_logout_redirect_uris: (env.IDP_POST_LOGOUT_REDIRECT_URIS || "").split(",").filter(Boolean),
         grant_types: ["authorization_code"],
         response_types: ["code"],
       },
@@ -71,7 +73,23 @@ server.listen(Number(env.IDP_PORT || 0), "127.0.0.1", () => {
       email: ["email", "email_verified"],
       groups: ["groups"],
     },
-    features: { devInteractions: { enabled: false } },
+    features: {
+      devInteractions: { enabled: false },
+      // RP-initiated logout, with pages of our own (the default ones load a web font)
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Corp sign-out</title></head>
+<body><h1 id="idp-sign-out">Sign out of the Corp directory?</h1>${form}
+<button id="idp-sign-out-yes" type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>
+<button id="idp-sign-out-no" type="submit" form="op.logoutForm">No, stay signed in</button></body></html>`;
+        },
+        async postLogoutSuccessSource(ctx) {
+          ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signed out</title></head>
+<body><h1 id="idp-signed-out">Signed out of the Corp directory.</h1></body></html>`;
+        },
+      },
+    },
     pkce: { required: () => true },
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     async findAccount(ctx, id) {
