@@ -29,6 +29,7 @@ urlpatterns = [
         account_views.account_sign_out_everywhere,
         name="account_sign_out_everywhere",
     ),
+    path("account/sso/link/", account_views.account_sso_link, name="account_sso_link"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("domains/", views.domain_list_view, name="domain_list"),
     path("domains/sync/", views.sync_all_start, name="sync_all"),

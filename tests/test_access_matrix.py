@@ -43,6 +43,9 @@ EXPECTATIONS = {
     # one's own account: also for someone without a role (their password is theirs)
     "account": ("get", {}, EVERYONE | {"norole"}, 200),
     "account_sign_out_everywhere": ("post", {}, EVERYONE | {"norole"}, 302),
+    # moving one's own account to the directory: here no single sign-on is set up, so it is
+    # refused for everyone alike (the linking itself: tests/accounts/test_sso.py)
+    "account_sso_link": ("post", {}, EVERYONE | {"norole"}, 403),
     "exports": ("get", {}, EVERYONE, 200),
     "export_new": ("get", {}, EVERYONE, 400),  # no filters: told to choose them
     # each person's own export (someone else's is a 404: test_exports); queued: no file yet

@@ -200,6 +200,62 @@ def _sso_sign_in(person: SsoPerson, *, client_ip: str | None):
     return user
 
 
+def sso_link(user, person: SsoPerson, *, client_ip: str | None = None) -> None:
+    """Move someone's own local account to their directory login: they proved both (signed in
+    here with the password, then at the provider). From then on they sign in through the
+    directory, with the role and teams its groups give, and the password here no longer
+    works (sessions signed in with it end). Refused, changing nothing, when the directory
+    login already has an account of its own, the account is already linked, or the groups
+    give no role yet (the person would lock themselves out). Audited."""
+    with transaction.atomic():
+        user = get_user_model().objects.select_for_update().get(pk=user.pk)
+        taken = (
+            SsoIdentity.objects.select_related("user")
+            .filter(issuer=person.issuer, subject=person.subject)
+            .first()
+        )
+        if taken is not None:
+            raise SsoRefused(
+                _(
+                    "This directory login already has a dashboard account of its own "
+                    "(%(username)s). Ask a lead to turn that one off and remove it, then link "
+                    "again."
+                )
+                % {"username": taken.user.get_username()}
+            )
+        if SsoIdentity.objects.filter(user=user).exists():
+            raise SsoRefused(_("Your account already signs in through the directory."))
+        role, teams = mapped_access(person.groups)
+        if not role:
+            raise SsoRefused(
+                _(
+                    "None of your directory groups (%(groups)s) gives a role here yet: linking "
+                    "now would lock you out. Ask a lead to map one of them. Nothing changed."
+                )
+                % {"groups": ", ".join(person.groups) or "—"}
+            )
+        before = {**_state(user), "signs_in_with": "password"}
+        SsoIdentity.objects.create(
+            user=user,
+            issuer=person.issuer,
+            subject=person.subject,
+            groups=list(person.groups),
+            last_sign_in=timezone.now(),
+        )
+        user.set_unusable_password()  # the other sessions' auth hash no longer matches
+        first, _sep, last = person.name.partition(" ")
+        data = {"first_name": first, "last_name": last, "email": person.email, "is_active": True}
+        _apply(user, role=role, teams=teams, data=data)
+        audit_entry_create(
+            kind=AuditEntry.Kind.PERSON,
+            action=AuditEntry.Action.ROLE,
+            actor=user,
+            client_ip=client_ip,
+            before=before,
+            after={**_state(user), "signs_in_with": "directory", "groups": list(person.groups)},
+        )
+
+
 def _mapping_state(mapping: GroupMapping) -> dict:
     return {
         "group": mapping.group,

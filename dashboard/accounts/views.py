@@ -39,6 +39,7 @@ from .services import (
     person_create,
     person_update,
     sign_out_everywhere,
+    sso_link,
     sso_sign_in,
 )
 
@@ -69,6 +70,7 @@ SSO_ATTEMPTS = "single sign-on"
 SSO_NEXT = "sso_next"
 # the session key of the provider's ID token, kept only when OIDC_END_SESSION signs out there too
 SSO_ID_TOKEN = "sso_id_token"  # noqa: S105 (a name, not a secret)
+SSO_LINK = "sso_link"  # whose local account the answer links (account_sso_link)
 
 
 def _sso_refused(request, message: str, status: int = 400):
@@ -106,6 +108,9 @@ def sso_callback(request):
     address = client_ip(request) or ""
     if attempt_reserve(username=SSO_ATTEMPTS, address=address) > settings.LOGIN_MAX_FAILURES:
         return _sso_refused(request, locked_message(), status=429)
+    linking = request.session.pop(SSO_LINK, None)
+    if linking is not None:
+        return _sso_link_finish(request, linking, address)
     try:
         person = sso.finish(request)
         user = sso_sign_in(person, client_ip=address or None)
@@ -117,6 +122,67 @@ def sso_callback(request):
     if settings.OIDC_END_SESSION and person.id_token:
         request.session[SSO_ID_TOKEN] = person.id_token
     return redirect(wanted or resolve_url(settings.LOGIN_REDIRECT_URL))
+
+
+@require_POST
+def account_sso_link(request):
+    """Someone with a local account moves it to their directory login: off to the provider,
+    remembering (in this session only) whose account the answer links."""
+    if not sso.enabled():
+        raise PermissionDenied(_("Single sign-on is not set up here."))
+    if SsoIdentity.objects.filter(user=request.user).exists():
+        messages.info(request, _("Your account already signs in through the directory."))
+        return redirect("account")
+    request.session[SSO_LINK] = request.user.pk
+    try:
+        started = sso.start(request, request.build_absolute_uri(reverse("sso_callback")))
+    except sso.SsoRefused as refused:
+        request.session.pop(SSO_LINK, None)
+        messages.error(request, str(refused))
+        return redirect("account")
+    provider = settings.OIDC_PROVIDER_NAME
+    return _to_provider(
+        request,
+        started["Location"],
+        heading=_("Linking your account"),
+        text=_("Now sign in at %(provider)s: the answer links this account.")
+        % {"provider": provider},
+    )
+
+
+def _sso_link_finish(request, linking: int, address: str):
+    """The provider's answer to a link started on the account page: the account signed in
+    here now must be the one that started it (a session that ended, or another person's,
+    links nothing)."""
+    if not request.user.is_authenticated or request.user.pk != linking:
+        return _sso_refused(
+            request,
+            _("The link was not finished: sign in here again and start it from your account."),
+        )
+    try:
+        person = sso.finish(request)
+    except sso.SsoRefused as refused:  # counted (sso_callback), as a failed sign-in's answer is
+        messages.error(request, str(refused))
+        return redirect("account")
+    attempts_reset(username=SSO_ATTEMPTS, address=address)
+    try:
+        sso_link(request.user, person, client_ip=address or None)
+    except sso.SsoRefused as refused:  # a rule, not a failed proof
+        messages.error(request, str(refused))
+        return redirect("account")
+    request.user.refresh_from_db()
+    update_session_auth_hash(request, request.user)  # this session stays signed in
+    if settings.OIDC_END_SESSION and person.id_token:
+        request.session[SSO_ID_TOKEN] = person.id_token
+    messages.success(
+        request,
+        _(
+            "Linked: you now sign in with %(provider)s. Your role and teams come from your "
+            "directory groups."
+        )
+        % {"provider": settings.OIDC_PROVIDER_NAME},
+    )
+    return redirect("account")
 
 
 def _signed_out(request):
@@ -138,16 +204,32 @@ def _signed_out(request):
             )
         else:
             if there:
-                # A page that goes on by itself, not a redirect: the form's POST may not be
-                # redirected to another site (the pages' CSP form-action is 'self').
-                answer = render(
+                provider = settings.OIDC_PROVIDER_NAME
+                return _to_provider(
                     request,
-                    "registration/signing_out.html",
-                    {"there": there, "provider": settings.OIDC_PROVIDER_NAME},
+                    there,
+                    heading=_("Signed out"),
+                    text=_(
+                        "You are signed out of the dashboard. Now signing you out of "
+                        "%(provider)s too…"
+                    )
+                    % {"provider": provider},
                 )
-                patch_cache_control(answer, no_store=True)  # the address carries the ID token
-                return answer
     return redirect(settings.LOGOUT_REDIRECT_URL)
+
+
+def _to_provider(request, there: str, *, heading: str, text: str):
+    """A page that goes on to the provider by itself, where a form's POST led: not a redirect,
+    which the browser would refuse (the pages' CSP lets forms post to the dashboard only)."""
+    context = {
+        "there": there,
+        "heading": heading,
+        "text": text,
+        "provider": settings.OIDC_PROVIDER_NAME,
+    }
+    answer = render(request, "registration/to_provider.html", context)
+    patch_cache_control(answer, no_store=True)  # its address carries a token or the state
+    return answer
 
 
 @login_not_required
@@ -291,6 +373,8 @@ def account(request):
     context = {
         "password_form": form if request.user.has_usable_password() else None,
         "sso_provider": settings.OIDC_PROVIDER_NAME,
+        "sso_linkable": sso.enabled()
+        and not SsoIdentity.objects.filter(user=request.user).exists(),
         "role_label": ROLE_LABELS.get(role_of(request.user), _("No role")),
         "teams": list(request.user.teams.order_by("name")),
     }

@@ -388,7 +388,7 @@ def test_signing_out_ends_the_providers_session_too_when_asked(
         # a page that goes on by itself (a POST may not redirect to another site under the
         # pages' CSP), never cached: its address carries the ID token
         assert out.status_code == 200 and "no-store" in out.headers["cache-control"]
-        link = html.unescape(re.search(r'id="sso-sign-out-continue" href="([^"]+)"', out.text)[1])
+        link = html.unescape(re.search(r'id="to-provider-continue" href="([^"]+)"', out.text)[1])
         assert f'http-equiv="refresh" content="0; url={html.escape(link)}"' in out.text
         there = urlsplit(link)
         assert f"{there.scheme}://{there.netloc}" == idp.address
@@ -428,3 +428,101 @@ def test_a_provider_gone_at_sign_out_still_signs_out_here_and_says_so(
     out = client.post("/accounts/logout/")
     assert (out.status_code, out["Location"]) == (302, "/accounts/login/")
     assert client.get("/accounts/logout/").status_code == 405  # a link cannot sign anyone out
+
+
+# --- a local account moved to its directory login, by its own person -----------------------------
+
+
+def _password_sign_in(browser: httpx.Client, username: str) -> None:
+    page = browser.get("/accounts/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    answer = browser.post(
+        "/accounts/login/",
+        data={"csrfmiddlewaretoken": token, "username": username, "password": PASSWORD},
+        headers={"Referer": str(page.url)},
+    )
+    assert answer.status_code == 302, answer.text[:300]
+
+
+def _link(browser: httpx.Client, live_server, login: str) -> httpx.Response:
+    """Press "Link to …" on the account page, sign in at the provider as `login`, come back."""
+    assert 'id="sso-link-start"' in browser.get("/account/").text
+    return browser.get(to_callback(browser, login, started=_link_started(browser, live_server)))
+
+
+def _link_started(browser: httpx.Client, live_server) -> httpx.Response:
+    """The link's POST; its page goes on to the provider by itself (as a redirect would,
+    which the pages' CSP would stop): that address, as the redirect to follow."""
+    page = browser.get("/account/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    started = browser.post(
+        "/account/sso/link/",
+        data={"csrfmiddlewaretoken": token},
+        headers={"Referer": f"{live_server.url}/account/"},
+    )
+    assert started.status_code == 200 and "no-store" in started.headers["cache-control"]
+    there = html.unescape(re.search(r'id="to-provider-continue" href="([^"]+)"', started.text)[1])
+    return httpx.Response(302, headers={"location": there})
+
+
+def test_a_local_account_moves_to_its_directory_login(idp, sso_mappings, live_server):
+    lena = make_user("lena", VIEWER)
+    with _browser(live_server) as other, _browser(live_server) as browser:
+        _password_sign_in(other, "lena")  # a second session, on another computer
+        _password_sign_in(browser, "lena")
+        answer = _link(browser, live_server, "lee")
+        assert (answer.status_code, answer.headers["location"]) == (302, "/account/")
+        page = browser.get("/account/").text
+        assert "Linked: you now sign in with Corp account" in page
+        assert 'id="sso-link"' not in page and "Lead" in page  # live-leads: a lead now
+        assert other.get("/domains/").status_code == 302  # the password's sessions ended
+    lena.refresh_from_db()
+    assert not lena.has_usable_password() and role_of(lena) == LEAD
+    assert SsoIdentity.objects.get(user=lena).subject == "lee"
+    entry = AuditEntry.objects.get(kind=AuditEntry.Kind.PERSON, actor=lena)
+    assert entry.before["signs_in_with"] == "password" and entry.before["role"] == VIEWER
+    assert entry.after["signs_in_with"] == "directory" and entry.after["role"] == LEAD
+    with _browser(live_server) as fresh:  # the directory login is lena now, no new account
+        sign_in(fresh, "lee")
+        assert "lena" in fresh.get("/account/").text
+    assert get_user_model().objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("login", "says"),
+    [
+        ("lee", "already has a dashboard account of its own (lee)"),
+        ("nobody", "None of your directory groups (staff) gives a role here yet"),
+    ],
+)
+def test_a_link_that_would_take_over_or_lock_out_is_refused_and_changes_nothing(
+    idp, sso_mappings, live_server, login, says
+):
+    with _browser(live_server) as first:
+        sign_in(first, "lee")  # lee's directory login already made an account, "lee"
+    lena = make_user("lena", VIEWER)
+    with _browser(live_server) as browser:
+        _password_sign_in(browser, "lena")
+        answer = _link(browser, live_server, login)
+        assert answer.headers["location"] == "/account/"
+        page = browser.get("/account/").text
+        assert says in page and 'id="sso-link"' in page  # still offered
+    lena.refresh_from_db()
+    assert lena.has_usable_password() and role_of(lena) == VIEWER
+    assert not SsoIdentity.objects.filter(user=lena).exists()
+    assert not AuditEntry.objects.filter(actor=lena).exists()
+
+
+def test_a_link_whose_session_ended_links_nothing(idp, sso_mappings, live_server, client, db):
+    lena = make_user("lena", VIEWER)
+    with _browser(live_server) as browser:
+        _password_sign_in(browser, "lena")
+        callback = to_callback(browser, "lee", started=_link_started(browser, live_server))
+        _sign_out(browser, live_server)  # signed out before the answer came back
+        refused = browser.get(callback)
+        assert refused.status_code == 400
+    assert not SsoIdentity.objects.filter(user=lena).exists()
+    lena.refresh_from_db()
+    assert lena.has_usable_password()
+    client.force_login(lena)
+    assert client.get("/account/sso/link/").status_code == 405  # a link cannot start one

@@ -141,3 +141,37 @@ def test_signing_out_at_the_provider_too_asks_for_the_password_next_time(
     provider_sign_in(page, "ana")
     expect(page).to_have_url(f"{live_server.url}/domains/")
     assert page.problems == []
+
+
+def test_someone_moves_their_local_account_to_the_directory(
+    watched, live_server, idp, sso_mappings
+):
+    from django.contrib.auth import get_user_model
+
+    from tests.browser.conftest import sign_in
+    from tests.conftest import make_user
+
+    make_user("lena", "Viewer")
+    page = watched
+    sign_in(page, live_server, "lena")
+    page.goto(f"{live_server.url}/account/")
+    expect(page.locator("#sso-link")).to_contain_text("Your password here stops working")
+    page.click("#sso-link-start")
+    provider_sign_in(page, "lee")
+    expect(page).to_have_url(f"{live_server.url}/account/")
+    expect(page.locator(".messages, [role=status]").first).to_contain_text(
+        "Linked: you now sign in with Corp account"
+    )
+    expect(page.locator("#who")).to_contain_text("Lead")
+    expect(page.locator("#sso-managed")).to_be_visible()  # no password form any more
+    expect(page.locator("#sso-link")).to_have_count(0)
+    page.go_back()
+    page.go_forward()
+    page.reload()
+    expect(page.locator("#who")).to_contain_text("lena")
+    page.click("header >> text=Sign out")
+    page.click("#sso-sign-in")  # the directory login is lena's account now
+    page.goto(f"{live_server.url}/account/")
+    expect(page.locator("#who")).to_contain_text("lena")
+    assert get_user_model().objects.count() == 1
+    assert page.problems == []

@@ -129,11 +129,15 @@ class IdentityProvider:
                 self.process.wait()
 
 
-def to_callback(client: httpx.Client, login: str, *, start: str = "/", tamper=None) -> str:
+def to_callback(
+    client: httpx.Client, login: str, *, start: str = "/", tamper=None, started=None
+) -> str:
     """Start single sign-on as a browser would, sign in at the provider's form, and return
     the callback URL the provider sends the browser to (not yet visited). `tamper` may
-    rewrite the authorization request's parameters on the way to the provider."""
-    answer = client.get("/accounts/sso/login/", params={"next": start})
+    rewrite the authorization request's parameters on the way to the provider; `started` is
+    the dashboard's redirect to the provider when something else than the sign-in page's
+    link started it (linking an account)."""
+    answer = started or client.get("/accounts/sso/login/", params={"next": start})
     assert answer.status_code == 302, answer.text[:500]
     url = answer.headers["location"]
     if tamper is not None:
