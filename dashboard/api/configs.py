@@ -42,6 +42,9 @@ from dashboard.logs import enqueue_with_request_id
 router = Router(tags=["configs"])
 
 DOCUMENT_TYPES = ("application/yaml", "application/json", "text/yaml", "text/plain")
+# Runs one person may have planning or applying at once: a pipeline that plans on every push
+# must not queue hundreds of plans, each a Describe per config against the Live API's QPS.
+IN_FLIGHT_MAX = 5
 
 
 class FieldOut(Schema):
@@ -98,6 +101,19 @@ def _may_change(request: HttpRequest) -> None:
         )
     if not domains_editable_by(request.user).exists():
         raise HttpError(403, "Only editors and leads plan config changes.")
+
+
+def _room_for_a_run(request: HttpRequest) -> None:
+    busy = ConfigRun.objects.filter(
+        created_by=request.user,
+        state__in=(ConfigRun.State.PLANNING, ConfigRun.State.QUEUED, ConfigRun.State.RUNNING),
+    ).count()
+    if busy >= IN_FLIGHT_MAX:
+        raise HttpError(
+            429,
+            f"{busy} of your config runs are still planning or applying: wait for one to "
+            "finish (or cancel one), then send the document again.",
+        )
 
 
 def _run(request: HttpRequest, run_id: int) -> ConfigRun:
@@ -186,7 +202,8 @@ def configs_export(request, format: str = "yaml", team: str = ""):
         "Send the document as the body (Content-Type application/yaml or application/json, at "
         "most 2 MB). Answers 202 with the run, state `planning`; read it until `planned`, check "
         "its changes, then POST …/apply. Keys: `keep` or `new` (a key from the environment or "
-        "a file is read on the command line only). Needs a token made to change configs."
+        "a file is read on the command line only). Needs a token made to change configs; 429 "
+        "while five of your runs are planning or applying."
     ),
     openapi_extra={
         "requestBody": {
@@ -197,6 +214,7 @@ def configs_export(request, format: str = "yaml", team: str = ""):
 )
 def runs_create(request, title: str = ""):
     _may_change(request)
+    _room_for_a_run(request)
     try:
         body = request.body
     except RequestDataTooBig as too_big:
@@ -292,6 +310,7 @@ def runs_cancel(request, run_id: int):
 def runs_undo(request, run_id: int):
     _may_change(request)
     run = _run(request, run_id)
+    _room_for_a_run(request)
     wanted = undo_wanted(run)
     if run.state not in (ConfigRun.State.DONE, ConfigRun.State.CANCELLED) or not wanted:
         raise HttpError(409, "Only a finished run that changed something can be undone.")

@@ -526,3 +526,19 @@ def test_a_link_whose_session_ended_links_nothing(idp, sso_mappings, live_server
     assert lena.has_usable_password()
     client.force_login(lena)
     assert client.get("/account/sso/link/").status_code == 405  # a link cannot start one
+
+
+def test_a_superuser_who_linked_their_account_reaches_the_admin_with_local_sign_in_off(
+    idp, sso_mappings, live_server, settings
+):
+    root = make_user("root", LEAD)
+    root.is_superuser = root.is_staff = True
+    root.save()
+    with _browser(live_server) as browser:
+        _password_sign_in(browser, "root")
+        _link(browser, live_server, "lee")
+    settings.LOCAL_LOGIN = False
+    with _browser(live_server) as browser:
+        sign_in(browser, "lee")
+        admin = browser.get("/admin/")
+        assert admin.status_code == 200 and "Site administration" in admin.text

@@ -216,3 +216,15 @@ def test_the_docs_page_shows_the_configs_endpoints(client, viewer, synced):
     assert "/api/v1/configs/runs/{run_id}/apply" in page
     assert "<code>application/yaml</code>" in page
     assert 'id="shape-RunDetailOut"' in page
+
+
+def test_a_pipeline_cannot_queue_plans_without_end(client, editor, synced):
+    secret = changer(editor)
+    for _ in range(5):
+        ConfigRun.objects.create(created_by=editor, created_by_name="editor")  # planning
+    document = moved(client, secret, "https://hooks.example.org/many")
+    answer = post_document(client, secret, document)
+    assert answer.status_code == 429 and "5 of your config runs" in answer.json()["detail"]
+    assert ConfigRun.objects.count() == 5
+    ConfigRun.objects.filter(pk=ConfigRun.objects.first().pk).update(state="cancelled")
+    assert post_document(client, secret, document).status_code == 202  # room again
