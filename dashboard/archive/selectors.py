@@ -489,36 +489,39 @@ def failure_totals(
 
 
 def delivery_counts(
-    *, domain_ids: list[int], start: dt.datetime, end: dt.datetime
+    *, domain_ids: list[int], start: dt.datetime, end: dt.datetime, everyone: bool = False
 ) -> dict[int, Totals]:
     """Deliveries and failures per domain in [start, end): the whole hours from the hourly
     totals, the partial hours at the two edges from the records. Exact, and O(hours + edge
-    records)."""
+    records). `everyone`: `domain_ids` are every domain, read without a list of them (an IN
+    list of 1,000 ids cost the failure overview four times the query itself)."""
     counts: dict[int, list[int]] = {d: [0, 0] for d in domain_ids}
+    mine = {} if everyone else {"domain_id__in": domain_ids}
     whole, edges = split_hours(start, end)
     queries = []
     if whole:
         hours = (
-            DomainHourlyTotal.objects.filter(
-                domain_id__in=domain_ids, hour__gte=whole[0], hour__lt=whole[1]
-            )
+            DomainHourlyTotal.objects.filter(**mine, hour__gte=whole[0], hour__lt=whole[1])
             .values("domain_id")
             .annotate(deliveries=Sum("deliveries"), failed=Sum("failed"))
             .order_by()
         )
         for row in hours:
-            counts[row["domain_id"]][0] += row["deliveries"]
-            counts[row["domain_id"]][1] += row["failed"]
+            if row["domain_id"] in counts:
+                counts[row["domain_id"]][0] += row["deliveries"]
+                counts[row["domain_id"]][1] += row["failed"]
     for edge_start, edge_end in edges:
         queries.append(
             ArchivedRecord.objects.filter(
-                domain_id__in=domain_ids, notify_time__gte=edge_start, notify_time__lt=edge_end
+                **mine, notify_time__gte=edge_start, notify_time__lt=edge_end
             )
             .values("domain_id", "notify_result")
             .annotate(n=Count("pk"))
         )
     for query in queries:
         for row in query.order_by():
+            if row["domain_id"] not in counts:
+                continue  # everyone's read: a domain gone meanwhile
             counts[row["domain_id"]][0] += row["n"]
             if row["notify_result"] != "success":
                 counts[row["domain_id"]][1] += row["n"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import quote
 
 from django.contrib.humanize.templatetags.humanize import intcomma
@@ -65,18 +66,30 @@ def _rate(totals: Totals | None, href: str) -> Cell:
     return Cell(percent(rate), rate_class(rate), href)
 
 
+class DomainRef(NamedTuple):
+    """Of every domain, what the order needs (the page's rows read the rest)."""
+
+    pk: int
+    name: str
+
+
 @dataclass(frozen=True)
 class Facts:
     """A domain and what the overview's order is read from (the periods it sorts by)."""
 
-    domain: Domain
+    domain: DomainRef
     sort_values: dict  # period → Totals | None
 
 
 def overview_facts(*, sort: str, now: dt.datetime) -> list[Facts]:
     """Every domain (streaming and ingest) in the order `sort` asks for: of every domain only
     the numbers the order needs are read (the last hour, the 24 hours that break its ties)."""
-    domains = list(Domain.objects.filter(gone_at__isnull=True).only("name").order_by("name"))
+    domains = [
+        DomainRef(*row)
+        for row in Domain.objects.filter(gone_at__isnull=True)
+        .order_by("name")
+        .values_list("pk", "name")
+    ]
     period = SORTS[sort.lstrip("-")][0]
     needed = set() if period is None else {period, "24h"}
     values = _numbers([d.pk for d in domains], needed=needed, now=now, everyone=True)
@@ -89,7 +102,9 @@ def _numbers(ids: list[int], *, needed: set[str], now: dt.datetime, everyone: bo
     totals = failure_totals(domain_ids=None if everyone else ids, now=now, periods=needed)
     hour = {}
     if "now" in needed:
-        hour = delivery_counts(domain_ids=ids, start=now - dt.timedelta(hours=1), end=now)
+        hour = delivery_counts(
+            domain_ids=ids, start=now - dt.timedelta(hours=1), end=now, everyone=everyone
+        )
     numbers = {}
     for pk in ids:
         mine = totals.get(pk, {})
