@@ -42,6 +42,8 @@ EXPECTATIONS = {
     "search": ("get", {}, EVERYONE, 302),  # no words: to the records
     # one's own account: also for someone without a role (their password is theirs)
     "account": ("get", {}, EVERYONE | {"norole"}, 200),
+    # a stream's timeline by query (names with a slash): without the names, a 400 saying so
+    "stream_timeline_named": ("get", {}, EVERYONE, 400),
     "account_sign_out_everywhere": ("post", {}, EVERYONE | {"norole"}, 302),
     # moving one's own account to the directory: here no single sign-on is set up, so it is
     # refused for everyone alike (the linking itself: tests/accounts/test_sso.py)

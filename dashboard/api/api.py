@@ -370,6 +370,23 @@ TIMELINE_WINDOWS = ("24h", "7d", "30d", "90d")
     summary="One stream's push sessions and their callbacks, newest first",
 )
 def stream_timeline_get(request, app: str, stream: str, window: str = "24h"):
+    return _timeline_out(app, stream, window)
+
+
+@api.get(
+    "/streams/timeline",
+    response=TimelineOut,
+    summary="The same, the names given as app= and stream= (any name, a slash too)",
+)
+def stream_timeline_named(request, app: str, stream: str, window: str = "24h"):
+    if not app.strip() or not stream.strip():
+        raise HttpError(400, "app and stream: both names, not empty.")
+    if len(app) > 256 or len(stream) > 256 or "\x00" in app + stream:
+        raise HttpError(400, "app and stream: at most 256 characters each, without NUL.")
+    return _timeline_out(app, stream, window)
+
+
+def _timeline_out(app: str, stream: str, window: str) -> dict:
     if window not in TIMELINE_WINDOWS:
         raise HttpError(400, f"window: one of {', '.join(TIMELINE_WINDOWS)}.")
     now = timezone.now()

@@ -8,6 +8,8 @@ urlpatterns = [
     path("export.csv", views.records_export, name="records_export"),
     path("overview/", views.overview, name="records_overview"),
     path("streams/<str:app>/<str:stream>/", views.stream_timeline_view, name="stream_timeline"),
+    # the same page for names a path segment cannot carry (a slash): ?app=…&stream=…
+    path("streams/", views.stream_timeline_named, name="stream_timeline_named"),
     path("exports/", views.export_list, name="exports"),
     path("exports/new/", views.export_new, name="export_new"),
     path("exports/<int:pk>/", views.export_detail, name="export_detail"),

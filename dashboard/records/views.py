@@ -129,9 +129,12 @@ def _row(record, zone) -> dict:
 
 
 def _timeline_url(app: str, stream: str) -> str:
-    """The stream's timeline, for names a path can carry (not empty, no slash)."""
-    if not app or not stream or "/" in app + stream:
+    """The stream's timeline: its path, or for names with a slash (which a path segment cannot
+    carry) the same page addressed by query; "" for a record without both names."""
+    if not app or not stream:
         return ""
+    if "/" in app + stream:
+        return reverse("stream_timeline_named") + "?" + urlencode({"app": app, "stream": stream})
     return reverse("stream_timeline", kwargs={"app": app, "stream": stream})
 
 
@@ -429,7 +432,7 @@ def search(request):
     if domain is not None:
         return redirect("domain_detail", name=domain.name)
     app, slash, stream = q.partition("/")
-    if slash and " " not in q and (url := _timeline_url(app, stream)):
+    if slash and " " not in q and "/" not in stream and (url := _timeline_url(app, stream)):
         return redirect(url)  # "app/stream": that stream's timeline
     if "=" in q and " " not in q:
         return _param_search(q)
@@ -449,7 +452,8 @@ def _param_search(q: str):
         age = timezone.now() - first
         window = next((w for w in shortest_first if periods.SPANS[w] > age), "90d")
         at = first.astimezone(dt.UTC).isoformat()
-        return redirect(url + "?" + urlencode({"window": window, "at": at}) + "#focus")
+        joined = "&" if "?" in url else "?"  # a name with a slash: the page by query
+        return redirect(url + joined + urlencode({"window": window, "at": at}) + "#focus")
     if hits:
         return redirect(reverse("records") + "?" + urlencode({"param": q, "window": "90d"}))
     return redirect(reverse("records") + "?" + urlencode({"q": q, "window": "24h"}))
@@ -508,6 +512,26 @@ def _session_at(sessions, at: str | None):
 @require_GET
 def stream_timeline_view(request, app: str, stream: str):
     """Everything that happened to one stream: its push sessions, newest first."""
+    return _timeline_page(request, app, stream)
+
+
+NAME_MAX = 256  # as the archive keeps app and stream names
+
+
+@require_GET
+def stream_timeline_named(request):
+    """The same page for any names, given as `?app=&stream=` (a name with a slash)."""
+    app, stream = request.GET.get("app", ""), request.GET.get("stream", "")
+    if not app.strip() or not stream.strip():
+        problem = _("Name the app and the stream (app=…&stream=…).")
+    elif len(app) > NAME_MAX or len(stream) > NAME_MAX or "\x00" in app + stream:
+        problem = _("An app or stream name is at most 256 characters, without NUL.")
+    else:
+        return _timeline_page(request, app, stream, by_query=True)
+    return render(request, "400.html", {"reason": problem}, status=400)
+
+
+def _timeline_page(request, app: str, stream: str, *, by_query: bool = False):
     window = request.GET.get("window")
     if window not in TIMELINE_WINDOWS:
         window = TIMELINE_WINDOWS[0]
@@ -539,5 +563,6 @@ def stream_timeline_view(request, app: str, stream: str):
         "sessions": sessions,
         "window": window,
         "windows": [(name, periods.LABELS[name]) for name in TIMELINE_WINDOWS],
+        "by_query": by_query,  # the window form carries the names along
     }
     return render(request, "records/timeline.html", context)

@@ -174,6 +174,23 @@ def test_incidents_and_a_timeline(client, archived):
     ).json()
     assert timeline["callbacks"] >= 1 and timeline["sessions"]
     assert record.domain_name in timeline["domains"]
+    named = client.get(
+        "/api/v1/streams/timeline",
+        {"app": record.app_name, "stream": record.stream_name, "window": "7d"},
+        **bearer(secret),
+    ).json()
+    # the same page by query (for names with a slash); its window moved on a little since
+    assert (named["app"], named["stream"], named["window"]) == (
+        record.app_name,
+        record.stream_name,
+        "7d",
+    )
+    assert named["callbacks"] >= 1 and record.domain_name in named["domains"]
+    for bad in ({"app": "live"}, {"app": "live", "stream": "a\x00b"}):
+        assert client.get("/api/v1/streams/timeline", bad, **bearer(secret)).status_code in (
+            400,
+            422,
+        )
 
 
 def test_the_openapi_schema_and_the_docs_page(client, viewer, synced):

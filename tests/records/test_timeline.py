@@ -213,3 +213,41 @@ def test_the_timeline_reads_the_checked_push_history_and_says_how_far(client, vi
     HarvestCursor.objects.filter(domain__name=INGEST).update(pushes_checked_until=None)
     body = page(client, "30d").content.decode()
     assert "has not been checked against the archive yet" in body
+
+
+def test_a_stream_whose_name_has_a_slash_has_a_timeline_too(client, viewer, archived):
+    """Live's records may name a stream "events/2026-12"; a path segment cannot carry it, so
+    its rows link to the same page addressed by query, whose window form keeps the names."""
+    ingest = Domain.objects.get(name=INGEST)
+    now = timezone.now().replace(microsecond=0)
+    archive(ingest, ("success", now - dt.timedelta(hours=2)), notify_type="publish", stream="ev/12")
+    client.force_login(viewer)
+    rows = client.get("/records/?stream=ev%2F12&window=24h").content.decode()
+    assert 'href="/records/streams/?app=live&amp;stream=ev%2F12"' in rows
+    page = client.get("/records/streams/?app=live&stream=ev%2F12")
+    body = page.content.decode()
+    assert page.status_code == 200 and "<h1>live / ev/12</h1>" in body
+    assert body.count('class="card session') == 1
+    assert '<input type="hidden" name="stream" value="ev/12">' in body
+    week = client.get("/records/streams/?app=live&stream=ev%2F12&window=30d")
+    assert week.context["window"] == "30d" and week.context["timeline"].total == 1
+    # the header search keeps "a/b/c" a name search (which slash splits it is anyone's guess)
+    assert client.get("/search/?q=live/ev/12")["Location"].startswith("/records/?name=")
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("", "Name the app and the stream"),
+        ("app=live", "Name the app and the stream"),
+        ("app=live&stream=%20", "Name the app and the stream"),
+        ("app=live&stream=" + "x" * 257, "at most 256 characters"),
+        ("app=live&stream=a%00b", "without NUL"),
+    ],
+)
+def test_a_timeline_by_query_without_usable_names_is_a_400_that_says_so(
+    client, viewer, archived, query, says
+):
+    client.force_login(viewer)
+    answer = client.get(f"/records/streams/?{query}")
+    assert answer.status_code == 400 and says in answer.content.decode()
