@@ -143,6 +143,12 @@ def _free_username(wanted: str) -> str:
     return name
 
 
+def _directory_data(person: SsoPerson) -> dict:
+    """A person's name and e-mail as the directory gives them, for `_apply`."""
+    first, _sep, last = person.name.partition(" ")
+    return {"first_name": first, "last_name": last, "email": person.email, "is_active": True}
+
+
 def sso_sign_in(person: SsoPerson, *, client_ip: str | None = None):
     """The dashboard's user for someone the identity provider vouched for: found by (issuer,
     subject), created at their first sign-in; their name, e-mail, role and teams set from the
@@ -181,9 +187,7 @@ def _sso_sign_in(person: SsoPerson, *, client_ip: str | None):
             )
         before = None if created else _state(user)
         role, teams = mapped_access(person.groups)
-        first, _sep, last = person.name.partition(" ")
-        data = {"first_name": first, "last_name": last, "email": person.email, "is_active": True}
-        _apply(user, role=role, teams=teams, data=data)
+        _apply(user, role=role, teams=teams, data=_directory_data(person))
         identity.groups = list(person.groups)
         identity.last_sign_in = timezone.now()
         identity.save(update_fields=["groups", "last_sign_in"])
@@ -243,9 +247,7 @@ def sso_link(user, person: SsoPerson, *, client_ip: str | None = None) -> None:
             last_sign_in=timezone.now(),
         )
         user.set_unusable_password()  # the other sessions' auth hash no longer matches
-        first, _sep, last = person.name.partition(" ")
-        data = {"first_name": first, "last_name": last, "email": person.email, "is_active": True}
-        _apply(user, role=role, teams=teams, data=data)
+        _apply(user, role=role, teams=teams, data=_directory_data(person))
         audit_entry_create(
             kind=AuditEntry.Kind.PERSON,
             action=AuditEntry.Action.ROLE,

@@ -278,14 +278,19 @@ def runs_apply(request, run_id: int):
     return Status(202, _detail(run))
 
 
-@router.post("/runs/{run_id}/pause", response=RunDetailOut, summary="Pause a run being applied")
-def runs_pause(request, run_id: int):
+def _step(request, run_id: int, step, refusal: str) -> dict:
+    """Pause or cancel (`step`, a service that says whether it could): the run after it."""
     _may_change(request)
     run = _run(request, run_id)
-    if not run_pause(run):
-        raise HttpError(409, "Only a run being applied can be paused.")
+    if not step(run):
+        raise HttpError(409, refusal)
     run.refresh_from_db()
     return _detail(run)
+
+
+@router.post("/runs/{run_id}/pause", response=RunDetailOut, summary="Pause a run being applied")
+def runs_pause(request, run_id: int):
+    return _step(request, run_id, run_pause, "Only a run being applied can be paused.")
 
 
 @router.post(
@@ -294,12 +299,7 @@ def runs_pause(request, run_id: int):
     summary="Cancel a run: what was not applied yet never will be",
 )
 def runs_cancel(request, run_id: int):
-    _may_change(request)
-    run = _run(request, run_id)
-    if not run_cancel(run):
-        raise HttpError(409, "This run has already finished.")
-    run.refresh_from_db()
-    return _detail(run)
+    return _step(request, run_id, run_cancel, "This run has already finished.")
 
 
 @router.post(

@@ -228,3 +228,23 @@ def test_a_pipeline_cannot_queue_plans_without_end(client, editor, synced):
     assert ConfigRun.objects.count() == 5
     ConfigRun.objects.filter(pk=ConfigRun.objects.first().pk).update(state="cancelled")
     assert post_document(client, secret, document).status_code == 202  # room again
+
+
+def test_pause_resume_and_cancel_before_the_worker_gets_to_it(client, editor, synced):
+    secret = changer(editor)
+    answer = post_document(client, secret, moved(client, secret, "https://hooks.example.org/p"))
+    url = answer.json()["url"]
+    db_worker_batch()  # planned
+    not_yet = client.post(f"{url}/pause", **bearer(secret))
+    assert not_yet.status_code == 409 and "being applied" in not_yet.json()["detail"]
+    assert client.post(f"{url}/apply", **bearer(secret)).json()["state"] == "queued"
+    paused = client.post(f"{url}/pause", **bearer(secret))
+    assert paused.status_code == 200 and paused.json()["state"] == "paused"
+    assert client.post(f"{url}/apply", **bearer(secret)).json()["state"] == "queued"  # resumed
+    cancelled = client.post(f"{url}/cancel", **bearer(secret)).json()
+    assert cancelled["state"] == "cancelled"
+    assert [c["outcome"] for c in cancelled["changes"] if c["action"] != "unchanged"] == ["skipped"]
+    db_worker_batch()  # the queued apply finds the run cancelled: nothing is sent
+    assert Domain.objects.get(name=TEAM_DOMAIN).config(RECORD).notify_url != (
+        "https://hooks.example.org/p"
+    )
