@@ -239,13 +239,19 @@ def sso_link(user, person: SsoPerson, *, client_ip: str | None = None) -> None:
                 % {"groups": ", ".join(person.groups) or "—"}
             )
         before = {**_state(user), "signs_in_with": "password"}
-        SsoIdentity.objects.create(
-            user=user,
-            issuer=person.issuer,
-            subject=person.subject,
-            groups=list(person.groups),
-            last_sign_in=timezone.now(),
-        )
+        try:
+            with transaction.atomic():  # the directory login linked elsewhere at this moment
+                SsoIdentity.objects.create(
+                    user=user,
+                    issuer=person.issuer,
+                    subject=person.subject,
+                    groups=list(person.groups),
+                    last_sign_in=timezone.now(),
+                )
+        except IntegrityError:
+            raise SsoRefused(
+                _("This directory login was just linked to another account. Nothing changed.")
+            ) from None
         user.set_unusable_password()  # the other sessions' auth hash no longer matches
         _apply(user, role=role, teams=teams, data=_directory_data(person))
         audit_entry_create(

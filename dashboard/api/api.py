@@ -29,7 +29,7 @@ from dashboard.domains.selectors import config_versions
 from dashboard.incidents.models import Incident
 from dashboard.ops.budget import Busy, TooSlow
 from dashboard.records.forms import RecordsFilterForm
-from dashboard.records.timeline import stream_timeline
+from dashboard.records.timeline import names_problem, stream_timeline
 
 from .configs import router as configs_router
 from .tokens import token_check
@@ -379,10 +379,8 @@ def stream_timeline_get(request, app: str, stream: str, window: str = "24h"):
     summary="The same, the names given as app= and stream= (any name, a slash too)",
 )
 def stream_timeline_named(request, app: str, stream: str, window: str = "24h"):
-    if not app.strip() or not stream.strip():
-        raise HttpError(400, "app and stream: both names, not empty.")
-    if len(app) > 256 or len(stream) > 256 or "\x00" in app + stream:
-        raise HttpError(400, "app and stream: at most 256 characters each, without NUL.")
+    if problem := names_problem(app, stream):
+        raise HttpError(400, problem)
     return _timeline_out(app, stream, window)
 
 

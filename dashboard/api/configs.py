@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import RequestDataTooBig
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
@@ -103,17 +105,25 @@ def _may_change(request: HttpRequest) -> None:
         raise HttpError(403, "Only editors and leads plan config changes.")
 
 
-def _room_for_a_run(request: HttpRequest) -> None:
-    busy = ConfigRun.objects.filter(
-        created_by=request.user,
-        state__in=(ConfigRun.State.PLANNING, ConfigRun.State.QUEUED, ConfigRun.State.RUNNING),
-    ).count()
-    if busy >= IN_FLIGHT_MAX:
-        raise HttpError(
-            429,
-            f"{busy} of your config runs are still planning or applying: wait for one to "
-            "finish (or cancel one), then send the document again.",
-        )
+def _new_run(request: HttpRequest, wanted, **fields) -> ConfigRun:
+    """A run for the token's person to be planned in the background, while fewer than
+    IN_FLIGHT_MAX of theirs plan or apply. The count and the new run are one step under a lock
+    on the person, so requests sent at once cannot all pass the count together."""
+    with transaction.atomic():
+        get_user_model().objects.select_for_update().get(pk=request.user.pk)
+        busy = ConfigRun.objects.filter(
+            created_by=request.user,
+            state__in=(ConfigRun.State.PLANNING, ConfigRun.State.QUEUED, ConfigRun.State.RUNNING),
+        ).count()
+        if busy >= IN_FLIGHT_MAX:
+            raise HttpError(
+                429,
+                f"{busy} of your config runs are still planning or applying: wait for one to "
+                "finish (or cancel one), then send the document again.",
+            )
+        run = run_create(actor=request.user, wanted=wanted, **fields)
+    enqueue_with_request_id(config_run_plan, run.pk)
+    return run
 
 
 def _run(request: HttpRequest, run_id: int) -> ConfigRun:
@@ -214,7 +224,6 @@ def configs_export(request, format: str = "yaml", team: str = ""):
 )
 def runs_create(request, title: str = ""):
     _may_change(request)
-    _room_for_a_run(request)
     try:
         body = request.body
     except RequestDataTooBig as too_big:
@@ -234,8 +243,7 @@ def runs_create(request, title: str = ""):
     if not wanted:
         raise HttpError(400, "The document names no domain.")
     title = " ".join(title.split())[:200] or "API"
-    run = run_create(actor=request.user, wanted=wanted, source=ConfigRun.Source.API, title=title)
-    enqueue_with_request_id(config_run_plan, run.pk)
+    run = _new_run(request, wanted, source=ConfigRun.Source.API, title=title)
     return Status(202, _run_out(run))
 
 
@@ -310,16 +318,10 @@ def runs_cancel(request, run_id: int):
 def runs_undo(request, run_id: int):
     _may_change(request)
     run = _run(request, run_id)
-    _room_for_a_run(request)
     wanted = undo_wanted(run)
     if run.state not in (ConfigRun.State.DONE, ConfigRun.State.CANCELLED) or not wanted:
         raise HttpError(409, "Only a finished run that changed something can be undone.")
-    undo = run_create(
-        actor=request.user,
-        wanted=wanted,
-        source=ConfigRun.Source.UNDO,
-        title=f"Undo of run {run.pk}",
-        undo_of=run,
+    undo = _new_run(
+        request, wanted, source=ConfigRun.Source.UNDO, title=f"Undo of run {run.pk}", undo_of=run
     )
-    enqueue_with_request_id(config_run_plan, undo.pk)
     return Status(202, _run_out(undo))

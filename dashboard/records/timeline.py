@@ -32,6 +32,8 @@ GAP = dt.timedelta(minutes=30)
 LIVE_GRACE = dt.timedelta(hours=3)
 # At most this many callbacks are read for one timeline (about 30 days of a busy stream).
 LIMIT = 5_000
+# App and stream names as the archive keeps them.
+NAME_MAX = ArchivedRecord._meta.get_field("stream_name").max_length
 
 
 class Event(NamedTuple):
@@ -137,6 +139,16 @@ def _mark(session: Session, *, now: dt.datetime, recorded: bool, redelivered: di
                 break
     if session.published and recorded and not session.has("record_started"):
         session.anomalies.append(NOT_RECORDED)
+
+
+def names_problem(app: str, stream: str) -> str:
+    """Why `app` and `stream`, as given to the timeline by query (the page's or the API's),
+    name no stream (a message in the request's language), or "" when they do."""
+    if not app.strip() or not stream.strip():
+        return str(_("Name the app and the stream (app=…&stream=…)."))
+    if len(app) > NAME_MAX or len(stream) > NAME_MAX or "\x00" in app + stream:
+        return str(_("An app or stream name is at most 256 characters, without NUL."))
+    return ""
 
 
 def stream_timeline(

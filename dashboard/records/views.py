@@ -59,7 +59,7 @@ from .forms import LIVE, LIVE_PAGE_MAX, MISSING, PAGE_SIZES, RecordsFilterForm, 
 from .models import Export
 from .overview import checked_sort, overview_facts, overview_rows
 from .selectors import notify_records_iter, notify_records_page
-from .timeline import page_rows, pushes_compare, stream_timeline
+from .timeline import names_problem, page_rows, pushes_compare, stream_timeline
 
 
 class CappedPaginator(Paginator):
@@ -515,20 +515,13 @@ def stream_timeline_view(request, app: str, stream: str):
     return _timeline_page(request, app, stream)
 
 
-NAME_MAX = 256  # as the archive keeps app and stream names
-
-
 @require_GET
 def stream_timeline_named(request):
     """The same page for any names, given as `?app=&stream=` (a name with a slash)."""
     app, stream = request.GET.get("app", ""), request.GET.get("stream", "")
-    if not app.strip() or not stream.strip():
-        problem = _("Name the app and the stream (app=…&stream=…).")
-    elif len(app) > NAME_MAX or len(stream) > NAME_MAX or "\x00" in app + stream:
-        problem = _("An app or stream name is at most 256 characters, without NUL.")
-    else:
-        return _timeline_page(request, app, stream, by_query=True)
-    return render(request, "400.html", {"reason": problem}, status=400)
+    if problem := names_problem(app, stream):
+        return render(request, "400.html", {"reason": problem}, status=400)
+    return _timeline_page(request, app, stream, by_query=True)
 
 
 def _timeline_page(request, app: str, stream: str, *, by_query: bool = False):
