@@ -454,6 +454,7 @@ def archive(
     header: str = "",
     notify_type: str = "file_created",
     stream: str = "",
+    response: str = "",
 ):
     """Archive one record per (result, time) the way the harvester does: its own insert (so
     rollups follow), then the domain's cursor moved past them (so incidents follow; records
@@ -476,7 +477,7 @@ def archive(
             notify_url=url,
             notify_content=content,
             notify_header=header,
-            notify_response="",
+            notify_response=response,
             notify_result=result,
             notify_time=when,
             description="success" if result == "success" else why,
