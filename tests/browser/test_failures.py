@@ -27,14 +27,19 @@ def test_lead_finds_the_worst_domain_sees_the_change_on_its_chart_and_rolls_it_b
     # failing now comes first; the lead orders by the day's rate instead
     page.locator("#overview thead").get_by_role("link", name="24 h rate").click()
     expect(page).to_have_url(re.compile(r"sort=-rate24"))
-    first_row = page.locator("#overview tbody tr").first
-    worst = first_row.locator("td").first.locator("a").inner_text()
+    names = page.locator("#overview tbody td:first-child a").all_inner_texts()
     # worst first: no domain below has a higher 24-hour rate
     rates = [
         float(t.rstrip("%")) if t.endswith("%") else -1
         for t in page.locator("#overview tbody td:nth-child(5)").all_inner_texts()
     ]
     assert rates == sorted(rates, reverse=True) and rates[0] > 0
+    # The worst domain that records (an ingest domain's failures are stream callbacks, and
+    # the random traffic sometimes ranks one first): its recording callback is the one to change.
+    recording = set(SandboxRecordConfig.objects.values_list("domain__name", flat=True))
+    index, worst = next((i, name) for i, name in enumerate(names) if name in recording)
+    assert rates[index] > 0
+    worst_row = page.locator("#overview tbody tr").nth(index)
 
     # Meanwhile someone changes its recording callback (through the service layer).
     domain = Domain.objects.get(name=worst)
@@ -49,7 +54,7 @@ def test_lead_finds_the_worst_domain_sees_the_change_on_its_chart_and_rolls_it_b
     )
     change = AuditEntry.objects.filter(domain=domain, action="update").latest("pk")
 
-    first_row.locator("td").first.locator("a").click()
+    worst_row.locator("td").first.locator("a").click()
     expect(page.locator("h1")).to_have_text(worst)
     page.locator(".chart-periods a", has_text="24h").click()
     expect(page).to_have_url(re.compile(r"period=24h"))
