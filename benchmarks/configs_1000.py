@@ -108,9 +108,8 @@ def measure(lead, n: int) -> None:
     from dashboard.configs.document import dump, export_document, parse
     from dashboard.configs.models import ConfigRun
     from dashboard.configs.services import run_apply, run_create, run_plan, run_start
-    from dashboard.domains.models import Domain
 
-    text = dump(export_document(Domain.objects.all())).replace(".com/v1", ".com/v2")
+    text = dump(export_document()).replace(".com/v1", ".com/v2")
     wanted = parse(text)
     run = run_create(actor=lead, wanted=wanted, source=ConfigRun.Source.DOCUMENT)
     t0 = time.perf_counter()

@@ -21,7 +21,7 @@ from ninja.errors import HttpError
 
 from dashboard.access import domains_editable_by
 from dashboard.accounts.roles import is_lead
-from dashboard.configs.document import MAX_BYTES, DocumentError, dump, export_document, parse
+from dashboard.configs.document import MAX_BYTES, DocumentError, dump, export_document, read
 from dashboard.configs.models import ConfigChange, ConfigRun
 from dashboard.configs.selectors import (
     field_diff,
@@ -29,6 +29,7 @@ from dashboard.configs.selectors import (
     may_see_run,
     reason,
     run_counts,
+    runs_counts,
 )
 from dashboard.configs.services import (
     run_cancel,
@@ -38,7 +39,6 @@ from dashboard.configs.services import (
     undo_wanted,
 )
 from dashboard.configs.tasks import config_run_apply, config_run_plan
-from dashboard.domains.models import Domain
 from dashboard.logs import enqueue_with_request_id
 
 router = Router(tags=["configs"])
@@ -135,8 +135,8 @@ def _run(request: HttpRequest, run_id: int) -> ConfigRun:
     return run
 
 
-def _run_out(run: ConfigRun) -> dict:
-    counts = run_counts(run)
+def _run_out(run: ConfigRun, counts: dict | None = None) -> dict:
+    counts = counts or run_counts(run)
     return {
         "id": run.pk,
         "state": run.state,
@@ -192,10 +192,7 @@ def _detail(run: ConfigRun) -> dict:
 def configs_export(request, format: str = "yaml", team: str = ""):
     if format not in ("yaml", "json"):
         raise HttpError(400, "format: yaml or json.")
-    rows = Domain.objects.all()
-    if team:
-        rows = rows.filter(team__name=team)
-    document = export_document(rows)
+    document = export_document(teams=[team] if team else ())
     if format == "json":
         return document
     return HttpResponse(dump(document, "yaml"), content_type="application/yaml; charset=utf-8")
@@ -228,20 +225,13 @@ def runs_create(request, title: str = ""):
         body = request.body
     except RequestDataTooBig as too_big:
         raise HttpError(413, "The document is larger than 2 MB.") from too_big
-    if len(body) > MAX_BYTES:
-        raise HttpError(413, "The document is larger than 2 MB.")
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise HttpError(400, "The document is not UTF-8 text.") from exc
-    if not text.strip():
+    if not body.strip():
         raise HttpError(400, "Send the document as the request's body.")
     try:
-        wanted = parse(text)
+        wanted = read(body)
     except DocumentError as problem:
-        raise HttpError(400, _(problem.template) % problem.params) from problem
-    if not wanted:
-        raise HttpError(400, "The document names no domain.")
+        status = 413 if len(body) > MAX_BYTES else 400
+        raise HttpError(status, problem.in_words()) from problem
     title = " ".join(title.split())[:200] or "API"
     run = _new_run(request, wanted, source=ConfigRun.Source.API, title=title)
     return Status(202, _run_out(run))
@@ -256,7 +246,9 @@ def runs_list(request, limit: int = 20):
     runs = ConfigRun.objects.all()
     if not is_lead(request.user):
         runs = runs.filter(created_by=request.user)
-    return [_run_out(run) for run in runs[:limit]]
+    runs = list(runs[:limit])
+    counts = runs_counts(runs)
+    return [_run_out(run, counts[run.pk]) for run in runs]
 
 
 @router.get(

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import yaml
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from dashboard.domains.kinds import KINDS, kinds_for
 from dashboard.domains.models import Domain
@@ -41,12 +41,16 @@ INFORMATIONAL = {"key_fingerprint"}
 
 
 class DocumentError(ValueError):
-    """The document cannot be read; the message says where, in English (translated when
-    shown) with its parameters."""
+    """The document cannot be read; the message says where, in English (`in_words()` in the
+    request's language) with its parameters."""
 
     def __init__(self, message: str, **params):
         super().__init__(message % params if params else message)
         self.template, self.params = message, params
+
+    def in_words(self) -> str:
+        text = gettext(self.template)
+        return text % self.params if self.params else text
 
 
 # --- export ------------------------------------------------------------------------------------
@@ -64,8 +68,14 @@ def _config_entry(domain: Domain, kind, version: int) -> dict | None:
     return entry
 
 
-def export_document(domains) -> dict:
-    """The cached configs of `domains` (as the last sync or save left them)."""
+def export_document(*, teams=(), names=()) -> dict:
+    """The cached configs (as the last sync or save left them) of every domain, or of those
+    of `teams` and/or named in `names`."""
+    domains = Domain.objects.all()
+    if teams:
+        domains = domains.filter(team__name__in=teams)
+    if names:
+        domains = domains.filter(name__in=names)
     rows = (
         domains.select_related("team", "record_config", "snapshot_config", "stream_config")
         .filter(gone_at__isnull=True)
@@ -165,6 +175,21 @@ def _entry(domain_name: str, kind, raw) -> Wanted:
     ):
         raise DocumentError(gettext_noop("%(where)s.revision must be a whole number."), where=where)
     return Wanted(domain_name, kind.name, values, key=key, revision=revision)
+
+
+def read(raw: bytes) -> list[Wanted]:
+    """A document as it was sent (a file, a request's body, standard input): at most MAX_BYTES
+    of UTF-8 text naming at least one domain. Raises DocumentError otherwise."""
+    if len(raw) > MAX_BYTES:
+        raise DocumentError(gettext_noop("The document is larger than 2 MB."))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DocumentError(gettext_noop("The document is not UTF-8 text.")) from None
+    wanted = parse(text)
+    if not wanted:
+        raise DocumentError(gettext_noop("The document names no domain."))
+    return wanted
 
 
 def parse(text: str) -> list[Wanted]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import Count
 from django.utils.translation import gettext
 
 from dashboard.accounts.roles import is_lead
@@ -90,19 +91,40 @@ def change_lines(change: ConfigChange) -> list[str]:
     return [f"{c.field}: {c.before} → {c.after}" for c in field_changes(change)]
 
 
-def run_counts(run: ConfigRun) -> dict:
-    counts = {a: 0 for a in ConfigChange.Action.values}
-    outcomes = {o: 0 for o in ConfigChange.Outcome.values}
-    for action, outcome in run.changes.values_list("action", "outcome"):
-        counts[action] += 1
-        if action in ConfigChange.CHANGING:
-            outcomes[outcome] += 1
-    changing = sum(counts[a] for a in ConfigChange.CHANGING)
-    done = changing - outcomes[ConfigChange.Outcome.PENDING]
-    return {
-        "actions": counts,
-        "outcomes": outcomes,
-        "changing": changing,
-        "done": done,
-        "percent": int(100 * done / changing) if changing else 100,
+def runs_counts(runs) -> dict[int, dict]:
+    """Each run's changes counted by action and by outcome (the applied share of those that
+    change something), in one query for any number of runs: {run id: counts}."""
+    by_run = {
+        run.pk: (
+            {a: 0 for a in ConfigChange.Action.values},
+            {o: 0 for o in ConfigChange.Outcome.values},
+        )
+        for run in runs
     }
+    rows = (
+        ConfigChange.objects.filter(run__in=list(by_run))
+        .values_list("run_id", "action", "outcome")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for run_id, action, outcome, n in rows:
+        actions, outcomes = by_run[run_id]
+        actions[action] += n
+        if action in ConfigChange.CHANGING:
+            outcomes[outcome] += n
+    out = {}
+    for run_id, (actions, outcomes) in by_run.items():
+        changing = sum(actions[a] for a in ConfigChange.CHANGING)
+        done = changing - outcomes[ConfigChange.Outcome.PENDING]
+        out[run_id] = {
+            "actions": actions,
+            "outcomes": outcomes,
+            "changing": changing,
+            "done": done,
+            "percent": int(100 * done / changing) if changing else 100,
+        }
+    return out
+
+
+def run_counts(run: ConfigRun) -> dict:
+    return runs_counts([run])[run.pk]

@@ -19,7 +19,7 @@ from dashboard.htmx import render_page
 from dashboard.logs import enqueue_with_request_id
 
 from .bulk import bulk_wanted
-from .document import DocumentError, Wanted, dump, export_document, parse
+from .document import MAX_BYTES, DocumentError, Wanted, dump, export_document, read
 from .models import ConfigChange, ConfigRun
 from .selectors import field_changes, may_apply_run, may_see_run, reason, run_counts
 from .services import run_cancel, run_create, run_pause, run_start, undo_wanted
@@ -45,23 +45,17 @@ class DocumentForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        text = data.get("document") or ""
         upload = data.get("upload")
         if upload is not None:
-            if upload.size > 2_000_000:
-                raise forms.ValidationError(_("The document is larger than 2 MB."))
-            try:
-                text = upload.read().decode("utf-8")
-            except UnicodeDecodeError:
-                raise forms.ValidationError(_("The file is not UTF-8 text.")) from None
-        if not text.strip():
+            raw = upload.read(MAX_BYTES + 1)  # enough to tell a document too large
+        else:
+            raw = (data.get("document") or "").encode("utf-8")
+        if not raw.strip():
             raise forms.ValidationError(_("Paste a document or choose a file."))
         try:
-            data["wanted"] = parse(text)
+            data["wanted"] = read(raw)
         except DocumentError as problem:
-            raise forms.ValidationError(_(problem.template) % problem.params) from None
-        if not data["wanted"]:
-            raise forms.ValidationError(_("The document names no domain."))
+            raise forms.ValidationError(problem.in_words()) from None
         return data
 
 
@@ -83,11 +77,8 @@ def configs_home(request):
 
 
 def configs_export(request, fmt: str):
-    rows = Domain.objects.all()
     team = request.GET.get("team", "")
-    if team:
-        rows = rows.filter(team__name=team)
-    text = dump(export_document(rows), fmt)
+    text = dump(export_document(teams=[team] if team else ()), fmt)
     response = HttpResponse(
         text, content_type="application/json" if fmt == "json" else "application/yaml"
     )

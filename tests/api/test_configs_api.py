@@ -281,3 +281,58 @@ def test_plans_sent_at_once_to_several_processes_stay_within_the_limit(gunicorn,
         answers = sorted(pool.map(send, range(10)))
     assert answers == [202] + [429] * 9, answers
     assert ConfigRun.objects.filter(created_by=editor).count() == 5
+
+
+def test_the_run_list_counts_every_run_in_one_query(client, editor, lead, synced):
+    """A lead's list of 20 runs costs the queries of a list of 2: the changes of all of them
+    are counted together, and each run's figures are its own."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from dashboard.configs.models import ConfigChange
+
+    def make_runs(n: int, start: int) -> None:
+        for i in range(start, start + n):
+            run = ConfigRun.objects.create(
+                created_by=editor, created_by_name="editor", state="running"
+            )
+            outcomes = ["applied"] * (i % 3) + ["pending", "failed"]
+            ConfigChange.objects.bulk_create(
+                ConfigChange(
+                    run=run,
+                    position=p,
+                    domain_name=f"d{p}.example.com",
+                    kind="record",
+                    action="update",
+                    outcome=outcome,
+                )
+                for p, outcome in enumerate(outcomes)
+            )
+            ConfigChange.objects.create(
+                run=run,
+                position=99,
+                domain_name="same.example.com",
+                kind="record",
+                action="unchanged",
+            )
+
+    secret = token_create(user=lead, name="reader", days=7)[1]
+
+    def listed() -> tuple[list, int]:
+        with CaptureQueriesContext(connection) as queries:
+            answer = client.get("/api/v1/configs/runs?limit=100", **bearer(secret))
+        assert answer.status_code == 200
+        return answer.json(), len(queries)
+
+    listed()  # the token's first use notes when it was used: a query the others skip
+    make_runs(2, 0)
+    few, few_queries = listed()
+    make_runs(18, 2)
+    many, many_queries = listed()
+    assert len(few) == 2 and len(many) == 20
+    assert many_queries == few_queries
+    for run in many:
+        applied = run["outcomes"]["applied"]
+        assert run["changing"] == applied + 2  # one pending, one failed, and the applied
+        assert run["done"] == applied + 1 and run["outcomes"]["failed"] == 1
+    assert sorted(r["outcomes"]["applied"] for r in many) == sorted(i % 3 for i in range(20))

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
 
 
 def moved_document(url: str) -> str:
-    document = yaml.safe_load(dump(export_document(Domain.objects.filter(name=TEAM_DOMAIN))))
+    document = yaml.safe_load(dump(export_document(names=[TEAM_DOMAIN])))
     document["domains"][TEAM_DOMAIN]["record"]["notify_url"] = url
     return dump(document)
 

@@ -30,7 +30,7 @@ NEW_URL = "https://hooks.example-shop.com/live/record-v3"
 
 
 def exported(*names: str) -> dict:
-    return export_document(Domain.objects.filter(name__in=names))
+    return export_document(names=names)
 
 
 def desired(document: dict) -> dict:
@@ -272,6 +272,36 @@ def test_the_command_line_plans_applies_with_keys_from_the_environment(lead, syn
     # Applying again changes nothing, and says so by its exit status.
     again = configs("apply", "--yes")
     assert again.returncode == 0 and "unchanged" in again.stdout
+
+
+def test_the_command_line_reads_a_document_from_standard_input(lead, synced):
+    """`configs plan -` reads the bytes piped to it; bytes that are not a document exit 2 with
+    the reason, and plan nothing."""
+    document = yaml.safe_load(dump(exported(TEAM_DOMAIN)))
+    document["domains"][TEAM_DOMAIN]["record"]["notify_url"] = "https://hooks.example.org/piped"
+
+    def piped(data: bytes) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", "configs", "plan", "-", "--as", "lead"],
+            cwd=ROOT,
+            env=process_env(),
+            input=data,
+            capture_output=True,
+            timeout=120,
+        )
+
+    planned = piped(dump(document).encode("utf-8"))
+    assert planned.returncode == 0, planned.stderr[-2000:]
+    assert f"update    {TEAM_DOMAIN} record".encode() in planned.stdout
+    assert b"https://hooks.example.org/piped" in planned.stdout
+    runs = ConfigRun.objects.count()
+    for data, says in (
+        (b"\xff\xfedomains", b"not UTF-8 text"),
+        (b"domains: {}", b"names no domain"),
+    ):
+        refused = piped(data)
+        assert refused.returncode == 2 and says in refused.stderr
+    assert ConfigRun.objects.count() == runs
 
 
 def _moved_run(lead, names, url="https://hooks.example.org/after-crash") -> ConfigRun:

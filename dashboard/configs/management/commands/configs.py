@@ -20,11 +20,10 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard.configs.document import DocumentError, dump, export_document, parse
+from dashboard.configs.document import DocumentError, dump, export_document, read
 from dashboard.configs.models import ConfigChange, ConfigRun
 from dashboard.configs.selectors import change_lines
 from dashboard.configs.services import run_apply, run_create, run_plan, run_start
-from dashboard.domains.models import Domain
 
 
 class Command(BaseCommand):
@@ -50,12 +49,7 @@ class Command(BaseCommand):
         return self._plan(apply=action == "apply", **options)
 
     def _export(self, *, team, domain, format, output, **_):
-        rows = Domain.objects.all()
-        if team:
-            rows = rows.filter(team__name__in=team)
-        if domain:
-            rows = rows.filter(name__in=domain)
-        text = dump(export_document(rows), format)
+        text = dump(export_document(teams=team, names=domain), format)
         if output:
             with open(output, "w", encoding="utf-8") as handle:
                 handle.write(text)
@@ -68,11 +62,11 @@ class Command(BaseCommand):
         if actor is None:
             raise CommandError(f"no active user {username!r}")
         try:
-            text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+            raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
         except OSError as exc:
             raise CommandError(f"cannot read {file}: {exc.strerror}") from None
         try:
-            wanted = parse(text)
+            wanted = read(raw)
         except DocumentError as problem:
             self.stderr.write(f"the document cannot be read: {problem}")
             sys.exit(2)
