@@ -10,8 +10,10 @@ which stream callbacks it should have caused that the archive does not hold:
 - `publish_done`, likewise, once the push has stopped (the history gives its stop time).
 
 A callback is the push's when it is of the same app and stream and within SAME_PUSH of the
-push's start (or stop). The domain's current config is taken as the config of the whole
-window (a config set or deleted within it may flag, or spare, the pushes before the change).
+push's start (or stop). Whether a callback was configured is judged at that moment, from the
+audit log's changes of the stream config (a callback set up today does not flag yesterday's
+pushes; one deleted today still flags them); a change made outside the dashboard counts from
+when the sync noticed it.
 Recording callbacks are not expected here: whether a push is recorded depends on recording
 templates the API does not list; the stream's timeline marks those from the callbacks.
 
@@ -36,12 +38,14 @@ from dataclasses import dataclass, field
 from django.db.models import Min, Q
 from django.utils import timezone
 
+from dashboard.audit.selectors import config_states
 from dashboard.contract.api import (
     PUBLISH_PAGE_SIZE_MAX,
     PUBLISH_WINDOW,
     RECORDS_WINDOW,
     STREAM_NOTIFY_TYPES,
 )
+from dashboard.domains.kinds import STREAM
 from dashboard.domains.models import Domain
 from dashboard.failures import UpstreamError
 from dashboard.live import PublishedStream
@@ -89,17 +93,39 @@ class PushCheckReport:
         return [d for d in self.domains if d.error]
 
 
-def expected_of(push: PublishedStream, *, configured: bool, until: dt.datetime) -> list[str]:
-    """The stream callbacks `push` should have caused by `until`."""
+def expected_of(
+    push: PublishedStream, *, configured: Callable[[dt.datetime], bool], until: dt.datetime
+) -> list[str]:
+    """The stream callbacks `push` should have caused by `until`: each one when a stream
+    callback was `configured` at the moment Live would have sent it."""
     began, stopped = push.publish_time, push.stop_time
-    if not configured or began is None or began + SAME_PUSH > until:
+    if began is None or began + SAME_PUSH > until:
         return []
     if stopped is not None and stopped - began < SHORT_PUSH:
         return []
-    expected = ["publish"]
-    if stopped is not None and stopped + SAME_PUSH <= until:
+    expected = ["publish"] if configured(began) else []
+    if stopped is not None and stopped + SAME_PUSH <= until and configured(stopped):
         expected.append("publish_done")
     return expected
+
+
+def configured_over(domain: Domain, start: dt.datetime, end: dt.datetime):
+    """moment → whether `domain` had a stream callback URL then, over [start, end]."""
+    current = domain.stream_config_or_none
+    states = config_states(
+        domain_id=domain.pk,
+        kind=STREAM.name,
+        start=start,
+        end=end,
+        current={"notify_url": current.notify_url} if current is not None else None,
+    )
+    moments = [since for since, _state in states[1:]]
+    urls = [bool((state or {}).get("notify_url")) for _since, state in states]
+
+    def configured(moment: dt.datetime) -> bool:
+        return urls[bisect.bisect_right(moments, moment)]
+
+    return configured
 
 
 def _told(domain: Domain, start: dt.datetime, end: dt.datetime) -> dict:
@@ -212,7 +238,7 @@ def domain_check(cursor: HarvestCursor, *, now: dt.datetime) -> DomainCheck | No
         if page_number >= page.total_page or not page.streams:
             break
         page_number += 1
-    configured = bool(getattr(domain.stream_config_or_none, "notify_url", ""))
+    configured = configured_over(domain, start, end)
     told = _told(domain, start, end)
     rows = []
     for push in pushes:

@@ -83,6 +83,32 @@ def config_state_at(*, domain_id: int, kind: str, moment: dt.datetime):
     return entry.after, entry
 
 
+def config_states(
+    *, domain_id: int, kind: str, start: dt.datetime, end: dt.datetime, current: dict | None
+) -> list[tuple[dt.datetime | None, dict | None]]:
+    """The states a config had over [start, end], from the audit log, oldest first, as
+    (since, state): the first one's `since` is None (the state at `start`), each change in the
+    window follows. With no change recorded before `start`, the state there is the first
+    change's `before` — or, with none at all, `current` (the cached config). A drift is dated
+    when the sync noticed it."""
+    changes = list(
+        AuditEntry.objects.filter(
+            domain_id=domain_id,
+            kind=kind,
+            action__in=CONFIG_ACTIONS,
+            outcome=AuditEntry.Outcome.SUCCESS,
+            created_at__gt=start,
+            created_at__lte=end,
+        )
+        .order_by("created_at", "id")
+        .values_list("created_at", "before", "after")
+    )
+    at_start, entry = config_state_at(domain_id=domain_id, kind=kind, moment=start)
+    if entry is None:
+        at_start = changes[0][1] if changes else current
+    return [(None, at_start), *((when, after) for when, _before, after in changes)]
+
+
 # --- what an entry changed, for people ----------------------------------------------------------
 
 # The words for the fields entries carry. An unknown field is shown by its own name.

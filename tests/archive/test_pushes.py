@@ -93,6 +93,70 @@ def test_a_domain_without_a_stream_callback_expects_none(archived):
     assert pushes.count() > 100 and not pushes.exclude(missing="").exists()
 
 
+def stream_config_changed(action: str, *, at: dt.datetime, before, after) -> None:
+    """The audit log's entry of a change to INGEST's stream callback, made `at`."""
+    from dashboard.audit.models import AuditEntry
+    from dashboard.audit.services import audit_entry_create
+
+    entry = audit_entry_create(
+        domain=Domain.objects.get(name=INGEST),
+        kind="stream",
+        action=action,
+        before=before,
+        after=after,
+        actor_name="editor",
+    )
+    AuditEntry._base_manager.filter(pk=entry.pk).update(created_at=at)  # a test backdates
+
+
+def flagged_before_and_after(moment: dt.datetime) -> tuple[int, int]:
+    pushes = PushedSession.objects.filter(domain__name=INGEST).exclude(missing="")
+    return (
+        pushes.filter(publish_time__lt=moment - SAME_PUSH).count(),
+        pushes.filter(publish_time__gt=moment).count(),
+    )
+
+
+def test_a_stream_callback_set_up_yesterday_expects_nothing_of_the_pushes_before(archived):
+    """Pushes before the callback was set up sent nothing and are not flagged for it; those
+    after it still are judged (the sandbox's lost publish_done)."""
+    url = StreamNotifyConfig.objects.get(domain__name=INGEST).notify_url
+    set_up = timezone.now() - dt.timedelta(days=2)
+    ArchivedRecord.objects.filter(domain_name=INGEST, notify_time__lt=set_up).delete()
+    stream_config_changed("add", at=set_up, before=None, after={"notify_url": url})
+    recheck(INGEST)
+    before, after = flagged_before_and_after(set_up)
+    assert before == 0
+    assert after > 0  # the check still works after the change
+    assert PushedSession.objects.filter(domain__name=INGEST, publish_time__lt=set_up).count() > 50
+
+
+def test_a_stream_callback_deleted_today_still_expects_its_callbacks_before(archived):
+    """The callback deleted at noon: a push of the morning whose publish never came is
+    flagged; the pushes after it expect nothing."""
+    url = StreamNotifyConfig.objects.get(domain__name=INGEST).notify_url
+    deleted = timezone.now() - dt.timedelta(hours=12)
+    StreamNotifyConfig.objects.filter(domain__name=INGEST).delete()
+    stream_config_changed("delete", at=deleted, before={"notify_url": url}, after=None)
+    ArchivedRecord.objects.filter(domain_name=INGEST, notify_time__gte=deleted).delete()
+    lost = (
+        ArchivedRecord.objects.filter(
+            domain_name=INGEST, notify_type="publish", notify_time__lt=deleted - SAME_PUSH * 2
+        )
+        .order_by("-notify_time")
+        .first()
+    )
+    ArchivedRecord.objects.filter(pk=lost.pk).delete()
+    recheck(INGEST)
+    flagged = PushedSession.objects.filter(domain__name=INGEST).exclude(missing="")
+    assert flagged.filter(
+        app_name=lost.app_name,
+        stream_name=lost.stream_name,
+        publish_time__range=(lost.notify_time - SAME_PUSH, lost.notify_time + SAME_PUSH),
+    ).exists()
+    assert flagged_before_and_after(deleted)[1] == 0
+
+
 def test_a_push_still_running_is_read_again_until_it_stops(archived):
     domain = Domain.objects.get(name=INGEST)
     cursor = HarvestCursor.objects.get(domain=domain)
