@@ -45,6 +45,11 @@ urlpatterns = [
     path("people/", account_views.people_list, name="people"),
     path("people/add/", account_views.person_add, name="person_add"),
     path("people/<int:user_id>/", account_views.person_edit, name="person_edit"),
+    path(
+        "people/<int:user_id>/release-directory/",
+        account_views.person_release_sso,
+        name="person_release_sso",
+    ),
     path("people/groups/", account_views.group_mappings, name="group_mappings"),
     path("people/groups/<int:mapping_id>/", account_views.group_mappings, name="group_mapping"),
     path("tools/", include("dashboard.receivers.urls")),

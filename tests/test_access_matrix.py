@@ -34,6 +34,8 @@ EXPECTATIONS = {
     "people": ("get", {}, LEADS, 200),
     "person_add": ("get", {}, LEADS, 200),
     "person_edit": ("get", {"user_id": "viewer"}, LEADS, 200),  # the viewer's own page
+    # the viewer has no directory login: the lead is told so on the person's page (302)
+    "person_release_sso": ("post", {"user_id": "viewer"}, LEADS, 302),
     "group_mappings": ("get", {}, LEADS, 200),
     "group_mapping": ("get", {"mapping_id": "mapping"}, LEADS, 200),
     "records": ("get", {}, EVERYONE, 200),

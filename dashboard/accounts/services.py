@@ -222,8 +222,8 @@ def sso_link(user, person: SsoPerson, *, client_ip: str | None = None) -> None:
             raise SsoRefused(
                 _(
                     "This directory login already has a dashboard account of its own "
-                    "(%(username)s). Ask a lead to turn that one off and remove it, then link "
-                    "again."
+                    "(%(username)s). Ask a lead to release it (People › %(username)s › "
+                    "Release the directory login), then link again."
                 )
                 % {"username": taken.user.get_username()}
             )
@@ -310,4 +310,38 @@ def group_mapping_delete(*, actor, mapping: GroupMapping, client_ip=None) -> Non
             actor=actor,
             client_ip=client_ip,
             before=before,
+        )
+
+
+def sso_release(*, actor, user, client_ip: str | None = None) -> None:
+    """A lead frees a directory login from the account its first sign-in made, so that its
+    person can link it to the local account they already had (`sso_link`). The account is
+    turned off and its sessions end; it keeps its name and its history. Refused for one's own
+    account, for a superuser's unless the lead is one, and for an account that does not sign
+    in through the directory. Audited."""
+    if user.pk == actor.pk:
+        raise PermissionDenied(_("You cannot release your own directory login."))
+    if user.is_superuser and not actor.is_superuser:
+        raise PermissionDenied(_("Only a superuser can release a superuser's directory login."))
+    with transaction.atomic():
+        user = get_user_model().objects.select_for_update().get(pk=user.pk)
+        identity = SsoIdentity.objects.filter(user=user).first()
+        if identity is None:
+            raise SsoRefused(
+                _("%(username)s does not sign in through the directory: nothing to release.")
+                % {"username": user.get_username()}
+            )
+        before = {**_state(user), "signs_in_with": "directory", "directory_login": identity.subject}
+        identity.delete()
+        user.is_active = False
+        user.set_unusable_password()
+        user.save(update_fields=["is_active", "password"])
+        sessions_end(user_id=user.pk)
+        audit_entry_create(
+            kind=AuditEntry.Kind.PERSON,
+            action=AuditEntry.Action.RELEASE,
+            actor=actor,
+            client_ip=client_ip,
+            before=before,
+            after={**_state(user), "signs_in_with": ""},
         )

@@ -40,6 +40,7 @@ from .services import (
     person_update,
     sign_out_everywhere,
     sso_link,
+    sso_release,
     sso_sign_in,
 )
 
@@ -307,6 +308,28 @@ def person_edit(request, user_id: int):
         "sso_managed": SsoIdentity.objects.filter(user=person).exists(),
     }
     return render(request, "accounts/person_form.html", context, status=status)
+
+
+@require_POST
+def person_release_sso(request, user_id: int):
+    """Free the person's directory login (People › person › Release the directory login), so
+    it can be linked to the local account its person had; this account is turned off."""
+    _require_people_admin(request.user)
+    person = get_object_or_404(get_user_model(), pk=user_id)
+    try:
+        sso_release(actor=request.user, user=person, client_ip=client_ip(request))
+    except (PermissionDenied, sso.SsoRefused) as refused:
+        messages.error(request, str(refused))
+        return redirect("person_edit", user_id=person.pk)
+    messages.success(
+        request,
+        _(
+            "Released. %(name)s is turned off; its person can now link the directory login to "
+            "their own account (Your account › Link)."
+        )
+        % {"name": person.get_username()},
+    )
+    return redirect("people")
 
 
 # --- directory groups (single sign-on) -----------------------------------------------------

@@ -52,6 +52,7 @@ class AuditEntry(models.Model):
         PASSWORD = "password", _("Password changed")
         SIGN_OUT = "signout", _("Signed out everywhere")
         SIGN_IN = "signin", _("Signed in (single sign-on)")
+        RELEASE = "release", _("Directory login released")
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", _("Success")

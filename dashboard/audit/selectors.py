@@ -125,6 +125,8 @@ FIELD_LABELS = {
     "teams": gettext_lazy("Teams"),
     "group": gettext_lazy("Directory group"),
     "groups": gettext_lazy("Directory groups"),
+    "signs_in_with": gettext_lazy("Signs in with"),
+    "directory_login": gettext_lazy("Directory login"),
     "active": gettext_lazy("Can sign in"),
     "state": gettext_lazy("State"),
     "host": gettext_lazy("Receiver"),
@@ -185,9 +187,15 @@ class AuditRow:
     restore_url: str = ""  # the edit form filled with the config before this entry
 
 
+# How a person signs in (the "signs_in_with" of link and release entries), in words.
+SIGN_IN_WAYS = {"password": gettext_lazy("a password"), "directory": gettext_lazy("the directory")}
+
+
 def _text(name: str, value) -> str:
     if value is None or value == "" or value == []:
         return "—"
+    if name == "signs_in_with" and value in SIGN_IN_WAYS:
+        return str(SIGN_IN_WAYS[value])
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, list | tuple):

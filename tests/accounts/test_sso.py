@@ -574,3 +574,90 @@ def test_two_accounts_linking_one_directory_login_at_once_link_one(idp, sso_mapp
     assert not linked.has_usable_password()
     other = get_user_model().objects.exclude(pk=linked.pk).get(username__in=("lena", "lars"))
     assert other.has_usable_password() and role_of(other) == VIEWER
+
+
+def test_a_lead_releases_a_directory_login_and_its_person_links_their_own_account(
+    idp, sso_mappings, live_server, client
+):
+    """Lee's first directory sign-in made an account "lee", though Lena's local account was
+    already theirs. The link is refused and names the way out; a lead releases the login on
+    the person's page; the account "lee" is off (its session ended), and the link now moves
+    Lena's own account to the directory."""
+    lena = make_user("lena", VIEWER)
+    boss = make_user("boss", LEAD)
+    with _browser(live_server) as made_by_sso, _browser(live_server) as browser:
+        sign_in(made_by_sso, "lee")
+        assert made_by_sso.get("/domains/").status_code == 200
+        made = get_user_model().objects.get(username="lee")
+        _password_sign_in(browser, "lena")
+        _link(browser, live_server, "lee")
+        assert "Release the directory login" in browser.get("/account/").text
+
+        client.force_login(boss)
+        page = client.get(f"/people/{made.pk}/").content.decode()
+        assert 'id="sso-release"' in page and "Release and turn off lee" in page
+        answer = client.post(f"/people/{made.pk}/release-directory/", follow=True)
+        assert answer.redirect_chain[-1][0] == "/people/"
+        assert "Released. lee is turned off" in answer.content.decode()
+        assert made_by_sso.get("/domains/").status_code == 302  # signed out there
+
+        linked = _link(browser, live_server, "lee")
+        assert linked.headers["location"] == "/account/"
+        assert "Linked: you now sign in with Corp account" in browser.get("/account/").text
+    made.refresh_from_db()
+    assert not made.is_active and not made.has_usable_password()
+    assert SsoIdentity.objects.get(subject="lee").user == lena
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.RELEASE)
+    assert entry.actor == boss and entry.before["directory_login"] == "lee"
+    assert entry.before["active"] is True and entry.after["active"] is False
+    with _browser(live_server) as fresh:  # the directory login is Lena's now
+        sign_in(fresh, "lee")
+        assert "lena" in fresh.get("/account/").text
+
+
+def test_a_release_that_would_lock_out_or_overreach_is_refused_and_changes_nothing(
+    idp, sso_mappings, live_server, client
+):
+    with _browser(live_server) as first:
+        sign_in(first, "lee")  # a lead, through the live-leads group
+    made = get_user_model().objects.get(username="lee")
+    assert role_of(made) == LEAD
+    local = make_user("lena", VIEWER)
+
+    def release(actor, person) -> str:
+        client.force_login(actor)
+        answer = client.post(f"/people/{person.pk}/release-directory/", follow=True)
+        assert answer.status_code == 200
+        return answer.content.decode()
+
+    assert "cannot release your own directory login" in release(made, made)
+    assert 'id="sso-release"' not in client.get(f"/people/{made.pk}/").content.decode()
+    assert "does not sign in through the directory" in release(made, local)
+    made.is_superuser = True
+    made.save()
+    assert "Only a superuser can release" in release(make_user("boss", LEAD), made)
+    client.force_login(make_user("eddie", EDITOR))
+    assert client.post(f"/people/{made.pk}/release-directory/").status_code == 403
+    made.refresh_from_db()
+    assert made.is_active and SsoIdentity.objects.filter(user=made).exists()
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.RELEASE).exists()
+
+
+def test_the_audit_log_says_in_words_who_released_which_directory_login(
+    idp, sso_mappings, live_server, client
+):
+    with _browser(live_server) as first:
+        sign_in(first, "lee")
+    made = get_user_model().objects.get(username="lee")
+    client.force_login(make_user("boss", LEAD))
+    client.post(f"/people/{made.pk}/release-directory/")
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.RELEASE)
+    row = re.search(
+        rf'<tr id="audit-{entry.pk}".*?</tr>',
+        client.get("/audit/", {"entry": entry.pk}).content.decode(),
+        re.S,
+    )[0]
+    text = html.unescape(re.sub(r"<[^>]+>|\s+", " ", row))
+    assert "Directory login released" in text and "boss" in text
+    assert "Signs in with: the directory → —" in " ".join(text.split())
+    assert "Directory login: lee → —" in " ".join(text.split())
