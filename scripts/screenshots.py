@@ -119,6 +119,11 @@ def shoot_sign_in_with_the_directory(browser, base) -> None:
     page.select_option("#id_role", "Editor")
     page.click("#mapping-form button.primary")
     page.wait_for_load_state("networkidle")
+    # Eddie's account, made by that first sign-in: what a lead sees to release its login
+    page.goto(f"{base}/people/")
+    page.get_by_role("link", name="eddie").first.click()
+    page.click("#sso-release summary")
+    page.screenshot(path=OUT / "person-release-1280.png", full_page=True)
     page.close()
 
 
