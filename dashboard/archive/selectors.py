@@ -443,6 +443,7 @@ def failure_totals(
         return {}
     hour_ranges: dict[str, Q] = {}
     day_ranges: dict[str, Q] = {}
+    first_day = last_day = None  # the whole days of every period: one range of the index
     for name in periods:
         delta = PERIODS[name]
         start = end - delta
@@ -454,6 +455,8 @@ def failure_totals(
                 hour__gte=days[1], hour__lt=end
             )
             day_ranges[name] = Q(day__gte=days[0].date(), day__lt=days[1].date())
+            first_day = min(first_day or days[0].date(), days[0].date())
+            last_day = max(last_day or days[1].date(), days[1].date())
     counts: dict[int, dict[str, list[int]]] = {}
 
     def add(rows, ranges) -> None:
@@ -474,7 +477,7 @@ def failure_totals(
     add(hours.values("domain_id").annotate(**sums).order_by(), hour_ranges)
     if day_ranges:
         # the whole UTC days: by result and class (DailyRollup)
-        daily = DailyRollup.objects.filter(reduce(operator.or_, day_ranges.values()))
+        daily = DailyRollup.objects.filter(day__gte=first_day, day__lt=last_day)
         if domain_ids is not None:
             daily = daily.filter(domain_id__in=domain_ids)
         sums = {}

@@ -172,9 +172,11 @@ def _sorted(rows: list[Facts], sort: str) -> list[Facts]:
             return (enough, number, found.failed if found else 0)
         return (number,)
 
-    # ties (most domains, the last hour) in the order of the day's rate
-    rows = sorted(rows, key=lambda row: value(row, "24h"), reverse=descending)
-    return sorted(rows, key=value, reverse=descending)
+    # ties (most domains, the last hour) in the order of the day's rate, then by name (a
+    # stable sort keeps the rows' order among equal keys, reversed or not)
+    if period == "24h":
+        return sorted(rows, key=value, reverse=descending)
+    return sorted(rows, key=lambda row: (value(row), value(row, "24h")), reverse=descending)
 
 
 def checked_sort(requested: str | None) -> str:

@@ -313,7 +313,12 @@ def test_failure_overview_puts_failing_now_first_then_the_days_rate(browse):
         enough = bool(hour and hour.total >= 10)
         return (enough, hour.rate if hour and hour.rate is not None else -1)
 
-    keys = [now_key(r) for r in rows]
+    def day_rate(row):
+        day = row.sort_values["24h"]
+        return day.rate if day and day.rate is not None else -1
+
+    # failing now first; its ties in the order of the day's rate
+    keys = [(*now_key(r), day_rate(r)) for r in rows]
     assert keys == sorted(keys, reverse=True) and len(rows) >= 4
     shop = next(r for r in rows if r.domain.name == TEAM_DOMAIN).sort_values
     # "24 h" is the last 24 whole hours, the current one included; 7 d and 30 d likewise
@@ -369,6 +374,10 @@ def test_failure_overview_pages_through_many_domains_in_one_order(browse):
     assert len(names) == len(set(names)) == everyone  # each domain once, none left out
     whole = [f.domain.name for f in overview_facts(sort="-now", now=timezone.now())]
     assert names == whole
+    # the domains with nothing to rank them by are together, in the order of their names
+    quiet = [n for n in names if n.startswith("quiet-")]
+    first = names.index(quiet[0])
+    assert names[first : first + len(quiet)] == quiet == sorted(quiet)
     # a header's sort link leaves the page behind
     assert 'href="?sort=-rate24"' in later
     # a page past the end is the last one; junk is refused with a message
