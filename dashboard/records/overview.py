@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.urls import reverse
+from django.utils.translation import ngettext
 
 from dashboard.archive.selectors import Totals, delivery_counts, failure_totals
 from dashboard.domains.models import Domain
@@ -41,6 +42,7 @@ class Cell:
     text: str
     css: str = ""  # a rate's badge: good / warn / bad / muted
     href: str = ""
+    title: str = ""  # why it is where it is, when that is not plain
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,20 @@ def _rate(totals: Totals | None, href: str) -> Cell:
     if rate is None:
         return Cell("—", "muted", href)
     return Cell(percent(rate), rate_class(rate), href)
+
+
+def _now(hour: Totals | None, href: str) -> Cell:
+    """The last hour's rate; on too few deliveries to rank by, said so (they come after the
+    domains with enough, whatever their rate)."""
+    cell = _rate(hour, href)
+    if hour is None or hour.total >= NOW_MIN_DELIVERIES:
+        return cell
+    title = ngettext(
+        "Only %(n)s delivery in the last hour: ranked after the domains with at least %(min)s.",
+        "Only %(n)s deliveries in the last hour: ranked after the domains with at least %(min)s.",
+        hour.total,
+    ) % {"n": hour.total, "min": NOW_MIN_DELIVERIES}
+    return Cell(cell.text, f"{cell.css} few", href, title)
 
 
 class DomainRef(NamedTuple):
@@ -137,7 +153,7 @@ def overview_rows(page: list[Facts], *, now: dt.datetime) -> list[OverviewRow]:
             OverviewRow(
                 domain=domain,
                 page=reverse("domain_detail", kwargs={"name": domain.name}),
-                now=_rate(values["now"], f"{where}&window=1h"),
+                now=_now(values["now"], f"{where}&window=1h"),
                 total24=Cell(intcomma(day.total if day else 0), href=f"{where}&window=24h"),
                 failed24=Cell(
                     intcomma(day.failed if day else 0), href=f"{where}&window=24h&status=failed"

@@ -57,7 +57,7 @@ from dashboard.redelivery.selectors import latest_attempts, record_attempts, red
 from . import exports
 from .forms import LIVE, LIVE_PAGE_MAX, MISSING, PAGE_SIZES, RecordsFilterForm, freeze_filters
 from .models import Export
-from .overview import checked_sort, overview_facts, overview_rows
+from .overview import NOW_MIN_DELIVERIES, checked_sort, overview_facts, overview_rows
 from .selectors import notify_records_iter, notify_records_page
 from .timeline import names_problem, page_rows, pushes_compare, stream_timeline
 
@@ -474,11 +474,14 @@ def overview(request):
     now = timezone.now()
     facts = overview_facts(sort=sort, now=now)
     page = page_of(request, facts, OVERVIEW_PAGE_SIZE, errors_to=errors)
+    rows = overview_rows(page.object_list, now=now) if page else []
     context = {
         "errors": errors,
         "page": page,
-        "rows": overview_rows(page.object_list, now=now) if page else [],
+        "rows": rows,
         "sort": sort,
+        # the legend of a last hour too quiet to rank by, when the page shows one
+        "few_note": NOW_MIN_DELIVERIES if any(r.now.title for r in rows) else 0,
     }
     if not wants_fragment(request):  # the whole page: its chart too
         context.update(

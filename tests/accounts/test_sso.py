@@ -661,3 +661,20 @@ def test_the_audit_log_says_in_words_who_released_which_directory_login(
     assert "Directory login released" in text and "boss" in text
     assert "Signs in with: the directory → —" in " ".join(text.split())
     assert "Directory login: lee → —" in " ".join(text.split())
+
+
+def test_a_release_from_another_site_is_refused_by_csrf(idp, sso_mappings, live_server, db):
+    """A lead's browser sent the release form from another site: no CSRF token, no release."""
+    from django.test import Client
+
+    with _browser(live_server) as first:
+        sign_in(first, "lee")
+    made = get_user_model().objects.get(username="lee")
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(make_user("boss", LEAD))
+    answer = browser.post(
+        f"/people/{made.pk}/release-directory/", HTTP_ORIGIN="https://evil.example"
+    )
+    assert answer.status_code == 403
+    made.refresh_from_db()
+    assert made.is_active and SsoIdentity.objects.filter(user=made).exists()

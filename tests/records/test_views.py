@@ -450,3 +450,32 @@ def test_domain_list_shows_the_24h_failure_rate_from_the_archive(browse):
     body = browse.get("/domains/").content.decode()
     assert sandbox_app.stats.calls == {}
     assert f'href="/records/?domain={TEAM_DOMAIN}&amp;window=24h&amp;status=failed"' in body
+
+
+def test_a_last_hour_too_quiet_to_rank_by_says_why_it_ranks_lower(browse):
+    """Three deliveries in the last hour, all failed: 100%, yet after the domains with enough
+    deliveries — the badge is marked and says why, and the page has the legend."""
+    from dashboard.domains.models import Domain
+    from tests.conftest import archive
+
+    quiet = Domain.objects.create(name="quiet-fails.example.net", domain_type="liveVideo")
+    now = timezone.now()
+    archive(quiet, *[("failed", now - dt.timedelta(minutes=m)) for m in (5, 10, 15)])
+    busy = Domain.objects.create(name="busy.example.net", domain_type="liveVideo")
+    archive(
+        busy,
+        ("failed", now - dt.timedelta(minutes=2)),
+        *[("success", now - dt.timedelta(minutes=3 + m)) for m in range(11)],
+    )
+    page = browse.get("/records/overview/")
+    rows = page.context["rows"]
+    row = next(r for r in rows if r.domain.name == quiet.name)
+    assert row.now.text == "100.0%" and "few" in row.now.css
+    assert row.now.title == (
+        "Only 3 deliveries in the last hour: ranked after the domains with at least 10."
+    )
+    enough = [r for r in rows if r.sort_values["now"] and r.sort_values["now"].total >= 10]
+    assert enough and all(not r.now.title and "few" not in r.now.css for r in enough)
+    assert rows.index(row) > max(rows.index(r) for r in enough)
+    body = page.content.decode()
+    assert f'title="{row.now.title}"' in body and 'id="few-note"' in body
