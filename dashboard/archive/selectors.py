@@ -19,7 +19,7 @@ from django.utils import timezone
 from psycopg.types.datetime import TimestamptzLoader
 
 from dashboard.audit.models import AuditEntry
-from dashboard.audit.selectors import CONFIG_ACTIONS
+from dashboard.audit.selectors import config_state_at
 from dashboard.domains.models import Domain
 from dashboard.ops.budget import heavy_search, time_limit
 from dashboard.periods import TOTALS, spans
@@ -340,20 +340,7 @@ def config_at(*, record: ArchivedRecord) -> tuple[dict | None, AuditEntry | None
     """The domain's recording-callback config when the record was sent, from the audit log:
     the state after the latest change before that moment. (None, None) when no change is
     recorded before it."""
-    entry = (
-        AuditEntry.objects.filter(
-            domain_id=record.domain_id,
-            kind="record",
-            action__in=CONFIG_ACTIONS,
-            outcome=AuditEntry.Outcome.SUCCESS,
-            created_at__lte=record.notify_time,
-        )
-        .order_by("-created_at", "-id")
-        .first()
-    )
-    if entry is None:
-        return None, None
-    return entry.after, entry
+    return config_state_at(domain_id=record.domain_id, kind="record", moment=record.notify_time)
 
 
 # --- freshness ---------------------------------------------------------------------------------

@@ -24,6 +24,11 @@ CONFIG_ACTIONS = (
 TEAM_PREFIX = "team:"
 
 
+def config_changes_made() -> QuerySet[AuditEntry]:
+    """Every change a config went through (added, updated, deleted, drifted), as it succeeded."""
+    return AuditEntry.objects.filter(action__in=CONFIG_ACTIONS, outcome=AuditEntry.Outcome.SUCCESS)
+
+
 def audit_entries() -> QuerySet[AuditEntry]:
     """Every audit entry, newest first (the audit filter set narrows it)."""
     return AuditEntry.objects.select_related("actor", "domain")
@@ -36,12 +41,8 @@ def domain_history(*, domain, limit: int = 20) -> list[AuditEntry]:
 def last_change(*, domain, kind) -> AuditEntry | None:
     """The latest successful change of one config: who changed it and when."""
     return (
-        AuditEntry.objects.filter(
-            domain=domain,
-            kind=str(kind),
-            action__in=CONFIG_ACTIONS,
-            outcome=AuditEntry.Outcome.SUCCESS,
-        )
+        config_changes_made()
+        .filter(domain=domain, kind=str(kind))
         .order_by("-created_at", "-id")
         .first()
     )
@@ -52,13 +53,11 @@ def config_changes(
 ) -> list[AuditEntry]:
     """Successful config changes (both kinds) within [start, end], oldest first: the chart's
     markers."""
-    entries = AuditEntry.objects.filter(
-        kind__in=CONFIG_KINDS,
-        action__in=CONFIG_ACTIONS,
-        outcome=AuditEntry.Outcome.SUCCESS,
-        created_at__gte=start,
-        created_at__lte=end,
-    ).order_by("created_at")
+    entries = (
+        config_changes_made()
+        .filter(kind__in=CONFIG_KINDS, created_at__gte=start, created_at__lte=end)
+        .order_by("created_at")
+    )
     if domain is not None:
         entries = entries.filter(domain=domain)
     return list(entries[:limit])
@@ -68,13 +67,8 @@ def config_state_at(*, domain_id: int, kind: str, moment: dt.datetime):
     """A config's state at `moment`, from the audit log: the state after the latest successful
     change before it. (None, None) when no change is recorded before it."""
     entry = (
-        AuditEntry.objects.filter(
-            domain_id=domain_id,
-            kind=kind,
-            action__in=CONFIG_ACTIONS,
-            outcome=AuditEntry.Outcome.SUCCESS,
-            created_at__lte=moment,
-        )
+        config_changes_made()
+        .filter(domain_id=domain_id, kind=kind, created_at__lte=moment)
         .order_by("-created_at", "-id")
         .first()
     )
@@ -92,14 +86,8 @@ def config_states(
     change's `before` — or, with none at all, `current` (the cached config). A drift is dated
     when the sync noticed it."""
     changes = list(
-        AuditEntry.objects.filter(
-            domain_id=domain_id,
-            kind=kind,
-            action__in=CONFIG_ACTIONS,
-            outcome=AuditEntry.Outcome.SUCCESS,
-            created_at__gt=start,
-            created_at__lte=end,
-        )
+        config_changes_made()
+        .filter(domain_id=domain_id, kind=kind, created_at__gt=start, created_at__lte=end)
         .order_by("created_at", "id")
         .values_list("created_at", "before", "after")
     )

@@ -16,7 +16,7 @@ from dashboard.archive.models import (
     TotalHourlyRollup,
 )
 from dashboard.audit.models import AuditEntry
-from dashboard.audit.selectors import CONFIG_ACTIONS
+from dashboard.audit.selectors import config_changes_made
 from dashboard.domains.models import Domain
 from dashboard.periods import CHART_STEPS, SPANS
 
@@ -165,13 +165,11 @@ def domain_chart(*, domain: Domain | None, period: str, now: dt.datetime | None 
             bucket.failed += row["n"]
             name = row["failure_class"] or "other"
             bucket.classes[name] = bucket.classes.get(name, 0) + row["n"]
-    entries = AuditEntry.objects.filter(
-        kind__in=["record", "snapshot"],
-        action__in=CONFIG_ACTIONS,
-        outcome=AuditEntry.Outcome.SUCCESS,
-        created_at__gte=start,
-        created_at__lte=end,
-    ).order_by("created_at")
+    entries = (
+        config_changes_made()
+        .filter(kind__in=["record", "snapshot"], created_at__gte=start, created_at__lte=end)
+        .order_by("created_at")
+    )
     if domain is not None:
         entries = entries.filter(domain=domain)
     markers = [Marker(at=e.created_at, entry=e) for e in entries[:200]]
