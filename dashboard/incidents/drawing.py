@@ -37,6 +37,7 @@ class Bar:
     ok_height: float
     bad_y: float
     bad_height: float
+    partial: bool = False  # the period going on now: its bar is not complete yet
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,11 @@ class Drawing:
     peak: int
     width: int = WIDTH
     height: int = HEIGHT
+
+    @property
+    def in_progress(self) -> bool:
+        """Whether a bar is of the period going on now (the legend says what it looks like)."""
+        return any(bar.partial for bar in self.bars)
 
 
 @dataclass(frozen=True)
@@ -144,10 +150,14 @@ def _bars(chart: Chart, domain, count) -> list[Bar]:
     records = reverse("records")
     scope = f"domain={quote(domain.name, safe='/')}&" if domain is not None else ""
     delivered_failed = gettext("%(ok)s delivered, %(bad)s failed")
+    so_far = gettext("so far: this period is not over")
+    last = len(chart.buckets) - 1
     bars = []
     for index, bucket in enumerate(chart.buckets):
         if not bucket.total:
             continue
+        # the last bar ends now, part way through its period: a short bar, not a drop
+        partial = index == last
         ok_height = HEIGHT * bucket.success / peak
         bad_height = HEIGHT * bucket.failed / peak
         classes = "".join(
@@ -164,6 +174,7 @@ def _bars(chart: Chart, domain, count) -> list[Bar]:
                     f"{_local(bucket.start, '%Y-%m-%d %H:%M')} – {_local(bucket.end, '%H:%M')}: "
                     + delivered_failed % {"ok": count(bucket.success), "bad": count(bucket.failed)}
                     + classes
+                    + (f" ({so_far})" if partial else "")
                 ),
                 x=round(index * slot + slot * 0.1, 2),
                 width=round(slot * 0.8, 2),
@@ -171,6 +182,7 @@ def _bars(chart: Chart, domain, count) -> list[Bar]:
                 ok_height=round(ok_height, 2),
                 bad_y=round(HEIGHT - ok_height - bad_height, 2),
                 bad_height=round(bad_height, 2),
+                partial=partial,
             )
         )
     return bars

@@ -257,3 +257,21 @@ def test_restore_of_another_domains_entry_or_nonsense_is_an_ordinary_edit(client
     for value in (changed["entry"].pk, "abc", "-1", "99999999999999999999999"):
         response = client.get(url, {"restore": value})
         assert response.status_code == 200 and "rollback_of" not in response.context["form"].initial
+
+
+def test_the_bar_of_the_period_going_on_now_says_it_is_not_over(client, viewer, archived):
+    """The last bar ends now, part way through its six hours (or its day): it is drawn faded,
+    its title says so and the legend explains it; the bars before it are whole."""
+    import re
+
+    client.force_login(viewer)
+    for path in ("/records/overview/?period=7d", f"/domains/{TEAM_DOMAIN}/?period=30d"):
+        body = client.get(path).content.decode()
+        bars = re.findall(
+            r'<a href="/records/\?[^"]*"( class="partial")?><title>([^<]*)</title>', body
+        )
+        assert len(bars) > 2
+        *whole, (last_class, last_title) = bars
+        assert last_class and last_title.endswith("(so far: this period is not over)")
+        assert not any(cls or "so far" in title for cls, title in whole)
+        assert '<span class="key partial"></span> so far (the period going on now)' in body
