@@ -479,3 +479,21 @@ def test_a_last_hour_too_quiet_to_rank_by_says_why_it_ranks_lower(browse):
     assert rows.index(row) > max(rows.index(r) for r in enough)
     body = page.content.decode()
     assert f'title="{row.now.title}"' in body and 'id="few-note"' in body
+
+
+def test_freshness_under_a_minute_reads_as_such_not_as_zero_minutes(browse):
+    """Just harvested: "complete up to less than a minute ago", never "0 minutes ago"; an
+    older edge still reads as timesince writes it."""
+    from django.core.cache import cache
+
+    from dashboard.archive.models import HarvestCursor
+    from dashboard.archive.selectors import archive_freshness
+
+    HarvestCursor.objects.update(harvested_until=timezone.now() - dt.timedelta(seconds=20))
+    cache.clear()
+    assert archive_freshness().harvested_until is not None
+    body = browse.get("/records/overview/").content.decode()
+    assert "Complete up to less than a minute ago." in body and "0 minutes" not in body
+    HarvestCursor.objects.update(harvested_until=timezone.now() - dt.timedelta(minutes=7))
+    cache.clear()
+    assert "Complete up to 7\xa0minutes ago." in browse.get("/records/overview/").content.decode()

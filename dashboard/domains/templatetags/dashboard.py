@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlsplit
 
 from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince
+from django.utils.translation import gettext
 
 register = template.Library()
 
@@ -63,3 +67,14 @@ def failure_name(value: str) -> str:
     from dashboard.archive.models import failure_name as name
 
     return name(value)
+
+
+@register.filter
+def since(moment) -> str:
+    """How long ago `moment` was, for "… ago" sentences: Django's timesince, except that under
+    a minute is "less than a minute" (timesince says "0 minutes")."""
+    if moment is None:
+        return ""
+    if timezone.now() - moment < dt.timedelta(minutes=1):
+        return gettext("less than a minute")
+    return timesince(moment)
