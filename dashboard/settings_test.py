@@ -7,6 +7,8 @@ DJANGO_SETTINGS_MODULE unless a test chooses otherwise.
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 from dashboard.sandbox.demo import DEMO_CALLBACK_HOSTS
 
@@ -36,6 +38,15 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 for _name, _alias in DATABASES.items():
     if _alias["ENGINE"] == "django.db.backends.sqlite3":
         _alias["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test_{_name}_{os.getpid()}.sqlite3")}
+
+# Exports of this run in a folder of its own (not the checkout's var/exports), which processes
+# the run starts inherit through the environment; the run's conftest removes it at the end.
+if not os.environ.get("EXPORT_DIR"):
+    os.environ["EXPORT_DIR"] = os.path.join(
+        tempfile.gettempdir(), f"dashboard-test-exports-{os.getpid()}"
+    )
+    os.environ["DASHBOARD_TEST_EXPORTS_OWNER"] = str(os.getpid())
+EXPORT_DIR = Path(os.environ["EXPORT_DIR"])
 
 # Plain HTTP on the test server (the production HTTPS settings are checked by their own test).
 SECURE_SSL_REDIRECT = False

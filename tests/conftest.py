@@ -16,6 +16,17 @@ from dashboard.sandbox import app as sandbox_app
 from dashboard.upstream import get_client, reset_client
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """The run's export folder (dashboard.settings_test) goes with the run that made it."""
+    import os
+    import shutil
+
+    from django.conf import settings
+
+    if os.environ.get("DASHBOARD_TEST_EXPORTS_OWNER") == str(os.getpid()):
+        shutil.rmtree(settings.EXPORT_DIR, ignore_errors=True)
+
+
 def pytest_collection_modifyitems(config, items):
     """Each test runs once per database that matters. `make test` runs the suite on SQLite and
     again on PostgreSQL: a test that touches no database runs on SQLite only, and a test that

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models import Case, Count, Max, Min, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 from psycopg.types.datetime import TimestamptzLoader
 
@@ -412,6 +412,22 @@ class Totals:
 PERIODS = spans(TOTALS)
 
 
+def _period_ranges(delta: dt.timedelta, end: dt.datetime) -> tuple[Q, tuple | None]:
+    """The last `delta` up to `end` (a whole hour) as the hourly totals' hours (a Q) and the
+    whole UTC days inside it for the daily rollups ((first, last) dates, or None)."""
+    start = end - delta
+    days = _whole_days(start, end)
+    if days is None:
+        return Q(hour__gte=start, hour__lt=end), None
+    hours = Q(hour__gte=start, hour__lt=days[0]) | Q(hour__gte=days[1], hour__lt=end)
+    return hours, (days[0].date(), days[1].date())
+
+
+def _totals_end(now: dt.datetime) -> dt.datetime:
+    """The end of the totals' periods: the current hour counts as far as it is harvested."""
+    return now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+
+
 def failure_totals(
     *,
     domain_ids: list[int] | None = None,
@@ -422,8 +438,7 @@ def failure_totals(
     whole hours: the current hour counts as far as it is harvested). Whole UTC days come from
     the daily rollups and only the hours around them from the hourly totals (one row per
     domain and hour): a few thousand rows for 200 domains, not millions."""
-    now = now or timezone.now()
-    end = now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    end = _totals_end(now or timezone.now())
     wanted = set(periods)
     periods = [name for name in PERIODS if name in wanted]
     if not periods:
@@ -432,18 +447,11 @@ def failure_totals(
     day_ranges: dict[str, Q] = {}
     first_day = last_day = None  # the whole days of every period: one range of the index
     for name in periods:
-        delta = PERIODS[name]
-        start = end - delta
-        days = _whole_days(start, end)
-        if days is None:
-            hour_ranges[name] = Q(hour__gte=start, hour__lt=end)
-        else:
-            hour_ranges[name] = Q(hour__gte=start, hour__lt=days[0]) | Q(
-                hour__gte=days[1], hour__lt=end
-            )
-            day_ranges[name] = Q(day__gte=days[0].date(), day__lt=days[1].date())
-            first_day = min(first_day or days[0].date(), days[0].date())
-            last_day = max(last_day or days[1].date(), days[1].date())
+        hour_ranges[name], days = _period_ranges(PERIODS[name], end)
+        if days is not None:
+            day_ranges[name] = Q(day__gte=days[0], day__lt=days[1])
+            first_day = min(first_day or days[0], days[0])
+            last_day = max(last_day or days[1], days[1])
     counts: dict[int, dict[str, list[int]]] = {}
 
     def add(rows, ranges) -> None:
@@ -478,44 +486,230 @@ def failure_totals(
     }
 
 
-def delivery_counts(
-    *, domain_ids: list[int], start: dt.datetime, end: dt.datetime, everyone: bool = False
-) -> dict[int, Totals]:
-    """Deliveries and failures per domain in [start, end): the whole hours from the hourly
-    totals, the partial hours at the two edges from the records. Exact, and O(hours + edge
-    records). `everyone`: `domain_ids` are every domain, read without a list of them (an IN
-    list of 1,000 ids cost the failure overview four times the query itself)."""
-    counts: dict[int, list[int]] = {d: [0, 0] for d in domain_ids}
-    mine = {} if everyone else {"domain_id__in": domain_ids}
+def _partial_hours(
+    start: dt.datetime, end: dt.datetime, now: dt.datetime
+) -> tuple[list[dt.datetime], list[tuple[dt.datetime, dt.datetime]], list[tuple]]:
+    """[start, end) as hours whose totals are added, and ranges of records added and taken
+    away: a whole hour is its total; a partial hour is its records, or (when that reads
+    fewer: it covers more than half the hour) the hour's total less the records outside it.
+    Time after `now` holds no records to read."""
     whole, edges = split_hours(start, end)
-    queries = []
+    hours, plus, minus = [], [], []
     if whole:
-        hours = (
-            DomainHourlyTotal.objects.filter(**mine, hour__gte=whole[0], hour__lt=whole[1])
+        hour = whole[0]
+        while hour < whole[1]:
+            hours.append(hour)
+            hour += dt.timedelta(hours=1)
+
+    def cost(a: dt.datetime, b: dt.datetime) -> dt.timedelta:
+        return max(min(b, now) - a, dt.timedelta(0))
+
+    for edge_start, edge_end in edges:
+        # an edge may span two hours (start and end in neighbouring hours): each on its own
+        hour = _floor_hour(edge_start)
+        while hour < edge_end:
+            after = hour + dt.timedelta(hours=1)
+            a, b = max(edge_start, hour), min(edge_end, after)
+            if cost(a, b) > cost(hour, a) + cost(b, after):
+                hours.append(hour)
+                minus += [(x, y) for x, y in ((hour, a), (b, after)) if x < y]
+            else:
+                plus.append((a, b))
+            hour = after
+    return hours, plus, minus
+
+
+def _counts_parts(
+    start: dt.datetime, end: dt.datetime, now: dt.datetime, mine: dict
+) -> list[QuerySet]:
+    """Querysets of (domain_id, total, failed) rows that add up to the deliveries and failures
+    in [start, end) (see delivery_counts); `mine`: the filter of the domains counted."""
+    hours, plus, minus = _partial_hours(start, end, now)
+    parts = []
+    if hours:
+        runs = []  # consecutive hours as ranges of the (hour) index
+        for hour in sorted(hours):
+            if runs and runs[-1][1] == hour:
+                runs[-1][1] = hour + dt.timedelta(hours=1)
+            else:
+                runs.append([hour, hour + dt.timedelta(hours=1)])
+        in_hours = reduce(operator.or_, (Q(hour__gte=a, hour__lt=b) for a, b in runs))
+        parts.append(
+            DomainHourlyTotal.objects.filter(in_hours, **mine)
             .values("domain_id")
-            .annotate(deliveries=Sum("deliveries"), failed=Sum("failed"))
+            .annotate(total=Sum("deliveries"), failed=Sum("failed"))
             .order_by()
         )
-        for row in hours:
-            if row["domain_id"] in counts:
-                counts[row["domain_id"]][0] += row["deliveries"]
-                counts[row["domain_id"]][1] += row["failed"]
-    for edge_start, edge_end in edges:
-        queries.append(
-            ArchivedRecord.objects.filter(
-                **mine, notify_time__gte=edge_start, notify_time__lt=edge_end
+    if plus or minus:
+
+        def within(ranges) -> Q:
+            return reduce(
+                operator.or_, (Q(notify_time__gte=a, notify_time__lt=b) for a, b in ranges), Q()
             )
-            .values("domain_id", "notify_result")
-            .annotate(n=Count("pk"))
+
+        sign = Case(When(within(minus), then=Value(-1)), default=Value(1)) if minus else Value(1)
+        parts.append(
+            ArchivedRecord.objects.filter(within(plus + minus), **mine)
+            .values("domain_id")
+            .annotate(total=Sum(sign), failed=Sum(sign, filter=~Q(notify_result="success")))
+            .order_by()
         )
-    for query in queries:
-        for row in query.order_by():
-            if row["domain_id"] not in counts:
-                continue  # everyone's read: a domain gone meanwhile
-            counts[row["domain_id"]][0] += row["n"]
-            if row["notify_result"] != "success":
-                counts[row["domain_id"]][1] += row["n"]
+    return parts
+
+
+def _union(parts: list[QuerySet]) -> QuerySet:
+    return parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+
+
+def delivery_counts(
+    *,
+    domain_ids: list[int],
+    start: dt.datetime,
+    end: dt.datetime,
+    everyone: bool = False,
+    now: dt.datetime | None = None,
+) -> dict[int, Totals]:
+    """Deliveries and failures per domain in [start, end): whole hours from the hourly totals,
+    the partial hours at the two edges from the records (or from their hour's total less the
+    records outside them, whichever reads fewer). Exact, and O(hours + edge records): at most
+    half an hour of records at each edge. One statement, so one snapshot: a harvest storing
+    meanwhile cannot be half subtracted. `everyone`: `domain_ids` are every domain, read
+    without a list of them (an IN list of 1,000 ids cost the failure overview four times the
+    query itself)."""
+    mine = {} if everyone else {"domain_id__in": domain_ids}
+    parts = _counts_parts(start, end, now or timezone.now(), mine)
+    counts: dict[int, list[int]] = {d: [0, 0] for d in domain_ids}
+    for row in _union(parts) if parts else ():
+        if row["domain_id"] in counts:  # everyone's read: not a domain gone meanwhile
+            counts[row["domain_id"]][0] += row["total"] or 0
+            counts[row["domain_id"]][1] += row["failed"] or 0
     return {d: Totals(total, failed) for d, (total, failed) in counts.items()}
+
+
+def _period_parts(period: str, now: dt.datetime) -> list[QuerySet]:
+    """Every domain's (domain_id, total, failed) rows over `period` ("now": the last hour, as
+    delivery_counts counts it; "24h", "7d", "30d" as failure_totals does), adding up."""
+    if period == "now":
+        return _counts_parts(now - dt.timedelta(hours=1), now, now, {})
+    hours, days = _period_ranges(PERIODS[period], _totals_end(now))
+    parts = [
+        DomainHourlyTotal.objects.filter(hours)
+        .values("domain_id")
+        .annotate(total=Sum("deliveries"), failed=Sum("failed"))
+        .order_by()
+    ]
+    if days is not None:
+        parts.append(
+            DailyRollup.objects.filter(day__gte=days[0], day__lt=days[1])
+            .values("domain_id")
+            .annotate(total=Sum("count"), failed=Sum("count", filter=~Q(notify_result="success")))
+            .order_by()
+        )
+    return parts
+
+
+MEASURES = ("rate", "failed", "total")
+
+
+class Ranked(NamedTuple):
+    pk: int
+    name: str
+    totals: dict  # period → Totals | None: the numbers it was ranked by
+
+
+class DomainRanking:
+    """Every current domain ranked by its failures over a period, read a page at a time: the
+    database sums, orders and pages, so a page of 50 of 1,000 domains reads 50 rows.
+
+    `measure` of `period` ("now", "24h", "7d", "30d"; None: by name): "rate", "failed" or
+    "total"; a domain with no deliveries in the period ranks below all with some. Over "now",
+    a domain with fewer than `min_deliveries` ranks after those with enough, and among equal
+    rates more failures come first. Ties go by the 24 hours' rate, then by name, A to Z
+    whichever the direction. A sequence Django's Paginator pages: `count()` and slices.
+    """
+
+    def __init__(
+        self,
+        *,
+        period: str | None,
+        measure: str | None,
+        descending: bool,
+        now: dt.datetime,
+        min_deliveries: int = 0,
+    ):
+        if period not in (None, "now", *PERIODS) or measure not in (None, *MEASURES):
+            raise ValueError(f"no ranking by {measure} of {period}")
+        self.period, self.measure, self.descending = period, measure, descending
+        self.now, self.min_deliveries = now, min_deliveries
+        self.periods = [] if period is None else list(dict.fromkeys([period, "24h"]))
+        self.db = DomainHourlyTotal.objects.all().db  # the archive's reads (a replica's too)
+
+    def count(self) -> int:
+        return Domain.objects.using(self.db).filter(gone_at__isnull=True).count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def _order(self) -> str:
+        way = " DESC" if self.descending else ""
+
+        def rate(t: str) -> str:
+            return (
+                f"CASE WHEN {t}.total > 0 THEN CAST({t}.failed AS DOUBLE PRECISION) / {t}.total "
+                "ELSE -1 END"
+            )
+
+        keys = []
+        if self.period == "now":
+            keys += [
+                f"CASE WHEN COALESCE(t0.total, 0) >= {int(self.min_deliveries)} THEN 1 ELSE 0 END",
+                rate("t0"),
+                "COALESCE(t0.failed, 0)",
+            ]
+        elif self.period is not None:
+            number = f"CASE WHEN t0.total > 0 THEN t0.{self.measure} ELSE -1 END"  # checked
+            keys.append(rate("t0") if self.measure == "rate" else number)
+        if self.period is None:
+            return f"d.name{way}, d.id{way}"
+        if self.period != "24h":
+            keys.append(rate("t1"))
+        return ", ".join(f"{key}{way}" for key in keys) + ", d.name, d.id"
+
+    def __getitem__(self, part: slice) -> list[Ranked]:
+        if not isinstance(part, slice) or part.step not in (None, 1):
+            raise TypeError("DomainRanking reads slices")
+        start = part.start or 0
+        stop = self.count() if part.stop is None else part.stop
+        if stop <= start:
+            return []
+        domain = Domain._meta.db_table
+        joins, columns, params = [], [], []
+        for i, period in enumerate(self.periods):
+            compiler = _union(_period_parts(period, self.now)).query.get_compiler(using=self.db)
+            sql, more = compiler.as_sql()
+            # the ORM's own statement (its parameters passed on) inside a join
+            summed = (
+                f"SELECT u.domain_id, SUM(u.total) AS total, SUM(u.failed) AS failed FROM ({sql}) u"  # noqa: S608
+            )
+            joins.append(f"LEFT JOIN ({summed} GROUP BY u.domain_id) t{i} ON t{i}.domain_id = d.id")
+            columns += [f"t{i}.total", f"t{i}.failed"]
+            params += more
+        # names from the model and the checked period and measure; values are parameters
+        sql = (
+            f"SELECT {', '.join(['d.id', 'd.name', *columns])} FROM {domain} d {' '.join(joins)} "  # noqa: S608
+            f"WHERE d.gone_at IS NULL ORDER BY {self._order()} LIMIT %s OFFSET %s"
+        )
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(sql, [*params, stop - start, start])
+            rows = cursor.fetchall()
+        ranked = []
+        for pk, name, *numbers in rows:
+            totals = {}
+            for i, period in enumerate(self.periods):
+                total, failed = numbers[2 * i], numbers[2 * i + 1]
+                totals[period] = Totals(int(total), int(failed or 0)) if total else None
+            ranked.append(Ranked(pk, name, totals))
+        return ranked
 
 
 def harvested_until_by_domain(*, domain_ids: list[int]) -> dict[int, dt.datetime]:

@@ -1,6 +1,6 @@
-"""The failure overview's rows, ready to render: every domain's numbers read and sorted at
-once, then the rows of the page shown formatted and linked here, so the template only places
-them (50 rows × a dozen cells, of however many domains).
+"""The failure overview's rows, ready to render: every domain ranked by the database (which
+sums, orders and pages them), then the rows of the page shown formatted and linked here, so
+the template only places them (50 rows × a dozen cells, of however many domains).
 
 "Failing now" comes first: a domain three minutes into 100% failures once ranked fourth by
 its 24-hour rate. The default order is the last hour's failure rate, then the day's.
@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import NamedTuple
 from urllib.parse import quote
 
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.urls import reverse
 from django.utils.translation import ngettext
 
-from dashboard.archive.selectors import Totals, delivery_counts, failure_totals
+from dashboard.archive.selectors import (
+    DomainRanking,
+    Ranked,
+    Totals,
+    delivery_counts,
+    failure_totals,
+)
 from dashboard.domains.models import Domain
 from dashboard.domains.templatetags.dashboard import percent, rate_class
 from dashboard.incidents.drawing import Spark, spark
@@ -82,45 +87,25 @@ def _now(hour: Totals | None, href: str) -> Cell:
     return Cell(cell.text, f"{cell.css} few", href, title)
 
 
-class DomainRef(NamedTuple):
-    """Of every domain, what the order needs (the page's rows read the rest)."""
-
-    pk: int
-    name: str
-
-
-@dataclass(frozen=True)
-class Facts:
-    """A domain and what the overview's order is read from (the periods it sorts by)."""
-
-    domain: DomainRef
-    sort_values: dict  # period → Totals | None
+def overview_order(*, sort: str, now: dt.datetime) -> DomainRanking:
+    """Every current domain (streaming and ingest) in the order `sort` asks for, read a page
+    at a time: the database ranks them, so a page of 50 of 1,000 domains reads 50 rows."""
+    period, measure = SORTS[sort.lstrip("-")]
+    return DomainRanking(
+        period=period,
+        measure=measure,
+        descending=sort.startswith("-"),
+        now=now,
+        min_deliveries=NOW_MIN_DELIVERIES,
+    )
 
 
-def overview_facts(*, sort: str, now: dt.datetime) -> list[Facts]:
-    """Every domain (streaming and ingest) in the order `sort` asks for: of every domain only
-    the numbers the order needs are read (the last hour, the 24 hours that break its ties)."""
-    domains = [
-        DomainRef(*row)
-        for row in Domain.objects.filter(gone_at__isnull=True)
-        .order_by("name")
-        .values_list("pk", "name")
-    ]
-    period = SORTS[sort.lstrip("-")][0]
-    needed = set() if period is None else {period, "24h"}
-    values = _numbers([d.pk for d in domains], needed=needed, now=now, everyone=True)
-    return _sorted([Facts(d, values.get(d.pk, {})) for d in domains], sort)
-
-
-def _numbers(ids: list[int], *, needed: set[str], now: dt.datetime, everyone: bool = False):
-    """domain id → period → Totals | None, for the `needed` periods ("now": the last hour).
-    `everyone`: `ids` are every domain, read at once (no IN list of them)."""
-    totals = failure_totals(domain_ids=None if everyone else ids, now=now, periods=needed)
+def _numbers(ids: list[int], *, needed: set[str], now: dt.datetime):
+    """domain id → period → Totals | None, for the `needed` periods ("now": the last hour)."""
+    totals = failure_totals(domain_ids=ids, now=now, periods=needed)
     hour = {}
     if "now" in needed:
-        hour = delivery_counts(
-            domain_ids=ids, start=now - dt.timedelta(hours=1), end=now, everyone=everyone
-        )
+        hour = delivery_counts(domain_ids=ids, start=now - dt.timedelta(hours=1), end=now, now=now)
     numbers = {}
     for pk in ids:
         mine = totals.get(pk, {})
@@ -130,20 +115,20 @@ def _numbers(ids: list[int], *, needed: set[str], now: dt.datetime, everyone: bo
     return numbers
 
 
-def overview_rows(page: list[Facts], *, now: dt.datetime) -> list[OverviewRow]:
+def overview_rows(page: list[Ranked], *, now: dt.datetime) -> list[OverviewRow]:
     """The rows of the page shown: the rest of its domains' numbers read (those the order
     was read from are shown as they are), formatted and linked."""
-    ids = [f.domain.pk for f in page]
+    ids = [ranked.pk for ranked in page]
     domains = Domain.objects.select_related("team", "record_config", "stream_config").in_bulk(ids)
-    known = set(page[0].sort_values) if page else set()
+    known = set(page[0].totals) if page else set()
     numbers = _numbers(ids, needed={"now", "24h", "7d", "30d"} - known, now=now)
     sparklines = failure_sparklines(domain_ids=ids, now=now)
     incidents = open_incident_counts(domain_ids=ids)
     records, incident_list = reverse("records"), reverse("incidents")
     rows = []
-    for facts in page:
-        domain = domains.get(facts.domain.pk)
-        values = {**facts.sort_values, **numbers[facts.domain.pk]}
+    for ranked in page:
+        domain = domains.get(ranked.pk)
+        values = {**ranked.totals, **numbers[ranked.pk]}
         if domain is None:
             continue  # deleted meanwhile
         day, week, month = values["24h"], values["7d"], values["30d"]
@@ -168,31 +153,6 @@ def overview_rows(page: list[Facts], *, now: dt.datetime) -> list[OverviewRow]:
             )
         )
     return rows
-
-
-def _sorted(rows: list[Facts], sort: str) -> list[Facts]:
-    key = sort.lstrip("-")
-    descending = sort.startswith("-")
-    period, measure = SORTS[key]
-    if period is None:
-        return list(reversed(rows)) if descending else rows
-
-    def value(row: Facts, which: str = period) -> tuple:
-        found = row.sort_values.get(which)
-        number = getattr(found, measure, None) if found else None
-        number = -1 if number is None else number
-        if which == "now":
-            # failing now: a receiver failing hundreds of callbacks comes before one that
-            # failed the only three of a quiet hour
-            enough = bool(found and found.total >= NOW_MIN_DELIVERIES)
-            return (enough, number, found.failed if found else 0)
-        return (number,)
-
-    # ties (most domains, the last hour) in the order of the day's rate, then by name (a
-    # stable sort keeps the rows' order among equal keys, reversed or not)
-    if period == "24h":
-        return sorted(rows, key=value, reverse=descending)
-    return sorted(rows, key=lambda row: (value(row), value(row, "24h")), reverse=descending)
 
 
 def checked_sort(requested: str | None) -> str:

@@ -57,7 +57,7 @@ from dashboard.redelivery.selectors import latest_attempts, record_attempts, red
 from . import exports
 from .forms import LIVE, LIVE_PAGE_MAX, MISSING, PAGE_SIZES, RecordsFilterForm, freeze_filters
 from .models import Export
-from .overview import NOW_MIN_DELIVERIES, checked_sort, overview_facts, overview_rows
+from .overview import NOW_MIN_DELIVERIES, checked_sort, overview_order, overview_rows
 from .selectors import notify_records_iter, notify_records_page
 from .timeline import names_problem, page_rows, pushes_compare, stream_timeline
 
@@ -472,8 +472,8 @@ def overview(request):
     errors = forms.Form({})  # no fields: only a junk page number is said on it
     errors.full_clean()
     now = timezone.now()
-    facts = overview_facts(sort=sort, now=now)
-    page = page_of(request, facts, OVERVIEW_PAGE_SIZE, errors_to=errors)
+    order = overview_order(sort=sort, now=now)
+    page = page_of(request, order, OVERVIEW_PAGE_SIZE, errors_to=errors)
     rows = overview_rows(page.object_list, now=now) if page else []
     context = {
         "errors": errors,

@@ -5,6 +5,7 @@
   archive S     one record on stream S, stored as the harvester stores records
   page S        what a viewer's records page (a GET) shows of stream S, and what a read outside a
                 request (the harvester's kind) counts
+  overview      the failure overview (the domains ranked by the database): shown, and where
 """
 
 from __future__ import annotations
@@ -72,6 +73,23 @@ elif action == "page":
                 "outside_a_request": ArchivedRecord.objects.filter(stream_name=stream).count(),
                 "replica": connections["replica"].settings_dict["PORT"],
                 "queries_on_replica": len(connections["replica"].queries),
+            }
+        )
+    )
+elif action == "overview":
+    client = Client()
+    client.force_login(User.objects.get(username="replica-viewer"))
+    response = client.get("/records/overview/", {"sort": "-now"})
+    ranked = [q["sql"] for q in connections["replica"].queries if "LIMIT" in q["sql"]]
+    print(
+        json.dumps(
+            {
+                "status": response.status_code,
+                "shown": f">{DOMAIN}<" in response.content.decode(),
+                "ranked_on_replica": any("domains_domain d" in sql for sql in ranked),
+                "ranked_on_primary": any(
+                    "domains_domain d" in q["sql"] for q in connections["default"].queries
+                ),
             }
         )
     )

@@ -88,6 +88,14 @@ def test_pages_read_the_archive_from_the_replica_and_the_rest_from_the_primary(c
     assert wait(lambda: replayed(replica_url, "first-stream"))
     page = script(env, "page", "first-stream")
     assert page["status"] == 200 and page["shown"] and page["queries_on_replica"] > 0
+    # the failure overview's ranking (one statement of the archive's numbers) reads it too
+    overview = script(env, "overview")
+    assert overview == {
+        "status": 200,
+        "shown": True,
+        "ranked_on_replica": True,
+        "ranked_on_primary": False,
+    }
 
     # the replica stops replaying: what the primary stores now is not on the replica yet
     with psycopg.connect(replica_url, autocommit=True) as db:
