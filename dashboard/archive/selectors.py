@@ -566,21 +566,17 @@ def delivery_counts(
     domain_ids: list[int],
     start: dt.datetime,
     end: dt.datetime,
-    everyone: bool = False,
     now: dt.datetime | None = None,
 ) -> dict[int, Totals]:
     """Deliveries and failures per domain in [start, end): whole hours from the hourly totals,
     the partial hours at the two edges from the records (or from their hour's total less the
     records outside them, whichever reads fewer). Exact, and O(hours + edge records): at most
     half an hour of records at each edge. One statement, so one snapshot: a harvest storing
-    meanwhile cannot be half subtracted. `everyone`: `domain_ids` are every domain, read
-    without a list of them (an IN list of 1,000 ids cost the failure overview four times the
-    query itself)."""
-    mine = {} if everyone else {"domain_id__in": domain_ids}
-    parts = _counts_parts(start, end, now or timezone.now(), mine)
+    meanwhile cannot be half subtracted."""
+    parts = _counts_parts(start, end, now or timezone.now(), {"domain_id__in": domain_ids})
     counts: dict[int, list[int]] = {d: [0, 0] for d in domain_ids}
     for row in _union(parts) if parts else ():
-        if row["domain_id"] in counts:  # everyone's read: not a domain gone meanwhile
+        if row["domain_id"] in counts:
             counts[row["domain_id"]][0] += row["total"] or 0
             counts[row["domain_id"]][1] += row["failed"] or 0
     return {d: Totals(total, failed) for d, (total, failed) in counts.items()}
@@ -687,9 +683,11 @@ class DomainRanking:
         for i, period in enumerate(self.periods):
             compiler = _union(_period_parts(period, self.now)).query.get_compiler(using=self.db)
             sql, more = compiler.as_sql()
-            # the ORM's own statement (its parameters passed on) inside a join
+            # the ORM's own statement (its parameters passed on) inside a join; a part's sum of
+            # no failures is NULL: none failed is 0 (or the rate would be NULL, ranked apart)
             summed = (
-                f"SELECT u.domain_id, SUM(u.total) AS total, SUM(u.failed) AS failed FROM ({sql}) u"  # noqa: S608
+                "SELECT u.domain_id, COALESCE(SUM(u.total), 0) AS total, "  # noqa: S608
+                f"COALESCE(SUM(u.failed), 0) AS failed FROM ({sql}) u"
             )
             joins.append(f"LEFT JOIN ({summed} GROUP BY u.domain_id) t{i} ON t{i}.domain_id = d.id")
             columns += [f"t{i}.total", f"t{i}.failed"]

@@ -17,7 +17,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from dashboard.archive.selectors import DomainRanking, delivery_counts, failure_totals
+from dashboard.archive.selectors import DomainRanking, Totals, delivery_counts, failure_totals
 from dashboard.domains.models import Domain
 from dashboard.records.overview import NOW_MIN_DELIVERIES, SORTS
 from tests.conftest import ALL_DATABASES, archive
@@ -25,10 +25,14 @@ from tests.conftest import ALL_DATABASES, archive
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
 
-@pytest.fixture
-def now(archived):
-    """The demo account's domains, and beside them domains made to tie and to be quiet."""
-    now = timezone.now()
+@pytest.fixture(params=[13, 47], ids=["13 minutes into the hour", "47 minutes into it"])
+def now(archived, request):
+    """The demo account's domains, and beside them domains made to tie and to be quiet; the
+    ranking asked a while ago, some minutes into an hour (the last hour's two partial hours
+    are read from their records or from the hour's total less the others, by their length;
+    the demo's later records stand for records stamped after the reader's clock)."""
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=1)
+    now = hour + dt.timedelta(minutes=request.param, seconds=30)
 
     def domain(name: str, *events, gone: bool = False) -> None:
         made = Domain.objects.create(
@@ -62,6 +66,8 @@ def now(archived):
     # nothing in the last hour; the 7 and 30 days only
     domain("old.example.net", *[("failed", now - dt.timedelta(days=d)) for d in (3, 10, 20)])
     domain("empty.example.net")
+    # one delivery in the last hour, delivered, in the hour before this one: 0%, not "no rate"
+    domain("edge-only.example.net", *minutes_ago("success", 55), *minutes_ago("failed", 300))
     domain("gone.example.net", *minutes_ago("failed", *range(1, 30)), gone=True)
     # names that tie on every number: A to Z
     for name in ("same-b.example.net", "same-a.example.net"):
@@ -131,6 +137,9 @@ def test_failing_now_puts_the_ties_and_the_quiet_where_a_reader_expects(now):
     assert shown["tie-c.example.net"]["now"].failed == 10
     assert shown["tie-b.example.net"]["24h"].failed == 8
     assert shown["empty.example.net"] == {"now": None, "24h": None}
+    assert shown["edge-only.example.net"]["now"] == Totals(1, 0)
+    # among the quiet (under 10 deliveries), 0% ranks above the domains with no deliveries
+    assert names.index("edge-only.example.net") < names.index("empty.example.net")
 
 
 def test_only_known_periods_and_measures_are_ranked_by():
