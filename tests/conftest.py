@@ -17,14 +17,21 @@ from dashboard.upstream import get_client, reset_client
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """The run's export folder (dashboard.settings_test) goes with the run that made it."""
+    """The run's export folder and its SQLite test databases (dashboard.settings_test) go
+    with the run that made them (the browser run's sandbox database outlived it)."""
     import os
     import shutil
+    from pathlib import Path
 
     from django.conf import settings
 
     if os.environ.get("DASHBOARD_TEST_EXPORTS_OWNER") == str(os.getpid()):
         shutil.rmtree(settings.EXPORT_DIR, ignore_errors=True)
+    for alias in settings.DATABASES.values():
+        name = alias.get("TEST", {}).get("NAME")
+        if name and name.endswith(f"_{os.getpid()}.sqlite3"):
+            for path in (name, f"{name}-wal", f"{name}-shm"):
+                Path(path).unlink(missing_ok=True)
 
 
 def pytest_collection_modifyitems(config, items):
