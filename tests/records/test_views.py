@@ -311,7 +311,12 @@ def test_failure_overview_puts_failing_now_first_then_the_days_rate(browse):
     def now_key(row):
         hour = row.sort_values["now"]
         enough = bool(hour and hour.total >= 10)
-        return (enough, hour.rate if hour and hour.rate is not None else -1)
+        # among equal rates, more failures first
+        return (
+            enough,
+            hour.rate if hour and hour.rate is not None else -1,
+            hour.failed if hour else 0,
+        )
 
     def day_rate(row):
         day = row.sort_values["24h"]
