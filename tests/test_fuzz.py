@@ -41,6 +41,11 @@ text = st.one_of(
             "2026-02-30T25:61",
             "custom",
             "failed",
+            # the failure overview's sorts, which reach its ranking statement
+            "-now",
+            "rate30",
+            "-failed24",
+            "name",
             # bracketed hosts that once split before the safety verdict
             "http://[::1",
             "http://[::ffff:127.1]:9321/x",
@@ -184,7 +189,7 @@ def test_path_parameters(lead_client, name, kind):
 
 
 @FUZZ
-@given(query=params(["team", "domain", "state", "page", "period"]))
+@given(query=params(["team", "domain", "state", "page", "period", "sort"]))
 def test_incidents_and_charts(lead_client, query):
     check(lead_client.get("/incidents/", query))
     assert lead_client.get(f"/domains/{TEAM_DOMAIN}/", query).status_code == 200
