@@ -14,7 +14,6 @@ from django.utils.translation import gettext_lazy
 
 from .models import AuditEntry
 
-CONFIG_KINDS = (AuditEntry.Kind.RECORD, AuditEntry.Kind.SNAPSHOT, AuditEntry.Kind.STREAM)
 CONFIG_ACTIONS = (
     AuditEntry.Action.ADD,
     AuditEntry.Action.UPDATE,
@@ -51,11 +50,12 @@ def last_change(*, domain, kind) -> AuditEntry | None:
 def config_changes(
     *, start: dt.datetime, end: dt.datetime, domain=None, limit: int = 200
 ) -> list[AuditEntry]:
-    """Successful config changes (both kinds) within [start, end], oldest first: the chart's
-    markers."""
+    """Successful recording and snapshot config changes within [start, end], oldest first:
+    the trend charts' markers."""
+    kinds = (AuditEntry.Kind.RECORD, AuditEntry.Kind.SNAPSHOT)
     entries = (
         config_changes_made()
-        .filter(kind__in=CONFIG_KINDS, created_at__gte=start, created_at__lte=end)
+        .filter(kind__in=kinds, created_at__gte=start, created_at__lte=end)
         .order_by("created_at")
     )
     if domain is not None:

@@ -16,7 +16,7 @@ from dashboard.archive.models import (
     TotalHourlyRollup,
 )
 from dashboard.audit.models import AuditEntry
-from dashboard.audit.selectors import config_changes_made
+from dashboard.audit.selectors import config_changes
 from dashboard.domains.models import Domain
 from dashboard.periods import CHART_STEPS, SPANS
 
@@ -165,14 +165,8 @@ def domain_chart(*, domain: Domain | None, period: str, now: dt.datetime | None 
             bucket.failed += row["n"]
             name = row["failure_class"] or "other"
             bucket.classes[name] = bucket.classes.get(name, 0) + row["n"]
-    entries = (
-        config_changes_made()
-        .filter(kind__in=["record", "snapshot"], created_at__gte=start, created_at__lte=end)
-        .order_by("created_at")
-    )
-    if domain is not None:
-        entries = entries.filter(domain=domain)
-    markers = [Marker(at=e.created_at, entry=e) for e in entries[:200]]
+    changes = config_changes(start=start, end=end, domain=domain, limit=200)
+    markers = [Marker(at=e.created_at, entry=e) for e in changes]
     return Chart(period=period, start=start, end=end, buckets=buckets, markers=markers)
 
 
