@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "dashboard.accounts.middleware.UserTimezoneMiddleware",
     "dashboard.accounts.middleware.RoleRequiredMiddleware",
+    "dashboard.accounts.middleware.NulInAddressMiddleware",  # its check runs after sign-in's
     "dashboard.ops.replica.ReplicaReadsMiddleware",
 ]
 

@@ -70,7 +70,7 @@ def check(response):
     assert response.status_code < 500, response.content[:500]
     if response.status_code == 400:
         body = response.content.decode()
-        assert 'class="error' in body or "Not sent" in body
+        assert 'class="error' in body or "Not sent" in body or 'id="bad-request"' in body
 
 
 @pytest.fixture(params=["Pacific/Kiritimati", "Etc/GMT%2B12"], ids=["UTC+14", "UTC-12"])
@@ -192,7 +192,9 @@ def test_path_parameters(lead_client, name, kind):
 @given(query=params(["team", "domain", "state", "page", "period", "sort"]))
 def test_incidents_and_charts(lead_client, query):
     check(lead_client.get("/incidents/", query))
-    assert lead_client.get(f"/domains/{TEAM_DOMAIN}/", query).status_code == 200
+    # a junk period is the default chart; only a NUL in the address is refused (a 400, said)
+    nul = any("\x00" in key + value for key, value in query.items())
+    assert lead_client.get(f"/domains/{TEAM_DOMAIN}/", query).status_code == (400 if nul else 200)
     check(lead_client.get("/records/overview/", query))  # a junk page: 400, said
 
 

@@ -1,5 +1,6 @@
 """Request-wide rules: the user's time zone, no access without a role, no caching of pages
-that belong to a signed-in user, and sign-in redirects that work for htmx requests."""
+that belong to a signed-in user, sign-in redirects that work for htmx requests, and no NUL
+in an address."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import zoneinfo
 from urllib.parse import unquote
 
 from django.conf import settings
+from django.http import JsonResponse
 from django.shortcuts import render, resolve_url
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 
 from .roles import has_any_role
@@ -65,6 +68,38 @@ class RoleRequiredMiddleware:
         ):
             return render(request, "accounts/no_access.html", {"leads": leads()}, status=403)
         return self.get_response(request)
+
+
+class NulInAddressMiddleware:
+    """An address with U+0000 in its path or its query is a 400 that says so, before any view
+    reads it (pages and the API alike): no browser sends one, and PostgreSQL refuses it in a
+    query, which made a 500 of every view that filtered on such a value. Signing in comes
+    first: this runs after the sign-in and role checks."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if "\x00" in request.path_info:
+            reason = _(
+                "The address contains a NUL character (U+0000) in its path: it cannot be read."
+            )
+        else:
+            name = next(
+                (key for key, values in request.GET.lists() if "\x00" in key + "".join(values)),
+                None,
+            )
+            if name is None:
+                return None
+            reason = _(
+                "In the address, “%(name)s” contains a NUL character (U+0000): it cannot be read."
+            ) % {"name": name.replace("\x00", "\ufffd")[:40]}
+        if request.path_info.startswith("/api/"):
+            return JsonResponse({"detail": reason}, status=400)
+        return render(request, "400.html", {"reason": reason}, status=400)
 
 
 class PrivatePagesMiddleware:

@@ -1,6 +1,7 @@
 """/api/v1/: the API itself (bearer tokens; not the session sign-in), its docs page."""
 
-from django.urls import URLPattern, URLResolver, path
+from django.http import JsonResponse
+from django.urls import URLPattern, URLResolver, path, re_path
 
 from . import views
 from .api import api
@@ -16,8 +17,14 @@ def _without_session_sign_in(patterns):
     return patterns
 
 
+def _no_such_endpoint(request, rest):
+    """An address under /api/v1/ that is no endpoint: a client reads JSON, not the 404 page."""
+    return JsonResponse({"detail": "No such endpoint: see /api/v1/docs."}, status=404)
+
+
 _patterns, _app, _namespace = api.urls
 urlpatterns = [
     path("docs", views.docs, name="api_docs"),
     path("", (_without_session_sign_in(_patterns), _app, _namespace)),
+    *_without_session_sign_in([re_path(r"^(?P<rest>[\s\S]*)$", _no_such_endpoint)]),
 ]

@@ -30,6 +30,7 @@ import yaml
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
+from dashboard.contract.text import storable
 from dashboard.domains.kinds import KINDS, kinds_for
 from dashboard.domains.models import Domain
 from dashboard.domains.selectors import config_versions
@@ -192,28 +193,69 @@ def read(raw: bytes) -> list[Wanted]:
     return wanted
 
 
-def parse(text: str) -> list[Wanted]:
-    """What a document asks for, (domain, kind) by (domain, kind), in its order. Raises
-    DocumentError for a document that cannot be read at all; a domain the dashboard does not
-    know, or a kind it does not carry, is kept as a problem for the plan to refuse."""
-    if len(text.encode("utf-8", "replace")) > MAX_BYTES:
-        raise DocumentError(gettext_noop("The document is larger than 2 MB."))
+def _load(text: str):
+    """JSON as JSON (YAML 1.1 reads its escaped surrogate pairs, `"\\ud83d\\ude00"`, as two lone
+    surrogates), anything else as YAML."""
     if "\x00" in text:
         raise DocumentError(gettext_noop("The document contains a NUL character."))
     try:
-        data = yaml.safe_load(text)
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        pass
+    try:
+        return yaml.safe_load(text)
+    except (ValueError, RecursionError):  # a number of over 4,300 digits, lists 1,000 deep
+        raise DocumentError(
+            gettext_noop("The document is too deep or its numbers too long.")
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
         raise DocumentError(
             gettext_noop("The document is neither YAML nor JSON (line %(line)s)."), line=line
         ) from None
+
+
+def _unstorable(data) -> bool:
+    """Whether any text in the document, keys too, holds what no database stores (an escape
+    such as `"\\u0000"` makes one). Each node is looked at once: YAML's aliases can make a
+    document a graph, even a cycle."""
+    seen: set[int] = set()
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if storable(node) != node:
+                return True
+        elif isinstance(node, dict | list) and id(node) not in seen:
+            seen.add(id(node))
+            stack.extend(node.items() if isinstance(node, dict) else node)
+        elif isinstance(node, tuple):
+            stack.extend(node)
+    return False
+
+
+def parse(text: str) -> list[Wanted]:
+    """What a document asks for, (domain, kind) by (domain, kind), in its order. Raises
+    DocumentError for a document that cannot be read at all; a domain the dashboard does not
+    know, or a kind it does not carry, is kept as a problem for the plan to refuse."""
+    if len(text.encode("utf-8", "replace")) > MAX_BYTES:
+        raise DocumentError(gettext_noop("The document is larger than 2 MB."))
+    data = _load(text)
+    if _unstorable(data):
+        raise DocumentError(
+            gettext_noop("The document contains text no database stores: NUL or a lone surrogate.")
+        )
     if not isinstance(data, dict) or not isinstance(data.get("domains"), dict):
         raise DocumentError(gettext_noop("The document has no 'domains' mapping."))
     if data.get("format", FORMAT) != FORMAT:
+        given = data.get("format")
         raise DocumentError(
             gettext_noop("The document's format is %(format)s; this dashboard reads %(ours)s."),
-            format=str(data.get("format"))[:60],
+            # a scalar's words only: YAML's aliases make a list of a billion items in a few lines
+            format=str(given)[:60]
+            if isinstance(given, str | int | float)
+            else type(given).__name__,
             ours=FORMAT,
         )
     names = [str(name) for name in data["domains"]]

@@ -173,6 +173,13 @@ def test_a_document_for_a_domain_one_does_not_edit_is_refused_in_the_plan(client
     assert client.post(f"{answer.json()['url']}/apply", **bearer(secret)).status_code == 409
 
 
+LAUGHS = "\n".join(
+    ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 7)]
+    + ["format: *a6", "domains: {x: *a6}"]
+).encode()
+
+
 @pytest.mark.parametrize(
     ("body", "status", "says"),
     [
@@ -182,6 +189,15 @@ def test_a_document_for_a_domain_one_does_not_edit_is_refused_in_the_plan(client
         (b"domains: [", 400, "neither YAML nor JSON"),
         (b"domains: {}", 400, "names no domain"),
         (b"domains:\n  a\x00b: {}", 400, "NUL"),
+        # what escapes make: NUL, a lone surrogate (each once a 500 on PostgreSQL)
+        (b'{"domains": {"a\\u0000b": {}}}', 400, "NUL or a lone surrogate"),
+        (b'{"domains": {"\\ud83d.example.com": {}}}', 400, "NUL or a lone surrogate"),
+        (b'domains: {"x": {record: {notify_url: "\\ud800"}}}', 400, "NUL or a lone surrogate"),
+        # Python's limits (each once a 500): nesting, a number of 5,000 digits
+        (b"domains: " + b"[" * 3000 + b"]" * 3000, 400, "too deep"),
+        (b"format: " + b"7" * 5000 + b"\ndomains: {x: {}}", 400, "too deep or its numbers"),
+        # YAML's aliases: ten million items in a few lines, said by their kind, not written out
+        (LAUGHS, 400, "format is list"),
         (b"format: other/v9\ndomains: {x: {}}", 400, "format"),
         (b"# " + b"x" * 2_000_001, 413, "larger than 2 MB"),
         (b"# " + b"x" * 3_000_000, 413, "larger than 2 MB"),  # past Django's own limit

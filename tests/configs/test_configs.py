@@ -4,6 +4,7 @@ read back through the official SDK; who may plan what; documents that cannot be 
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -219,6 +220,16 @@ def test_unsafe_or_unreadable_changes_are_refused_and_nothing_is_sent(lead, sync
 def test_documents_that_cannot_be_read_say_where(text, says, synced):
     with pytest.raises(ValueError, match=says):
         parse(text)
+
+
+def test_a_json_document_reads_its_escapes_as_json_does(synced):
+    """Python's `json.dumps` writes 😀 as the pair `\\ud83d\\ude00`, which YAML reads as two
+    lone surrogates (a 500 when they reached the database)."""
+    url = "https://hooks.example.org/live/😀?ch=直播"
+    text = json.dumps({"domains": {TEAM_DOMAIN: {"record": {"notify_url": url}}}})
+    assert "\\ud83d" in text
+    (wanted,) = parse(text)
+    assert wanted.values["notify_url"] == url
 
 
 def test_an_unknown_domain_and_a_kind_it_does_not_carry_are_refused(lead, synced):
