@@ -6,12 +6,15 @@ import unicodedata
 
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import UsernameField
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from dashboard.domains.models import Team
 
 from .models import GroupMapping
 from .roles import RANK, ROLE_LABELS, ROLES, role_of
+from .security import sign_in_identity
 
 
 def role_choices(actor) -> list[tuple[str, str]]:
@@ -41,10 +44,11 @@ class PersonForm(forms.Form):
 
 
 class NewPersonForm(PersonForm):
-    username = forms.RegexField(
+    # NFKC-normalised first, as the user is saved (full-width `ｌｅａｄ` is `lead`), then checked
+    username = UsernameField(
         label=_("User name"),
         max_length=150,
-        regex=r"^[\w.@+-]+\Z",
+        validators=[RegexValidator(r"^[\w.@+-]+\Z", _("Letters, digits and @ . + - _ only."))],
         help_text=_("Letters, digits and @ . + - _ only."),
     )
     password = forms.CharField(
@@ -56,8 +60,13 @@ class NewPersonForm(PersonForm):
     field_order = ["username", "first_name", "last_name", "email", "role", "teams", "password"]
 
     def clean_username(self):
+        """A name nobody has, nor one that signs in as theirs (`Lead` or `ｌｅａｄ` for `lead`,
+        `STRASSE` for `straße`): two such accounts would share one sign-in throttle and be told
+        apart by no one. People are few; every name is compared."""
         username = self.cleaned_data["username"]
-        if get_user_model().objects.filter(username__iexact=username).exists():
+        identity = sign_in_identity(username)
+        names = get_user_model().objects.values_list("username", flat=True)
+        if any(sign_in_identity(name) == identity for name in names.iterator()):
             raise forms.ValidationError(_("Someone already has this user name."))
         return username
 

@@ -83,3 +83,39 @@ def test_weak_or_taken_user_names_and_passwords_are_refused_with_messages(client
     assert response.status_code == 400
     assert "Someone already has this user name." in body and "too short" in body
     assert User.objects.count() == 2  # nothing half-written
+
+
+@pytest.mark.parametrize(
+    ("taken", "wanted"),
+    [
+        ("victim", "ｖｉｃｔｉｍ"),  # full-width: saved as `victim` (an IntegrityError, a 500)
+        ("victim", "𝐯𝐢𝐜𝐭𝐢𝐦"),  # mathematical bold: the same
+        ("victim", "Ｖｉｃｔｉｍ"),  # saved as `Victim`: a second account signing in as one
+        ("straße", "STRASSE"),  # case-folded alike
+        ("ǅemal", "ǆemal"),  # title case
+    ],
+)
+def test_a_user_name_that_signs_in_as_someone_elses_is_refused(client, lead, taken, wanted):
+    make_user(taken, None)
+    client.force_login(lead)
+    answer = client.post(
+        "/people/add/", {"username": wanted, "password": NEW_PASSWORD, "role": "Viewer"}
+    )
+    assert answer.status_code == 400
+    assert "Someone already has this user name." in answer.content.decode()
+    assert User.objects.count() == 2
+
+
+def test_a_full_width_user_name_is_saved_as_it_signs_in(client, lead):
+    client.force_login(lead)
+    answer = client.post(
+        "/people/add/", {"username": "ｎｅｗｃｏｍｅｒ", "password": NEW_PASSWORD, "role": "Viewer"}
+    )
+    assert answer.status_code == 302
+    assert User.objects.filter(username="newcomer").exists()
+    # a character that becomes one the form does not allow: refused with the form's words
+    answer = client.post(
+        "/people/add/", {"username": "half½", "password": NEW_PASSWORD, "role": "Viewer"}
+    )
+    assert answer.status_code == 400
+    assert "Letters, digits and @ . + - _ only." in answer.content.decode()
