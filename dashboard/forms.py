@@ -1,5 +1,6 @@
 """What every form shares: the renderer (every field through templates/forms/field.html), the
-date and time inputs, "mute until", and the validators of text that must stay on one line."""
+date and time inputs, "mute until", rows chosen by id, and the validators of text that must stay
+on one line."""
 
 from __future__ import annotations
 
@@ -20,6 +21,31 @@ gettext_noop("- Select an option -")
 
 class FormRenderer(TemplatesSetting):
     field_template_name = "forms/field.html"
+
+
+ROW_ID_MAX = 2**63 - 1  # the largest id any of the dashboard's databases stores
+
+
+def _beyond_any_row(pk) -> bool:
+    try:
+        return abs(int(str(pk))) > ROW_ID_MAX
+    except ValueError:  # not a number (or 4,300 digits of one): Django's own check says so
+        return False
+
+
+class RowsChoiceField(forms.ModelMultipleChoiceField):
+    """Rows chosen by id (checkboxes). An id no database holds is refused as any id that is
+    not among the choices: SQLite raised OverflowError on it, a 500."""
+
+    def clean(self, value):
+        for pk in value or ():
+            if _beyond_any_row(pk):
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super().clean(value)
 
 
 class LocalDateTimeInput(forms.DateTimeInput):

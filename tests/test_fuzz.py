@@ -8,6 +8,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+from django.contrib.auth.models import User
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -240,3 +241,68 @@ def test_redelivery_confirm(lead_client, query):
 @given(data=params(["action"]))
 def test_redelivery_actions(lead_client, data):
     assert lead_client.post("/redelivery/999999/action/", data).status_code == 404
+
+
+@FUZZ
+@given(
+    data=params(["domains", "action", "url", "source"]),
+    domains=st.lists(text, max_size=3),
+)
+def test_bulk_form(lead_client, data, domains):
+    check(lead_client.post("/configs/bulk/", {**data, "domains": domains}))
+
+
+@FUZZ
+@given(data=params(["document"]))
+def test_config_plan_form(lead_client, data):
+    check(lead_client.post("/configs/plan/", data))
+
+
+@FUZZ
+@given(data=params(["username", "first_name", "last_name", "email", "role", "password"]))
+def test_person_form(lead_client, data):
+    check(lead_client.post("/people/add/", data))
+
+
+@FUZZ
+@given(data=params(["group", "role"]), teams=st.lists(text, max_size=3))
+def test_group_mapping_form(lead_client, data, teams):
+    check(lead_client.post("/people/groups/", {**data, "teams": teams}))
+
+
+@FUZZ
+@given(data=params(["name", "days", "may_change_configs"]))
+def test_token_form(lead_client, data):
+    check(lead_client.post("/account/tokens/", data))
+
+
+@FUZZ
+@given(query=params(["q", "app", "stream", "window", "at", "page"]))
+def test_search_and_timelines(lead_client, query):
+    assert lead_client.get("/search/", query).status_code < 500
+    check(lead_client.get("/records/streams/", query))
+    check(lead_client.get("/records/streams/live/cam1/", query))
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/configs/bulk/", {"action": "copy_from", "source": "1"}),
+        ("/people/add/", {"username": "someone", "password": "Very-long-pass-42"}),
+        ("/people/groups/", {"group": "live-support", "role": "Viewer"}),
+    ],
+)
+def test_an_id_beyond_any_row_is_refused_said(lead_client, path, data):
+    """2⁶³ in a checkbox list was an OverflowError on SQLite (a 500); now it is refused as any
+    id that is not a choice, and nothing is written."""
+    from dashboard.accounts.models import GroupMapping
+    from dashboard.configs.models import ConfigRun
+
+    field = "domains" if "bulk" in path else "teams"
+    users = User.objects.count()
+    for pk in ("9223372036854775808", "-9223372036854775809", "9" * 30):
+        answer = lead_client.post(path, {**data, field: ["1", pk]})
+        assert answer.status_code == 400
+        assert f"“{pk}” is not a valid value." in answer.content.decode()
+    assert User.objects.count() == users
+    assert not GroupMapping.objects.exists() and not ConfigRun.objects.exists()

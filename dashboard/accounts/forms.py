@@ -11,6 +11,7 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from dashboard.domains.models import Team
+from dashboard.forms import RowsChoiceField
 
 from .models import GroupMapping
 from .roles import RANK, ROLE_LABELS, ROLES, role_of
@@ -28,7 +29,7 @@ class PersonForm(forms.Form):
     last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
     email = forms.EmailField(label=_("Email"), required=False)
     role = forms.ChoiceField(label=_("Role"), required=False)
-    teams = forms.ModelMultipleChoiceField(
+    teams = RowsChoiceField(
         label=_("Teams"),
         queryset=Team.objects.all(),
         required=False,
@@ -99,6 +100,7 @@ class GroupMappingForm(forms.ModelForm):
             "teams": _("Someone in several groups gets all of their teams."),
         }
         widgets = {"teams": forms.CheckboxSelectMultiple}
+        field_classes = {"teams": RowsChoiceField}
 
     def clean_group(self):
         group = unicodedata.normalize("NFC", self.cleaned_data["group"]).strip()

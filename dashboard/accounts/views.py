@@ -258,7 +258,7 @@ def people_list(request):
 @require_http_methods(["GET", "POST"])
 def person_add(request):
     _require_people_admin(request.user)
-    form = NewPersonForm(request.POST or None, actor=request.user)
+    form = NewPersonForm(request.POST if request.method == "POST" else None, actor=request.user)
     if request.method == "POST" and form.is_valid():
         if refusal := grant_refusal(request.user, None, form.cleaned_data.get("role") or ""):
             form.add_error("role", refusal)
@@ -284,7 +284,9 @@ def person_edit(request, user_id: int):
         "teams": list(person.teams.all()),
         "is_active": person.is_active,
     }
-    form = PersonForm(request.POST or None, initial=initial, actor=request.user)
+    form = PersonForm(
+        request.POST if request.method == "POST" else None, initial=initial, actor=request.user
+    )
     if request.method == "POST" and form.is_valid():
         if refusal := grant_refusal(request.user, person, form.cleaned_data.get("role") or ""):
             form.add_error(None, refusal)
@@ -342,7 +344,9 @@ def group_mappings(request, mapping_id: int | None = None):
     mapping = get_object_or_404(GroupMapping, pk=mapping_id) if mapping_id else GroupMapping()
     # "?group=…" fills the new mapping's name (the groups seen at sign-in link to it)
     initial = {} if mapping.pk else {"group": request.GET.get("group", "")[:255]}
-    form = GroupMappingForm(request.POST or None, instance=mapping, initial=initial)
+    form = GroupMappingForm(
+        request.POST if request.method == "POST" else None, instance=mapping, initial=initial
+    )
     if request.method == "POST" and "delete" in request.POST and mapping.pk:
         group_mapping_delete(actor=request.user, mapping=mapping, client_ip=client_ip(request))
         messages.success(request, _("Removed the mapping of %(group)s.") % {"group": mapping.group})
@@ -386,7 +390,7 @@ def group_mappings(request, mapping_id: int | None = None):
 def account(request):
     """Who I am, my role and teams, language and time zone; change my password; sign out
     everywhere."""
-    form = PasswordChangeForm(request.user, request.POST or None)
+    form = PasswordChangeForm(request.user, request.POST if request.method == "POST" else None)
     # People who sign in through the directory have no password here to change.
     if request.method == "POST" and request.user.has_usable_password() and form.is_valid():
         password_change(user=request.user, form=form, client_ip=client_ip(request))

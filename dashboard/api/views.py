@@ -54,7 +54,7 @@ class TokenForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def tokens(request):
     """One's own tokens: make one (shown once), see when each was last used, revoke."""
-    form = TokenForm(request.POST or None, user=request.user)
+    form = TokenForm(request.POST if request.method == "POST" else None, user=request.user)
     secret = ""
     if request.method == "POST" and form.is_valid():
         _token, secret = token_create(

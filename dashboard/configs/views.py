@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dashboard.access import ask_a_lead, domains_editable_by
 from dashboard.accounts.roles import is_lead
 from dashboard.domains.models import Domain, Team
+from dashboard.forms import RowsChoiceField
 from dashboard.htmx import render_page
 from dashboard.logs import enqueue_with_request_id
 
@@ -115,7 +116,7 @@ BULK_ACTIONS = [
 
 
 class BulkForm(forms.Form):
-    domains = forms.ModelMultipleChoiceField(
+    domains = RowsChoiceField(
         label=gettext_lazy("Domains"),
         queryset=Domain.objects.none(),
         widget=forms.CheckboxSelectMultiple,
@@ -154,7 +155,9 @@ def configs_bulk(request):
     # ?domain=<name>… preselects domains (names, as links carry them)
     names = request.GET.getlist("domain")[:1000]
     initial = {"domains": list(Domain.objects.filter(name__in=names).values_list("pk", flat=True))}
-    form = BulkForm(request.POST or None, user=request.user, initial=initial)
+    form = BulkForm(
+        request.POST if request.method == "POST" else None, user=request.user, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         wanted = bulk_wanted(
