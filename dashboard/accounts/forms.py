@@ -15,7 +15,7 @@ from dashboard.forms import RowsChoiceField
 
 from .models import GroupMapping
 from .roles import RANK, ROLE_LABELS, ROLES, role_of
-from .security import sign_in_identity
+from .selectors import username_taken
 
 
 def role_choices(actor) -> list[tuple[str, str]]:
@@ -61,13 +61,8 @@ class NewPersonForm(PersonForm):
     field_order = ["username", "first_name", "last_name", "email", "role", "teams", "password"]
 
     def clean_username(self):
-        """A name nobody has, nor one that signs in as theirs (`Lead` or `ｌｅａｄ` for `lead`,
-        `STRASSE` for `straße`): two such accounts would share one sign-in throttle and be told
-        apart by no one. People are few; every name is compared."""
         username = self.cleaned_data["username"]
-        identity = sign_in_identity(username)
-        names = get_user_model().objects.values_list("username", flat=True)
-        if any(sign_in_identity(name) == identity for name in names.iterator()):
+        if username_taken(username):
             raise forms.ValidationError(_("Someone already has this user name."))
         return username
 

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from .roles import LEAD
+from .security import sign_in_identity
 
 
 def leads() -> list:
@@ -17,3 +18,12 @@ def leads() -> list:
         .distinct()
         .order_by("first_name", "username")
     )
+
+
+def username_taken(username: str) -> bool:
+    """Whether someone has `username`, or a name that signs in as it (`Lead` or `ｌｅａｄ` for
+    `lead`, `STRASSE` for `straße`): two such accounts would share one sign-in throttle and be
+    told apart by no one. People are few; every name is compared."""
+    identity = sign_in_identity(username)
+    names = get_user_model().objects.values_list("username", flat=True)
+    return any(sign_in_identity(name) == identity for name in names.iterator())

@@ -9,7 +9,7 @@ import unicodedata
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,6 +18,7 @@ from dashboard.audit.services import audit_entry_create
 
 from .models import GroupMapping, SsoIdentity
 from .roles import RANK, ROLES, role_of, roles_changed
+from .selectors import username_taken
 from .sessions import sessions_end
 from .sso import SsoPerson, SsoRefused
 
@@ -44,8 +45,28 @@ def _apply(user, *, role: str, teams, data: dict) -> None:
     user.teams.set(teams)
 
 
+class NameTaken(Exception):
+    """Someone has the user name, or one that signs in as it (added a moment ago, say)."""
+
+
+_NEW_NAMES_LOCK = 0x6E65775F6E616D65  # PostgreSQL's advisory lock under which names are taken
+
+
+def _new_names_one_at_a_time() -> None:
+    """In a transaction: wait until no other one is choosing a new user name, so two people
+    added at once (a double-clicked Save, two leads) cannot both take one name, nor two that
+    sign in alike. SQLite's transactions here are IMMEDIATE: they are one at a time already."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_NEW_NAMES_LOCK])
+
+
 def person_create(*, actor, data: dict, client_ip: str | None = None):
+    """A new person with a local password. Raises NameTaken."""
     with transaction.atomic():
+        _new_names_one_at_a_time()
+        if username_taken(data["username"]):
+            raise NameTaken
         user = get_user_model().objects.create_user(
             username=data["username"], password=data["password"]
         )
@@ -132,12 +153,11 @@ def _free_username(wanted: str) -> str:
     `. @ + - _` (as the People form allows) — or `wanted-2`, `wanted-3`…: a signed-in person
     never takes over a local account that shares their directory name, nor gets one that
     only looks like it (`ｌｅａｄ`, `LEAD`)."""
-    User = get_user_model()
     name = unicodedata.normalize("NFKC", wanted).lower()
     name = re.sub(r"[^\w.@+-]+", "-", name).strip(".-")
     base = (name or "person")[:140]
     name, n = base, 1
-    while User.objects.filter(username__iexact=name).exists():
+    while username_taken(name):
         n += 1
         name = f"{base}-{n}"
     return name
@@ -174,6 +194,7 @@ def _sso_sign_in(person: SsoPerson, *, client_ip: str | None):
         )
         created = identity is None
         if created:
+            _new_names_one_at_a_time()
             user = User(username=_free_username(person.username))
             user.set_unusable_password()
             user.save()

@@ -33,6 +33,7 @@ from .security import (
     locked_message,
 )
 from .services import (
+    NameTaken,
     group_mapping_delete,
     group_mapping_save,
     password_change,
@@ -263,11 +264,15 @@ def person_add(request):
         if refusal := grant_refusal(request.user, None, form.cleaned_data.get("role") or ""):
             form.add_error("role", refusal)
         else:
-            user = person_create(
-                actor=request.user, data=form.cleaned_data, client_ip=client_ip(request)
-            )
-            messages.success(request, _("%(name)s can now sign in.") % {"name": user.username})
-            return redirect("people")
+            try:
+                user = person_create(
+                    actor=request.user, data=form.cleaned_data, client_ip=client_ip(request)
+                )
+            except NameTaken:  # added by someone else a moment ago
+                form.add_error("username", _("Someone already has this user name."))
+            else:
+                messages.success(request, _("%(name)s can now sign in.") % {"name": user.username})
+                return redirect("people")
     status = 400 if request.method == "POST" else 200
     return render(request, "accounts/person_form.html", {"form": form, "new": True}, status=status)
 

@@ -119,3 +119,34 @@ def test_a_full_width_user_name_is_saved_as_it_signs_in(client, lead):
     )
     assert answer.status_code == 400
     assert "Letters, digits and @ . + - _ only." in answer.content.decode()
+
+
+def test_look_alike_names_added_at_once_in_several_processes_make_one_person(gunicorn, lead):
+    """Eight adds of one name and its look-alikes sent together to four server processes (a
+    double-clicked Save, two leads at once): one person is made, the others are told the name
+    is taken. Each add hashes its password between the form's check and the insert, so
+    without the lock under which names are taken several passed the check: duplicates were
+    500s and case variants made second accounts."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dashboard.accounts.security import sign_in_identity
+    from tests.conftest import signed_in_session
+
+    names = ["racer", "RACER", "Racer", "ｒａｃｅｒ", "racer", "rAcer", "ＲＡＣＥＲ", "𝐫𝐚𝐜𝐞𝐫"]
+    sessions = [signed_in_session(gunicorn, lead) for _ in names]
+
+    def add(pair):
+        session, name = pair
+        data = {"username": name, "password": NEW_PASSWORD, "role": "Viewer"}
+        answer = session.post("/people/add/", data=data)
+        return answer.status_code, "Someone already has this user name." in answer.text
+
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        answers = sorted(pool.map(add, zip(sessions, names, strict=True)))
+    for session in sessions:
+        session.close()
+    assert answers == [(302, False)] + [(400, True)] * 7, answers
+    made = [
+        u for u in User.objects.values_list("username", flat=True) if sign_in_identity(u) == "racer"
+    ]
+    assert len(made) == 1, made
