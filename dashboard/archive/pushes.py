@@ -35,6 +35,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
@@ -211,6 +212,25 @@ def _window(cursor: HarvestCursor, now: dt.datetime) -> tuple[dt.datetime, dt.da
     return (start, end) if end > start else None
 
 
+def _one_per_publish(pushes: list[PublishedStream]) -> list[PublishedStream]:
+    """The pushes one per (app, stream, publish second), the one that stopped last (or still
+    runs) of any that share one: an encoder that reconnects within the second starts two
+    sessions Live lists with one PublishTime, and the archive keeps one push per publish (one
+    upsert cannot write a row twice: PostgreSQL refused the whole check)."""
+    kept: dict[tuple, PublishedStream] = {}
+    for push in pushes:
+        if push.publish_time is None:
+            continue
+        key = (push.app_name[:255], push.stream_name[:255], push.publish_time)
+        have = kept.get(key)
+        if have is None or (
+            have.stop_time is not None
+            and (push.stop_time is None or push.stop_time > have.stop_time)
+        ):
+            kept[key] = push
+    return list(kept.values())
+
+
 def domain_check(cursor: HarvestCursor, *, now: dt.datetime) -> DomainCheck | None:
     """Check one ingest domain's pushes since its last check. Raises UpstreamError."""
     domain = cursor.domain
@@ -241,9 +261,7 @@ def domain_check(cursor: HarvestCursor, *, now: dt.datetime) -> DomainCheck | No
     configured = configured_over(domain, start, end)
     told = _told(domain, start, end)
     rows = []
-    for push in pushes:
-        if push.publish_time is None:
-            continue
+    for push in _one_per_publish(pushes):
         missing = [
             kind
             for kind in expected_of(push, configured=configured, until=end)
@@ -263,14 +281,15 @@ def domain_check(cursor: HarvestCursor, *, now: dt.datetime) -> DomainCheck | No
             )
         )
     outcome.pushes = len(rows)
-    PushedSession.objects.bulk_create(
-        rows,
-        batch_size=1000,
-        update_conflicts=True,
-        unique_fields=["domain", "app_name", "stream_name", "publish_time"],
-        update_fields=["stop_time", "client_addr", "missing", "checked_at"],
-    )
-    HarvestCursor.objects.filter(pk=cursor.pk).update(pushes_checked_until=end)
+    with transaction.atomic():  # the pushes and the cursor move together, or neither does
+        PushedSession.objects.bulk_create(
+            rows,
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["domain", "app_name", "stream_name", "publish_time"],
+            update_fields=["stop_time", "client_addr", "missing", "checked_at"],
+        )
+        HarvestCursor.objects.filter(pk=cursor.pk).update(pushes_checked_until=end)
     return outcome
 
 
@@ -301,6 +320,15 @@ def pushes_check(
             outcome = DomainCheck(cursor.domain.name, start, start, error=error.describe())
             logger.warning("push check: %s: %s", cursor.domain.name, outcome.error)
             unwell = not error.refused or error.code == "CircuitOpen"
+        except Exception as error:  # noqa: BLE001 - one domain's failure must not stop the others
+            logger.exception("push check: %s failed", cursor.domain.name)
+            start = cursor.pushes_checked_until or now()
+            outcome = DomainCheck(
+                cursor.domain.name,
+                start,
+                start,
+                error=f"internal error: {type(error).__name__}: {error}",
+            )
         if outcome is None:
             continue
         report.domains.append(outcome)

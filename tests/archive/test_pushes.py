@@ -177,6 +177,45 @@ def test_a_push_still_running_is_read_again_until_it_stops(archived):
     assert checked.start == open_since  # not where the last check ended
 
 
+def test_pushes_republished_within_the_second_are_kept_once(archived):
+    """An encoder that reconnects within the second: two sessions of one stream with one
+    PublishTime. The check keeps the one that stopped last; before, PostgreSQL refused the
+    whole upsert and the push check of every domain after it stopped for 7 days."""
+    from collections import Counter
+
+    sandbox = SandboxDomain.objects.get(name=INGEST)
+    SandboxDomain.objects.filter(pk=sandbox.pk).update(records_per_hour=1200)  # 600 pushes/h
+    cursor = HarvestCursor.objects.get(domain__name=INGEST)
+    end = cursor.pushes_checked_until
+    start = end - dt.timedelta(hours=3)
+    HarvestCursor.objects.filter(pk=cursor.pk).update(pushes_checked_until=start)
+    PushedSession.objects.filter(domain__name=INGEST).delete()
+    plan = planned(INGEST, start, end)
+    keys = Counter((s.app, s.stream, s.began.replace(microsecond=0)) for s in plan)
+    twice = [key for key, n in keys.items() if n > 1]
+    assert twice  # the plan has them: the test is not vacuous
+
+    report = pushes_check()
+
+    checked = next(d for d in report.domains if d.domain == INGEST)
+    assert not checked.error
+    stored = {
+        (p.app_name, p.stream_name, p.publish_time): p.stop_time
+        for p in PushedSession.objects.filter(domain__name=INGEST)
+    }
+    assert len(stored) == len(keys) == checked.pushes
+    now = timezone.now()
+    for key in twice:
+        ends = [
+            s.ended.replace(microsecond=0)
+            for s in plan
+            if (s.app, s.stream, s.began.replace(microsecond=0)) == key
+        ]
+        last = max(ends)
+        assert stored[key] == (last if last <= now else None)
+    assert HarvestCursor.objects.get(pk=cursor.pk).pushes_checked_until == end
+
+
 def test_nothing_is_checked_before_the_domains_records_are_archived(archived):
     HarvestCursor.objects.filter(domain__name=INGEST).update(
         harvested_until=None, pushes_checked_until=None
