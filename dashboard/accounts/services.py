@@ -293,11 +293,15 @@ def _mapping_state(mapping: GroupMapping) -> dict:
     }
 
 
+class GroupMapped(Exception):
+    """Another mapping has the group (saved by someone else a moment ago)."""
+
+
 def group_mapping_save(
     *, actor, mapping_id: int | None, group: str, role: str, teams, client_ip=None
 ) -> GroupMapping:
     """Add (no id) or change what a directory group gives; audited. Takes effect at each
-    member's next sign-in."""
+    member's next sign-in. Raises GroupMapped."""
     with transaction.atomic():
         if mapping_id is None:
             mapping, before = GroupMapping(), None
@@ -306,7 +310,11 @@ def group_mapping_save(
             before = _mapping_state(mapping)
         mapping.group = group
         mapping.role = role if role in ROLES else ""
-        mapping.save()
+        try:
+            with transaction.atomic():
+                mapping.save()
+        except IntegrityError:  # the group mapped a moment ago (a double-clicked Save)
+            raise GroupMapped from None
         mapping.teams.set(teams)
         after = _mapping_state(mapping)
         if before != after:

@@ -33,6 +33,7 @@ from .security import (
     locked_message,
 )
 from .services import (
+    GroupMapped,
     NameTaken,
     group_mapping_delete,
     group_mapping_save,
@@ -357,19 +358,24 @@ def group_mappings(request, mapping_id: int | None = None):
         messages.success(request, _("Removed the mapping of %(group)s.") % {"group": mapping.group})
         return redirect("group_mappings")
     if request.method == "POST" and form.is_valid():
-        saved = group_mapping_save(
-            actor=request.user,
-            mapping_id=mapping.pk,
-            group=form.cleaned_data["group"],
-            role=form.cleaned_data["role"],
-            teams=form.cleaned_data["teams"],
-            client_ip=client_ip(request),
-        )
-        messages.success(
-            request,
-            _("Saved. Members of %(group)s get it at their next sign-in.") % {"group": saved.group},
-        )
-        return redirect("group_mappings")
+        try:
+            saved = group_mapping_save(
+                actor=request.user,
+                mapping_id=mapping.pk,
+                group=form.cleaned_data["group"],
+                role=form.cleaned_data["role"],
+                teams=form.cleaned_data["teams"],
+                client_ip=client_ip(request),
+            )
+        except GroupMapped:  # the form's own words for a group mapped already
+            form.add_error("group", GroupMapping().unique_error_message(GroupMapping, ["group"]))
+        else:
+            messages.success(
+                request,
+                _("Saved. Members of %(group)s get it at their next sign-in.")
+                % {"group": saved.group},
+            )
+            return redirect("group_mappings")
     mappings = GroupMapping.objects.prefetch_related("teams")
     mapped = set(mappings.values_list("group", flat=True))
     seen: dict[str, int] = {}

@@ -176,3 +176,30 @@
     open = [];
   });
 })();
+
+// A form that posts and leaves the page is sent once: a double-clicked Save made two alert
+// rules (two messages for every alert), two tokens, two people. The page that answers has
+// forms of its own; Back to this one (from the browser's cache) lets it be sent again, and so
+// do 10 seconds without an answer (a download leaves the page where it is). htmx forms keep
+// their own rules.
+(function () {
+  "use strict";
+  var AGAIN_AFTER_MS = 10000;
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || (form.method || "").toLowerCase() !== "post") return;
+    if (form.hasAttribute("hx-post") || form.target) return;
+    var sentAt = parseInt(form.dataset.sentAt || "0", 10);
+    if (Date.now() - sentAt < AGAIN_AFTER_MS) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.sentAt = String(Date.now());
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) return;
+    document.querySelectorAll("form[data-sent-at]").forEach(function (form) {
+      delete form.dataset.sentAt;
+    });
+  });
+})();

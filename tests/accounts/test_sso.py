@@ -678,3 +678,24 @@ def test_a_release_from_another_site_is_refused_by_csrf(idp, sso_mappings, live_
     assert answer.status_code == 403
     made.refresh_from_db()
     assert made.is_active and SsoIdentity.objects.filter(user=made).exists()
+
+
+def test_one_group_mapped_at_once_from_several_processes_is_mapped_once(gunicorn, lead):
+    """Four saves of one new group's mapping sent together to four server processes (a
+    double-clicked Save): one mapping, one audit entry; the others are told the group is
+    mapped already. The unique group made them 500s."""
+    from tests.conftest import signed_in_session
+
+    sessions = [signed_in_session(gunicorn, lead) for _ in range(4)]
+
+    def save(session):
+        answer = session.post("/people/groups/", data={"group": "live-ops", "role": VIEWER})
+        return answer.status_code, "with this Directory group already exists" in answer.text
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = sorted(pool.map(save, sessions))
+    for session in sessions:
+        session.close()
+    assert answers == [(302, False)] + [(400, True)] * 3, answers
+    assert list(GroupMapping.objects.values_list("group", flat=True)) == ["live-ops"]
+    assert AuditEntry.objects.filter(kind=AuditEntry.Kind.SSO).count() == 1

@@ -228,3 +228,42 @@ def test_full_editing_journey_with_export_overview_and_audit(watched, live_serve
         expect(table).to_contain_text(text)
     assert key not in page.content()
     assert page.problems == []
+
+
+def test_a_double_clicked_save_makes_one_rule_and_a_refused_form_can_be_sent_again(
+    watched, live_server, people
+):
+    """A double-clicked Save sent the form twice: two identical alert rules, two messages for
+    every alert. The form is sent once; the page that answers (here a refusal first) sends
+    again."""
+    from dashboard.alerts.models import AlertRule
+
+    page = watched
+    sign_in(page, live_server, "lead")
+    page.goto(f"{live_server.url}/alerts/new/?domain={TEAM_DOMAIN}")
+    page.fill("#id_name", "Shop receiver silent")
+    page.select_option("#id_condition", "silence")
+    page.fill("#id_emails", "not an address")
+    page.locator("main form button[type=submit]").first.dblclick()
+    expect(page.locator("main")).to_contain_text("not an address is not an email address")
+    page.fill("#id_emails", "ops@example.com")
+    # the server is slow to answer: the sends are held until both clicks are made
+    held = []
+    page.route(
+        re.compile(r"/alerts/new/"),
+        lambda route: held.append(route) if route.request.method == "POST" else route.continue_(),
+    )
+    # a person's double click: the second 200 ms after the first, whose send is on its way
+    page.evaluate(
+        """() => {
+            const save = document.querySelector("main form button[type=submit]");
+            save.click();
+            setTimeout(() => save.click(), 200);
+        }"""
+    )
+    page.wait_for_timeout(600)
+    assert len(held) == 1  # without the guard, the second click sent the form again
+    held[0].continue_()
+    expect(page).to_have_url(re.compile(r"/alerts/\d+/$"))
+    assert list(AlertRule.objects.values_list("name", flat=True)) == ["Shop receiver silent"]
+    assert not page.problems
