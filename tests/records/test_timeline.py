@@ -242,7 +242,7 @@ def test_a_stream_whose_name_has_a_slash_has_a_timeline_too(client, viewer, arch
         ("app=live", "Name the app and the stream"),
         ("app=live&stream=%20", "Name the app and the stream"),
         ("app=live&stream=" + "x" * 257, "at most 256 characters"),
-        ("app=live&stream=a%00b", "without NUL"),
+        ("app=live&stream=a%00b", "“stream” contains a NUL character"),
     ],
 )
 def test_a_timeline_by_query_without_usable_names_is_a_400_that_says_so(
