@@ -15,7 +15,7 @@ from dashboard.forms import RowsChoiceField
 
 from .models import GroupMapping
 from .roles import RANK, ROLE_LABELS, ROLES, role_of
-from .selectors import username_taken
+from .selectors import username_owner
 
 
 def role_choices(actor) -> list[tuple[str, str]]:
@@ -62,8 +62,10 @@ class NewPersonForm(PersonForm):
 
     def clean_username(self):
         username = self.cleaned_data["username"]
-        if username_taken(username):
-            raise forms.ValidationError(_("Someone already has this user name."))
+        if owner := username_owner(username):
+            raise forms.ValidationError(
+                _("Someone already has this user name: %(name)s."), params={"name": owner}
+            )
         return username
 
     def clean(self):

@@ -20,10 +20,10 @@ def leads() -> list:
     )
 
 
-def username_taken(username: str) -> bool:
-    """Whether someone has `username`, or a name that signs in as it (`Lead` or `ｌｅａｄ` for
-    `lead`, `STRASSE` for `straße`): two such accounts would share one sign-in throttle and be
-    told apart by no one. People are few; every name is compared."""
+def username_owner(username: str) -> str | None:
+    """The user name someone has that is `username` or signs in as it (`Lead` or `ｌｅａｄ` for
+    `lead`, `STRASSE` for `straße`), or None: two such accounts would share one sign-in throttle
+    and be told apart by no one. People are few; every name is compared."""
     identity = sign_in_identity(username)
     names = get_user_model().objects.values_list("username", flat=True)
-    return any(sign_in_identity(name) == identity for name in names.iterator())
+    return next((name for name in names.iterator() if sign_in_identity(name) == identity), None)

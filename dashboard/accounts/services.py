@@ -18,7 +18,7 @@ from dashboard.audit.services import audit_entry_create
 
 from .models import GroupMapping, SsoIdentity
 from .roles import RANK, ROLES, role_of, roles_changed
-from .selectors import username_taken
+from .selectors import username_owner
 from .sessions import sessions_end
 from .sso import SsoPerson, SsoRefused
 
@@ -46,7 +46,8 @@ def _apply(user, *, role: str, teams, data: dict) -> None:
 
 
 class NameTaken(Exception):
-    """Someone has the user name, or one that signs in as it (added a moment ago, say)."""
+    """Someone has the user name, or one that signs in as it (added a moment ago, say): its
+    argument is theirs."""
 
 
 _NEW_NAMES_LOCK = 0x6E65775F6E616D65  # PostgreSQL's advisory lock under which names are taken
@@ -65,8 +66,8 @@ def person_create(*, actor, data: dict, client_ip: str | None = None):
     """A new person with a local password. Raises NameTaken."""
     with transaction.atomic():
         _new_names_one_at_a_time()
-        if username_taken(data["username"]):
-            raise NameTaken
+        if owner := username_owner(data["username"]):
+            raise NameTaken(owner)
         user = get_user_model().objects.create_user(
             username=data["username"], password=data["password"]
         )
@@ -157,7 +158,7 @@ def _free_username(wanted: str) -> str:
     name = re.sub(r"[^\w.@+-]+", "-", name).strip(".-")
     base = (name or "person")[:140]
     name, n = base, 1
-    while username_taken(name):
+    while username_owner(name):
         n += 1
         name = f"{base}-{n}"
     return name

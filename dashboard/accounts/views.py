@@ -269,8 +269,11 @@ def person_add(request):
                 user = person_create(
                     actor=request.user, data=form.cleaned_data, client_ip=client_ip(request)
                 )
-            except NameTaken:  # added by someone else a moment ago
-                form.add_error("username", _("Someone already has this user name."))
+            except NameTaken as taken:  # added by someone else a moment ago
+                form.add_error(
+                    "username",
+                    _("Someone already has this user name: %(name)s.") % {"name": taken.args[0]},
+                )
             else:
                 messages.success(request, _("%(name)s can now sign in.") % {"name": user.username})
                 return redirect("people")
