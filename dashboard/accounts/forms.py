@@ -63,10 +63,15 @@ class NewPersonForm(PersonForm):
     def clean_username(self):
         username = self.cleaned_data["username"]
         if owner := username_owner(username):
-            raise forms.ValidationError(
-                _("Someone already has this user name: %(name)s."), params={"name": owner}
-            )
+            raise self.name_taken(owner)
         return username
+
+    @staticmethod
+    def name_taken(owner: str) -> forms.ValidationError:
+        """The words for a name someone has (`owner`: theirs, as it is saved)."""
+        return forms.ValidationError(
+            _("Someone already has this user name: %(name)s."), params={"name": owner}
+        )
 
     def clean(self):
         data = super().clean()

@@ -270,10 +270,7 @@ def person_add(request):
                     actor=request.user, data=form.cleaned_data, client_ip=client_ip(request)
                 )
             except NameTaken as taken:  # added by someone else a moment ago
-                form.add_error(
-                    "username",
-                    _("Someone already has this user name: %(name)s.") % {"name": taken.args[0]},
-                )
+                form.add_error("username", form.name_taken(taken.args[0]))
             else:
                 messages.success(request, _("%(name)s can now sign in.") % {"name": user.username})
                 return redirect("people")

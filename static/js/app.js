@@ -187,8 +187,9 @@
   var AGAIN_AFTER_MS = 10000;
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (event.defaultPrevented || (form.method || "").toLowerCase() !== "post") return;
-    if (form.hasAttribute("hx-post") || form.target) return;
+    // attributes, not form.method / form.target: a field with that name would shadow them
+    if (event.defaultPrevented || (form.getAttribute("method") || "").toLowerCase() !== "post") return;
+    if (form.hasAttribute("hx-post") || form.getAttribute("target")) return;
     var sentAt = parseInt(form.dataset.sentAt || "0", 10);
     if (Date.now() - sentAt < AGAIN_AFTER_MS) {
       event.preventDefault();
