@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dashboard.access import can_edit_domain
+from dashboard.archive.models import HarvestCursor
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.services import audit_entry_create
 
@@ -41,6 +42,29 @@ def _require_change(user, incident: Incident) -> None:
         )
 
 
+def _stale(incident: Incident, action: str) -> str | None:
+    """Why `action` cannot be done to the incident as it is now (the page it was chosen on may be
+    older than a change by someone else or by the harvest), or None."""
+    resolved = incident.state == Incident.State.RESOLVED
+    if action == AuditEntry.Action.REOPEN:
+        if not resolved:
+            return _(
+                "This incident is not resolved, so there is nothing to reopen: nothing changed."
+            )
+        return None
+    if resolved and action == AuditEntry.Action.RESOLVE:
+        return _("This incident is resolved already: nothing changed.")
+    if resolved:
+        return _("This incident is resolved: nothing changed. Reopen it first if it is not over.")
+    if action == AuditEntry.Action.ACKNOWLEDGE and incident.state == Incident.State.ACKNOWLEDGED:
+        if incident.acknowledged_by is None:  # its person is gone
+            return _("This incident is acknowledged already: nothing changed.")
+        return _("%(who)s acknowledged this incident already: nothing changed.") % {
+            "who": incident.acknowledged_by.get_username()
+        }
+    return None
+
+
 def incident_change(
     *,
     incident: Incident,
@@ -52,7 +76,16 @@ def incident_change(
     """Acknowledge, resolve, mute until a time, or reopen; audited."""
     _require_change(actor, incident)
     with transaction.atomic():
+        if action == AuditEntry.Action.REOPEN:
+            # The harvest opens a cause's next incident holding the domain's cursor: reopening
+            # holds it too (first, as the harvest does), so the two cannot both make the cause
+            # active, and two reopenings of one cause take turns.
+            HarvestCursor.objects.get_or_create(domain=incident.domain)
+            HarvestCursor.objects.select_for_update().get(domain=incident.domain)
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        refusal = _stale(locked, action)
+        if refusal:
+            raise IncidentConflict(refusal)
         before = _state(locked)
         now = timezone.now()
         if action == AuditEntry.Action.ACKNOWLEDGE:
@@ -72,7 +105,7 @@ def incident_change(
                 .exists()
             ):
                 raise IncidentConflict(
-                    _("A newer incident with the same cause is open: see that one instead.")
+                    _("Another incident with the same cause is open: see that one instead.")
                 )
             locked.state = Incident.State.OPEN
             locked.resolved_at = None

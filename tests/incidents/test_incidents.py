@@ -3,9 +3,12 @@ by domain + receiver host + cause; auto-resolve; who may change them; every chan
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
+import time
 
+import psycopg
 import pytest
 from django.utils import timezone
 
@@ -13,7 +16,7 @@ from dashboard.archive.models import ArchivedRecord
 from dashboard.audit.models import AuditEntry
 from dashboard.domains.models import Domain
 from dashboard.incidents.models import Incident
-from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, add_record, harvest_now
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, add_record, database_url, harvest_now
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -244,12 +247,131 @@ def test_reopening_when_a_newer_incident_has_the_cause_is_refused(client, lead, 
     assert len(mine()) == 2
     response = act(client, incident, "reopen")
     assert response.status_code == 409
-    assert "A newer incident with the same cause is open" in response.content.decode()
+    assert "Another incident with the same cause is open" in response.content.decode()
     incident.refresh_from_db()
     assert incident.state == Incident.State.RESOLVED
     assert list(
         AuditEntry.objects.filter(kind=AuditEntry.Kind.INCIDENT).values_list("action", flat=True)
     ) == ["resolve"]
+
+
+@pytest.mark.parametrize("action", ["acknowledge", "mute", "resolve"])
+def test_a_button_from_before_the_incident_resolved_changes_nothing(client, lead, incident, action):
+    """The page was loaded while the incident was open; it resolved on its own, and the cause's
+    next incident opened. Acknowledge or Mute from that page brought the resolved one back
+    beside the new one (a 500: one active incident per cause); Resolve wrote the person over
+    "on its own". Now: refused, said, and the page shows the incident as it is."""
+    client.force_login(lead)
+    deliver(3, failed=False, minutes_ago=8)
+    deliver(1, failed=True, minutes_ago=5, why="HTTP 404 Not Found")
+    harvest_now()
+    old, new = mine()
+    assert old.pk == incident.pk and old.state == Incident.State.RESOLVED and not old.resolved_by
+    assert new.state == Incident.State.OPEN
+
+    until = (timezone.localtime() + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    response = act(client, incident, action, muted_until=until)
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "This incident is resolved" in page and "nothing changed" in page
+    assert "on its own at" in page and "Reopen</button>" in page
+    assert [(i.pk, i.state, i.resolved_by, i.muted_until) for i in mine()] == [
+        (old.pk, Incident.State.RESOLVED, None, None),
+        (new.pk, Incident.State.OPEN, None, None),
+    ]
+    assert not AuditEntry.objects.filter(kind=AuditEntry.Kind.INCIDENT).exists()
+
+
+def test_a_second_acknowledgement_or_reopening_is_told_not_done(client, lead, editor, incident):
+    client.force_login(editor)
+    assert act(client, incident, "acknowledge").status_code == 302
+    client.force_login(lead)
+    response = act(client, incident, "acknowledge")
+    assert response.status_code == 409
+    assert "editor acknowledged this incident already" in response.content.decode()
+    incident.refresh_from_db()
+    assert incident.acknowledged_by == editor
+
+    response = act(client, incident, "reopen")
+    assert response.status_code == 409
+    assert "This incident is not resolved" in response.content.decode()
+    incident.refresh_from_db()
+    assert incident.state == Incident.State.ACKNOWLEDGED and incident.acknowledged_by == editor
+    assert AuditEntry.objects.filter(kind=AuditEntry.Kind.INCIDENT).count() == 1
+
+
+@contextlib.contextmanager
+def rows_held_until_waited_on(incidents, waiters: int = 4):
+    """On PostgreSQL, hold the incidents' rows from another connection until `waiters` sessions
+    wait on a lock, then let them all go at once (on SQLite, writers take turns anyway)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with (
+        psycopg.connect(database_url("default"), autocommit=True) as holder,
+        holder.transaction(),
+    ):
+        ids = [i.pk for i in incidents]
+        holder.execute("SELECT 1 FROM incidents_incident WHERE id = ANY(%s) FOR UPDATE", [ids])
+        yield
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            holder.execute("SELECT pg_stat_clear_snapshot()")  # else one view per transaction
+            waiting = holder.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()[0]
+            if waiting >= waiters:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError(f"{waiting} of {waiters} requests reached the lock")
+
+
+def test_one_cause_reopened_at_once_from_several_processes_is_reopened_once(gunicorn, synced):
+    """Four people reopen four resolved incidents of one cause at once, each on a server process
+    of its own. Each saw no other open incident of the cause, and the database's one-active-rule
+    made the rest 500s; now they take turns: one reopened, three told, one audit entry."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import LEAD, make_user, signed_in_session
+
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    now = timezone.now()
+    old = [
+        Incident.objects.create(
+            domain=domain,
+            receiver_host=HOST,
+            failure_class="http_4xx",
+            http_status=404,
+            key=f"{domain.pk}|{HOST}|http_4xx|404",
+            state=Incident.State.RESOLVED,
+            first_seen=now - dt.timedelta(hours=n + 1),
+            last_seen=now - dt.timedelta(hours=n),
+            resolved_at=now - dt.timedelta(hours=n),
+            count=1,
+        )
+        for n in range(4)
+    ]
+    sessions = [signed_in_session(gunicorn, make_user(f"lead{n}", LEAD)) for n in range(4)]
+
+    def reopen(pair):
+        session, incident = pair
+        answer = session.post(f"/incidents/{incident.pk}/action/", data={"action": "reopen"})
+        return answer.status_code, "incident with the same cause is open" in answer.text
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        with rows_held_until_waited_on(old):
+            answers = pool.map(reopen, zip(sessions, old, strict=True))
+        answers = sorted(answers)
+    for session in sessions:
+        session.close()
+    assert answers == [(302, False)] + [(409, True)] * 3, answers
+    states = Incident.objects.filter(key=old[0].key).values_list("state", flat=True)
+    assert sorted(states) == ["open"] + ["resolved"] * 3
+    assert AuditEntry.objects.filter(kind=AuditEntry.Kind.INCIDENT).count() == 1
 
 
 def test_unknown_actions_and_incidents(client, lead, incident):
