@@ -36,6 +36,10 @@ class AlertRuleForm(forms.ModelForm):
         max_length=253,
         widget=forms.TextInput(attrs={"list": "domain-names", "autocomplete": "off"}),
     )
+    # the rule's version the form was filled in from (services.rule_save)
+    version = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, min_value=0, max_value=2**31
+    )
 
     class Meta:
         model = AlertRule
@@ -100,6 +104,27 @@ class AlertRuleForm(forms.ModelForm):
             self.initial.setdefault("threshold_percent", 10)
         if self.instance.pk and self.instance.domain_id:
             self.initial.setdefault("domain_name", self.instance.domain.name)
+        if self.instance.pk:
+            self.initial.setdefault("version", self.instance.version)
+
+    def differences(self, rule: AlertRule) -> list[tuple[str, str, str]]:
+        """(label, this form's value, the rule's) of every field where the two differ, as
+        people read them (a valid form; the DingTalk secret is never shown)."""
+        theirs = AlertRuleForm(instance=rule, user=self.user)
+        found = []
+        for name in [*self.Meta.fields, "domain_name"]:
+            field = self.fields[name]
+            mine = self.cleaned_data.get(name)
+            saved = theirs.initial.get(name)
+            if isinstance(field, forms.ModelChoiceField):
+                mine = mine.pk if mine is not None else None
+            if name == "domain_name" and self.cleaned_data.get("scope") != AlertRule.Scope.DOMAIN:
+                mine = ""
+            if name == "domain_name" and rule.scope != AlertRule.Scope.DOMAIN:
+                saved = ""
+            if (mine if mine is not None else "") != (saved if saved is not None else ""):
+                found.append((str(field.label), _shown(field, mine), _shown(field, saved)))
+        return found
 
     # --- one field at a time ---
 
@@ -238,6 +263,19 @@ class AlertRuleForm(forms.ModelForm):
         else:
             rule.webhook_secret = ""
         return rule
+
+
+def _shown(field: forms.Field, value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if isinstance(field, forms.ModelChoiceField):
+        found = field.queryset.model.objects.filter(pk=value).first()
+        return str(found) if found else "—"
+    if isinstance(field, forms.ChoiceField):
+        return str(dict(field.choices).get(value, value))
+    return str(value)
 
 
 class MuteForm(forms.Form):

@@ -469,22 +469,59 @@ def _audit(rule, action, actor, client_ip, before=None, after=None):
     )
 
 
-def rule_save(*, rule: AlertRule, actor, client_ip=None, link_base: str = "") -> AlertRule:
+# What a save through the editor writes to an existing rule.
+EDITED = [
+    *("name", "scope", "domain", "team", "condition", "threshold_percent", "window_minutes"),
+    *("min_deliveries", "consecutive", "reminder_minutes", "emails", "webhook_url"),
+    *("webhook_format", "webhook_secret", "enabled", "link_base"),
+    *("version", "changed_by", "changed_at", "updated_at"),
+]
+
+
+class RuleConflict(Exception):
+    """Someone saved the rule after the form being sent was filled in: `current` is the rule as
+    it is now."""
+
+    def __init__(self, current: AlertRule) -> None:
+        super().__init__(current.pk)
+        self.current = current
+
+
+def rule_save(
+    *,
+    rule: AlertRule,
+    actor,
+    client_ip=None,
+    link_base: str = "",
+    expected_version: int | None = None,
+) -> AlertRule:
     """Create or change a rule (validated by the form); audited. `link_base`: the address it
-    was saved from (its messages' links use it when DASHBOARD_URL is not set)."""
+    was saved from (its messages' links use it when DASHBOARD_URL is not set).
+    `expected_version`: the version the form was filled in from; if the rule has been saved
+    since, RuleConflict and nothing changes (None: save whatever it is now)."""
     if link_base:
         rule.link_base = link_base[:200]
     with transaction.atomic():
         before = None
         if rule.pk:
-            before = _rule_state(AlertRule.objects.select_for_update().get(pk=rule.pk))
+            current = AlertRule.objects.select_for_update().filter(pk=rule.pk).first()
+            if current is None:
+                raise AlertRule.DoesNotExist(rule.pk)
+            if expected_version is not None and current.version != expected_version:
+                raise RuleConflict(current)
+            before = _rule_state(current)
+            rule.version = current.version + 1
+            rule.muted_until = current.muted_until  # not the editor's (the audit shows it as is)
         else:
             rule.created_by = actor
+        rule.changed_by, rule.changed_at = actor, timezone.now()
         if rule.webhook_format == AlertRule.WebhookFormat.JSON and not rule.webhook_secret:
             rule.webhook_secret = "whsec_" + secrets.token_urlsafe(32)
         if rule.webhook_format == AlertRule.WebhookFormat.SLACK:
             rule.webhook_secret = ""
-        rule.save()
+        rule.save(
+            update_fields=EDITED if before else None
+        )  # a mute or an evaluation meanwhile stays
         action = AuditEntry.Action.UPDATE if before else AuditEntry.Action.ADD
         _audit(rule, action, actor, client_ip, before=before, after=_rule_state(rule))
     return rule

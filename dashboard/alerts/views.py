@@ -54,25 +54,46 @@ def alert_edit(request, pk: int | None = None):
         _require_edit(request.user, rule)
     elif not can_create_rules(request.user):
         raise PermissionDenied(_("Only leads and editors can set up alerts."))
+    conflict = None
     if request.method == "POST":
         form = AlertRuleForm(request.POST, instance=rule, user=request.user)
-        if form.is_valid():
-            saved = services.rule_save(
-                rule=form.save(commit=False),
-                actor=request.user,
-                client_ip=client_ip(request),
-                link_base=request.build_absolute_uri("/"),
-            )
-            messages.success(request, _("Alert rule saved."))
-            return redirect("alert_detail", pk=saved.pk)
         status = 400
+        if form.is_valid():
+            try:
+                saved = services.rule_save(
+                    rule=form.save(commit=False),
+                    actor=request.user,
+                    client_ip=client_ip(request),
+                    link_base=request.build_absolute_uri("/"),
+                    expected_version=form.cleaned_data["version"] if pk else None,
+                )
+            except AlertRule.DoesNotExist:
+                raise Http404(_("There is no alert rule %(id)s.") % {"id": pk}) from None
+            except services.RuleConflict as stale:
+                # Their save stays; the form keeps these values, now over their version, so
+                # Save sends them again knowingly.
+                current = stale.current
+                conflict = {"rule": current, "differences": form.differences(current)}
+                data = request.POST.copy()
+                data["version"] = current.version
+                form = AlertRuleForm(data, instance=_rule(pk), user=request.user)
+                form.is_valid()
+                status = 409
+            else:
+                messages.success(request, _("Alert rule saved."))
+                return redirect("alert_detail", pk=saved.pk)
     else:
         initial = {}
         if not pk and request.GET.get("domain"):
             initial = {"domain_name": request.GET["domain"][:253]}
         form = AlertRuleForm(instance=rule, user=request.user, initial=initial)
         status = 200
-    context = {"form": form, "rule": rule if pk else None, "domain_names": callback_domain_names()}
+    context = {
+        "form": form,
+        "rule": rule if pk else None,
+        "domain_names": callback_domain_names(),
+        "conflict": conflict,
+    }
     return render(request, "alerts/form.html", context, status=status)
 
 

@@ -4,6 +4,7 @@ form refuses, and that it changes nothing then; what is audited, and that no sec
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.utils import timezone
@@ -169,6 +170,71 @@ def test_changing_a_rule_keeps_its_secret_and_audits_before_and_after(client, ed
     update = alert_entries().last()
     assert update.action == "update"
     assert update.before["threshold_percent"] == 20 and update.after["threshold_percent"] == 35
+
+
+def opened(client, path: str) -> str:
+    """The version an edit page's form carries (as a browser would send it back)."""
+    page = client.get(path).content.decode()
+    return re.search(r'name="version" value="(\d+)"', page).group(1)
+
+
+def test_two_people_editing_one_rule_lose_nothing(client, editor, lead):
+    """The editor and a lead open one rule's form; the lead saves first. The editor's Save
+    wrote the editor's whole form over the lead's change, unseen. Now it is held: the lead's
+    save stays, the page says who saved what, the editor's values wait in the form, and the
+    editor's second Save replaces the lead's knowingly."""
+    from django.test import Client
+
+    client.force_login(editor)
+    client.post("/alerts/new/", form())
+    rule = AlertRule.objects.get()
+    path = f"/alerts/{rule.pk}/edit/"
+    theirs = Client()
+    theirs.force_login(lead)
+    editor_version, lead_version = opened(client, path), opened(theirs, path)
+
+    answer = theirs.post(path, form(threshold_percent="35", version=lead_version))
+    assert answer.status_code == 302
+    answer = client.post(path, form(window_minutes="30", version=editor_version))
+    assert answer.status_code == 409
+    page = answer.content.decode()
+    assert "Someone saved this rule after you opened it" in page
+    assert re.search(r"lead saved it at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", page)
+    rows = re.findall(
+        r'<th scope="row">([^<]+)</th><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>', page
+    )
+    assert rows == [("Failure rate above (%)", "20", "35"), ("Window (minutes)", "30", "15")]
+    assert 'name="window_minutes" value="30"' in page  # the editor's values wait in the form
+    rule.refresh_from_db()
+    assert (rule.threshold_percent, rule.window_minutes) == (35, 15)
+    assert [e.actor_name for e in alert_entries()] == ["editor", "lead"]
+
+    again = re.search(r'name="version" value="(\d+)"', page).group(1)
+    answer = client.post(path, form(window_minutes="30", version=again))
+    assert answer.status_code == 302
+    rule.refresh_from_db()
+    assert (rule.threshold_percent, rule.window_minutes) == (20, 30)
+    assert rule.changed_by == editor
+    last = alert_entries().last()
+    assert (last.actor_name, last.before["threshold_percent"]) == ("editor", 35)
+
+
+def test_a_mute_while_the_form_is_open_is_neither_a_conflict_nor_undone(client, editor, lead):
+    client.force_login(editor)
+    client.post("/alerts/new/", form())
+    rule = AlertRule.objects.get()
+    version = opened(client, f"/alerts/{rule.pk}/edit/")
+    from django.test import Client
+
+    theirs = Client()
+    theirs.force_login(lead)
+    until = (timezone.localtime() + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    assert theirs.post(f"/alerts/{rule.pk}/mute/", {"until": until}).status_code == 302
+
+    answer = client.post(f"/alerts/{rule.pk}/edit/", form(name="Renamed", version=version))
+    assert answer.status_code == 302
+    rule.refresh_from_db()
+    assert rule.name == "Renamed" and rule.muted_until is not None
 
 
 def test_mute_a_rule_until_a_time_and_bad_times_change_nothing(client, editor, archived):

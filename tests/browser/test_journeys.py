@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -266,4 +267,51 @@ def test_a_double_clicked_save_makes_one_rule_and_a_refused_form_can_be_sent_aga
     held[0].continue_()
     expect(page).to_have_url(re.compile(r"/alerts/\d+/$"))
     assert list(AlertRule.objects.values_list("name", flat=True)) == ["Shop receiver silent"]
+    assert not page.problems
+
+
+def test_two_people_changing_one_alert_rule_lose_nothing(watched, live_server, people, browser):
+    """The editor and a lead change one rule in two browsers; the lead saves first. The editor's
+    Save is held: the page says who saved, shows the fields where the two differ and keeps the
+    editor's values; Save again puts them in place."""
+    from dashboard.alerts.models import AlertRule
+
+    rule = AlertRule.objects.create(
+        name="Shop failures",
+        scope=AlertRule.Scope.DOMAIN,
+        domain=Domain.objects.get(name=TEAM_DOMAIN),
+        condition=AlertRule.Condition.FAILURE_RATE,
+        threshold_percent=20,
+        emails="ops@example.com",
+    )
+    page = watched
+    sign_in(page, live_server, "editor")
+    page.goto(f"{live_server.url}/alerts/{rule.pk}/edit/")
+    other = browser.new_context(timezone_id="Asia/Shanghai").new_page()
+    sign_in(other, live_server, "lead")
+    other.goto(f"{live_server.url}/alerts/{rule.pk}/edit/")
+    other.fill("#id_threshold_percent", "35")
+    other.locator("main form button[type=submit]").click()
+    expect(other.locator(".msg.success")).to_contain_text("Alert rule saved.")
+
+    page.fill("#id_window_minutes", "30")
+    page.fill("#id_emails", "ops@example.com\noncall@example.com")
+    page.locator("main form button[type=submit]").click()
+    conflict = page.locator(".conflict")
+    expect(conflict).to_contain_text("Someone saved this rule after you opened it")
+    expect(conflict).to_contain_text("lead saved it at")
+    rows = conflict.locator("tbody tr")
+    expect(rows).to_have_count(3)
+    expect(rows.nth(0)).to_contain_text("Failure rate above (%)2035")
+    expect(page.locator("#id_window_minutes")).to_have_value("30")
+    if os.environ.get("SCREENSHOTS_TO"):
+        page.screenshot(path=os.path.join(os.environ["SCREENSHOTS_TO"], "rule-conflict.png"))
+    rule.refresh_from_db()
+    assert (rule.threshold_percent, rule.window_minutes) == (35, 15)
+
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator(".msg.success")).to_contain_text("Alert rule saved.")
+    rule.refresh_from_db()
+    assert (rule.threshold_percent, rule.window_minutes) == (20, 30)
+    assert rule.email_list == ["ops@example.com", "oncall@example.com"]
     assert not page.problems
