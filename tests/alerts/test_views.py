@@ -198,7 +198,7 @@ def test_two_people_editing_one_rule_lose_nothing(client, editor, lead):
     answer = client.post(path, form(window_minutes="30", version=editor_version))
     assert answer.status_code == 409
     page = answer.content.decode()
-    assert "Someone saved this rule after you opened it" in page
+    assert "This rule was saved after this form was opened" in page
     assert re.search(r"lead saved it at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", page)
     rows = re.findall(
         r'<th scope="row">([^<]+)</th><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>', page
@@ -217,6 +217,23 @@ def test_two_people_editing_one_rule_lose_nothing(client, editor, lead):
     assert rule.changed_by == editor
     last = alert_entries().last()
     assert (last.actor_name, last.before["threshold_percent"]) == ("editor", 35)
+
+
+def test_a_form_older_than_the_persons_own_save_says_it_was_theirs(client, editor):
+    """Two tabs of one person: the second tab's Save is held like anyone's, and the page says
+    the save it missed was the person's own."""
+    client.force_login(editor)
+    client.post("/alerts/new/", form())
+    rule = AlertRule.objects.get()
+    path = f"/alerts/{rule.pk}/edit/"
+    first, second = opened(client, path), opened(client, path)
+    assert client.post(path, form(name="First tab", version=first)).status_code == 302
+    answer = client.post(path, form(name="Second tab", version=second))
+    assert answer.status_code == 409
+    page = answer.content.decode()
+    assert "You saved it at" in page and "in another tab" in page and "editor saved" not in page
+    rule.refresh_from_db()
+    assert rule.name == "First tab"
 
 
 def test_a_mute_while_the_form_is_open_is_neither_a_conflict_nor_undone(client, editor, lead):

@@ -298,7 +298,7 @@ def test_two_people_changing_one_alert_rule_lose_nothing(watched, live_server, p
     page.fill("#id_emails", "ops@example.com\noncall@example.com")
     page.locator("main form button[type=submit]").click()
     conflict = page.locator(".conflict")
-    expect(conflict).to_contain_text("Someone saved this rule after you opened it")
+    expect(conflict).to_contain_text("This rule was saved after this form was opened")
     expect(conflict).to_contain_text("lead saved it at")
     rows = conflict.locator("tbody tr")
     expect(rows).to_have_count(3)
@@ -314,4 +314,36 @@ def test_two_people_changing_one_alert_rule_lose_nothing(watched, live_server, p
     rule.refresh_from_db()
     assert (rule.threshold_percent, rule.window_minutes) == (20, 30)
     assert rule.email_list == ["ops@example.com", "oncall@example.com"]
+    assert not page.problems
+
+
+def test_back_to_a_sent_rule_form_and_save_again(watched, live_server, people):
+    """Save, then Back to the form: it comes back with what was typed, and its Save sends again
+    (the double-submit guard lets go when the page is shown again); the rule takes the second
+    value with no conflict, since the page came back as the rule is now."""
+    from dashboard.alerts.models import AlertRule
+
+    rule = AlertRule.objects.create(
+        name="Shop failures",
+        scope=AlertRule.Scope.DOMAIN,
+        domain=Domain.objects.get(name=TEAM_DOMAIN),
+        condition=AlertRule.Condition.FAILURE_RATE,
+        threshold_percent=20,
+        emails="ops@example.com",
+    )
+    page = watched
+    sign_in(page, live_server, "editor")
+    page.goto(f"{live_server.url}/alerts/{rule.pk}/edit/")
+    page.fill("#id_threshold_percent", "30")
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator(".msg.success")).to_contain_text("Alert rule saved.")
+    page.go_back()
+    expect(page).to_have_url(re.compile(rf"/alerts/{rule.pk}/edit/$"))
+    expect(page.locator("#id_threshold_percent")).to_have_value("30")
+    page.fill("#id_threshold_percent", "40")
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator(".msg.success")).to_contain_text("Alert rule saved.")
+    expect(page.locator("main")).to_contain_text("over 40% failed in 15 min")
+    rule.refresh_from_db()
+    assert rule.threshold_percent == 40 and rule.version == 2
     assert not page.problems
