@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -457,6 +458,46 @@ def signed_in_session(base: str, user):
     token = re.search(r'"x-csrftoken": "([^"]+)"', page.text).group(1)
     session.headers.update({"X-CSRFToken": token, "Referer": base + "/"})
     return session
+
+
+@contextmanager
+def rows_held_until_waited_on(table: str, ids, *, waiters: int, then: str = "", params=()):
+    """On PostgreSQL, hold rows of `table` (FOR UPDATE, from a connection of its own) through
+    the block, then until `waiters` sessions wait on a lock; run `then` (SQL) in the holding
+    transaction and let them all go at once. So requests sent in the block meet at one point,
+    however the machine schedules them. On SQLite (writers take turns anyway): only `then`."""
+    import psycopg
+    import psycopg.sql
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        yield
+        if then:
+            with connection.cursor() as cursor:
+                cursor.execute(then, params)
+        return
+    with (
+        psycopg.connect(database_url("default"), autocommit=True) as holder,
+        holder.transaction(),
+    ):
+        held = psycopg.sql.SQL("SELECT 1 FROM {} WHERE id = ANY(%s) FOR UPDATE")
+        holder.execute(held.format(psycopg.sql.Identifier(table)), [list(ids)])
+        yield
+        deadline = time.monotonic() + 30
+        waiting = 0
+        while time.monotonic() < deadline:
+            holder.execute("SELECT pg_stat_clear_snapshot()")  # else one view per transaction
+            waiting = holder.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()[0]
+            if waiting >= waiters:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError(f"{waiting} of {waiters} requests reached the lock")
+        if then:
+            holder.execute(then, params)
 
 
 HOOK = "https://hooks.alerts-test.example.org/cb"

@@ -37,14 +37,42 @@ class PersonForm(forms.Form):
         help_text=_("Editors edit the callbacks of their teams' domains."),
     )
     is_active = forms.BooleanField(label=_("Can sign in"), required=False, initial=True)
+    # what the person was when the form was filled in (services.state_fingerprint)
+    seen = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def __init__(self, *args, actor, **kwargs):
         super().__init__(*args, **kwargs)
         self.actor = actor
         self.fields["role"].choices = role_choices(actor)
 
+    def differences(self, state: dict) -> list[tuple[str, str, str]]:
+        """(label, this form's value, the saved one) where the two differ; `state` is the
+        person as services._state pictures them (a valid form)."""
+        data = self.cleaned_data
+        labels = {value: str(label) for value, label in self.fields["role"].choices}
+        name = f"{data['first_name']} {data['last_name']}".strip()  # as get_full_name()
+        teams = "\n".join(sorted(t.name for t in data["teams"]))
+        pairs = [
+            (_("Name"), name, state["name"]),
+            (self.fields["email"].label, data["email"], state["email"]),
+            (self.fields["role"].label, labels.get(data["role"]), labels.get(state["role"])),
+            (self.fields["teams"].label, teams, "\n".join(state["teams"])),
+            (self.fields["is_active"].label, _yes_no(data["is_active"]), _yes_no(state["active"])),
+        ]
+        return [
+            (str(label), mine or "—", theirs or "—")
+            for label, mine, theirs in pairs
+            if (mine or "") != (theirs or "")
+        ]
+
+
+def _yes_no(value: bool) -> str:
+    return str(_("yes") if value else _("no"))
+
 
 class NewPersonForm(PersonForm):
+    seen = None  # a new person has no past
+
     # NFKC-normalised first, as the user is saved (full-width `ｌｅａｄ` is `lead`), then checked
     username = UsernameField(
         label=_("User name"),

@@ -3,6 +3,8 @@ what is the access module's `grant_refusal`, checked by the views."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import unicodedata
 
@@ -23,7 +25,7 @@ from .sessions import sessions_end
 from .sso import SsoPerson, SsoRefused
 
 
-def _state(user) -> dict:
+def person_state(user) -> dict:
     return {
         "username": user.get_username(),
         "name": user.get_full_name(),
@@ -34,12 +36,32 @@ def _state(user) -> dict:
     }
 
 
+def state_fingerprint(user) -> str:
+    """A short digest of what the person form shows of someone (`_state`): the form carries the
+    one it was filled in from, and a save over a different one is held (PersonConflict)."""
+    picture = json.dumps(person_state(user), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(picture.encode()).hexdigest()[:24]
+
+
+class PersonConflict(Exception):
+    """The person changed after the form being sent was filled in: `user` is as they are now."""
+
+    def __init__(self, user) -> None:
+        super().__init__(user.pk)
+        self.user = user
+
+
 def _apply(user, *, role: str, teams, data: dict) -> None:
+    """Name, e-mail, sign-in on or off (when `data` says), role and teams. Only these columns
+    are written: a password changed meanwhile, or the last sign-in, stay as they are."""
     for field in ("first_name", "last_name", "email"):
         setattr(user, field, data.get(field) or "")
-    user.is_active = bool(data.get("is_active", True))
+    written = ["first_name", "last_name", "email", "is_staff"]
+    if "is_active" in data:
+        user.is_active = bool(data["is_active"])
+        written.append("is_active")
     user.is_staff = user.is_superuser  # the admin is for administrators only
-    user.save()
+    user.save(update_fields=written)
     user.groups.set(Group.objects.filter(name=role) if role in ROLES else [])
     roles_changed(user)
     user.teams.set(teams)
@@ -78,18 +100,26 @@ def person_create(*, actor, data: dict, client_ip: str | None = None):
             domain_name="",
             actor=actor,
             client_ip=client_ip,
-            after=_state(user),
+            after=person_state(user),
         )
     return user
 
 
-def person_update(*, actor, user, data: dict, client_ip: str | None = None):
+def person_update(
+    *, actor, user, data: dict, client_ip: str | None = None, expected: str | None = None
+):
+    """Change someone's name, e-mail, sign-in, role and teams. `expected`: the fingerprint of
+    the person the form was filled in from; if they changed since, PersonConflict and nothing
+    changes (None: whatever they are now)."""
     if user.pk == actor.pk and not data.get("is_active", True):
         raise PermissionDenied(_("You cannot turn off your own sign-in."))
     with transaction.atomic():
-        before = _state(user)
+        user = get_user_model().objects.select_for_update().get(pk=user.pk)
+        if expected is not None and state_fingerprint(user) != expected:
+            raise PersonConflict(user)
+        before = person_state(user)
         _apply(user, role=data.get("role") or "", teams=data.get("teams") or [], data=data)
-        after = _state(user)
+        after = person_state(user)
         if before != after:
             audit_entry_create(
                 kind=AuditEntry.Kind.PERSON,
@@ -167,7 +197,7 @@ def _free_username(wanted: str) -> str:
 def _directory_data(person: SsoPerson) -> dict:
     """A person's name and e-mail as the directory gives them, for `_apply`."""
     first, _sep, last = person.name.partition(" ")
-    return {"first_name": first, "last_name": last, "email": person.email, "is_active": True}
+    return {"first_name": first, "last_name": last, "email": person.email}
 
 
 def sso_sign_in(person: SsoPerson, *, client_ip: str | None = None):
@@ -207,13 +237,13 @@ def _sso_sign_in(person: SsoPerson, *, client_ip: str | None):
             raise SsoRefused(
                 _("Your sign-in to the dashboard is turned off. Ask a lead to turn it back on.")
             )
-        before = None if created else _state(user)
+        before = None if created else person_state(user)
         role, teams = mapped_access(person.groups)
         _apply(user, role=role, teams=teams, data=_directory_data(person))
         identity.groups = list(person.groups)
         identity.last_sign_in = timezone.now()
         identity.save(update_fields=["groups", "last_sign_in"])
-        after = _state(user)
+        after = person_state(user)
         if before != after:
             audit_entry_create(
                 kind=AuditEntry.Kind.PERSON,
@@ -260,7 +290,7 @@ def sso_link(user, person: SsoPerson, *, client_ip: str | None = None) -> None:
                 )
                 % {"groups": ", ".join(person.groups) or "—"}
             )
-        before = {**_state(user), "signs_in_with": "password"}
+        before = {**person_state(user), "signs_in_with": "password"}
         try:
             with transaction.atomic():  # the directory login linked elsewhere at this moment
                 SsoIdentity.objects.create(
@@ -275,6 +305,7 @@ def sso_link(user, person: SsoPerson, *, client_ip: str | None = None) -> None:
                 _("This directory login was just linked to another account. Nothing changed.")
             ) from None
         user.set_unusable_password()  # the other sessions' auth hash no longer matches
+        user.save(update_fields=["password"])
         _apply(user, role=role, teams=teams, data=_directory_data(person))
         audit_entry_create(
             kind=AuditEntry.Kind.PERSON,
@@ -282,7 +313,11 @@ def sso_link(user, person: SsoPerson, *, client_ip: str | None = None) -> None:
             actor=user,
             client_ip=client_ip,
             before=before,
-            after={**_state(user), "signs_in_with": "directory", "groups": list(person.groups)},
+            after={
+                **person_state(user),
+                "signs_in_with": "directory",
+                "groups": list(person.groups),
+            },
         )
 
 
@@ -361,7 +396,11 @@ def sso_release(*, actor, user, client_ip: str | None = None) -> None:
                 _("%(username)s does not sign in through the directory: nothing to release.")
                 % {"username": user.get_username()}
             )
-        before = {**_state(user), "signs_in_with": "directory", "directory_login": identity.subject}
+        before = {
+            **person_state(user),
+            "signs_in_with": "directory",
+            "directory_login": identity.subject,
+        }
         identity.delete()
         user.is_active = False
         user.set_unusable_password()
@@ -373,5 +412,5 @@ def sso_release(*, actor, user, client_ip: str | None = None) -> None:
             actor=actor,
             client_ip=client_ip,
             before=before,
-            after={**_state(user), "signs_in_with": ""},
+            after={**person_state(user), "signs_in_with": ""},
         )

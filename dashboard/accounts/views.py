@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard.access import ask_a_lead, grant_refusal, require_perm
+from dashboard.audit.selectors import person_last_change
 from dashboard.htmx import wants_fragment
 
 from . import sso
@@ -35,15 +36,18 @@ from .security import (
 from .services import (
     GroupMapped,
     NameTaken,
+    PersonConflict,
     group_mapping_delete,
     group_mapping_save,
     password_change,
     person_create,
+    person_state,
     person_update,
     sign_out_everywhere,
     sso_link,
     sso_release,
     sso_sign_in,
+    state_fingerprint,
 )
 
 # --- signing in ----------------------------------------------------------------------------
@@ -289,10 +293,13 @@ def person_edit(request, user_id: int):
         "role": role_of(person) or "",
         "teams": list(person.teams.all()),
         "is_active": person.is_active,
+        "seen": state_fingerprint(person),
     }
     form = PersonForm(
         request.POST if request.method == "POST" else None, initial=initial, actor=request.user
     )
+    held = None
+    status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         if refusal := grant_refusal(request.user, person, form.cleaned_data.get("role") or ""):
             form.add_error(None, refusal)
@@ -303,19 +310,46 @@ def person_edit(request, user_id: int):
                     user=person,
                     data=form.cleaned_data,
                     client_ip=client_ip(request),
+                    expected=form.cleaned_data["seen"] or None,
                 )
             except PermissionDenied as refusal:  # one's own sign-in is never turned off
                 form.add_error(None, str(refusal))
+            except PersonConflict as stale:
+                held, form = _person_held(request, form, stale.user), _seen_now(form, stale.user)
+                person, status = stale.user, 409
             else:
                 messages.success(request, _("Saved %(name)s.") % {"name": person.username})
                 return redirect("people")
-    status = 400 if request.method == "POST" else 200
     context = {
         "form": form,
         "person": person,
         "sso_managed": SsoIdentity.objects.filter(user=person).exists(),
+        "held": held,
     }
     return render(request, "accounts/person_form.html", context, status=status)
+
+
+def _person_held(request, form: PersonForm, person) -> dict:
+    """What the page says of a save held because the person changed after the form was
+    filled in: the latest audited change of them, and where it and the form differ."""
+    change = person_last_change(username=person.get_username())
+    return {
+        "heading": _("This person was changed after this form was opened"),
+        "by": change.actor_name if change else "",
+        "at": change.created_at if change else None,
+        "yours": change is not None and change.actor_id == request.user.pk,
+        "differences": form.differences(person_state(person)),
+        "restart": reverse("person_edit", args=[person.pk]),
+    }
+
+
+def _seen_now(form: PersonForm, person) -> PersonForm:
+    """The form again with its values, now over the person as they are: Save applies it."""
+    data = form.data.copy()
+    data["seen"] = state_fingerprint(person)
+    again = PersonForm(data, actor=form.actor)
+    again.is_valid()
+    return again
 
 
 @require_POST

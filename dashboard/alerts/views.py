@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -54,7 +55,7 @@ def alert_edit(request, pk: int | None = None):
         _require_edit(request.user, rule)
     elif not can_create_rules(request.user):
         raise PermissionDenied(_("Only leads and editors can set up alerts."))
-    conflict = None
+    held = None
     if request.method == "POST":
         form = AlertRuleForm(request.POST, instance=rule, user=request.user)
         status = 400
@@ -73,7 +74,14 @@ def alert_edit(request, pk: int | None = None):
                 # Their save stays; the form keeps these values, now over their version, so
                 # Save sends them again knowingly.
                 current = stale.current
-                conflict = {"rule": current, "differences": form.differences(current)}
+                held = {
+                    "heading": _("This rule was saved after this form was opened"),
+                    "by": current.changed_by.get_username() if current.changed_by else "",
+                    "at": current.changed_at,
+                    "yours": current.changed_by_id == request.user.pk,
+                    "differences": form.differences(current),
+                    "restart": reverse("alert_edit", args=[pk]),
+                }
                 data = request.POST.copy()
                 data["version"] = current.version
                 form = AlertRuleForm(data, instance=_rule(pk), user=request.user)
@@ -92,7 +100,7 @@ def alert_edit(request, pk: int | None = None):
         "form": form,
         "rule": rule if pk else None,
         "domain_names": callback_domain_names(),
-        "conflict": conflict,
+        "held": held,
     }
     return render(request, "alerts/form.html", context, status=status)
 

@@ -47,6 +47,15 @@ def last_change(*, domain, kind) -> AuditEntry | None:
     )
 
 
+def person_last_change(*, username: str) -> AuditEntry | None:
+    """The latest audited change of one person (by a lead, or by their directory sign-in)."""
+    return (
+        AuditEntry.objects.filter(kind=AuditEntry.Kind.PERSON, after__username=username)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
 def config_changes(
     *, start: dt.datetime, end: dt.datetime, domain=None, limit: int = 200
 ) -> list[AuditEntry]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.models import Permission, User
 
@@ -119,6 +121,84 @@ def test_a_full_width_user_name_is_saved_as_it_signs_in(client, lead):
     )
     assert answer.status_code == 400
     assert "Letters, digits and @ . + - _ only." in answer.content.decode()
+
+
+def seen_on(client, path: str) -> str:
+    """The picture of the person a form carries (as a browser would send it back)."""
+    page = client.get(path).content.decode()
+    return re.search(r'name="seen" value="([0-9a-f]+)"', page).group(1)
+
+
+def test_a_person_turned_off_meanwhile_is_not_turned_back_on_by_an_older_form(client, lead, synced):
+    """Two leads open one person's form; one turns their sign-in off (they left). The other's
+    Save of a team change carried "can sign in" from before, and turned it back on, unseen.
+    Now it is held: the page says who changed them and where the two differ, the person stays
+    off, and a second Save applies the form knowingly."""
+    from django.test import Client
+
+    person = make_user("sam", "Viewer")
+    other = Client()
+    other.force_login(make_user("lead2", "Lead"))
+    path = f"/people/{person.pk}/"
+    client.force_login(lead)
+    mine, theirs = seen_on(client, path), seen_on(other, path)
+
+    assert other.post(path, {"role": "Viewer", "seen": theirs}).status_code == 302
+    form = {"role": "Viewer", "teams": [synced["team"].pk], "is_active": "on", "seen": mine}
+    answer = client.post(path, form)
+    assert answer.status_code == 409
+    page = answer.content.decode()
+    assert "This person was changed after this form was opened" in page
+    assert re.search(r"lead2 saved it at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", page)
+    rows = re.findall(
+        r'<th scope="row">([^<]+)</th><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>', page
+    )
+    assert rows == [("Teams", synced["team"].name, "—"), ("Can sign in", "yes", "no")]
+    person.refresh_from_db()
+    assert not person.is_active and not person.teams.exists()
+
+    again = re.search(r'name="seen" value="([0-9a-f]+)"', page).group(1)
+    assert again != mine
+    assert client.post(path, {**form, "seen": again}).status_code == 302
+    person.refresh_from_db()
+    assert person.is_active and list(person.teams.all()) == [synced["team"]]
+    entries = AuditEntry.objects.filter(kind="person").order_by("pk")
+    assert [(e.actor_name, e.after["active"]) for e in entries] == [
+        ("lead2", False),
+        ("lead", True),
+    ]
+
+
+def test_a_lead_saving_someone_while_they_change_their_password_keeps_the_new_one(gunicorn, lead):
+    """A lead's save wrote the whole account row as it was read, password included: a new
+    password set in between was undone, and the old one worked again. The test holds the
+    person's row until the lead's save waits on it, then changes the password (on SQLite the
+    writers take turns, so it comes after)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.contrib.auth.hashers import make_password
+
+    from tests.conftest import rows_held_until_waited_on, signed_in_session
+
+    person = make_user("sam", "Viewer")
+    session = signed_in_session(gunicorn, lead)
+    changed = "UPDATE auth_user SET password = %s WHERE id = %s"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with rows_held_until_waited_on(
+            "auth_user",
+            [person.pk],
+            waiters=1,
+            then=changed,
+            params=[make_password(NEW_PASSWORD), person.pk],
+        ):
+            sent = pool.submit(
+                session.post, f"/people/{person.pk}/", data={"role": "Editor", "is_active": "on"}
+            )
+        answer = sent.result()
+    session.close()
+    assert answer.status_code == 302
+    person.refresh_from_db()
+    assert person.check_password(NEW_PASSWORD) and role_of(person) == "Editor"
 
 
 def test_look_alike_names_added_at_once_in_several_processes_make_one_person(gunicorn, lead):

@@ -3,12 +3,9 @@ by domain + receiver host + cause; auto-resolve; who may change them; every chan
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
-import time
 
-import psycopg
 import pytest
 from django.utils import timezone
 
@@ -16,7 +13,7 @@ from dashboard.archive.models import ArchivedRecord
 from dashboard.audit.models import AuditEntry
 from dashboard.domains.models import Domain
 from dashboard.incidents.models import Incident
-from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, add_record, database_url, harvest_now
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, add_record, harvest_now
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -300,43 +297,13 @@ def test_a_second_acknowledgement_or_reopening_is_told_not_done(client, lead, ed
     assert AuditEntry.objects.filter(kind=AuditEntry.Kind.INCIDENT).count() == 1
 
 
-@contextlib.contextmanager
-def rows_held_until_waited_on(incidents, waiters: int = 4):
-    """On PostgreSQL, hold the incidents' rows from another connection until `waiters` sessions
-    wait on a lock, then let them all go at once (on SQLite, writers take turns anyway)."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with (
-        psycopg.connect(database_url("default"), autocommit=True) as holder,
-        holder.transaction(),
-    ):
-        ids = [i.pk for i in incidents]
-        holder.execute("SELECT 1 FROM incidents_incident WHERE id = ANY(%s) FOR UPDATE", [ids])
-        yield
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            holder.execute("SELECT pg_stat_clear_snapshot()")  # else one view per transaction
-            waiting = holder.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            ).fetchone()[0]
-            if waiting >= waiters:
-                break
-            time.sleep(0.05)
-        else:
-            raise AssertionError(f"{waiting} of {waiters} requests reached the lock")
-
-
 def test_one_cause_reopened_at_once_from_several_processes_is_reopened_once(gunicorn, synced):
     """Four people reopen four resolved incidents of one cause at once, each on a server process
     of its own. Each saw no other open incident of the cause, and the database's one-active-rule
     made the rest 500s; now they take turns: one reopened, three told, one audit entry."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from tests.conftest import LEAD, make_user, signed_in_session
+    from tests.conftest import LEAD, make_user, rows_held_until_waited_on, signed_in_session
 
     domain = Domain.objects.get(name=TEAM_DOMAIN)
     now = timezone.now()
@@ -363,7 +330,7 @@ def test_one_cause_reopened_at_once_from_several_processes_is_reopened_once(guni
         return answer.status_code, "incident with the same cause is open" in answer.text
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        with rows_held_until_waited_on(old):
+        with rows_held_until_waited_on("incidents_incident", [i.pk for i in old], waiters=4):
             answers = pool.map(reopen, zip(sessions, old, strict=True))
         answers = sorted(answers)
     for session in sessions:
