@@ -82,31 +82,35 @@
 
 // Filter forms and their results: one request at a time (hx-sync "queue last" on the form),
 // and always what the URL says.
-// - A page link of the results asks through the form (data-form, data-page): with the
-//   fields as they are now (typed a moment ago, their blur's own request queued first), so
-//   the page shown is a page of what the fields say, and no click is lost to a swap.
+// - A page or sort link of the results asks through the form (data-form; data-set, the
+//   fields it sets, as a query string: "page=2", "sort=name&page="): with the fields as
+//   they are now (typed a moment ago, their blur's own request queued first), so the page
+//   shown is a page of what the fields say, and no click is lost to a swap.
 // - A form never asks again for exactly what the page already shows (typing, then choosing a
 //   window: the field's change on blur repeats the typing's own request).
 (function () {
   "use strict";
-  function submitPage(form, page) {
-    var field = form.elements.namedItem("page");
-    if (!field || !window.htmx) return false;
-    field.value = page;
+  function submitWith(form, values) {
+    if (!window.htmx) return false;
+    var fields = [];
+    values.forEach(function (value, name) { fields.push([form.elements.namedItem(name), value]); });
+    if (fields.some(function (pair) { return !pair[0]; })) return false;  // the link's own href
+    fields.forEach(function (pair) { pair[0].value = pair[1]; });
     window.htmx.trigger(form, "submit");
     return true;
   }
   document.addEventListener("click", function (event) {
-    var link = event.target.closest && event.target.closest("a[data-form][data-page]");
-    if (!link) return;
+    var link = event.target.closest && event.target.closest("a[data-form][data-set]");
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button) return;
     var form = document.getElementById(link.dataset.form);
-    if (form && submitPage(form, link.dataset.page)) event.preventDefault();
+    if (form && submitWith(form, new URLSearchParams(link.dataset.set))) event.preventDefault();
   });
   document.addEventListener("submit", function (event) {
     var jump = event.target;
     if (!jump.matches || !jump.matches("form.jump[data-form]")) return;
     var form = document.getElementById(jump.dataset.form);
-    if (form && submitPage(form, jump.elements.namedItem("page").value)) event.preventDefault();
+    var page = new URLSearchParams({page: jump.elements.namedItem("page").value});
+    if (form && submitWith(form, page)) event.preventDefault();
   }, true);
   document.addEventListener("htmx:configRequest", function (event) {
     var form = event.detail.elt;

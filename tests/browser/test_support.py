@@ -252,3 +252,75 @@ def test_an_editor_of_another_team_is_told_why_there_is_no_resend(watched, live_
     page.goto(f"{live_server.url}/records/{record.pk}/")
     expect(page.locator("#why-no-resend")).to_contain_text("you are not in it")
     assert page.problems == []
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "name"),
+    [("/domains/", "#id_q", "q"), ("/incidents/", "#id_domain", "domain")],
+)
+def test_typing_on_while_the_server_is_slow_shows_what_was_typed_last(
+    watched, live_server, people, path, field, name
+):
+    """Type, and go on typing while the server is still answering the first words: the list
+    kept the first words' answer (htmx dropped the later request while one was in flight),
+    under a box showing the whole text, and the address said the first words too."""
+    page = watched
+    sign_in(page, live_server, "support")
+    page.goto(f"{live_server.url}{path}")
+    held = []
+
+    def hold_the_first(route):
+        if route.request.headers.get("hx-request") and not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(re.compile(re.escape(path) + r"\?"), hold_the_first)
+    page.locator(field).click()
+    page.keyboard.type("live")
+    page.wait_for_timeout(800)  # past the typing's debounce: its request is on its way
+    assert len(held) == 1
+    page.keyboard.type(".example-shop")
+    page.wait_for_timeout(800)  # the rest's request, while the first is unanswered
+    held[0].continue_()
+    settle(page)
+    assert f"{name}=live.example-shop" in page.url, page.url
+    shown = page.locator("#results").inner_text()
+    assert TEAM_DOMAIN in shown
+    page.reload()
+    settle(page)
+    assert page.locator(field).input_value() == "live.example-shop"
+    assert page.locator("#results").inner_text() == shown
+    assert page.problems == []
+
+
+@pytest.mark.parametrize("click", ["Next ›", "Domain"])
+def test_typing_then_paging_or_sorting_domains_at_once_shows_what_the_box_says(
+    watched, live_server, people, click
+):
+    """On the domain list (and the incidents and audit lists, built alike), a page or sort
+    link clicked just after typing asked for the address it was drawn with — without the
+    words just typed — beside the typing's own request: whichever answered last stayed, so
+    the box could say one thing and the list show another. Links now ask through the form."""
+    from dashboard.domains.models import Domain
+
+    Domain.objects.bulk_create(
+        Domain(name=f"pad-{n:02}.example.net", domain_type=Domain.Type.STREAMING) for n in range(60)
+    )
+    page = watched
+    sign_in(page, live_server, "support")
+    page.goto(f"{live_server.url}/domains/")
+    link = page.locator("#results").get_by_role("link", name=click, exact=True).first
+    link.wait_for()
+    page.locator("#id_q").click()
+    page.keyboard.type("pad-")
+    link.click()  # at once: before the typing's own request
+    settle(page)
+    assert "q=pad-" in page.url, page.url
+    assert ("page=2" if click.startswith("Next") else "sort=") in page.url, page.url
+    shown = page.locator("#results").inner_text()
+    assert "60 domains" in shown
+    page.reload()
+    settle(page)
+    assert page.locator("#results").inner_text() == shown
+    assert page.problems == []
