@@ -5,6 +5,8 @@ on one line."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -106,3 +108,38 @@ def one_line(value: str) -> None:
         raise ValidationError(
             _("Use one line of text: no line breaks or control characters."), code="one_line"
         )
+
+
+# --- what a form was filled in from ------------------------------------------------------------
+
+
+def picture_fingerprint(picture: dict) -> str:
+    """A short digest of what an edit form shows of a thing (its audited picture): the form
+    carries the one it was filled in from (SeenField), and a save over a different one is held
+    for the person to look at, never applied unseen."""
+    text = json.dumps(picture, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+class SeenField(forms.CharField):
+    """The hidden picture_fingerprint of an edit form. Anything else sent in it is simply not
+    the thing as it is: the save is held and the page shows why (never a hidden error)."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+    def to_python(self, value):
+        return super().to_python(value)[:64]
+
+
+def differing(pairs) -> list[tuple[str, str, str]]:
+    """(label, mine, theirs) of the pairs whose two values differ, as people read them (empty
+    shows as "—"): what a held form's page lists."""
+    found = []
+    for label, mine, theirs in pairs:
+        mine, theirs = str(mine or ""), str(theirs or "")
+        if mine != theirs:
+            found.append((str(label), mine or "—", theirs or "—"))
+    return found

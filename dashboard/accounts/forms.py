@@ -11,7 +11,7 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from dashboard.domains.models import Team
-from dashboard.forms import RowsChoiceField
+from dashboard.forms import RowsChoiceField, SeenField, differing
 
 from .models import GroupMapping
 from .roles import RANK, ROLE_LABELS, ROLES, role_of
@@ -37,8 +37,7 @@ class PersonForm(forms.Form):
         help_text=_("Editors edit the callbacks of their teams' domains."),
     )
     is_active = forms.BooleanField(label=_("Can sign in"), required=False, initial=True)
-    # what the person was when the form was filled in (services.state_fingerprint)
-    seen = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+    seen = SeenField()  # the person as the form was filled in (services.state_fingerprint)
 
     def __init__(self, *args, actor, **kwargs):
         super().__init__(*args, **kwargs)
@@ -59,11 +58,7 @@ class PersonForm(forms.Form):
             (self.fields["teams"].label, teams, "\n".join(state["teams"])),
             (self.fields["is_active"].label, _yes_no(data["is_active"]), _yes_no(state["active"])),
         ]
-        return [
-            (str(label), mine or "—", theirs or "—")
-            for label, mine, theirs in pairs
-            if (mine or "") != (theirs or "")
-        ]
+        return differing(pairs)
 
 
 def _yes_no(value: bool) -> str:
@@ -120,6 +115,8 @@ class NewPersonForm(PersonForm):
 class GroupMappingForm(forms.ModelForm):
     """What a directory group gives its members: a role and teams."""
 
+    seen = SeenField()  # the mapping as the form was filled in (services.mapping_fingerprint)
+
     class Meta:
         model = GroupMapping
         fields = ["group", "role", "teams"]
@@ -131,6 +128,20 @@ class GroupMappingForm(forms.ModelForm):
         }
         widgets = {"teams": forms.CheckboxSelectMultiple}
         field_classes = {"teams": RowsChoiceField}
+
+    def differences(self, state: dict) -> list[tuple[str, str, str]]:
+        """Where this (valid) form and the mapping as services._mapping_state pictures it
+        differ."""
+        data = self.cleaned_data
+        roles = {value: str(label) for value, label in self.fields["role"].choices}
+        teams = "\n".join(sorted(t.name for t in data["teams"]))
+        return differing(
+            [
+                (self.fields["group"].label, data["group"], state["group"]),
+                (self.fields["role"].label, roles.get(data["role"]), roles.get(state["role"])),
+                (self.fields["teams"].label, teams, "\n".join(state["teams"])),
+            ]
+        )
 
     def clean_group(self):
         group = unicodedata.normalize("NFC", self.cleaned_data["group"]).strip()

@@ -3,8 +3,6 @@ what is the access module's `grant_refusal`, checked by the views."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import unicodedata
 
@@ -17,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.services import audit_entry_create
+from dashboard.forms import picture_fingerprint
 
 from .models import GroupMapping, SsoIdentity
 from .roles import RANK, ROLES, role_of, roles_changed
@@ -37,10 +36,8 @@ def person_state(user) -> dict:
 
 
 def state_fingerprint(user) -> str:
-    """A short digest of what the person form shows of someone (`_state`): the form carries the
-    one it was filled in from, and a save over a different one is held (PersonConflict)."""
-    picture = json.dumps(person_state(user), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(picture.encode()).hexdigest()[:24]
+    """What the person form was filled in from (a save over another is a PersonConflict)."""
+    return picture_fingerprint(person_state(user))
 
 
 class PersonConflict(Exception):
@@ -321,7 +318,7 @@ def sso_link(user, person: SsoPerson, *, client_ip: str | None = None) -> None:
         )
 
 
-def _mapping_state(mapping: GroupMapping) -> dict:
+def mapping_state(mapping: GroupMapping) -> dict:
     return {
         "group": mapping.group,
         "role": mapping.role,
@@ -329,21 +326,44 @@ def _mapping_state(mapping: GroupMapping) -> dict:
     }
 
 
+def mapping_fingerprint(mapping: GroupMapping) -> str:
+    """What the mapping form was filled in from (a save over another is a MappingConflict)."""
+    return picture_fingerprint(mapping_state(mapping))
+
+
 class GroupMapped(Exception):
     """Another mapping has the group (saved by someone else a moment ago)."""
 
 
+class MappingConflict(Exception):
+    """The mapping changed after the form being sent was filled in: `mapping` is as it is now."""
+
+    def __init__(self, mapping: GroupMapping) -> None:
+        super().__init__(mapping.pk)
+        self.mapping = mapping
+
+
 def group_mapping_save(
-    *, actor, mapping_id: int | None, group: str, role: str, teams, client_ip=None
+    *,
+    actor,
+    mapping_id: int | None,
+    group: str,
+    role: str,
+    teams,
+    client_ip=None,
+    expected: str | None = None,
 ) -> GroupMapping:
     """Add (no id) or change what a directory group gives; audited. Takes effect at each
-    member's next sign-in. Raises GroupMapped."""
+    member's next sign-in. Raises GroupMapped; MappingConflict when `expected` (the fingerprint
+    the form was filled in from) is not the mapping's now."""
     with transaction.atomic():
         if mapping_id is None:
             mapping, before = GroupMapping(), None
         else:
             mapping = GroupMapping.objects.select_for_update().get(pk=mapping_id)
-            before = _mapping_state(mapping)
+            if expected is not None and mapping_fingerprint(mapping) != expected:
+                raise MappingConflict(mapping)
+            before = mapping_state(mapping)
         mapping.group = group
         mapping.role = role if role in ROLES else ""
         try:
@@ -352,7 +372,7 @@ def group_mapping_save(
         except IntegrityError:  # the group mapped a moment ago (a double-clicked Save)
             raise GroupMapped from None
         mapping.teams.set(teams)
-        after = _mapping_state(mapping)
+        after = mapping_state(mapping)
         if before != after:
             audit_entry_create(
                 kind=AuditEntry.Kind.SSO,
@@ -367,7 +387,7 @@ def group_mapping_save(
 
 def group_mapping_delete(*, actor, mapping: GroupMapping, client_ip=None) -> None:
     with transaction.atomic():
-        before = _mapping_state(mapping)
+        before = mapping_state(mapping)
         mapping.delete()
         audit_entry_create(
             kind=AuditEntry.Kind.SSO,

@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard.access import ask_a_lead, grant_refusal, require_perm
-from dashboard.audit.selectors import person_last_change
+from dashboard.audit.models import AuditEntry
+from dashboard.audit.selectors import last_change_of
 from dashboard.htmx import wants_fragment
 
 from . import sso
@@ -35,10 +36,13 @@ from .security import (
 )
 from .services import (
     GroupMapped,
+    MappingConflict,
     NameTaken,
     PersonConflict,
     group_mapping_delete,
     group_mapping_save,
+    mapping_fingerprint,
+    mapping_state,
     password_change,
     person_create,
     person_state,
@@ -329,18 +333,28 @@ def person_edit(request, user_id: int):
     return render(request, "accounts/person_form.html", context, status=status)
 
 
-def _person_held(request, form: PersonForm, person) -> dict:
-    """What the page says of a save held because the person changed after the form was
-    filled in: the latest audited change of them, and where it and the form differ."""
-    change = person_last_change(username=person.get_username())
+def _held(request, heading: str, change, differences, restart: str) -> dict:
+    """What a page says of a save held because the thing changed after its form was filled in
+    (templates/_held.html): the latest audited change of it, and where that and the form
+    differ."""
     return {
-        "heading": _("This person was changed after this form was opened"),
+        "heading": heading,
         "by": change.actor_name if change else "",
         "at": change.created_at if change else None,
         "yours": change is not None and change.actor_id == request.user.pk,
-        "differences": form.differences(person_state(person)),
-        "restart": reverse("person_edit", args=[person.pk]),
+        "differences": differences,
+        "restart": restart,
     }
+
+
+def _person_held(request, form: PersonForm, person) -> dict:
+    return _held(
+        request,
+        _("This person was changed after this form was opened"),
+        last_change_of(AuditEntry.Kind.PERSON, username=person.get_username()),
+        form.differences(person_state(person)),
+        reverse("person_edit", args=[person.pk]),
+    )
 
 
 def _seen_now(form: PersonForm, person) -> PersonForm:
@@ -384,9 +398,12 @@ def group_mappings(request, mapping_id: int | None = None):
     mapping = get_object_or_404(GroupMapping, pk=mapping_id) if mapping_id else GroupMapping()
     # "?group=…" fills the new mapping's name (the groups seen at sign-in link to it)
     initial = {} if mapping.pk else {"group": request.GET.get("group", "")[:255]}
+    if mapping.pk:
+        initial["seen"] = mapping_fingerprint(mapping)
     form = GroupMappingForm(
         request.POST if request.method == "POST" else None, instance=mapping, initial=initial
     )
+    held = None
     if request.method == "POST" and "delete" in request.POST and mapping.pk:
         group_mapping_delete(actor=request.user, mapping=mapping, client_ip=client_ip(request))
         messages.success(request, _("Removed the mapping of %(group)s.") % {"group": mapping.group})
@@ -400,9 +417,25 @@ def group_mappings(request, mapping_id: int | None = None):
                 role=form.cleaned_data["role"],
                 teams=form.cleaned_data["teams"],
                 client_ip=client_ip(request),
+                expected=(form.cleaned_data["seen"] or None) if mapping.pk else None,
             )
         except GroupMapped:  # the form's own words for a group mapped already
             form.add_error("group", GroupMapping().unique_error_message(GroupMapping, ["group"]))
+        except MappingConflict as stale:
+            mapping = stale.mapping
+            state = mapping_state(mapping)
+            change = last_change_of(AuditEntry.Kind.SSO, group=state["group"])
+            held = _held(
+                request,
+                _("This mapping was changed after this form was opened"),
+                change,
+                form.differences(state),
+                reverse("group_mapping", args=[mapping.pk]),
+            )
+            data = form.data.copy()
+            data["seen"] = mapping_fingerprint(mapping)
+            form = GroupMappingForm(data, instance=mapping)
+            form.is_valid()
         else:
             messages.success(
                 request,
@@ -423,8 +456,9 @@ def group_mappings(request, mapping_id: int | None = None):
         "unmapped": sorted((g, n) for g, n in seen.items() if g not in mapped),
         "sso_enabled": sso.enabled(),
         "groups_claim": settings.OIDC_GROUPS_CLAIM,
+        "held": held,
     }
-    status = 400 if request.method == "POST" else 200
+    status = 409 if held else 400 if request.method == "POST" else 200
     return render(request, "accounts/group_mappings.html", context, status=status)
 
 

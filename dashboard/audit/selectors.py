@@ -47,13 +47,11 @@ def last_change(*, domain, kind) -> AuditEntry | None:
     )
 
 
-def person_last_change(*, username: str) -> AuditEntry | None:
-    """The latest audited change of one person (by a lead, or by their directory sign-in)."""
-    return (
-        AuditEntry.objects.filter(kind=AuditEntry.Kind.PERSON, after__username=username)
-        .order_by("-created_at", "-id")
-        .first()
-    )
+def last_change_of(kind: str, **picture) -> AuditEntry | None:
+    """The latest audited change of one thing of `kind`, found by what its picture after the
+    change says (a person by username, a group mapping by group)."""
+    after = {f"after__{key}": value for key, value in picture.items()}
+    return AuditEntry.objects.filter(kind=kind, **after).order_by("-created_at", "-id").first()
 
 
 def config_changes(

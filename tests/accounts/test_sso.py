@@ -309,6 +309,48 @@ def test_leads_map_groups_and_every_change_is_audited(idp, sso_mappings, live_se
     assert "Directory group staff" in audit
 
 
+def test_a_mapping_changed_meanwhile_is_not_changed_back_by_an_older_form(client, db):
+    """Two leads open one group's mapping; one makes it Viewer. The other's Save (a team added,
+    "Lead" still in the form from before) made every member a lead again, unseen. Now it is
+    held and shown; a second Save applies it knowingly."""
+    from django.test import Client
+
+    from dashboard.domains.models import Team
+
+    shop = Team.objects.create(name="Shop")
+    mapping = GroupMapping.objects.create(group="live-ops", role=LEAD)
+    path = f"/people/groups/{mapping.pk}/"
+    client.force_login(make_user("boss", LEAD))
+    other = Client()
+    other.force_login(make_user("chief", LEAD))
+
+    def seen(session):
+        page = session.get(path).content.decode()
+        return re.search(r'name="seen" value="([0-9a-f]+)"', page).group(1)
+
+    mine, theirs = seen(client), seen(other)
+    assert (
+        other.post(path, {"group": "live-ops", "role": VIEWER, "seen": theirs}).status_code == 302
+    )
+    form = {"group": "live-ops", "role": LEAD, "teams": [shop.pk], "seen": mine}
+    answer = client.post(path, form)
+    assert answer.status_code == 409
+    page = answer.content.decode()
+    assert "This mapping was changed after this form was opened" in page
+    assert "chief saved it at" in page
+    rows = re.findall(
+        r'<th scope="row">([^<]+)</th><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>', page
+    )
+    assert rows == [("Role", "Lead", "Viewer"), ("Teams", "Shop", "—")]
+    mapping.refresh_from_db()
+    assert mapping.role == VIEWER and not mapping.teams.exists()
+
+    again = re.search(r'name="seen" value="([0-9a-f]+)"', page).group(1)
+    assert client.post(path, {**form, "seen": again}).status_code == 302
+    mapping.refresh_from_db()
+    assert mapping.role == LEAD and list(mapping.teams.all()) == [shop]
+
+
 @pytest.mark.parametrize("name", ["a\r\nb", "nul\x00group", "   ", "tab\tgroup"])
 def test_a_group_name_with_control_characters_is_refused_and_nothing_changes(client, db, name):
     client.force_login(make_user("boss", LEAD))
