@@ -13,7 +13,7 @@ from dashboard.access import can_edit_domain, is_lead, teams_editable_by
 from dashboard.domains.forms import validate_callback_url
 from dashboard.domains.models import Team
 from dashboard.domains.selectors import domain_get
-from dashboard.forms import MuteUntilField, one_line
+from dashboard.forms import MuteUntilField, differing, one_line
 
 from .models import AlertRule
 
@@ -108,23 +108,21 @@ class AlertRuleForm(forms.ModelForm):
             self.initial.setdefault("version", self.instance.version)
 
     def differences(self, rule: AlertRule) -> list[tuple[str, str, str]]:
-        """(label, this form's value, the rule's) of every field where the two differ, as
-        people read them (a valid form; the DingTalk secret is never shown)."""
+        """Where this (valid) form and the rule differ, as people read them (the DingTalk
+        secret is never shown)."""
         theirs = AlertRuleForm(instance=rule, user=self.user)
-        found = []
+        pairs = []
         for name in [*self.Meta.fields, "domain_name"]:
             field = self.fields[name]
-            mine = self.cleaned_data.get(name)
-            saved = theirs.initial.get(name)
+            mine, saved = self.cleaned_data.get(name), theirs.initial.get(name)
             if isinstance(field, forms.ModelChoiceField):
                 mine = mine.pk if mine is not None else None
             if name == "domain_name" and self.cleaned_data.get("scope") != AlertRule.Scope.DOMAIN:
                 mine = ""
             if name == "domain_name" and rule.scope != AlertRule.Scope.DOMAIN:
                 saved = ""
-            if (mine if mine is not None else "") != (saved if saved is not None else ""):
-                found.append((str(field.label), _shown(field, mine), _shown(field, saved)))
-        return found
+            pairs.append((field.label, _shown(field, mine), _shown(field, saved)))
+        return differing(pairs)
 
     # --- one field at a time ---
 
@@ -267,12 +265,12 @@ class AlertRuleForm(forms.ModelForm):
 
 def _shown(field: forms.Field, value) -> str:
     if value is None or value == "":
-        return "—"
+        return ""
     if isinstance(value, bool):
         return str(_("yes") if value else _("no"))
     if isinstance(field, forms.ModelChoiceField):
         found = field.queryset.model.objects.filter(pk=value).first()
-        return str(found) if found else "—"
+        return str(found) if found else ""
     if isinstance(field, forms.ChoiceField):
         return str(dict(field.choices).get(value, value))
     return str(value)
