@@ -208,3 +208,87 @@
     });
   });
 })();
+
+// What was typed outlives a sign-in: a form sent after the session ended (30 minutes idle)
+// answered with the sign-in page, and the edit was gone. Each form a signed-in page sends is
+// kept in this tab (sessionStorage; no password, key, secret or CSRF token) until the next page
+// shows: the sign-in page keeps it and says so; the form's own page after signing in gets it
+// back, its hidden version too (so a change made meanwhile by someone else is still held, not
+// overwritten); any other page means the form had its answer, and it is dropped.
+(function () {
+  "use strict";
+  var KEY = "dashboard:unsent";
+  var KEEP_MS = 12 * 3600 * 1000;
+  function kept() {
+    try { return JSON.parse(window.sessionStorage.getItem(KEY) || "null"); } catch (e) { return null; }
+  }
+  function keep(value) {
+    try {
+      if (value) window.sessionStorage.setItem(KEY, JSON.stringify(value));
+      else window.sessionStorage.removeItem(KEY);
+    } catch (e) { /* storage off or full: nothing kept, as before */ }
+  }
+  var SECRET = /key|secret|token|password/i;  // an auth key typed in is not kept anywhere
+  function skipped(element) {
+    return !element.name || element.disabled || SECRET.test(element.name) ||
+      ["password", "file", "submit", "button", "reset"].indexOf(element.type) !== -1;
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!document.body.hasAttribute("data-signed-in")) return;
+    if ((form.getAttribute("method") || "").toLowerCase() !== "post" || form.hasAttribute("data-no-keep")) return;
+    var fields = [];
+    Array.prototype.forEach.call(form.elements, function (element) {
+      if (skipped(element)) return;
+      if ((element.type === "checkbox" || element.type === "radio") && !element.checked) return;
+      if (element.type === "select-multiple") {
+        Array.prototype.forEach.call(element.selectedOptions, function (o) { fields.push([element.name, o.value]); });
+        return;
+      }
+      fields.push([element.name, element.value]);
+    });
+    keep({page: location.pathname + location.search, action: form.getAttribute("action") || "",
+          fields: fields, at: Date.now()});
+  }, true);
+  function putBack(form, fields) {
+    var seen = {};
+    Array.prototype.forEach.call(form.elements, function (element) {
+      if (skipped(element)) return;
+      var values = fields.filter(function (f) { return f[0] === element.name; }).map(function (f) { return f[1]; });
+      if (element.type === "checkbox" || element.type === "radio") {
+        element.checked = values.indexOf(element.value) !== -1;
+      } else if (element.type === "select-multiple") {
+        Array.prototype.forEach.call(element.options, function (o) { o.selected = values.indexOf(o.value) !== -1; });
+      } else {
+        var n = seen[element.name] || 0;
+        seen[element.name] = n + 1;
+        if (n < values.length) element.value = values[n];
+      }
+      element.dispatchEvent(new Event("input", {bubbles: true}));
+    });
+  }
+  function arrived() {
+    var unsent = kept();
+    if (!unsent) return;
+    var waiting = document.getElementById("kept-note");  // the sign-in page
+    if (waiting) {
+      if (Date.now() - unsent.at > KEEP_MS) { keep(null); return; }
+      waiting.hidden = false;
+      unsent.signIn = true;
+      keep(unsent);
+      return;
+    }
+    keep(null);
+    if (!unsent.signIn || location.pathname + location.search !== unsent.page) return;
+    var form = Array.prototype.find.call(document.querySelectorAll("form"), function (f) {
+      return (f.getAttribute("method") || "").toLowerCase() === "post" &&
+        (f.getAttribute("action") || "") === unsent.action;
+    });
+    var note = document.getElementById("restored-note");
+    if (!form || !note) return;
+    putBack(form, unsent.fields);
+    form.insertBefore(note.content.cloneNode(true), form.firstChild);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", arrived);
+  else arrived();
+})();

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from dashboard.domains.models import Domain
 from dashboard.sandbox.models import SandboxRecordConfig
 from tests.browser.conftest import sign_in
-from tests.conftest import TEAM_DOMAIN
+from tests.conftest import PASSWORD, TEAM_DOMAIN
 
 
 def test_sign_in_wrong_then_right_password_and_sign_out(watched, live_server, people):
@@ -346,4 +346,43 @@ def test_back_to_a_sent_rule_form_and_save_again(watched, live_server, people):
     expect(page.locator("main")).to_contain_text("over 40% failed in 15 min")
     rule.refresh_from_db()
     assert rule.threshold_percent == 40 and rule.version == 2
+    assert not page.problems
+
+
+def test_a_form_sent_after_the_session_ended_is_put_back_after_signing_in(
+    watched, live_server, people
+):
+    """An editor types a new callback URL, leaves for longer than the idle timeout, comes back
+    and clicks Save: the answer is the sign-in page, and the URL typed was gone. Now the
+    sign-in page says it is kept, and after signing in the form has it back, marked, to send."""
+    from dashboard.accounts.models import UserSession
+    from dashboard.sandbox.models import SandboxRecordConfig
+
+    page = watched
+    sign_in(page, live_server, "editor")
+    page.goto(f"{live_server.url}/domains/{TEAM_DOMAIN}/record/edit/")
+    page.locator("#id_notify_url").fill("https://editor.example.com/after-lunch")
+    page.locator("#id_notify_auth_key").fill("Typed1n5ecretKey0")
+    UserSession.objects.all().delete()  # 30 minutes idle
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
+    expect(page.locator("#kept-note")).to_be_visible()
+    expect(page.locator("#kept-note")).to_contain_text("what you typed is put back")
+    kept = page.evaluate("JSON.stringify(sessionStorage)")
+    assert "after-lunch" in kept and "Typed1n5ecretKey0" not in kept
+    sign_in_here = page.locator("main form")
+    sign_in_here.locator("#id_username").fill("editor")
+    sign_in_here.locator("#id_password").fill(PASSWORD)
+    sign_in_here.locator("button[type=submit]").click()
+    expect(page).to_have_url(re.compile(rf"/domains/{re.escape(TEAM_DOMAIN)}/record/edit/$"))
+    expect(page.locator("#id_notify_url")).to_have_value("https://editor.example.com/after-lunch")
+    expect(page.locator("main form .restored")).to_contain_text("Nothing of it is saved yet")
+    expect(page.locator("#id_notify_auth_key")).to_have_value("")  # keys are not kept
+    assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url.endswith("/record")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".msg.success")).to_contain_text("Saved.")
+    saved = SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url
+    assert saved == "https://editor.example.com/after-lunch"
+    page.goto(f"{live_server.url}/domains/{TEAM_DOMAIN}/record/edit/")
+    expect(page.locator(".restored")).to_have_count(0)  # put back once, then forgotten
     assert not page.problems
