@@ -460,6 +460,22 @@ def signed_in_session(base: str, user):
     return session
 
 
+def held_rows(page: str) -> list[tuple[str, str, str]]:
+    """The rows of a held form's page (templates/_held.html): (field, yours, saved now)."""
+    import re
+
+    return re.findall(
+        r'<th scope="row">([^<]+)</th><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>', page
+    )
+
+
+def hidden_value(page: str, name: str) -> str:
+    """The value of a page's hidden input `name` (as a browser would send it back)."""
+    import re
+
+    return re.search(rf'name="{name}" value="([^"]*)"', page).group(1)
+
+
 @contextmanager
 def rows_held_until_waited_on(table: str, ids, *, waiters: int, then: str = "", params=()):
     """On PostgreSQL, hold rows of `table` (FOR UPDATE, from a connection of its own) through

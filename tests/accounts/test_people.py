@@ -9,7 +9,7 @@ from django.contrib.auth.models import Permission, User
 
 from dashboard.accounts.roles import EDITOR, role_of
 from dashboard.audit.models import AuditEntry
-from tests.conftest import ALL_DATABASES, make_user
+from tests.conftest import ALL_DATABASES, held_rows, hidden_value, make_user
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 NEW_PASSWORD = "an-initial-password-77"
@@ -126,7 +126,7 @@ def test_a_full_width_user_name_is_saved_as_it_signs_in(client, lead):
 def seen_on(client, path: str) -> str:
     """The picture of the person a form carries (as a browser would send it back)."""
     page = client.get(path).content.decode()
-    return re.search(r'name="seen" value="([0-9a-f]+)"', page).group(1)
+    return hidden_value(page, "seen")
 
 
 def test_a_person_turned_off_meanwhile_is_not_turned_back_on_by_an_older_form(client, lead, synced):
@@ -150,14 +150,11 @@ def test_a_person_turned_off_meanwhile_is_not_turned_back_on_by_an_older_form(cl
     page = answer.content.decode()
     assert "This person was changed after this form was opened" in page
     assert re.search(r"lead2 saved it at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", page)
-    rows = re.findall(
-        r'<th scope="row">([^<]+)</th><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>', page
-    )
-    assert rows == [("Teams", synced["team"].name, "—"), ("Can sign in", "yes", "no")]
+    assert held_rows(page) == [("Teams", synced["team"].name, "—"), ("Can sign in", "yes", "no")]
     person.refresh_from_db()
     assert not person.is_active and not person.teams.exists()
 
-    again = re.search(r'name="seen" value="([0-9a-f]+)"', page).group(1)
+    again = hidden_value(page, "seen")
     assert again != mine
     assert client.post(path, {**form, "seen": again}).status_code == 302
     person.refresh_from_db()

@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from dashboard.accounts.models import GroupMapping, SsoIdentity
 from dashboard.accounts.roles import EDITOR, LEAD, VIEWER, role_of
 from dashboard.audit.models import AuditEntry
-from tests.conftest import ALL_DATABASES, PASSWORD, make_user
+from tests.conftest import ALL_DATABASES, PASSWORD, held_rows, hidden_value, make_user
 from tests.idp.provider import CALLBACK, IdentityProvider, to_callback
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
@@ -326,7 +326,7 @@ def test_a_mapping_changed_meanwhile_is_not_changed_back_by_an_older_form(client
 
     def seen(session):
         page = session.get(path).content.decode()
-        return re.search(r'name="seen" value="([0-9a-f]+)"', page).group(1)
+        return hidden_value(page, "seen")
 
     mine, theirs = seen(client), seen(other)
     assert (
@@ -338,14 +338,11 @@ def test_a_mapping_changed_meanwhile_is_not_changed_back_by_an_older_form(client
     page = answer.content.decode()
     assert "This mapping was changed after this form was opened" in page
     assert "chief saved it at" in page
-    rows = re.findall(
-        r'<th scope="row">([^<]+)</th><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>', page
-    )
-    assert rows == [("Role", "Lead", "Viewer"), ("Teams", "Shop", "—")]
+    assert held_rows(page) == [("Role", "Lead", "Viewer"), ("Teams", "Shop", "—")]
     mapping.refresh_from_db()
     assert mapping.role == VIEWER and not mapping.teams.exists()
 
-    again = re.search(r'name="seen" value="([0-9a-f]+)"', page).group(1)
+    again = hidden_value(page, "seen")
     assert client.post(path, {**form, "seen": again}).status_code == 302
     mapping.refresh_from_db()
     assert mapping.role == LEAD and list(mapping.teams.all()) == [shop]

@@ -13,7 +13,7 @@ from dashboard.alerts.models import AlertRule, DomainMute
 from dashboard.audit.models import AuditEntry
 from dashboard.domains.models import Domain
 from tests.alerts.conftest import make_rule
-from tests.conftest import ALL_DATABASES, OTHER_DOMAIN, TEAM_DOMAIN
+from tests.conftest import ALL_DATABASES, OTHER_DOMAIN, TEAM_DOMAIN, held_rows, hidden_value
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -175,7 +175,7 @@ def test_changing_a_rule_keeps_its_secret_and_audits_before_and_after(client, ed
 def opened(client, path: str) -> str:
     """The version an edit page's form carries (as a browser would send it back)."""
     page = client.get(path).content.decode()
-    return re.search(r'name="version" value="(\d+)"', page).group(1)
+    return hidden_value(page, "version")
 
 
 def test_two_people_editing_one_rule_lose_nothing(client, editor, lead):
@@ -200,16 +200,16 @@ def test_two_people_editing_one_rule_lose_nothing(client, editor, lead):
     page = answer.content.decode()
     assert "This rule was saved after this form was opened" in page
     assert re.search(r"lead saved it at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", page)
-    rows = re.findall(
-        r'<th scope="row">([^<]+)</th><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>', page
-    )
-    assert rows == [("Failure rate above (%)", "20", "35"), ("Window (minutes)", "30", "15")]
+    assert held_rows(page) == [
+        ("Failure rate above (%)", "20", "35"),
+        ("Window (minutes)", "30", "15"),
+    ]
     assert 'name="window_minutes" value="30"' in page  # the editor's values wait in the form
     rule.refresh_from_db()
     assert (rule.threshold_percent, rule.window_minutes) == (35, 15)
     assert [e.actor_name for e in alert_entries()] == ["editor", "lead"]
 
-    again = re.search(r'name="version" value="(\d+)"', page).group(1)
+    again = hidden_value(page, "version")
     answer = client.post(path, form(window_minutes="30", version=again))
     assert answer.status_code == 302
     rule.refresh_from_db()

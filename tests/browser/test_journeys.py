@@ -270,13 +270,11 @@ def test_a_double_clicked_save_makes_one_rule_and_a_refused_form_can_be_sent_aga
     assert not page.problems
 
 
-def test_two_people_changing_one_alert_rule_lose_nothing(watched, live_server, people, browser):
-    """The editor and a lead change one rule in two browsers; the lead saves first. The editor's
-    Save is held: the page says who saved, shows the fields where the two differ and keeps the
-    editor's values; Save again puts them in place."""
+def shop_rule():
+    """An alert rule on the team's domain: over 20% failed in 15 minutes, by email."""
     from dashboard.alerts.models import AlertRule
 
-    rule = AlertRule.objects.create(
+    return AlertRule.objects.create(
         name="Shop failures",
         scope=AlertRule.Scope.DOMAIN,
         domain=Domain.objects.get(name=TEAM_DOMAIN),
@@ -284,6 +282,13 @@ def test_two_people_changing_one_alert_rule_lose_nothing(watched, live_server, p
         threshold_percent=20,
         emails="ops@example.com",
     )
+
+
+def test_two_people_changing_one_alert_rule_lose_nothing(watched, live_server, people, browser):
+    """The editor and a lead change one rule in two browsers; the lead saves first. The editor's
+    Save is held: the page says who saved, shows the fields where the two differ and keeps the
+    editor's values; Save again puts them in place."""
+    rule = shop_rule()
     page = watched
     sign_in(page, live_server, "editor")
     page.goto(f"{live_server.url}/alerts/{rule.pk}/edit/")
@@ -321,16 +326,7 @@ def test_back_to_a_sent_rule_form_and_save_again(watched, live_server, people):
     """Save, then Back to the form: it comes back with what was typed, and its Save sends again
     (the double-submit guard lets go when the page is shown again); the rule takes the second
     value with no conflict, since the page came back as the rule is now."""
-    from dashboard.alerts.models import AlertRule
-
-    rule = AlertRule.objects.create(
-        name="Shop failures",
-        scope=AlertRule.Scope.DOMAIN,
-        domain=Domain.objects.get(name=TEAM_DOMAIN),
-        condition=AlertRule.Condition.FAILURE_RATE,
-        threshold_percent=20,
-        emails="ops@example.com",
-    )
+    rule = shop_rule()
     page = watched
     sign_in(page, live_server, "editor")
     page.goto(f"{live_server.url}/alerts/{rule.pk}/edit/")
