@@ -50,6 +50,8 @@ def alert_list(request, mute_form=None, status=200):
 
 @require_http_methods(["GET", "POST"])
 def alert_edit(request, pk: int | None = None):
+    if pk and request.method == "POST" and not AlertRule.objects.filter(pk=pk).exists():
+        return _rule_gone(request)
     rule = _rule(pk) if pk else AlertRule()
     if pk:
         _require_edit(request.user, rule)
@@ -69,7 +71,7 @@ def alert_edit(request, pk: int | None = None):
                     expected_version=form.cleaned_data["version"] if pk else None,
                 )
             except AlertRule.DoesNotExist:
-                raise Http404(_("There is no alert rule %(id)s.") % {"id": pk}) from None
+                return _rule_gone(request)
             except services.RuleConflict as stale:
                 # Their save stays; the form keeps these values, now over their version, so
                 # Save sends them again knowingly.
@@ -103,6 +105,17 @@ def alert_edit(request, pk: int | None = None):
         "held": held,
     }
     return render(request, "alerts/form.html", context, status=status)
+
+
+def _rule_gone(request):
+    """A rule's form sent after someone deleted the rule: what was typed is not lost — the form
+    comes back with it, as a new rule's, to be saved as one (or left)."""
+    if not can_create_rules(request.user):
+        raise PermissionDenied(_("Only leads and editors can set up alerts."))
+    form = AlertRuleForm(request.POST, instance=AlertRule(), user=request.user)
+    form.is_valid()
+    context = {"form": form, "rule": None, "domain_names": callback_domain_names(), "gone": True}
+    return render(request, "alerts/form.html", context, status=409)
 
 
 def alert_detail(request, pk: int, mute_form=None, status=200):

@@ -236,6 +236,33 @@ def test_a_form_older_than_the_persons_own_save_says_it_was_theirs(client, edito
     assert rule.name == "First tab"
 
 
+def test_a_rule_deleted_while_its_form_is_open_loses_nothing_typed(client, editor, lead):
+    """The editor changes a rule a lead deletes meanwhile: Save answered "There is no alert
+    rule" and what was typed was gone. Now the form comes back with it, as a new rule's."""
+    from django.test import Client
+
+    client.force_login(editor)
+    client.post("/alerts/new/", form())
+    rule = AlertRule.objects.get()
+    version = opened(client, f"/alerts/{rule.pk}/edit/")
+    theirs = Client()
+    theirs.force_login(lead)
+    assert theirs.post(f"/alerts/{rule.pk}/delete/").status_code == 302
+
+    typed = form(name="Shop callbacks, tuned", threshold_percent="35", version=version)
+    answer = client.post(f"/alerts/{rule.pk}/edit/", typed)
+    assert answer.status_code == 409
+    page = answer.content.decode()
+    assert "This rule was deleted after this form was opened" in page
+    assert 'action="/alerts/new/"' in page and 'value="Shop callbacks, tuned"' in page
+    assert 'name="version"' not in page
+    assert not AlertRule.objects.exists()
+
+    assert client.post("/alerts/new/", typed).status_code == 302
+    (made,) = AlertRule.objects.all()
+    assert (made.name, made.threshold_percent) == ("Shop callbacks, tuned", 35)
+
+
 def test_a_mute_while_the_form_is_open_is_neither_a_conflict_nor_undone(client, editor, lead):
     client.force_login(editor)
     client.post("/alerts/new/", form())
