@@ -143,3 +143,27 @@ def differing(pairs) -> list[tuple[str, str, str]]:
         if mine != theirs:
             found.append((str(label), mine or "—", theirs or "—"))
     return found
+
+
+def held(user, heading: str, *, by: str, by_id, at, differences, restart: str) -> dict:
+    """What a page says of a save held because the thing changed after its form was filled in
+    (templates/_held.html): who saved it (a name, and their id if a person) and when, where
+    their values and the form's differ, and the form's address to start again from."""
+    return {
+        "heading": heading,
+        "by": by,
+        "at": at,
+        "yours": by_id is not None and by_id == user.pk,
+        "differences": differences,
+        "restart": restart,
+    }
+
+
+def resent_over(form: forms.BaseForm, field: str, value, **kwargs) -> forms.BaseForm:
+    """The held form again with what was typed, now over the thing as it is (`field`, its
+    version or fingerprint, set to `value`): a second Save applies it knowingly."""
+    data = form.data.copy()
+    data[field] = value
+    again = type(form)(data, **kwargs)
+    again.is_valid()
+    return again

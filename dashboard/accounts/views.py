@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from dashboard.access import ask_a_lead, grant_refusal, require_perm
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.selectors import last_change_of
+from dashboard.forms import held, resent_over
 from dashboard.htmx import wants_fragment
 
 from . import sso
@@ -302,7 +303,7 @@ def person_edit(request, user_id: int):
     form = PersonForm(
         request.POST if request.method == "POST" else None, initial=initial, actor=request.user
     )
-    held = None
+    shown = None
     status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         if refusal := grant_refusal(request.user, person, form.cleaned_data.get("role") or ""):
@@ -319,8 +320,15 @@ def person_edit(request, user_id: int):
             except PermissionDenied as refusal:  # one's own sign-in is never turned off
                 form.add_error(None, str(refusal))
             except PersonConflict as stale:
-                held, form = _person_held(request, form, stale.user), _seen_now(form, stale.user)
                 person, status = stale.user, 409
+                shown = _held_since(
+                    request,
+                    _("This person was changed after this form was opened"),
+                    last_change_of(AuditEntry.Kind.PERSON, username=person.get_username()),
+                    form.differences(person_state(person)),
+                    reverse("person_edit", args=[person.pk]),
+                )
+                form = resent_over(form, "seen", state_fingerprint(person), actor=request.user)
             else:
                 messages.success(request, _("Saved %(name)s.") % {"name": person.username})
                 return redirect("people")
@@ -328,42 +336,22 @@ def person_edit(request, user_id: int):
         "form": form,
         "person": person,
         "sso_managed": SsoIdentity.objects.filter(user=person).exists(),
-        "held": held,
+        "held": shown,
     }
     return render(request, "accounts/person_form.html", context, status=status)
 
 
-def _held(request, heading: str, change, differences, restart: str) -> dict:
-    """What a page says of a save held because the thing changed after its form was filled in
-    (templates/_held.html): the latest audited change of it, and where that and the form
-    differ."""
-    return {
-        "heading": heading,
-        "by": change.actor_name if change else "",
-        "at": change.created_at if change else None,
-        "yours": change is not None and change.actor_id == request.user.pk,
-        "differences": differences,
-        "restart": restart,
-    }
-
-
-def _person_held(request, form: PersonForm, person) -> dict:
-    return _held(
-        request,
-        _("This person was changed after this form was opened"),
-        last_change_of(AuditEntry.Kind.PERSON, username=person.get_username()),
-        form.differences(person_state(person)),
-        reverse("person_edit", args=[person.pk]),
+def _held_since(request, heading: str, change, differences, restart: str) -> dict:
+    """A held save's page, its last change read from the audit log."""
+    return held(
+        request.user,
+        heading,
+        by=change.actor_name if change else "",
+        by_id=change.actor_id if change else None,
+        at=change.created_at if change else None,
+        differences=differences,
+        restart=restart,
     )
-
-
-def _seen_now(form: PersonForm, person) -> PersonForm:
-    """The form again with its values, now over the person as they are: Save applies it."""
-    data = form.data.copy()
-    data["seen"] = state_fingerprint(person)
-    again = PersonForm(data, actor=form.actor)
-    again.is_valid()
-    return again
 
 
 @require_POST
@@ -403,7 +391,7 @@ def group_mappings(request, mapping_id: int | None = None):
     form = GroupMappingForm(
         request.POST if request.method == "POST" else None, instance=mapping, initial=initial
     )
-    held = None
+    shown = None
     if request.method == "POST" and "delete" in request.POST and mapping.pk:
         group_mapping_delete(actor=request.user, mapping=mapping, client_ip=client_ip(request))
         messages.success(request, _("Removed the mapping of %(group)s.") % {"group": mapping.group})
@@ -424,18 +412,14 @@ def group_mappings(request, mapping_id: int | None = None):
         except MappingConflict as stale:
             mapping = stale.mapping
             state = mapping_state(mapping)
-            change = last_change_of(AuditEntry.Kind.SSO, group=state["group"])
-            held = _held(
+            shown = _held_since(
                 request,
                 _("This mapping was changed after this form was opened"),
-                change,
+                last_change_of(AuditEntry.Kind.SSO, group=state["group"]),
                 form.differences(state),
                 reverse("group_mapping", args=[mapping.pk]),
             )
-            data = form.data.copy()
-            data["seen"] = mapping_fingerprint(mapping)
-            form = GroupMappingForm(data, instance=mapping)
-            form.is_valid()
+            form = resent_over(form, "seen", mapping_fingerprint(mapping), instance=mapping)
         else:
             messages.success(
                 request,
@@ -456,9 +440,9 @@ def group_mappings(request, mapping_id: int | None = None):
         "unmapped": sorted((g, n) for g, n in seen.items() if g not in mapped),
         "sso_enabled": sso.enabled(),
         "groups_claim": settings.OIDC_GROUPS_CLAIM,
-        "held": held,
+        "held": shown,
     }
-    status = 409 if held else 400 if request.method == "POST" else 200
+    status = 409 if shown else 400 if request.method == "POST" else 200
     return render(request, "accounts/group_mappings.html", context, status=status)
 
 

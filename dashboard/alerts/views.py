@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dashboard.access import can_create_rules, can_edit_rule
 from dashboard.accounts.security import client_ip
 from dashboard.domains.selectors import callback_domain_names
+from dashboard.forms import held, resent_over
 
 from . import services
 from .forms import AlertRuleForm, DomainMuteForm, MuteForm
@@ -57,7 +58,7 @@ def alert_edit(request, pk: int | None = None):
         _require_edit(request.user, rule)
     elif not can_create_rules(request.user):
         raise PermissionDenied(_("Only leads and editors can set up alerts."))
-    held = None
+    shown = None
     if request.method == "POST":
         form = AlertRuleForm(request.POST, instance=rule, user=request.user)
         status = 400
@@ -76,18 +77,18 @@ def alert_edit(request, pk: int | None = None):
                 # Their save stays; the form keeps these values, now over their version, so
                 # Save sends them again knowingly.
                 current = stale.current
-                held = {
-                    "heading": _("This rule was saved after this form was opened"),
-                    "by": current.changed_by.get_username() if current.changed_by else "",
-                    "at": current.changed_at,
-                    "yours": current.changed_by_id == request.user.pk,
-                    "differences": form.differences(current),
-                    "restart": reverse("alert_edit", args=[pk]),
-                }
-                data = request.POST.copy()
-                data["version"] = current.version
-                form = AlertRuleForm(data, instance=_rule(pk), user=request.user)
-                form.is_valid()
+                shown = held(
+                    request.user,
+                    _("This rule was saved after this form was opened"),
+                    by=current.changed_by.get_username() if current.changed_by else "",
+                    by_id=current.changed_by_id,
+                    at=current.changed_at,
+                    differences=form.differences(current),
+                    restart=reverse("alert_edit", args=[pk]),
+                )
+                form = resent_over(
+                    form, "version", current.version, instance=_rule(pk), user=request.user
+                )
                 status = 409
             else:
                 messages.success(request, _("Alert rule saved."))
@@ -102,7 +103,7 @@ def alert_edit(request, pk: int | None = None):
         "form": form,
         "rule": rule if pk else None,
         "domain_names": callback_domain_names(),
-        "held": held,
+        "held": shown,
     }
     return render(request, "alerts/form.html", context, status=status)
 
