@@ -256,6 +256,58 @@ def test_group_mapping_form(lead_client, data, teams):
     check(lead_client.post("/people/groups/", {**data, "teams": teams}))
 
 
+@pytest.fixture
+def things(synced):
+    """One of each thing whose edit form carries what it was filled in from, and an incident."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from dashboard.accounts.models import GroupMapping
+    from dashboard.alerts.models import AlertRule
+    from dashboard.domains.models import Domain
+    from dashboard.incidents.models import Incident
+    from tests.conftest import make_user
+
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    now = timezone.now()
+    return {
+        "rule": AlertRule.objects.create(
+            name="r", domain=domain, condition="failure_rate", threshold_percent=5, emails="a@b.c"
+        ),
+        "person": make_user("someone", "Viewer"),
+        "mapping": GroupMapping.objects.create(group="g", role="Viewer"),
+        "incident": Incident.objects.create(
+            domain=domain,
+            receiver_host="h.example",
+            failure_class="timeout",
+            key=f"{domain.pk}|h.example|timeout|",
+            first_seen=now - dt.timedelta(hours=1),
+            last_seen=now,
+        ),
+    }
+
+
+@FUZZ
+@given(
+    rule=params(["name", "scope", "domain_name", "condition", "threshold_percent", "version"]),
+    person=params(["role", "email", "is_active", "seen"]),
+    mapping=params(["group", "role", "seen"]),
+)
+def test_edit_forms_and_what_they_were_filled_in_from(lead_client, things, rule, person, mapping):
+    check(lead_client.post(f"/alerts/{things['rule'].pk}/edit/", rule))
+    check(lead_client.post(f"/people/{things['person'].pk}/", person))
+    check(lead_client.post(f"/people/groups/{things['mapping'].pk}/", mapping))
+
+
+@FUZZ
+@given(action=params(["action", "muted_until"]), note=params(["text"]))
+def test_incident_forms(lead_client, things, action, note):
+    incident = things["incident"]
+    check(lead_client.post(f"/incidents/{incident.pk}/action/", action))
+    check(lead_client.post(f"/incidents/{incident.pk}/note/", note))
+
+
 @FUZZ
 @given(data=params(["name", "days", "may_change_configs"]))
 def test_token_form(lead_client, data):

@@ -13,7 +13,7 @@ from dashboard.access import can_edit_domain, is_lead, teams_editable_by
 from dashboard.domains.forms import validate_callback_url
 from dashboard.domains.models import Team
 from dashboard.domains.selectors import domain_get
-from dashboard.forms import MuteUntilField, differing, one_line
+from dashboard.forms import MuteUntilField, SeenField, differing, one_line
 
 from .models import AlertRule
 
@@ -37,9 +37,7 @@ class AlertRuleForm(forms.ModelForm):
         widget=forms.TextInput(attrs={"list": "domain-names", "autocomplete": "off"}),
     )
     # the rule's version the form was filled in from (services.rule_save)
-    version = forms.IntegerField(
-        widget=forms.HiddenInput, required=False, min_value=0, max_value=2**31
-    )
+    version = SeenField()
 
     class Meta:
         model = AlertRule
@@ -125,6 +123,14 @@ class AlertRuleForm(forms.ModelForm):
         return differing(pairs)
 
     # --- one field at a time ---
+
+    def clean_version(self) -> int | None:
+        """None when not sent (save over whatever is there); a value that is no version is an
+        old one: the save is held and shown, never a hidden field's error."""
+        value = self.cleaned_data["version"]
+        if not value:
+            return None
+        return int(value) if value.isascii() and value.isdigit() else -1
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()

@@ -263,6 +263,18 @@ def test_a_rule_deleted_while_its_form_is_open_loses_nothing_typed(client, edito
     assert (made.name, made.threshold_percent) == ("Shop callbacks, tuned", 35)
 
 
+@pytest.mark.parametrize("version", ["abc", "-1", "99999999999999999999999", "１"])
+def test_a_version_that_is_none_is_held_and_shown_not_a_hidden_error(client, editor, version):
+    client.force_login(editor)
+    client.post("/alerts/new/", form())
+    rule = AlertRule.objects.get()
+    answer = client.post(f"/alerts/{rule.pk}/edit/", form(name="Other", version=version))
+    assert answer.status_code == 409
+    assert "This rule was saved after this form was opened" in answer.content.decode()
+    rule.refresh_from_db()
+    assert rule.name == "Shop callbacks failing"
+
+
 def test_a_mute_while_the_form_is_open_is_neither_a_conflict_nor_undone(client, editor, lead):
     client.force_login(editor)
     client.post("/alerts/new/", form())
