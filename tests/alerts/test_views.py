@@ -178,20 +178,32 @@ def opened(client, path: str) -> str:
     return hidden_value(page, "version")
 
 
+def a_rule_opened(client, editor) -> tuple[AlertRule, str, str]:
+    """The editor makes a rule and opens its form: the rule, the form's address, its version."""
+    client.force_login(editor)
+    client.post("/alerts/new/", form())
+    rule = AlertRule.objects.get()
+    path = f"/alerts/{rule.pk}/edit/"
+    return rule, path, opened(client, path)
+
+
+def signed_in(user):
+    """A second browser, signed in as `user`."""
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(user)
+    return browser
+
+
 def test_two_people_editing_one_rule_lose_nothing(client, editor, lead):
     """The editor and a lead open one rule's form; the lead saves first. The editor's Save
     wrote the editor's whole form over the lead's change, unseen. Now it is held: the lead's
     save stays, the page says who saved what, the editor's values wait in the form, and the
     editor's second Save replaces the lead's knowingly."""
-    from django.test import Client
-
-    client.force_login(editor)
-    client.post("/alerts/new/", form())
-    rule = AlertRule.objects.get()
-    path = f"/alerts/{rule.pk}/edit/"
-    theirs = Client()
-    theirs.force_login(lead)
-    editor_version, lead_version = opened(client, path), opened(theirs, path)
+    rule, path, editor_version = a_rule_opened(client, editor)
+    theirs = signed_in(lead)
+    lead_version = opened(theirs, path)
 
     answer = theirs.post(path, form(threshold_percent="35", version=lead_version))
     assert answer.status_code == 302
@@ -222,11 +234,8 @@ def test_two_people_editing_one_rule_lose_nothing(client, editor, lead):
 def test_a_form_older_than_the_persons_own_save_says_it_was_theirs(client, editor):
     """Two tabs of one person: the second tab's Save is held like anyone's, and the page says
     the save it missed was the person's own."""
-    client.force_login(editor)
-    client.post("/alerts/new/", form())
-    rule = AlertRule.objects.get()
-    path = f"/alerts/{rule.pk}/edit/"
-    first, second = opened(client, path), opened(client, path)
+    rule, path, first = a_rule_opened(client, editor)
+    second = opened(client, path)
     assert client.post(path, form(name="First tab", version=first)).status_code == 302
     answer = client.post(path, form(name="Second tab", version=second))
     assert answer.status_code == 409
@@ -239,18 +248,11 @@ def test_a_form_older_than_the_persons_own_save_says_it_was_theirs(client, edito
 def test_a_rule_deleted_while_its_form_is_open_loses_nothing_typed(client, editor, lead):
     """The editor changes a rule a lead deletes meanwhile: Save answered "There is no alert
     rule" and what was typed was gone. Now the form comes back with it, as a new rule's."""
-    from django.test import Client
-
-    client.force_login(editor)
-    client.post("/alerts/new/", form())
-    rule = AlertRule.objects.get()
-    version = opened(client, f"/alerts/{rule.pk}/edit/")
-    theirs = Client()
-    theirs.force_login(lead)
-    assert theirs.post(f"/alerts/{rule.pk}/delete/").status_code == 302
+    rule, path, version = a_rule_opened(client, editor)
+    assert signed_in(lead).post(f"/alerts/{rule.pk}/delete/").status_code == 302
 
     typed = form(name="Shop callbacks, tuned", threshold_percent="35", version=version)
-    answer = client.post(f"/alerts/{rule.pk}/edit/", typed)
+    answer = client.post(path, typed)
     assert answer.status_code == 409
     page = answer.content.decode()
     assert "This rule was deleted after this form was opened" in page
@@ -265,10 +267,8 @@ def test_a_rule_deleted_while_its_form_is_open_loses_nothing_typed(client, edito
 
 @pytest.mark.parametrize("version", ["abc", "-1", "99999999999999999999999", "１"])
 def test_a_version_that_is_none_is_held_and_shown_not_a_hidden_error(client, editor, version):
-    client.force_login(editor)
-    client.post("/alerts/new/", form())
-    rule = AlertRule.objects.get()
-    answer = client.post(f"/alerts/{rule.pk}/edit/", form(name="Other", version=version))
+    rule, path, _seen = a_rule_opened(client, editor)
+    answer = client.post(path, form(name="Other", version=version))
     assert answer.status_code == 409
     assert "This rule was saved after this form was opened" in answer.content.decode()
     rule.refresh_from_db()
@@ -276,18 +276,11 @@ def test_a_version_that_is_none_is_held_and_shown_not_a_hidden_error(client, edi
 
 
 def test_a_mute_while_the_form_is_open_is_neither_a_conflict_nor_undone(client, editor, lead):
-    client.force_login(editor)
-    client.post("/alerts/new/", form())
-    rule = AlertRule.objects.get()
-    version = opened(client, f"/alerts/{rule.pk}/edit/")
-    from django.test import Client
-
-    theirs = Client()
-    theirs.force_login(lead)
+    rule, path, version = a_rule_opened(client, editor)
     until = (timezone.localtime() + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
-    assert theirs.post(f"/alerts/{rule.pk}/mute/", {"until": until}).status_code == 302
+    assert signed_in(lead).post(f"/alerts/{rule.pk}/mute/", {"until": until}).status_code == 302
 
-    answer = client.post(f"/alerts/{rule.pk}/edit/", form(name="Renamed", version=version))
+    answer = client.post(path, form(name="Renamed", version=version))
     assert answer.status_code == 302
     rule.refresh_from_db()
     assert rule.name == "Renamed" and rule.muted_until is not None
