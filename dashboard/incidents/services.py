@@ -21,7 +21,12 @@ from .models import Incident, IncidentNote
 
 
 class IncidentConflict(Exception):
-    """The change cannot be made in the incident's present state (the message says why)."""
+    """The change cannot be made in the incident's present state (the message says why;
+    `other`: the open incident of the same cause, when that is why)."""
+
+    def __init__(self, message: str, other: Incident | None = None) -> None:
+        super().__init__(message)
+        self.other = other
 
 
 def _state(incident: Incident) -> dict:
@@ -98,14 +103,16 @@ def incident_change(
             locked.state = Incident.State.MUTED
             locked.muted_until = muted_until
         elif action == AuditEntry.Action.REOPEN:
-            if (
+            other = (
                 Incident.objects.filter(key=locked.key)
                 .exclude(pk=locked.pk)
                 .exclude(state=Incident.State.RESOLVED)
-                .exists()
-            ):
+                .first()
+            )
+            if other is not None:
                 raise IncidentConflict(
-                    _("Another incident with the same cause is open: see that one instead.")
+                    _("Another incident with the same cause is open: see that one instead."),
+                    other=other,
                 )
             locked.state = Incident.State.OPEN
             locked.resolved_at = None

@@ -79,7 +79,7 @@ def incident_action(request, pk: int):
         )
     except IncidentConflict as conflict:
         form.add_error(None, str(conflict))
-        context = _detail(request, _incident(pk), action_form=form)  # as it is now
+        context = _detail(request, _incident(pk), action_form=form, other=conflict.other)
         return render(request, "incidents/detail.html", context, status=409)
     messages.success(request, _("Incident updated."))
     return redirect("incident_detail", pk=incident.pk)

@@ -244,7 +244,10 @@ def test_reopening_when_a_newer_incident_has_the_cause_is_refused(client, lead, 
     assert len(mine()) == 2
     response = act(client, incident, "reopen")
     assert response.status_code == 409
-    assert "Another incident with the same cause is open" in response.content.decode()
+    page = response.content.decode()
+    assert "Another incident with the same cause is open" in page
+    newer = mine()[1]
+    assert f'href="/incidents/{newer.pk}/" id="other-incident">The open one, since' in page
     incident.refresh_from_db()
     assert incident.state == Incident.State.RESOLVED
     assert list(
@@ -338,6 +341,46 @@ def test_one_cause_reopened_at_once_from_several_processes_is_reopened_once(guni
     assert answers == [(302, False)] + [(409, True)] * 3, answers
     states = Incident.objects.filter(key=old[0].key).values_list("state", flat=True)
     assert sorted(states) == ["open"] + ["resolved"] * 3
+    assert AuditEntry.objects.filter(kind=AuditEntry.Kind.INCIDENT).count() == 1
+
+
+def test_one_incident_acknowledged_at_once_from_several_processes_is_acknowledged_once(
+    gunicorn, synced
+):
+    """Four leads press Acknowledge on one incident at once, on four server processes: one
+    acknowledges it, three are told who did (each had waited for the row, then wrote itself
+    over the first: four audit entries, the last writer named)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import LEAD, make_user, rows_held_until_waited_on, signed_in_session
+
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    now = timezone.now()
+    incident = Incident.objects.create(
+        domain=domain,
+        receiver_host=HOST,
+        failure_class="timeout",
+        key=f"{domain.pk}|{HOST}|timeout|",
+        first_seen=now - dt.timedelta(hours=1),
+        last_seen=now,
+        count=3,
+    )
+    leads = [make_user(f"lead{n}", LEAD) for n in range(4)]
+    sessions = [signed_in_session(gunicorn, lead) for lead in leads]
+
+    def acknowledge(session):
+        answer = session.post(f"/incidents/{incident.pk}/action/", data={"action": "acknowledge"})
+        return answer.status_code, "acknowledged this incident already" in answer.text
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        with rows_held_until_waited_on("incidents_incident", [incident.pk], waiters=4):
+            answers = pool.map(acknowledge, sessions)
+        answers = sorted(answers)
+    for session in sessions:
+        session.close()
+    assert answers == [(302, False)] + [(409, True)] * 3, answers
+    incident.refresh_from_db()
+    assert incident.state == Incident.State.ACKNOWLEDGED and incident.acknowledged_by in leads
     assert AuditEntry.objects.filter(kind=AuditEntry.Kind.INCIDENT).count() == 1
 
 
