@@ -465,7 +465,7 @@ def held_rows(page: str) -> list[tuple[str, str, str]]:
     import re
 
     return re.findall(
-        r'<th scope="row">([^<]+)</th><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>', page
+        r'<th scope="row"[^>]*>([^<]+)</th><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>', page
     )
 
 
