@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import django_filters as filters
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dashboard.domains.models import Team
 
 from .models import Incident
+from .selectors import in_state
 
 
 class IncidentFilter(filters.FilterSet):
@@ -21,8 +23,14 @@ class IncidentFilter(filters.FilterSet):
         label=_("Domain"), field_name="domain__name", lookup_expr="icontains", max_length=253
     )
     state = filters.ChoiceFilter(
-        label=_("State"), choices=Incident.State.choices, empty_label=_("Any")
+        label=_("State"),
+        choices=Incident.State.choices,
+        empty_label=_("Any"),
+        method="filter_state",
     )
+
+    def filter_state(self, queryset, name, value):
+        return queryset.filter(in_state(value, timezone.now()))
 
     class Meta:
         model = Incident

@@ -69,6 +69,14 @@ class Incident(models.Model):
         return self.state
 
     @property
+    def effective_state_display(self) -> str:
+        return str(self.State(self.effective_state).label)
+
+    @property
+    def mute_ran_out(self) -> bool:
+        return self.state == self.State.MUTED and self.effective_state == self.State.OPEN
+
+    @property
     def cause(self) -> str:
         from dashboard.archive.models import failure_name
 

@@ -22,20 +22,32 @@ from dashboard.periods import CHART_STEPS, SPANS
 
 from .models import Incident
 
-STATE_ORDER = Case(
-    When(state=Incident.State.OPEN, then=Value(0)),
-    When(state=Incident.State.ACKNOWLEDGED, then=Value(1)),
-    When(state=Incident.State.MUTED, then=Value(2)),
-    default=Value(3),
-    output_field=IntegerField(),
-)
+
+def in_state(state: str, now: dt.datetime) -> Q:
+    """Incidents in `state` as people see it (Incident.effective_state): one muted until a time
+    that has passed is open again, though its row says muted until its next failure."""
+    ran_out = Q(state=Incident.State.MUTED, muted_until__lte=now)
+    if state == Incident.State.OPEN:
+        return Q(state=state) | ran_out
+    if state == Incident.State.MUTED:
+        return Q(state=state) & (Q(muted_until__gt=now) | Q(muted_until__isnull=True))
+    return Q(state=state)
 
 
 def incidents_list() -> QuerySet[Incident]:
-    """Open first, then acknowledged, muted and resolved; newest activity first."""
+    """Open first (a mute that ran out is open), then acknowledged, muted and resolved; newest
+    activity first."""
+    now = timezone.now()
+    order = Case(
+        When(in_state(Incident.State.OPEN, now), then=Value(0)),
+        When(state=Incident.State.ACKNOWLEDGED, then=Value(1)),
+        When(state=Incident.State.MUTED, then=Value(2)),
+        default=Value(3),
+        output_field=IntegerField(),
+    )
     return (
         Incident.objects.select_related("domain", "domain__team", "acknowledged_by")
-        .annotate(state_order=STATE_ORDER)
+        .annotate(state_order=order)
         .order_by("state_order", "-last_seen", "-pk")
     )
 

@@ -410,6 +410,40 @@ def test_the_list_is_open_first_then_newest_and_filters(client, viewer, quiet):
     assert {i.domain.name for i in page.object_list} == {TEAM_DOMAIN}
 
 
+def test_an_incident_whose_mute_ran_out_is_open_in_the_list_and_its_filter(client, viewer, quiet):
+    """Muted until an hour ago, and no failure since: it is open again (its badge was red), yet
+    the list said "Muted", sorted it below the acknowledged ones, and "State: Open" left it out
+    — a lead checking what is open missed it."""
+    deliver(1, failed=True, minutes_ago=12, why="HTTP 404")
+    deliver(1, failed=True, minutes_ago=11, why="timeout")
+    deliver(1, failed=True, minutes_ago=10, why="HTTP 500")
+    harvest_now()
+    by_cause = {i.cause: i for i in mine()}
+    ran_out, acknowledged, muted = by_cause["HTTP 404"], by_cause["Timeout"], by_cause["HTTP 500"]
+    now = timezone.now()
+    Incident.objects.filter(pk=ran_out.pk).update(
+        state=Incident.State.MUTED, muted_until=now - dt.timedelta(hours=1)
+    )
+    Incident.objects.filter(pk=acknowledged.pk).update(state=Incident.State.ACKNOWLEDGED)
+    Incident.objects.filter(pk=muted.pk).update(
+        state=Incident.State.MUTED, muted_until=now + dt.timedelta(hours=1)
+    )
+    client.force_login(viewer)
+    ours = f"domain={TEAM_DOMAIN}"
+
+    def listed(query: str) -> list[int]:
+        return [i.pk for i in client.get(f"/incidents/?{ours}{query}").context["page"].object_list]
+
+    assert listed("") == [ran_out.pk, acknowledged.pk, muted.pk]
+    assert listed("&state=open") == [ran_out.pk]
+    assert listed("&state=muted") == [muted.pk]
+    page = client.get(f"/incidents/?{ours}&state=open").content.decode()
+    row = page[page.index(f'href="/incidents/{ran_out.pk}/"') :].split("</tr>")[0]
+    assert '<span class="badge bad">Open</span>' in row and "muted until" in row
+    detail = client.get(f"/incidents/{ran_out.pk}/").content.decode()
+    assert '<span class="badge bad">Open</span>' in detail and "muted until" in detail
+
+
 def test_the_domain_page_shows_its_open_incidents(client, viewer, incident):
     client.force_login(viewer)
     body = client.get(f"/domains/{TEAM_DOMAIN}/").content.decode()
