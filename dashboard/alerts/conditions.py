@@ -40,6 +40,7 @@ class Finding:
     numbers: dict = field(default_factory=dict)
     host: str = ""
     incident_id: int | None = None
+    muted: bool = False  # its incident is muted: what it brings is recorded, not sent
 
 
 def domains_in_scope(rule: AlertRule) -> QuerySet[Domain]:
@@ -141,6 +142,8 @@ def _incidents(rule: AlertRule, domains: list[Domain], now: dt.datetime) -> list
             incident_id=incident.pk,
             firing=True,  # a resolved one is no longer found: that is its recovery
             numbers={"cause": incident.cause, "failures": incident.count},
+            muted=incident.state == Incident.State.MUTED
+            and (incident.muted_until is None or incident.muted_until > now),
         )
         for incident in incidents.order_by("pk")
     ]

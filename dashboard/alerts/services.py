@@ -119,7 +119,7 @@ def _queue(rule, state, finding: Finding, event: str, now: dt.datetime) -> int:
     payload = message(rule, state, finding, event, now)
     status = (
         AlertNotification.Status.MUTED
-        if _muted(rule, finding.domain, now)
+        if finding.muted or _muted(rule, finding.domain, now)
         else AlertNotification.Status.PENDING
     )
     episode = state.since.isoformat() if state.since else ""

@@ -109,6 +109,30 @@ def test_a_new_incident_fires_once_and_recovers_when_it_resolves(domain, clock, 
     assert sent_events(rule) == [("firing", "email"), ("recovered", "email")]
 
 
+def test_a_muted_incident_brings_no_reminders_until_its_mute_runs_out(domain, clock):
+    """Someone mutes an incident until a time ("we know; the receiver is being moved"): its
+    rule kept reminding every interval all the same. Now its reminders are recorded, muted,
+    until that time; then they are sent again."""
+    rule = make_rule(domain, condition=AlertRule.Condition.INCIDENT, reminder_minutes=30)
+    archive(domain, ("failed", clock - 5 * MIN))
+    incident = Incident.objects.get(domain=domain)
+    muted = AlertNotification.Status.MUTED
+
+    def told() -> list[tuple[str, bool]]:
+        notes = rule.notifications.order_by("pk")
+        return [(n.event, n.status == muted) for n in notes]
+
+    alerts_evaluate(now=clock)
+    Incident.objects.filter(pk=incident.pk).update(
+        state=Incident.State.MUTED, muted_until=clock + 90 * MIN
+    )
+    alerts_evaluate(now=clock + 31 * MIN)
+    alerts_evaluate(now=clock + 62 * MIN)
+    assert told() == [("firing", False), ("reminder", True), ("reminder", True)]
+    alerts_evaluate(now=clock + 93 * MIN)
+    assert told()[-1] == ("reminder", False)
+
+
 def test_incidents_opened_before_the_rule_existed_are_not_new(domain, clock):
     archive(domain, ("failed", clock - 5 * MIN))
     rule = make_rule(
