@@ -27,6 +27,7 @@ from dashboard.domains.kinds import kinds_for
 from dashboard.domains.models import Domain
 from dashboard.domains.selectors import config_versions
 from dashboard.incidents.models import Incident
+from dashboard.incidents.selectors import in_state
 from dashboard.ops.budget import Busy, TooSlow
 from dashboard.records.forms import RecordsFilterForm
 from dashboard.records.timeline import names_problem, stream_timeline
@@ -341,7 +342,7 @@ def incidents_list(request, state: str = "", domain: str = "", limit: int = 100)
     if state:
         if state not in Incident.State.values:
             raise HttpError(400, f"state: one of {', '.join(Incident.State.values)}.")
-        rows = rows.filter(state=state)
+        rows = rows.filter(in_state(state, timezone.now()))  # a mute that ran out is open
     if domain:
         rows = rows.filter(domain__name__iexact=domain)
     return [
@@ -351,7 +352,7 @@ def incidents_list(request, state: str = "", domain: str = "", limit: int = 100)
             "receiver": i.receiver_host,
             "failure_class": i.failure_class,
             "http_status": i.http_status,
-            "state": i.state,
+            "state": i.effective_state,
             "first_seen": i.first_seen,
             "last_seen": i.last_seen,
             "count": i.count,

@@ -15,6 +15,7 @@ from dashboard.api.models import AccessToken
 from dashboard.api.tokens import token_create
 from dashboard.archive.models import ArchivedRecord
 from dashboard.audit.models import AuditEntry
+from dashboard.incidents.models import Incident
 from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, make_user
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
@@ -166,6 +167,19 @@ def test_incidents_and_a_timeline(client, archived):
     incidents = client.get("/api/v1/incidents", {"limit": 5}, **bearer(secret))
     assert incidents.status_code == 200 and len(incidents.json()) <= 5
     assert client.get("/api/v1/incidents", {"state": "x"}, **bearer(secret)).status_code == 400
+    # one muted until an hour ago is open, to a script as on the page
+    ran_out = Incident.objects.order_by("pk").first()
+    Incident.objects.filter(pk=ran_out.pk).update(
+        state=Incident.State.MUTED, muted_until=timezone.now() - dt.timedelta(hours=1)
+    )
+    query = {"state": "open", "domain": ran_out.domain.name, "limit": 500}
+    listed = {
+        i["id"]: i["state"] for i in client.get("/api/v1/incidents", query, **bearer(secret)).json()
+    }
+    assert listed[ran_out.pk] == "open"
+    query["state"] = "muted"
+    muted = client.get("/api/v1/incidents", query, **bearer(secret)).json()
+    assert ran_out.pk not in {i["id"] for i in muted}
     record = ArchivedRecord.objects.exclude(stream_name="").order_by("-notify_time").first()
     timeline = client.get(
         f"/api/v1/streams/{record.app_name}/{record.stream_name}/timeline",
