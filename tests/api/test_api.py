@@ -15,6 +15,7 @@ from dashboard.api.models import AccessToken
 from dashboard.api.tokens import token_create
 from dashboard.archive.models import ArchivedRecord
 from dashboard.audit.models import AuditEntry
+from dashboard.domains.models import Domain
 from dashboard.incidents.models import Incident
 from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, make_user
 
@@ -168,9 +169,16 @@ def test_incidents_and_a_timeline(client, archived):
     assert incidents.status_code == 200 and len(incidents.json()) <= 5
     assert client.get("/api/v1/incidents", {"state": "x"}, **bearer(secret)).status_code == 400
     # one muted until an hour ago is open, to a script as on the page
-    ran_out = Incident.objects.order_by("pk").first()
-    Incident.objects.filter(pk=ran_out.pk).update(
-        state=Incident.State.MUTED, muted_until=timezone.now() - dt.timedelta(hours=1)
+    now = timezone.now()
+    ran_out = Incident.objects.create(
+        domain=Domain.objects.get(name=TEAM_DOMAIN),
+        receiver_host="api-test.example",
+        failure_class="timeout",
+        key="api-test|timeout",
+        state=Incident.State.MUTED,
+        muted_until=now - dt.timedelta(hours=1),
+        first_seen=now - dt.timedelta(hours=3),
+        last_seen=now - dt.timedelta(hours=2),
     )
     query = {"state": "open", "domain": ran_out.domain.name, "limit": 500}
     listed = {
