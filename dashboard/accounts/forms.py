@@ -37,7 +37,7 @@ class PersonForm(forms.Form):
         help_text=_("Editors edit the callbacks of their teams' domains."),
     )
     is_active = forms.BooleanField(label=_("Can sign in"), required=False, initial=True)
-    seen = SeenField()  # the person as the form was filled in (services.state_fingerprint)
+    seen = SeenField()  # the person as the form was filled in (services.person_fingerprint)
 
     def __init__(self, *args, actor, **kwargs):
         super().__init__(*args, **kwargs)
@@ -46,7 +46,7 @@ class PersonForm(forms.Form):
 
     def differences(self, state: dict) -> list[tuple[str, str, str]]:
         """(label, this form's value, the saved one) where the two differ; `state` is the
-        person as services._state pictures them (a valid form)."""
+        person as services.person_state pictures them (a valid form)."""
         data = self.cleaned_data
         labels = {value: str(label) for value, label in self.fields["role"].choices}
         name = f"{data['first_name']} {data['last_name']}".strip()  # as get_full_name()
@@ -130,7 +130,7 @@ class GroupMappingForm(forms.ModelForm):
         field_classes = {"teams": RowsChoiceField}
 
     def differences(self, state: dict) -> list[tuple[str, str, str]]:
-        """Where this (valid) form and the mapping as services._mapping_state pictures it
+        """Where this (valid) form and the mapping as services.mapping_state pictures it
         differ."""
         data = self.cleaned_data
         roles = {value: str(label) for value, label in self.fields["role"].choices}

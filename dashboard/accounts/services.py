@@ -35,7 +35,7 @@ def person_state(user) -> dict:
     }
 
 
-def state_fingerprint(user) -> str:
+def person_fingerprint(user) -> str:
     """What the person form was filled in from (a save over another is a PersonConflict)."""
     return picture_fingerprint(person_state(user))
 
@@ -112,7 +112,7 @@ def person_update(
         raise PermissionDenied(_("You cannot turn off your own sign-in."))
     with transaction.atomic():
         user = get_user_model().objects.select_for_update().get(pk=user.pk)
-        if expected is not None and state_fingerprint(user) != expected:
+        if expected is not None and person_fingerprint(user) != expected:
             raise PersonConflict(user)
         before = person_state(user)
         _apply(user, role=data.get("role") or "", teams=data.get("teams") or [], data=data)

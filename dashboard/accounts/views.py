@@ -46,13 +46,13 @@ from .services import (
     mapping_state,
     password_change,
     person_create,
+    person_fingerprint,
     person_state,
     person_update,
     sign_out_everywhere,
     sso_link,
     sso_release,
     sso_sign_in,
-    state_fingerprint,
 )
 
 # --- signing in ----------------------------------------------------------------------------
@@ -298,7 +298,7 @@ def person_edit(request, user_id: int):
         "role": role_of(person) or "",
         "teams": list(person.teams.all()),
         "is_active": person.is_active,
-        "seen": state_fingerprint(person),
+        "seen": person_fingerprint(person),
     }
     form = PersonForm(
         request.POST if request.method == "POST" else None, initial=initial, actor=request.user
@@ -328,7 +328,7 @@ def person_edit(request, user_id: int):
                     form.differences(person_state(person)),
                     reverse("person_edit", args=[person.pk]),
                 )
-                form = resent_over(form, "seen", state_fingerprint(person), actor=request.user)
+                form = resent_over(form, "seen", person_fingerprint(person), actor=request.user)
             else:
                 messages.success(request, _("Saved %(name)s.") % {"name": person.username})
                 return redirect("people")

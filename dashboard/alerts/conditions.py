@@ -142,8 +142,7 @@ def _incidents(rule: AlertRule, domains: list[Domain], now: dt.datetime) -> list
             incident_id=incident.pk,
             firing=True,  # a resolved one is no longer found: that is its recovery
             numbers={"cause": incident.cause, "failures": incident.count},
-            muted=incident.state == Incident.State.MUTED
-            and (incident.muted_until is None or incident.muted_until > now),
+            muted=incident.state_at(now) == Incident.State.MUTED,
         )
         for incident in incidents.order_by("pk")
     ]

@@ -519,9 +519,8 @@ def rule_save(
             rule.webhook_secret = "whsec_" + secrets.token_urlsafe(32)
         if rule.webhook_format == AlertRule.WebhookFormat.SLACK:
             rule.webhook_secret = ""
-        rule.save(
-            update_fields=EDITED if before else None
-        )  # a mute or an evaluation meanwhile stays
+        # an existing rule: the editor's columns only (a mute or an evaluation meanwhile stays)
+        rule.save(update_fields=EDITED if before else None)
         action = AuditEntry.Action.UPDATE if before else AuditEntry.Action.ADD
         _audit(rule, action, actor, client_ip, before=before, after=_rule_state(rule))
     return rule

@@ -311,8 +311,7 @@ def archive_settle(domain: Domain, *, until: dt.datetime, new: Iterable[Inserted
     cursor to `until` (never back), deriving what the range holds as a harvest would; `new`
     are the records just stored (those before the cursor are folded in out of order)."""
     with transaction.atomic():
-        HarvestCursor.objects.get_or_create(domain=domain)
-        cursor = HarvestCursor.objects.select_for_update().get(domain=domain)
+        cursor = HarvestCursor.objects.held(domain)
         _advance(cursor, late=new, until=until)
 
 

@@ -220,6 +220,15 @@ class ArchivedPushParam(models.Model):
         return f"{self.key}={self.value} ({self.app_name}/{self.stream_name})"
 
 
+class HarvestCursorQuerySet(models.QuerySet):
+    def held(self, domain: Domain) -> HarvestCursor:
+        """In a transaction: the domain's cursor (made if it has none), locked until the
+        transaction ends — what every writer of a domain's derived state holds first (the
+        harvest settling a range, a rebuild, a person reopening an incident)."""
+        self.get_or_create(domain=domain)
+        return self.select_for_update().get(domain=domain)
+
+
 class HarvestCursor(models.Model):
     """How far a domain's records are archived: `harvested_until` — every record before it is
     in the archive, and the incidents have been derived from them, in time order — and how far
@@ -236,6 +245,8 @@ class HarvestCursor(models.Model):
     last_error_at = models.DateTimeField(null=True)
     # ingest domains: Live's push history is checked against the archive up to here
     pushes_checked_until = models.DateTimeField(null=True)
+
+    objects = HarvestCursorQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"{self.domain_id} until {self.harvested_until}"

@@ -235,8 +235,7 @@ def incidents_rebuild(domain: Domain) -> dict[str, int]:
     archived record are left alone: their records are gone."""
     counts = {"created": 0, "updated": 0, "removed": 0}
     with transaction.atomic():
-        HarvestCursor.objects.get_or_create(domain=domain)
-        HarvestCursor.objects.select_for_update().get(domain=domain)
+        HarvestCursor.objects.held(domain)
         oldest = (
             ArchivedRecord.objects.filter(domain=domain)
             .order_by("notify_time")

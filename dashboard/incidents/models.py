@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -57,16 +59,16 @@ class Incident(models.Model):
     def __str__(self) -> str:
         return f"{self.domain_id} {self.receiver_host} {self.failure_class} ({self.state})"
 
-    @property
-    def effective_state(self) -> str:
-        """Muted until a time that has passed is open again."""
-        if (
-            self.state == self.State.MUTED
-            and self.muted_until
-            and self.muted_until <= timezone.now()
-        ):
+    def state_at(self, now: dt.datetime) -> str:
+        """Its state as people see it at `now`: muted until a time that has passed is open again
+        (selectors.in_state asks the database the same)."""
+        if self.state == self.State.MUTED and self.muted_until and self.muted_until <= now:
             return self.State.OPEN
         return self.state
+
+    @property
+    def effective_state(self) -> str:
+        return self.state_at(timezone.now())
 
     @property
     def effective_state_display(self) -> str:

@@ -85,8 +85,7 @@ def incident_change(
             # The harvest opens a cause's next incident holding the domain's cursor: reopening
             # holds it too (first, as the harvest does), so the two cannot both make the cause
             # active, and two reopenings of one cause take turns.
-            HarvestCursor.objects.get_or_create(domain=incident.domain)
-            HarvestCursor.objects.select_for_update().get(domain=incident.domain)
+            HarvestCursor.objects.held(incident.domain)
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
         refusal = _stale(locked, action)
         if refusal:

@@ -247,6 +247,9 @@
       }
       fields.push([element.name, element.value]);
     });
+    // a form with nothing typed in it (Sign out everywhere, Release) loses nothing: not kept,
+    // so the sign-in page it may lead to does not say something was
+    if (!fields.length) { keep(null); return; }
     keep({page: location.pathname + location.search, action: form.getAttribute("action") || "",
           fields: fields, at: Date.now()});
   }, true);

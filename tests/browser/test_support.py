@@ -181,6 +181,7 @@ def test_changing_ones_password_and_signing_out_everywhere(watched, live_server,
     page.goto(f"{live_server.url}/account/")
     page.get_by_role("button", name="Sign out everywhere").click()
     expect(page.locator("h1")).to_have_text("Sign in")
+    expect(page.locator("#kept-note")).to_be_hidden()  # nothing was typed: nothing is kept
     other.goto(f"{live_server.url}/domains/")
     expect(other.locator("h1")).to_have_text("Sign in")
     assert AuditEntry.objects.filter(action__in=["password", "signout"]).count() == 2
