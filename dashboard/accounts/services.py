@@ -335,6 +335,10 @@ class GroupMapped(Exception):
     """Another mapping has the group (saved by someone else a moment ago)."""
 
 
+class MappingGone(Exception):
+    """The mapping was removed after the form being sent was filled in."""
+
+
 class MappingConflict(Exception):
     """The mapping changed after the form being sent was filled in: `mapping` is as it is now."""
 
@@ -354,13 +358,15 @@ def group_mapping_save(
     expected: str | None = None,
 ) -> GroupMapping:
     """Add (no id) or change what a directory group gives; audited. Takes effect at each
-    member's next sign-in. Raises GroupMapped; MappingConflict when `expected` (the fingerprint
-    the form was filled in from) is not the mapping's now."""
+    member's next sign-in. Raises GroupMapped; MappingGone; MappingConflict when `expected`
+    (the fingerprint the form was filled in from) is not the mapping's now."""
     with transaction.atomic():
         if mapping_id is None:
             mapping, before = GroupMapping(), None
         else:
-            mapping = GroupMapping.objects.select_for_update().get(pk=mapping_id)
+            mapping = GroupMapping.objects.select_for_update().filter(pk=mapping_id).first()
+            if mapping is None:
+                raise MappingGone
             if expected is not None and mapping_fingerprint(mapping) != expected:
                 raise MappingConflict(mapping)
             before = mapping_state(mapping)
@@ -386,7 +392,11 @@ def group_mapping_save(
 
 
 def group_mapping_delete(*, actor, mapping: GroupMapping, client_ip=None) -> None:
+    """Remove a mapping; audited once (MappingGone when someone removed it first)."""
     with transaction.atomic():
+        mapping = GroupMapping.objects.select_for_update().filter(pk=mapping.pk).first()
+        if mapping is None:
+            raise MappingGone
         before = mapping_state(mapping)
         mapping.delete()
         audit_entry_create(

@@ -38,6 +38,7 @@ from .security import (
 from .services import (
     GroupMapped,
     MappingConflict,
+    MappingGone,
     NameTaken,
     PersonConflict,
     group_mapping_delete,
@@ -383,7 +384,12 @@ def person_release_sso(request, user_id: int):
 def group_mappings(request, mapping_id: int | None = None):
     """What each directory group gives here; a form to add one (or, with an id, change it)."""
     _require_people_admin(request.user)
-    mapping = get_object_or_404(GroupMapping, pk=mapping_id) if mapping_id else GroupMapping()
+    if mapping_id and request.method == "POST":
+        mapping = GroupMapping.objects.filter(pk=mapping_id).first()
+        if mapping is None:
+            return _mapping_gone(request)
+    else:
+        mapping = get_object_or_404(GroupMapping, pk=mapping_id) if mapping_id else GroupMapping()
     # "?group=…" fills the new mapping's name (the groups seen at sign-in link to it)
     initial = {} if mapping.pk else {"group": request.GET.get("group", "")[:255]}
     if mapping.pk:
@@ -393,7 +399,10 @@ def group_mappings(request, mapping_id: int | None = None):
     )
     shown = None
     if request.method == "POST" and "delete" in request.POST and mapping.pk:
-        group_mapping_delete(actor=request.user, mapping=mapping, client_ip=client_ip(request))
+        try:
+            group_mapping_delete(actor=request.user, mapping=mapping, client_ip=client_ip(request))
+        except MappingGone:
+            return _mapping_gone(request)
         messages.success(request, _("Removed the mapping of %(group)s.") % {"group": mapping.group})
         return redirect("group_mappings")
     if request.method == "POST" and form.is_valid():
@@ -407,6 +416,8 @@ def group_mappings(request, mapping_id: int | None = None):
                 client_ip=client_ip(request),
                 expected=(form.cleaned_data["seen"] or None) if mapping.pk else None,
             )
+        except MappingGone:
+            return _mapping_gone(request)
         except GroupMapped:  # the form's own words for a group mapped already
             form.add_error("group", GroupMapping().unique_error_message(GroupMapping, ["group"]))
         except MappingConflict as stale:
@@ -427,6 +438,22 @@ def group_mappings(request, mapping_id: int | None = None):
                 % {"group": saved.group},
             )
             return redirect("group_mappings")
+    status = 409 if shown else 400 if request.method == "POST" else 200
+    return _mappings_page(request, form, mapping, held=shown, status=status)
+
+
+def _mapping_gone(request):
+    """A mapping's form sent after someone removed the mapping. Remove: it is gone, said so.
+    Save: what was typed is not lost — the form comes back with it, as a new mapping's."""
+    if "delete" in request.POST:
+        messages.info(request, _("Someone had removed this mapping already: nothing to remove."))
+        return redirect("group_mappings")
+    form = GroupMappingForm(request.POST, instance=GroupMapping())
+    form.is_valid()
+    return _mappings_page(request, form, GroupMapping(), gone=True, status=409)
+
+
+def _mappings_page(request, form, mapping, *, held=None, gone=False, status=200):
     mappings = GroupMapping.objects.prefetch_related("teams")
     mapped = set(mappings.values_list("group", flat=True))
     seen: dict[str, int] = {}
@@ -440,9 +467,9 @@ def group_mappings(request, mapping_id: int | None = None):
         "unmapped": sorted((g, n) for g, n in seen.items() if g not in mapped),
         "sso_enabled": sso.enabled(),
         "groups_claim": settings.OIDC_GROUPS_CLAIM,
-        "held": shown,
+        "held": held,
+        "gone": gone,
     }
-    status = 409 if shown else 400 if request.method == "POST" else 200
     return render(request, "accounts/group_mappings.html", context, status=status)
 
 

@@ -348,6 +348,66 @@ def test_a_mapping_changed_meanwhile_is_not_changed_back_by_an_older_form(client
     assert mapping.role == LEAD and list(mapping.teams.all()) == [shop]
 
 
+def test_a_mapping_removed_meanwhile_keeps_what_was_typed_and_is_removed_once(client, db):
+    """A lead's form sent after another lead removed the mapping was a 404 page: what was typed
+    was gone. Now the form comes back with it, as a new mapping's; a second Remove is told,
+    and the audit log has one removal."""
+    from django.test import Client
+
+    from dashboard.domains.models import Team
+
+    shop = Team.objects.create(name="Shop")
+    mapping = GroupMapping.objects.create(group="live-ops", role=LEAD)
+    path = f"/people/groups/{mapping.pk}/"
+    client.force_login(make_user("boss", LEAD))
+    other = Client()
+    other.force_login(make_user("chief", LEAD))
+    mine = hidden_value(client.get(path).content.decode(), "seen")
+    assert other.post(path, {"delete": "1", "seen": mine}).status_code == 302
+    assert other.post(path, {"delete": "1", "seen": mine}).status_code == 302
+    told = other.get("/people/groups/").content.decode()
+    assert "Someone had removed this mapping already: nothing to remove." in told
+    removals = AuditEntry.objects.filter(kind=AuditEntry.Kind.SSO, action=AuditEntry.Action.DELETE)
+    assert removals.count() == 1
+
+    form = {"group": "live-ops", "role": EDITOR, "teams": [shop.pk], "seen": mine}
+    answer = client.post(path, form)
+    assert answer.status_code == 409
+    page = answer.content.decode()
+    assert "This mapping was removed after this form was opened" in page
+    assert 'action="/people/groups/"' in page and 'value="live-ops"' in page
+    assert re.search(rf'value="{shop.pk}"[^>]*checked', page)
+    assert not GroupMapping.objects.exists()
+    assert client.post("/people/groups/", form).status_code == 302
+    added = GroupMapping.objects.get()
+    assert added.role == EDITOR and list(added.teams.all()) == [shop]
+
+
+def test_a_mapping_removed_while_its_save_waits_is_not_a_500(gunicorn):
+    """The mapping read by the page, then removed by another lead while this Save waits for
+    its lock: the save found no row (a 500). Now it is the removed mapping's page. (On SQLite
+    writers take turns: the removal comes before or after the save, never during it.)"""
+    from django.db import connection
+
+    from tests.conftest import rows_held_until_waited_on, signed_in_session
+
+    mapping = GroupMapping.objects.create(group="live-ops", role=LEAD)
+    session = signed_in_session(gunicorn, make_user("boss", LEAD))
+    form = {"group": "live-ops", "role": VIEWER}
+    removed = "DELETE FROM accounts_groupmapping WHERE id = %s"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with rows_held_until_waited_on(
+            "accounts_groupmapping", [mapping.pk], waiters=1, then=removed, params=[mapping.pk]
+        ):
+            sent = pool.submit(session.post, f"/people/groups/{mapping.pk}/", data=form)
+        answer = sent.result()
+    session.close()
+    if connection.vendor == "postgresql" or answer.status_code != 302:
+        assert answer.status_code == 409
+        assert "This mapping was removed after this form was opened" in answer.text
+    assert not GroupMapping.objects.exists()
+
+
 @pytest.mark.parametrize("name", ["a\r\nb", "nul\x00group", "   ", "tab\tgroup"])
 def test_a_group_name_with_control_characters_is_refused_and_nothing_changes(client, db, name):
     client.force_login(make_user("boss", LEAD))
