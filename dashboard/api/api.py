@@ -240,8 +240,12 @@ def _cursor_read(cursor: str) -> tuple[dt.datetime, int]:
         when = dt.datetime.fromisoformat(moment)
         if timezone.is_naive(when):
             raise ValueError
-        return when, int(pk)
-    except (ValueError, UnicodeDecodeError) as exc:
+        number = int(pk)
+        if not 0 < number < 2**63:
+            raise ValueError
+        # in UTC, as every cursor given is (a year-1 moment east of UTC is before year 1)
+        return when.astimezone(dt.UTC), number
+    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
         raise HttpError(400, "cursor: not one this API gave.") from exc
 
 

@@ -4,6 +4,7 @@ a record, incidents, a timeline; the OpenAPI schema and the docs page."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 
@@ -20,6 +21,11 @@ from dashboard.incidents.models import Incident
 from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, make_user
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+
+
+def _forged(raw: str) -> str:
+    """A cursor made by hand, in the shape the API gives (base64 of `moment|id`)."""
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def bearer(secret: str) -> dict:
@@ -150,6 +156,10 @@ def test_records_page_by_cursor_without_gaps_or_repeats(client, archived):
         ({"size": 0}, "size"),
         ({"size": 501}, "size"),
         ({"cursor": "not-a-cursor"}, "cursor"),
+        # forged: a year-1 moment east of UTC (before year 1 in UTC: was a 500 on SQLite),
+        # an id beyond any row's
+        ({"cursor": _forged("0001-01-01T00:00:00+14:00|1")}, "cursor"),
+        ({"cursor": _forged("2026-01-01T00:00:00+00:00|99999999999999999999")}, "cursor"),
         ({"window": "1000y"}, "window"),
         ({"status": "missing"}, "status"),
         ({"start": "9999-99-99"}, "start"),
