@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import yesno
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +19,7 @@ from dashboard.archive.selectors import failure_totals, missing_counts
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.selectors import audit_rows, domain_history
 from dashboard.failures import UpstreamError
+from dashboard.forms import differing, held, resent_over
 from dashboard.htmx import render_page, vary_on_htmx
 from dashboard.incidents.selectors import (
     PERIODS,
@@ -218,11 +220,28 @@ def config_edit(request, name: str, kind):
             rollback_of=rollback_of,
         )
     except services.ConflictError as conflict:
+        # Held, as every stale form is (templates/_held.html): what was typed stays in the form,
+        # now over the config's version as it is, so Save sends it again knowingly.
+        changed = conflict.changed
+        shown = held(
+            request.user,
+            _(conflict.reason),
+            by=changed.actor_name if changed else "",
+            by_id=changed.actor_id if changed else None,
+            at=changed.created_at if changed else None,
+            differences=_differences(kind, form, conflict.current),
+            restart=reverse("config_edit", kwargs={"name": domain.name, "kind": kind}),
+        )
+        domain = _domain(name, kind)
+        config = domain.config(kind)
+        has_key = bool(config and config.auth_key_fingerprint)
+        form = resent_over(form, "version", conflict.version, has_key=has_key)
+        context = {**context, "config": config, "has_key": has_key}
         return render_page(
             request,
             "domains/config_form.html",
             "editor",
-            {**context, "form": form, "conflict": conflict, "mine": _mine(kind, form)},
+            {**context, "domain": domain, "form": form, "held": shown},
             status=409,
         )
     except UpstreamError as failure:
@@ -263,12 +282,23 @@ def shown_key(kind, result) -> dict:
     return {"kind": kind, "key": result.new_key}
 
 
-def _mine(kind, form) -> list[tuple[str, object, str]]:
-    """(label, your value, field) rows of the conflict view, in the kind's field order."""
-    rows = [(FIELD_LABELS[f], form.cleaned_data.get(f), f) for f in kind.fields]
-    key = form.cleaned_data.get("notify_auth_key")
-    rows.append((FIELD_LABELS["auth_key"], _("new key") if key else _("unchanged"), "auth_key"))
-    return rows
+def _differences(kind, form, current: dict | None) -> list[tuple[str, str, str]]:
+    """Where the held form and the config as it is now differ (label, yours, now), in the
+    kind's field order; a key typed in the form is "a new key" beside whether one is set."""
+    current = current or {}
+    pairs = [
+        (FIELD_LABELS[f], _word(form.cleaned_data.get(f)), _word(current.get(f)))
+        for f in kind.fields
+    ]
+    if form.cleaned_data.get("notify_auth_key"):
+        now = yesno(bool(current.get("auth_key")), _("set,none"))
+        pairs.append((FIELD_LABELS["auth_key"], _("new key"), now))
+    return differing(pairs)
+
+
+def _word(value):
+    """A switch as people read it (on, off); any other value as it is."""
+    return yesno(value, _("on,off")) if isinstance(value, bool) else value
 
 
 @require_GET

@@ -77,10 +77,12 @@ def test_second_editor_with_stale_form_gets_conflict(watched, live_server, peopl
     first.locator("#id_notify_url").fill("https://editor.example.com/cb")
     first.get_by_role("button", name="Save").click()
     conflict = first.locator(".conflict")
-    expect(conflict).to_contain_text("Conflict")
+    expect(conflict).to_contain_text("This config was changed after you opened the form.")
+    expect(conflict).to_contain_text("lead saved it at")
     expect(conflict).to_contain_text("https://lead.example.com/cb")
     expect(conflict).to_contain_text("https://editor.example.com/cb")
-    first.get_by_role("button", name="Overwrite with mine").click()
+    expect(first.locator("#id_notify_url")).to_have_value("https://editor.example.com/cb")
+    first.get_by_role("button", name="Save").click()  # knowingly, now
     expect(first.locator(".msg.success")).to_contain_text("Saved.")
     assert (
         Domain.objects.get(name=TEAM_DOMAIN).record_config.notify_url

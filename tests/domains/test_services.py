@@ -118,7 +118,7 @@ def test_change_in_the_console_is_a_conflict_with_drift_recorded(lead, synced):
     assert AuditEntry.objects.filter(domain=domain, action="drift").exists()
     domain.refresh_from_db()
     assert unclaimed(domain)
-    # With the version the conflict view carries, "Overwrite" goes through.
+    # With the version the held form carries now, the second Save goes through.
     save(domain, user=lead, version=info.value.version)
     assert (
         SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url

@@ -3,15 +3,17 @@
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
+from dashboard.accounts.roles import LEAD
 from dashboard.audit.models import AuditEntry
 from dashboard.domains.models import Domain, Team
 from dashboard.sandbox import app as sandbox_app
 from dashboard.sandbox.models import SandboxRecordConfig
 from dashboard.sandbox.operations import HANDLERS
 from dashboard.upstream import get_client
-from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, held_rows, hidden_value, make_user
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -220,30 +222,49 @@ def test_htmx_save_redirects_with_hx_redirect(as_editor):
     assert response["HX-Redirect"] == f"/domains/{TEAM_DOMAIN}/" and not response.content
 
 
-def test_stale_form_gets_the_conflict_view_with_both_values(as_editor):
+def test_stale_form_is_held_with_both_values_and_a_second_save_applies_it(as_editor):
+    """A form older than someone's save is held like every stale form: who saved when, where
+    the two differ (labels and words, never attribute names or True), the typed values kept
+    in the form over the config as it is now. The conflict view's own Save sent the old
+    version again, so it could only ever conflict; its second Save applies it now."""
+    url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
+    version = Domain.objects.get(name=TEAM_DOMAIN).version("record")
+    lead = Client()
+    lead.force_login(make_user("lead2", LEAD))
+    first = {"notify_url": "https://first.example.com/cb", "version": version}
+    assert lead.post(url, {**first, "need_status_notify": "on"}).status_code == 302
+    mine = {"notify_url": "https://second.example.com/cb", "version": version}
+    response = as_editor.post(url, mine)
+    body = response.content.decode()
+    assert response.status_code == 409
+    assert "This config was changed after you opened the form." in body
+    assert "lead2 saved it at" in body
+    assert held_rows(body) == [
+        ("Notify URL", "https://second.example.com/cb", "https://first.example.com/cb"),
+        ("Status notifications", "off", "on"),
+    ]
+    assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == (
+        "https://first.example.com/cb"
+    )
+    again = hidden_value(body, "version")
+    assert again == str(version + 1)
+    assert 'value="https://second.example.com/cb"' in body  # what was typed, in the form
+    assert as_editor.post(url, {**mine, "version": again}).status_code == 302
+    assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == (
+        "https://second.example.com/cb"
+    )
+
+
+def test_a_key_typed_in_a_held_form_is_listed_as_a_new_key(as_editor):
     url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
     version = Domain.objects.get(name=TEAM_DOMAIN).version("record")
     as_editor.post(url, {"notify_url": "https://first.example.com/cb", "version": version})
-    response = as_editor.post(
-        url, {"notify_url": "https://second.example.com/cb", "version": version}
-    )
-    body = response.content.decode()
-    assert response.status_code == 409
-    assert (
-        "Conflict" in body
-        and "https://first.example.com/cb" in body
-        and "https://second.example.com/cb" in body
-    )
-    assert "Overwrite with mine" in body and "Reload current values" in body
-    assert (
-        SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url
-        == "https://first.example.com/cb"
-    )
-    # Field labels and words, not attribute names and True; and who changed it, when.
-    conflict = body[body.index('class="conflict"') :]
-    assert "Notify URL" in conflict and "Status notifications" in conflict
-    assert "notify_url" not in conflict.split("<form")[0] and ">True<" not in conflict
-    assert "Last changed by editor at" in conflict
+    key = "k" * 16
+    mine = {"notify_url": "https://first.example.com/cb", "notify_auth_key": key}
+    body = as_editor.post(url, {**mine, "version": version}).content.decode()
+    assert "You saved it at" in body
+    assert held_rows(body) == [("Auth key", "new key", "set")]
+    assert key not in body.split('id="conflict"')[1].split("</table>")[0]
 
 
 def post_record_edit(client, notify_url: str):
