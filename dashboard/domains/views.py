@@ -223,6 +223,8 @@ def config_edit(request, name: str, kind):
         # Held, as every stale form is (templates/_held.html): what was typed stays in the form,
         # now over the config's version as it is, so Save sends it again knowingly.
         changed = conflict.changed
+        if changed is not None and changed.action == AuditEntry.Action.DRIFT:
+            changed = None  # the drift was recorded just now, by this save: the heading says it
         shown = held(
             request.user,
             _(conflict.reason),

@@ -255,6 +255,29 @@ def test_stale_form_is_held_with_both_values_and_a_second_save_applies_it(as_edi
     )
 
 
+def test_a_change_made_in_the_console_holds_the_form(as_editor):
+    url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
+    version = Domain.objects.get(name=TEAM_DOMAIN).version("record")
+    SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).update(
+        notify_url="https://console.example.com/x"
+    )
+    mine = {"notify_url": "https://mine.example.com/cb", "need_status_notify": "on"}
+    mine["notify_req_auth"] = "on"  # as the demo has them: only the address differs
+    response = as_editor.post(url, {**mine, "version": version})
+    body = response.content.decode()
+    assert response.status_code == 409
+    assert "This config was changed outside the dashboard after you opened the form." in body
+    assert "saved it at" not in body  # not "sync saved it", as the drift's entry names it
+    assert held_rows(body) == [
+        ("Notify URL", "https://mine.example.com/cb", "https://console.example.com/x"),
+    ]
+    again = hidden_value(body, "version")
+    assert as_editor.post(url, {**mine, "version": again}).status_code == 302
+    assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == (
+        "https://mine.example.com/cb"
+    )
+
+
 def test_a_key_typed_in_a_held_form_is_listed_as_a_new_key(as_editor):
     url = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
     version = Domain.objects.get(name=TEAM_DOMAIN).version("record")
