@@ -338,6 +338,14 @@ def config_delete(request, name: str, kind):
             client_ip=client_ip(request),
         )
     except services.ConflictError as conflict:
+        # The page again as the config is now (its address, its version): Delete deletes that.
+        domain = _domain(name, kind)
+        config = domain.config(kind)
+        if config is None:
+            messages.info(request, _("There is no such callback to delete."))
+            return redirect("domain_detail", name=domain.name)
+        form = VersionForm(initial={"version": conflict.version})
+        context = {**context, "domain": domain, "config": config, "form": form}
         return render(
             request, "domains/confirm_delete.html", {**context, "conflict": conflict}, status=409
         )

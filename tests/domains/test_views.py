@@ -347,6 +347,27 @@ def test_delete_asks_for_confirmation_first(as_editor):
     assert Domain.objects.get(name=TEAM_DOMAIN).snapshot_config_or_none is None
 
 
+def test_a_delete_page_older_than_a_change_shows_the_config_as_it_is_then_deletes_it(as_editor):
+    """The delete page refused a version older than someone's change, then showed the old
+    address and kept the old version: Delete could only be refused again."""
+    url = reverse("config_delete", kwargs={"name": TEAM_DOMAIN, "kind": "snapshot"})
+    edit = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "snapshot"})
+    version = Domain.objects.get(name=TEAM_DOMAIN).version("snapshot")
+    lead = Client()
+    lead.force_login(make_user("lead2", LEAD))
+    changed = {"notify_url": "https://changed.example.com/snap", "notify_req_auth": "on"}
+    assert lead.post(edit, {**changed, "version": version}).status_code == 302
+    response = as_editor.post(url, {"version": version})
+    body = response.content.decode()
+    assert response.status_code == 409
+    assert "This config was changed after you opened the form." in body
+    assert "https://changed.example.com/snap" in body
+    assert hidden_value(body, "version") == str(version + 1)
+    answer = as_editor.post(url, {"version": hidden_value(body, "version")}, follow=True)
+    assert "Deleted." in answer.content.decode()
+    assert Domain.objects.get(name=TEAM_DOMAIN).snapshot_config_or_none is None
+
+
 def test_reveal_shows_key_and_audits(as_editor):
     response = as_editor.post(
         reverse("key_reveal", kwargs={"name": TEAM_DOMAIN, "kind": "record"}), headers=HX
