@@ -526,20 +526,30 @@ def rule_save(
     return rule
 
 
-def rule_delete(*, rule: AlertRule, actor, client_ip=None) -> None:
+def rule_delete(*, rule: AlertRule, actor, client_ip=None) -> bool:
+    """Delete a rule, audited once; False when someone deleted it first."""
     with transaction.atomic():
+        rule = AlertRule.objects.select_for_update().filter(pk=rule.pk).first()
+        if rule is None:
+            return False
         _audit(rule, AuditEntry.Action.DELETE, actor, client_ip, before=_rule_state(rule))
         rule.delete()
+    return True
 
 
-def rule_mute(*, rule: AlertRule, until: dt.datetime | None, actor, client_ip=None) -> None:
+def rule_mute(*, rule: AlertRule, until: dt.datetime | None, actor, client_ip=None) -> bool:
+    """Mute a rule until a time (None: unmute), audited; False when the rule was deleted."""
     with transaction.atomic():
+        rule = AlertRule.objects.select_for_update().filter(pk=rule.pk).first()
+        if rule is None:
+            return False
         before = _rule_state(rule)
         rule.muted_until = until
         rule.save(update_fields=["muted_until", "updated_at"])
         _audit(
             rule, AuditEntry.Action.MUTE, actor, client_ip, before=before, after=_rule_state(rule)
         )
+    return True
 
 
 def domain_mute(*, domain: Domain, until: dt.datetime | None, reason: str, actor, client_ip=None):

@@ -134,13 +134,18 @@ def alert_detail(request, pk: int, mute_form=None, status=200):
 
 @require_POST
 def alert_mute(request, pk: int):
+    if _deleted(request, pk):
+        return _deleted_meanwhile(request)
     rule = _rule(pk)
     _require_edit(request.user, rule)
     form = MuteForm(request.POST)
     if not form.is_valid():
         return alert_detail(request, pk, mute_form=form, status=400)
     until = form.cleaned_data["until"]
-    services.rule_mute(rule=rule, until=until, actor=request.user, client_ip=client_ip(request))
+    if not services.rule_mute(
+        rule=rule, until=until, actor=request.user, client_ip=client_ip(request)
+    ):
+        return _deleted_meanwhile(request)
     messages.success(request, _("Muted.") if until else _("Unmuted."))
     return redirect("alert_detail", pk=rule.pk)
 
@@ -167,13 +172,31 @@ def alert_test(request, pk: int):
 
 @require_http_methods(["GET", "POST"])
 def alert_delete(request, pk: int):
+    if request.method == "POST" and _deleted(request, pk):
+        return _deleted_meanwhile(request)
     rule = _rule(pk)
     _require_edit(request.user, rule)
     if request.method == "POST":
-        services.rule_delete(rule=rule, actor=request.user, client_ip=client_ip(request))
+        if not services.rule_delete(rule=rule, actor=request.user, client_ip=client_ip(request)):
+            return _deleted_meanwhile(request)
         messages.success(request, _("Alert rule deleted."))
         return redirect("alerts")
     return render(request, "alerts/confirm_delete.html", {"rule": rule})
+
+
+def _deleted(request, pk: int) -> bool:
+    """Whether a rule someone may delete or mute is gone (a page older than its deletion)."""
+    if AlertRule.objects.filter(pk=pk).exists():
+        return False
+    if not can_create_rules(request.user):
+        raise PermissionDenied(_("Only leads and editors can set up alerts."))
+    return True
+
+
+def _deleted_meanwhile(request):
+    """A delete or a mute of a rule someone deleted first: said, on the list of rules."""
+    messages.info(request, _("Someone had deleted this alert rule already: nothing changed."))
+    return redirect("alerts")
 
 
 @require_POST
