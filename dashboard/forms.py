@@ -59,6 +59,35 @@ class LocalDateTimeInput(forms.DateTimeInput):
         super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
 
 
+class LocalDateTimeField(forms.DateTimeField):
+    """A moment typed in the reader's zone. Where clocks go back, a time comes twice: it is the
+    first one, or with `latest` (an end, "until") the second, so a window written in local
+    time covers both. Where clocks go forward, a time that never was reads with the offset of
+    before (02:30 in the gap is 03:30): the form shows it back as it read it. Django refused
+    both ("couldn't be interpreted"), the hour of the change being the one people look for."""
+
+    widget = LocalDateTimeInput
+
+    def __init__(self, *, latest: bool = False, **kwargs):
+        self.latest = latest
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except ValidationError as refusal:
+            if refusal.code != "ambiguous_timezone":
+                raise
+            naive, zone = refusal.params["datetime"], refusal.params["current_timezone"]
+            try:  # at the ends of the calendar the zone cannot say: refused, as before
+                back = naive.replace(tzinfo=zone).astimezone(dt.UTC).astimezone(zone)
+            except (OverflowError, ValueError):
+                raise refusal from None
+        twice = back.replace(tzinfo=None) == naive
+        # in UTC: Python compares two times of one zone by their wall clocks, fold unseen
+        return naive.replace(tzinfo=zone, fold=int(self.latest and twice)).astimezone(dt.UTC)
+
+
 MAX_MUTE = dt.timedelta(days=90)
 
 
@@ -73,16 +102,15 @@ def mute_until(value: dt.datetime | None) -> None:
         raise ValidationError(_("Mute for at most 90 days."), code="too_long")
 
 
-class MuteUntilField(forms.DateTimeField):
+class MuteUntilField(LocalDateTimeField):
     """ "Mute until": the browser's picker in the reader's zone, a time within 90 days."""
 
-    widget = LocalDateTimeInput
     default_validators = [mute_until]
 
     def __init__(self, **kwargs):
         kwargs.setdefault("label", _("Mute until"))
         kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
+        super().__init__(latest=True, **kwargs)
 
 
 class DateInput(forms.DateInput):

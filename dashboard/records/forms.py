@@ -19,7 +19,7 @@ from dashboard.contract.api import (
     STREAM_NOTIFY_TYPES,
 )
 from dashboard.domains.selectors import domain_get
-from dashboard.forms import LocalDateTimeInput
+from dashboard.forms import LocalDateTimeField
 from dashboard.periods import LABELS, SPANS
 
 ARCHIVE, LIVE = "archive", "live"
@@ -88,16 +88,8 @@ class RecordsFilterForm(forms.Form):
     window = forms.ChoiceField(
         label=_("Time window"), required=False, choices=WINDOW_CHOICES, initial=DEFAULT_WINDOW
     )
-    start = forms.DateTimeField(
-        label=_("From"),
-        required=False,
-        widget=LocalDateTimeInput,
-    )
-    end = forms.DateTimeField(
-        label=_("To"),
-        required=False,
-        widget=LocalDateTimeInput,
-    )
+    start = LocalDateTimeField(label=_("From"), required=False)
+    end = LocalDateTimeField(label=_("To"), required=False, latest=True)
     size = forms.TypedChoiceField(
         label=_("Per page"),
         required=False,
@@ -218,7 +210,8 @@ class RecordsFilterForm(forms.Form):
         """From a start up to an end (not included), each to the minute; no end: now."""
         start, end = data.get("start"), data.get("end")
         if not start:
-            self.add_error("start", _("Enter the start of the custom window."))
+            if "start" not in self.errors:  # else it says what is wrong with the one given
+                self.add_error("start", _("Enter the start of the custom window."))
             return
         start = start.replace(second=0, microsecond=0)
         end = end.replace(second=0, microsecond=0) if end else self.now

@@ -171,6 +171,8 @@ def test_bad_input_is_400_with_the_forms_message(browse, query, message):
     response = browse.get(f"/records/?{query}", headers=HX)
     assert response.status_code == 400, response.content.decode()[:300]
     assert message in response.content.decode()
+    if "start=yesterday" in query:  # what is wrong with the start given, not "enter one"
+        assert "Enter the start" not in response.content.decode()
 
 
 def test_a_custom_window_without_an_end_runs_until_now_and_says_so(browse):
@@ -448,6 +450,39 @@ def test_a_custom_window_is_read_in_the_users_zone(browse):
     assert response.status_code == 200, response.content.decode()[:500]
     expected = dt.datetime.strptime(start, "%Y-%m-%dT%H:%M").replace(tzinfo=shanghai)
     assert response.context["filters"]["start"] == expected
+
+
+def test_a_window_over_the_hour_clocks_go_back_holds_both_of_its_times(browse, settings):
+    """New York, 2026-11-01: 01:00–01:59 came twice (EDT, then EST). A window typed over it
+    was refused ("couldn't be interpreted … may be ambiguous") — the hour a support person
+    looks at when something broke at the change. Now the window runs from the first 01:00 to
+    the second 01:59: both records of 01:20 are in it."""
+    from tests.conftest import archive
+
+    settings.ARCHIVE_RETENTION_DAYS = 36500  # the change is a fixed day, whenever this runs
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    edt = dt.datetime(2026, 11, 1, 5, 20, tzinfo=dt.UTC)  # 01:20 EDT
+    est = dt.datetime(2026, 11, 1, 6, 20, tzinfo=dt.UTC)  # 01:20 EST, an hour later
+    archive(domain, ("success", edt), ("failed", est), stream="clock-change")
+    browse.cookies["tz"] = "America%2FNew_York"
+    window = "window=custom&start=2026-11-01T01:00&end=2026-11-01T01:59"
+    response = browse.get(f"/records/?{window}&stream=clock-change")
+    assert response.status_code == 200, response.content.decode()[:800]
+    assert sorted(r["record"].notify_time for r in response.context["rows"]) == [edt, est]
+    body = response.content.decode()
+    assert 'value="2026-11-01T01:00"' in body and 'value="2026-11-01T01:59"' in body
+
+
+def test_a_time_the_clocks_skipped_is_read_and_shown_as_read(browse, settings):
+    """Lord Howe Island, 2026-10-04: clocks went from 02:00 to 02:30. 02:15 never was; it was
+    refused. It reads with the offset of before (02:15 +10:30 is 02:45 +11:00), and the form
+    says so."""
+    settings.ARCHIVE_RETENTION_DAYS = 36500
+    browse.cookies["tz"] = "Australia%2FLord_Howe"
+    response = browse.get("/records/?window=custom&start=2026-10-04T02:15&end=2026-10-04T03:00")
+    assert response.status_code == 200, response.content.decode()[:800]
+    assert response.context["filters"]["start"] == dt.datetime(2026, 10, 3, 15, 45, tzinfo=dt.UTC)
+    assert 'value="2026-10-04T02:45"' in response.content.decode()
 
 
 def test_domain_list_shows_the_24h_failure_rate_from_the_archive(browse):
