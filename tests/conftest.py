@@ -516,6 +516,22 @@ def rows_held_until_waited_on(table: str, ids, *, waiters: int, then: str = "", 
             holder.execute(then, params)
 
 
+def sent_at_one_lock(table: str, ids, *requests, then: str = "", params=()) -> list:
+    """Send each request (a function of no arguments) from a thread of its own, all made to meet
+    at the lock of `table`'s rows `ids` (rows_held_until_waited_on; `then` runs as they are let
+    go); their answers, in the order given. The answers are waited for only after the rows are
+    let go: waiting inside the hold would wait for requests that wait for it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        held = rows_held_until_waited_on(
+            table, ids, waiters=len(requests), then=then, params=params
+        )
+        with held:
+            sent = [pool.submit(request) for request in requests]
+        return [answer.result() for answer in sent]
+
+
 HOOK = "https://hooks.alerts-test.example.org/cb"
 _serial = __import__("itertools").count()
 

@@ -171,27 +171,21 @@ def test_a_lead_saving_someone_while_they_change_their_password_keeps_the_new_on
     password set in between was undone, and the old one worked again. The test holds the
     person's row until the lead's save waits on it, then changes the password (on SQLite the
     writers take turns, so it comes after)."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from django.contrib.auth.hashers import make_password
 
-    from tests.conftest import rows_held_until_waited_on, signed_in_session
+    from tests.conftest import sent_at_one_lock, signed_in_session
 
     person = make_user("sam", "Viewer")
     session = signed_in_session(gunicorn, lead)
     changed = "UPDATE auth_user SET password = %s WHERE id = %s"
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        with rows_held_until_waited_on(
-            "auth_user",
-            [person.pk],
-            waiters=1,
-            then=changed,
-            params=[make_password(NEW_PASSWORD), person.pk],
-        ):
-            sent = pool.submit(
-                session.post, f"/people/{person.pk}/", data={"role": "Editor", "is_active": "on"}
-            )
-        answer = sent.result()
+    form = {"role": "Editor", "is_active": "on"}
+    (answer,) = sent_at_one_lock(
+        "auth_user",
+        [person.pk],
+        lambda: session.post(f"/people/{person.pk}/", data=form),
+        then=changed,
+        params=[make_password(NEW_PASSWORD), person.pk],
+    )
     session.close()
     assert answer.status_code == 302
     person.refresh_from_db()

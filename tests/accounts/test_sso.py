@@ -389,18 +389,19 @@ def test_a_mapping_removed_while_its_save_waits_is_not_a_500(gunicorn):
     writers take turns: the removal comes before or after the save, never during it.)"""
     from django.db import connection
 
-    from tests.conftest import rows_held_until_waited_on, signed_in_session
+    from tests.conftest import sent_at_one_lock, signed_in_session
 
     mapping = GroupMapping.objects.create(group="live-ops", role=LEAD)
     session = signed_in_session(gunicorn, make_user("boss", LEAD))
     form = {"group": "live-ops", "role": VIEWER}
     removed = "DELETE FROM accounts_groupmapping WHERE id = %s"
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        with rows_held_until_waited_on(
-            "accounts_groupmapping", [mapping.pk], waiters=1, then=removed, params=[mapping.pk]
-        ):
-            sent = pool.submit(session.post, f"/people/groups/{mapping.pk}/", data=form)
-        answer = sent.result()
+    (answer,) = sent_at_one_lock(
+        "accounts_groupmapping",
+        [mapping.pk],
+        lambda: session.post(f"/people/groups/{mapping.pk}/", data=form),
+        then=removed,
+        params=[mapping.pk],
+    )
     session.close()
     if connection.vendor == "postgresql" or answer.status_code != 302:
         assert answer.status_code == 409

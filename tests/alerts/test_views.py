@@ -358,9 +358,7 @@ def test_one_rule_deleted_at_once_from_several_processes_is_deleted_once(gunicor
     """Four people press Delete on one rule at once, on four server processes: each had read
     the rule, waited for it, then deleted it again — four audit entries of one deletion. Now
     one deletes it; three are told someone had."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from tests.conftest import LEAD, make_user, rows_held_until_waited_on, signed_in_session
+    from tests.conftest import LEAD, make_user, sent_at_one_lock, signed_in_session
 
     rule = make_rule(Domain.objects.get(name=TEAM_DOMAIN))
     sessions = [signed_in_session(gunicorn, make_user(f"lead{n}", LEAD)) for n in range(4)]
@@ -369,10 +367,8 @@ def test_one_rule_deleted_at_once_from_several_processes_is_deleted_once(gunicor
         answer = session.post(f"/alerts/{rule.pk}/delete/", follow_redirects=True)
         return answer.status_code, "Someone had deleted this alert rule already" in answer.text
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        with rows_held_until_waited_on("alerts_alertrule", [rule.pk], waiters=4):
-            answers = pool.map(delete, sessions)
-        answers = sorted(answers)
+    sends = [lambda session=session: delete(session) for session in sessions]
+    answers = sorted(sent_at_one_lock("alerts_alertrule", [rule.pk], *sends))
     for session in sessions:
         session.close()
     assert answers == [(200, False)] + [(200, True)] * 3, answers
@@ -383,22 +379,21 @@ def test_one_rule_deleted_at_once_from_several_processes_is_deleted_once(gunicor
 def test_a_mute_of_a_rule_deleted_while_it_waits_is_told_not_a_500(gunicorn, synced):
     """A mute sent as someone deletes the rule: it waited for the row, found none and its save
     failed (a 500). Now it is told. (On SQLite writers take turns: before or after.)"""
-    from concurrent.futures import ThreadPoolExecutor
-
     from django.db import connection
 
-    from tests.conftest import LEAD, make_user, rows_held_until_waited_on, signed_in_session
+    from tests.conftest import LEAD, make_user, sent_at_one_lock, signed_in_session
 
     rule = make_rule(Domain.objects.get(name=TEAM_DOMAIN))
     session = signed_in_session(gunicorn, make_user("boss", LEAD))
     until = (timezone.localtime() + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
     deleted = "DELETE FROM alerts_alertrule WHERE id = %s"
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        with rows_held_until_waited_on(
-            "alerts_alertrule", [rule.pk], waiters=1, then=deleted, params=[rule.pk]
-        ):
-            sent = pool.submit(session.post, f"/alerts/{rule.pk}/mute/", data={"until": until})
-        answer = sent.result()
+    (answer,) = sent_at_one_lock(
+        "alerts_alertrule",
+        [rule.pk],
+        lambda: session.post(f"/alerts/{rule.pk}/mute/", data={"until": until}),
+        then=deleted,
+        params=[rule.pk],
+    )
     assert answer.status_code == 302
     if connection.vendor == "postgresql" or answer.headers["location"] == "/alerts/":
         assert answer.headers["location"] == "/alerts/"

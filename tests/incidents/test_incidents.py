@@ -304,9 +304,7 @@ def test_one_cause_reopened_at_once_from_several_processes_is_reopened_once(guni
     """Four people reopen four resolved incidents of one cause at once, each on a server process
     of its own. Each saw no other open incident of the cause, and the database's one-active-rule
     made the rest 500s; now they take turns: one reopened, three told, one audit entry."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from tests.conftest import LEAD, make_user, rows_held_until_waited_on, signed_in_session
+    from tests.conftest import LEAD, make_user, sent_at_one_lock, signed_in_session
 
     domain = Domain.objects.get(name=TEAM_DOMAIN)
     now = timezone.now()
@@ -332,10 +330,8 @@ def test_one_cause_reopened_at_once_from_several_processes_is_reopened_once(guni
         answer = session.post(f"/incidents/{incident.pk}/action/", data={"action": "reopen"})
         return answer.status_code, "incident with the same cause is open" in answer.text
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        with rows_held_until_waited_on("incidents_incident", [i.pk for i in old], waiters=4):
-            answers = pool.map(reopen, zip(sessions, old, strict=True))
-        answers = sorted(answers)
+    sends = [lambda pair=pair: reopen(pair) for pair in zip(sessions, old, strict=True)]
+    answers = sorted(sent_at_one_lock("incidents_incident", [i.pk for i in old], *sends))
     for session in sessions:
         session.close()
     assert answers == [(302, False)] + [(409, True)] * 3, answers
@@ -350,9 +346,7 @@ def test_one_incident_acknowledged_at_once_from_several_processes_is_acknowledge
     """Four leads press Acknowledge on one incident at once, on four server processes: one
     acknowledges it, three are told who did (each had waited for the row, then wrote itself
     over the first: four audit entries, the last writer named)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from tests.conftest import LEAD, make_user, rows_held_until_waited_on, signed_in_session
+    from tests.conftest import LEAD, make_user, sent_at_one_lock, signed_in_session
 
     domain = Domain.objects.get(name=TEAM_DOMAIN)
     now = timezone.now()
@@ -372,10 +366,8 @@ def test_one_incident_acknowledged_at_once_from_several_processes_is_acknowledge
         answer = session.post(f"/incidents/{incident.pk}/action/", data={"action": "acknowledge"})
         return answer.status_code, "acknowledged this incident already" in answer.text
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        with rows_held_until_waited_on("incidents_incident", [incident.pk], waiters=4):
-            answers = pool.map(acknowledge, sessions)
-        answers = sorted(answers)
+    sends = [lambda session=session: acknowledge(session) for session in sessions]
+    answers = sorted(sent_at_one_lock("incidents_incident", [incident.pk], *sends))
     for session in sessions:
         session.close()
     assert answers == [(302, False)] + [(409, True)] * 3, answers
