@@ -340,6 +340,64 @@ def test_one_cause_reopened_at_once_from_several_processes_is_reopened_once(guni
     assert AuditEntry.objects.filter(kind=AuditEntry.Kind.INCIDENT).count() == 1
 
 
+def test_a_reopening_while_the_harvest_opens_the_causes_next_incident_is_told(gunicorn, synced):
+    """The harvest opens a cause's next incident holding the domain's cursor. A reopening of the
+    cause's resolved one at that moment waits for the cursor, then sees the new one: it is told
+    and linked to it, and the cause has one active incident. (The test holds the cursor until
+    the reopening waits on it, then writes the incident as the harvest would; on SQLite, where
+    writers take turns, the harvest's incident is there first.)"""
+    from django.db import connection
+
+    from dashboard.archive.models import HarvestCursor
+    from tests.conftest import LEAD, make_user, sent_at_one_lock, signed_in_session
+
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    cursor, _made = HarvestCursor.objects.get_or_create(domain=domain)
+    now = timezone.now()
+    resolved = Incident.objects.create(
+        domain=domain,
+        receiver_host=HOST,
+        failure_class="timeout",
+        key=f"{domain.pk}|{HOST}|timeout|",
+        state=Incident.State.RESOLVED,
+        first_seen=now - dt.timedelta(hours=2),
+        last_seen=now - dt.timedelta(hours=1),
+        resolved_at=now - dt.timedelta(hours=1),
+        count=2,
+    )
+    # the cause's next incident, as the harvest writes it: a copy of the resolved one, open
+    columns = [f.column for f in Incident._meta.concrete_fields if f.column != "id"]
+    values = [
+        "'open'" if c == "state" else "NULL" if c in ("resolved_at", "resolved_by_id") else c
+        for c in columns
+    ]
+    harvest_opens = (  # the model's own column names, no input
+        f"INSERT INTO incidents_incident ({', '.join(columns)})"  # noqa: S608
+        f" SELECT {', '.join(values)} FROM incidents_incident WHERE id = %s"
+    )
+    session = signed_in_session(gunicorn, make_user("boss", LEAD))
+    path = f"/incidents/{resolved.pk}/action/"
+    if connection.vendor == "postgresql":
+        (answer,) = sent_at_one_lock(
+            "archive_harvestcursor",
+            [cursor.pk],
+            lambda: session.post(path, data={"action": "reopen"}),
+            then=harvest_opens,
+            params=[resolved.pk],
+        )
+    else:
+        with connection.cursor() as sql:
+            sql.execute(harvest_opens, [resolved.pk])
+        answer = session.post(path, data={"action": "reopen"})
+    session.close()
+    assert answer.status_code == 409, answer.text[:500]
+    assert "Another incident with the same cause is open" in answer.text
+    opened = Incident.objects.exclude(pk=resolved.pk).get(key=resolved.key)
+    assert f'href="/incidents/{opened.pk}/" id="other-incident"' in answer.text
+    states = sorted(Incident.objects.filter(key=resolved.key).values_list("state", flat=True))
+    assert states == ["open", "resolved"]
+
+
 def test_one_incident_acknowledged_at_once_from_several_processes_is_acknowledged_once(
     gunicorn, synced
 ):
