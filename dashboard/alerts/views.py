@@ -29,6 +29,15 @@ def _rule(pk: int) -> AlertRule:
     return rule
 
 
+def _posted_rule(request, pk: int) -> AlertRule | None:
+    """The rule a form is sent about, read once; None when it is gone (deleted after the page
+    was drawn: the page says so, to someone who may set up rules)."""
+    rule = AlertRule.objects.select_related("domain", "team").filter(pk=pk).first()
+    if rule is None and not can_create_rules(request.user):
+        raise PermissionDenied(_("Only leads and editors can set up alerts."))
+    return rule
+
+
 def _require_edit(user, rule: AlertRule) -> None:
     if not can_edit_rule(user, rule):
         raise PermissionDenied(
@@ -51,9 +60,12 @@ def alert_list(request, mute_form=None, status=200):
 
 @require_http_methods(["GET", "POST"])
 def alert_edit(request, pk: int | None = None):
-    if pk and request.method == "POST" and not AlertRule.objects.filter(pk=pk).exists():
-        return _rule_gone(request)
-    rule = _rule(pk) if pk else AlertRule()
+    if pk and request.method == "POST":
+        rule = _posted_rule(request, pk)
+        if rule is None:
+            return _rule_gone(request)
+    else:
+        rule = _rule(pk) if pk else AlertRule()
     if pk:
         _require_edit(request.user, rule)
     elif not can_create_rules(request.user):
@@ -134,9 +146,9 @@ def alert_detail(request, pk: int, mute_form=None, status=200):
 
 @require_POST
 def alert_mute(request, pk: int):
-    if _deleted(request, pk):
+    rule = _posted_rule(request, pk)
+    if rule is None:
         return _deleted_meanwhile(request)
-    rule = _rule(pk)
     _require_edit(request.user, rule)
     form = MuteForm(request.POST)
     if not form.is_valid():
@@ -172,9 +184,9 @@ def alert_test(request, pk: int):
 
 @require_http_methods(["GET", "POST"])
 def alert_delete(request, pk: int):
-    if request.method == "POST" and _deleted(request, pk):
+    rule = _posted_rule(request, pk) if request.method == "POST" else _rule(pk)
+    if rule is None:
         return _deleted_meanwhile(request)
-    rule = _rule(pk)
     _require_edit(request.user, rule)
     if request.method == "POST":
         if not services.rule_delete(rule=rule, actor=request.user, client_ip=client_ip(request)):
@@ -182,15 +194,6 @@ def alert_delete(request, pk: int):
         messages.success(request, _("Alert rule deleted."))
         return redirect("alerts")
     return render(request, "alerts/confirm_delete.html", {"rule": rule})
-
-
-def _deleted(request, pk: int) -> bool:
-    """Whether a rule someone may delete or mute is gone (a page older than its deletion)."""
-    if AlertRule.objects.filter(pk=pk).exists():
-        return False
-    if not can_create_rules(request.user):
-        raise PermissionDenied(_("Only leads and editors can set up alerts."))
-    return True
 
 
 def _deleted_meanwhile(request):
