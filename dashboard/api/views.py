@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboard.access import domains_editable_by
 from dashboard.accounts.security import client_ip
+from dashboard.forms import one_line
 
 from .api import api
 from .models import AccessToken
@@ -22,6 +23,7 @@ class TokenForm(forms.Form):
         label=gettext_lazy("What it is for"),
         max_length=100,
         help_text=gettext_lazy("For example “nightly report script”."),
+        validators=[one_line],  # it is shown in lists and the audit log as one line
     )
     days = forms.TypedChoiceField(
         label=gettext_lazy("Expires after"),

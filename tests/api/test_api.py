@@ -59,6 +59,17 @@ def test_a_token_is_made_shown_once_kept_hashed_and_revoked(client, viewer, sync
     assert secret not in str(list(AuditEntry.objects.values_list("after", "before")))
 
 
+@pytest.mark.parametrize("name", ["nightly\r\nreport", "tab\there", "nul\x00", "sep\u2028x"])
+def test_a_token_name_of_more_than_one_line_is_refused_and_nothing_made(client, viewer, name):
+    client.force_login(viewer)
+    answer = client.post("/account/tokens/", {"name": name, "days": "30"})
+    assert answer.status_code == 400
+    assert "Use one line of text" in answer.content.decode() or "Null characters" in (
+        answer.content.decode()
+    )
+    assert not AccessToken.objects.exists() and not AuditEntry.objects.exists()
+
+
 def test_someone_elses_token_cannot_be_revoked(client, viewer, lead, synced):
     token, _secret = token_create(user=lead, name="lead's", days=7)
     client.force_login(viewer)
