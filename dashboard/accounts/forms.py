@@ -11,7 +11,7 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from dashboard.domains.models import Team
-from dashboard.forms import RowsChoiceField, SeenField, differing
+from dashboard.forms import RowsChoiceField, SeenField, differing, one_line
 
 from .models import GroupMapping
 from .roles import RANK, ROLE_LABELS, ROLES, role_of
@@ -25,8 +25,13 @@ def role_choices(actor) -> list[tuple[str, str]]:
 
 
 class PersonForm(forms.Form):
-    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
-    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    # shown in the header, the lists and the audit log as one line
+    first_name = forms.CharField(
+        label=_("First name"), max_length=150, required=False, validators=[one_line]
+    )
+    last_name = forms.CharField(
+        label=_("Last name"), max_length=150, required=False, validators=[one_line]
+    )
     email = forms.EmailField(label=_("Email"), required=False)
     role = forms.ChoiceField(label=_("Role"), required=False)
     teams = RowsChoiceField(

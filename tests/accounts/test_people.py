@@ -54,6 +54,18 @@ def test_a_lead_changes_a_role_and_it_is_audited(client, lead, viewer):
     assert entry.before["role"] == "Viewer" and entry.after["role"] == "Editor"
 
 
+@pytest.mark.parametrize("field", ["first_name", "last_name"])
+def test_a_name_of_more_than_one_line_is_refused_and_nothing_changes(client, lead, viewer, field):
+    client.force_login(lead)
+    before = getattr(viewer, field)
+    form = {"role": "Viewer", "is_active": "on", field: "Sam\r\nAdmin: yes"}
+    response = client.post(f"/people/{viewer.pk}/", form)
+    assert response.status_code == 400
+    assert "Use one line of text" in response.content.decode()
+    assert getattr(User.objects.get(pk=viewer.pk), field) == before
+    assert not AuditEntry.objects.filter(kind="person").exists()
+
+
 def test_nobody_grants_a_role_above_their_own(client, synced):
     """Permissions come with roles only: a permission granted to one person directly (as the
     admin once allowed) gives an editor no way to manage people, let alone make a lead."""
