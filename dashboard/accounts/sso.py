@@ -96,10 +96,28 @@ def start(request, redirect_uri: str):
 
 
 def _clean(value, limit: int = MAX_TEXT) -> str:
-    """Text from the provider as stored here: no control characters, NFC, bounded."""
+    """Text from the provider as stored here: one line (line breaks, tabs and the Unicode line
+    and paragraph separators become one space; other control and format characters go), NFC,
+    bounded."""
     text = unicodedata.normalize("NFC", str(value or ""))
-    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
-    return text.strip()[:limit]
+    text = "".join(
+        " " if ch.isspace() else ch
+        for ch in text
+        if unicodedata.category(ch)[0] != "C" or ch.isspace()
+    )
+    return " ".join(text.split())[:limit]
+
+
+def _as_sent(value) -> str | None:
+    """An identifier from the provider (a subject, a group's name) exactly as sent, in NFC, or
+    None when it is not one line of at most MAX_TEXT characters. Identifiers are never cleaned
+    into shape: two different ones must never become one (`a\tb` and `ab`, `x  y` and `x y`)."""
+    if not isinstance(value, str):
+        return None
+    text = unicodedata.normalize("NFC", value)
+    if not text or len(text) > MAX_TEXT or _clean(text) != text:
+        return None
+    return text
 
 
 def _groups(claims: dict) -> tuple[str, ...]:
@@ -110,7 +128,7 @@ def _groups(claims: dict) -> tuple[str, ...]:
         return ()
     seen: dict[str, None] = {}
     for item in raw[:MAX_GROUPS]:
-        if isinstance(item, str) and (name := _clean(item)):
+        if name := _as_sent(item):  # a name no mapping could have is no group of ours
             seen.setdefault(name, None)
     return tuple(seen)
 
@@ -145,6 +163,9 @@ def finish(request) -> SsoPerson:
     claims = dict(token.get("userinfo") or {})
     if not claims.get("sub"):
         raise SsoRefused(_("The identity provider sent no ID token: sign-in refused."))
+    subject = _as_sent(claims["sub"])
+    if subject is None or subject != claims["sub"]:
+        raise SsoRefused(_("The identity provider's answer failed its checks: sign-in refused."))
     try:
         info = dict(client.userinfo(token=token))
     except (requests.RequestException, OAuthError, ValueError) as exc:
@@ -156,8 +177,8 @@ def finish(request) -> SsoPerson:
     username = _clean(claims.get("preferred_username"), 150) or email.partition("@")[0]
     return SsoPerson(
         issuer=settings.OIDC_ISSUER,
-        subject=_clean(claims["sub"]),
-        username=username or _clean(claims["sub"], 150),
+        subject=subject,
+        username=username or subject[:150],
         name=_clean(claims.get("name"), 150),
         email=email,
         groups=_groups(claims),
