@@ -193,17 +193,77 @@ def read(raw: bytes) -> list[Wanted]:
     return wanted
 
 
+class _Twice(Exception):
+    """A mapping of the document has a key twice (JSON and YAML would keep the last silently)."""
+
+    def __init__(self, key, line: int = 0):
+        super().__init__(key)
+        self.key, self.line = key, line
+
+
+def _no_key_twice(pairs: list) -> dict:
+    seen = set()
+    for key, _value in pairs:
+        if key in seen:
+            raise _Twice(key)
+        seen.add(key)
+    return dict(pairs)
+
+
+def _check_keys(root: yaml.Node) -> None:
+    """Raise _Twice for a key written twice in one YAML mapping (before merge keys, `<<`, are
+    applied: a key that overrides a merged one is meant). Each node is looked at once."""
+    seen_nodes: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen_nodes:
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys = set()
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    if (key.tag, key.value) in keys:
+                        raise _Twice(key.value, key.start_mark.line + 1)
+                    keys.add((key.tag, key.value))
+                stack.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+
+
+def _yaml(text: str):
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_keys(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def _load(text: str):
     """JSON as JSON (YAML 1.1 reads its escaped surrogate pairs, `"\\ud83d\\ude00"`, as two lone
-    surrogates), anything else as YAML."""
+    surrogates), anything else as YAML. A key written twice in one mapping is refused."""
     if "\x00" in text:
         raise DocumentError(gettext_noop("The document contains a NUL character."))
     try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        pass
+        return json.loads(text, object_pairs_hook=_no_key_twice)
+    except (ValueError, RecursionError, _Twice):
+        pass  # YAML reads JSON too, and says on which line a key is twice
     try:
-        return yaml.safe_load(text)
+        return _yaml(text)
+    except _Twice as twice:
+        raise DocumentError(
+            gettext_noop(
+                "%(key)s is written twice in one mapping (line %(line)s): JSON and YAML would "
+                "keep only the last. Write it once."
+            ),
+            key=str(twice.key)[:100],
+            line=twice.line,
+        ) from None
     except (ValueError, RecursionError):  # a number of over 4,300 digits, lists 1,000 deep
         raise DocumentError(
             gettext_noop("The document is too deep or its numbers too long.")
@@ -258,12 +318,20 @@ def parse(text: str) -> list[Wanted]:
             else type(given).__name__,
             ours=FORMAT,
         )
-    names = [str(name) for name in data["domains"]]
+    # domain names know no case (Live keeps them in lower case)
+    names = {n for name in data["domains"] for n in (str(name), str(name).lower())}
     known = {d.name.lower(): d for d in Domain.objects.filter(name__in=names)}
+    written: dict[str, str] = {}
     wanted: list[Wanted] = []
     for raw_name, entry in data["domains"].items():
         name = str(raw_name)
         domain = known.get(name.lower())
+        if (first := written.setdefault(name.lower(), name)) != name:
+            raise DocumentError(
+                gettext_noop("%(first)s and %(name)s are one domain: write it once."),
+                first=first[:100],
+                name=name[:100],
+            )
         if entry is None:
             entry = {}
         if not isinstance(entry, dict):

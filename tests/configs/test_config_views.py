@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -77,6 +78,62 @@ def test_a_document_that_cannot_be_read_is_said_and_nothing_is_made(
     assert answer.status_code == 400
     assert says in answer.content.decode()
     assert not ConfigRun.objects.exists()
+
+
+def _twice(first: str, second: str, *, kind: str = "record") -> str:
+    """A document naming one domain twice: a block copied down and edited, as people do."""
+    return (
+        f"domains:\n  {first}:\n    {kind}:\n      notify_url: https://hooks.example.org/a\n"
+        f"  {second}:\n    {kind}: null\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("document", "says"),
+    [
+        (
+            _twice(TEAM_DOMAIN, TEAM_DOMAIN),
+            f"{TEAM_DOMAIN} is written twice in one mapping (line 5)",
+        ),
+        (
+            _twice(TEAM_DOMAIN, TEAM_DOMAIN.upper()),
+            f"{TEAM_DOMAIN} and {TEAM_DOMAIN.upper()} are one domain",
+        ),
+        (
+            f'{{"domains": {{"{TEAM_DOMAIN}": {{"record": null, "record": {{}}}}}}}}',
+            "record is written twice in one mapping (line 1)",
+        ),
+    ],
+    ids=["a-domain-twice", "in-another-case", "a-kind-twice-in-json"],
+)
+def test_a_document_naming_one_config_twice_is_refused_and_kept_for_fixing(
+    client, lead, synced, document, says
+):
+    """JSON and YAML keep the last of two equal keys without a word: the first would have been
+    dropped (or, in another case, both planned: a change and a deletion of one config)."""
+    client.force_login(lead)
+    answer = client.post("/configs/plan/", {"document": document})
+    page = answer.content.decode()
+    assert answer.status_code == 400 and says in page
+    assert html.escape(document) in page  # what was pasted is kept, to fix
+    assert not ConfigRun.objects.exists()
+
+
+def test_a_domain_written_in_capitals_is_the_domain_and_merge_keys_may_be_overridden(
+    client, lead, synced
+):
+    document = (
+        "defaults: &hooks {notify_url: https://hooks.example.org/a, need_status_notify: true}\n"
+        f"domains:\n  {TEAM_DOMAIN.upper()}:\n    record:\n      <<: *hooks\n"
+        "      notify_url: https://hooks.example.org/b\n"
+    )
+    client.force_login(lead)
+    assert client.post("/configs/plan/", {"document": document}).status_code == 302
+    db_worker_batch()
+    change = ConfigRun.objects.get().changes.get()
+    assert (change.domain_name, change.action) == (TEAM_DOMAIN, "update")
+    assert change.values["notify_url"] == "https://hooks.example.org/b"
+    assert change.values["need_status_notify"] is True
 
 
 def test_someone_elses_run_is_refused_and_a_viewer_cannot_plan(
