@@ -200,6 +200,24 @@ def run_apply(run_id: int, *, progress=None) -> ConfigRun:
     return run
 
 
+UNDO_OPEN = (
+    ConfigRun.State.PLANNING,
+    ConfigRun.State.PLANNED,
+    ConfigRun.State.QUEUED,
+    ConfigRun.State.RUNNING,
+    ConfigRun.State.PAUSED,
+)
+
+
+def undo_open(run: ConfigRun) -> ConfigRun | None:
+    """In a transaction: the run's undo not yet finished, if any — the run's row locked, so
+    that Undo pressed twice at once (two tabs, two leads, a retried API call) plans one undo:
+    the second press finds the first's run. A finished or cancelled undo leaves room for
+    another."""
+    ConfigRun.objects.select_for_update().filter(pk=run.pk).first()
+    return run.undone_by.filter(state__in=UNDO_OPEN).order_by("pk").first()
+
+
 def undo_wanted(run: ConfigRun) -> list[Wanted]:
     """What restores every config the run changed to how it was before (keys included)."""
     wanted = []

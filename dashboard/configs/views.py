@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -23,7 +24,14 @@ from .bulk import bulk_wanted
 from .document import MAX_BYTES, DocumentError, Wanted, dump, export_document, read
 from .models import ConfigChange, ConfigRun
 from .selectors import field_changes, may_apply_run, may_see_run, reason, run_counts
-from .services import run_cancel, run_create, run_pause, run_start, undo_wanted
+from .services import (
+    run_cancel,
+    run_create,
+    run_pause,
+    run_start,
+    undo_open,
+    undo_wanted,
+)
 from .tasks import config_run_apply, config_run_plan
 
 
@@ -212,10 +220,29 @@ def config_run(request, pk: int):
         "rows": rows,
         "counts": run_counts(run),
         "unchanged": sum(c.action == ConfigChange.Action.UNCHANGED for c in changes),
+        "undone_by": [u for u in run.undone_by.order_by("pk") if may_see_run(request.user, u)],
         "undoable": run.state in (ConfigRun.State.DONE, ConfigRun.State.CANCELLED)
         and any(c.outcome == ConfigChange.Outcome.APPLIED for c in changes),
     }
     return render_page(request, "configs/run.html", "progress", context)
+
+
+def _undo(request, run: ConfigRun):
+    wanted = undo_wanted(run)
+    if run.state not in (ConfigRun.State.DONE, ConfigRun.State.CANCELLED) or not wanted:
+        messages.error(request, _("Only a finished run that changed something can be undone."))
+        return redirect("config_run", pk=run.pk)
+    with transaction.atomic():
+        pending = undo_open(run)
+        if pending is None:
+            title = _("Undo of run %(id)s") % {"id": run.pk}
+            return _plan(request, wanted, source=ConfigRun.Source.UNDO, title=title, undo_of=run)
+    messages.info(
+        request,
+        _("Run #%(id)s, planned by %(name)s, already undoes this run: apply or cancel it first.")
+        % {"id": pending.pk, "name": pending.created_by_name},
+    )
+    return redirect("config_run", pk=pending.pk if may_see_run(request.user, pending) else run.pk)
 
 
 @require_POST
@@ -243,12 +270,7 @@ def config_run_action(request, pk: int):
         else:
             messages.error(request, _("This run has already finished."))
     elif action == "undo":
-        wanted = undo_wanted(run)
-        if run.state not in (ConfigRun.State.DONE, ConfigRun.State.CANCELLED) or not wanted:
-            messages.error(request, _("Only a finished run that changed something can be undone."))
-        else:
-            title = _("Undo of run %(id)s") % {"id": run.pk}
-            return _plan(request, wanted, source=ConfigRun.Source.UNDO, title=title, undo_of=run)
+        return _undo(request, run)
     else:
         messages.error(request, _("Choose apply, pause, resume, cancel or undo."))
     return redirect("config_run", pk=run.pk)

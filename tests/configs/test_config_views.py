@@ -216,3 +216,81 @@ def test_copying_a_domain_copies_what_it_has_and_preselects_by_name(client, lead
         else:
             assert copied[kind].after["notify_url"] == source.config(kind).notify_url
     assert not run.changes.filter(action="delete").exists()
+
+
+def _applied_run(client, url: str) -> ConfigRun:
+    """A document planned and applied through the pages: a finished run that can be undone."""
+    assert client.post("/configs/plan/", {"document": moved_document(url)}).status_code == 302
+    db_worker_batch()
+    run = ConfigRun.objects.get()
+    client.post(f"/configs/runs/{run.pk}/action/", {"action": "apply"})
+    db_worker_batch()
+    run.refresh_from_db()
+    assert run.state == ConfigRun.State.DONE
+    return run
+
+
+def test_undo_pressed_again_finds_the_undo_already_planned(client, lead, synced):
+    """Undo from two tabs (or after Back): one undo run, and the second press is taken to it.
+    Two undo runs would both plan the same restore; applying the second only conflicts."""
+    client.force_login(lead)
+    run = _applied_run(client, "https://hooks.example.org/v10")
+    first = client.post(f"/configs/runs/{run.pk}/action/", {"action": "undo"})
+    undo = ConfigRun.objects.get(undo_of=run)
+    assert first["Location"] == f"/configs/runs/{undo.pk}/"
+    again = client.post(f"/configs/runs/{run.pk}/action/", {"action": "undo"}, follow=True)
+    assert ConfigRun.objects.filter(undo_of=run).count() == 1
+    assert again.redirect_chain[-1][0] == f"/configs/runs/{undo.pk}/"
+    assert f"Run #{undo.pk}, planned by lead, already undoes this run" in again.content.decode()
+    page = client.get(f"/configs/runs/{run.pk}/").content.decode()
+    assert re.search(
+        rf'id="undone-by">Its undo: <a href="/configs/runs/{undo.pk}/">#{undo.pk}</a>', page
+    )
+
+    # once that undo is planned and discarded, Undo plans another
+    db_worker_batch()
+    client.post(f"/configs/runs/{undo.pk}/action/", {"action": "cancel"})
+    client.post(f"/configs/runs/{run.pk}/action/", {"action": "undo"})
+    assert ConfigRun.objects.filter(undo_of=run).count() == 2
+
+
+def test_undo_sent_at_once_from_several_processes_and_the_api_plans_one(gunicorn, synced):
+    """Two leads press Undo and a pipeline posts the API's undo, all at once on four server
+    processes, made to meet at the run's row: one undo run; the others are told of it."""
+    from django.test import Client
+
+    from dashboard.api.tokens import token_create
+    from tests.conftest import LEAD, make_user, sent_at_one_lock, signed_in_session
+
+    lead = make_user("boss", LEAD)
+    django_client = Client()
+    django_client.force_login(lead)
+    run = _applied_run(django_client, "https://hooks.example.org/v11")
+    sessions = [signed_in_session(gunicorn, user) for user in (lead, make_user("lee", LEAD))]
+    secret = token_create(user=lead, name="pipeline", days=7, may_change_configs=True)[1]
+
+    def press(session):
+        answer = session.post(f"/configs/runs/{run.pk}/action/", data={"action": "undo"})
+        return "press", answer.status_code
+
+    def call():
+        import httpx
+
+        answer = httpx.post(
+            f"{gunicorn}/api/v1/configs/runs/{run.pk}/undo",
+            headers={"Authorization": f"Bearer {secret}"},
+            timeout=30,
+        )
+        return "api", answer.status_code
+
+    sends = [lambda s=s: press(s) for s in sessions] + [call]
+    answers = sent_at_one_lock("configs_configrun", [run.pk], *sends)
+    for session in sessions:
+        session.close()
+    assert ConfigRun.objects.filter(undo_of=run).count() == 1, answers
+    undo = ConfigRun.objects.get(undo_of=run)
+    api = answers[-1][1]
+    assert api in (202, 409), answers
+    assert [a for a in answers if a[0] == "press"] == [("press", 302)] * 2
+    if api == 409:  # one of the presses planned it: the API names that run
+        assert undo.source == ConfigRun.Source.UNDO and undo.title.startswith("Undo of run")
