@@ -197,8 +197,16 @@ class SyncRun(models.Model):
     drifted = models.PositiveIntegerField(default=0)
     message = models.TextField(blank=True)
 
+    OPEN = (State.QUEUED, State.RUNNING)
+
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # Two presses of "Sync all" at once queue one run (domains.services.sync_all_start)
+            models.UniqueConstraint(
+                fields=["state"], condition=models.Q(state="queued"), name="one_sync_run_queued"
+            )
+        ]
 
     @property
     def percent(self) -> int:

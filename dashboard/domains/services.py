@@ -18,7 +18,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -30,7 +30,7 @@ from dashboard.failures import UpstreamError
 from dashboard.upstream import get_client, upstream_errors
 
 from .kinds import KINDS, ConfigKind, kinds_for
-from .models import ConfigState, Domain, key_fingerprint
+from .models import ConfigState, Domain, SyncRun, key_fingerprint
 from .selectors import upstream_config
 
 logger = logging.getLogger(__name__)
@@ -462,3 +462,31 @@ def domain_refresh(*, domain: Domain) -> ApplyResult:
         Domain.objects.filter(pk=domain.pk).update(sync_error=failure.describe()[:500])
         raise
     return configs_apply(domain=domain, upstream=upstream)
+
+
+SYNC_RUN_SILENT = dt.timedelta(minutes=30)
+
+
+def sync_run_start(actor) -> tuple[SyncRun, bool]:
+    """ "Sync all": a new queued run (True), or the run already queued or running (False) —
+    two leads, or two tabs, pressing it at once make one run, not two full syncs against the
+    Live API's rate limit (the database keeps one queued run). A run the worker has not
+    reported on for SYNC_RUN_SILENT is marked failed first, so that a dead worker's run does
+    not stand in the way for ever."""
+    now = timezone.now()
+    SyncRun.objects.filter(state__in=SyncRun.OPEN, created_at__lt=now - SYNC_RUN_SILENT).update(
+        state=SyncRun.State.FAILED,
+        finished_at=now,
+        message="No word from the background worker for 30 minutes: is manage.py db_worker "
+        "running? Marked failed.",
+    )
+    for _attempt in range(3):
+        open_run = SyncRun.objects.filter(state__in=SyncRun.OPEN).select_related("started_by")
+        if (run := open_run.first()) is not None:
+            return run, False
+        try:
+            with transaction.atomic():
+                return SyncRun.objects.create(started_by=actor), True
+        except IntegrityError:  # another press queued one just now: follow it
+            continue
+    raise RuntimeError("no sync run could be queued or found")

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import yesno
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -378,8 +379,18 @@ def key_reveal(request, name: str, kind):
 @require_POST
 def sync_all_start(request):
     require_perm(request.user, "domains.sync_all_domains", _("Only leads can sync every domain."))
-    run = SyncRun.objects.create(started_by=request.user)
-    enqueue_with_request_id(sync_all_domains, run.pk)
+    run, new = services.sync_run_start(request.user)
+    if new:
+        enqueue_with_request_id(sync_all_domains, run.pk)
+    else:
+        messages.info(
+            request,
+            _("A sync of every domain, started by %(name)s at %(time)s, is under way: here it is.")
+            % {
+                "name": run.started_by.get_username() if run.started_by else _("someone"),
+                "time": date_format(timezone.localtime(run.created_at), "H:i:s"),
+            },
+        )
     return redirect("sync_run", run_id=run.pk)
 
 

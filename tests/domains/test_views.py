@@ -394,6 +394,66 @@ def test_degraded_banner_when_circuit_is_open(as_viewer):
     assert "hooks.example-shop.com" in body
 
 
+def test_sync_all_pressed_again_follows_the_run_under_way(client, lead, synced):
+    """A second press (another tab, another lead) while a sync is queued or running: the same
+    run, said so — not a second full sync of every domain against the Live API's limit."""
+    from dashboard.domains.models import SyncRun
+
+    client.force_login(lead)
+    first = client.post("/domains/sync/")
+    run = SyncRun.objects.get()
+    client.force_login(make_user("lee", LEAD))
+    again = client.post("/domains/sync/", follow=True)
+    assert SyncRun.objects.count() == 1
+    assert again.redirect_chain == [(first["Location"], 302)]
+    assert "A sync of every domain, started by lead at" in again.content.decode()
+    SyncRun.objects.filter(pk=run.pk).update(state="done")
+    client.post("/domains/sync/")
+    assert SyncRun.objects.count() == 2  # a finished run leaves room for a new one
+
+
+def test_a_sync_run_the_worker_never_took_does_not_block_for_ever(client, lead, synced):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from dashboard.domains.models import SyncRun
+
+    stuck = SyncRun.objects.create(started_by=lead)
+    SyncRun.objects.filter(pk=stuck.pk).update(created_at=timezone.now() - dt.timedelta(minutes=31))
+    client.force_login(lead)
+    answer = client.post("/domains/sync/")
+    new = SyncRun.objects.get(state="queued")
+    assert new.pk != stuck.pk and answer["Location"] == f"/domains/sync/{new.pk}/"
+    stuck.refresh_from_db()
+    assert stuck.state == "failed" and "No word from the background worker" in stuck.message
+    page = client.get(f"/domains/sync/{stuck.pk}/").content.decode()
+    assert "No word from the background worker for 30 minutes" in page
+
+
+def test_sync_all_pressed_at_once_on_several_processes_queues_one_run(gunicorn, synced):
+    """Four leads press "Sync all" at the same moment, on four server processes: one run."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from dashboard.domains.models import SyncRun
+    from tests.conftest import signed_in_session
+
+    sessions = [signed_in_session(gunicorn, make_user(f"lead{n}", LEAD)) for n in range(4)]
+    together = Barrier(len(sessions))
+
+    def press(session):
+        together.wait()
+        return session.post("/domains/sync/").headers["location"]
+
+    with ThreadPoolExecutor(max_workers=len(sessions)) as pool:
+        places = list(pool.map(press, sessions))
+    for session in sessions:
+        session.close()
+    run = SyncRun.objects.get()
+    assert places == [f"/domains/sync/{run.pk}/"] * 4
+
+
 def test_sync_all_runs_in_background_worker_and_reports_progress(client, lead, synced):
     from dashboard.domains.models import SyncRun
     from dashboard.domains.tasks import sync_all_domains
