@@ -53,6 +53,20 @@ RESPONSE_KEEP = 4096
 STALE_RUN = dt.timedelta(seconds=60)  # a running run whose worker has not written for this long
 
 
+# An attempt still "sending" after this long was cut off (its process died): it no longer
+# stands in the way of a resend. A send itself is bounded by CALLBACK_TEST_TIMEOUT.
+SENDING_AT_MOST = dt.timedelta(seconds=60)
+
+
+class BeingSent(Exception):
+    """The record is being sent right now (another person's Resend, or a run): sending it again
+    at the same moment would give the receiver the same callback twice."""
+
+    def __init__(self, attempt: RedeliveryAttempt):
+        super().__init__(attempt.pk)
+        self.attempt = attempt
+
+
 class NoCallback(Exception):
     """The domain has no callback of the record's kind today: there is nowhere to send it."""
 
@@ -144,7 +158,7 @@ def _wait_for_slot(domain: Domain, rate: float) -> None:
 
 
 def resend_one(*, record: ArchivedRecord, actor, client_ip=None) -> RedeliveryAttempt:
-    """Send one archived callback again now. Raises PermissionDenied, NoCallback or
+    """Send one archived callback again now. Raises PermissionDenied, NoCallback, BeingSent or
     UpstreamError (fetching the current config); a refused or failed send is an attempt."""
     domain = record.domain
     refusal = edit_refusal(actor, domain)
@@ -152,13 +166,25 @@ def resend_one(*, record: ArchivedRecord, actor, client_ip=None) -> RedeliveryAt
         raise PermissionDenied(refusal)
     target = current_target(domain, kind_of_record(record))
     _wait_for_slot(domain, settings.REDELIVERY_RATE_PER_SECOND)
-    attempt = RedeliveryAttempt.objects.create(
-        record=record,
-        actor=actor,
-        actor_name=actor.get_username(),
-        target_url=target.url,
-        signed=target.signed,
-    )
+    with transaction.atomic():
+        # one check-and-claim at a time per record: two presses at once send it once
+        ArchivedRecord.objects.select_for_update().filter(
+            pk=record.pk, notify_time=record.notify_time
+        ).first()
+        sending = RedeliveryAttempt.objects.filter(
+            record=record,
+            outcome=RedeliveryAttempt.Outcome.SENDING,
+            created_at__gte=timezone.now() - SENDING_AT_MOST,
+        ).first()
+        if sending is not None:
+            raise BeingSent(sending)
+        attempt = RedeliveryAttempt.objects.create(
+            record=record,
+            actor=actor,
+            actor_name=actor.get_username(),
+            target_url=target.url,
+            signed=target.signed,
+        )
     try:
         _finish(attempt, _send(record, target))
     except SendRefused as refused:

@@ -38,6 +38,18 @@ def record_resend(request, pk: int):
     except services.NoCallback as missing:
         messages.error(request, str(missing))
         return redirect(back)
+    except services.BeingSent as busy:
+        sending = busy.attempt
+        messages.info(
+            request,
+            (
+                _("Run #%(run)s is sending this callback right now: not sent twice.")
+                if sending.run_id
+                else _("%(name)s is resending this callback right now: not sent twice.")
+            )
+            % {"run": sending.run_id, "name": sending.actor_name},
+        )
+        return redirect(back)
     except UpstreamError as failure:
         messages.error(
             request,

@@ -260,3 +260,54 @@ def test_other_domains_records_never_join_a_run(editor, target, failed):
     archive(other, ("failed", failed[0].notify_time), content=CONTENT, stream=STREAM)
     run = make_run(editor, failed)
     assert run.total == 6
+
+
+def test_a_callback_being_resent_is_not_sent_again_at_the_same_moment(
+    client, editor, target, failed
+):
+    """Someone's Resend still waiting for the receiver: a second press says so and sends
+    nothing. An attempt cut off long ago (its process died) stands in no one's way."""
+    record = failed[0]
+    RedeliveryAttempt.objects.create(record=record, actor_name="lee", target_url="x")
+    client.force_login(editor)
+    body = client.post(f"/redelivery/record/{record.pk}/", follow=True).content.decode()
+    assert "lee is resending this callback right now: not sent twice." in body
+    assert target.received == [] and RedeliveryAttempt.objects.count() == 1
+
+    RedeliveryAttempt.objects.update(created_at=timezone.now() - dt.timedelta(minutes=2))
+    body = client.post(f"/redelivery/record/{record.pk}/", follow=True).content.decode()
+    assert "Redelivered: the receiver answered HTTP 200" in body
+    assert len(target.received) == 1
+
+
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_two_resends_pressed_at_once_on_two_processes_send_once(receiver, synced, lead):
+    """Two people press Resend on one failed callback at the same moment, on two server
+    processes made to meet at the record: the receiver gets it once; the other is told."""
+    from tests.conftest import LEAD, Gunicorn, make_user, sent_at_one_lock, signed_in_session
+
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    (row,) = archive(domain, ("failed", timezone.now() - dt.timedelta(hours=1)), content=CONTENT)
+    SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).update(
+        notify_url=receiver.url("/live/record"), notify_req_auth=True, notify_auth_key=KEY
+    )
+    receiver.delay = 1.5  # the first send is still waiting when the second press looks
+    server = Gunicorn(pinned={receiver.host: f"127.0.0.1:{receiver.port}"})
+    try:
+        sessions = [signed_in_session(server.url, user) for user in (lead, make_user("lee", LEAD))]
+
+        def press(session):
+            answer = session.post(f"/redelivery/record/{row.id}/", follow_redirects=True)
+            told = "is resending this callback right now: not sent twice" in answer.text
+            return "Redelivered: the receiver answered HTTP 200" in answer.text, told
+
+        answers = sent_at_one_lock(
+            "archive_archivedrecord", [row.id], *[lambda s=s: press(s) for s in sessions]
+        )
+        for session in sessions:
+            session.close()
+    finally:
+        server.stop()
+    assert sorted(answers) == [(False, True), (True, False)], answers
+    assert len(receiver.received) == 1
+    assert RedeliveryAttempt.objects.get().outcome == "delivered"
