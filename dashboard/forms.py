@@ -149,6 +149,12 @@ def picture_fingerprint(picture: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
+class VersionForm(forms.Form):
+    """A confirmation page's hidden version of what it shows: a delete deletes what was seen."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+
 class SeenField(forms.CharField):
     """The hidden picture_fingerprint of an edit form. Anything else sent in it is simply not
     the thing as it is: the save is held and the page shows why (never a hidden error)."""

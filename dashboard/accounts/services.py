@@ -391,12 +391,18 @@ def group_mapping_save(
     return mapping
 
 
-def group_mapping_delete(*, actor, mapping: GroupMapping, client_ip=None) -> None:
-    """Remove a mapping; audited once (MappingGone when someone removed it first)."""
+def group_mapping_delete(
+    *, actor, mapping: GroupMapping, client_ip=None, expected: str | None = None
+) -> None:
+    """Remove a mapping; audited once (MappingGone when someone removed it first;
+    MappingConflict, nothing removed, when `expected` — the fingerprint the page showed — is not
+    the mapping's now: what is removed is what was looked at)."""
     with transaction.atomic():
         mapping = GroupMapping.objects.select_for_update().filter(pk=mapping.pk).first()
         if mapping is None:
             raise MappingGone
+        if expected is not None and mapping_fingerprint(mapping) != expected:
+            raise MappingConflict(mapping)
         before = mapping_state(mapping)
         mapping.delete()
         audit_entry_create(

@@ -400,9 +400,28 @@ def group_mappings(request, mapping_id: int | None = None):
     shown = None
     if request.method == "POST" and "delete" in request.POST and mapping.pk:
         try:
-            group_mapping_delete(actor=request.user, mapping=mapping, client_ip=client_ip(request))
+            group_mapping_delete(
+                actor=request.user,
+                mapping=mapping,
+                client_ip=client_ip(request),
+                expected=request.POST.get("seen") or None,
+            )
         except MappingGone:
             return _mapping_gone(request)
+        except MappingConflict as stale:
+            # nothing removed: the form as the mapping is now; Remove removes that
+            current = stale.mapping
+            shown = _held_since(
+                request,
+                _("This mapping was changed after this page was opened"),
+                last_change_of(AuditEntry.Kind.SSO, group=mapping_state(current)["group"]),
+                [],
+                reverse("group_mapping", args=[current.pk]),
+            )
+            form = GroupMappingForm(
+                instance=current, initial={"seen": mapping_fingerprint(current)}
+            )
+            return _mappings_page(request, form, current, removal_held=shown, status=409)
         messages.success(request, _("Removed the mapping of %(group)s.") % {"group": mapping.group})
         return redirect("group_mappings")
     if request.method == "POST" and form.is_valid():
@@ -453,7 +472,7 @@ def _mapping_gone(request):
     return _mappings_page(request, form, GroupMapping(), gone=True, status=409)
 
 
-def _mappings_page(request, form, mapping, *, held=None, gone=False, status=200):
+def _mappings_page(request, form, mapping, *, held=None, removal_held=None, gone=False, status=200):
     mappings = GroupMapping.objects.prefetch_related("teams")
     mapped = set(mappings.values_list("group", flat=True))
     seen: dict[str, int] = {}
@@ -468,6 +487,7 @@ def _mappings_page(request, form, mapping, *, held=None, gone=False, status=200)
         "sso_enabled": sso.enabled(),
         "groups_claim": settings.OIDC_GROUPS_CLAIM,
         "held": held,
+        "removal_held": removal_held,
         "gone": gone,
     }
     return render(request, "accounts/group_mappings.html", context, status=status)

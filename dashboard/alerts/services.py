@@ -526,12 +526,18 @@ def rule_save(
     return rule
 
 
-def rule_delete(*, rule: AlertRule, actor, client_ip=None) -> bool:
-    """Delete a rule, audited once; False when someone deleted it first."""
+def rule_delete(
+    *, rule: AlertRule, actor, client_ip=None, expected_version: int | None = None
+) -> bool:
+    """Delete a rule, audited once; False when someone deleted it first. `expected_version`:
+    the version the confirmation page showed; if the rule has been saved since, RuleConflict
+    and nothing changes (what is deleted is what was looked at)."""
     with transaction.atomic():
         rule = AlertRule.objects.select_for_update().filter(pk=rule.pk).first()
         if rule is None:
             return False
+        if expected_version is not None and rule.version != expected_version:
+            raise RuleConflict(rule)
         _audit(rule, AuditEntry.Action.DELETE, actor, client_ip, before=_rule_state(rule))
         rule.delete()
     return True

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dashboard.access import can_create_rules, can_edit_rule
 from dashboard.accounts.security import client_ip
 from dashboard.domains.selectors import callback_domain_names
-from dashboard.forms import held, resent_over
+from dashboard.forms import VersionForm, held, resent_over
 
 from . import services
 from .forms import AlertRuleForm, DomainMuteForm, MuteForm
@@ -188,12 +188,40 @@ def alert_delete(request, pk: int):
     if rule is None:
         return _deleted_meanwhile(request)
     _require_edit(request.user, rule)
-    if request.method == "POST":
-        if not services.rule_delete(rule=rule, actor=request.user, client_ip=client_ip(request)):
-            return _deleted_meanwhile(request)
-        messages.success(request, _("Alert rule deleted."))
-        return redirect("alerts")
-    return render(request, "alerts/confirm_delete.html", {"rule": rule})
+    form = VersionForm(request.POST if request.method == "POST" else None)
+    if request.method == "GET":
+        return _confirm_delete(request, rule)
+    if not form.is_valid():
+        return _confirm_delete(request, rule, incomplete=True, status=400)
+    try:
+        deleted = services.rule_delete(
+            rule=rule,
+            actor=request.user,
+            client_ip=client_ip(request),
+            expected_version=form.cleaned_data["version"],
+        )
+    except services.RuleConflict as stale:
+        # the page again as the rule is now: Delete deletes that
+        current = stale.current
+        shown = held(
+            request.user,
+            _("This rule was saved after this page was opened"),
+            by=current.changed_by.get_username() if current.changed_by else "",
+            by_id=current.changed_by_id,
+            at=current.changed_at,
+            differences=[],
+            restart=reverse("alert_detail", args=[pk]),
+        )
+        return _confirm_delete(request, current, held=shown, status=409)
+    if not deleted:
+        return _deleted_meanwhile(request)
+    messages.success(request, _("Alert rule deleted."))
+    return redirect("alerts")
+
+
+def _confirm_delete(request, rule, *, held=None, incomplete=False, status=200):
+    context = {"rule": rule, "version": rule.version, "held": held, "incomplete": incomplete}
+    return render(request, "alerts/confirm_delete.html", context, status=status)
 
 
 def _deleted_meanwhile(request):

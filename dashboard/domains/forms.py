@@ -179,10 +179,6 @@ class StreamConfigForm(_ConfigForm):
         return value
 
 
-class VersionForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
-
-
 class RollbackForm(forms.Form):
     """Which audit entry's earlier configuration an edit restores (a hidden field)."""
 

@@ -20,7 +20,7 @@ from dashboard.archive.selectors import failure_totals, missing_counts
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.selectors import audit_rows, domain_history
 from dashboard.failures import UpstreamError
-from dashboard.forms import differing, held, resent_over
+from dashboard.forms import VersionForm, differing, held, resent_over
 from dashboard.htmx import render_page, vary_on_htmx
 from dashboard.incidents.selectors import (
     PERIODS,
@@ -35,7 +35,7 @@ from dashboard.paging import page_of
 
 from . import services
 from .filters import DomainFilter
-from .forms import RollbackForm, VersionForm, generate_auth_key
+from .forms import RollbackForm, generate_auth_key
 from .kinds import FIELD_LABELS, URL_FIELDS, kinds_for
 from .models import Domain, SyncRun
 from .selectors import domain_get

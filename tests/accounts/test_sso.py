@@ -384,6 +384,43 @@ def test_a_mapping_changed_meanwhile_is_not_changed_back_by_an_older_form(client
     assert mapping.role == LEAD and list(mapping.teams.all()) == [shop]
 
 
+def test_a_remove_older_than_a_change_removes_nothing_and_shows_the_mapping_as_it_is(client, db):
+    """A lead opens live-support's mapping (Viewer) to remove it; another lead makes it Lead
+    with team Shop meanwhile. Remove removed what the first lead never saw. Now nothing is
+    removed: the form shows the mapping as it is, and Remove removes that."""
+    from django.test import Client
+
+    from dashboard.domains.models import Team
+
+    shop = Team.objects.create(name="Shop")
+    mapping = GroupMapping.objects.create(group="live-support", role=VIEWER)
+    path = f"/people/groups/{mapping.pk}/"
+    client.force_login(make_user("boss", LEAD))
+    other = Client()
+    other.force_login(make_user("chief", LEAD))
+    mine = hidden_value(client.get(path).content.decode(), "seen")
+    theirs = hidden_value(other.get(path).content.decode(), "seen")
+    changed = {"group": "live-support", "role": LEAD, "teams": [shop.pk], "seen": theirs}
+    assert other.post(path, changed).status_code == 302
+
+    answer = client.post(
+        path, {"group": "live-support", "role": VIEWER, "delete": "1", "seen": mine}
+    )
+    assert answer.status_code == 409
+    page = answer.content.decode()
+    assert "This mapping was changed after this page was opened" in page
+    assert "chief saved it at" in page and "Nothing was removed" in page
+    assert re.search(r'<option value="Lead" selected>', page)
+    assert GroupMapping.objects.filter(pk=mapping.pk).exists()
+    removals = AuditEntry.objects.filter(kind=AuditEntry.Kind.SSO, action=AuditEntry.Action.DELETE)
+    assert not removals.exists()
+
+    again = {"group": "live-support", "delete": "1", "seen": hidden_value(page, "seen")}
+    assert client.post(path, again).status_code == 302
+    assert not GroupMapping.objects.exists()
+    assert removals.get().before == {"group": "live-support", "role": LEAD, "teams": ["Shop"]}
+
+
 def test_a_mapping_removed_meanwhile_keeps_what_was_typed_and_is_removed_once(client, db):
     """A lead's form sent after another lead removed the mapping was a 404 page: what was typed
     was gone. Now the form comes back with it, as a new mapping's; a second Remove is told,

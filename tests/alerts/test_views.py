@@ -245,11 +245,44 @@ def test_a_form_older_than_the_persons_own_save_says_it_was_theirs(client, edito
     assert rule.name == "First tab"
 
 
+def test_a_delete_page_older_than_a_save_deletes_nothing_and_shows_the_rule_as_it_is(
+    client, editor, lead
+):
+    """The editor opens Delete on "Shop callbacks failing"; a lead then makes it another rule
+    (all domains, 5%). Delete deleted the rule the editor never saw. Now nothing is deleted:
+    the page shows the rule as it is now, and its Delete deletes that."""
+    rule, _path, _version = a_rule_opened(client, editor)
+    seen = opened(client, f"/alerts/{rule.pk}/delete/")
+    changed = form(name="Every domain, 5%", threshold_percent="5", version=str(rule.version))
+    assert signed_in(lead).post(f"/alerts/{rule.pk}/edit/", changed).status_code == 302
+
+    answer = client.post(f"/alerts/{rule.pk}/delete/", {"version": seen})
+    assert answer.status_code == 409
+    page = answer.content.decode()
+    assert "This rule was saved after this page was opened" in page and "lead saved it at" in page
+    assert "Nothing was deleted" in page and "Every domain, 5%" in page and "over 5% failed" in page
+    assert AlertRule.objects.filter(pk=rule.pk).exists()
+    assert not alert_entries().filter(action="delete").exists()
+
+    again = client.post(f"/alerts/{rule.pk}/delete/", {"version": hidden_value(page, "version")})
+    assert again.status_code == 302 and not AlertRule.objects.exists()
+    assert alert_entries().filter(action="delete").get().before["name"] == "Every domain, 5%"
+
+
+@pytest.mark.parametrize("data", [{}, {"version": ""}, {"version": "x"}, {"version": "-1"}])
+def test_a_delete_without_the_pages_version_is_refused_and_deletes_nothing(client, editor, data):
+    rule, _path, _version = a_rule_opened(client, editor)
+    answer = client.post(f"/alerts/{rule.pk}/delete/", data)
+    assert answer.status_code == 400 and "reload the page and try again" in answer.content.decode()
+    assert AlertRule.objects.filter(pk=rule.pk).exists()
+
+
 def test_a_rule_deleted_while_its_form_is_open_loses_nothing_typed(client, editor, lead):
     """The editor changes a rule a lead deletes meanwhile: Save answered "There is no alert
     rule" and what was typed was gone. Now the form comes back with it, as a new rule's."""
     rule, path, version = a_rule_opened(client, editor)
-    assert signed_in(lead).post(f"/alerts/{rule.pk}/delete/").status_code == 302
+    deleted = signed_in(lead).post(f"/alerts/{rule.pk}/delete/", {"version": rule.version})
+    assert deleted.status_code == 302
 
     typed = form(name="Shop callbacks, tuned", threshold_percent="35", version=version)
     answer = client.post(path, typed)
@@ -364,7 +397,9 @@ def test_one_rule_deleted_at_once_from_several_processes_is_deleted_once(gunicor
     sessions = [signed_in_session(gunicorn, make_user(f"lead{n}", LEAD)) for n in range(4)]
 
     def delete(session):
-        answer = session.post(f"/alerts/{rule.pk}/delete/", follow_redirects=True)
+        answer = session.post(
+            f"/alerts/{rule.pk}/delete/", data={"version": rule.version}, follow_redirects=True
+        )
         return answer.status_code, "Someone had deleted this alert rule already" in answer.text
 
     sends = [lambda session=session: delete(session) for session in sessions]
