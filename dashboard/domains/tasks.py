@@ -20,7 +20,12 @@ logger = logging.getLogger(__name__)
 @task()
 @carries_request_id
 def sync_all_domains(run_id: int) -> dict:
-    SyncRun.objects.filter(pk=run_id).update(state=SyncRun.State.RUNNING)
+    if not SyncRun.objects.filter(pk=run_id, state=SyncRun.State.QUEUED).update(
+        state=SyncRun.State.RUNNING
+    ):
+        # marked failed while it waited (no worker for 30 minutes): a newer run does the work
+        logger.info("sync run %s is no longer queued: not run", run_id)
+        return {"ok": False, "skipped": True}
     last_write = 0.0
 
     def progress(done: int, total: int) -> None:

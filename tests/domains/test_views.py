@@ -429,6 +429,12 @@ def test_a_sync_run_the_worker_never_took_does_not_block_for_ever(client, lead, 
     assert stuck.state == "failed" and "No word from the background worker" in stuck.message
     page = client.get(f"/domains/sync/{stuck.pk}/").content.decode()
     assert "No word from the background worker for 30 minutes" in page
+    # a worker that comes back late leaves it as it is: the new run does the work
+    from dashboard.domains.tasks import sync_all_domains
+
+    assert sync_all_domains.call(stuck.pk) == {"ok": False, "skipped": True}
+    stuck.refresh_from_db()
+    assert stuck.state == "failed"
 
 
 def test_sync_all_pressed_at_once_on_several_processes_queues_one_run(gunicorn, synced):
