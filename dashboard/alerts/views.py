@@ -89,12 +89,10 @@ def alert_edit(request, pk: int | None = None):
                 # Their save stays; the form keeps these values, now over their version, so
                 # Save sends them again knowingly.
                 current = stale.current
-                shown = held(
-                    request.user,
+                shown = _saved_since(
+                    request,
                     _("This rule was saved after this form was opened"),
-                    by=current.changed_by.get_username() if current.changed_by else "",
-                    by_id=current.changed_by_id,
-                    at=current.changed_at,
+                    current,
                     differences=form.differences(current),
                     restart=reverse("alert_edit", args=[pk]),
                 )
@@ -203,12 +201,10 @@ def alert_delete(request, pk: int):
     except services.RuleConflict as stale:
         # the page again as the rule is now: Delete deletes that
         current = stale.current
-        shown = held(
-            request.user,
+        shown = _saved_since(
+            request,
             _("This rule was saved after this page was opened"),
-            by=current.changed_by.get_username() if current.changed_by else "",
-            by_id=current.changed_by_id,
-            at=current.changed_at,
+            current,
             differences=[],
             restart=reverse("alert_detail", args=[pk]),
         )
@@ -217,6 +213,19 @@ def alert_delete(request, pk: int):
         return _deleted_meanwhile(request)
     messages.success(request, _("Alert rule deleted."))
     return redirect("alerts")
+
+
+def _saved_since(request, heading: str, rule: AlertRule, *, differences, restart: str) -> dict:
+    """What a page says of a rule saved after it was opened (by whom, when)."""
+    return held(
+        request.user,
+        heading,
+        by=rule.changed_by.get_username() if rule.changed_by else "",
+        by_id=rule.changed_by_id,
+        at=rule.changed_at,
+        differences=differences,
+        restart=restart,
+    )
 
 
 def _confirm_delete(request, rule, *, held=None, incomplete=False, status=200):

@@ -345,26 +345,30 @@ def test_leads_map_groups_and_every_change_is_audited(idp, sso_mappings, live_se
     assert "Directory group staff" in audit
 
 
-def test_a_mapping_changed_meanwhile_is_not_changed_back_by_an_older_form(client, db):
-    """Two leads open one group's mapping; one makes it Viewer. The other's Save (a team added,
-    "Lead" still in the form from before) made every member a lead again, unseen. Now it is
-    held and shown; a second Save applies it knowingly."""
+def two_leads_open(client, group: str, role: str):
+    """Team Shop, `group` mapped to `role`, and its page open in two leads' browsers: boss's
+    (`client`) and chief's. (mapping, its address, Shop, chief's browser, the fingerprint each
+    page carries.)"""
     from django.test import Client
 
     from dashboard.domains.models import Team
 
     shop = Team.objects.create(name="Shop")
-    mapping = GroupMapping.objects.create(group="live-ops", role=LEAD)
+    mapping = GroupMapping.objects.create(group=group, role=role)
     path = f"/people/groups/{mapping.pk}/"
     client.force_login(make_user("boss", LEAD))
     other = Client()
     other.force_login(make_user("chief", LEAD))
+    mine = hidden_value(client.get(path).content.decode(), "seen")
+    theirs = hidden_value(other.get(path).content.decode(), "seen")
+    return mapping, path, shop, other, mine, theirs
 
-    def seen(session):
-        page = session.get(path).content.decode()
-        return hidden_value(page, "seen")
 
-    mine, theirs = seen(client), seen(other)
+def test_a_mapping_changed_meanwhile_is_not_changed_back_by_an_older_form(client, db):
+    """Two leads open one group's mapping; one makes it Viewer. The other's Save (a team added,
+    "Lead" still in the form from before) made every member a lead again, unseen. Now it is
+    held and shown; a second Save applies it knowingly."""
+    mapping, path, shop, other, mine, theirs = two_leads_open(client, "live-ops", LEAD)
     assert (
         other.post(path, {"group": "live-ops", "role": VIEWER, "seen": theirs}).status_code == 302
     )
@@ -388,18 +392,7 @@ def test_a_remove_older_than_a_change_removes_nothing_and_shows_the_mapping_as_i
     """A lead opens live-support's mapping (Viewer) to remove it; another lead makes it Lead
     with team Shop meanwhile. Remove removed what the first lead never saw. Now nothing is
     removed: the form shows the mapping as it is, and Remove removes that."""
-    from django.test import Client
-
-    from dashboard.domains.models import Team
-
-    shop = Team.objects.create(name="Shop")
-    mapping = GroupMapping.objects.create(group="live-support", role=VIEWER)
-    path = f"/people/groups/{mapping.pk}/"
-    client.force_login(make_user("boss", LEAD))
-    other = Client()
-    other.force_login(make_user("chief", LEAD))
-    mine = hidden_value(client.get(path).content.decode(), "seen")
-    theirs = hidden_value(other.get(path).content.decode(), "seen")
+    mapping, path, shop, other, mine, theirs = two_leads_open(client, "live-support", VIEWER)
     changed = {"group": "live-support", "role": LEAD, "teams": [shop.pk], "seen": theirs}
     assert other.post(path, changed).status_code == 302
 
@@ -425,17 +418,7 @@ def test_a_mapping_removed_meanwhile_keeps_what_was_typed_and_is_removed_once(cl
     """A lead's form sent after another lead removed the mapping was a 404 page: what was typed
     was gone. Now the form comes back with it, as a new mapping's; a second Remove is told,
     and the audit log has one removal."""
-    from django.test import Client
-
-    from dashboard.domains.models import Team
-
-    shop = Team.objects.create(name="Shop")
-    mapping = GroupMapping.objects.create(group="live-ops", role=LEAD)
-    path = f"/people/groups/{mapping.pk}/"
-    client.force_login(make_user("boss", LEAD))
-    other = Client()
-    other.force_login(make_user("chief", LEAD))
-    mine = hidden_value(client.get(path).content.decode(), "seen")
+    _mapping, path, shop, other, mine, _theirs = two_leads_open(client, "live-ops", LEAD)
     assert other.post(path, {"delete": "1", "seen": mine}).status_code == 302
     assert other.post(path, {"delete": "1", "seen": mine}).status_code == 302
     told = other.get("/people/groups/").content.decode()
