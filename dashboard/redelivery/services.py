@@ -157,6 +157,24 @@ def _wait_for_slot(domain: Domain, rate: float) -> None:
 # --- one record -----------------------------------------------------------------------------
 
 
+def _being_sent(record: ArchivedRecord, *, lock: bool = False, run=None):
+    """The attempt sending the record right now (a person's Resend, or another run's), if any.
+    `lock`: in a transaction, take the record's row first, so that a check and the claim that
+    follows it are one step for everyone sending this record."""
+    if lock:
+        ArchivedRecord.objects.select_for_update().filter(
+            pk=record.pk, notify_time=record.notify_time
+        ).first()
+    sending = RedeliveryAttempt.objects.filter(
+        record=record,
+        outcome=RedeliveryAttempt.Outcome.SENDING,
+        created_at__gte=timezone.now() - SENDING_AT_MOST,
+    )
+    if run is not None:
+        sending = sending.exclude(run=run)
+    return sending.first()
+
+
 def resend_one(*, record: ArchivedRecord, actor, client_ip=None) -> RedeliveryAttempt:
     """Send one archived callback again now. Raises PermissionDenied, NoCallback, BeingSent or
     UpstreamError (fetching the current config); a refused or failed send is an attempt."""
@@ -168,14 +186,7 @@ def resend_one(*, record: ArchivedRecord, actor, client_ip=None) -> RedeliveryAt
     _wait_for_slot(domain, settings.REDELIVERY_RATE_PER_SECOND)
     with transaction.atomic():
         # one check-and-claim at a time per record: two presses at once send it once
-        ArchivedRecord.objects.select_for_update().filter(
-            pk=record.pk, notify_time=record.notify_time
-        ).first()
-        sending = RedeliveryAttempt.objects.filter(
-            record=record,
-            outcome=RedeliveryAttempt.Outcome.SENDING,
-            created_at__gte=timezone.now() - SENDING_AT_MOST,
-        ).first()
+        sending = _being_sent(record, lock=True)
         if sending is not None:
             raise BeingSent(sending)
         attempt = RedeliveryAttempt.objects.create(
@@ -537,9 +548,13 @@ def _pending(run: RedeliveryRun):
     return run_records(run).exclude(pk__in=done.values("record_id"))
 
 
+BUSY = object()  # the record is being sent by someone else right now
+
+
 def _attempt_for(run: RedeliveryRun, record: ArchivedRecord, target: Target):
-    """This run's attempt row for the record, claimed for sending; None when another has it.
-    A record the receiver asked to wait for keeps its row and is claimed again."""
+    """This run's attempt row for the record, claimed for sending; None when another executor
+    of the run has it; BUSY while someone else sends the record. A record the receiver asked
+    to wait for keeps its row and is claimed again."""
     values = {
         "actor": run.created_by,
         "actor_name": run.created_by_name,
@@ -548,6 +563,8 @@ def _attempt_for(run: RedeliveryRun, record: ArchivedRecord, target: Target):
     }
     try:
         with transaction.atomic():
+            if _being_sent(record, lock=True, run=run) is not None:
+                return BUSY
             return RedeliveryAttempt.objects.create(record=record, run=run, **values)
     except IntegrityError:
         pass
@@ -559,7 +576,10 @@ def _attempt_for(run: RedeliveryRun, record: ArchivedRecord, target: Target):
 
 def _send_in_run(run: RedeliveryRun, record: ArchivedRecord, target: Target):
     """Send one record of the run; the Delivery (None when refused), or False when nothing
-    was sent (skipped, or another executor had it)."""
+    was sent (skipped, or another executor had it). A record someone is resending right now
+    waits for that send to end first (then counts as redelivered if it was)."""
+    while _being_sent(record, run=run) is not None:
+        time.sleep(0.25)  # at most SENDING_AT_MOST
     if (
         run.skip_redelivered
         and record.redeliveries.filter(outcome=RedeliveryAttempt.Outcome.DELIVERED).exists()
@@ -578,6 +598,8 @@ def _send_in_run(run: RedeliveryRun, record: ArchivedRecord, target: Target):
         return False
     _wait_for_slot(run.domain, run.rate_per_second)
     attempt = _attempt_for(run, record, target)  # claimed before it is sent
+    if attempt is BUSY:  # someone pressed Resend just now: after theirs, from the top
+        return _send_in_run(run, record, target)
     if attempt is None:
         return False
     try:

@@ -280,6 +280,20 @@ def test_a_callback_being_resent_is_not_sent_again_at_the_same_moment(
     assert len(target.received) == 1
 
 
+def test_a_callback_a_run_is_sending_is_not_resent_at_the_same_moment(
+    client, editor, target, failed
+):
+    record = failed[0]
+    run = RedeliveryRun.objects.create(
+        domain=record.domain, created_by_name="lee", max_record_id=record.pk, rate_per_second=5
+    )
+    RedeliveryAttempt.objects.create(record=record, run=run, actor_name="lee", target_url="x")
+    client.force_login(editor)
+    body = client.post(f"/redelivery/record/{record.pk}/", follow=True).content.decode()
+    assert f"Run #{run.pk} is sending this callback right now: not sent twice." in body
+    assert target.received == []
+
+
 @pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
 def test_two_resends_pressed_at_once_on_two_processes_send_once(receiver, synced, lead):
     """Two people press Resend on one failed callback at the same moment, on two server

@@ -73,10 +73,10 @@ def run_query(records) -> str:
     )
 
 
-def start_run(user, records) -> RedeliveryRun:
+def start_run(user, records, **form) -> RedeliveryRun:
     client = Client()
     client.force_login(user)
-    response = client.post("/redelivery/new/" + run_query(records), {})
+    response = client.post("/redelivery/new/" + run_query(records), form)
     assert response.status_code == 302, response.content.decode()[-2000:]
     return RedeliveryRun.objects.latest("pk")
 
@@ -225,3 +225,30 @@ def test_a_receiver_that_fails_most_sends_pauses_the_run(editor, hook):
     assert "Traceback" not in errors, errors[-3000:]
     assert sent == 20 and "may be down" in run.message
     assert RedeliveryAttempt.objects.filter(run=run).count() == 20
+
+
+def test_a_run_waits_for_a_resend_of_the_same_callback_still_in_flight(editor, hook):
+    """Someone's Resend of the run's first callback is still waiting for its receiver (sent by
+    another server process) when the run reaches it: the run sent it at the same moment, and the
+    receiver got it twice. Now the run waits for that send, then counts it as redelivered."""
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    records = failed_records(domain, 3)
+    in_flight = RedeliveryAttempt.objects.create(
+        record=records[0], actor_name="lee", target_url=hook.url("/cb")
+    )
+    procs = workers(hook)
+    try:
+        run = start_run(editor, records, skip_redelivered="on")
+        wait_for(lambda: state_of(run) == "running", "the run to start")
+        time.sleep(2)  # long enough for a run that does not wait to send all three
+        assert hook.received == [], sent_ids(hook)
+        RedeliveryAttempt.objects.filter(pk=in_flight.pk).update(
+            outcome="delivered", status_code=200
+        )
+        wait_for(lambda: state_of(run) == "done", "the run")
+    finally:
+        errors = stop(procs)
+    assert "Traceback" not in errors, errors[-3000:]
+    assert sent_ids(hook) == Counter({records[1].pk: 1, records[2].pk: 1})
+    ours = RedeliveryAttempt.objects.get(run=run, record=records[0])
+    assert ours.outcome == "skipped"
