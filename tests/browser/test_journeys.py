@@ -90,6 +90,40 @@ def test_second_editor_with_stale_form_gets_conflict(watched, live_server, peopl
     )
 
 
+def test_back_from_a_held_config_save_then_save_again_loses_nothing(
+    watched, live_server, people, browser
+):
+    """A held save, saved knowingly, then Back: the form comes back as the config is now (no
+    old version in it), so a third value saves without a conflict; Forward shows the domain."""
+    first = watched
+    sign_in(first, live_server, "editor")
+    first.goto(f"{live_server.url}/domains/{TEAM_DOMAIN}/record/edit/")
+    other = browser.new_context().new_page()
+    sign_in(other, live_server, "lead")
+    other.goto(f"{live_server.url}/domains/{TEAM_DOMAIN}/record/edit/")
+    other.locator("#id_notify_url").fill("https://lead.example.com/cb")
+    other.get_by_role("button", name="Save").click()
+    expect(other.locator(".msg.success")).to_contain_text("Saved.")
+    first.locator("#id_notify_url").fill("https://editor.example.com/cb")
+    first.get_by_role("button", name="Save").click()
+    expect(first.locator(".conflict")).to_contain_text("lead saved it at")
+    first.get_by_role("button", name="Save").click()
+    expect(first.locator(".msg.success")).to_contain_text("Saved.")
+
+    first.go_back()
+    expect(first).to_have_url(re.compile(rf"/domains/{re.escape(TEAM_DOMAIN)}/record/edit/$"))
+    expect(first.locator(".conflict")).to_have_count(0)
+    first.locator("#id_notify_url").fill("https://editor.example.com/cb/v3")
+    first.get_by_role("button", name="Save").click()
+    expect(first.locator(".msg.success")).to_contain_text("Saved.")
+    config = Domain.objects.get(name=TEAM_DOMAIN).record_config
+    assert config.notify_url == "https://editor.example.com/cb/v3"
+    first.go_back()
+    first.go_forward()
+    expect(first).to_have_url(re.compile(rf"/domains/{re.escape(TEAM_DOMAIN)}/$"))
+    assert not first.problems
+
+
 def test_records_filter_page_reload_and_expand(watched, live_server, people):
     page = watched
     sign_in(page, live_server, "support")
