@@ -96,12 +96,15 @@ def current_target(domain: Domain, kind: ConfigKind) -> Target:
 
 
 def content_type_of(record: ArchivedRecord) -> str:
-    """The original request's Content-Type, where the record's NotifyHeader says it."""
+    """The original request's Content-Type, where the record's NotifyHeader says it as a
+    header can carry it (one line of printable ASCII); else JSON's, as Live sends."""
     headers = parse_json_tolerant(record.notify_header)
     if isinstance(headers, dict):
         for name, value in headers.items():
             if str(name).lower() == "content-type" and value:
-                return str(value)[:200]
+                text = str(value).strip()[:200]
+                if text.isascii() and text.isprintable():
+                    return text
     return "application/json"
 
 

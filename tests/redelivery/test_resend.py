@@ -325,3 +325,22 @@ def test_two_resends_pressed_at_once_on_two_processes_send_once(receiver, synced
     assert sorted(answers) == [(False, True), (True, False)], answers
     assert len(receiver.received) == 1
     assert RedeliveryAttempt.objects.get().outcome == "delivered"
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json\r\nX-Injected: 1", "application/json; charset=中文", "\x00"]
+)
+def test_a_content_type_no_header_can_carry_is_sent_as_json(
+    client, editor, target, archived, content_type
+):
+    """The record's NotifyHeader is upstream text: a Content-Type with a line break (or not in
+    ASCII) made every resend fail ("Invalid header value") — the callback could never be
+    redelivered. It goes as Live's JSON, and nothing is injected."""
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    header = json.dumps({"Content-Type": content_type})
+    (row,) = archive(domain, ("failed", timezone.now() - dt.timedelta(hours=1)), header=header)
+    client.force_login(editor)
+    body = client.post(f"/redelivery/record/{row.id}/", follow=True).content.decode()
+    assert "Redelivered: the receiver answered HTTP 200" in body
+    ((_path, headers, _body),) = target.received
+    assert headers["Content-Type"] == "application/json" and "X-Injected" not in headers
