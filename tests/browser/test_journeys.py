@@ -63,17 +63,22 @@ def test_editor_updates_recording_callback_with_htmx(watched, live_server, peopl
     assert page.problems == []
 
 
+def lead_saves_meanwhile(browser, live_server, url: str) -> None:
+    """Someone else saves the team domain's recording callback (a lead, in another browser)."""
+    other = browser.new_context().new_page()
+    sign_in(other, live_server, "lead")
+    other.goto(f"{live_server.url}/domains/{TEAM_DOMAIN}/record/edit/")
+    other.locator("#id_notify_url").fill(url)
+    other.get_by_role("button", name="Save").click()
+    expect(other.locator(".msg.success")).to_contain_text("Saved.")
+    other.context.close()
+
+
 def test_second_editor_with_stale_form_gets_conflict(watched, live_server, people, browser):
     first = watched
     sign_in(first, live_server, "editor")
     first.goto(f"{live_server.url}/domains/{TEAM_DOMAIN}/record/edit/")
-    # Someone else saves meanwhile (a lead, in another browser).
-    other = browser.new_context().new_page()
-    sign_in(other, live_server, "lead")
-    other.goto(f"{live_server.url}/domains/{TEAM_DOMAIN}/record/edit/")
-    other.locator("#id_notify_url").fill("https://lead.example.com/cb")
-    other.get_by_role("button", name="Save").click()
-    expect(other.locator(".msg.success")).to_contain_text("Saved.")
+    lead_saves_meanwhile(browser, live_server, "https://lead.example.com/cb")
     first.locator("#id_notify_url").fill("https://editor.example.com/cb")
     first.get_by_role("button", name="Save").click()
     conflict = first.locator(".conflict")
@@ -98,12 +103,7 @@ def test_back_from_a_held_config_save_then_save_again_loses_nothing(
     first = watched
     sign_in(first, live_server, "editor")
     first.goto(f"{live_server.url}/domains/{TEAM_DOMAIN}/record/edit/")
-    other = browser.new_context().new_page()
-    sign_in(other, live_server, "lead")
-    other.goto(f"{live_server.url}/domains/{TEAM_DOMAIN}/record/edit/")
-    other.locator("#id_notify_url").fill("https://lead.example.com/cb")
-    other.get_by_role("button", name="Save").click()
-    expect(other.locator(".msg.success")).to_contain_text("Saved.")
+    lead_saves_meanwhile(browser, live_server, "https://lead.example.com/cb")
     first.locator("#id_notify_url").fill("https://editor.example.com/cb")
     first.get_by_role("button", name="Save").click()
     expect(first.locator(".conflict")).to_contain_text("lead saved it at")
