@@ -305,7 +305,7 @@ def test_two_resends_pressed_at_once_on_two_processes_send_once(receiver, synced
     SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).update(
         notify_url=receiver.url("/live/record"), notify_req_auth=True, notify_auth_key=KEY
     )
-    receiver.delay = 1.5  # the first send is still waiting when the second press looks
+    receiver.delay = 3  # the first send is still waiting when the second press looks
     server = Gunicorn(pinned={receiver.host: f"127.0.0.1:{receiver.port}"})
     try:
         sessions = [signed_in_session(server.url, user) for user in (lead, make_user("lee", LEAD))]
