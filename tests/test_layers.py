@@ -111,6 +111,7 @@ SERVICE_ENTRY_POINTS = {
         "run_start",
         "run_pause",
         "run_cancel",
+        "undo_open",
         "undo_wanted",
     },
 }
