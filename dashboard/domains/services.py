@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
@@ -467,12 +468,13 @@ def domain_refresh(*, domain: Domain) -> ApplyResult:
 SYNC_RUN_SILENT = dt.timedelta(minutes=30)
 
 
-def sync_run_start(actor) -> tuple[SyncRun, bool]:
-    """ "Sync all": a new queued run (True), or the run already queued or running (False) —
-    two leads, or two tabs, pressing it at once make one run, not two full syncs against the
-    Live API's rate limit (the database keeps one queued run). A run the worker has not
-    reported on for SYNC_RUN_SILENT is marked failed first, so that a dead worker's run does
-    not stand in the way for ever."""
+def sync_run_start(actor, *, queue: Callable[[SyncRun], object]) -> tuple[SyncRun, bool]:
+    """A press of "Sync all": a new queued run (True), its task queued by `queue` in the same
+    transaction (a queued run without its task would stand in the way), or the run already
+    queued or running (False) — two leads, or two tabs, pressing it at once make one run, not
+    two full syncs against the Live API's rate limit (the database keeps one queued run). A run
+    the worker has not reported on for SYNC_RUN_SILENT is marked failed first, so that a dead
+    worker's run does not stand in the way for ever."""
     now = timezone.now()
     SyncRun.objects.filter(state__in=SyncRun.OPEN, created_at__lt=now - SYNC_RUN_SILENT).update(
         state=SyncRun.State.FAILED,
@@ -486,7 +488,9 @@ def sync_run_start(actor) -> tuple[SyncRun, bool]:
             return run, False
         try:
             with transaction.atomic():
-                return SyncRun.objects.create(started_by=actor), True
+                run = SyncRun.objects.create(started_by=actor)
+                queue(run)
+                return run, True
         except IntegrityError:  # another press queued one just now: follow it
             continue
     raise RuntimeError("no sync run could be queued or found")

@@ -379,10 +379,10 @@ def key_reveal(request, name: str, kind):
 @require_POST
 def sync_all_start(request):
     require_perm(request.user, "domains.sync_all_domains", _("Only leads can sync every domain."))
-    run, new = services.sync_run_start(request.user)
-    if new:
-        enqueue_with_request_id(sync_all_domains, run.pk)
-    else:
+    run, new = services.sync_run_start(
+        request.user, queue=lambda run: enqueue_with_request_id(sync_all_domains, run.pk)
+    )
+    if not new:
         messages.info(
             request,
             _("A sync of every domain, started by %(name)s at %(time)s, is under way: here it is.")
