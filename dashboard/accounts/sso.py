@@ -111,11 +111,13 @@ def _clean(value, limit: int = MAX_TEXT) -> str:
 def _as_sent(value) -> str | None:
     """An identifier from the provider (a subject, a group's name) exactly as sent, in NFC, or
     None when it is not one line of at most MAX_TEXT characters. Identifiers are never cleaned
-    into shape: two different ones must never become one (`a\tb` and `ab`, `x  y` and `x y`)."""
+    into shape: two different ones must never become one (`a\tb` and `ab`, `a\u200bb` and `ab`)."""
     if not isinstance(value, str):
         return None
     text = unicodedata.normalize("NFC", value)
-    if not text or len(text) > MAX_TEXT or _clean(text) != text:
+    if not text or len(text) > MAX_TEXT or text != text.strip():
+        return None
+    if any(unicodedata.category(ch)[0] == "C" or (ch.isspace() and ch != " ") for ch in text):
         return None
     return text
 

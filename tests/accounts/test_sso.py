@@ -149,7 +149,18 @@ def test_a_directory_group_counts_only_as_sent(idp, sso_mappings, live_server, g
     assert SsoIdentity.objects.get(user=gus).groups == ["live-support", "staff"]
 
 
-@pytest.mark.parametrize("login", ["eve\tlead", "eve\u2028", "lead\u200b", "x" * 256])
+def test_a_directory_group_with_two_spaces_in_a_row_counts_as_sent(idp, sso_mappings, live_server):
+    """Nothing is cleaned, and nothing that is one line is refused: a group named with two
+    spaces gives what the mapping of that very name gives."""
+    GroupMapping.objects.create(group="team  shop").teams.set([sso_mappings["shop"]])
+    idp.add_person("gus", "Gus", ["live-support", "team  shop"])
+    with _browser(live_server) as browser:
+        assert sign_in(browser, "gus").status_code == 302
+    gus = get_user_model().objects.get(username="gus")
+    assert [t.name for t in gus.teams.all()] == ["Shop"]
+
+
+@pytest.mark.parametrize("login", ["eve\tlead", "eve\u2028", "lead\u200b", " lead", "x" * 256])
 def test_a_subject_that_is_not_one_line_of_255_is_refused(idp, sso_mappings, live_server, login):
     """Subjects name accounts: one that would have to be cleaned (`lead\u200b` into `lead`, and
     so possibly into another person's) is refused, and nobody is created."""
