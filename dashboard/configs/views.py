@@ -25,6 +25,7 @@ from .document import MAX_BYTES, DocumentError, Wanted, dump, export_document, r
 from .models import ConfigChange, ConfigRun
 from .selectors import field_changes, may_apply_run, may_see_run, reason, run_counts
 from .services import (
+    UNDO_OPEN,
     run_cancel,
     run_create,
     run_pause,
@@ -202,6 +203,7 @@ def _run(request, pk: int) -> ConfigRun:
 def config_run(request, pk: int):
     run = _run(request, pk)
     changes = list(run.changes.select_related("domain"))
+    undone_by = [u for u in run.undone_by.order_by("pk") if may_see_run(request.user, u)]
     rows = [
         {
             "change": c,
@@ -220,9 +222,11 @@ def config_run(request, pk: int):
         "rows": rows,
         "counts": run_counts(run),
         "unchanged": sum(c.action == ConfigChange.Action.UNCHANGED for c in changes),
-        "undone_by": [u for u in run.undone_by.order_by("pk") if may_see_run(request.user, u)],
+        "undone_by": undone_by,
+        # (an undo under way is linked instead: Undo again would only be taken to it)
         "undoable": run.state in (ConfigRun.State.DONE, ConfigRun.State.CANCELLED)
-        and any(c.outcome == ConfigChange.Outcome.APPLIED for c in changes),
+        and any(c.outcome == ConfigChange.Outcome.APPLIED for c in changes)
+        and not any(u.state in UNDO_OPEN for u in undone_by),
     }
     return render_page(request, "configs/run.html", "progress", context)
 

@@ -246,6 +246,7 @@ def test_undo_pressed_again_finds_the_undo_already_planned(client, lead, synced)
     assert re.search(
         rf'id="undone-by">Its undo: <a href="/configs/runs/{undo.pk}/">#{undo.pk}</a>', page
     )
+    assert 'id="undo"' not in page  # the undo under way is linked instead
 
     # once that undo is planned and discarded, Undo plans another
     db_worker_batch()
