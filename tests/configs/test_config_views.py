@@ -244,9 +244,11 @@ def test_undo_pressed_again_finds_the_undo_already_planned(client, lead, synced)
     assert f"Run #{undo.pk}, planned by lead, already undoes this run" in again.content.decode()
     page = client.get(f"/configs/runs/{run.pk}/").content.decode()
     assert re.search(
-        rf'id="undone-by">Its undo: <a href="/configs/runs/{undo.pk}/">#{undo.pk}</a>', page
+        rf'id="undone-by">Its undo: <a href="/configs/runs/{undo.pk}/">run #{undo.pk}</a>', page
     )
     assert 'id="undo"' not in page  # the undo under way is linked instead
+    back = client.get(f"/configs/runs/{undo.pk}/").content.decode()
+    assert f'Restores what <a href="/configs/runs/{run.pk}/">run #{run.pk}</a> changed.' in back
 
     # once that undo is planned and discarded, Undo plans another
     db_worker_batch()
