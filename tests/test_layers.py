@@ -111,7 +111,7 @@ SERVICE_ENTRY_POINTS = {
         "run_start",
         "run_pause",
         "run_cancel",
-        "undo_open",
+        "undo_plan",
         "undo_wanted",
     },
 }

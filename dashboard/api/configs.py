@@ -36,7 +36,7 @@ from dashboard.configs.services import (
     run_create,
     run_pause,
     run_start,
-    undo_open,
+    undo_plan,
     undo_wanted,
 )
 from dashboard.configs.tasks import config_run_apply, config_run_plan
@@ -314,19 +314,20 @@ def runs_undo(request, run_id: int):
     wanted = undo_wanted(run)
     if run.state not in (ConfigRun.State.DONE, ConfigRun.State.CANCELLED) or not wanted:
         raise HttpError(409, "Only a finished run that changed something can be undone.")
-    with transaction.atomic():
-        pending = undo_open(run)
-        if pending is None:
-            undo = _new_run(
-                request,
-                wanted,
-                source=ConfigRun.Source.UNDO,
-                title=f"Undo of run {run.pk}",
-                undo_of=run,
-            )
-            return Status(202, _run_out(undo))
+    undo, new = undo_plan(
+        run,
+        create=lambda: _new_run(
+            request,
+            wanted,
+            source=ConfigRun.Source.UNDO,
+            title=f"Undo of run {run.pk}",
+            undo_of=run,
+        ),
+    )
+    if new:
+        return Status(202, _run_out(undo))
     raise HttpError(
         409,
-        f"Run {pending.pk}, planned by {pending.created_by_name}, already undoes this run: "
+        f"Run {undo.pk}, planned by {undo.created_by_name}, already undoes this run: "
         "apply or cancel it first.",
     )

@@ -59,6 +59,9 @@ class ConfigRun(models.Model):
         """How the audit entries of this run name it."""
         return f"config-run:{self.pk}"
 
+    # not finished: planned and paused runs included (they may still change something)
+    UNFINISHED = (State.PLANNING, State.PLANNED, State.QUEUED, State.RUNNING, State.PAUSED)
+
     @property
     def active(self) -> bool:
         return self.state in (self.State.PLANNING, self.State.QUEUED, self.State.RUNNING)

@@ -6,6 +6,7 @@ the entry marked with the run."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.db import transaction
 from django.utils import timezone
@@ -200,22 +201,17 @@ def run_apply(run_id: int, *, progress=None) -> ConfigRun:
     return run
 
 
-UNDO_OPEN = (
-    ConfigRun.State.PLANNING,
-    ConfigRun.State.PLANNED,
-    ConfigRun.State.QUEUED,
-    ConfigRun.State.RUNNING,
-    ConfigRun.State.PAUSED,
-)
-
-
-def undo_open(run: ConfigRun) -> ConfigRun | None:
-    """In a transaction: the run's undo not yet finished, if any — the run's row locked, so
-    that Undo pressed twice at once (two tabs, two leads, a retried API call) plans one undo:
-    the second press finds the first's run. A finished or cancelled undo leaves room for
-    another."""
-    ConfigRun.objects.select_for_update().filter(pk=run.pk).first()
-    return run.undone_by.filter(state__in=UNDO_OPEN).order_by("pk").first()
+def undo_plan(run: ConfigRun, *, create: Callable[[], ConfigRun]) -> tuple[ConfigRun, bool]:
+    """Undo pressed: the new undo run `create()` makes (True), or the run's undo not yet
+    finished (False). One transaction with the run's row locked, so that Undo pressed twice at
+    once (two tabs, two leads, a retried API call) plans one undo: the second press finds the
+    first's run. A finished or cancelled undo leaves room for another."""
+    with transaction.atomic():
+        ConfigRun.objects.select_for_update().filter(pk=run.pk).first()
+        pending = run.undone_by.filter(state__in=ConfigRun.UNFINISHED).order_by("pk").first()
+        if pending is not None:
+            return pending, False
+        return create(), True
 
 
 def undo_wanted(run: ConfigRun) -> list[Wanted]:

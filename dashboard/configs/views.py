@@ -6,7 +6,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -25,12 +24,11 @@ from .document import MAX_BYTES, DocumentError, Wanted, dump, export_document, r
 from .models import ConfigChange, ConfigRun
 from .selectors import field_changes, may_apply_run, may_see_run, reason, run_counts
 from .services import (
-    UNDO_OPEN,
     run_cancel,
     run_create,
     run_pause,
     run_start,
-    undo_open,
+    undo_plan,
     undo_wanted,
 )
 from .tasks import config_run_apply, config_run_plan
@@ -96,10 +94,15 @@ def configs_export(request, fmt: str):
     return response
 
 
-def _plan(request, wanted: list[Wanted], *, source: str, title: str, undo_of=None):
+def _planned(request, wanted: list[Wanted], *, source: str, title: str, undo_of=None):
+    """A new run, its planning queued."""
     run = run_create(actor=request.user, wanted=wanted, source=source, title=title, undo_of=undo_of)
     enqueue_with_request_id(config_run_plan, run.pk)
-    return redirect("config_run", pk=run.pk)
+    return run
+
+
+def _plan(request, wanted: list[Wanted], **fields):
+    return redirect("config_run", pk=_planned(request, wanted, **fields).pk)
 
 
 @require_POST
@@ -226,7 +229,7 @@ def config_run(request, pk: int):
         # (an undo under way is linked instead: Undo again would only be taken to it)
         "undoable": run.state in (ConfigRun.State.DONE, ConfigRun.State.CANCELLED)
         and any(c.outcome == ConfigChange.Outcome.APPLIED for c in changes)
-        and not any(u.state in UNDO_OPEN for u in undone_by),
+        and not any(u.state in ConfigRun.UNFINISHED for u in undone_by),
     }
     return render_page(request, "configs/run.html", "progress", context)
 
@@ -236,17 +239,21 @@ def _undo(request, run: ConfigRun):
     if run.state not in (ConfigRun.State.DONE, ConfigRun.State.CANCELLED) or not wanted:
         messages.error(request, _("Only a finished run that changed something can be undone."))
         return redirect("config_run", pk=run.pk)
-    with transaction.atomic():
-        pending = undo_open(run)
-        if pending is None:
-            title = _("Undo of run %(id)s") % {"id": run.pk}
-            return _plan(request, wanted, source=ConfigRun.Source.UNDO, title=title, undo_of=run)
+    title = _("Undo of run %(id)s") % {"id": run.pk}
+    undo, new = undo_plan(
+        run,
+        create=lambda: _planned(
+            request, wanted, source=ConfigRun.Source.UNDO, title=title, undo_of=run
+        ),
+    )
+    if new:
+        return redirect("config_run", pk=undo.pk)
     messages.info(
         request,
         _("Run #%(id)s, planned by %(name)s, already undoes this run: apply or cancel it first.")
-        % {"id": pending.pk, "name": pending.created_by_name},
+        % {"id": undo.pk, "name": undo.created_by_name},
     )
-    return redirect("config_run", pk=pending.pk if may_see_run(request.user, pending) else run.pk)
+    return redirect("config_run", pk=undo.pk if may_see_run(request.user, undo) else run.pk)
 
 
 @require_POST
