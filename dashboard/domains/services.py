@@ -473,10 +473,15 @@ def sync_run_start(actor, *, queue: Callable[[SyncRun], object]) -> tuple[SyncRu
     transaction (a queued run without its task would stand in the way), or the run already
     queued or running (False) — two leads, or two tabs, pressing it at once make one run, not
     two full syncs against the Live API's rate limit (the database keeps one queued run). A run
-    the worker has not reported on for SYNC_RUN_SILENT is marked failed first, so that a dead
-    worker's run does not stand in the way for ever."""
+    the worker has not reported on for SYNC_RUN_SILENT (since it was queued, or since the
+    worker's last progress: a sync of many thousand domains takes longer and is not silent) is
+    marked failed first, so that a dead worker's run does not stand in the way for ever; its
+    worker, if it was only stuck, stops at its next report (domains.tasks)."""
     now = timezone.now()
-    SyncRun.objects.filter(state__in=SyncRun.OPEN, created_at__lt=now - SYNC_RUN_SILENT).update(
+    silent = Q(reported_at__isnull=True, created_at__lt=now - SYNC_RUN_SILENT) | Q(
+        reported_at__lt=now - SYNC_RUN_SILENT
+    )
+    SyncRun.objects.filter(silent, state__in=SyncRun.OPEN).update(
         state=SyncRun.State.FAILED,
         finished_at=now,
         message="No word from the background worker for 30 minutes: is manage.py db_worker "

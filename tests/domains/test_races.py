@@ -129,3 +129,35 @@ def test_sync_all_that_fetched_before_a_save_keeps_the_save(synced, lead, held):
     assert not isinstance(results["sync"], Exception), results["sync"]
     assert RecordNotifyConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == NEW_URL
     assert not AuditEntry.objects.filter(action="drift", domain_name=TEAM_DOMAIN).exists()
+
+
+def test_a_sync_marked_failed_while_its_worker_was_stuck_stops_and_stays_failed(synced, lead, held):
+    """A worker stuck for 30 minutes on one answer: the next press of "Sync all" marks its run
+    failed and queues a new one. When the stuck worker comes back it stops at its next report —
+    it does not sync every domain alongside the new run, nor write "done" over "failed"."""
+    import datetime as dt
+
+    from django.test import Client
+    from django.utils import timezone
+
+    from dashboard.domains.models import SyncRun
+    from dashboard.domains.tasks import sync_all_domains
+
+    client = Client()
+    client.force_login(lead)
+    client.post("/domains/sync/")
+    stuck = SyncRun.objects.get()
+    sandbox_app.faults.configure("DescribeLiveRecordNotifyConfig:late=1.5")
+    results: dict = {}
+    worker = in_thread(lambda: sync_all_domains.call(stuck.pk), results, "worker")
+    assert held.wait(10), "the sync's Describe never reached the sandbox"
+    sandbox_app.faults.configure("")
+    long_ago = timezone.now() - dt.timedelta(minutes=31)
+    SyncRun.objects.filter(pk=stuck.pk).update(created_at=long_ago, reported_at=long_ago)
+    client.post("/domains/sync/")  # 31 minutes without a word: marked failed, a new run queued
+    worker.join(30)
+    assert results["worker"] == {"ok": False, "abandoned": True}
+    stuck.refresh_from_db()
+    assert stuck.state == "failed" and "No word from the background worker" in stuck.message
+    assert stuck.done < stuck.total or stuck.total == 0
+    assert SyncRun.objects.filter(state="queued").exclude(pk=stuck.pk).count() == 1

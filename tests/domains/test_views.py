@@ -437,6 +437,33 @@ def test_a_sync_run_the_worker_never_took_does_not_block_for_ever(client, lead, 
     assert stuck.state == "failed"
 
 
+def test_a_long_sync_that_keeps_reporting_is_followed_not_marked_failed(client, lead, synced):
+    """A sync of many thousand domains runs for over 30 minutes: as long as its worker reports
+    progress, a press of "Sync all" follows it (it was marked failed, and a second full sync
+    started alongside it)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from dashboard.domains.models import SyncRun
+
+    now = timezone.now()
+    long = SyncRun.objects.create(started_by=lead, state="running", total=40_000, done=39_000)
+    SyncRun.objects.filter(pk=long.pk).update(
+        created_at=now - dt.timedelta(minutes=50), reported_at=now - dt.timedelta(minutes=1)
+    )
+    client.force_login(make_user("lee", LEAD))
+    answer = client.post("/domains/sync/", follow=True)
+    assert answer.redirect_chain == [(f"/domains/sync/{long.pk}/", 302)]
+    assert "A sync of every domain, started by lead at" in answer.content.decode()
+    assert list(SyncRun.objects.values_list("pk", "state")) == [(long.pk, "running")]
+    # silent for 30 minutes since its last progress: then it is marked failed
+    SyncRun.objects.filter(pk=long.pk).update(reported_at=now - dt.timedelta(minutes=31))
+    client.post("/domains/sync/")
+    long.refresh_from_db()
+    assert long.state == "failed" and SyncRun.objects.filter(state="queued").count() == 1
+
+
 def test_sync_all_pressed_at_once_on_several_processes_queues_one_run(gunicorn, synced):
     """Four leads press "Sync all" at the same moment, on four server processes: one run."""
     from concurrent.futures import ThreadPoolExecutor
