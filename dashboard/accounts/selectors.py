@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
+from .models import SsoIdentity
 from .roles import LEAD
 from .security import sign_in_identity
 
@@ -27,3 +30,48 @@ def username_owner(username: str) -> str | None:
     identity = sign_in_identity(username)
     names = get_user_model().objects.values_list("username", flat=True)
     return next((name for name in names.iterator() if sign_in_identity(name) == identity), None)
+
+
+def groups_seen() -> dict[str, int]:
+    """Each directory group someone who signed in with the company account was in, with how
+    many people (as the provider sent them at their last sign-in)."""
+    seen: dict[str, int] = {}
+    for groups in SsoIdentity.objects.values_list("groups", flat=True).iterator():
+        for group in groups if isinstance(groups, list) else ():
+            seen[group] = seen.get(group, 0) + 1
+    return seen
+
+
+# Letters of other scripts drawn as Latin ones are (Cyrillic, Greek), each with its Latin twin
+_TWINS = [
+    ("а", "a"), ("е", "e"), ("о", "o"), ("р", "p"), ("с", "c"), ("у", "y"), ("х", "x"),
+    ("і", "i"), ("ј", "j"), ("ѕ", "s"), ("ԁ", "d"), ("һ", "h"), ("ӏ", "l"),
+    ("А", "A"), ("В", "B"), ("Е", "E"), ("К", "K"), ("М", "M"), ("Н", "H"), ("О", "O"),
+    ("Р", "P"), ("С", "C"), ("Т", "T"), ("Х", "X"), ("І", "I"), ("Ј", "J"), ("Ѕ", "S"),
+    ("ο", "o"), ("Α", "A"), ("Β", "B"), ("Ε", "E"), ("Ζ", "Z"), ("Η", "H"), ("Ι", "I"),
+    ("Κ", "K"), ("Μ", "M"), ("Ν", "N"), ("Ο", "O"), ("Ρ", "P"), ("Τ", "T"), ("Υ", "Y"),
+    ("Χ", "X"),
+]  # fmt: skip
+_LATIN = str.maketrans(dict(_TWINS))
+
+
+def _looks(name: str) -> str:
+    """What a name looks like to a reader: compatibility forms as their plain letters (NFKC),
+    twins of Latin letters as those, every dash as `-`, every space as one, invisible
+    characters gone, and no case."""
+    kept = []
+    for ch in unicodedata.normalize("NFKC", name):
+        kind = unicodedata.category(ch)
+        if kind == "Cf":
+            continue
+        kept.append("-" if kind == "Pd" or ch == "\u2212" else " " if ch.isspace() else ch)
+    return " ".join("".join(kept).translate(_LATIN).split()).casefold()
+
+
+def groups_alike(group: str, seen: dict[str, int]) -> list[tuple[str, int]]:
+    """The groups seen at sign-in that look like `group` but are not it (`Live-Support`,
+    `live‐support` with a Unicode hyphen, a Cyrillic `е`, for `live-support`): a mapping
+    matches a group exactly as the provider sends it, so a mapping written as a look-alike
+    never gives anyone anything."""
+    looks = _looks(group)
+    return sorted((name, n) for name, n in seen.items() if name != group and _looks(name) == looks)

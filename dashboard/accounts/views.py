@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard.access import ask_a_lead, grant_refusal, require_perm
@@ -35,6 +36,7 @@ from .security import (
     client_ip,
     locked_message,
 )
+from .selectors import groups_alike, groups_seen
 from .services import (
     GroupMapped,
     MappingConflict,
@@ -456,9 +458,24 @@ def group_mappings(request, mapping_id: int | None = None):
                 _("Saved. Members of %(group)s get it at their next sign-in.")
                 % {"group": saved.group},
             )
+            seen = groups_seen()
+            if not seen.get(saved.group) and (alike := groups_alike(saved.group, seen)):
+                messages.warning(request, _look_alike_warning(saved.group, alike))
             return redirect("group_mappings")
     status = 409 if shown else 400 if request.method == "POST" else 200
     return _mappings_page(request, form, mapping, held=shown, status=status)
+
+
+def _look_alike_warning(group: str, alike: list[tuple[str, int]]) -> str:
+    names = ", ".join(
+        ngettext("%(group)s (%(n)d person)", "%(group)s (%(n)d people)", n) % {"group": g, "n": n}
+        for g, n in alike
+    )
+    return _(
+        "No one who signed in is in %(group)s, but %(alike)s, which looks the same, is: a "
+        "mapping matches a group only exactly as the identity provider sends it. Is that the "
+        "group you meant?"
+    ) % {"group": group, "alike": names}
 
 
 def _mapping_gone(request):
@@ -475,14 +492,15 @@ def _mapping_gone(request):
 def _mappings_page(request, form, mapping, *, held=None, removal_held=None, gone=False, status=200):
     mappings = GroupMapping.objects.prefetch_related("teams")
     mapped = set(mappings.values_list("group", flat=True))
-    seen: dict[str, int] = {}
-    for groups in SsoIdentity.objects.values_list("groups", flat=True):
-        for group in groups if isinstance(groups, list) else ():
-            seen[group] = seen.get(group, 0) + 1
+    seen = groups_seen()
+    rows = []
+    for m in mappings:
+        members = seen.get(m.group, 0)
+        rows.append((m, members, [] if members else groups_alike(m.group, seen)))
     context = {
         "form": form,
         "mapping": mapping,
-        "rows": [(m, seen.get(m.group, 0)) for m in mappings],
+        "rows": rows,
         "unmapped": sorted((g, n) for g, n in seen.items() if g not in mapped),
         "sso_enabled": sso.enabled(),
         "groups_claim": settings.OIDC_GROUPS_CLAIM,

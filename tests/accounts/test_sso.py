@@ -356,6 +356,46 @@ def test_leads_map_groups_and_every_change_is_audited(idp, sso_mappings, live_se
     assert "Directory group staff" in audit
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Live-Ops",  # case
+        "live\u2010ops",  # a Unicode hyphen, as a word processor or a chat app writes it
+        "live-оps",  # a Cyrillic о
+        "live\u2013ops",  # an en dash
+        "ｌｉｖｅ－ｏｐｓ",  # full width
+    ],
+)
+def test_a_mapping_that_only_looks_like_a_group_seen_says_so(
+    idp, sso_mappings, live_server, client, typed
+):
+    """A mapping matches a directory group exactly as sent, so a lead who types (or pastes) a
+    look-alike of `live-ops` maps a group no one is in: said when it is saved and beside it in
+    the list, with the group that is seen, one click from a mapping of its own."""
+    idp.add_person("gus", "Gus", ["live-ops", "staff"])
+    with _browser(live_server) as browser:
+        assert sign_in(browser, "gus").status_code == 302
+    client.force_login(make_user("boss", LEAD))
+    saved = client.post("/people/groups/", {"group": typed, "role": VIEWER}, follow=True)
+    page = saved.content.decode()
+    assert f"Saved. Members of {html.escape(typed)} get it at their next sign-in." in page
+    warning = re.search(r'<li class="msg warning">(.*?)</li>', page, re.S)
+    assert warning, page
+    assert (
+        f"No one who signed in is in {html.escape(typed)}, but live-ops (1 person), which looks "
+        "the same, is"
+    ) in " ".join(warning.group(1).split())
+    row = re.search(rf">{re.escape(html.escape(typed))}</a>.*?</tr>", page, re.S).group(0)
+    assert "Looks like" in row and '?group=live-ops#mapping-form">live-ops</a> (1 person)' in row
+    # mapped exactly, nothing is said of that one (the look-alike still maps no one)
+    client.post("/people/groups/", {"group": "live-ops", "role": VIEWER})
+    listed = client.get("/people/groups/").content.decode()
+    assert "Looks like" not in re.search(r">live-ops</a></td>.*?</tr>", listed, re.S).group(0)
+    assert listed.count("Looks like") == 1
+    exact = client.post("/people/groups/", {"group": "staff", "role": VIEWER}, follow=True)
+    assert 'class="msg warning"' not in exact.content.decode()
+
+
 def two_leads_open(client, group: str, role: str):
     """Team Shop, `group` mapped to `role`, and its page open in two leads' browsers: boss's
     (`client`) and chief's. (mapping, its address, Shop, chief's browser, the fingerprint each
