@@ -46,6 +46,9 @@ class DocumentError(ValueError):
     request's language) with its parameters."""
 
     def __init__(self, message: str, **params):
+        # a parameter may be the document's own text, read before its text is checked: a key
+        # `"\ud800"` written twice must not make the page that says so unencodable
+        params = {k: storable(v) if isinstance(v, str) else v for k, v in params.items()}
         super().__init__(message % params if params else message)
         self.template, self.params = message, params
 

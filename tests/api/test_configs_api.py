@@ -193,6 +193,8 @@ LAUGHS = "\n".join(
         (b'{"domains": {"a\\u0000b": {}}}', 400, "NUL or a lone surrogate"),
         (b'{"domains": {"\\ud83d.example.com": {}}}', 400, "NUL or a lone surrogate"),
         (b'domains: {"x": {record: {notify_url: "\\ud800"}}}', 400, "NUL or a lone surrogate"),
+        # a key written twice is said before the text is checked: said, not a 500
+        (b'{"\\ud800": 1, "\\ud800": 2}', 400, "\ufffd is written twice in one mapping"),
         # Python's limits (each once a 500): nesting, a number of 5,000 digits
         (b"domains: " + b"[" * 3000 + b"]" * 3000, 400, "too deep"),
         (b"format: " + b"7" * 5000 + b"\ndomains: {x: {}}", 400, "too deep or its numbers"),

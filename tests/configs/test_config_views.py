@@ -103,8 +103,10 @@ def _twice(first: str, second: str, *, kind: str = "record") -> str:
             f'{{"domains": {{"{TEAM_DOMAIN}": {{"record": null, "record": {{}}}}}}}}',
             "record is written twice in one mapping (line 1)",
         ),
+        # a key no database stores, twice: it was the page saying so that failed (a 500)
+        ('{"domains": {}, "\\ud800": 1, "\\ud800": 2}', "\ufffd is written twice in one"),
     ],
-    ids=["a-domain-twice", "in-another-case", "a-kind-twice-in-json"],
+    ids=["a-domain-twice", "in-another-case", "a-kind-twice-in-json", "a-lone-surrogate-twice"],
 )
 def test_a_document_naming_one_config_twice_is_refused_and_kept_for_fixing(
     client, lead, synced, document, says
