@@ -247,6 +247,12 @@ def _yaml(text: str):
         loader.dispose()
 
 
+def _pairs_joined(text: str) -> str:
+    """Text as YAML reads a JSON key: an escaped surrogate pair (`"\\ud83d\\ude00"`) is two
+    lone surrogates there; joined, it is the character the document's author wrote."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
 def _load(text: str):
     """JSON as JSON (YAML 1.1 reads its escaped surrogate pairs, `"\\ud83d\\ude00"`, as two lone
     surrogates), anything else as YAML. A key written twice in one mapping is refused."""
@@ -264,7 +270,7 @@ def _load(text: str):
                 "%(key)s is written twice in one mapping (line %(line)s): JSON and YAML would "
                 "keep only the last. Write it once."
             ),
-            key=str(twice.key)[:100],
+            key=_pairs_joined(str(twice.key))[:100],
             line=twice.line,
         ) from None
     except (ValueError, RecursionError):  # a number of over 4,300 digits, lists 1,000 deep

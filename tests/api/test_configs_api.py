@@ -195,6 +195,7 @@ LAUGHS = "\n".join(
         (b'domains: {"x": {record: {notify_url: "\\ud800"}}}', 400, "NUL or a lone surrogate"),
         # a key written twice is said before the text is checked: said, not a 500
         (b'{"\\ud800": 1, "\\ud800": 2}', 400, "\ufffd is written twice in one mapping"),
+        (b'{"a\\ud83d\\ude00": 1, "a\\ud83d\\ude00": 2}', 400, "a\U0001f600 is written twice"),
         # Python's limits (each once a 500): nesting, a number of 5,000 digits
         (b"domains: " + b"[" * 3000 + b"]" * 3000, 400, "too deep"),
         (b"format: " + b"7" * 5000 + b"\ndomains: {x: {}}", 400, "too deep or its numbers"),
