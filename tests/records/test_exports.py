@@ -83,6 +83,25 @@ def test_each_person_has_at_most_two_exports_being_made(archived, viewer, settin
     assert Export.objects.count() == 2
 
 
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_three_tabs_pressing_export_at_once_still_make_two(archived, viewer, gunicorn):
+    """Three presses of "Export" at the same moment, on three server processes made to meet
+    at the person's row: two exports are made and the third is told why (each had counted
+    none being made, and all three were)."""
+    from tests.conftest import sent_at_one_lock, signed_in_session
+
+    sessions = [signed_in_session(gunicorn, viewer) for _ in range(3)]
+    url = f"/records/exports/new/?domain={TEAM_DOMAIN}&window=7d"
+    presses = [lambda s=s: s.post(url) for s in sessions]
+    answers = sent_at_one_lock("auth_user", [viewer.pk], *presses)
+    for session in sessions:
+        session.close()
+    assert sorted(a.status_code for a in answers) == [302, 302, 429]
+    refused = next(a for a in answers if a.status_code == 429)
+    assert "You already have 2 exports being made" in refused.text
+    assert Export.objects.filter(created_by=viewer).count() == 2
+
+
 @pytest.mark.django_db(databases=ALL_DATABASES)
 def test_a_small_export_still_downloads_at_once(archived, viewer):
     client = Client()
