@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import secrets
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -35,18 +36,53 @@ def _state(token: AccessToken) -> dict:
     }
 
 
+class MadeAlready(Exception):
+    """A token of the same name was made after the form was opened: the form was sent again
+    (a reload of the page that showed the secret, a second tab). `token` is that one."""
+
+    def __init__(self, token: AccessToken):
+        super().__init__(token.name)
+        self.token = token
+
+
+def newest_token_id(user) -> int:
+    """What a token form remembers of the person's tokens when it is opened."""
+    return (
+        AccessToken.objects.filter(user=user).order_by("-pk").values_list("pk", flat=True).first()
+        or 0
+    )
+
+
 def token_create(
-    *, user, name: str, days: int, may_change_configs: bool = False, client_ip=None
+    *,
+    user,
+    name: str,
+    days: int,
+    may_change_configs: bool = False,
+    client_ip=None,
+    after: int | None = None,
 ) -> tuple[AccessToken, str]:
     """A new token for `user`; returns it and its secret (shown once, never again). Read-only
-    unless `may_change_configs` (the caller checks that its person edits domains)."""
+    unless `may_change_configs` (the caller checks that its person edits domains). With
+    `after` (newest_token_id when the form was opened), a token of the same name made since
+    raises MadeAlready: a form sent twice makes one token, not a second one whose secret no one
+    keeps. The person's row is locked meanwhile, so two at once are one too."""
     if days not in LIFETIMES:
         raise ValueError(f"a token lives {LIFETIMES} days")
+    name = name.strip()[:100]
     secret = PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
+        if after is not None:
+            get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
+            made = AccessToken.objects.filter(
+                user=user, pk__gt=after, name=name, revoked_at__isnull=True
+            )
+            made = made.order_by("-pk").first()
+            if made is not None:
+                raise MadeAlready(made)
         token = AccessToken.objects.create(
             user=user,
-            name=name.strip()[:100],
+            name=name,
             prefix=secret[:12],
             digest=_digest(secret),
             expires_at=timezone.now() + dt.timedelta(days=days),

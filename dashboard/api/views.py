@@ -15,7 +15,7 @@ from dashboard.forms import one_line
 
 from .api import api
 from .models import AccessToken
-from .tokens import LIFETIMES, token_create, token_revoke
+from .tokens import LIFETIMES, MadeAlready, newest_token_id, token_create, token_revoke
 
 
 class TokenForm(forms.Form):
@@ -41,7 +41,11 @@ class TokenForm(forms.Form):
         ),
     )
 
+    # the person's newest token when the form was opened (tokens.newest_token_id)
+    after = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+
     def __init__(self, *args, user, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("after", newest_token_id(user))
         super().__init__(*args, **kwargs)
         if not domains_editable_by(user).exists():
             del self.fields["may_change_configs"]  # nothing it could change
@@ -58,21 +62,36 @@ def tokens(request):
     """One's own tokens: make one (shown once), see when each was last used, revoke."""
     form = TokenForm(request.POST if request.method == "POST" else None, user=request.user)
     secret = ""
+    made = None
+    status = 200
     if request.method == "POST" and form.is_valid():
-        _token, secret = token_create(
-            user=request.user,
-            name=form.cleaned_data["name"],
-            days=form.cleaned_data["days"],
-            may_change_configs=form.cleaned_data.get("may_change_configs", False),
-            client_ip=client_ip(request),
-        )
-        form = TokenForm(user=request.user)
+        try:
+            _token, secret = token_create(
+                user=request.user,
+                name=form.cleaned_data["name"],
+                days=form.cleaned_data["days"],
+                may_change_configs=form.cleaned_data.get("may_change_configs", False),
+                client_ip=client_ip(request),
+                # a form of before this field (a page open across a release) checks nothing
+                after=form.cleaned_data["after"],
+            )
+        except MadeAlready as already:
+            # sent again (the page that showed the secret reloaded, another tab): one token.
+            # The form as typed, now knowing that one: pressed again, it makes another.
+            made, status = already.token, 409
+            data = request.POST.copy()
+            data["after"] = str(newest_token_id(request.user))
+            form = TokenForm(data, user=request.user)
+        else:
+            form = TokenForm(user=request.user)
+    elif request.method == "POST":
+        status = 400
     context = {
         "form": form,
         "secret": secret,
+        "made": made,
         "tokens": AccessToken.objects.filter(user=request.user),
     }
-    status = 400 if request.method == "POST" and not secret else 200
     return render(request, "api/tokens.html", context, status=status)
 
 

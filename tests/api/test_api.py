@@ -18,7 +18,7 @@ from dashboard.archive.models import ArchivedRecord
 from dashboard.audit.models import AuditEntry
 from dashboard.domains.models import Domain
 from dashboard.incidents.models import Incident
-from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, make_user
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, hidden_value, make_user
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -57,6 +57,59 @@ def test_a_token_is_made_shown_once_kept_hashed_and_revoked(client, viewer, sync
     )
     assert actions == [AuditEntry.Action.ADD, AuditEntry.Action.DELETE]
     assert secret not in str(list(AuditEntry.objects.values_list("after", "before")))
+
+
+def test_a_token_form_sent_twice_makes_one_token(client, viewer, synced):
+    """The page that shows a new token's secret answers a POST: reloading it (the browser asks,
+    people press Continue) or the same form sent from a second tab made a second token, whose
+    secret scrolled by, valid for a month in no one's hands. Sent again, nothing is made and the
+    page says what was; pressed once more, it makes a second token, as asked."""
+    client.force_login(viewer)
+    form = {"name": "nightly report", "days": "30"}
+    form["after"] = hidden_value(client.get("/account/tokens/").content.decode(), "after")
+    first = client.post("/account/tokens/", form)
+    assert first.status_code == 200 and 'id="token-secret"' in first.content.decode()
+    made = AccessToken.objects.get()
+
+    again = client.post("/account/tokens/", form)  # the reload
+    page = again.content.decode()
+    assert again.status_code == 409 and 'id="token-secret"' not in page
+    assert "Nothing was made: a token of this name was made after this page was opened" in page
+    assert f"“nightly report” ({made.prefix}…) was made at" in page
+    assert AccessToken.objects.count() == 1
+    assert AuditEntry.objects.filter(kind=AuditEntry.Kind.TOKEN).count() == 1
+    assert 'value="nightly report"' in page  # what was typed is kept
+
+    # another name from the same old page is another token; this page pressed again, a second
+    assert client.post("/account/tokens/", {**form, "name": "ci"}).status_code == 200
+    second = client.post("/account/tokens/", {**form, "after": hidden_value(page, "after")})
+    assert second.status_code == 200 and 'id="token-secret"' in second.content.decode()
+    assert sorted(AccessToken.objects.values_list("name", flat=True)) == [
+        "ci",
+        "nightly report",
+        "nightly report",
+    ]
+    # a token revoked since does not count as made: its name may be made again at once
+    AccessToken.objects.update(revoked_at=timezone.now())
+    assert client.post("/account/tokens/", form).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_one_token_form_sent_from_two_processes_at_once_makes_one(viewer, gunicorn):
+    from tests.conftest import sent_at_one_lock, signed_in_session
+
+    sessions = [signed_in_session(gunicorn, viewer) for _ in range(2)]
+    after = hidden_value(sessions[0].get("/account/tokens/").text, "after")
+    form = {"name": "nightly report", "days": "30", "after": after}
+    answers = sent_at_one_lock(
+        "auth_user",
+        [viewer.pk],
+        *[lambda s=s: s.post("/account/tokens/", data=form) for s in sessions],
+    )
+    for session in sessions:
+        session.close()
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    assert AccessToken.objects.count() == 1
 
 
 @pytest.mark.parametrize("name", ["nightly\r\nreport", "tab\there", "nul\x00", "sep\u2028x"])
