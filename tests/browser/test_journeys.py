@@ -418,3 +418,30 @@ def test_a_form_sent_after_the_session_ended_is_put_back_after_signing_in(
     page.goto(f"{live_server.url}/domains/{TEAM_DOMAIN}/record/edit/")
     expect(page.locator(".restored")).to_have_count(0)  # put back once, then forgotten
     assert not page.problems
+
+
+def test_reloading_the_page_that_shows_a_new_token_makes_no_second_one(
+    watched, live_server, people
+):
+    """Make a token, then reload the page that shows its secret (Chromium sends the form
+    again): one token, the page says which was made and shows no secret; Back shows the list
+    with it."""
+    from dashboard.api.models import AccessToken
+
+    page = watched
+    sign_in(page, live_server, "support")
+    page.goto(f"{live_server.url}/account/tokens/")
+    page.fill("#id_name", "nightly report")
+    page.get_by_role("button", name="Make a token").click()
+    expect(page.locator("#token-secret")).to_contain_text("lcd_")
+    made = AccessToken.objects.get()
+    page.reload()
+    expect(page.locator("#made-already")).to_contain_text(
+        f"“nightly report” ({made.prefix}…) was made at"
+    )
+    expect(page.locator("#token-secret")).to_have_count(0)
+    page.go_back()  # the tokens page as first opened: asked again, it lists the one token
+    expect(page.locator("#token-list")).to_contain_text("nightly report")
+    expect(page.locator("#token-secret")).to_have_count(0)
+    assert list(AccessToken.objects.values_list("pk", flat=True)) == [made.pk]
+    assert not page.problems
