@@ -1,5 +1,6 @@
 """People: add a person, change their role and teams. Every change is audited. Who may grant
-what is the access module's `grant_refusal`, checked by the views."""
+what is the access module's `grant_refusal`, checked by the views and again here, with the
+actor as they are at the moment of the change; the last lead is never left out."""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dashboard.access import grant_refusal
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.services import audit_entry_create
 from dashboard.forms import picture_fingerprint
 
 from .models import GroupMapping, SsoIdentity
-from .roles import RANK, ROLES, role_of, roles_changed
+from .roles import LEAD, RANK, ROLES, role_of, roles_changed
 from .selectors import username_owner
 from .sessions import sessions_end
 from .sso import SsoPerson, SsoRefused
@@ -111,9 +114,21 @@ def person_update(
     if user.pk == actor.pk and not data.get("is_active", True):
         raise PermissionDenied(_("You cannot turn off your own sign-in."))
     with transaction.atomic():
-        user = get_user_model().objects.select_for_update().get(pk=user.pk)
+        user, actor = _people_locked(user, actor)
         if expected is not None and person_fingerprint(user) != expected:
             raise PersonConflict(user)
+        # the actor as they are now: a lead whose role a second lead took away a moment ago
+        # grants nothing more
+        if refusal := grant_refusal(actor, user, data.get("role") or ""):
+            raise PermissionDenied(refusal)
+        if _was_lead(user) and not _stays_lead(user, data) and not _other_leads(user):
+            raise PermissionDenied(
+                _(
+                    "%(username)s is the last lead: no one could manage people after this. "
+                    "Make someone else a lead first."
+                )
+                % {"username": user.get_username()}
+            )
         before = person_state(user)
         _apply(user, role=data.get("role") or "", teams=data.get("teams") or [], data=data)
         after = person_state(user)
@@ -128,6 +143,37 @@ def person_update(
                 after=after,
             )
     return user
+
+
+def _leads():
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(groups__name=LEAD) | Q(is_superuser=True))
+    )
+
+
+def _people_locked(user, actor):
+    """The person and the actor as they are now, with their rows and every active lead's
+    locked, in one order: two leads taking each other's role at the same moment take turns
+    (and the second finds the first no lead any more), rather than leave no lead at all."""
+    User = get_user_model()
+    ids = set(_leads().values_list("pk", flat=True)) | {user.pk, actor.pk}
+    locked = {u.pk: u for u in User.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    return locked[user.pk], locked[actor.pk]
+
+
+def _was_lead(user) -> bool:
+    return user.is_active and role_of(user) == LEAD
+
+
+def _stays_lead(user, data: dict) -> bool:
+    active = bool(data["is_active"]) if "is_active" in data else user.is_active
+    return active and (user.is_superuser or (data.get("role") or "") == LEAD)
+
+
+def _other_leads(user) -> bool:
+    return _leads().exclude(pk=user.pk).exists()
 
 
 def password_change(*, user, form, client_ip: str | None = None) -> None:

@@ -233,3 +233,47 @@ def test_look_alike_names_added_at_once_in_several_processes_make_one_person(gun
         u for u in User.objects.values_list("username", flat=True) if sign_in_identity(u) == "racer"
     ]
     assert len(made) == 1, made
+
+
+def test_the_last_lead_keeps_the_role_and_a_second_lead_may_step_down(client, lead):
+    """The only lead making themselves an editor left no one to manage people (only a shell
+    on the server could make a lead again): refused, with why, and nothing changes."""
+    client.force_login(lead)
+    answer = client.post(f"/people/{lead.pk}/", {"role": "Editor", "is_active": "on"})
+    assert answer.status_code == 400
+    assert "lead is the last lead: no one could manage people after this." in (
+        answer.content.decode()
+    )
+    assert role_of(User.objects.get(pk=lead.pk)) == "Lead"
+    assert not AuditEntry.objects.filter(kind="person").exists()
+    make_user("lee", "Lead")
+    assert (
+        client.post(f"/people/{lead.pk}/", {"role": "Editor", "is_active": "on"}).status_code == 302
+    )
+    assert role_of(User.objects.get(pk=lead.pk)) == "Editor"
+
+
+def test_two_leads_taking_each_others_role_at_once_leave_one_lead(gunicorn, lead):
+    """Two leads, each making the other an editor at the same moment on two server processes
+    made to meet at their rows: both changes were made, and no lead was left. Now they take
+    turns, and the second finds its lead no lead any more."""
+    from tests.conftest import sent_at_one_lock, signed_in_session
+
+    lee = make_user("lee", "Lead")
+    sessions = [signed_in_session(gunicorn, lead), signed_in_session(gunicorn, lee)]
+    form = {"role": "Editor", "is_active": "on"}
+    answers = sent_at_one_lock(
+        "auth_user",
+        [lead.pk, lee.pk],
+        lambda: sessions[0].post(f"/people/{lee.pk}/", data=form),
+        lambda: sessions[1].post(f"/people/{lead.pk}/", data=form),
+    )
+    for session in sessions:
+        session.close()
+    # refused by the service (PostgreSQL: both were past the page's check) or, where the
+    # writers take turns anyway (SQLite), by the page's own check, which comes after
+    assert sorted(a.status_code for a in answers)[0] == 302
+    refused = next(a for a in answers if a.status_code != 302)
+    assert refused.status_code in (400, 403) and "Only leads can manage people" in refused.text
+    roles = {u.username: role_of(u) for u in User.objects.filter(pk__in=[lead.pk, lee.pk])}
+    assert sorted(roles.values()) == ["Editor", "Lead"]
