@@ -120,9 +120,21 @@ def chart_drawing(chart: Chart, *, domain=None, can_edit=False, user_is_lead=Fal
             for b in chart.buckets
             if b.total
         ],
-        ticks=[_local(chart.start + (chart.end - chart.start) * i / 4, fmt) for i in range(5)],
+        ticks=_ticks(chart, fmt),
         peak=max(chart.peak, 1),
     )
+
+
+def _ticks(chart: Chart, fmt: str) -> list[str]:
+    """Five times under the axis, each the time where it stands. The bars are of equal width
+    (the last, the period going on now, too), so a quarter of the way across is a quarter of
+    the bars: the start of the bar there — a whole hour or day, where a quarter of the time
+    span gave 23:06 — and, at the right end, now."""
+    n = len(chart.buckets)
+    if not n:
+        return [_local(chart.start, fmt)] * 4 + [_local(chart.end, fmt)]
+    starts = [chart.buckets[min(round(i * n / 4), n - 1)].start for i in range(4)]
+    return [_local(moment, fmt) for moment in starts] + [_local(chart.end, fmt)]
 
 
 def _local(moment: dt.datetime, fmt: str = "%Y-%m-%dT%H:%M") -> str:

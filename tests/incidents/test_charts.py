@@ -279,3 +279,32 @@ def test_the_bar_of_the_period_going_on_now_says_it_is_not_over(client, viewer, 
         assert last_class and last_title.endswith("(so far: this period is not over)")
         assert not any(cls or "so far" in title for cls, title in whole)
         assert '<span class="key partial"></span> so far (the period going on now)' in body
+
+
+@pytest.mark.parametrize(("period", "label"), [("24h", r"\d\d:00"), ("7d", r"\d\d-\d\d \d\d:00")])
+def test_the_times_under_a_chart_are_those_of_the_bars_above_them(
+    client, viewer, archived, period, label
+):
+    """The bars are of equal width, so the times under the axis stand a quarter, a half and
+    three quarters of the way through the bars: each is the start of the bar there — a whole
+    hour, where a quarter of the time span gave 23:06 — and the last is now. In New York."""
+    client.cookies["tz"] = "America/New_York"
+    client.force_login(viewer)
+    before = timezone.now()
+    body = client.get(f"/records/overview/?period={period}").content.decode()
+    after = timezone.now()
+    axis = re.search(r'<div class="chart-axis[^"]*"[^>]*>(.*?)</div>', body, re.S).group(1)
+    ticks = re.findall(r"<span>([^<]*)</span>", axis)
+    assert len(ticks) == 5
+    assert all(re.fullmatch(label, tick) for tick in ticks[:4]), ticks
+    fmt = "%H:%M" if period == "24h" else "%m-%d %H:%M"
+
+    def expected(now):
+        chart = domain_chart(domain=None, period=period, now=now)
+        n = len(chart.buckets)
+        starts = [chart.buckets[round(i * n / 4)].start for i in range(4)]
+        return [timezone.localtime(t).strftime(fmt) for t in [*starts, now]]
+
+    with timezone.override(zoneinfo.ZoneInfo("America/New_York")):
+        # the page was drawn between the two moments (a minute may turn meanwhile)
+        assert ticks in (expected(before), expected(after))
