@@ -72,6 +72,19 @@ def test_the_page_opens_on_every_domains_last_24_hours(browse):
     assert "The archive holds every domain" in body and "callbacks" in body
 
 
+def test_the_redelivery_runs_and_ones_exports_are_reached_from_the_records_page(browse):
+    """Both lists were linked from nowhere but their own children's breadcrumbs: a lead
+    auditing redeliveries had to know the address."""
+    body = browse.get("/records/").content.decode()
+    head = re.search(r'<div class="pagehead">(.*?)</div>', body, re.S).group(1)
+    for path, heading in (
+        ("/redelivery/", "Redelivery runs"),
+        ("/records/exports/", "Your exports"),
+    ):
+        assert f'<a class="button" href="{path}">{heading}</a>' in head
+        assert browse.get(path).status_code == 200
+
+
 def test_a_domains_week_in_the_archive_equals_what_the_live_api_holds(browse):
     response = browse.get(f"/records/?domain={TEAM_DOMAIN}&window=7d&size=20")
     assert response.status_code == 200
