@@ -76,9 +76,18 @@ def _text(value: str) -> Value:
     return Value(value, output_field=TextField())
 
 
-def write_by_copy(rows: QuerySet, *, header: list[str], base: str, cap: int, path: Path) -> int:
-    """The file written by PostgreSQL; returns the rows written. (No progress is recorded
-    meanwhile: the connection is busy with the COPY, and 100,000 rows take a second or two.)"""
+def write_by_copy(
+    rows: QuerySet,
+    *,
+    header: list[str],
+    base: str,
+    cap: int,
+    path: Path,
+    progress: Callable[[int], None],
+) -> int:
+    """The file written by PostgreSQL; returns the rows written. `progress` is called every
+    PROGRESS_EVERY rows, while this connection is busy with the COPY: what it writes to the
+    database goes through a connection of its own."""
     cells = rows.annotate(
         c_time=Concat(UtcIso(F("notify_time")), _text("+00:00"), output_field=TextField()),
         **{f"c_{name}": SafeText(F(name)) for name in TEXT_COLUMNS},
@@ -109,6 +118,8 @@ def write_by_copy(rows: QuerySet, *, header: list[str], base: str, cap: int, pat
             for chunk in copy:  # PostgreSQL sends each row as a message of its own
                 out.write(chunk)
                 pace.tick()
+                if pace.rows % PROGRESS_EVERY == 0:
+                    progress(pace.rows)
     return pace.rows
 
 

@@ -7,11 +7,13 @@ import datetime as dt
 import logging
 import os
 import secrets
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -78,6 +80,7 @@ def export_create(*, user, filters: dict, query: str, base: str, total: int) -> 
     writes it. Raises TooManyExports. The person's row is locked while their exports are
     counted: locking the unfinished exports alone locks nothing when there are none, and three
     tabs pressing "Export" at once each counted none."""
+    exports_settle()
     with transaction.atomic():
         get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
         unfinished = Export.objects.filter(created_by=user, state__in=Export.UNFINISHED)
@@ -104,6 +107,49 @@ def export_path(export: Export):
     return settings.EXPORT_DIR / export.file_name
 
 
+# A writer reports every PROGRESS_EVERY rows, at least 100 a second: ten minutes without a
+# word is a writer that is gone (its worker killed, the machine restarted). The export is then
+# marked failed, so that it no longer counts against its person's EXPORTS_PER_USER; one that
+# no worker took for half an hour too (is db_worker running?).
+EXPORT_SILENT = dt.timedelta(minutes=10)
+EXPORT_UNTAKEN = dt.timedelta(minutes=30)
+WRITER_LEASE_SECONDS = 600  # a crashed writer's place frees itself after this
+
+
+class _Stopped(Exception):
+    """The export was marked failed while its writer was at it: the writer stops."""
+
+
+def exports_settle(*, now: dt.datetime | None = None) -> int:
+    """Mark failed the exports whose writer went silent and the queued ones no worker took,
+    and remove what the silent ones had written; how many. Called wherever exports are
+    counted or shown, so that a worker killed mid-write never leaves one "being written"."""
+    now = now or timezone.now()
+    silent = Export.objects.filter(state=Export.State.RUNNING).filter(
+        Q(reported_at__lt=now - EXPORT_SILENT)
+        | Q(reported_at__isnull=True, created_at__lt=now - EXPORT_SILENT)
+    )
+    stopped = list(silent.values_list("pk", "file_name"))
+    marked = silent.update(
+        state=Export.State.FAILED,
+        finished_at=now,
+        error="The background worker stopped while writing this export (no word from it for "
+        "10 minutes). Make it again.",
+    )
+    for _pk, name in stopped:
+        if name:
+            (settings.EXPORT_DIR / (name + ".part")).unlink(missing_ok=True)
+    marked += Export.objects.filter(
+        state=Export.State.QUEUED, created_at__lt=now - EXPORT_UNTAKEN
+    ).update(
+        state=Export.State.FAILED,
+        finished_at=now,
+        error="No background worker took this export in 30 minutes: is manage.py db_worker "
+        "running? Make it again.",
+    )
+    return marked
+
+
 def export_write(export_id: int) -> str:
     """Write one export's file (the background task). EXPORT_WRITERS (1) are written at once,
     across every worker, at EXPORT_ROWS_PER_SECOND at most; the others wait their turn."""
@@ -111,63 +157,98 @@ def export_write(export_id: int) -> str:
     if export is None:
         return "gone"
     try:
-        lease = Lease("export:write", limit=settings.EXPORT_WRITERS, ttl=3600).acquire()
+        lease = Lease(
+            "export:write", limit=settings.EXPORT_WRITERS, ttl=WRITER_LEASE_SECONDS
+        ).acquire()
     except Busy:
         _enqueue(export, at=timezone.now() + dt.timedelta(seconds=5))
         return "waiting"
     try:
+        name = f"records-{export.pk}-{secrets.token_hex(8)}.csv"
         claimed = Export.objects.filter(pk=export.pk, state=Export.State.QUEUED).update(
-            state=Export.State.RUNNING
+            state=Export.State.RUNNING, file_name=name, reported_at=timezone.now()
         )
         if not claimed:
             return "gone"
-        return _write(export)
+        return _write(export, name)
     finally:
         lease.release()
         exports_purge()
 
 
-def _write(export: Export) -> str:
+def _on_a_connection_of_its_own(work: Callable[[], object]) -> object:
+    """`work`'s database writes, from a thread (and so a connection) of its own: the task's
+    connection may be busy streaming a COPY."""
+    answer: list = []
+
+    def run() -> None:
+        try:
+            answer.append(work())
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    thread = threading.Thread(target=run, name="export-progress")
+    thread.start()
+    thread.join()
+    return answer[0] if answer else None
+
+
+def _write(export: Export, name: str) -> str:
     settings.EXPORT_DIR.mkdir(parents=True, exist_ok=True)
-    name = f"records-{export.pk}-{secrets.token_hex(8)}.csv"
     partial = settings.EXPORT_DIR / (name + ".part")
     filters = thawed({k: v for k, v in export.filters.items() if k != "_base"})
     base = export.filters.get("_base", "")
     rows = records_search(filters=filters)
     total = records_count(rows, cap=CAP)[0]
-    Export.objects.filter(pk=export.pk).update(total=total)
+    running = Export.objects.filter(pk=export.pk, state=Export.State.RUNNING)
+    running.update(total=total, reported_at=timezone.now())
+    by_copy = connection.vendor == "postgresql"
 
     def progress(done: int) -> None:
-        Export.objects.filter(pk=export.pk).update(written=min(done, total))
+        def report() -> int:
+            return running.update(written=min(done, total), reported_at=timezone.now())
+
+        reported = _on_a_connection_of_its_own(report) if by_copy else report()
+        if not reported:  # marked failed meanwhile (silent for too long): stop here
+            raise _Stopped
 
     try:
-        if connection.vendor == "postgresql":
-            written = write_by_copy(rows, header=HEADER, base=base, cap=CAP, path=partial)
+        if by_copy:
+            written = write_by_copy(
+                rows, header=HEADER, base=base, cap=CAP, path=partial, progress=progress
+            )
         else:
             lines = csv_lines(HEADER, export_rows(rows.iterator(chunk_size=2000), base=base))
             written = write_rows(lines, partial, progress)
         os.replace(partial, settings.EXPORT_DIR / name)
+    except _Stopped:
+        partial.unlink(missing_ok=True)
+        return "stopped"
     except Exception as failure:  # noqa: BLE001 - said on the export's page
         logger.exception("export %s failed", export.pk)
         partial.unlink(missing_ok=True)
-        Export.objects.filter(pk=export.pk).update(
+        running.update(
             state=Export.State.FAILED,
             error=f"{type(failure).__name__}: {failure}"[:500],
             finished_at=timezone.now(),
         )
         return "failed"
-    Export.objects.filter(pk=export.pk).update(
+    finished = running.update(
         state=Export.State.DONE,
         written=written,
         total=written,
-        file_name=name,
         finished_at=timezone.now(),
+        reported_at=timezone.now(),
     )
+    if not finished:  # marked failed while its last rows were written: it said so; no file
+        (settings.EXPORT_DIR / name).unlink(missing_ok=True)
+        return "stopped"
     return "done"
 
 
 def exports_purge() -> int:
     """Forget exports older than EXPORT_KEEP_HOURS, and their files."""
+    exports_settle()
     horizon = timezone.now() - dt.timedelta(hours=settings.EXPORT_KEEP_HOURS)
     old = Export.objects.filter(created_at__lt=horizon).exclude(state__in=Export.UNFINISHED)
     removed = 0

@@ -30,6 +30,8 @@ class Export(models.Model):
     file_name = models.CharField(max_length=200, blank=True)  # inside EXPORT_DIR
     error = models.CharField(max_length=500, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # the writer's last word (taken, or progress): one silent for long is marked failed
+    reported_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -382,6 +382,7 @@ def export_new(request):
 
 
 def _own_export(request, pk: int) -> Export:
+    exports.exports_settle()  # one whose writer is gone says so, not "being written" for ever
     export = Export.objects.filter(pk=pk, created_by=request.user).first()
     if export is None:
         raise Http404(
@@ -410,6 +411,7 @@ def export_download(request, pk: int):
 
 
 def export_list(request):
+    exports.exports_settle()
     mine = Export.objects.filter(created_by=request.user)[:50]
     return render(request, "records/exports.html", {"exports": mine})
 

@@ -197,3 +197,106 @@ def test_an_export_file_is_the_same_however_it_is_written(archived, viewer, seed
     assert rows_of(written.encode()) == rows_of(expected.encode())  # what a reader reads
     assert written == expected  # and the very same bytes
     assert export.written == rows.count() == len(HOSTILE_TEXTS)
+
+
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_an_export_whose_worker_was_killed_says_so_and_blocks_nothing(archived, viewer, settings):
+    """The worker writing an export killed (SIGKILL: a deploy, the OOM killer): the export
+    said "Being written" for ever, counted against its person's two, and its half-written
+    file stayed. Ten minutes without a word from its writer, it is marked failed and says why,
+    the part written is removed, and the person's next export is written."""
+    import datetime as dt
+    import signal
+
+    from django.utils import timezone
+
+    from dashboard.domains.models import Domain
+    from dashboard.ops.models import SharedSlot
+    from tests.conftest import archive
+
+    # enough rows that, at 100 a second, the writer is still at it when it is killed
+    now = timezone.now()
+    archive(
+        Domain.objects.get(name=TEAM_DOMAIN),
+        *[("success", now - dt.timedelta(seconds=n)) for n in range(1, 2001)],
+    )
+    client = Client()
+    client.force_login(viewer)
+    url = f"/records/exports/new/?domain={TEAM_DOMAIN}&window=7d"
+    assert client.post(url).status_code == 302
+    export = Export.objects.get()
+    slow = process_env(EXPORT_DIR=str(settings.EXPORT_DIR), EXPORT_ROWS_PER_SECOND="100")
+    worker = start_db_worker(slow)
+    try:
+        deadline = time.monotonic() + 60
+        while not (part := _part_of(settings, export.pk)):
+            assert time.monotonic() < deadline, "the export was never being written"
+            time.sleep(0.1)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+    assert "Being written" in client.get(f"/records/exports/{export.pk}/").content.decode()
+
+    # eleven minutes on, for the export and for the writer's place alike
+    later = timezone.now() - dt.timedelta(minutes=11)
+    Export.objects.filter(pk=export.pk).update(created_at=later, reported_at=later)
+    SharedSlot.objects.filter(key__startswith="lease:export:write").update(expires_at=later)
+    page = client.get(f"/records/exports/{export.pk}/").content.decode()
+    assert "Failed" in page and "The background worker stopped while writing this export" in page
+    assert not part.exists()
+
+    assert client.post(url).status_code == 302
+    assert client.post(url).status_code == 302  # two being made again: the dead one is not
+    fresh = Export.objects.exclude(pk=export.pk)
+    worker = start_db_worker(process_env(EXPORT_DIR=str(settings.EXPORT_DIR)))
+    try:
+        deadline = time.monotonic() + 90
+        while fresh.exclude(state="done").exists():
+            assert time.monotonic() < deadline, "the next exports were not written"
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+def _part_of(settings, pk: int):
+    return next(iter(settings.EXPORT_DIR.glob(f"records-{pk}-*.csv.part")), None)
+
+
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_an_export_marked_failed_while_written_stops_at_its_next_report(
+    archived, viewer, settings, monkeypatch
+):
+    """Its writer was silent for ten minutes (stuck, not dead) and the export was marked
+    failed: at its next report the writer stops, removes what it wrote and leaves the export
+    failed — it does not write "Ready" over it. On PostgreSQL the reports go through a
+    connection of their own while the task's streams the COPY."""
+    from dashboard.records import csvwrite, exports
+
+    monkeypatch.setattr(csvwrite, "PROGRESS_EVERY", 50)
+    client = Client()
+    client.force_login(viewer)
+    assert client.post(f"/records/exports/new/?domain={TEAM_DOMAIN}&window=7d").status_code == 302
+    export = Export.objects.get()
+    assert export.total > 120
+    reports = []
+    real_tick = csvwrite.Pace.tick
+
+    def tick(pace):
+        real_tick(pace)
+        if pace.rows == 51:  # the first report is in: progress is recorded as it is written
+            reports.append(
+                exports._on_a_connection_of_its_own(
+                    lambda: Export.objects.values_list("written", flat=True).get(pk=export.pk)
+                )
+            )
+        if pace.rows == 75:  # as exports_settle does after ten silent minutes
+            exports._on_a_connection_of_its_own(
+                lambda: Export.objects.filter(pk=export.pk).update(state="failed")
+            )
+
+    monkeypatch.setattr(csvwrite.Pace, "tick", tick)
+    assert exports.export_write(export.pk) == "stopped"
+    export.refresh_from_db()
+    assert export.state == "failed" and not list(settings.EXPORT_DIR.glob(f"records-{export.pk}-*"))
+    assert reports == [50]
