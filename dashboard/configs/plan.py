@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.db import connections
+from django.db import connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -250,9 +250,14 @@ def plan_compute(run: ConfigRun, wanted: list[Wanted], *, references: bool = Fal
             else ConfigChange.Outcome.SKIPPED
         )
         rows.append(ConfigChange(**base, **fields, outcome=outcome))
-    ConfigChange.objects.bulk_create(rows)
-    ConfigRun.objects.filter(pk=run.pk).update(
-        state=ConfigRun.State.PLANNED, planned_at=timezone.now()
-    )
+    with transaction.atomic():
+        ConfigChange.objects.bulk_create(rows)
+        planned = ConfigRun.objects.filter(pk=run.pk, state=ConfigRun.State.PLANNING).update(
+            state=ConfigRun.State.PLANNED, planned_at=timezone.now()
+        )
+        if not planned:  # cancelled while it was being planned: nothing of it is to be applied
+            run.changes.filter(outcome=ConfigChange.Outcome.PENDING).update(
+                outcome=ConfigChange.Outcome.SKIPPED
+            )
     run.refresh_from_db()
     return run

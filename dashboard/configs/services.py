@@ -80,11 +80,13 @@ def run_pause(run: ConfigRun) -> bool:
 
 def run_cancel(run: ConfigRun) -> bool:
     """Stop for good: what was not applied yet never will be (the change being sent right now
-    finishes)."""
+    finishes). A run still planning is stopped too — one whose worker was killed, or that no
+    worker took, would otherwise plan for ever and count among its person's runs in flight."""
     with transaction.atomic():
         cancelled = ConfigRun.objects.filter(
             pk=run.pk,
             state__in=(
+                ConfigRun.State.PLANNING,
                 ConfigRun.State.PLANNED,
                 ConfigRun.State.QUEUED,
                 ConfigRun.State.RUNNING,

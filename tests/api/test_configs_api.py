@@ -249,6 +249,32 @@ def test_a_pipeline_cannot_queue_plans_without_end(client, editor, synced):
     assert post_document(client, secret, document).status_code == 202  # room again
 
 
+def test_a_run_no_worker_planned_can_be_cancelled_and_a_late_plan_leaves_it_so(
+    client, editor, synced
+):
+    """A run whose planning worker was killed (or that no worker took) stayed "planning" for
+    ever: it could not be cancelled, and five of them shut its person out of the API (429,
+    "wait for one to finish (or cancel one)"). Now it is cancelled like any other, on the page
+    and through the API, and a worker that plans it late leaves it cancelled."""
+    secret = changer(editor)
+    document = moved(client, secret, "https://hooks.example.org/stuck")
+    urls = [post_document(client, secret, document).json()["url"] for _ in range(5)]
+    assert post_document(client, secret, document).status_code == 429
+    cancelled = client.post(f"{urls[0]}/cancel", **bearer(secret))
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
+    page_client = Client()
+    page_client.force_login(editor)
+    second = ConfigRun.objects.order_by("pk")[1]
+    page = page_client.get(f"/configs/runs/{second.pk}/").content.decode()
+    assert "Stop planning" in page
+    page_client.post(f"/configs/runs/{second.pk}/action/", {"action": "cancel"})
+    assert post_document(client, secret, document).status_code == 202  # room again
+    db_worker_batch()  # the worker comes back: it plans the others, not the cancelled two
+    states = list(ConfigRun.objects.order_by("pk").values_list("state", flat=True))
+    assert states == ["cancelled", "cancelled", "planned", "planned", "planned", "planned"]
+    assert not ConfigRun.objects.filter(state="cancelled", changes__outcome="pending").exists()
+
+
 def test_pause_resume_and_cancel_before_the_worker_gets_to_it(client, editor, synced):
     secret = changer(editor)
     answer = post_document(client, secret, moved(client, secret, "https://hooks.example.org/p"))
