@@ -12,15 +12,19 @@ from .roles import LEAD
 from .security import sign_in_identity
 
 
+def active_leads():
+    """The people who can grant roles, as a query: leads and superusers, active ones only
+    (a person may appear once per role group: add .distinct() to list them)."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(groups__name=LEAD) | Q(is_superuser=True))
+    )
+
+
 def leads() -> list:
     """The people who can grant roles: leads and superusers, active ones only."""
-    User = get_user_model()
-    return list(
-        User.objects.filter(is_active=True)
-        .filter(Q(groups__name=LEAD) | Q(is_superuser=True))
-        .distinct()
-        .order_by("first_name", "username")
-    )
+    return list(active_leads().distinct().order_by("first_name", "username"))
 
 
 def username_owner(username: str) -> str | None:

@@ -11,7 +11,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,7 +21,7 @@ from dashboard.forms import picture_fingerprint
 
 from .models import GroupMapping, SsoIdentity
 from .roles import LEAD, RANK, ROLES, role_of, roles_changed
-from .selectors import username_owner
+from .selectors import active_leads, username_owner
 from .sessions import sessions_end
 from .sso import SsoPerson, SsoRefused
 
@@ -145,20 +144,12 @@ def person_update(
     return user
 
 
-def _leads():
-    return (
-        get_user_model()
-        .objects.filter(is_active=True)
-        .filter(Q(groups__name=LEAD) | Q(is_superuser=True))
-    )
-
-
 def _people_locked(user, actor):
     """The person and the actor as they are now, with their rows and every active lead's
     locked, in one order: two leads taking each other's role at the same moment take turns
     (and the second finds the first no lead any more), rather than leave no lead at all."""
     User = get_user_model()
-    ids = set(_leads().values_list("pk", flat=True)) | {user.pk, actor.pk}
+    ids = set(active_leads().values_list("pk", flat=True)) | {user.pk, actor.pk}
     locked = {u.pk: u for u in User.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
     return locked[user.pk], locked[actor.pk]
 
@@ -173,7 +164,7 @@ def _stays_lead(user, data: dict) -> bool:
 
 
 def _other_leads(user) -> bool:
-    return _leads().exclude(pk=user.pk).exists()
+    return active_leads().exclude(pk=user.pk).exists()
 
 
 def password_change(*, user, form, client_ip: str | None = None) -> None:
