@@ -466,6 +466,11 @@ def domain_refresh(*, domain: Domain) -> ApplyResult:
 
 
 SYNC_RUN_SILENT = dt.timedelta(minutes=30)
+# kept in English and shown in the reader's language (templates/domains/sync_run.html)
+SYNC_RUN_SILENT_MESSAGE = gettext_noop(
+    "No word from the background worker for 30 minutes: is manage.py db_worker running? "
+    "Marked failed."
+)
 
 
 def sync_run_start(actor, *, queue: Callable[[SyncRun], object]) -> tuple[SyncRun, bool]:
@@ -484,8 +489,7 @@ def sync_run_start(actor, *, queue: Callable[[SyncRun], object]) -> tuple[SyncRu
     SyncRun.objects.filter(silent, state__in=SyncRun.OPEN).update(
         state=SyncRun.State.FAILED,
         finished_at=now,
-        message="No word from the background worker for 30 minutes: is manage.py db_worker "
-        "running? Marked failed.",
+        message=SYNC_RUN_SILENT_MESSAGE,
     )
     for _attempt in range(3):
         open_run = SyncRun.objects.filter(state__in=SyncRun.OPEN).select_related("started_by")

@@ -16,6 +16,7 @@ from django.db import connection, connections, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from dashboard.archive.filters import thawed
 from dashboard.archive.selectors import records_count, records_search
@@ -116,6 +117,17 @@ EXPORT_UNTAKEN = dt.timedelta(minutes=30)
 WRITER_LEASE_SECONDS = 600  # a crashed writer's place frees itself after this
 
 
+# kept in English and shown in the reader's language (templates/records/export.html)
+WRITER_GONE = gettext_noop(
+    "The background worker stopped while writing this export (no word from it for 10 "
+    "minutes). Make it again."
+)
+NEVER_TAKEN = gettext_noop(
+    "No background worker took this export in 30 minutes: is manage.py db_worker running? "
+    "Make it again."
+)
+
+
 class _Stopped(Exception):
     """The export was marked failed while its writer was at it: the writer stops."""
 
@@ -133,8 +145,7 @@ def exports_settle(*, now: dt.datetime | None = None) -> int:
     marked = silent.update(
         state=Export.State.FAILED,
         finished_at=now,
-        error="The background worker stopped while writing this export (no word from it for "
-        "10 minutes). Make it again.",
+        error=WRITER_GONE,
     )
     for _pk, name in stopped:
         if name:
@@ -144,8 +155,7 @@ def exports_settle(*, now: dt.datetime | None = None) -> int:
     ).update(
         state=Export.State.FAILED,
         finished_at=now,
-        error="No background worker took this export in 30 minutes: is manage.py db_worker "
-        "running? Make it again.",
+        error=NEVER_TAKEN,
     )
     return marked
 

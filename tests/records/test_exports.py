@@ -244,6 +244,12 @@ def test_an_export_whose_worker_was_killed_says_so_and_blocks_nothing(archived, 
     page = client.get(f"/records/exports/{export.pk}/").content.decode()
     assert "Failed" in page and "The background worker stopped while writing this export" in page
     assert not part.exists()
+    client.cookies["django_language"] = "zh-hans"  # said in the reader's language
+    assert (
+        "后台任务进程在写入此导出时停止了"
+        in client.get(f"/records/exports/{export.pk}/").content.decode()
+    )
+    client.cookies["django_language"] = "en"
 
     assert client.post(url).status_code == 302
     assert client.post(url).status_code == 302  # two being made again: the dead one is not
