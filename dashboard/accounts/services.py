@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -384,6 +385,50 @@ class MappingConflict(Exception):
         self.mapping = mapping
 
 
+class MappingLeavesNoLead(Exception):
+    """After the change no one would be a lead at their next sign-in: nothing changed."""
+
+
+def _lead_mappings_locked() -> None:
+    """Lock the mappings that make leads, in one order: two leads changing two of them at the
+    same moment take turns, and the second sees the first's change."""
+    list(GroupMapping.objects.select_for_update().filter(role=LEAD).order_by("pk"))
+
+
+def _a_lead_remains() -> bool:
+    """Whether someone is a lead, now that their directory groups decide at each sign-in: a
+    superuser, a lead who signs in with a password (their role is theirs), or someone whose
+    groups at their last sign-in a mapping makes a lead."""
+    if active_leads().filter(Q(is_superuser=True) | Q(sso_identity__isnull=True)).exists():
+        return True
+    lead_groups = set(GroupMapping.objects.filter(role=LEAD).values_list("group", flat=True))
+    if not lead_groups:
+        return False
+    seen = SsoIdentity.objects.filter(user__is_active=True).values_list("groups", flat=True)
+    return any(isinstance(g, list) and lead_groups.intersection(g) for g in seen.iterator())
+
+
+def _leads_before_a_mapping_change() -> bool:
+    """First in a mapping change's transaction (before any mapping's row is locked, so that
+    every change locks in one order): the mappings that make leads locked, and whether a lead
+    remains before the change."""
+    _lead_mappings_locked()
+    return _a_lead_remains()
+
+
+def _a_lead_still_remains(had: bool) -> None:
+    """After the change, in its transaction: MappingLeavesNoLead (it is rolled back) when it
+    takes the last lead away."""
+    if had and not _a_lead_remains():
+        raise MappingLeavesNoLead(
+            _(
+                "Nothing changed: after this no one would be a lead at their next sign-in, and "
+                "no one could manage people. Map another group to Lead first, or keep a lead "
+                "who signs in with a password."
+            )
+        )
+
+
 def group_mapping_save(
     *,
     actor,
@@ -398,6 +443,7 @@ def group_mapping_save(
     member's next sign-in. Raises GroupMapped; MappingGone; MappingConflict when `expected`
     (the fingerprint the form was filled in from) is not the mapping's now."""
     with transaction.atomic():
+        had_a_lead = _leads_before_a_mapping_change()
         if mapping_id is None:
             mapping, before = GroupMapping(), None
         else:
@@ -409,11 +455,13 @@ def group_mapping_save(
             before = mapping_state(mapping)
         mapping.group = group
         mapping.role = role if role in ROLES else ""
+
         try:
             with transaction.atomic():
                 mapping.save()
         except IntegrityError:  # the group mapped a moment ago (a double-clicked Save)
             raise GroupMapped from None
+        _a_lead_still_remains(had_a_lead)
         mapping.teams.set(teams)
         after = mapping_state(mapping)
         if before != after:
@@ -435,6 +483,7 @@ def group_mapping_delete(
     MappingConflict, nothing removed, when `expected` — the fingerprint the page showed — is not
     the mapping's now: what is removed is what was looked at)."""
     with transaction.atomic():
+        had_a_lead = _leads_before_a_mapping_change()
         mapping = GroupMapping.objects.select_for_update().filter(pk=mapping.pk).first()
         if mapping is None:
             raise MappingGone
@@ -442,6 +491,7 @@ def group_mapping_delete(
             raise MappingConflict(mapping)
         before = mapping_state(mapping)
         mapping.delete()
+        _a_lead_still_remains(had_a_lead)
         audit_entry_create(
             kind=AuditEntry.Kind.SSO,
             action=AuditEntry.Action.DELETE,

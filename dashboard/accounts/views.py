@@ -41,6 +41,7 @@ from .services import (
     GroupMapped,
     MappingConflict,
     MappingGone,
+    MappingLeavesNoLead,
     NameTaken,
     PersonConflict,
     group_mapping_delete,
@@ -410,6 +411,9 @@ def group_mappings(request, mapping_id: int | None = None):
             )
         except MappingGone:
             return _mapping_gone(request)
+        except MappingLeavesNoLead as refusal:  # nothing removed: the mapping's page says why
+            messages.error(request, str(refusal))
+            return redirect("group_mapping", mapping.pk)
         except MappingConflict as stale:
             # nothing removed: the form as the mapping is now; Remove removes that
             current = stale.mapping
@@ -441,6 +445,8 @@ def group_mappings(request, mapping_id: int | None = None):
             return _mapping_gone(request)
         except GroupMapped:  # the form's own words for a group mapped already
             form.add_error("group", GroupMapping().unique_error_message(GroupMapping, ["group"]))
+        except MappingLeavesNoLead as refusal:
+            form.add_error("role" if mapping.pk else None, str(refusal))
         except MappingConflict as stale:
             mapping = stale.mapping
             state = mapping_state(mapping)

@@ -906,3 +906,82 @@ def test_one_group_mapped_at_once_from_several_processes_is_mapped_once(gunicorn
     assert answers == [(302, False)] + [(400, True)] * 3, answers
     assert list(GroupMapping.objects.values_list("group", flat=True)) == ["live-ops"]
     assert AuditEntry.objects.filter(kind=AuditEntry.Kind.SSO).count() == 1
+
+
+def _directory_leads(idp, live_server, *logins_and_groups):
+    """People who sign in through the directory, leads through their groups (and no lead who
+    signs in with a password): their users."""
+    with _browser(live_server) as browser:
+        for login, groups in logins_and_groups:
+            idp.add_person(login, login.title(), groups)
+            assert sign_in(browser, login).status_code == 302
+            browser.cookies.clear()
+    users = [get_user_model().objects.get(username=login) for login, _ in logins_and_groups]
+    assert all(role_of(u) == LEAD for u in users)
+    return users
+
+
+def test_a_mapping_change_that_would_leave_no_lead_is_refused(
+    idp, sso_mappings, live_server, client
+):
+    """Every lead a lead through the directory: the lead who makes live-leads give Editor, or
+    removes it, would have left no lead at anyone's next sign-in (only a shell on the server
+    could make one again). Refused, and nothing changes; with another way to a lead, allowed."""
+    (gus,) = _directory_leads(idp, live_server, ("gus", ["live-leads"]))
+    leads_mapping = GroupMapping.objects.get(group="live-leads")
+    client.force_login(gus)
+    seen = hidden_value(client.get(f"/people/groups/{leads_mapping.pk}/").content.decode(), "seen")
+    changed = client.post(
+        f"/people/groups/{leads_mapping.pk}/",
+        {"group": "live-leads", "role": EDITOR, "seen": seen},
+    )
+    assert changed.status_code == 400
+    assert "Nothing changed: after this no one would be a lead at their next sign-in" in (
+        changed.content.decode()
+    )
+    removed = client.post(
+        f"/people/groups/{leads_mapping.pk}/", {"delete": "1", "seen": seen}, follow=True
+    )
+    assert "no one would be a lead" in removed.content.decode()
+    leads_mapping.refresh_from_db()
+    assert leads_mapping.role == LEAD
+    assert not AuditEntry.objects.filter(kind=AuditEntry.Kind.SSO).exists()
+    # another group that makes someone a lead: then live-leads may go
+    GroupMapping.objects.create(group="ops-admins", role=LEAD)
+    _directory_leads(idp, live_server, ("ola", ["ops-admins"]))
+    assert (
+        client.post(
+            f"/people/groups/{leads_mapping.pk}/", {"delete": "1", "seen": seen}
+        ).status_code
+        == 302
+    )
+    assert not GroupMapping.objects.filter(group="live-leads").exists()
+
+
+def test_two_leads_removing_the_two_ways_to_a_lead_at_once_leave_one(
+    idp, sso_mappings, live_server, gunicorn
+):
+    """gus is a lead through live-leads, ola through ops-admins. Each removes the other's
+    group at the same moment, on two server processes made to meet at the mappings: each
+    change alone leaves a lead; both would have left none. They take turns: one is refused."""
+    from tests.conftest import sent_at_one_lock, signed_in_session
+
+    GroupMapping.objects.create(group="ops-admins", role=LEAD)
+    gus, ola = _directory_leads(idp, live_server, ("gus", ["live-leads"]), ("ola", ["ops-admins"]))
+    mappings = {m.group: m for m in GroupMapping.objects.filter(role=LEAD)}
+    sessions = [signed_in_session(gunicorn, gus), signed_in_session(gunicorn, ola)]
+    answers = sent_at_one_lock(
+        "accounts_groupmapping",
+        [m.pk for m in mappings.values()],
+        lambda: sessions[0].post(
+            f"/people/groups/{mappings['ops-admins'].pk}/", data={"delete": "1"}
+        ),
+        lambda: sessions[1].post(
+            f"/people/groups/{mappings['live-leads'].pk}/", data={"delete": "1"}
+        ),
+    )
+    for session in sessions:
+        session.close()
+    assert [a.status_code for a in answers] == [302, 302]  # both answered with a page
+    assert GroupMapping.objects.filter(role=LEAD).count() == 1
+    assert AuditEntry.objects.filter(kind=AuditEntry.Kind.SSO, action="delete").count() == 1
