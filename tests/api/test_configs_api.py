@@ -268,6 +268,9 @@ def test_a_run_no_worker_planned_can_be_cancelled_and_a_late_plan_leaves_it_so(
     page = page_client.get(f"/configs/runs/{second.pk}/").content.decode()
     assert "Stop planning" in page
     page_client.post(f"/configs/runs/{second.pk}/action/", {"action": "cancel"})
+    stopped = page_client.get(f"/configs/runs/{second.pk}/").content.decode()
+    assert "Stopped before its plan was made: nothing changed." in stopped
+    assert "already as the document says" not in stopped and "unchanged" not in stopped
     assert post_document(client, secret, document).status_code == 202  # room again
     db_worker_batch()  # the worker comes back: it plans the others, not the cancelled two
     states = list(ConfigRun.objects.order_by("pk").values_list("state", flat=True))
