@@ -68,6 +68,12 @@ class DatabaseStore:
         """Delete `key` only while it still holds `value` (a lease released by its holder)."""
         return SharedSlot.objects.filter(key=key, value=str(value)).delete()[0] > 0
 
+    def renew_if(self, key: str, value, timeout: float) -> bool:
+        """Give `key` `timeout` more seconds only while it still holds `value` (a lease kept by
+        its holder)."""
+        rows = SharedSlot.objects.filter(key=key, value=str(value))
+        return rows.update(expires_at=self._until(timeout)) > 0
+
 
 class CacheStore:
     """The same operations over Django's (Redis) cache."""
@@ -91,6 +97,12 @@ class CacheStore:
         # not atomic on a plain cache; a lease outliving its holder only ends early
         if self.backend.get(key) == value:
             return bool(self.backend.delete(key))
+        return False
+
+    def renew_if(self, key: str, value, timeout: float) -> bool:
+        # not atomic either: a lease taken over just now is given the time of its new holder
+        if self.backend.get(key) == value:
+            return bool(self.backend.touch(key, timeout=max(1, int(timeout + 0.999))))
         return False
 
 
@@ -139,6 +151,11 @@ class Lease:
                 self.slot = slot
                 return self
         raise Busy(self.key)
+
+    def renew(self) -> bool:
+        """Another `ttl` seconds for a holder still at work; False when the place was lost (it
+        expired and someone took it)."""
+        return self.slot is not None and shared_store().renew_if(self.slot, self.token, self.ttl)
 
     def release(self) -> None:
         if self.slot is not None:

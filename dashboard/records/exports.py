@@ -114,7 +114,7 @@ def export_path(export: Export):
 # no worker took for half an hour too (is db_worker running?).
 EXPORT_SILENT = dt.timedelta(minutes=10)
 EXPORT_UNTAKEN = dt.timedelta(minutes=30)
-WRITER_LEASE_SECONDS = 600  # a crashed writer's place frees itself after this
+WRITER_LEASE_SECONDS = 600  # renewed at each report; a crashed writer's frees itself after this
 
 
 # kept in English and shown in the reader's language (templates/records/export.html)
@@ -180,7 +180,7 @@ def export_write(export_id: int) -> str:
         )
         if not claimed:
             return "gone"
-        return _write(export, name)
+        return _write(export, name, lease)
     finally:
         lease.release()
         exports_purge()
@@ -203,7 +203,7 @@ def _on_a_connection_of_its_own(work: Callable[[], object]) -> object:
     return answer[0] if answer else None
 
 
-def _write(export: Export, name: str) -> str:
+def _write(export: Export, name: str, lease: Lease) -> str:
     settings.EXPORT_DIR.mkdir(parents=True, exist_ok=True)
     partial = settings.EXPORT_DIR / (name + ".part")
     filters = thawed({k: v for k, v in export.filters.items() if k != "_base"})
@@ -216,6 +216,7 @@ def _write(export: Export, name: str) -> str:
 
     def progress(done: int) -> None:
         def report() -> int:
+            lease.renew()  # a slow write keeps its place: one writer stays one
             return running.update(written=min(done, total), reported_at=timezone.now())
 
         reported = _on_a_connection_of_its_own(report) if by_copy else report()

@@ -306,3 +306,40 @@ def test_an_export_marked_failed_while_written_stops_at_its_next_report(
     export.refresh_from_db()
     assert export.state == "failed" and not list(settings.EXPORT_DIR.glob(f"records-{export.pk}-*"))
     assert reports == [50]
+
+
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_a_slow_export_keeps_its_writers_place(archived, viewer, settings, monkeypatch):
+    """One export is written at a time (EXPORT_WRITERS). A write slower than the writer's
+    place lasts (ten minutes: a 100,000-row export at 100 rows a second takes seventeen) lost
+    it half-way, and a second writer started; each report now keeps it."""
+    from dashboard.ops.shared import Busy, Lease
+    from dashboard.records import csvwrite, exports
+
+    monkeypatch.setattr(csvwrite, "PROGRESS_EVERY", 10)
+    monkeypatch.setattr(exports, "WRITER_LEASE_SECONDS", 2)
+    client = Client()
+    client.force_login(viewer)
+    assert client.post(f"/records/exports/new/?domain={TEAM_DOMAIN}&window=7d").status_code == 302
+    export = Export.objects.get()
+    assert export.total > 40
+    other_writer = []
+    real_tick = csvwrite.Pace.tick
+
+    def try_to_write() -> str:
+        try:
+            Lease("export:write", limit=settings.EXPORT_WRITERS, ttl=1).acquire().release()
+        except Busy:
+            return "busy"
+        return "took the place"
+
+    def tick(pace):
+        real_tick(pace)
+        if pace.rows <= 41:
+            time.sleep(0.06)  # 41 rows take over 2.4 s: past the place's 2 s unless renewed
+        if pace.rows == 41:  # just after the report at 40 rows
+            other_writer.append(exports._on_a_connection_of_its_own(try_to_write))
+
+    monkeypatch.setattr(csvwrite.Pace, "tick", tick)
+    assert exports.export_write(export.pk) == "done"
+    assert other_writer == ["busy"]
