@@ -455,7 +455,6 @@ def group_mapping_save(
             before = mapping_state(mapping)
         mapping.group = group
         mapping.role = role if role in ROLES else ""
-
         try:
             with transaction.atomic():
                 mapping.save()

@@ -280,10 +280,7 @@ def test_an_export_marked_failed_while_written_stops_at_its_next_report(
     from dashboard.records import csvwrite, exports
 
     monkeypatch.setattr(csvwrite, "PROGRESS_EVERY", 50)
-    client = Client()
-    client.force_login(viewer)
-    assert client.post(f"/records/exports/new/?domain={TEAM_DOMAIN}&window=7d").status_code == 302
-    export = Export.objects.get()
+    export = _queued_export(viewer)
     assert export.total > 120
     reports = []
     real_tick = csvwrite.Pace.tick
@@ -318,10 +315,7 @@ def test_a_slow_export_keeps_its_writers_place(archived, viewer, settings, monke
 
     monkeypatch.setattr(csvwrite, "PROGRESS_EVERY", 10)
     monkeypatch.setattr(exports, "WRITER_LEASE_SECONDS", 2)
-    client = Client()
-    client.force_login(viewer)
-    assert client.post(f"/records/exports/new/?domain={TEAM_DOMAIN}&window=7d").status_code == 302
-    export = Export.objects.get()
+    export = _queued_export(viewer)
     assert export.total > 40
     other_writer = []
     real_tick = csvwrite.Pace.tick
@@ -343,3 +337,11 @@ def test_a_slow_export_keeps_its_writers_place(archived, viewer, settings, monke
     monkeypatch.setattr(csvwrite.Pace, "tick", tick)
     assert exports.export_write(export.pk) == "done"
     assert other_writer == ["busy"]
+
+
+def _queued_export(viewer) -> Export:
+    """The viewer's export of the team domain's week, queued from the page."""
+    client = Client()
+    client.force_login(viewer)
+    assert client.post(f"/records/exports/new/?domain={TEAM_DOMAIN}&window=7d").status_code == 302
+    return Export.objects.get()
