@@ -111,7 +111,9 @@ def export_path(export: Export):
 # A writer reports every PROGRESS_EVERY rows, at least 100 a second: ten minutes without a
 # word is a writer that is gone (its worker killed, the machine restarted). The export is then
 # marked failed, so that it no longer counts against its person's EXPORTS_PER_USER; one that
-# no worker took for half an hour too (is db_worker running?).
+# no worker looked at for half an hour too (is db_worker running?). A queued export waiting for
+# the writer's place is looked at every few seconds (its reported_at), so a long queue behind
+# one writer is never mistaken for one that no worker takes.
 EXPORT_SILENT = dt.timedelta(minutes=10)
 EXPORT_UNTAKEN = dt.timedelta(minutes=30)
 WRITER_LEASE_SECONDS = 600  # renewed at each report; a crashed writer's frees itself after this
@@ -151,7 +153,9 @@ def exports_settle(*, now: dt.datetime | None = None) -> int:
         if name:
             (settings.EXPORT_DIR / (name + ".part")).unlink(missing_ok=True)
     marked += Export.objects.filter(
-        state=Export.State.QUEUED, created_at__lt=now - EXPORT_UNTAKEN
+        Q(reported_at__lt=now - EXPORT_UNTAKEN)
+        | Q(reported_at__isnull=True, created_at__lt=now - EXPORT_UNTAKEN),
+        state=Export.State.QUEUED,
     ).update(
         state=Export.State.FAILED,
         finished_at=now,
@@ -170,7 +174,10 @@ def export_write(export_id: int) -> str:
         lease = Lease(
             "export:write", limit=settings.EXPORT_WRITERS, ttl=WRITER_LEASE_SECONDS
         ).acquire()
-    except Busy:
+    except Busy:  # its turn has not come: a worker saw it (not "untaken") and asks again soon
+        Export.objects.filter(pk=export.pk, state=Export.State.QUEUED).update(
+            reported_at=timezone.now()
+        )
         _enqueue(export, at=timezone.now() + dt.timedelta(seconds=5))
         return "waiting"
     try:

@@ -345,3 +345,60 @@ def _queued_export(viewer) -> Export:
     client.force_login(viewer)
     assert client.post(f"/records/exports/new/?domain={TEAM_DOMAIN}&window=7d").status_code == 302
     return Export.objects.get()
+
+
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_an_export_no_worker_takes_is_failed_after_half_an_hour(archived, viewer):
+    """No db_worker running: the export would say "Queued" for ever and count against its
+    person's two. Half an hour after it was made it is failed, and says what to check."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    export = _queued_export(viewer)
+    client = Client()
+    client.force_login(viewer)
+    page = client.get(f"/records/exports/{export.pk}/").content.decode()
+    assert "Queued: waiting for the background worker." in page
+    Export.objects.filter(pk=export.pk).update(created_at=timezone.now() - dt.timedelta(minutes=29))
+    assert "Queued" in client.get(f"/records/exports/{export.pk}/").content.decode()
+    Export.objects.filter(pk=export.pk).update(created_at=timezone.now() - dt.timedelta(minutes=31))
+    page = client.get(f"/records/exports/{export.pk}/").content.decode()
+    assert "Failed" in page and "is manage.py db_worker running?" in page
+
+
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_a_long_queue_behind_the_writer_is_not_taken_for_no_worker(archived, viewer, settings):
+    """One export is written at a time. Behind a long queue (many people's big exports at the
+    slow pace), an export made 40 minutes ago whose turn has not come was failed as "no
+    background worker took this export" although a worker looks at it every few seconds; it
+    now waits, says it waits its turn, and is written when the writer's place is free."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from dashboard.ops.shared import Lease
+
+    export = _queued_export(viewer)
+    Export.objects.filter(pk=export.pk).update(created_at=timezone.now() - dt.timedelta(minutes=40))
+    writing = Lease("export:write", limit=settings.EXPORT_WRITERS, ttl=600).acquire()
+    client = Client()
+    client.force_login(viewer)
+    worker = start_db_worker(process_env(EXPORT_DIR=str(settings.EXPORT_DIR)))
+    try:
+        deadline = time.monotonic() + 60
+        while Export.objects.filter(pk=export.pk, reported_at__isnull=True).exists():
+            assert time.monotonic() < deadline, "no worker looked at the queued export"
+            time.sleep(0.2)
+        page = client.get(f"/records/exports/{export.pk}/").content.decode()
+        assert "Failed" not in page
+        assert "Queued: waiting for its turn (one export is written at a time)." in page
+        writing.release()
+        deadline = time.monotonic() + 90
+        while not Export.objects.filter(pk=export.pk, state="done").exists():
+            assert time.monotonic() < deadline, "the export was not written once its turn came"
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert "Download the CSV" in client.get(f"/records/exports/{export.pk}/").content.decode()
