@@ -120,3 +120,22 @@ def test_sign_in_and_records_journey_in_chinese(watched, live_server, people):
     page.locator("table.records details summary").first.click()
     expect(page.locator("details[open] h4").first).to_contain_text("NotifyContent")
     assert page.problems == []
+
+
+def test_more_filters_open_under_their_toggle_side_by_side(browser, live_server, people):
+    """The records page's "More filters", opened: in Chromium 156 the filters stood in one
+    column of screen-wide boxes with the toggle at their foot (a flex layout given to the
+    <details> itself, whose content the browser now wraps in a box of its own). They lie under
+    the toggle, side by side, like the filters above them."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    sign_in(page, live_server, "support")
+    page.goto(f"{live_server.url}/records/?domain={TEAM_DOMAIN}&window=7d")
+    page.get_by_text("More filters").click()
+    toggle = page.locator("details.more > summary").bounding_box()
+    kind = page.get_by_label("Type", exact=True).bounding_box()
+    failure = page.get_by_label("Failure", exact=True).bounding_box()
+    context.close()
+    assert toggle["y"] + toggle["height"] <= kind["y"]  # the toggle above what it opened
+    assert kind["y"] == failure["y"] and kind["x"] + kind["width"] < failure["x"]  # one row
+    assert kind["width"] < 400  # a filter's width, not the screen's
