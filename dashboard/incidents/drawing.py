@@ -85,21 +85,32 @@ class Drawing:
 
 @dataclass(frozen=True)
 class Spark:
-    """A 7-point failure-rate line, 70 × 18, with the numbers as its text alternative."""
+    """A 7-point failure-rate line, 70 × 18, with the numbers as its text alternative. Its
+    height is the domain's own: 0 at the foot, `top` (its worst day, at least SPARK_FLOOR) at
+    the head, so that 1% becoming 8% is a line that climbs — on a 0–100% scale every line
+    below 20% lay flat on the floor."""
 
     points: str
     numbers: str
+    top: str = ""
+
+
+SPARK_FLOOR = 0.05  # a line of days under 5% is drawn low: a tenth of a percent is no storm
 
 
 def spark(rates: list | None) -> Spark:
     rates = rates or []
+    seen = [rate for rate in rates if rate is not None]
+    if not seen:
+        return Spark("", "")
+    top = min(max(*seen, SPARK_FLOOR), 1)
     step = SPARK_WIDTH / max(len(rates) - 1, 1)
     points = " ".join(
-        f"{index * step:.1f},{SPARK_HEIGHT - 1 - (SPARK_HEIGHT - 2) * min(rate, 1):.1f}"
+        f"{index * step:.1f},{SPARK_HEIGHT - 1 - (SPARK_HEIGHT - 2) * min(rate / top, 1):.1f}"
         for index, rate in enumerate(rates)
         if rate is not None
     )
-    return Spark(points, ", ".join(percent(rate) for rate in rates) if points else "")
+    return Spark(points, ", ".join(percent(rate) for rate in rates), percent(top))
 
 
 def chart_drawing(chart: Chart, *, domain=None, can_edit=False, user_is_lead=False) -> Drawing:

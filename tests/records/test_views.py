@@ -442,6 +442,39 @@ def test_failure_overview_rows_show_each_domains_numbers_and_escape_its_team(bro
     assert names == [r.domain.name for r in page.context["rows"]]
 
 
+QUIET_DOMAIN = "cdn.webinar-hub.com"  # a domain of the demo account that has no deliveries
+
+
+def test_a_sparkline_climbs_when_a_domains_failures_grow(client, viewer, synced):
+    """A domain failing 1% of its deliveries six days ago and 8% today: on a 0–100% scale its
+    line rose by one pixel, as flat as a domain that never changes. The line is drawn to the
+    domain's own worst day (at least 5%), and its text says so."""
+    from dashboard.archive.models import DailyRollup
+
+    domain = Domain.objects.get(name=QUIET_DOMAIN)
+    assert not DailyRollup.objects.filter(domain=domain).exists()
+    now = timezone.now()
+    today = max(now - dt.timedelta(minutes=5), now.replace(hour=0, minute=0, second=0))  # UTC
+    for day, failed in ((today - dt.timedelta(days=6), 1), (today, 8)):
+        archive(
+            domain,
+            *[
+                ("failed" if n < failed else "success", day + dt.timedelta(milliseconds=n))
+                for n in range(100)
+            ],
+        )
+    client.force_login(viewer)
+    for page in ("/records/overview/?sort=name", "/domains/"):
+        body = client.get(page).content.decode()
+        row = re.search(rf'href="/domains/{re.escape(QUIET_DOMAIN)}/">.*?</tr>', body, re.S)
+        title, points = re.search(
+            r"<title>([^<]*)</title><polyline points=\"([^\"]*)\"", row.group(0)
+        ).groups()
+        heights = [18 - float(point.split(",")[1]) for point in points.split()]
+        assert heights[0] < 4 and heights[-1] > 16, (page, points)  # from the foot to the head
+        assert "1.0%" in title and title.endswith("8.0%. The line is drawn from 0 to 8.0%.")
+
+
 def test_times_show_in_the_users_time_zone_with_utc_on_hover(browse):
     when = timezone.now().replace(microsecond=0) - dt.timedelta(seconds=30)
     add_record(stream_name="tz-check", notify_time=when)
