@@ -25,7 +25,7 @@ from dashboard.archive.models import ArchivedRecord
 from dashboard.archive.selectors import bounded_search, record_get, records_search
 from dashboard.domains.kinds import kinds_for
 from dashboard.domains.models import Domain
-from dashboard.domains.selectors import config_versions
+from dashboard.domains.selectors import config_versions, domain_get
 from dashboard.incidents.models import Incident
 from dashboard.incidents.selectors import in_state
 from dashboard.ops.budget import Busy, TooSlow
@@ -151,6 +151,9 @@ class TimelineOut(Schema):
     callbacks: int
     capped: bool
     domains: list[str]
+    # the domains searched: the named domain's family (an ingest domain and the streaming
+    # domain it feeds); null when the names are on one family only and none was named
+    family: list[str] | None = None
     sessions: list[SessionOut]
 
 
@@ -374,8 +377,8 @@ TIMELINE_WINDOWS = ("24h", "7d", "30d", "90d")
     response=TimelineOut,
     summary="One stream's push sessions and their callbacks, newest first",
 )
-def stream_timeline_get(request, app: str, stream: str, window: str = "24h"):
-    return _timeline_out(app, stream, window)
+def stream_timeline_get(request, app: str, stream: str, window: str = "24h", domain: str = ""):
+    return _timeline_out(app, stream, window, domain)
 
 
 @api.get(
@@ -383,19 +386,34 @@ def stream_timeline_get(request, app: str, stream: str, window: str = "24h"):
     response=TimelineOut,
     summary="The same, the names given as app= and stream= (any name, a slash too)",
 )
-def stream_timeline_named(request, app: str, stream: str, window: str = "24h"):
+def stream_timeline_named(request, app: str, stream: str, window: str = "24h", domain: str = ""):
     if problem := names_problem(app, stream):
         raise HttpError(400, problem)
-    return _timeline_out(app, stream, window)
+    return _timeline_out(app, stream, window, domain)
 
 
-def _timeline_out(app: str, stream: str, window: str) -> dict:
+def _timeline_out(app: str, stream: str, window: str, domain: str) -> dict:
     if window not in TIMELINE_WINDOWS:
         raise HttpError(400, f"window: one of {', '.join(TIMELINE_WINDOWS)}.")
+    known = domain_get(name=domain) if 0 < len(domain) <= 253 and "\x00" not in domain else None
+    if domain and known is None:
+        raise HttpError(404, "domain: no domain has this name.")
     now = timezone.now()
     timeline = stream_timeline(
-        app=app, stream=stream, start=now - periods.SPANS[window], end=now, now=now
+        app=app,
+        stream=stream,
+        start=now - periods.SPANS[window],
+        end=now,
+        now=now,
+        domain=known.name if known else "",
     )
+    if timeline.choose:
+        families = "; ".join(" + ".join(f) for f in timeline.families)
+        raise HttpError(
+            409,
+            "These names are on unrelated domains, each a stream of its own: name one with "
+            f"domain= ({families}).",
+        )
     return {
         "app": app,
         "stream": stream,
@@ -403,6 +421,7 @@ def _timeline_out(app: str, stream: str, window: str) -> dict:
         "callbacks": timeline.total,
         "capped": timeline.capped,
         "domains": timeline.domains,
+        "family": timeline.family,
         "sessions": [
             {
                 "start": s.start if s.events or s.published else None,

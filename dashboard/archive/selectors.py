@@ -760,13 +760,35 @@ def records_in_time_order(
 # --- the callbacks that never came (archive/pushes.py) ---------------------------------------
 
 
-def stream_pushes(*, app: str, stream: str, start: dt.datetime, end: dt.datetime):
-    """The pushes of `app`/`stream` in [start, end) that Live's push history has told us of."""
-    return list(
-        PushedSession.objects.filter(
-            app_name=app, stream_name=stream, publish_time__gte=start, publish_time__lt=end
-        ).order_by("publish_time")
+def stream_pushes(
+    *, app: str, stream: str, start: dt.datetime, end: dt.datetime, domains: list[str] | None
+):
+    """The pushes of `app`/`stream` in [start, end) that Live's push history has told us of
+    (to the `domains` given; None: to any)."""
+    pushes = PushedSession.objects.filter(
+        app_name=app, stream_name=stream, publish_time__gte=start, publish_time__lt=end
     )
+    if domains is not None:
+        pushes = pushes.filter(domain__name__in=domains)
+    return list(pushes.order_by("publish_time"))
+
+
+def stream_domains(*, app: str, stream: str) -> list[str]:
+    """The domains whose archive holds callbacks of an app and of a stream of these names
+    (the names each domain's records carry, kept once each: no record is read)."""
+    with_stream = ArchivedName.objects.filter(field=ArchivedName.Field.STREAM, name=stream)
+    found = sorted(
+        ArchivedName.objects.filter(
+            field=ArchivedName.Field.APP,
+            name=app,
+            domain_id__in=with_stream.values("domain_id"),
+        ).values_list("domain__name", flat=True)
+    )
+    if len(found) < 2:
+        return found
+    # a domain may carry the app under other streams and the stream under another app
+    records = ArchivedRecord.objects.filter(app_name=app, stream_name=stream)
+    return [name for name in found if records.filter(domain_name=name).exists()]
 
 
 def pushes_checked_until() -> dt.datetime | None:

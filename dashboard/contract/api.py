@@ -30,6 +30,9 @@ DELETE_STREAM = "DeleteLiveStreamsNotifyUrlConfig"
 DESCRIBE_STREAM_RECORDS = "DescribeLiveStreamsNotifyRecords"
 # Push history: which streams were really pushed (30 days), the ground truth for callbacks.
 DESCRIBE_PUBLISH_LIST = "DescribeLiveStreamsPublishList"
+# Which streaming domain an ingest domain feeds (and back): what joins a stream's two families
+# of callbacks into one timeline (STREAM-CALLBACKS.md §5; docs/live-api.md).
+DESCRIBE_MAPPING = "DescribeLiveDomainMapping"
 
 ACTIONS = (
     ADD_RECORD,
@@ -47,6 +50,7 @@ ACTIONS = (
     DELETE_STREAM,
     DESCRIBE_STREAM_RECORDS,
     DESCRIBE_PUBLISH_LIST,
+    DESCRIBE_MAPPING,
 )
 
 # Documented per-account QPS of each operation, each from its own page (docs/live-api.md).
@@ -68,6 +72,7 @@ ACTION_QPS = {
     DESCRIBE_STREAM: 1000 / 60,
     DESCRIBE_STREAM_RECORDS: 100,
     DESCRIBE_PUBLISH_LIST: 3,
+    DESCRIBE_MAPPING: 500 / 60,  # 500 a minute
 }
 
 REQUIRED_PARAMS = {
@@ -86,6 +91,7 @@ REQUIRED_PARAMS = {
     DELETE_STREAM: ("DomainName",),
     DESCRIBE_STREAM_RECORDS: ("DomainName", "StartTime", "EndTime"),
     DESCRIBE_PUBLISH_LIST: ("DomainName", "StartTime", "EndTime"),
+    DESCRIBE_MAPPING: ("DomainName",),
 }
 
 NOTIFY_TYPES = (
@@ -101,6 +107,8 @@ NOTIFY_RESULTS = ("success", "failed")
 STORAGE_TYPES = ("oss", "vod", "all")
 DOMAIN_STATUSES = ("online", "offline", "configuring")
 DOMAIN_TYPES = ("liveVideo", "liveEdge")
+# DescribeLiveDomainMapping's Type of a mapped domain: main streaming, ingest, sub-streaming
+MAPPING_TYPES = ("vhost", "publish", "play")
 DOMAIN_SEARCH_TYPES = ("fuzzy_match", "pre_match", "suf_match", "full_match")
 
 RECORDS_PAGE_SIZE_MAX = 500

@@ -82,6 +82,9 @@ class Domain(models.Model):
         blank=True,
         help_text=_("Set when the domain no longer appears upstream; it is kept, not deleted."),
     )
+    # An ingest domain and the streaming domain it feeds (DescribeLiveDomainMapping, read by
+    # the sync): a stream's callbacks of both are one timeline, those of other domains not.
+    mapped = models.ManyToManyField("self", symmetrical=True, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -25,6 +25,42 @@ def upstream_config(*, domain_name: str, kind, deadline: float | None = None):
         return kind.describe(get_client(), domain_name, deadline=deadline)
 
 
+def upstream_mapping(*, domain_name: str, deadline: float | None = None) -> list[str]:
+    """The names of the domains mapped to this one upstream (an ingest domain's streaming
+    domains, DescribeLiveDomainMapping). Raises UpstreamError."""
+    with upstream_errors():
+        mapped = get_client().describe_domain_mapping(domain_name, deadline=deadline)
+    return [m.domain_name for m in mapped]
+
+
+def domain_family(name: str) -> list[str]:
+    """`name` and the domains mapped to it (an ingest domain and the streaming domain it
+    feeds), and theirs in turn: the domains whose callbacks of one stream tell one story."""
+    family, frontier = {name}, {name}
+    while frontier:
+        found = Domain.mapped.through.objects.filter(from_domain__name__in=frontier)
+        frontier = set(found.values_list("to_domain__name", flat=True)) - family
+        family |= frontier
+    return sorted(family)
+
+
+def domain_families(names) -> list[list[str]]:
+    """`names` grouped into families (each sorted; the families by their first name): two
+    domains are one family when a mapping joins them, directly or through a third."""
+    names = set(names)
+    edges = Domain.mapped.through.objects.filter(
+        from_domain__name__in=names, to_domain__name__in=names
+    ).values_list("from_domain__name", "to_domain__name")
+    family = {name: {name} for name in names}
+    for one, other in edges:
+        if family[one] is not family[other]:
+            joined = family[one] | family[other]
+            for member in joined:
+                family[member] = joined
+    unique = {id(f): f for f in family.values()}
+    return sorted(sorted(f) for f in unique.values())
+
+
 def upstream_health() -> dict:
     """Is the Live API failing right now (the client's circuit breaker is open)?"""
     return {"degraded": get_client().breaker.is_open}

@@ -32,7 +32,7 @@ from dashboard.upstream import get_client, upstream_errors
 
 from .kinds import KINDS, ConfigKind, kinds_for
 from .models import ConfigState, Domain, SyncRun, key_fingerprint
-from .selectors import upstream_config
+from .selectors import upstream_config, upstream_mapping
 
 logger = logging.getLogger(__name__)
 
@@ -358,6 +358,9 @@ class UpstreamConfigs:
     domain: str
     configs: dict[str, object]
     versions: dict[str, int]
+    # an ingest domain's mapped streaming domains; None: not asked (a streaming domain: its
+    # ingest domain's answer says it) or not answered (the last known mapping is kept)
+    mapped: list[str] | None = None
 
 
 def configs_fetch(*, domain: Domain, deadline: float | None = None) -> UpstreamConfigs:
@@ -372,7 +375,13 @@ def configs_fetch(*, domain: Domain, deadline: float | None = None) -> UpstreamC
         kind.name: upstream_config(domain_name=domain.name, kind=kind, deadline=deadline)
         for kind in kinds
     }
-    return UpstreamConfigs(domain=domain.name, configs=configs, versions=versions)
+    mapped = None
+    if domain.domain_type == Domain.Type.INGEST:
+        try:
+            mapped = upstream_mapping(domain_name=domain.name, deadline=deadline)
+        except UpstreamError as failure:  # the configs still count: the mapping waits
+            logger.warning("mapping of %s not read: %s", domain.name, failure.describe())
+    return UpstreamConfigs(domain=domain.name, configs=configs, versions=versions, mapped=mapped)
 
 
 DRIFTED, UNCHANGED, SKIPPED = "drifted", "unchanged", "skipped"
@@ -450,6 +459,10 @@ def configs_apply(*, domain: Domain, upstream: UpstreamConfigs) -> ApplyResult:
             logger.info(
                 "refresh of %s %s dropped: a save finished or is running", domain.name, name
             )
+    if upstream.mapped is not None:
+        with transaction.atomic():
+            others = Domain.objects.filter(name__in=upstream.mapped).exclude(pk=domain.pk)
+            domain.mapped.set(list(others))
     Domain.objects.filter(pk=domain.pk).update(last_synced_at=timezone.now(), sync_error="")
     return result
 

@@ -23,6 +23,7 @@ from .errors import (
 )
 from .retry import is_ambiguous
 from .types import (
+    DomainMapping,
     DomainsPage,
     LiveDomain,
     LiveRecordNotifyConfig,
@@ -38,6 +39,7 @@ __all__ = [
     "HARVEST_LANE",
     "AuthError",
     "ConfigAlreadyExistsError",
+    "DomainMapping",
     "DomainsPage",
     "InvalidInputError",
     "LiveApiError",

@@ -31,6 +31,7 @@ from .errors import (
 from .ratelimit import SlotLimiter
 from .retry import MAX_ATTEMPTS, full_jitter, is_ambiguous, retry_delay, should_retry
 from .types import (
+    DomainMapping,
     DomainsPage,
     LiveDomain,
     LiveRecordNotifyConfig,
@@ -65,6 +66,7 @@ _REGIONAL = {
     api.DELETE_STREAM,
     api.DESCRIBE_STREAM_RECORDS,
     api.DESCRIBE_PUBLISH_LIST,
+    api.DESCRIBE_MAPPING,
 }
 HARVEST_LANE = "harvest"
 
@@ -654,6 +656,15 @@ class LiveClient:
         return PublishListPage.from_body(
             self.call(api.DESCRIBE_PUBLISH_LIST, params, deadline=deadline)
         )
+
+    def describe_domain_mapping(
+        self, domain: str, *, deadline: float | None = None
+    ) -> list[DomainMapping]:
+        """The domains mapped to `domain`: an ingest domain's streaming domains, a streaming
+        domain's ingest domain (and its sub-streaming domains); none when it has none."""
+        _require(domain, "DomainName")
+        body = self.call(api.DESCRIBE_MAPPING, {"DomainName": domain}, deadline=deadline)
+        return DomainMapping.list_from_body(body)
 
     # --- notify records --------------------------------------------------------------------
 

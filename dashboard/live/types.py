@@ -284,3 +284,27 @@ class PublishListPage:
             total_page=int(body.get("TotalPage") or 0),
             request_id=_text(body.get("RequestId")),
         )
+
+
+@dataclass(frozen=True)
+class DomainMapping:
+    """A domain mapped to the one asked about (DescribeLiveDomainMapping): its name and type —
+    `vhost` a main streaming domain, `publish` an ingest domain, `play` a sub-streaming one."""
+
+    domain_name: str
+    type: str
+
+    @classmethod
+    def list_from_body(cls, body: dict) -> list[DomainMapping]:
+        """The answer's mappings: `{"LiveDomainModels": {"LiveDomainModel": [...]}}`, as the
+        current pages show it, or a bare list under LiveDomainModels, as an older one does."""
+        models = body.get("LiveDomainModels") or []
+        if isinstance(models, dict):
+            models = models.get("LiveDomainModel") or []
+        if isinstance(models, dict):  # one mapping, as XML-to-JSON may give it
+            models = [models]
+        return [
+            cls(domain_name=_text(m.get("DomainName")), type=_text(m.get("Type")))
+            for m in models
+            if isinstance(m, dict) and m.get("DomainName")
+        ]

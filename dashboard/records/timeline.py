@@ -1,5 +1,10 @@
-"""One stream's timeline: every archived callback of an app/stream, across both families and
-every domain, in time order, grouped into push sessions, with what is missing marked.
+"""One stream's timeline: every archived callback of an app/stream on one family of domains —
+an ingest domain and the streaming domain it feeds (DescribeLiveDomainMapping, read by the
+sync) — across both families of callbacks, in time order, grouped into push sessions, with
+what is missing marked. The same names on unrelated domains are other streams: a stream name
+is not unique in an account (`live/test`), and one domain's publish closing another's session
+made anomalies of nothing. When the names are found on several families and no domain is
+named, the page asks which.
 
 A session is what one push of the stream caused: the ingest domain's `publish`, the streaming
 domain's `record_started`, pauses and resumes, each recording file, snapshots, and the
@@ -20,6 +25,8 @@ from django.utils.translation import gettext_lazy as _
 
 from dashboard.archive.models import ArchivedRecord
 from dashboard.archive.pushes import SAME_PUSH, SHORT_PUSH
+from dashboard.archive.selectors import stream_domains
+from dashboard.domains.selectors import domain_families, domain_family
 from dashboard.redelivery.selectors import latest_attempts
 
 # The recording file can trail publish_done by minutes (a 180 s interruption wait, then the
@@ -95,10 +102,25 @@ class Timeline:
     total: int
     capped: bool  # more than LIMIT callbacks: the oldest were left out
     domains: list[str]
+    # the families of domains whose archive holds these names, and the one shown (None: the
+    # names are on one family at most, shown whole)
+    families: list[list[str]] = field(default_factory=list)
+    family: list[str] | None = None
 
     @property
     def anomalies(self) -> int:
         return sum(len(s.anomalies) for s in self.sessions)
+
+    @property
+    def choose(self) -> bool:
+        """The names are on several unrelated families and none was named: which one?"""
+        return self.family is None and len(self.families) > 1
+
+    @property
+    def elsewhere(self) -> list[list[str]]:
+        """The other families with a stream of these names."""
+        shown = set(self.family or ())
+        return [f for f in self.families if not shown & set(f)]
 
 
 def _group(records: list[Event]) -> list[Session]:
@@ -152,12 +174,26 @@ def names_problem(app: str, stream: str) -> str:
 
 
 def stream_timeline(
-    *, app: str, stream: str, start: dt.datetime, end: dt.datetime, now: dt.datetime
+    *,
+    app: str,
+    stream: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime,
+    domain: str = "",
 ) -> Timeline:
-    """The timeline of `app`/`stream` over [start, end), its sessions newest first."""
+    """The timeline of `app`/`stream` over [start, end) on `domain`'s family (none named: on
+    the one family that has these names; several: no sessions, `choose`), newest first."""
+    families = domain_families(stream_domains(app=app, stream=stream))
+    family = domain_family(domain) if domain else None
+    if family is None and len(families) > 1:
+        return Timeline(app, stream, [], 0, False, [], families=families)
     rows = ArchivedRecord.objects.filter(
         stream_name=stream, app_name=app, notify_time__gte=start, notify_time__lt=end
-    ).values_list("pk", *Event._fields[1:])  # a page's own rows are read whole later (page_rows)
+    )
+    if family is not None:
+        rows = rows.filter(domain_name__in=family)
+    rows = rows.values_list("pk", *Event._fields[1:])  # a page's own rows: read whole later
     newest = [Event(*row) for row in rows.order_by("-notify_time", "-id")[: LIMIT + 1]]
     capped = len(newest) > LIMIT
     records = newest[:LIMIT][::-1]  # oldest first, for grouping
@@ -176,6 +212,8 @@ def stream_timeline(
         total=len(records),
         capped=capped,
         domains=sorted({r.domain_name for r in records}),
+        families=families,
+        family=family,
     )
 
 

@@ -42,7 +42,7 @@ from dashboard.contract.api import parse_json_tolerant
 from dashboard.csvexport import csv_response
 from dashboard.domains.kinds import kind_of_record
 from dashboard.domains.models import Domain
-from dashboard.domains.selectors import callback_domain_names, domain_get
+from dashboard.domains.selectors import callback_domain_names, domain_families, domain_get
 from dashboard.failures import UpstreamError
 from dashboard.htmx import render_page, vary_on_htmx, wants_fragment
 from dashboard.incidents.selectors import (
@@ -124,18 +124,22 @@ def _row(record, zone) -> dict:
         "result_class": "good" if record.notify_result == "success" else "bad",
         "failure": failure_name(record.failure_class, record.http_status) if archived else "",
         "permalink": reverse("record_detail", kwargs={"pk": record.pk}) if archived else "",
-        "timeline": _timeline_url(record.app_name, record.stream_name),
+        "timeline": _timeline_url(record.app_name, record.stream_name, record.domain_name),
     }
 
 
-def _timeline_url(app: str, stream: str) -> str:
-    """The stream's timeline: its path, or for names with a slash (which a path segment cannot
-    carry) the same page addressed by query; "" for a record without both names."""
+def _timeline_url(app: str, stream: str, domain: str = "") -> str:
+    """The stream's timeline (on `domain`'s family of domains, when one is given): its path,
+    or for names with a slash (which a path segment cannot carry) the same page addressed by
+    query; "" for a record without both names."""
     if not app or not stream:
         return ""
+    on = {"domain": domain} if domain else {}
     if "/" in app + stream:
-        return reverse("stream_timeline_named") + "?" + urlencode({"app": app, "stream": stream})
-    return reverse("stream_timeline", kwargs={"app": app, "stream": stream})
+        query = {"app": app, "stream": stream, **on}
+        return reverse("stream_timeline_named") + "?" + urlencode(query)
+    path = reverse("stream_timeline", kwargs={"app": app, "stream": stream})
+    return path + ("?" + urlencode(on) if on else "")
 
 
 def _base_context(form) -> dict:
@@ -191,7 +195,8 @@ def records_view(request):
             return render_page(request, "records/list.html", "results", context, status=400)
         context["page"] = page
         context["missing_rows"] = [
-            (push, _timeline_url(push.app_name, push.stream_name)) for push in page.object_list
+            (push, _timeline_url(push.app_name, push.stream_name, push.domain.name))
+            for push in page.object_list
         ]
         context["total"] = page.paginator.count
         context["pushes_checked_until"] = pushes_checked_until()
@@ -434,7 +439,8 @@ def search(request):
     if domain is not None:
         return redirect("domain_detail", name=domain.name)
     app, slash, stream = q.partition("/")
-    if slash and " " not in q and "/" not in stream and (url := _timeline_url(app, stream)):
+    on = request.GET.get("domain", "")[:253]  # a link that knows the stream's domain (incidents)
+    if slash and " " not in q and "/" not in stream and (url := _timeline_url(app, stream, on)):
         return redirect(url)  # "app/stream": that stream's timeline
     if "=" in q and " " not in q:
         return _param_search(q)
@@ -448,7 +454,10 @@ def _param_search(q: str):
     last 24 hours)."""
     hits = param_hits(q)
     streams = {(hit.app_name, hit.stream_name) for hit in hits}
-    if len(streams) == 1 and (url := _timeline_url(*streams.pop())):
+    domains = {hit.domain.name for hit in hits}
+    # the one stream on one family of domains: its timeline there
+    on = min(domains) if len(domain_families(domains)) == 1 else ""
+    if len(streams) == 1 and (url := _timeline_url(*streams.pop(), on)):
         first = min(hit.first_seen for hit in hits)
         shortest_first = sorted(TIMELINE_WINDOWS, key=periods.SPANS.get)
         age = timezone.now() - first
@@ -535,9 +544,21 @@ def _timeline_page(request, app: str, stream: str, *, by_query: bool = False):
         window = TIMELINE_WINDOWS[0]
     now = timezone.now()
     start = now - periods.SPANS[window]
-    timeline = stream_timeline(app=app, stream=stream, start=start, end=now, now=now)
-    # the callbacks that never came: Live's push history (as checked) against the archive
-    pushes_compare(timeline, stream_pushes(app=app, stream=stream, start=start, end=now))
+    # ?domain=: the family of domains to show (a record's link names its own)
+    named = request.GET.get("domain", "").strip()
+    known = domain_get(name=named) if 0 < len(named) <= 253 and "\x00" not in named else None
+    if named and known is None:
+        reason = _("No domain is named “%(name)s”.") % {"name": named[:253].replace("\x00", "")}
+        return render(request, "400.html", {"reason": reason}, status=404)
+    timeline = stream_timeline(
+        app=app, stream=stream, start=start, end=now, now=now, domain=known.name if known else ""
+    )
+    if not timeline.choose:
+        # the callbacks that never came: Live's push history (as checked) against the archive
+        pushes = stream_pushes(
+            app=app, stream=stream, start=start, end=now, domains=timeline.family
+        )
+        pushes_compare(timeline, pushes)
     zone = timezone.get_current_timezone()
     # ?at=<time> (a push parameter's search): the page of the session around that time, marked
     focus = _session_at(timeline.sessions, request.GET.get("at"))

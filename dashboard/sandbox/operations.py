@@ -1,4 +1,4 @@
-"""The fifteen operations, as the Live API answers them, over the sandbox's own models."""
+"""The sixteen operations, as the Live API answers them, over the sandbox's own models."""
 
 from __future__ import annotations
 
@@ -645,6 +645,20 @@ def _tags(params: Params) -> list[tuple[str, str | None]]:
     return tags
 
 
+def describe_domain_mapping(params: Params) -> dict:
+    """DescribeLiveDomainMapping: the demo account's ingest domains each feed one streaming
+    domain (the pairs its pushes are drawn from). Its error table is not in the stored pages
+    (UNCONFIRMED): an unknown domain is the other operations' InvalidDomain.NotFound."""
+    domain = _domain(params)
+    return {
+        "LiveDomainModels": {
+            "LiveDomainModel": [
+                {"DomainName": name, "Type": kind} for name, kind in traffic.mapped(domain)
+            ]
+        }
+    }
+
+
 HANDLERS: dict[str, Callable[[Params], dict]] = {
     api.ADD_RECORD: add_record_config,
     api.UPDATE_RECORD: update_record_config,
@@ -661,4 +675,5 @@ HANDLERS: dict[str, Callable[[Params], dict]] = {
     api.DELETE_STREAM: delete_stream_config,
     api.DESCRIBE_STREAM_RECORDS: describe_stream_records,
     api.DESCRIBE_PUBLISH_LIST: describe_publish_list,
+    api.DESCRIBE_MAPPING: describe_domain_mapping,
 }

@@ -283,6 +283,21 @@ def push_pair(domain: SandboxDomain) -> tuple[SandboxDomain | None, str]:
     return SandboxDomain.objects.filter(name=FEEDS_OF.get(domain.name, "")).first(), domain.name
 
 
+def mapped(domain: SandboxDomain) -> list[tuple[str, str]]:
+    """(name, type) of the domains mapped to `domain`, as DescribeLiveDomainMapping says them:
+    an ingest domain's streaming domain (`vhost`), a streaming domain's ingest one (`publish`)."""
+    if domain.domain_type == "liveEdge":
+        pairs = [(INGEST_FEEDS.get(domain.name, ""), "vhost")]
+    else:
+        pairs = [(FEEDS_OF.get(domain.name, ""), "publish")]
+    names = set(
+        SandboxDomain.objects.filter(name__in=[n for n, _ in pairs if n]).values_list(
+            "name", flat=True
+        )
+    )
+    return [(name, kind) for name, kind in pairs if name in names]
+
+
 def _outcome(rng: random.Random, domain: SandboxDomain) -> tuple[str, str, str]:
     """(result, description, response) of one delivery."""
     if rng.random() * 100 < domain.failure_percent:

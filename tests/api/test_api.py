@@ -265,14 +265,34 @@ def test_incidents_and_a_timeline(client, archived):
     record = ArchivedRecord.objects.exclude(stream_name="").order_by("-notify_time").first()
     timeline = client.get(
         f"/api/v1/streams/{record.app_name}/{record.stream_name}/timeline",
-        {"window": "7d"},
+        {"window": "7d", "domain": record.domain_name},
         **bearer(secret),
     ).json()
     assert timeline["callbacks"] >= 1 and timeline["sessions"]
     assert record.domain_name in timeline["domains"]
+    assert set(timeline["domains"]) <= set(timeline["family"])  # its domain's family only
+    # the demo's stream names are on unrelated domains: which one is asked, not guessed
+    unnamed = client.get(
+        f"/api/v1/streams/{record.app_name}/{record.stream_name}/timeline",
+        {"window": "7d"},
+        **bearer(secret),
+    )
+    assert unnamed.status_code == 409 and "name one with domain=" in unnamed.json()["detail"]
+    assert record.domain_name in unnamed.json()["detail"]
+    nowhere = client.get(
+        f"/api/v1/streams/{record.app_name}/{record.stream_name}/timeline",
+        {"domain": "no-such.example.com"},
+        **bearer(secret),
+    )
+    assert nowhere.status_code == 404
     named = client.get(
         "/api/v1/streams/timeline",
-        {"app": record.app_name, "stream": record.stream_name, "window": "7d"},
+        {
+            "app": record.app_name,
+            "stream": record.stream_name,
+            "window": "7d",
+            "domain": record.domain_name,
+        },
         **bearer(secret),
     ).json()
     # the same page by query (for names with a slash); its window moved on a little since

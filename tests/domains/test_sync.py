@@ -104,3 +104,34 @@ def test_concurrent_sync_with_worker_threads(empty_cache):
     report = domains_sync_all(workers=4)
     assert report.refreshed == 11 and not report.failed  # 8 streaming, 3 ingest domains
     assert RecordNotifyConfig.objects.count() == 5 and SnapshotNotifyConfig.objects.count() == 3
+
+
+def test_the_sync_reads_which_streaming_domain_each_ingest_domain_feeds(empty_cache, caplog):
+    """The pairs a stream's timeline joins (an ingest domain's publish callbacks and its
+    streaming domain's recording callbacks) come from the Live API's DescribeLiveDomainMapping,
+    both ways; a domain no ingest domain feeds is on its own. The mapping failing to answer
+    does not fail the sync of the configs, and the mapping last read is kept."""
+
+    def pairs():
+        return {
+            d.name: sorted(d.mapped.values_list("name", flat=True))
+            for d in Domain.objects.all()
+            if d.mapped.exists()
+        }
+
+    report = domains_sync_all(workers=1)
+    assert not report.failed
+    expected = {
+        "push.example-shop.com": [TEAM_DOMAIN],
+        TEAM_DOMAIN: ["push.example-shop.com"],
+        "ingest.sportsnow.tv": ["stream.sportsnow.tv"],
+        "stream.sportsnow.tv": ["ingest.sportsnow.tv"],
+        "push.edu-streams.cn": ["play.edu-streams.cn"],
+        "play.edu-streams.cn": ["push.edu-streams.cn"],
+    }
+    assert pairs() == expected
+    sandbox_app.faults.configure("DescribeLiveDomainMapping:error=1")
+    report = domains_sync_all(workers=1)
+    assert not report.failed and report.refreshed == 11
+    assert pairs() == expected
+    assert "mapping of push.example-shop.com not read" in caplog.text

@@ -183,16 +183,19 @@ def test_viewers_see_incidents_but_cannot_change_them(client, viewer, incident):
 
 def test_a_stream_of_an_incident_opens_its_timeline(client, viewer, incident):
     """Streams affected were plain text: one click now opens everything that happened to the
-    stream (the header search's "app/stream")."""
+    stream (the header search's "app/stream") on the incident's domain's family of domains."""
+    import html
     import re
 
     client.force_login(viewer)
     page = client.get(f"/incidents/{incident.pk}/").content.decode()
-    link = re.search(r'<a href="(/search/\?q=live/cam1)"[^>]*>live/cam1</a>', page)
+    link = re.search(r'<a href="(/search/\?q=live/cam1&amp;domain=[^"]+)"[^>]*>live/cam1</a>', page)
     assert link, page
-    timeline = client.get(link.group(1), follow=True)
-    assert timeline.redirect_chain[-1][0] == "/records/streams/live/cam1/"
+    timeline = client.get(html.unescape(link.group(1)), follow=True)
+    domain = incident.domain.name
+    assert timeline.redirect_chain[-1][0] == f"/records/streams/live/cam1/?domain={domain}"
     assert timeline.status_code == 200 and "cam1" in timeline.content.decode()
+    assert domain in timeline.context["timeline"].family
 
 
 def test_an_editor_of_another_team_cannot_change_them(client, other_editor, incident):

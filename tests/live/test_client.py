@@ -799,3 +799,35 @@ def test_every_operation_sends_exactly_its_parameters(method, args, kwargs, acti
     getattr(client, method)(*args, **kwargs)
     assert seen[0].headers["x-acs-action"] == action
     assert query(seen[0]) == expected
+
+
+def test_a_domains_mapping_is_read_as_the_pages_show_it_now_and_as_an_older_one_did():
+    """DescribeLiveDomainMapping: `{"LiveDomainModels": {"LiveDomainModel": [...]}}` on the
+    current pages, a bare list under LiveDomainModels on an older one; none is an empty list."""
+    now_shape = {
+        "RequestId": "R1",
+        "LiveDomainModels": {
+            "LiveDomainModel": [
+                {"DomainName": "play.example.com", "Type": "vhost"},
+                {"DomainName": "sub.example.com", "Type": "play"},
+            ]
+        },
+    }
+    old_shape = {"RequestId": "R2", "LiveDomainModels": [{"DomainName": "x.com", "Type": "vhost"}]}
+    handler, seen = recorder(
+        [
+            httpx.Response(200, json=now_shape),
+            httpx.Response(200, json=old_shape),
+            httpx.Response(200, json={"RequestId": "R3"}),
+        ]
+    )
+    client, _ = make(handler)
+    first = client.describe_domain_mapping("push.example.com")
+    assert [(m.domain_name, m.type) for m in first] == [
+        ("play.example.com", "vhost"),
+        ("sub.example.com", "play"),
+    ]
+    assert seen[0].headers["x-acs-action"] == "DescribeLiveDomainMapping"
+    assert query(seen[0])["DomainName"] == "push.example.com"
+    assert [m.domain_name for m in client.describe_domain_mapping("push.example.com")] == ["x.com"]
+    assert client.describe_domain_mapping("alone.example.com") == []

@@ -93,6 +93,62 @@ def test_sessions_in_time_order_with_what_is_missing_marked(client, viewer, sess
     assert order == sorted(order)
 
 
+UNRELATED = "live.fitclass.cn"  # a streaming domain no ingest domain of the account feeds
+
+
+def test_the_same_names_on_an_unrelated_domain_are_another_stream(client, viewer, sessions):
+    """Stream names are not unique in an account: another team's domain records its own
+    live/timeline-cam. Its callbacks were merged into this stream's sessions (its
+    record_started hid the missing one, its failed file became this stream's anomaly). The
+    domains that tell one stream's story are an ingest domain and the streaming domain it feeds
+    — DescribeLiveDomainMapping, read by the sync — and the names on two such families are
+    two streams: the page asks which, each record links to its own, each shows only its own."""
+    unrelated = Domain.objects.get(name=UNRELATED)
+    assert sorted(Domain.objects.get(name=INGEST).mapped.values_list("name", flat=True)) == [
+        TEAM_DOMAIN
+    ]  # as the sync read it from the Live API
+    pushed = sessions - dt.timedelta(hours=5)
+    for notify_type, when, result in (
+        ("record_started", pushed + dt.timedelta(seconds=4), "success"),
+        ("file_created", pushed + dt.timedelta(minutes=20), "failed"),
+    ):
+        archive(unrelated, (result, when), notify_type=notify_type, stream=STREAM)
+    client.force_login(viewer)
+
+    asked = page(client)
+    body = asked.content.decode()
+    assert asked.status_code == 200 and 'id="choose-family"' in body
+    assert 'class="card session' not in body  # no merged sessions
+    base = reverse("stream_timeline", kwargs={"app": "live", "stream": STREAM})
+    assert f'href="?window=7d&amp;domain={TEAM_DOMAIN}">{TEAM_DOMAIN} + {INGEST}</a>' in body
+    assert f'href="?window=7d&amp;domain={UNRELATED}">{UNRELATED}</a>' in body
+
+    ours = client.get(f"{base}?window=7d&domain={TEAM_DOMAIN}")
+    timeline = ours.context["timeline"]
+    assert timeline.total == 12 and timeline.domains == [TEAM_DOMAIN, INGEST]
+    assert [str(a) for a in timeline.sessions[0].anomalies] == [
+        "No publish_done: the push ended without a callback, or its callback was lost.",
+        "Pushed, but no record_started although this stream is recorded.",
+    ]
+    body = ours.content.decode()
+    assert f"on {TEAM_DOMAIN} + {INGEST}" in body
+    assert f'<input type="hidden" name="domain" value="{TEAM_DOMAIN}">' in body  # kept
+    assert f'domain={UNRELATED}">{UNRELATED}</a>' in body  # "the same name, elsewhere"
+    # the ingest domain names the same family
+    assert client.get(f"{base}?window=7d&domain={INGEST}").context["timeline"].total == 12
+
+    theirs = client.get(f"{base}?window=7d&domain={UNRELATED}").context["timeline"]
+    assert theirs.total == 2 and theirs.domains == [UNRELATED]
+    assert [str(a) for s in theirs.sessions for a in s.anomalies] == [
+        "A recording file callback failed and was never redelivered."
+    ]
+    rows = client.get(f"/records/?stream={STREAM}&domain={UNRELATED}&window=7d").content.decode()
+    assert rows.count(f'href="{base}?domain={UNRELATED}"') == 2
+
+    nowhere = client.get(f"{base}?domain=no-such.example.com")
+    assert nowhere.status_code == 404 and "No domain is named" in nowhere.content.decode()
+
+
 def test_a_shorter_window_shows_only_its_sessions(client, viewer, sessions):
     client.force_login(viewer)
     timeline = page(client, "24h").context["timeline"]
@@ -105,9 +161,11 @@ def test_every_record_row_links_to_its_streams_timeline(client, viewer, sessions
     client.force_login(viewer)
     body = client.get(f"/records/?stream={STREAM}&window=7d").content.decode()
     url = reverse("stream_timeline", kwargs={"app": "live", "stream": STREAM})
-    assert body.count(f'href="{url}"') == 12
+    # each on its own domain's family: the same names elsewhere are another stream
+    assert body.count(f'href="{url}?domain={TEAM_DOMAIN}"') == 5
+    assert body.count(f'href="{url}?domain={INGEST}"') == 7
     record = re.search(r'data-record="(\d+)"', body).group(1)
-    assert f'href="{url}"' in client.get(f"/records/{record}/").content.decode()
+    assert f'href="{url}?domain=' in client.get(f"/records/{record}/").content.decode()
 
 
 def test_a_stream_with_nothing_archived_is_an_empty_page_not_an_error(client, viewer, archived):
@@ -192,11 +250,12 @@ def test_a_push_whose_callback_never_came_is_found_from_the_push_history(client,
     url = reverse(
         "stream_timeline", kwargs={"app": publish.app_name, "stream": publish.stream_name}
     )
+    url += f"?domain={INGEST}&"  # the demo's stream names are on several unrelated domains
     client.force_login(viewer)
     never = "the callback never came"
-    assert never not in client.get(url + "?window=24h").content.decode()
+    assert never not in client.get(url + "window=24h").content.decode()
     ArchivedRecord.objects.filter(pk=publish.pk).delete()  # the callback that never came
-    response = client.get(url + "?window=24h")
+    response = client.get(url + "window=24h")
     ghosts = [
         s
         for s in response.context["timeline"].sessions
@@ -204,7 +263,7 @@ def test_a_push_whose_callback_never_came_is_found_from_the_push_history(client,
     ]
     assert [g.published for g in ghosts] == [publish.notify_time] and ghosts[0].events == []
     on_page = response.context["timeline"].sessions.index(ghosts[0]) // 20 + 1
-    shown = client.get(url + f"?window=24h&page={on_page}").content.decode()
+    shown = client.get(url + f"window=24h&page={on_page}").content.decode()
     assert shown.count(never) == 1
 
 
@@ -233,7 +292,7 @@ def test_a_stream_whose_name_has_a_slash_has_a_timeline_too(client, viewer, arch
     archive(ingest, ("success", now - dt.timedelta(hours=2)), notify_type="publish", stream="ev/12")
     client.force_login(viewer)
     rows = client.get("/records/?stream=ev%2F12&window=24h").content.decode()
-    assert 'href="/records/streams/?app=live&amp;stream=ev%2F12"' in rows
+    assert f'href="/records/streams/?app=live&amp;stream=ev%2F12&amp;domain={INGEST}"' in rows
     page = client.get("/records/streams/?app=live&stream=ev%2F12")
     body = page.content.decode()
     assert page.status_code == 200 and "<h1>live / ev/12</h1>" in body

@@ -273,6 +273,29 @@ def test_the_push_history_is_the_ground_truth_of_the_stream_callbacks(sandbox_se
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_a_domains_mapping_reads_through_the_sdk_both_ways(sandbox_server, algorithm):
+    """DescribeLiveDomainMapping through the SDK's own model of its answer: an ingest domain
+    names the streaming domain it feeds (vhost), that one its ingest domain (publish); a
+    domain fed by none has no mapping; an unknown one is not found."""
+    client = sdk(sandbox_server, algorithm)
+
+    def mapping(domain):
+        body = client.describe_live_domain_mapping(
+            live.DescribeLiveDomainMappingRequest(domain_name=domain)
+        ).body
+        assert body.request_id
+        models = body.live_domain_models.live_domain_model if body.live_domain_models else []
+        return [(m.domain_name, m.type) for m in models or []]
+
+    assert mapping("push.example-shop.com") == [("live.example-shop.com", "vhost")]
+    assert mapping("live.example-shop.com") == [("push.example-shop.com", "publish")]
+    assert mapping("live.fitclass.cn") == []
+    with pytest.raises(sdk_errors.ClientException) as info:
+        mapping("no-such.example.com")
+    assert info.value.code == "InvalidDomain.NotFound"
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_errors_arrive_as_the_sdk_reports_them(sandbox_server, algorithm):
     client = sdk(sandbox_server, algorithm)
     with pytest.raises(sdk_errors.ClientException) as info:
