@@ -21,6 +21,7 @@ from psycopg.types.datetime import TimestamptzLoader
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.selectors import config_state_at
 from dashboard.domains.models import Domain
+from dashboard.domains.selectors import domain_family
 from dashboard.ops.budget import heavy_search, time_limit
 from dashboard.periods import TOTALS, spans
 
@@ -870,22 +871,26 @@ def param_hits(text: str) -> list[ArchivedPushParam]:
     if parsed is None:
         return []
     hits = ArchivedPushParam.objects.filter(key=parsed[0], value=parsed[1])
-    return list(hits.order_by("-last_seen", "pk")[:PARAM_STREAMS])
+    return list(hits.select_related("domain").order_by("-last_seen", "pk")[:PARAM_STREAMS])
 
 
 def param_match(text: str) -> Q:
     """The records of the streams that carried push parameter `text`, around when they did
-    (every domain's callbacks of those streams: the session's recording callbacks carry no
-    parameters themselves)."""
+    (the callbacks of those streams on each one's family of domains — the ingest domain and the
+    streaming domain it feeds: the session's recording callbacks carry no parameters
+    themselves — not on unrelated domains with a stream of the same name)."""
     hits = param_hits(text)
     if not hits:
         return Q(pk__in=[])
+    families = {name: domain_family(name) for name in {hit.domain.name for hit in hits}}
     return reduce(
         operator.or_,
         (
             Q(
                 app_name=hit.app_name,
                 stream_name=hit.stream_name,
+                # the stream's domains, not another team's stream of the same name
+                domain_name__in=families[hit.domain.name],
                 notify_time__gte=hit.first_seen - dt.timedelta(minutes=1),
                 notify_time__lte=hit.last_seen + PARAM_TRAIL,
             )

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from dashboard.archive.models import ArchivedPushParam, ArchivedRecord
 from dashboard.archive.pushparams import push_params
+from dashboard.domains.models import Domain
 from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, archive
 
 INGEST = "push.example-shop.com"
@@ -157,6 +158,14 @@ def test_a_parameter_many_streams_carry_lists_their_callbacks_around_it(client, 
             streaming,
             ("success", now - dt.timedelta(days=1)),
             notify_type="record_started",
+            stream=stream,
+        )
+        # another team's stream of the same name at the same moment, on a domain no mapping
+        # joins to this one: another stream, not shown
+        archive(
+            Domain.objects.get(name="live.fitclass.cn"),
+            ("success", now - dt.timedelta(minutes=minutes)),
+            notify_type="file_created",
             stream=stream,
         )
     client.force_login(viewer)
