@@ -141,3 +141,54 @@ def test_support_lists_the_callbacks_that_never_came_and_opens_one(watched, live
     page.go_back()
     expect(page.locator("#missing tr.missing-push").first).to_be_visible()
     assert page.problems == []
+
+
+def test_support_chooses_between_two_streams_of_one_name(watched, live_server, people):
+    """The same names pushed on two unrelated families of domains: the header search asks
+    which, each choice shows only its own sessions, Back returns to the question and Forward
+    to the choice, reloading keeps it, and a row of the other stream links to its own."""
+    ingest, streaming = Domain.objects.get(name=INGEST), Domain.objects.get(name=TEAM_DOMAIN)
+    unrelated = Domain.objects.get(name="live.fitclass.cn")
+    now = timezone.now().replace(microsecond=0)
+    archive(ingest, ("success", now - dt.timedelta(hours=2)), notify_type="publish", stream="twin")
+    archive(
+        streaming,
+        ("success", now - dt.timedelta(hours=2) + dt.timedelta(seconds=3)),
+        notify_type="record_started",
+        stream="twin",
+    )
+    archive(
+        unrelated,
+        ("failed", now - dt.timedelta(hours=1)),
+        notify_type="file_created",
+        stream="twin",
+    )
+
+    page = watched
+    sign_in(page, live_server, "support")
+    page.goto(f"{live_server.url}/records/")
+    search = page.get_by_placeholder(re.compile("Stream, app"))
+    search.fill("live/twin")
+    search.press("Enter")
+    choice = page.locator("#choose-family")
+    expect(choice).to_be_visible()
+    expect(page.locator("section.session")).to_have_count(0)
+    choice.get_by_role("link", name=f"{TEAM_DOMAIN} + {INGEST}").click()
+    expect(page).to_have_url(re.compile(rf"domain={re.escape(TEAM_DOMAIN)}"))
+    expect(page.locator("#family")).to_contain_text(f"on {TEAM_DOMAIN} + {INGEST}")
+    sessions = page.locator("section.session")
+    expect(sessions).to_have_count(1)
+    expect(sessions.first).not_to_contain_text("live.fitclass.cn")
+    page.reload()
+    expect(page.locator("section.session")).to_have_count(1)
+    page.go_back()
+    expect(page.locator("#choose-family")).to_be_visible()
+    page.go_forward()
+    expect(page.locator("#family")).to_contain_text(TEAM_DOMAIN)
+    # the other stream of that name, from the note, is a session of its own with its failure
+    page.locator("#elsewhere").get_by_role("link", name="live.fitclass.cn").click()
+    expect(page.locator("section.session")).to_have_count(1)
+    expect(page.locator("section.session")).to_contain_text(
+        "A recording file callback failed and was never redelivered."
+    )
+    assert page.problems == []
