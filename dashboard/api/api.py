@@ -90,6 +90,9 @@ class DomainOut(Schema):
     status: str
     team: str | None
     synced_at: dt.datetime | None
+    # the domains mapped to it: an ingest domain's streaming domain, a streaming domain's
+    # ingest domain (a stream's timeline joins their callbacks)
+    mapped: list[str]
     configs: dict[str, ConfigOut | None]
 
 
@@ -179,6 +182,7 @@ def _domains_out(domains) -> list[dict]:
             "status": domain.status,
             "team": domain.team.name if domain.team_id else None,
             "synced_at": domain.last_synced_at,
+            "mapped": sorted(other.name for other in domain.mapped.all()),
             "configs": {
                 kind.name: _config(domain, kind, versions.get((domain.pk, kind.name), 0))
                 for kind in kinds_for(domain)
@@ -189,9 +193,11 @@ def _domains_out(domains) -> list[dict]:
 
 
 def _domains():
-    return Domain.objects.select_related(
-        "team", "record_config", "snapshot_config", "stream_config"
-    ).filter(gone_at__isnull=True)
+    return (
+        Domain.objects.select_related("team", "record_config", "snapshot_config", "stream_config")
+        .prefetch_related("mapped")
+        .filter(gone_at__isnull=True)
+    )
 
 
 @api.get("/domains", response=list[DomainOut], summary="Every domain and its callback configs")

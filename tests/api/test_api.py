@@ -179,6 +179,10 @@ def test_domains_and_their_configs_without_keys(client, archived):
     record = shop["configs"]["record"]
     assert record["notify_url"].startswith("https://") and isinstance(record["key_set"], bool)
     assert "auth_key" not in answer.content.decode()
+    # which ingest domain feeds it, both ways
+    assert shop["mapped"] == ["push.example-shop.com"]
+    assert domains["push.example-shop.com"]["mapped"] == [TEAM_DOMAIN]
+    assert domains["live.fitclass.cn"]["mapped"] == []
     one = client.get(f"/api/v1/domains/{TEAM_DOMAIN.upper()}", **bearer(secret))
     assert one.json()["name"] == TEAM_DOMAIN
     assert client.get("/api/v1/domains/nosuch.example", **bearer(secret)).status_code == 404
