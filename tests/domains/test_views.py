@@ -511,10 +511,7 @@ def test_a_domain_page_names_the_domain_it_is_mapped_to(as_viewer):
     """Which streaming domain an ingest domain feeds (read by the sync), both ways, linked: the
     pair whose callbacks make one stream's timeline."""
     ingest = as_viewer.get("/domains/push.example-shop.com/").content.decode()
-    assert re.search(
-        rf'<dt>Feeds</dt><dd><a href="/domains/{re.escape(TEAM_DOMAIN)}/">{re.escape(TEAM_DOMAIN)}</a>',
-        ingest,
-    )
+    assert f'<dt>Feeds</dt><dd><a href="/domains/{TEAM_DOMAIN}/">{TEAM_DOMAIN}</a>' in ingest
     streaming = as_viewer.get(f"/domains/{TEAM_DOMAIN}/").content.decode()
     assert '<dt>Pushed through</dt><dd><a href="/domains/push.example-shop.com/">' in streaming
     alone = as_viewer.get("/domains/live.fitclass.cn/").content.decode()
