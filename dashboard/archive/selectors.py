@@ -774,6 +774,9 @@ def stream_pushes(
     return list(pushes.order_by("publish_time"))
 
 
+STREAM_DOMAINS_CHECKED = 20  # more domains with both names: listed unchecked (a query each)
+
+
 def stream_domains(*, app: str, stream: str) -> list[str]:
     """The domains whose archive holds callbacks of an app and of a stream of these names
     (the names each domain's records carry, kept once each: no record is read)."""
@@ -785,7 +788,7 @@ def stream_domains(*, app: str, stream: str) -> list[str]:
             domain_id__in=with_stream.values("domain_id"),
         ).values_list("domain__name", flat=True)
     )
-    if len(found) < 2:
+    if not 2 <= len(found) <= STREAM_DOMAINS_CHECKED:
         return found
     # a domain may carry the app under other streams and the stream under another app
     records = ArchivedRecord.objects.filter(app_name=app, stream_name=stream)
