@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,7 +18,11 @@ from django_htmx.http import HttpResponseClientRedirect
 from dashboard import periods
 from dashboard.access import can_sync_all, edit_refusal, require_edit, require_perm
 from dashboard.accounts.security import client_ip
-from dashboard.archive.selectors import failure_totals, missing_counts
+from dashboard.archive.selectors import (
+    failure_totals,
+    harvested_until_by_domain,
+    missing_counts,
+)
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.selectors import audit_rows, domain_history
 from dashboard.failures import UpstreamError
@@ -42,6 +48,9 @@ from .selectors import domain_get
 from .tasks import sync_all_domains
 
 PAGE_SIZE = 25
+# An archive complete up to longer ago than this is behind (the harvester keeps it within
+# about two minutes): its silence is not said to be the domain's.
+ARCHIVE_BEHIND = dt.timedelta(minutes=15)
 
 
 def home(request):
@@ -68,6 +77,14 @@ def domain_list_view(request):
     context["totals"] = failure_totals(domain_ids=ids)
     context["sparklines"] = failure_sparklines(domain_ids=ids)
     context["open_incidents"] = open_incident_counts(domain_ids=ids)
+    # "no callbacks" is said only of a domain whose archive is complete up to about now: one
+    # still being backfilled, or behind, says so instead of a silence that is not there
+    until = harvested_until_by_domain(domain_ids=ids)
+    behind = timezone.now() - ARCHIVE_BEHIND
+    context["archive_state"] = {
+        pk: "new" if pk not in until else "behind" if until[pk] < behind else "" for pk in ids
+    }
+    context["archived_until"] = until
     context["sort"] = filterset.form.cleaned_data.get("sort") if filterset.is_bound else ""
     return render_page(request, "domains/list.html", "results", context)
 

@@ -516,3 +516,29 @@ def test_a_domain_page_names_the_domain_it_is_mapped_to(as_viewer):
     assert '<dt>Pushed through</dt><dd><a href="/domains/push.example-shop.com/">' in streaming
     alone = as_viewer.get("/domains/live.fitclass.cn/").content.decode()
     assert 'id="mapped"' not in alone
+
+
+def test_no_callbacks_is_said_only_where_the_archive_is_complete(client, viewer, archived):
+    """The list's "Failed (24 h)" said "no callbacks" of every domain while the first harvest
+    was still running (make run's first minutes) and of a domain whose harvest had fallen
+    hours behind: a silence that was not there. Each now says which."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from dashboard.archive.models import HarvestCursor
+
+    quiet = "cdn.webinar-hub.com"  # no callback config: no deliveries at all
+
+    def cell(name):
+        body = client.get("/domains/?q=" + name).content.decode()
+        row = re.search(rf'href="/domains/{re.escape(name)}/".*?</tr>', body, re.S).group(0)
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row))
+
+    client.force_login(viewer)
+    assert "no callbacks" in cell(quiet)
+    cursor = HarvestCursor.objects.filter(domain__name=quiet)
+    cursor.update(harvested_until=timezone.now() - dt.timedelta(hours=3))
+    assert "none up to 3 hours ago" in cell(quiet) and "no callbacks" not in cell(quiet)
+    cursor.update(backfilled=False)
+    assert "not archived yet" in cell(quiet) and "no callbacks" not in cell(quiet)
