@@ -19,6 +19,7 @@ from dashboard import periods
 from dashboard.access import can_sync_all, edit_refusal, require_edit, require_perm
 from dashboard.accounts.security import client_ip
 from dashboard.archive.selectors import (
+    domain_harvested_until,
     failure_totals,
     harvested_until_by_domain,
     missing_counts,
@@ -129,7 +130,16 @@ def _detail_context(request, domain) -> dict:
         "periods": list(PERIODS),
         "incidents": domain_open_incidents(domain=domain),
         "missing_pushes": _missing_pushes(domain),
+        **_archive_lag(domain),
     }
+
+
+def _archive_lag(domain) -> dict:
+    """Whether the domain's numbers and chart stop short of now (its first harvest running,
+    or its harvest behind): then the page says so, rather than show a silence."""
+    until = domain_harvested_until(domain_id=domain.pk)
+    behind = until is None or until < timezone.now() - ARCHIVE_BEHIND
+    return {"archived_until": until, "archive_behind": behind and domain.gone_at is None}
 
 
 def _missing_pushes(domain) -> int | None:

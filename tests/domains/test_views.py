@@ -542,3 +542,25 @@ def test_no_callbacks_is_said_only_where_the_archive_is_complete(client, viewer,
     assert "none up to 3 hours ago" in cell(quiet) and "no callbacks" not in cell(quiet)
     cursor.update(backfilled=False)
     assert "not archived yet" in cell(quiet) and "no callbacks" not in cell(quiet)
+
+
+def test_a_domain_page_says_when_its_numbers_stop_short_of_now(client, viewer, archived):
+    """A domain's chart and incidents come from the archive: while its first harvest runs, or
+    its harvest is behind, the chart's last hours are empty as if nothing came. The page says
+    how far the archive goes; complete, it says nothing."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from dashboard.archive.models import HarvestCursor
+
+    def shown(page=f"/domains/{TEAM_DOMAIN}/"):
+        return re.sub(r"\s+", " ", client.get(page).content.decode())  # "2\xa0hours": 2 hours
+
+    client.force_login(viewer)
+    assert 'id="archive-behind"' not in shown()
+    cursor = HarvestCursor.objects.filter(domain__name=TEAM_DOMAIN)
+    cursor.update(harvested_until=timezone.now() - dt.timedelta(hours=2))
+    assert "archive is complete up to 2 hours ago" in shown()
+    cursor.update(backfilled=False)
+    assert "has not been harvested into the archive yet" in shown()
