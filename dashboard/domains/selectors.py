@@ -45,19 +45,27 @@ def domain_family(name: str) -> list[str]:
 
 
 def domain_families(names) -> list[list[str]]:
-    """`names` grouped into families (each sorted; the families by their first name): two
-    domains are one family when a mapping joins them, directly or through a third."""
+    """`names` grouped into families, each whole (sorted, as `domain_family` gives it, with the
+    domains that join them even when not among `names`; the families by their first name)."""
     names = set(names)
-    edges = Domain.mapped.through.objects.filter(
-        from_domain__name__in=names, to_domain__name__in=names
-    ).values_list("from_domain__name", "to_domain__name")
-    family = {name: {name} for name in names}
+    edges: list[tuple[str, str]] = []
+    known, frontier = set(names), set(names)
+    while frontier:
+        found = list(
+            Domain.mapped.through.objects.filter(from_domain__name__in=frontier).values_list(
+                "from_domain__name", "to_domain__name"
+            )
+        )
+        edges += found
+        frontier = {other for _one, other in found} - known
+        known |= frontier
+    family = {name: {name} for name in known}
     for one, other in edges:
         if family[one] is not family[other]:
             joined = family[one] | family[other]
             for member in joined:
                 family[member] = joined
-    unique = {id(f): f for f in family.values()}
+    unique = {id(family[name]): family[name] for name in names}
     return sorted(sorted(f) for f in unique.values())
 
 

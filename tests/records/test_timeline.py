@@ -149,6 +149,29 @@ def test_the_same_names_on_an_unrelated_domain_are_another_stream(client, viewer
     assert nowhere.status_code == 404 and "No domain is named" in nowhere.content.decode()
 
 
+def test_two_streaming_domains_fed_by_one_ingest_domain_are_one_family(client, viewer, archived):
+    """An ingest domain may feed two streaming domains: a stream recorded on both (and whose
+    publish is not in the window) is one stream, joined through the ingest domain — it was
+    asked about as two, while naming either showed all three."""
+    ingest = Domain.objects.get(name=INGEST)
+    unrelated = Domain.objects.get(name=UNRELATED)
+    ingest.mapped.add(unrelated)  # as a sync would read it
+    now = timezone.now().replace(microsecond=0)
+    for domain in (Domain.objects.get(name=TEAM_DOMAIN), unrelated):
+        archive(
+            domain,
+            ("success", now - dt.timedelta(hours=1)),
+            notify_type="file_created",
+            stream="fed-twice",
+        )
+    client.force_login(viewer)
+    url = reverse("stream_timeline", kwargs={"app": "live", "stream": "fed-twice"})
+    timeline = client.get(url).context["timeline"]
+    assert not timeline.choose and timeline.families == [[TEAM_DOMAIN, UNRELATED, INGEST]]
+    assert timeline.total == 2
+    assert client.get(f"{url}?domain={UNRELATED}").context["timeline"].total == 2
+
+
 def test_a_shorter_window_shows_only_its_sessions(client, viewer, sessions):
     client.force_login(viewer)
     timeline = page(client, "24h").context["timeline"]
