@@ -75,10 +75,14 @@ def upstream_health() -> dict:
 
 
 def domain_get(*, name: str) -> Domain | None:
-    """A domain by name, however its letters are cased (domain names are case-insensitive)."""
+    """A domain by name, however its letters are cased (domain names are case-insensitive);
+    None for a name no domain can have (empty, longer than 253, a NUL), without a query."""
+    name = name.strip().rstrip(".")
+    if not 0 < len(name) <= 253 or "\x00" in name:
+        return None
     return (
         Domain.objects.select_related("team", "record_config", "snapshot_config", "stream_config")
-        .filter(name__iexact=name.strip().rstrip("."))
+        .filter(name__iexact=name)
         .first()
     )
 

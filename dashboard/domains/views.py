@@ -81,10 +81,8 @@ def domain_list_view(request):
     # "no callbacks" is said only of a domain whose archive is complete up to about now: one
     # still being backfilled, or behind, says so instead of a silence that is not there
     until = harvested_until_by_domain(domain_ids=ids)
-    behind = timezone.now() - ARCHIVE_BEHIND
-    context["archive_state"] = {
-        pk: "new" if pk not in until else "behind" if until[pk] < behind else "" for pk in ids
-    }
+    now = timezone.now()
+    context["archive_state"] = {pk: _archive_state(until.get(pk), now) for pk in ids}
     context["archived_until"] = until
     context["sort"] = filterset.form.cleaned_data.get("sort") if filterset.is_bound else ""
     return render_page(request, "domains/list.html", "results", context)
@@ -138,8 +136,16 @@ def _archive_lag(domain) -> dict:
     """Whether the domain's numbers and chart stop short of now (its first harvest running,
     or its harvest behind): then the page says so, rather than show a silence."""
     until = domain_harvested_until(domain_id=domain.pk)
-    behind = until is None or until < timezone.now() - ARCHIVE_BEHIND
+    behind = _archive_state(until, timezone.now()) != ""
     return {"archived_until": until, "archive_behind": behind and domain.gone_at is None}
+
+
+def _archive_state(until, now) -> str:
+    """A domain's archive, from how far it is complete (None: its first harvest is still
+    running): "new", "behind" (over ARCHIVE_BEHIND), or "" (complete up to about now)."""
+    if until is None:
+        return "new"
+    return "behind" if until < now - ARCHIVE_BEHIND else ""
 
 
 def _missing_pushes(domain) -> int | None:
