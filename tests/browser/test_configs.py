@@ -27,7 +27,15 @@ def test_an_editor_moves_their_domains_receiver_in_bulk_and_undoes_it(watched, l
         expect(page.locator("#id_domains")).to_contain_text(TEAM_DOMAIN)
         expect(page.locator("#id_domains")).not_to_contain_text(OTHER_DOMAIN)
         page.check(f"#bulk-form label:has-text('{TEAM_DOMAIN}') input")
+        # only the chosen change's own field shows
+        page.select_option("#id_action", "copy_from")
+        expect(page.locator("#id_source")).to_be_visible()
+        expect(page.locator("#id_url")).to_be_hidden()
+        page.select_option("#id_action", "sign_new_key")
+        expect(page.locator("#id_source")).to_be_hidden()
+        expect(page.locator("#id_url")).to_be_hidden()
         page.select_option("#id_action", "record_url")
+        expect(page.locator("#id_source")).to_be_hidden()
         page.fill("#id_url", MOVED)
         page.click("#bulk-form button.primary")
 
