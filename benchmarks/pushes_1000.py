@@ -78,6 +78,8 @@ def main() -> None:
     rows = []
     for domain in domains:
         for push in traffic.push_sessions(domain.name, PER_HOUR / 2, last_check, now):
+            if push.blip:  # in the push history only
+                continue
             events = [("publish", push.began)] + (
                 [] if push.done_lost else [("publish_done", push.ended)]
             )

@@ -31,7 +31,7 @@ PAGES = [
     ("edit", "/domains/live.example-shop.com/record/edit/"),
     ("ingest", "/domains/push.example-shop.com/"),
     ("stream-edit", "/domains/push.example-shop.com/stream/edit/"),
-    ("timeline", "/records/streams/sports/match-042/?window=24h&domain=live.example-shop.com"),
+    ("timeline", "/records/streams/sports/feed-101/?window=24h&domain=live.example-shop.com"),
     ("records", "/records/?stream=Room-10&window=7d&status=failed&size=20"),
     ("missing", "/records/?status=missing&window=7d&size=20"),
     ("record", None),  # the first record of the search above

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import random
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
@@ -224,6 +225,11 @@ def _stream_header(config: SandboxStreamConfig, domain: str, when: dt.datetime) 
 
 
 SESSION_MAX = dt.timedelta(hours=2)
+# The streams pushed through an ingest domain have names of their own (the background
+# recording traffic uses APPS' names), so a pushed stream's timeline is its pushes alone.
+PUSHED_NAMES = {"live": "stage", "edu": "lesson", "sports": "feed", "shop": "drop"}
+# How often a stream is pushed in one of its SESSION_MAX slots.
+_SLOT_USED = 0.75
 
 
 @dataclass(frozen=True)
@@ -237,28 +243,52 @@ class PushSession:
     params: dict  # the stream callback's parameters besides action and time
     done_lost: bool  # no publish_done ever comes (the pusher vanished, or it was lost)
     file_lost: bool  # recorded, yet no file callback comes
+    # the encoder's first connection, dropped and replaced within the second: Live's push
+    # history lists it beside the push, with the same PublishTime; it has no callbacks
+    blip: bool = False
+
+
+def _pushed_streams(fed: str, sessions_per_hour: float) -> list[tuple[str, str]]:
+    """(app, stream) of the streams pushed for streaming domain `fed`: seven in ten of its own
+    app, enough of them for `sessions_per_hour` with each pushed at most once at a time."""
+    apps = list(APPS)
+    home = apps[int(hashlib.sha256(fed.encode()).hexdigest(), 16) % len(apps)]
+    slots_per_hour = dt.timedelta(hours=1) / SESSION_MAX
+    count = max(1, math.ceil(sessions_per_hour / slots_per_hour / _SLOT_USED))
+    others = [a for a in apps if a != home]
+    streams = []
+    for n in range(count):
+        app = home if n % 10 < 7 else others[n % len(others)]
+        streams.append((app, f"{PUSHED_NAMES[app]}-{101 + n}"))
+    return streams
 
 
 def push_sessions(
     fed: str, sessions_per_hour: float, start: dt.datetime, end: dt.datetime
 ) -> list[PushSession]:
     """The push sessions of the streams streaming domain `fed` records that may have callbacks
-    in [start, end): a plan drawn hour by hour from a seed of the domain and the hour, so the
-    ingest domain (publish / publish_done) and the streaming domain (record_started, the file)
-    generate, each in its own windows, callbacks of the same sessions."""
+    in [start, end), oldest first: a plan drawn slot by slot (SESSION_MAX each) from a seed of
+    the domain and the slot, so the ingest domain (publish / publish_done) and the streaming
+    domain (record_started, the file) generate, each in its own windows, callbacks of the same
+    sessions. A stream is pushed at most once in a slot, begun and ended inside it: never
+    twice at once (Live refuses a second push of a stream being pushed)."""
     if sessions_per_hour <= 0:
         return []
-    apps = list(APPS.items())
-    home = apps[int(hashlib.sha256(fed.encode()).hexdigest(), 16) % len(apps)]
-    hour = (start - SESSION_MAX).replace(minute=0, second=0, microsecond=0)
+    streams = _pushed_streams(fed, sessions_per_hour)
+    span = int(SESSION_MAX.total_seconds())
+    epoch = int((start - SESSION_MAX).timestamp())
+    slot = dt.datetime.fromtimestamp(epoch - epoch % span, tz=dt.UTC)
     sessions = []
-    while hour < end:
-        rng = random.Random(f"{fed}:sessions:{int(hour.timestamp())}")
-        count = int(sessions_per_hour) + (rng.random() < sessions_per_hour % 1)
-        for _ in range(count):
-            began = hour + dt.timedelta(seconds=rng.randint(0, 3599))
-            app, streams = home if rng.random() < 0.7 else rng.choice(apps)
-            stream = rng.choice(streams)
+    while slot < end:
+        rng = random.Random(f"{fed}:sessions:{int(slot.timestamp())}")
+        for app, stream in streams:
+            if rng.random() >= _SLOT_USED:
+                continue
+            # ended five minutes before the slot's end: its file (up to about three minutes
+            # later) comes before the stream's next publish
+            offset = rng.randint(0, span - 360)
+            began = slot + dt.timedelta(seconds=offset)
+            ended = began + dt.timedelta(seconds=rng.randint(60, span - offset - 300))
             params = {
                 "ip": f"203.0.113.{rng.randint(2, 254)}",
                 "id": stream,
@@ -268,10 +298,12 @@ def push_sessions(
                 "height": 720,
                 "width": 1280,
             }
-            ended = began + dt.timedelta(seconds=rng.randint(60, int(SESSION_MAX.total_seconds())))
             done_lost, file_lost = rng.random() < 0.04, rng.random() < 0.04
             sessions.append(PushSession(app, stream, began, ended, params, done_lost, file_lost))
-        hour += dt.timedelta(hours=1)
+            if rng.random() < 0.01:  # an encoder that reconnected within its first second
+                sessions.append(PushSession(app, stream, began, began, params, True, True, True))
+        slot += SESSION_MAX
+    sessions.sort(key=lambda s: s.began)
     return sessions
 
 
@@ -317,6 +349,8 @@ def generate_streams(
     fed = INGEST_FEEDS.get(domain.name, domain.name)
     records = []
     for session in push_sessions(fed, domain.records_per_hour / 2, start, end):
+        if session.blip:
+            continue
         events = [("publish", session.began)]
         if not session.done_lost:
             events.append(("publish_done", session.ended))
@@ -357,6 +391,8 @@ def generate_session_recordings(
     rng = random.Random(f"{domain.name}:sessions:{start.timestamp()}")
     records = []
     for session in push_sessions(domain.name, ingest.records_per_hour / 2, start, end):
+        if session.blip:
+            continue
         pushed = dict(parse_qsl(session.params["usrargs"]))
         events = []
         if config.need_status_notify:

@@ -245,6 +245,41 @@ def test_the_header_search_opens_a_streams_timeline_or_searches_push_parameters(
     assert response.status_code == 302 and response["Location"] == lands_on
 
 
+def test_a_stream_pushed_in_the_demo_reads_as_its_pushes(client, viewer, archived):
+    """make run's demo, harvested: a stream pushed through push.example-shop.com reads as its
+    pushes, each session opened by its own publish, with at most its record_started, its
+    publish_done and its file. Before, the pushes shared the background recording traffic's
+    dozen names and overlapped one another: one stream showed thousands of sessions, most of
+    them "missing or failed"."""
+    from collections import Counter
+
+    from dashboard.sandbox import traffic
+    from dashboard.sandbox.models import SandboxDomain
+
+    now = timezone.now()
+    since, until = now - dt.timedelta(hours=22), now - dt.timedelta(hours=1)
+    per_hour = SandboxDomain.objects.get(name=INGEST).records_per_hour / 2
+    plan = [
+        s
+        for s in traffic.push_sessions(TEAM_DOMAIN, per_hour, since, until)
+        if since <= s.began < until and not getattr(s, "blip", False)
+    ]
+    (app, stream), pushes = Counter((s.app, s.stream) for s in plan).most_common(1)[0]
+    assert pushes >= 3  # the test is not vacuous
+    url = reverse("stream_timeline", kwargs={"app": app, "stream": stream})
+    client.force_login(viewer)
+    response = client.get(f"{url}?window=24h&domain={TEAM_DOMAIN}")
+    inside = [s for s in response.context["timeline"].sessions if since <= s.start < until]
+    assert all(s.published for s in inside), "sessions of callbacks that no push opened"
+    assert sorted(s.published for s in inside) == sorted(
+        s.began.replace(microsecond=0) for s in plan if (s.app, s.stream) == (app, stream)
+    )
+    for session in inside:
+        kinds = Counter(e.notify_type for e in session.events)
+        assert set(kinds) <= {"publish", "record_started", "publish_done", "file_created"}
+        assert max(kinds.values()) == 1, kinds
+
+
 def test_a_push_whose_callback_never_came_is_found_from_the_push_history(client, viewer, archived):
     """Every push of Live's push history has its publish callback in the archive — until one
     is lost: then the timeline shows that push as a session of its own, marked."""

@@ -74,3 +74,31 @@ def test_a_push_session_is_told_by_the_ingest_and_the_streaming_domain(seeded):
         - records.filter(domain_name="push.example-shop.com", notify_type="publish_done").count()
     )
     assert 0 < done < publishes.count() * 0.15  # some sessions never get a publish_done
+
+
+@pytest.mark.parametrize("per_hour", [1, 20, 60, 600])
+def test_a_stream_is_never_pushed_twice_at_once_nor_named_as_the_background_traffic(per_hour):
+    """Live refuses a second push of a stream being pushed, and the background recording
+    traffic (APPS' names) is no push: a pushed stream's callbacks are its pushes alone. Only
+    an encoder's blip (its first connection replaced within the second) shares a push's
+    PublishTime, in the push history."""
+    from collections import defaultdict
+
+    from dashboard.sandbox.traffic import APPS, push_sessions
+
+    end = dt.datetime(2026, 12, 6, 9, 30, tzinfo=dt.UTC)
+    plan = push_sessions(TEAM_DOMAIN, per_hour, end - dt.timedelta(days=7), end)
+    assert abs(len(plan) / (7 * 24) - per_hour) < max(1, per_hour * 0.1)
+    background = {(app, stream) for app, streams in APPS.items() for stream in streams}
+    by_stream = defaultdict(list)
+    for push in plan:
+        assert (push.app, push.stream) not in background
+        if push.blip:
+            assert any(p.began == push.began and not p.blip for p in plan)
+        else:
+            by_stream[push.app, push.stream].append(push)
+    for pushes in by_stream.values():
+        pushes.sort(key=lambda p: p.began)
+        for before, after in zip(pushes, pushes[1:], strict=False):
+            # the file (up to about three minutes after the end) comes before the next publish
+            assert before.ended + dt.timedelta(minutes=4) < after.began
