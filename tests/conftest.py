@@ -469,6 +469,16 @@ def held_rows(page: str) -> list[tuple[str, str, str]]:
     )
 
 
+def duplicate_ids(page: str) -> list[str]:
+    """The element ids a page uses more than once (a label, a Copy button or a link to one of
+    them reaches the first only)."""
+    import re
+    from collections import Counter
+
+    ids = Counter(re.findall(r'\sid="([^"]*)"', page))
+    return sorted(i for i, n in ids.items() if n > 1)
+
+
 def hidden_value(page: str, name: str) -> str:
     """The value of a page's hidden input `name` (as a browser would send it back)."""
     import re

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.conftest import ALL_DATABASES, OTHER_DOMAIN, TEAM_DOMAIN, make_user
+from tests.conftest import ALL_DATABASES, OTHER_DOMAIN, TEAM_DOMAIN, duplicate_ids, make_user
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -217,6 +217,8 @@ def test_access(client, people, name, role):
     elif role in allowed:
         expected = ok_status if isinstance(ok_status, tuple) else (ok_status,)
         assert response.status_code in expected, response.content[:300]
+        if response.get("Content-Type", "").startswith("text/html"):
+            assert duplicate_ids(response.content.decode()) == []
     else:
         assert response.status_code == 403
         if role == "norole":

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.domains.models import Domain
-from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, archive
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, archive, duplicate_ids
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -91,6 +91,9 @@ def test_sessions_in_time_order_with_what_is_missing_marked(client, viewer, sess
         first.index(t) for t in ("publish<", "record_started<", "publish_done<", "file_created<")
     ]
     assert order == sorted(order)
+    # each record's Copy buttons copy that record (their targets' ids were c1, r1, h1… again
+    # in every session: each copied the first session's record)
+    assert duplicate_ids(body) == []
 
 
 UNRELATED = "live.fitclass.cn"  # a streaming domain no ingest domain of the account feeds
