@@ -239,13 +239,12 @@ def pushes_compare(timeline: Timeline, pushes) -> int:
     return missing
 
 
-def page_rows(sessions: list[Session]) -> dict[int, ArchivedRecord]:
-    """The whole records of some sessions' callbacks (the page's), by id, in one query."""
-    ids = [e.pk for s in sessions for e in s.events]
-    if not ids:
+def page_rows(events: list[Event]) -> dict[int, ArchivedRecord]:
+    """The whole records of some callbacks (those a page shows), by id, in one query."""
+    if not events:
         return {}
-    times = [e.notify_time for s in sessions for e in s.events]
+    times = [e.notify_time for e in events]
     return ArchivedRecord.objects.filter(
         notify_time__gte=min(times),
         notify_time__lte=max(times),  # their days' partitions only
-    ).in_bulk(ids)
+    ).in_bulk([e.pk for e in events])

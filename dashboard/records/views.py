@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections import Counter
 from functools import cached_property, partial
 from urllib.parse import urlencode
 
@@ -507,6 +508,7 @@ def overview(request):
 # The timeline's windows, in the periods' one vocabulary; the first is the default.
 TIMELINE_WINDOWS = ("7d", "24h", "30d", "90d")
 SESSIONS_PER_PAGE = 20
+SESSION_ENDS = 10
 
 
 def _session_at(sessions, at: str | None):
@@ -521,6 +523,35 @@ def _session_at(sessions, at: str | None):
         sessions,
         key=lambda s: dt.timedelta(0) if s.start <= moment <= s.end else abs(s.start - moment),
     )
+
+
+def _session_ends(events: list) -> tuple[list, list, list]:
+    """A session's callbacks as its card shows them: (the first, those left out, the last).
+    A stream pushed for days (a 24/7 channel) has thousands of files and snapshots in one
+    session: the card shows its first and last SESSION_ENDS and links the rest."""
+    if len(events) <= 2 * SESSION_ENDS:
+        return events, [], []
+    return events[:SESSION_ENDS], events[SESSION_ENDS:-SESSION_ENDS], events[-SESSION_ENDS:]
+
+
+def _between_link(app: str, stream: str, between: list) -> dict | None:
+    """The records list of a session's callbacks its card leaves out: on the domain most of
+    them came from, over the minutes they span."""
+    if not between:
+        return None
+    domain = Counter(e.domain_name for e in between).most_common(1)[0][0]
+    start = between[0].notify_time.replace(second=0, microsecond=0)
+    end = between[-1].notify_time.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    query = {
+        "domain": domain,
+        "app": app,
+        "stream": stream,
+        "window": "custom",
+        # with their offset: the records page shows them in the reader's own zone
+        "start": start.astimezone(dt.UTC).isoformat(),
+        "end": end.astimezone(dt.UTC).isoformat(),
+    }
+    return {"domain": domain, "url": reverse("records") + "?" + urlencode(query)}
 
 
 @require_GET
@@ -566,15 +597,25 @@ def _timeline_page(request, app: str, stream: str, *, by_query: bool = False):
     if focus is not None and not number:
         number = timeline.sessions.index(focus) // SESSIONS_PER_PAGE + 1
     page = Paginator(timeline.sessions, SESSIONS_PER_PAGE).get_page(number)
-    whole = page_rows(page.object_list)
-    sessions = [
-        {
-            "session": s,
-            "rows": [_row(whole[r.pk], zone) for r in s.events if r.pk in whole],
-            "focus": s is focus,
-        }
-        for s in page.object_list  # each session's rows in time order
-    ]
+    ends = {id(s): _session_ends(s.events) for s in page.object_list}
+    whole = page_rows([e for first, _, last in ends.values() for e in (*first, *last)])
+
+    def rows(events):
+        return [_row(whole[e.pk], zone) for e in events if e.pk in whole]
+
+    sessions = []
+    for s in page.object_list:  # each session's rows in time order
+        first, between, last = ends[id(s)]
+        sessions.append(
+            {
+                "session": s,
+                "rows": rows(first),
+                "between": len(between),
+                "between_link": _between_link(app, stream, between),
+                "last_rows": rows(last),
+                "focus": s is focus,
+            }
+        )
     context = {
         "timeline": timeline,
         "pushes_checked_until": pushes_checked_until(),

@@ -283,6 +283,32 @@ def test_a_stream_pushed_in_the_demo_reads_as_its_pushes(client, viewer, archive
         assert max(kinds.values()) == 1, kinds
 
 
+def test_a_session_of_thousands_shows_its_ends_and_links_the_rest(client, viewer, archived):
+    """A stream recorded for days (a 24/7 channel) is one session of thousands of callbacks:
+    its card shows the first and last ten and links those between to the records list (the
+    page was every one of them: 10 MB for one demo stream)."""
+    streaming = Domain.objects.get(name=TEAM_DOMAIN)
+    start = timezone.now().replace(microsecond=0) - dt.timedelta(hours=20)
+    every = [start + dt.timedelta(minutes=10 * n) for n in range(45)]  # one file each 10 min
+    archive(streaming, *(("success", t) for t in every), stream="channel-24")
+    client.force_login(viewer)
+    url = reverse("stream_timeline", kwargs={"app": "live", "stream": "channel-24"})
+    response = client.get(url)
+    body = response.content.decode()
+    (session,) = response.context["timeline"].sessions
+    assert len(session.events) == 45 and "45 callbacks" in body
+    assert body.count('<tbody class="record"') == 20
+    shown = re.findall(r'<time datetime="([^"]+)"', body)
+    expected = every[:10] + every[-10:]
+    assert [dt.datetime.fromisoformat(t) for t in shown] == expected
+    assert "25 more callbacks of this session" in body
+    link = re.search(r'<tbody class="between">.*?href="([^"]+)"', body, re.S).group(1)
+    between = client.get(link.replace("&amp;", "&"))
+    assert between.status_code == 200
+    listed = {r["record"].notify_time for r in between.context["rows"]}
+    assert set(every[10:-10]) <= listed <= set(every)
+
+
 def test_a_push_whose_callback_never_came_is_found_from_the_push_history(client, viewer, archived):
     """Every push of Live's push history has its publish callback in the archive — until one
     is lost: then the timeline shows that push as a session of its own, marked."""
