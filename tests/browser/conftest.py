@@ -81,6 +81,18 @@ def sign_in(page, live_server, username: str, password: str = PASSWORD) -> None:
     page.click("main button[type=submit]")
 
 
+def choose(page, select: str, value: str, *, shown=(), hidden=()) -> None:
+    """Choose `value` in a form's `select`, then see the fields that apply (`shown`) and not
+    those that do not (`hidden`): the forms' data-show-when."""
+    from playwright.sync_api import expect
+
+    page.select_option(select, value)
+    for field in shown:
+        expect(page.locator(field)).to_be_visible()
+    for field in hidden:
+        expect(page.locator(field)).to_be_hidden()
+
+
 @pytest.fixture
 def people(archived):
     """The three demo roles; the editor belongs to the team owning live.example-shop.com."""

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from dashboard.domains.kinds import RECORD
 from dashboard.domains.models import Domain
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import choose, sign_in
 from tests.conftest import OTHER_DOMAIN, TEAM_DOMAIN, process_env, start_db_worker
 
 MOVED = "https://hooks.example-shop.com/live/moved-in-bulk"
@@ -28,14 +28,9 @@ def test_an_editor_moves_their_domains_receiver_in_bulk_and_undoes_it(watched, l
         expect(page.locator("#id_domains")).not_to_contain_text(OTHER_DOMAIN)
         page.check(f"#bulk-form label:has-text('{TEAM_DOMAIN}') input")
         # only the chosen change's own field shows
-        page.select_option("#id_action", "copy_from")
-        expect(page.locator("#id_source")).to_be_visible()
-        expect(page.locator("#id_url")).to_be_hidden()
-        page.select_option("#id_action", "sign_new_key")
-        expect(page.locator("#id_source")).to_be_hidden()
-        expect(page.locator("#id_url")).to_be_hidden()
-        page.select_option("#id_action", "record_url")
-        expect(page.locator("#id_source")).to_be_hidden()
+        choose(page, "#id_action", "copy_from", shown=["#id_source"], hidden=["#id_url"])
+        choose(page, "#id_action", "sign_new_key", hidden=["#id_source", "#id_url"])
+        choose(page, "#id_action", "record_url", shown=["#id_url"], hidden=["#id_source"])
         page.fill("#id_url", MOVED)
         page.click("#bulk-form button.primary")
 
