@@ -807,12 +807,14 @@ def pushes_checked_until() -> dt.datetime | None:
 
 def missing_callbacks(*, filters: dict) -> QuerySet[PushedSession]:
     """Pushes with expected callbacks that never came, newest first, under the explorer's
-    domain, name, app, stream and window filters."""
+    domain, name, app, stream and window filters. A domain's pushes are its family's: a
+    streaming domain's come in through the ingest domain mapped to it, whose push history
+    tells them."""
     rows = PushedSession.objects.exclude(missing="").filter(
         publish_time__gte=filters["start"], publish_time__lt=filters["end"]
     )
-    if filters.get("domain_id"):
-        rows = rows.filter(domain_id=filters["domain_id"])
+    if filters.get("domain"):
+        rows = rows.filter(domain__name__in=domain_family(filters["domain"]))
     if filters.get("app"):
         rows = rows.filter(app_name=filters["app"])
     if filters.get("stream"):

@@ -44,6 +44,17 @@ def domain_family(name: str) -> list[str]:
     return sorted(family)
 
 
+def family_ingest_domains(name: str) -> list[str]:
+    """The ingest domains of `name`'s family: where the pushes of its streams come in, and so
+    whose push history tells them (Live keeps one for ingest domains)."""
+    family = domain_family(name)
+    return sorted(
+        Domain.objects.filter(name__in=family, domain_type=Domain.Type.INGEST).values_list(
+            "name", flat=True
+        )
+    )
+
+
 def domain_families(names) -> list[list[str]]:
     """`names` grouped into families, each whole (sorted, as `domain_family` gives it, with the
     domains that join them even when not among `names`; the families by their first name)."""

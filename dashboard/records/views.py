@@ -43,7 +43,12 @@ from dashboard.contract.api import parse_json_tolerant
 from dashboard.csvexport import csv_response
 from dashboard.domains.kinds import kind_of_record
 from dashboard.domains.models import Domain
-from dashboard.domains.selectors import callback_domain_names, domain_families, domain_get
+from dashboard.domains.selectors import (
+    callback_domain_names,
+    domain_families,
+    domain_get,
+    family_ingest_domains,
+)
 from dashboard.failures import UpstreamError
 from dashboard.htmx import render_page, vary_on_htmx, wants_fragment
 from dashboard.incidents.selectors import (
@@ -201,6 +206,11 @@ def records_view(request):
         ]
         context["total"] = page.paginator.count
         context["pushes_checked_until"] = pushes_checked_until()
+        if filters["domain"]:
+            # the ingest domains whose push history tells this domain's pushes
+            through = family_ingest_domains(filters["domain"])
+            context["pushed_through"] = through
+            context["through_others"] = through != [filters["domain"]]
     else:
         try:
             with bounded_search(request.user, filters):

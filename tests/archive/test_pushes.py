@@ -348,6 +348,30 @@ def test_the_explorer_lists_the_pushes_whose_callbacks_never_came(client, viewer
     assert "Every push in this time window has the callbacks" in none.content.decode()
 
 
+def test_a_streaming_domains_pushes_that_never_came_are_its_ingest_domains(
+    client, viewer, archived
+):
+    """Support knows the streaming domain their customer uses, not the ingest domain Live
+    maps to it: its pushes are those the ingest domain's push history tells. Before, the
+    streaming domain listed none and said "every push has the callbacks it should have"."""
+    from tests.conftest import TEAM_DOMAIN
+
+    client.force_login(viewer)
+    query = {"status": "missing", "window": "7d"}
+    through_ingest = client.get("/records/", {**query, "domain": INGEST})
+    streaming = client.get("/records/", {**query, "domain": TEAM_DOMAIN})
+    assert through_ingest.context["total"] > 0
+    assert streaming.context["total"] == through_ingest.context["total"]
+    body = streaming.content.decode()
+    assert "Every push in this time window has the callbacks" not in body
+    assert f"come in through {INGEST}" in body
+    assert f'data-label="Domain">{INGEST}<' in body  # the rows say where they came in
+    # a streaming domain no ingest domain is mapped to has no push history to check
+    unmapped = client.get("/records/", {**query, "domain": "live.fitclass.cn"}).content.decode()
+    assert "Every push in this time window has the callbacks" not in unmapped
+    assert "no ingest domain is mapped to live.fitclass.cn" in unmapped
+
+
 @pytest.mark.parametrize(
     ("extra", "field", "message"),
     [
