@@ -12,7 +12,7 @@ from django.utils.translation import pgettext_lazy
 from dashboard.access import can_edit_domain, is_lead, teams_editable_by
 from dashboard.domains.forms import validate_callback_url
 from dashboard.domains.models import Team
-from dashboard.domains.selectors import domain_get
+from dashboard.domains.selectors import domain_get, family_ingest_domains
 from dashboard.forms import MuteUntilField, SeenField, differing, one_line
 
 from .models import AlertRule
@@ -214,14 +214,14 @@ class AlertRuleForm(forms.ModelForm):
             and domain is not None
             and domain.domain_type != domain.Type.INGEST
         ):
-            self.add_error(
-                "condition",
-                _(
-                    "Expected stream callbacks are checked on ingest domains only: "
-                    "%(name)s is not one."
-                )
-                % {"name": domain.name},
-            )
+            refusal = _(
+                "Expected stream callbacks are checked on ingest domains only: %(name)s is not one."
+            ) % {"name": domain.name}
+            if through := family_ingest_domains(domain.name):
+                refusal += " " + _("Its pushes come in through %(through)s: watch that.") % {
+                    "through": ", ".join(through)
+                }
+            self.add_error("condition", refusal)
         given = self.errors.keys() & {"emails", "webhook_url"}  # one was given, but is wrong
         if not data.get("emails") and not data.get("webhook_url") and not given:
             self.add_error(None, _("Give at least one channel: an email address or a webhook."))

@@ -75,7 +75,12 @@ def test_an_editor_creates_a_rule_for_a_team_domain_and_it_is_audited(client, ed
         ({"webhook_url": "http://[::ffff:169.254.169.254]/"}, "webhook_url", "Unsafe"),
         ({"webhook_url": "http://metadata.google.internal/"}, "webhook_url", "Unsafe"),
         ({"min_deliveries": "99999999999999999999"}, "min_deliveries", "1 to 1,000,000"),
-        ({"condition": "missing"}, "condition", "checked on ingest domains only"),
+        (
+            {"condition": "missing"},
+            "condition",
+            "checked on ingest domains only: live.example-shop.com is not one. Its pushes come "
+            "in through push.example-shop.com: watch that.",
+        ),
     ],
 )
 def test_bad_rules_are_refused_beside_the_field_and_change_nothing(
