@@ -148,6 +148,16 @@ def _timeline_url(app: str, stream: str, domain: str = "") -> str:
     return path + ("?" + urlencode(on) if on else "")
 
 
+def _timeline_at(url: str, moment: dt.datetime, **focus) -> str:
+    """A timeline's `url` over the shortest window that holds `moment`, with `focus` (the
+    session or the record to open it at)."""
+    shortest_first = sorted(TIMELINE_WINDOWS, key=periods.SPANS.get)
+    age = timezone.now() - moment
+    window = next((w for w in shortest_first if periods.SPANS[w] > age), "90d")
+    joined = "&" if "?" in url else "?"  # a name with a slash: the page by query
+    return url + joined + urlencode({"window": window, **focus})
+
+
 def _base_context(form) -> dict:
     return {"form": form, "domains": callback_domain_names(), "page_sizes": PAGE_SIZES}
 
@@ -267,8 +277,12 @@ def record_detail(request, pk: int):
     state, entry = config_at(record=record)
     refusal = edit_refusal(request.user, record.domain) if record.domain else None
     zone = timezone.get_current_timezone()
+    row = _row(record, zone)
+    if row["timeline"]:  # opened at this record: its session, the record shown and marked
+        at_record = _timeline_at(row["timeline"], record.notify_time, record=record.pk)
+        row["timeline"] = at_record + "#focus-record"
     context = {
-        "row": _row(record, zone),
+        "row": row,
         "record": record,
         "header": _pretty(record.notify_header),
         "config_state": state,
@@ -470,12 +484,8 @@ def _param_search(q: str):
     on = min(domains) if len(domain_families(domains)) == 1 else ""
     if len(streams) == 1 and (url := _timeline_url(*streams.pop(), on)):
         first = min(hit.first_seen for hit in hits)
-        shortest_first = sorted(TIMELINE_WINDOWS, key=periods.SPANS.get)
-        age = timezone.now() - first
-        window = next((w for w in shortest_first if periods.SPANS[w] > age), "90d")
         at = first.astimezone(dt.UTC).isoformat()
-        joined = "&" if "?" in url else "?"  # a name with a slash: the page by query
-        return redirect(url + joined + urlencode({"window": window, "at": at}) + "#focus")
+        return redirect(_timeline_at(url, first, at=at) + "#focus")
     if hits:
         return redirect(reverse("records") + "?" + urlencode({"param": q, "window": "90d"}))
     return redirect(reverse("records") + "?" + urlencode({"q": q, "window": "24h"}))
@@ -519,6 +529,20 @@ def overview(request):
 TIMELINE_WINDOWS = ("7d", "24h", "30d", "90d")
 SESSIONS_PER_PAGE = 20
 SESSION_ENDS = 10
+AROUND = 5
+
+
+def _session_of(sessions, record: str | None):
+    """(the session holding the record of id `record`, its index there), or (None, None)."""
+    try:
+        pk = int(record or "")
+    except ValueError:
+        return None, None
+    for session in sessions:
+        for index, event in enumerate(session.events):
+            if event.pk == pk:
+                return session, index
+    return None, None
 
 
 def _session_at(sessions, at: str | None):
@@ -535,13 +559,29 @@ def _session_at(sessions, at: str | None):
     )
 
 
-def _session_ends(events: list) -> tuple[list, list, list]:
-    """A session's callbacks as its card shows them: (the first, those left out, the last).
-    A stream pushed for days (a 24/7 channel) has thousands of files and snapshots in one
-    session: the card shows its first and last SESSION_ENDS and links the rest."""
-    if len(events) <= 2 * SESSION_ENDS:
-        return events, [], []
-    return events[:SESSION_ENDS], events[SESSION_ENDS:-SESSION_ENDS], events[-SESSION_ENDS:]
+def _session_pieces(events: list, keep: int | None = None) -> list[tuple[list, list]]:
+    """A session's callbacks as its card shows them: runs of (shown, left out after them). A
+    stream pushed for days (a 24/7 channel) has thousands of files and snapshots in one
+    session: the card shows its first and last SESSION_ENDS, and the AROUND callbacks either
+    side of the one at index `keep` (the record the page was opened from), and links the
+    rest."""
+    count = len(events)
+    if count <= 2 * SESSION_ENDS:
+        return [(events, [])]
+    shown = set(range(SESSION_ENDS)) | set(range(count - SESSION_ENDS, count))
+    if keep is not None:
+        shown |= set(range(max(0, keep - AROUND), min(count, keep + AROUND + 1)))
+    pieces, start = [], 0
+    while start < count:
+        gap = start
+        while gap < count and gap in shown:
+            gap += 1
+        end = gap
+        while end < count and end not in shown:
+            end += 1
+        pieces.append((events[start:gap], events[gap:end]))
+        start = end
+    return pieces
 
 
 def _between_link(app: str, stream: str, between: list) -> dict | None:
@@ -601,33 +641,37 @@ def _timeline_page(request, app: str, stream: str, *, by_query: bool = False):
         )
         pushes_compare(timeline, pushes)
     zone = timezone.get_current_timezone()
+    # ?record=<id> (a record's page): its session, marked, with the record shown and marked;
     # ?at=<time> (a push parameter's search): the page of the session around that time, marked
-    focus = _session_at(timeline.sessions, request.GET.get("at"))
+    focus, kept = _session_of(timeline.sessions, request.GET.get("record"))
+    if focus is None:
+        focus = _session_at(timeline.sessions, request.GET.get("at"))
     number = request.GET.get("page")
     if focus is not None and not number:
         number = timeline.sessions.index(focus) // SESSIONS_PER_PAGE + 1
     page = Paginator(timeline.sessions, SESSIONS_PER_PAGE).get_page(number)
-    ends = {id(s): _session_ends(s.events) for s in page.object_list}
-    whole = page_rows([e for first, _, last in ends.values() for e in (*first, *last)])
-
-    def rows(events):
-        return [_row(whole[e.pk], zone) for e in events if e.pk in whole]
-
-    sessions = []
-    for s in page.object_list:  # each session's rows in time order
-        first, between, last = ends[id(s)]
-        sessions.append(
-            {
-                "session": s,
-                "rows": rows(first),
-                "between": len(between),
-                "between_link": _between_link(app, stream, between),
-                "last_rows": rows(last),
-                "focus": s is focus,
-            }
-        )
+    pieces = {
+        id(s): _session_pieces(s.events, kept if s is focus else None) for s in page.object_list
+    }
+    whole = page_rows([e for runs in pieces.values() for shown, _ in runs for e in shown])
+    sessions = [
+        {
+            "session": s,
+            "pieces": [
+                {
+                    "rows": [_row(whole[e.pk], zone) for e in shown if e.pk in whole],
+                    "between": len(between),
+                    "between_link": _between_link(app, stream, between),
+                }
+                for shown, between in pieces[id(s)]
+            ],
+            "focus": s is focus,
+        }
+        for s in page.object_list  # each session's rows in time order
+    ]
     context = {
         "timeline": timeline,
+        "focus_record": focus.events[kept].pk if kept is not None else None,
         "pushes_checked_until": pushes_checked_until(),
         "page": page,
         "sessions": sessions,

@@ -309,6 +309,34 @@ def test_a_session_of_thousands_shows_its_ends_and_links_the_rest(client, viewer
     assert set(every[10:-10]) <= listed <= set(every)
 
 
+def test_a_record_opens_its_streams_timeline_at_itself(client, viewer, archived):
+    """From a record's page, "This stream's timeline" opens at that record: its session's page
+    (over a window that holds it), the record shown with five either side even in the middle
+    of a long session, and marked."""
+    streaming = Domain.objects.get(name=TEAM_DOMAIN)
+    start = timezone.now().replace(microsecond=0) - dt.timedelta(days=20)
+    every = [start + dt.timedelta(minutes=10 * n) for n in range(45)]
+    records = archive(streaming, *(("success", t) for t in every), stream="channel-old")
+    # newer sessions of the same stream, so that the record's is not on the first page
+    for day in range(25):
+        later = start + dt.timedelta(days=1, hours=12 * day)
+        archive(streaming, ("success", later), stream="channel-old")
+    middle = records[22]
+    client.force_login(viewer)
+    page = client.get(f"/records/{middle.id}/").content.decode()
+    link = re.search(r'href="([^"]+)">This stream', page).group(1).replace("&amp;", "&")
+    assert "window=30d" in link and link.endswith("#focus-record")
+    response = client.get(link.split("#")[0])
+    body = response.content.decode()
+    assert response.context["page"].number == 2  # 26 sessions, 20 a page: the oldest is on 2
+    marked = r'<tbody class="record focus" id="focus-record"[^>]*data-record="(\d+)"'
+    assert re.findall(marked, body) == [str(middle.id)]
+    shown = [dt.datetime.fromisoformat(t) for t in re.findall(r'<time datetime="([^"]+)"', body)]
+    assert shown[-31:] == every[:10] + every[17:28] + every[-10:]  # the oldest session: last
+    assert body.count('<tbody class="between">') == 2
+    assert body.count("… 7 more callbacks of this session") == 2
+
+
 def test_a_push_whose_callback_never_came_is_found_from_the_push_history(client, viewer, archived):
     """Every push of Live's push history has its publish callback in the archive — until one
     is lost: then the timeline shows that push as a session of its own, marked."""
