@@ -14,7 +14,7 @@ import json
 import math
 import random
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from django.db import connections, transaction
 from django.utils import timezone
@@ -76,7 +76,7 @@ _FAILURES = [
     ("connection refused", ""),
     ("HTTP 502 Bad Gateway", "<html><body><h1>502 Bad Gateway</h1></body></html>"),
     ("HTTP 401 Unauthorized", '{"error":"invalid ALI-LIVE-SIGNATURE"}'),
-    ("dns resolve failed: no such host hooks.example-shop.com", ""),
+    ("dns resolve failed: no such host {host}", ""),  # the receiver's own host
     ("ssl handshake failed: certificate verify failed", ""),
 ]
 
@@ -145,8 +145,6 @@ def _content(
 def _header(rng: random.Random, url: str, config: SandboxRecordConfig, when: dt.datetime) -> str:
     headers = {"Content-Type": "application/json", "User-Agent": "Alibaba-Cloud-Live/1.0"}
     if config.notify_req_auth and config.notify_auth_key:
-        from urllib.parse import urlsplit
-
         ts = str(int(when.timestamp()))
         host = urlsplit(url).hostname or ""
         sign = hashlib.md5(f"{host}|{ts}|{config.notify_auth_key}".encode()).hexdigest()  # noqa: S324
@@ -189,7 +187,7 @@ def generate(
         if failed and domain.failure_cause:
             description, response = domain.failure_cause, ""
         elif failed:
-            description, response = rng.choice(_FAILURES)
+            description, response = _failure(rng, config.notify_url)
             if rng.random() < 0.1:
                 response = rng.choice(_HOSTILE_RESPONSES)
         else:
@@ -330,10 +328,16 @@ def mapped(domain: SandboxDomain) -> list[tuple[str, str]]:
     return [(name, kind) for name, kind in pairs if name in names]
 
 
-def _outcome(rng: random.Random, domain: SandboxDomain) -> tuple[str, str, str]:
+def _failure(rng: random.Random, url: str) -> tuple[str, str]:
+    """(description, response) of one failed delivery to `url`."""
+    description, response = rng.choice(_FAILURES)
+    return description.replace("{host}", urlsplit(url).hostname or url), response
+
+
+def _outcome(rng: random.Random, domain: SandboxDomain, url: str) -> tuple[str, str, str]:
     """(result, description, response) of one delivery."""
     if rng.random() * 100 < domain.failure_percent:
-        return "failed", domain.failure_cause or rng.choice(_FAILURES)[0], ""
+        return "failed", domain.failure_cause or _failure(rng, url)[0], ""
     return "success", "success", rng.choice(_SUCCESS_RESPONSES)
 
 
@@ -357,7 +361,7 @@ def generate_streams(
         for action, when in events:
             if not start <= when < end:
                 continue
-            result, description, response = _outcome(rng, domain)
+            result, description, response = _outcome(rng, domain, config.notify_url)
             content = {"action": action, "app": domain.name, **session.params}
             content["time"] = int(when.timestamp())
             records.append(
@@ -404,7 +408,7 @@ def generate_session_recordings(
         for kind, when in events:
             if not start <= when < end:
                 continue
-            result, description, response = _outcome(rng, domain)
+            result, description, response = _outcome(rng, domain, config.notify_url)
             content = _content(
                 rng, domain.name, session.app, session.stream, kind, when, push_args=pushed
             )

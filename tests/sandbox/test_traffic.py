@@ -102,3 +102,28 @@ def test_a_stream_is_never_pushed_twice_at_once_nor_named_as_the_background_traf
         for before, after in zip(pushes, pushes[1:], strict=False):
             # the file (up to about three minutes after the end) comes before the next publish
             assert before.ended + dt.timedelta(minutes=4) < after.began
+
+
+def test_a_failed_dns_lookup_names_the_receivers_own_host(seeded):
+    """The demo's DNS failures once all named hooks.example-shop.com, on every team's domain."""
+    import random
+    from urllib.parse import urlsplit
+
+    from dashboard.sandbox import traffic
+    from dashboard.sandbox.models import SandboxRecordConfig, SandboxStreamConfig
+
+    end = timezone.now()
+    dns = []
+    for domain in SandboxDomain.objects.filter(failure_percent__gt=0):
+        record = SandboxRecordConfig.objects.filter(domain=domain).first()
+        stream = SandboxStreamConfig.objects.filter(domain=domain).first()
+        rows = []
+        if record:
+            start = end - dt.timedelta(hours=1)
+            rows += traffic.generate(domain, record, start, end, rng=random.Random(1), count=2000)
+        if stream:
+            rows += traffic.generate_streams(domain, stream, end - dt.timedelta(days=7), end)
+        dns += [r for r in rows if r.description.startswith("dns resolve failed")]
+    assert len({r.domain_name for r in dns}) >= 3
+    for row in dns:
+        assert row.description.endswith(f"no such host {urlsplit(row.notify_url).hostname}")
