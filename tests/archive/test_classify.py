@@ -53,7 +53,8 @@ def test_failure_class(description, response, expected, status):
 
 
 def test_every_failure_the_sandbox_seeds_is_classified_as_intended():
-    seeded = {description for description, _ in _FAILURES}
+    # as sent to the demo's first receiver (a DNS failure names the receiver's host)
+    seeded = {d.replace("{host}", "hooks.example-shop.com") for d, _ in _FAILURES}
     covered = {description for description, *_ in CASES}
     assert seeded <= covered, seeded - covered
 
