@@ -157,6 +157,9 @@
   } else {
     init();
   }
+  // Back, Forward and reload give the fields their earlier values after the page is parsed
+  // (or the page itself back from the cache): show what those values choose.
+  window.addEventListener("pageshow", function () { init(); });
 })();
 
 // A record opened (its details) stays open when the results are swapped for new ones that

@@ -247,6 +247,15 @@ def test_the_alert_form_shows_only_what_applies_and_fits_a_phone(watched, live_s
     )
     choose(page, "#id_scope", "team", shown=["#id_team"], hidden=["#id_domain_name"])
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    # Back gives the form its choices again: the fields shown are still those they choose
+    # (they were the defaults' once: "Silence" chosen, the failure rate's fields shown)
+    page.goto(f"{live_server.url}/alerts/")
+    page.go_back()
+    expect(page.locator("#id_condition")).to_have_value("silence")
+    expect(page.locator("#id_window_minutes")).to_be_visible()
+    expect(page.locator("#id_threshold_percent")).to_be_hidden()
+    expect(page.locator("#id_team")).to_be_visible()
+    expect(page.locator("#id_domain_name")).to_be_hidden()
     assert page.problems == []
 
 
