@@ -420,6 +420,36 @@ def test_a_form_sent_after_the_session_ended_is_put_back_after_signing_in(
     assert not page.problems
 
 
+def test_an_alert_rule_put_back_after_signing_in_shows_its_choices_fields(
+    watched, live_server, people
+):
+    """The alert rule editor's fields follow its choices also when the form is put back after
+    a sign-in (the values come back after the page is read): "Consecutive failures" with the
+    count typed, not the failure rate's fields."""
+    from dashboard.accounts.models import UserSession
+
+    page = watched
+    sign_in(page, live_server, "editor")
+    page.goto(f"{live_server.url}/alerts/new/")
+    page.fill("#id_name", "Shop receiver down")
+    page.select_option("#id_condition", "consecutive")
+    page.fill("#id_consecutive", "7")
+    UserSession.objects.all().delete()  # 30 minutes idle
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
+    sign_in_here = page.locator("main form")
+    sign_in_here.locator("#id_username").fill("editor")
+    sign_in_here.locator("#id_password").fill(PASSWORD)
+    sign_in_here.locator("button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/alerts/new/$"))
+    expect(page.locator("main form .restored")).to_be_visible()
+    expect(page.locator("#id_condition")).to_have_value("consecutive")
+    expect(page.locator("#id_consecutive")).to_be_visible()
+    expect(page.locator("#id_consecutive")).to_have_value("7")
+    expect(page.locator("#id_threshold_percent")).to_be_hidden()
+    assert not page.problems
+
+
 def test_reloading_the_page_that_shows_a_new_token_makes_no_second_one(
     watched, live_server, people
 ):
