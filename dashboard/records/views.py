@@ -130,8 +130,18 @@ def _row(record, zone) -> dict:
         "result_class": "good" if record.notify_result == "success" else "bad",
         "failure": failure_name(record.failure_class, record.http_status) if archived else "",
         "permalink": reverse("record_detail", kwargs={"pk": record.pk}) if archived else "",
-        "timeline": _timeline_url(record.app_name, record.stream_name, record.domain_name),
+        "timeline": _record_timeline_url(record)
+        if archived
+        else _timeline_url(record.app_name, record.stream_name, record.domain_name),
     }
+
+
+def _record_timeline_url(record) -> str:
+    """The stream's timeline opened at `record`: its session, the record shown and marked."""
+    url = _timeline_url(record.app_name, record.stream_name, record.domain_name)
+    if not url:
+        return ""
+    return _timeline_at(url, record.notify_time, record=record.pk) + "#focus-record"
 
 
 def _timeline_url(app: str, stream: str, domain: str = "") -> str:
@@ -277,12 +287,8 @@ def record_detail(request, pk: int):
     state, entry = config_at(record=record)
     refusal = edit_refusal(request.user, record.domain) if record.domain else None
     zone = timezone.get_current_timezone()
-    row = _row(record, zone)
-    if row["timeline"]:  # opened at this record: its session, the record shown and marked
-        at_record = _timeline_at(row["timeline"], record.notify_time, record=record.pk)
-        row["timeline"] = at_record + "#focus-record"
     context = {
-        "row": row,
+        "row": _row(record, zone),
         "record": record,
         "header": _pretty(record.notify_header),
         "config_state": state,
