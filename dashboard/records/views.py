@@ -565,6 +565,31 @@ def _session_at(sessions, at: str | None):
     )
 
 
+def _record_not_shown(request, timeline, app: str, stream: str, kept) -> dict | None:
+    """The record the page was opened at (?record=), when it is of this stream but older than
+    the newest LIMIT callbacks the timeline holds: its number, and its hour in the records
+    list."""
+    if kept is not None or not timeline.capped:
+        return None
+    try:
+        pk = int(request.GET.get("record") or "")
+    except ValueError:
+        return None
+    record = record_get(pk=pk) if 0 < pk < 2**63 else None
+    if record is None or (record.app_name, record.stream_name) != (app, stream):
+        return None
+    around = dt.timedelta(minutes=30)
+    query = {
+        "domain": record.domain_name,
+        "app": app,
+        "stream": stream,
+        "window": "custom",
+        "start": (record.notify_time - around).astimezone(dt.UTC).isoformat(),
+        "end": (record.notify_time + around).astimezone(dt.UTC).isoformat(),
+    }
+    return {"pk": record.pk, "url": reverse("records") + "?" + urlencode(query)}
+
+
 def _session_pieces(events: list, keep: int | None = None) -> list[tuple[list, list]]:
     """A session's callbacks as its card shows them: runs of (shown, left out after them). A
     stream pushed for days (a 24/7 channel) has thousands of files and snapshots in one
@@ -678,6 +703,7 @@ def _timeline_page(request, app: str, stream: str, *, by_query: bool = False):
     context = {
         "timeline": timeline,
         "focus_record": focus.events[kept].pk if kept is not None else None,
+        "record_not_shown": _record_not_shown(request, timeline, app, stream, kept),
         "pushes_checked_until": pushes_checked_until(),
         "page": page,
         "sessions": sessions,

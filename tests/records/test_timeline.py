@@ -342,6 +342,33 @@ def test_a_record_opens_its_streams_timeline_at_itself(client, viewer, archived)
     assert body.count("… 7 more callbacks of this session") == 2
 
 
+def test_a_record_older_than_the_callbacks_shown_is_said_and_linked(client, viewer, archived):
+    """A busy stream holds more than the 5,000 callbacks a timeline reads in the window: opened
+    at an older record, the page says so and links that record's hour in the records list,
+    rather than open silently somewhere else."""
+    streaming = Domain.objects.get(name=TEAM_DOMAIN)
+    start = timezone.now().replace(second=0, microsecond=0) - dt.timedelta(days=4)
+    every = [start + dt.timedelta(minutes=n) for n in range(5_010)]
+    oldest = archive(streaming, *(("success", t) for t in every), stream="busy-cam")[0]
+    client.force_login(viewer)
+    page = client.get(f"/records/{oldest.id}/").content.decode()
+    link = re.search(r'href="([^"]+)">This stream', page).group(1).replace("&amp;", "&")
+    body = client.get(link.split("#")[0]).content.decode()
+    assert 'id="focus-record"' not in body
+    note = re.search(r'id="record-not-shown">(.*?)</p>', body, re.S).group(1)
+    assert f"Record #{oldest.id}, which this page was opened at, is older" in note
+    hour = re.search(r'href="([^"]+)"', note).group(1).replace("&amp;", "&")
+    listed = client.get(hour).context["rows"]
+    assert oldest.id in {row["record"].pk for row in listed}
+    # a record that is shown, or of another stream, says nothing
+    assert (
+        "record-not-shown"
+        not in client.get(
+            link.split("#")[0].replace(f"record={oldest.id}", "record=1")
+        ).content.decode()
+    )
+
+
 def test_a_push_whose_callback_never_came_is_found_from_the_push_history(client, viewer, archived):
     """Every push of Live's push history has its publish callback in the archive — until one
     is lost: then the timeline shows that push as a session of its own, marked."""
