@@ -230,7 +230,7 @@ def records_view(request):
             # the ingest domains whose push history tells this domain's pushes
             through = family_ingest_domains(filters["domain"])
             context["pushed_through"] = through
-            context["through_others"] = through != [filters["domain"]]
+            context["through_others"] = filters["domain"] not in through
     else:
         try:
             with bounded_search(request.user, filters):

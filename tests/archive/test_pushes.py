@@ -372,6 +372,26 @@ def test_a_streaming_domains_pushes_that_never_came_are_its_ingest_domains(
     assert "no ingest domain is mapped to live.fitclass.cn" in unmapped
 
 
+def test_an_ingest_domains_pushes_that_never_came_are_its_own(client, viewer, archived):
+    """Two ingest domains may feed one streaming domain: each lists its own pushes, the
+    streaming domain those of both."""
+    from dashboard.domains.models import Domain
+    from tests.conftest import TEAM_DOMAIN
+
+    other = Domain.objects.get(name="ingest.sportsnow.tv")
+    other.mapped.add(Domain.objects.get(name=TEAM_DOMAIN))  # as a sync would read it
+    client.force_login(viewer)
+    query = {"status": "missing", "window": "7d"}
+
+    def listed(domain):
+        rows = client.get("/records/", {**query, "domain": domain}).context["missing_rows"]
+        return {push.domain.name for push, _ in rows}
+
+    assert listed(INGEST) == {INGEST}
+    assert listed(other.name) == {other.name}
+    assert listed(TEAM_DOMAIN) == {INGEST, other.name}
+
+
 @pytest.mark.parametrize(
     ("extra", "field", "message"),
     [
