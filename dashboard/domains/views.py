@@ -45,7 +45,7 @@ from .filters import DomainFilter
 from .forms import RollbackForm, generate_auth_key
 from .kinds import FIELD_LABELS, URL_FIELDS, kinds_for
 from .models import Domain, SyncRun
-from .selectors import domain_get
+from .selectors import domain_get, family_ingest_domains
 from .tasks import sync_all_domains
 
 PAGE_SIZE = 25
@@ -149,12 +149,18 @@ def _archive_state(until, now) -> str:
 
 
 def _missing_pushes(domain) -> int | None:
-    """An ingest domain's pushes of the last 7 days whose callbacks never came."""
-    if domain.domain_type != Domain.Type.INGEST:
+    """The domain's pushes of the last 7 days whose callbacks never came: an ingest domain's
+    own, a streaming domain's through the ingest domains mapped to it (None: it has none)."""
+    if domain.domain_type == Domain.Type.INGEST:
+        ids = [domain.pk]
+    else:
+        through = family_ingest_domains(domain.name)
+        ids = list(Domain.objects.filter(name__in=through).values_list("pk", flat=True))
+    if not ids:
         return None
     now = timezone.now()
-    counts = missing_counts(domain_ids=[domain.pk], start=now - periods.SPANS["7d"], end=now)
-    return counts.get(domain.pk, 0)
+    counts = missing_counts(domain_ids=ids, start=now - periods.SPANS["7d"], end=now)
+    return sum(counts.values())
 
 
 def domain_detail(request, name: str):

@@ -426,8 +426,12 @@ def test_the_ingest_domain_page_counts_its_pushes_with_callbacks_missing(client,
     assert "status=missing" in body
     quiet = client.get(f"/domains/{UNCONFIGURED}/").content.decode()
     assert "has the stream callbacks it should have" in quiet
+    # the streaming domain it feeds: the same pushes (support opens the domain they know)
     streaming = client.get("/domains/live.example-shop.com/").content.decode()
-    assert 'id="missing-pushes"' not in streaming
+    assert f"{n} pushes in the last 7 days have callbacks that never came" in streaming
+    # a streaming domain no ingest domain is mapped to has no push history: no claim
+    unmapped = client.get("/domains/live.fitclass.cn/").content.decode()
+    assert 'id="missing-pushes"' not in unmapped
 
 
 def test_never_came_by_type_lists_only_the_pushes_missing_that_callback(client, viewer, archived):
