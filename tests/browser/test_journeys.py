@@ -381,6 +381,14 @@ def test_back_to_a_sent_rule_form_and_save_again(watched, live_server, people):
     assert not page.problems
 
 
+def sign_in_again(page, username: str) -> None:
+    """On the sign-in page a form sent after the session ended led to: sign in there."""
+    here = page.locator("main form")
+    here.locator("#id_username").fill(username)
+    here.locator("#id_password").fill(PASSWORD)
+    here.locator("button[type=submit]").click()
+
+
 def test_a_form_sent_after_the_session_ended_is_put_back_after_signing_in(
     watched, live_server, people
 ):
@@ -402,10 +410,7 @@ def test_a_form_sent_after_the_session_ended_is_put_back_after_signing_in(
     expect(page.locator("#kept-note")).to_contain_text("what you typed is put back")
     kept = page.evaluate("JSON.stringify(sessionStorage)")
     assert "after-lunch" in kept and "Typed1n5ecretKey0" not in kept
-    sign_in_here = page.locator("main form")
-    sign_in_here.locator("#id_username").fill("editor")
-    sign_in_here.locator("#id_password").fill(PASSWORD)
-    sign_in_here.locator("button[type=submit]").click()
+    sign_in_again(page, "editor")
     expect(page).to_have_url(re.compile(rf"/domains/{re.escape(TEAM_DOMAIN)}/record/edit/$"))
     expect(page.locator("#id_notify_url")).to_have_value("https://editor.example.com/after-lunch")
     expect(page.locator("main form .restored")).to_contain_text("Nothing of it is saved yet")
@@ -437,10 +442,7 @@ def test_an_alert_rule_put_back_after_signing_in_shows_its_choices_fields(
     UserSession.objects.all().delete()  # 30 minutes idle
     page.locator("main form button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
-    sign_in_here = page.locator("main form")
-    sign_in_here.locator("#id_username").fill("editor")
-    sign_in_here.locator("#id_password").fill(PASSWORD)
-    sign_in_here.locator("button[type=submit]").click()
+    sign_in_again(page, "editor")
     expect(page).to_have_url(re.compile(r"/alerts/new/$"))
     expect(page.locator("main form .restored")).to_be_visible()
     expect(page.locator("#id_condition")).to_have_value("consecutive")
