@@ -21,7 +21,7 @@ from psycopg.types.datetime import TimestamptzLoader
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.selectors import config_state_at
 from dashboard.domains.models import Domain
-from dashboard.domains.selectors import domain_family, family_ingest_domains
+from dashboard.domains.selectors import domain_family
 from dashboard.ops.budget import heavy_search, time_limit
 from dashboard.periods import TOTALS, spans
 
@@ -805,17 +805,17 @@ def pushes_checked_until() -> dt.datetime | None:
     return min(checked) if checked and all(checked) else None
 
 
-def missing_callbacks(*, filters: dict) -> QuerySet[PushedSession]:
+def missing_callbacks(
+    *, filters: dict, domains: list[str] | None = None
+) -> QuerySet[PushedSession]:
     """Pushes with expected callbacks that never came, newest first, under the explorer's
-    domain, name, app, stream and window filters. An ingest domain's pushes are its own; a
-    streaming domain's come in through the ingest domains mapped to it, whose push history
-    tells them."""
+    name, app, stream and window filters, of `domains` (None: of every domain) — for a
+    domain, those whose push history tells its pushes (`push_history_domains`)."""
     rows = PushedSession.objects.exclude(missing="").filter(
         publish_time__gte=filters["start"], publish_time__lt=filters["end"]
     )
-    if name := filters.get("domain"):
-        through = family_ingest_domains(name)
-        rows = rows.filter(domain__name__in=[name] if name in through else through)
+    if domains is not None:
+        rows = rows.filter(domain__name__in=domains)
     if filters.get("app"):
         rows = rows.filter(app_name=filters["app"])
     if filters.get("stream"):

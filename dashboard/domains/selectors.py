@@ -55,6 +55,13 @@ def family_ingest_domains(name: str) -> list[str]:
     )
 
 
+def push_history_domains(name: str) -> list[str]:
+    """The domains whose push history tells `name`'s pushes: an ingest domain itself, a
+    streaming domain the ingest domains mapped to it ([] for one no ingest domain feeds)."""
+    through = family_ingest_domains(name)
+    return [name] if name in through else through
+
+
 def domain_families(names) -> list[list[str]]:
     """`names` grouped into families, each whole (sorted, as `domain_family` gives it, with the
     domains that join them even when not among `names`; the families by their first name)."""

@@ -45,7 +45,7 @@ from .filters import DomainFilter
 from .forms import RollbackForm, generate_auth_key
 from .kinds import FIELD_LABELS, URL_FIELDS, kinds_for
 from .models import Domain, SyncRun
-from .selectors import domain_get, family_ingest_domains
+from .selectors import domain_get, push_history_domains
 from .tasks import sync_all_domains
 
 PAGE_SIZE = 25
@@ -151,11 +151,8 @@ def _archive_state(until, now) -> str:
 def _missing_pushes(domain) -> int | None:
     """The domain's pushes of the last 7 days whose callbacks never came: an ingest domain's
     own, a streaming domain's through the ingest domains mapped to it (None: it has none)."""
-    if domain.domain_type == Domain.Type.INGEST:
-        ids = [domain.pk]
-    else:
-        through = family_ingest_domains(domain.name)
-        ids = list(Domain.objects.filter(name__in=through).values_list("pk", flat=True))
+    names = push_history_domains(domain.name)
+    ids = list(Domain.objects.filter(name__in=names).values_list("pk", flat=True))
     if not ids:
         return None
     now = timezone.now()

@@ -47,7 +47,7 @@ from dashboard.domains.selectors import (
     callback_domain_names,
     domain_families,
     domain_get,
-    family_ingest_domains,
+    push_history_domains,
 )
 from dashboard.failures import UpstreamError
 from dashboard.htmx import render_page, vary_on_htmx, wants_fragment
@@ -161,9 +161,8 @@ def _timeline_url(app: str, stream: str, domain: str = "") -> str:
 def _timeline_at(url: str, moment: dt.datetime, **focus) -> str:
     """A timeline's `url` over the shortest window that holds `moment`, with `focus` (the
     session or the record to open it at)."""
-    shortest_first = sorted(TIMELINE_WINDOWS, key=periods.SPANS.get)
     age = timezone.now() - moment
-    window = next((w for w in shortest_first if periods.SPANS[w] > age), "90d")
+    window = next((w for w in _WINDOWS_SHORTEST_FIRST if periods.SPANS[w] > age), "90d")
     joined = "&" if "?" in url else "?"  # a name with a slash: the page by query
     return url + joined + urlencode({"window": window, **focus})
 
@@ -216,7 +215,10 @@ def records_view(request):
             context["total"] = page.total_num
         upstream_ms = (time.perf_counter() - t0) * 1000
     elif filters.get("status") == MISSING:
-        page = page_of(request, missing_callbacks(filters=filters), filters["size"], errors_to=form)
+        # a domain's pushes: its own (ingest), or its ingest domains' (streaming)
+        pushed = push_history_domains(filters["domain"]) if filters["domain"] else None
+        rows = missing_callbacks(filters=filters, domains=pushed)
+        page = page_of(request, rows, filters["size"], errors_to=form)
         if page is None:
             return render_page(request, "records/list.html", "results", context, status=400)
         context["page"] = page
@@ -226,11 +228,9 @@ def records_view(request):
         ]
         context["total"] = page.paginator.count
         context["pushes_checked_until"] = pushes_checked_until()
-        if filters["domain"]:
-            # the ingest domains whose push history tells this domain's pushes
-            through = family_ingest_domains(filters["domain"])
-            context["pushed_through"] = through
-            context["through_others"] = filters["domain"] not in through
+        if pushed is not None:
+            context["pushed_through"] = pushed
+            context["through_others"] = pushed != [filters["domain"]]
     else:
         try:
             with bounded_search(request.user, filters):
@@ -533,17 +533,23 @@ def overview(request):
 
 # The timeline's windows, in the periods' one vocabulary; the first is the default.
 TIMELINE_WINDOWS = ("7d", "24h", "30d", "90d")
+_WINDOWS_SHORTEST_FIRST = sorted(TIMELINE_WINDOWS, key=periods.SPANS.get)
 SESSIONS_PER_PAGE = 20
 SESSION_ENDS = 10
 AROUND = 5
 
 
-def _session_of(sessions, record: str | None):
-    """(the session holding the record of id `record`, its index there), or (None, None)."""
+def _record_param(request) -> int | None:
+    """?record=: the id of the record a timeline is opened at (None: none, or no id)."""
     try:
-        pk = int(record or "")
+        pk = int(request.GET.get("record") or "")
     except ValueError:
-        return None, None
+        return None
+    return pk if 0 < pk < 2**63 else None
+
+
+def _session_of(sessions, pk: int | None):
+    """(the session holding the record of id `pk`, its index there), or (None, None)."""
     for session in sessions:
         for index, event in enumerate(session.events):
             if event.pk == pk:
@@ -565,29 +571,21 @@ def _session_at(sessions, at: str | None):
     )
 
 
-def _record_not_shown(request, timeline, app: str, stream: str, kept) -> dict | None:
+def _record_not_shown(pk: int | None, timeline, app: str, stream: str, kept) -> dict | None:
     """The record the page was opened at (?record=), when it is of this stream but older than
     the newest LIMIT callbacks the timeline holds: its number, and its hour in the records
     list."""
-    if kept is not None or not timeline.capped:
+    if pk is None or kept is not None or not timeline.capped:
         return None
-    try:
-        pk = int(request.GET.get("record") or "")
-    except ValueError:
-        return None
-    record = record_get(pk=pk) if 0 < pk < 2**63 else None
+    record = record_get(pk=pk)
     if record is None or (record.app_name, record.stream_name) != (app, stream):
         return None
     around = dt.timedelta(minutes=30)
-    query = {
-        "domain": record.domain_name,
-        "app": app,
-        "stream": stream,
-        "window": "custom",
-        "start": (record.notify_time - around).astimezone(dt.UTC).isoformat(),
-        "end": (record.notify_time + around).astimezone(dt.UTC).isoformat(),
+    start, end = record.notify_time - around, record.notify_time + around
+    return {
+        "pk": record.pk,
+        "url": _stream_records_url(record.domain_name, app, stream, start, end),
     }
-    return {"pk": record.pk, "url": reverse("records") + "?" + urlencode(query)}
 
 
 def _session_pieces(events: list, keep: int | None = None) -> list[tuple[list, list]]:
@@ -623,16 +621,21 @@ def _between_link(app: str, stream: str, between: list) -> dict | None:
     domain = Counter(e.domain_name for e in between).most_common(1)[0][0]
     start = between[0].notify_time.replace(second=0, microsecond=0)
     end = between[-1].notify_time.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    return {"domain": domain, "url": _stream_records_url(domain, app, stream, start, end)}
+
+
+def _stream_records_url(domain: str, app: str, stream: str, start, end) -> str:
+    """The records list of one stream on one domain over [start, end) (given with their
+    offset: the records page shows them in the reader's own zone)."""
     query = {
         "domain": domain,
         "app": app,
         "stream": stream,
         "window": "custom",
-        # with their offset: the records page shows them in the reader's own zone
         "start": start.astimezone(dt.UTC).isoformat(),
         "end": end.astimezone(dt.UTC).isoformat(),
     }
-    return {"domain": domain, "url": reverse("records") + "?" + urlencode(query)}
+    return reverse("records") + "?" + urlencode(query)
 
 
 @require_GET
@@ -674,7 +677,8 @@ def _timeline_page(request, app: str, stream: str, *, by_query: bool = False):
     zone = timezone.get_current_timezone()
     # ?record=<id> (a record's page): its session, marked, with the record shown and marked;
     # ?at=<time> (a push parameter's search): the page of the session around that time, marked
-    focus, kept = _session_of(timeline.sessions, request.GET.get("record"))
+    opened_at = _record_param(request)
+    focus, kept = _session_of(timeline.sessions, opened_at)
     if focus is None:
         focus = _session_at(timeline.sessions, request.GET.get("at"))
     number = request.GET.get("page")
@@ -703,7 +707,7 @@ def _timeline_page(request, app: str, stream: str, *, by_query: bool = False):
     context = {
         "timeline": timeline,
         "focus_record": focus.events[kept].pk if kept is not None else None,
-        "record_not_shown": _record_not_shown(request, timeline, app, stream, kept),
+        "record_not_shown": _record_not_shown(opened_at, timeline, app, stream, kept),
         "pushes_checked_until": pushes_checked_until(),
         "page": page,
         "sessions": sessions,
