@@ -269,3 +269,28 @@ def test_csrf_is_enforced_on_state_changing_requests(people):
         headers={"HX-Request": "true", "X-CSRFToken": token},
     )
     assert response.status_code == 302
+
+
+POSTED = sorted(name for name, (method, *_rest) in EXPECTATIONS.items() if method == "post")
+
+
+@pytest.mark.parametrize("name", POSTED)
+def test_opening_a_form_address_goes_to_the_page_of_its_form(client, people, name):
+    """A refused form (or one sent without JavaScript) leaves its POST address in the address
+    bar; Enter there, the history or a bookmark then GETs it. The user lands on the form's own
+    page, not on Chromium's "This page isn't working" (an empty 405), and nothing is done."""
+    from dashboard.audit.models import AuditEntry
+
+    _method, kwargs, _allowed, _ok = EXPECTATIONS[name]
+    kwargs = {k: _resolve(k, v, people, "lead") for k, v in kwargs.items()}
+    url = reverse(name, kwargs=kwargs)
+    client.force_login(people["lead"])
+    audited = AuditEntry.objects.count()
+    response = client.get(url, follow=True)
+    assert response.redirect_chain, f"GET {url} answered {response.status_code}"
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] != url
+    assert AuditEntry.objects.count() == audited
+    refused = client.put(url)
+    assert refused.status_code == 405 and b"form's submission" in refused.content
+    assert "POST" in refused["Allow"]

@@ -17,13 +17,14 @@ from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from dashboard.access import ask_a_lead, grant_refusal, require_perm
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.selectors import last_change_of
 from dashboard.forms import held, resent_over
 from dashboard.htmx import wants_fragment
+from dashboard.posting import post_only
 
 from . import sso
 from .forms import GroupMappingForm, NewPersonForm, PersonForm
@@ -140,7 +141,7 @@ def sso_callback(request):
     return redirect(wanted or resolve_url(settings.LOGIN_REDIRECT_URL))
 
 
-@require_POST
+@post_only("account")
 def account_sso_link(request):
     """Someone with a local account moves it to their directory login: off to the provider,
     remembering (in this session only) whose account the answer links."""
@@ -249,9 +250,15 @@ def _to_provider(request, there: str, *, heading: str, text: str):
 
 
 @login_not_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def sign_out(request):
-    return _signed_out(request)
+    """POST signs out. Opening the address (typed, or from the history) asks first: signing
+    out on a GET would let any page sign its visitors out."""
+    if request.method == "POST":
+        return _signed_out(request)
+    if not request.user.is_authenticated:
+        return redirect("login")
+    return render(request, "registration/sign_out.html")
 
 
 def _require_people_admin(user) -> None:
@@ -358,7 +365,7 @@ def _held_since(request, heading: str, change, differences, restart: str) -> dic
     )
 
 
-@require_POST
+@post_only("person_edit", "user_id")
 def person_release_sso(request, user_id: int):
     """Free the person's directory login (People › person › Release the directory login), so
     it can be linked to the local account its person had; this account is turned off."""
@@ -543,7 +550,7 @@ def account(request):
     return render(request, "accounts/account.html", context, status=status)
 
 
-@require_POST
+@post_only("account")
 def account_sign_out_everywhere(request):
     sign_out_everywhere(user=request.user, client_ip=client_ip(request))
     messages.info(request, _("You are signed out everywhere, here too."))

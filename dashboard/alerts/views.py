@@ -9,12 +9,13 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from dashboard.access import can_create_rules, can_edit_rule
 from dashboard.accounts.security import client_ip
 from dashboard.domains.selectors import callback_domain_names
 from dashboard.forms import VersionForm, held, resent_over
+from dashboard.posting import post_only
 
 from . import services
 from .forms import AlertRuleForm, DomainMuteForm, MuteForm
@@ -142,7 +143,7 @@ def alert_detail(request, pk: int, mute_form=None, status=200):
     return render(request, "alerts/detail.html", context, status=status)
 
 
-@require_POST
+@post_only("alert_detail", "pk")
 def alert_mute(request, pk: int):
     rule = _posted_rule(request, pk)
     if rule is None:
@@ -160,7 +161,7 @@ def alert_mute(request, pk: int):
     return redirect("alert_detail", pk=rule.pk)
 
 
-@require_POST
+@post_only("alert_detail", "pk")
 def alert_test(request, pk: int):
     rule = _rule(pk)
     _require_edit(request.user, rule)
@@ -239,7 +240,7 @@ def _deleted_meanwhile(request):
     return redirect("alerts")
 
 
-@require_POST
+@post_only("alerts")
 def domain_mute(request):
     form = DomainMuteForm(request.POST, user=request.user)
     if not form.is_valid():

@@ -7,11 +7,12 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from dashboard.access import domains_editable_by
 from dashboard.accounts.security import client_ip
 from dashboard.forms import one_line
+from dashboard.posting import post_only
 
 from .api import api
 from .models import AccessToken
@@ -95,7 +96,7 @@ def tokens(request):
     return render(request, "api/tokens.html", context, status=status)
 
 
-@require_POST
+@post_only("api_tokens")
 def token_revoke_view(request, token_id: int):
     token = get_object_or_404(AccessToken, pk=token_id, user=request.user)
     if token_revoke(token=token, actor=request.user, client_ip=client_ip(request)):

@@ -10,7 +10,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from dashboard.access import ask_a_lead, domains_editable_by
 from dashboard.accounts.roles import is_lead
@@ -18,6 +18,7 @@ from dashboard.domains.models import Domain, Team
 from dashboard.forms import RowsChoiceField
 from dashboard.htmx import render_page
 from dashboard.logs import enqueue_with_request_id
+from dashboard.posting import post_only
 
 from .bulk import bulk_wanted
 from .document import MAX_BYTES, DocumentError, Wanted, dump, export_document, read
@@ -105,7 +106,7 @@ def _plan(request, wanted: list[Wanted], **fields):
     return redirect("config_run", pk=_planned(request, wanted, **fields).pk)
 
 
-@require_POST
+@post_only("configs")
 def configs_plan(request):
     _require_editor(request.user)
     form = DocumentForm(request.POST, request.FILES)
@@ -256,7 +257,7 @@ def _undo(request, run: ConfigRun):
     return redirect("config_run", pk=undo.pk if may_see_run(request.user, undo) else run.pk)
 
 
-@require_POST
+@post_only("config_run", "pk")
 def config_run_action(request, pk: int):
     run = _run(request, pk)
     _require_editor(request.user)

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
 from dashboard import periods
@@ -39,6 +39,7 @@ from dashboard.incidents.selectors import (
 )
 from dashboard.logs import enqueue_with_request_id
 from dashboard.paging import page_of
+from dashboard.posting import post_only
 
 from . import services
 from .filters import DomainFilter
@@ -167,7 +168,7 @@ def domain_detail(request, name: str):
     return render(request, "domains/detail.html", _detail_context(request, domain))
 
 
-@require_POST
+@post_only("domain_detail", "name")
 def domain_refresh_view(request, name: str):
     domain = _domain(name)
     try:
@@ -397,7 +398,7 @@ def config_delete(request, name: str, kind):
     return redirect("domain_detail", name=domain.name)
 
 
-@require_POST
+@post_only("domain_detail", "name")
 def key_reveal(request, name: str, kind):
     domain = _domain(name, kind)
     require_edit(request.user, domain)
@@ -412,7 +413,7 @@ def key_reveal(request, name: str, kind):
     return render(request, "domains/_key.html", {"key": key, "kind": kind, "domain": domain})
 
 
-@require_POST
+@post_only("domain_list")
 def sync_all_start(request):
     require_perm(request.user, "domains.sync_all_domains", _("Only leads can sync every domain."))
     run, new = services.sync_run_start(

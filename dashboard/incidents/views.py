@@ -6,12 +6,12 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from dashboard.access import edit_refusal, require_edit
 from dashboard.accounts.security import client_ip
 from dashboard.htmx import render_page, vary_on_htmx
 from dashboard.paging import page_of
+from dashboard.posting import post_only
 
 from .filters import IncidentFilter
 from .forms import IncidentActionForm, NoteForm
@@ -61,7 +61,7 @@ def incident_detail(request, pk: int):
     return render(request, "incidents/detail.html", _detail(request, incident))
 
 
-@require_POST
+@post_only("incident_detail", "pk")
 def incident_action(request, pk: int):
     incident = _incident(pk)
     require_edit(request.user, incident.domain)  # before anything is read from the form
@@ -85,7 +85,7 @@ def incident_action(request, pk: int):
     return redirect("incident_detail", pk=incident.pk)
 
 
-@require_POST
+@post_only("incident_detail", "pk")
 def incident_note(request, pk: int):
     incident = _incident(pk)
     require_edit(request.user, incident.domain)

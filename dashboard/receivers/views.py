@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from dashboard.access import edit_refusal, editable_domain_names, require_edit
 from dashboard.accounts.security import client_ip
 from dashboard.domains.kinds import kind_named
 from dashboard.domains.selectors import domain_get, upstream_config
 from dashboard.failures import UpstreamError
+from dashboard.posting import post_only
 
 from .forms import SendTestForm, SignatureForm
 from .sender import SendRefused
@@ -20,7 +21,7 @@ from .signature import STALE_AFTER, callback_host, verify
 RESULT = "receivers/_test_result.html"
 
 
-@require_POST
+@post_only("domain_detail", "name")
 def test_send(request, name: str, kind):
     domain = domain_get(name=name)
     context = {"domain": domain, "kind": kind}

@@ -7,7 +7,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from dashboard.access import edit_refusal, require_edit
 from dashboard.accounts.security import client_ip
@@ -16,6 +16,7 @@ from dashboard.domains.kinds import kind_of_record, kinds_for
 from dashboard.domains.models import Domain
 from dashboard.failures import UpstreamError
 from dashboard.htmx import render_page, vary_on_htmx
+from dashboard.posting import post_only
 from dashboard.records.forms import LIVE, RecordsFilterForm
 
 from . import services
@@ -24,7 +25,7 @@ from .models import RedeliveryRun
 from .selectors import redelivered_count, run_attempts
 
 
-@require_POST
+@post_only("record_detail", "pk")
 def record_resend(request, pk: int):
     record = record_get(pk=pk)
     if record is None or record.domain is None:
@@ -157,7 +158,7 @@ def run_detail(request, pk: int):
     return render_page(request, "redelivery/run.html", "progress", context)
 
 
-@require_POST
+@post_only("redelivery_run", "pk")
 def run_action(request, pk: int):
     run = _run(pk)
     require_edit(request.user, run.domain)

@@ -19,6 +19,21 @@ def test_wrong_password_shows_error_and_stays_signed_out(client, viewer):
     assert client.get("/domains/").status_code == 302
 
 
+def test_opening_the_sign_out_address_asks_first_and_signs_out_on_the_answer(client, viewer):
+    """Typing /accounts/logout/ was Chromium's "This page isn't working" (an empty 405). It
+    asks now, and does not sign out on the GET itself (any page could link it)."""
+    client.force_login(viewer)
+    page = client.get(reverse("logout"))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert 'id="sign-out-confirm"' in body and "signed in as <strong>support</strong>" in body
+    assert client.get("/domains/").status_code == 200  # still signed in
+    assert client.post(reverse("logout")).status_code == 302
+    assert client.get("/domains/").status_code == 302
+    # signed out already: to the sign-in page
+    assert client.get(reverse("logout"))["Location"] == reverse("login")
+
+
 def test_right_password_signs_in_and_shows_role(client, viewer):
     response = client.post(
         reverse("login"), {"username": "support", "password": PASSWORD}, follow=True
