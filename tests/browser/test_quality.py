@@ -139,3 +139,27 @@ def test_more_filters_open_under_their_toggle_side_by_side(browser, live_server,
     assert toggle["y"] + toggle["height"] <= kind["y"]  # the toggle above what it opened
     assert kind["y"] == failure["y"] and kind["x"] + kind["width"] < failure["x"]  # one row
     assert kind["width"] < 400  # a filter's width, not the screen's
+
+
+def test_filter_fields_line_up_when_one_has_a_hint_or_an_error(browser, live_server, people):
+    """A search from the top bar adds "App or stream" with a hint under it, and a domain that
+    does not exist gets its error under the box: the row's other inputs stood lower than that
+    one (the row was lined up by its fields' feet). Inputs in a row share their top, and a
+    form's button stands on the inputs' line, not at the foot of a hint."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    sign_in(page, live_server, "lead")
+    page.goto(f"{live_server.url}/search/?q=room")
+    searched = page.get_by_label("App or stream").bounding_box()
+    stream = page.get_by_label("Stream", exact=True).bounding_box()
+    page.goto(f"{live_server.url}/records/?domain=nowhere.example.com")
+    domain = page.locator("#id_domain").bounding_box()
+    result = page.get_by_label("Result").bounding_box()
+    page.goto(f"{live_server.url}/alerts/")
+    until = page.get_by_label("Mute until").bounding_box()
+    mute = page.get_by_role("button", name="Mute domain").bounding_box()
+    context.close()
+    assert searched["y"] == stream["y"]
+    assert domain["y"] == result["y"]
+    # the button's middle within the input's height (not beside the hint under it)
+    assert until["y"] <= mute["y"] + mute["height"] / 2 <= until["y"] + until["height"]
