@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import inspect
+from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest
@@ -61,13 +63,40 @@ api = NinjaAPI(
     description=(
         "Authenticate with a personal access token (Your account › Access tokens): "
         "`Authorization: Bearer lcd_…`. A token sees what its person may see now. Tokens read; "
-        "one made to change configs also plans and applies configs as code (/configs/runs)."
+        "one made to change configs also plans and applies configs as code (/configs/runs). "
+        "A query parameter an endpoint does not take is a 400 that names it."
     ),
     auth=BearerToken(),
     urls_namespace="api",
     openapi_url="/schema",
     docs_url=None,
 )
+
+
+def _known_query_only(view):
+    """A query parameter the endpoint does not take is refused, naming it and the ones it
+    takes: a script that asks for `since=` or `limit=` on /records, which take neither, would
+    otherwise get the default day or page and believe it filtered."""
+    parameters = [name for name in inspect.signature(view).parameters if name != "request"]
+
+    @wraps(view)
+    def checked(request, *args, **kwargs):
+        in_path = request.resolver_match.kwargs if request.resolver_match else {}
+        known = [name for name in parameters if name not in in_path]
+        unknown = sorted(set(request.GET) - set(known))
+        if unknown:
+            raise HttpError(
+                400,
+                f"Unknown query parameter: {', '.join(unknown)}. This endpoint takes: "
+                f"{', '.join(known) if known else 'none'}.",
+            )
+        return view(request, *args, **kwargs)
+
+    return checked
+
+
+# every endpoint, the configs router's too (applied when the URLs are built)
+api.add_decorator(_known_query_only)
 
 
 # --- schemas ---------------------------------------------------------------------------------

@@ -240,6 +240,36 @@ def test_bad_record_queries_say_what_is_wrong(client, viewer, synced, params, sa
     assert says in answer.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("path", "params", "unknown", "takes"),
+    [
+        # the names a script writer reaches for first: the day's default would come back
+        ("/api/v1/records", {"since": "2026-01-01", "domain": TEAM_DOMAIN}, "since", "start"),
+        ("/api/v1/records", {"limit": "500"}, "limit", "size"),  # /incidents says limit
+        ("/api/v1/incidents", {"size": "5", "stat": "open"}, "size, stat", "limit"),
+        ("/api/v1/domains", {"teams": "Shop streaming"}, "teams", "team"),
+        (f"/api/v1/domains/{TEAM_DOMAIN}", {"kind": "record"}, "kind", "none"),
+        ("/api/v1/configs/runs", {"page": "2"}, "page", "limit"),
+    ],
+)
+def test_a_query_parameter_an_endpoint_does_not_take_is_refused_by_name(
+    client, archived, path, params, unknown, takes
+):
+    """`/records?since=…` answered the last 24 hours, `?limit=500` a page of 50: a script
+    could not tell its filter was never read. Now a 400 names the parameter and what the
+    endpoint takes (its path's own names are not among them)."""
+    user = make_user("reader", VIEWER)
+    _t, secret = token_create(user=user, name="t", days=7)
+    answer = client.get(path, params, **bearer(secret))
+    assert answer.status_code == 400
+    detail = answer.json()["detail"]
+    assert detail.startswith(f"Unknown query parameter: {unknown}. This endpoint takes: ")
+    assert takes in detail.split("takes: ")[1] and "name" not in detail.split("takes: ")[1]
+    # the same query with only what it takes is answered
+    known = {k: v for k, v in params.items() if k not in unknown.split(", ")}
+    assert client.get(path, known, **bearer(secret)).status_code == 200
+
+
 def test_incidents_and_a_timeline(client, archived):
     user = make_user("reader", VIEWER)
     _t, secret = token_create(user=user, name="t", days=7)
