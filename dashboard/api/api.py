@@ -64,7 +64,7 @@ api = NinjaAPI(
         "Authenticate with a personal access token (Your account › Access tokens): "
         "`Authorization: Bearer lcd_…`. A token sees what its person may see now. Tokens read; "
         "one made to change configs also plans and applies configs as code (/configs/runs). "
-        "A query parameter an endpoint does not take is a 400 that names it."
+        "A query parameter an endpoint does not take, or one given twice, is a 400 that names it."
     ),
     auth=BearerToken(),
     urls_namespace="api",
@@ -76,7 +76,7 @@ api = NinjaAPI(
 def _known_query_only(view):
     """A query parameter the endpoint does not take is refused, naming it and the ones it
     takes: a script that asks for `since=` or `limit=` on /records, which take neither, would
-    otherwise get the default day or page and believe it filtered."""
+    otherwise get the default day or page and believe it filtered. So is one given twice."""
     parameters = [name for name in inspect.signature(view).parameters if name != "request"]
 
     @wraps(view)
@@ -89,6 +89,11 @@ def _known_query_only(view):
                 400,
                 f"Unknown query parameter: {', '.join(unknown)}. This endpoint takes: "
                 f"{', '.join(known) if known else 'none'}.",
+            )
+        repeated = sorted(name for name in request.GET if len(request.GET.getlist(name)) > 1)
+        if repeated:  # the last one would be read alone: `domain=a&domain=b` is not both
+            raise HttpError(
+                400, f"Given more than once: {', '.join(repeated)}. Each takes one value."
             )
         return view(request, *args, **kwargs)
 

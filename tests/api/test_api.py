@@ -18,7 +18,7 @@ from dashboard.archive.models import ArchivedRecord
 from dashboard.audit.models import AuditEntry
 from dashboard.domains.models import Domain
 from dashboard.incidents.models import Incident
-from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, hidden_value, make_user
+from tests.conftest import ALL_DATABASES, OTHER_DOMAIN, TEAM_DOMAIN, hidden_value, make_user
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -268,6 +268,19 @@ def test_a_query_parameter_an_endpoint_does_not_take_is_refused_by_name(
     # the same query with only what it takes is answered
     known = {k: v for k, v in params.items() if k not in unknown.split(", ")}
     assert client.get(path, known, **bearer(secret)).status_code == 200
+
+
+def test_a_query_parameter_given_twice_is_refused_not_read_as_its_last(client, archived):
+    """`domain=a&domain=b` answered b's records alone: a script asking for two domains got
+    one and could not tell."""
+    user = make_user("reader", VIEWER)
+    _t, secret = token_create(user=user, name="t", days=7)
+    query = f"domain={TEAM_DOMAIN}&domain={OTHER_DOMAIN}&status=failed"
+    answer = client.get(f"/api/v1/records?{query}", **bearer(secret))
+    assert answer.status_code == 400
+    assert answer.json()["detail"] == "Given more than once: domain. Each takes one value."
+    once = client.get(f"/api/v1/records?domain={TEAM_DOMAIN}&status=failed", **bearer(secret))
+    assert once.status_code == 200
 
 
 def test_incidents_and_a_timeline(client, archived):
