@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -19,8 +20,12 @@ STALE_AFTER = 300
 
 def callback_host(url_or_host: str) -> str:
     """The host part that is signed: from a full URL, or the text itself when it is a host.
-    "" when there is none (an unparseable URL, such as an unclosed `[::1`)."""
+    "" when there is none: an unparseable URL (an unclosed `[::1`), or text with a space or a
+    control character inside, which no URL Live calls has (Python's URL parser drops CR, LF
+    and tab: `https://a.com<CR><LF>X: y` read as the host "a.comx", which nobody typed)."""
     text = url_or_host.strip()
+    if any(c.isspace() or unicodedata.category(c) == "Cc" for c in text):
+        return ""
     try:
         if "://" in text:
             return (urlsplit(text).hostname or "").lower()

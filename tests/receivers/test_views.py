@@ -114,6 +114,33 @@ def test_signature_helpers():
     ).valid
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.example-shop.com\r\nX: y/live/record",  # the parser dropped CR LF
+        "https://hooks.example-shop.com\t.evil/live",
+        "hooks.example-shop.com evil.example.com",
+        "hooks.example-shop.com\x00",
+        "https://hooks.example-shop.com\u0085/x",  # NEL, a line break of Unicode's
+    ],
+)
+def test_a_callback_url_with_a_line_break_or_a_space_inside_is_refused(client, viewer, url):
+    """The checker signed `https://hooks.example-shop.com<CR><LF>X: y` as the host
+    "hooks.example-shop.comx": a host nobody typed, with a verdict to match. It is refused
+    as no URL, and nothing is checked."""
+    ts = str(int(time.time()))
+    client.force_login(viewer)
+    page = client.post(
+        "/tools/signature/",
+        {"url": url, "timestamp": ts, "signature": "0" * 32, "key": "k" * 16},
+    )
+    body = page.content.decode()
+    assert page.status_code == 400
+    said = "Enter the callback URL (https://host/path) or just its host name."
+    assert said in body or "Null characters are not allowed." in body  # NUL: Django's words
+    assert "Signed host" not in body
+
+
 def test_signature_page_with_pasted_key_and_with_domain_key(client, viewer, editor):
     ts = str(int(time.time()))
     sig = sign("hooks.example-shop.com", ts, "Sh0pKey2024AbCdEfGhIjKlMnOpQrSt")
