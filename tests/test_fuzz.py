@@ -58,6 +58,11 @@ text = st.one_of(
             "9999-12-31",
             "0001-01-01T00:00",
             "9999-12-31T23:59",
+            # digits to str.isdigit() that int() cannot read (the header search's "#²" was a
+            # 500), and a decimal of another script, which it can
+            "#\u00b2",
+            "\u2460",
+            "#\u0663\u0667",
         ]
     ),
 )

@@ -110,7 +110,7 @@ class AuditEntry(models.Model):
     def config_run_id(self) -> int | None:
         """The config run (configs as code) this entry is part of, if any."""
         prefix, _sep, number = self.batch.partition(":")
-        return int(number) if prefix == "config-run" and number.isdigit() else None
+        return int(number) if prefix == "config-run" and number.isdecimal() else None
 
     @property
     def is_person(self) -> bool:

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -464,8 +465,19 @@ def search(request):
     if not q:
         return redirect("records")
     number = q.removeprefix("#")
-    if number.isdigit() and len(number) < 19 and record_get(pk=int(number)) is not None:
+    # decimal digits, any script's (what int() reads): "#²" and "①" are digits to isdigit()
+    if number.isdecimal() and len(number) < 19 and record_get(pk=int(number)) is not None:
         return redirect("record_detail", pk=int(number))
+    if q.startswith("#") and number.isdecimal():  # a record number from a ticket, gone
+        messages.info(
+            request,
+            _(
+                "There is no record #%(number)s in the archive: it keeps %(days)d days of "
+                "records. Search by its stream or domain instead."
+            )
+            % {"number": number, "days": settings.ARCHIVE_RETENTION_DAYS},
+        )
+        return redirect("records")
     domain = domain_get(name=q)
     if domain is not None:
         return redirect("domain_detail", name=domain.name)

@@ -476,7 +476,7 @@ def retry_after(delivery: Delivery | None) -> float | None:
     value = value.strip()
     if not value:
         return 30.0 if delivery.status == 429 else None  # 429 alone still means "slower"
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²" is a digit to isdigit(), not to float()
         return float(value)
     try:
         when = parsedate_to_datetime(value)

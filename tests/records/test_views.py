@@ -583,3 +583,28 @@ def test_freshness_under_a_minute_reads_as_such_not_as_zero_minutes(browse):
     HarvestCursor.objects.update(harvested_until=timezone.now() - dt.timedelta(minutes=7))
     cache.clear()
     assert "Complete up to 7\xa0minutes ago." in browse.get("/records/overview/").content.decode()
+
+
+def test_the_header_search_reads_a_record_number_in_any_digits_and_says_when_it_is_gone(
+    client, viewer, synced
+):
+    """The search "#²" (a digit to str.isdigit(), not to int()) was a 500; a record number
+    pasted from a ticket whose record is gone showed the records page filtered by the name
+    "#376000000", "No callbacks match these filters". It says there is no such record, and
+    why."""
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    (row,) = archive(domain, ("success", timezone.now()))
+    client.force_login(viewer)
+    for q in ("#\u00b2", "\u2460", "#\u00b9\u00b2"):
+        answer = client.get("/search/", {"q": q})
+        assert answer.status_code == 302 and answer["Location"].startswith("/records/?name=")
+    arabic = "".join(chr(0x0660 + int(d)) for d in str(row.id))  # Arabic-Indic digits
+    assert client.get("/search/", {"q": f"#{arabic}"})["Location"] == f"/records/{row.id}/"
+    gone = client.get("/search/", {"q": f"#{row.id + 1000}"}, follow=True)
+    assert gone.redirect_chain[-1][0] == "/records/"
+    body = gone.content.decode()
+    assert f"There is no record #{row.id + 1000} in the archive: it keeps 90 days" in body
+    huge = client.get("/search/", {"q": "#" + "9" * 30}, follow=True).content.decode()
+    assert "There is no record #999999999999999999999999999999 in the archive" in huge
+    # a bare number may be a stream's name: it stays a name search
+    assert client.get("/search/", {"q": "376000000"})["Location"].startswith("/records/?name=")

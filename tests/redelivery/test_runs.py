@@ -210,6 +210,25 @@ def test_a_receiver_asking_to_wait_is_waited_for(editor, hook):
     assert hook.arrived[3] - hook.arrived[2] >= 1.9
 
 
+def test_a_retry_after_that_is_no_number_does_not_stop_the_run(editor, hook):
+    """A receiver answered 503 with `Retry-After: ²` (byte 0xB2, which HTTP headers read as
+    Latin-1): a digit to str.isdigit(), not to float(); the worker's slice died on it with a
+    traceback, the run left unfinished. It is read as no Retry-After, and the run goes on."""
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    records = failed_records(domain, 4)
+    hook.script = [200, 503]
+    hook.headers = {"Retry-After": "\u00b2"}
+    procs = workers(hook)
+    try:
+        run = start_run(editor, records)
+        wait_for(lambda: state_of(run) == "done", "the run")
+    finally:
+        errors = stop(procs)
+    assert "Traceback" not in errors, errors[-3000:]
+    assert sorted(sent_ids(hook)) == sorted(r.pk for r in records)
+    assert run.sent_ok == 3 and run.sent_failed == 1
+
+
 def test_a_receiver_that_fails_most_sends_pauses_the_run(editor, hook):
     domain = Domain.objects.get(name=TEAM_DOMAIN)
     records = failed_records(domain, 30)
