@@ -28,12 +28,16 @@ def leads() -> list:
 
 
 def username_owner(username: str) -> str | None:
-    """The user name someone has that is `username` or signs in as it (`Lead` or `ｌｅａｄ` for
-    `lead`, `STRASSE` for `straße`), or None: two such accounts would share one sign-in throttle
-    and be told apart by no one. People are few; every name is compared."""
-    identity = sign_in_identity(username)
+    """The user name someone has that is `username`, signs in as it (`Lead` or `ｌｅａｄ` for
+    `lead`, `STRASSE` for `straße`) or reads as it (`leаd` with a Cyrillic `а`), or None: two
+    such accounts would share one sign-in throttle, or be told apart by no one in the audit log
+    and the people list. People are few; every name is compared."""
+    identity, looks = sign_in_identity(username), _looks(username)
     names = get_user_model().objects.values_list("username", flat=True)
-    return next((name for name in names.iterator() if sign_in_identity(name) == identity), None)
+    return next(
+        (n for n in names.iterator() if sign_in_identity(n) == identity or _looks(n) == looks),
+        None,
+    )
 
 
 def groups_seen() -> dict[str, int]:

@@ -107,6 +107,11 @@ def test_weak_or_taken_user_names_and_passwords_are_refused_with_messages(client
         ("victim", "Ｖｉｃｔｉｍ"),  # saved as `Victim`: a second account signing in as one
         ("straße", "STRASSE"),  # case-folded alike
         ("ǅemal", "ǆemal"),  # title case
+        # reads the same: letters of other scripts drawn as Latin ones (was a second account
+        # that the people list and the audit log showed as `lead`)
+        ("dana", "d\u0430n\u0430"),  # Cyrillic а
+        ("paypal", "\u0440\u0430\u0443\u0440\u0430l"),  # Cyrillic р а у
+        ("root", "r\u03bf\u03bft"),  # Greek ο
     ],
 )
 def test_a_user_name_that_signs_in_as_someone_elses_is_refused(client, lead, taken, wanted):

@@ -106,6 +106,7 @@ def test_a_local_account_with_the_same_name_is_not_taken_over(idp, sso_mappings,
     [
         ("ｌｅａｄ", "lead-2"),
         ("LEAD", "lead-2"),
+        ("le\u0430d", "le\u0430d-2"),  # a Cyrillic а: reads as `lead`
         ("le ad/../x", "le-ad-..-x"),
         ("张三", "张三"),
     ],
@@ -634,7 +635,11 @@ def test_a_provider_gone_at_sign_out_still_signs_out_here_and_says_so(
     client.login(username="local-lead", password=PASSWORD)
     out = client.post("/accounts/logout/")
     assert (out.status_code, out["Location"]) == (302, "/accounts/login/")
-    assert client.get("/accounts/logout/").status_code == 405  # a link cannot sign anyone out
+    # a link cannot sign anyone out: the address opened asks first
+    client.login(username="local-lead", password=PASSWORD)
+    asked = client.get("/accounts/logout/")
+    assert asked.status_code == 200 and 'id="sign-out-confirm"' in asked.content.decode()
+    assert client.get("/domains/").status_code == 200
 
 
 # --- a local account moved to its directory login, by its own person -----------------------------
@@ -732,7 +737,10 @@ def test_a_link_whose_session_ended_links_nothing(idp, sso_mappings, live_server
     lena.refresh_from_db()
     assert lena.has_usable_password()
     client.force_login(lena)
-    assert client.get("/account/sso/link/").status_code == 405  # a link cannot start one
+    # a link cannot start one: the address opened is the account page, nothing started
+    opened = client.get("/account/sso/link/")
+    assert (opened.status_code, opened["Location"]) == (302, "/account/")
+    assert not SsoIdentity.objects.filter(user=lena).exists()
 
 
 def test_a_superuser_who_linked_their_account_reaches_the_admin_with_local_sign_in_off(
