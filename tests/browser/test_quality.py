@@ -158,8 +158,41 @@ def test_filter_fields_line_up_when_one_has_a_hint_or_an_error(browser, live_ser
     page.goto(f"{live_server.url}/alerts/")
     until = page.get_by_label("Mute until").bounding_box()
     mute = page.get_by_role("button", name="Mute domain").bounding_box()
+    page.goto(f"{live_server.url}/domains/")
+    team = page.get_by_label("Team").bounding_box()
+    gone = page.get_by_label("Include gone").bounding_box()
+    heads = [
+        page.get_by_role(kind, name=name).bounding_box()
+        for kind, name in [("link", "Bulk change"), ("button", "Sync all")]
+    ]
     context.close()
     assert searched["y"] == stream["y"]
     assert domain["y"] == result["y"]
     # the button's middle within the input's height (not beside the hint under it)
     assert until["y"] <= mute["y"] + mute["height"] / 2 <= until["y"] + until["height"]
+    # a checkbox on the inputs' line too, not at the labels' top
+    assert team["y"] <= gone["y"] + gone["height"] / 2 <= team["y"] + team["height"]
+    # the page's actions together at its right: Sync all stood apart from the others (the
+    # head spread its three parts across the page)
+    bulk, sync = heads
+    assert bulk["y"] == sync["y"] and 0 < sync["x"] - (bulk["x"] + bulk["width"]) < 20
+
+
+@pytest.mark.parametrize("who", ["support", "lead"])
+def test_the_language_switch_stands_with_the_signed_in_persons_name(
+    browser, live_server, people, who
+):
+    """The header wrapped the language switch onto a line of its own, at its start under the
+    brand, away from the name and Sign out it belongs with (support's always; a lead's when
+    the name and the menu filled the first line). Now it stands beside Sign out, at the
+    header's right edge."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    sign_in(page, live_server, who)
+    page.goto(f"{live_server.url}/records/")
+    switch = page.locator("#lang-select").bounding_box()
+    sign_out = page.locator(".topbar .who button.link").bounding_box()
+    context.close()
+    assert switch["x"] > sign_out["x"] + sign_out["width"]  # after Sign out
+    assert abs((switch["y"] + switch["height"] / 2) - (sign_out["y"] + sign_out["height"] / 2)) < 8
+    assert 1280 - (switch["x"] + switch["width"]) < 120  # at the right edge, not the left
