@@ -196,3 +196,51 @@ def test_the_language_switch_stands_with_the_signed_in_persons_name(
     assert switch["x"] > sign_out["x"] + sign_out["width"]  # after Sign out
     assert abs((switch["y"] + switch["height"] / 2) - (sign_out["y"] + sign_out["height"] / 2)) < 8
     assert 1280 - (switch["x"] + switch["width"]) < 120  # at the right edge, not the left
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_long_unbroken_names_and_urls_stay_on_the_screen(browser, live_server, people, width):
+    """Live's names and URLs are the pusher's and the receiver's: a stream name of 120
+    characters without a space, a URL as long, a one-word description of 200 and an answer of
+    300. A record's page ran 1,508 px past a phone's screen (the description, one word, did not
+    break), an incident's 641 (its streams and latest failures). Each page that shows them —
+    the records, a record, the stream's timeline, the incidents and the incident, the domain,
+    the failures, the search — keeps to the screen: nothing to scroll sideways."""
+    from django.utils import timezone
+
+    from dashboard.domains.models import Domain
+    from dashboard.incidents.models import Incident
+    from tests.conftest import archive
+
+    stream = "s" * 120
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    (row,) = archive(
+        domain,
+        ("failed", timezone.now()),
+        url="https://hooks.example-shop.com/" + "p" * 150,
+        why="x" * 200,
+        stream=stream,
+        response="r" * 300,
+    )
+    incident = Incident.objects.filter(domain=domain).order_by("-last_seen").first()
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    sign_in(page, live_server, "lead")
+    overflowing = {}
+    for path in [
+        f"/records/?domain={TEAM_DOMAIN}&window=24h",
+        f"/records/{row.id}/",
+        f"/records/streams/live/{stream}/",
+        "/incidents/",
+        f"/incidents/{incident.pk}/",
+        f"/domains/{TEAM_DOMAIN}/",
+        "/records/overview/",
+        f"/search/?q={stream}",
+    ]:
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("networkidle")
+        excess = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        if excess > 0:
+            overflowing[path] = excess
+    context.close()
+    assert overflowing == {}
