@@ -205,9 +205,12 @@ def test_long_unbroken_names_and_urls_stay_on_the_screen(browser, live_server, p
     300. A record's page ran 1,508 px past a phone's screen (the description, one word, did not
     break), an incident's 641 (its streams and latest failures). Each page that shows them —
     the records, a record, the stream's timeline, the incidents and the incident, the domain,
-    the failures, the search — keeps to the screen: nothing to scroll sideways."""
+    the failures, the search, the audit log (a URL of 930) — keeps to the screen: nothing to
+    scroll sideways."""
     from django.utils import timezone
 
+    from dashboard.audit.models import AuditEntry
+    from dashboard.audit.services import audit_entry_create
     from dashboard.domains.models import Domain
     from dashboard.incidents.models import Incident
     from tests.conftest import archive
@@ -223,6 +226,16 @@ def test_long_unbroken_names_and_urls_stay_on_the_screen(browser, live_server, p
         response="r" * 300,
     )
     incident = Incident.objects.filter(domain=domain).order_by("-last_seen").first()
+    long_url = "https://hooks.example-shop.com/" + "u" * 900
+    audit_entry_create(
+        kind=AuditEntry.Kind.RECORD,
+        action=AuditEntry.Action.UPDATE,
+        domain=domain,
+        actor_name="lead",
+        before={"notify_url": "https://hooks.example-shop.com/live/record"},
+        after={"notify_url": long_url},
+        error_code="E" * 120,
+    )
     context = browser.new_context(viewport={"width": width, "height": 800})
     page = context.new_page()
     sign_in(page, live_server, "lead")
@@ -236,6 +249,7 @@ def test_long_unbroken_names_and_urls_stay_on_the_screen(browser, live_server, p
         f"/domains/{TEAM_DOMAIN}/",
         "/records/overview/",
         f"/search/?q={stream}",
+        "/audit/",
     ]:
         page.goto(live_server.url + path)
         page.wait_for_load_state("networkidle")
