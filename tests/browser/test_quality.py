@@ -200,19 +200,21 @@ def test_the_language_switch_stands_with_the_signed_in_persons_name(
 
 @pytest.mark.parametrize("width", [390, 1280])
 def test_long_unbroken_names_and_urls_stay_on_the_screen(browser, live_server, people, width):
-    """Live's names and URLs are the pusher's and the receiver's: a stream name of 120
-    characters without a space, a URL as long, a one-word description of 200 and an answer of
-    300. A record's page ran 1,508 px past a phone's screen (the description, one word, did not
-    break), an incident's 641 (its streams and latest failures). Each page that shows them —
-    the records, a record, the stream's timeline, the incidents and the incident, the domain,
-    the failures, the search, the audit log (a URL of 930) — keeps to the screen: nothing to
-    scroll sideways."""
+    """Names and URLs come from pushers, receivers and people: a stream name of 120 characters
+    without a space, URLs of 180 to 1,000, a one-word description of 200, an answer of 300, a
+    note of one pasted word, a rule's name of 120, a file name of 200, a directory group of 255.
+    A record's page ran 1,508 px past a phone's screen (its description did not break), an
+    incident's 18,655 (a note; its streams and latest failures 641), an alert rule's 7,156 (its
+    webhook URL). Every page that shows them keeps to the screen: nothing to scroll sideways."""
     from django.utils import timezone
 
+    from dashboard.accounts.models import GroupMapping
+    from dashboard.alerts.models import AlertRule
     from dashboard.audit.models import AuditEntry
     from dashboard.audit.services import audit_entry_create
+    from dashboard.configs.models import ConfigRun
     from dashboard.domains.models import Domain
-    from dashboard.incidents.models import Incident
+    from dashboard.incidents.models import Incident, IncidentNote
     from tests.conftest import archive
 
     stream = "s" * 120
@@ -236,6 +238,19 @@ def test_long_unbroken_names_and_urls_stay_on_the_screen(browser, live_server, p
         after={"notify_url": long_url},
         error_code="E" * 120,
     )
+    # what people type: a note of one pasted word, a rule's name of 120, a webhook URL of 1,000
+    IncidentNote.objects.create(incident=incident, author_name="lead", text="n" * 2000)
+    rule = AlertRule.objects.create(
+        name="r" * 120,
+        domain=domain,
+        condition="silence",
+        emails="ops@example.com",
+        webhook_url="https://hooks.example-shop.com/" + "w" * 970,
+    )
+    run = ConfigRun.objects.create(
+        created_by=people["lead"], created_by_name="lead", state="planned", title="f" * 200
+    )
+    GroupMapping.objects.create(group="g" * 255, role="Viewer")
     context = browser.new_context(viewport={"width": width, "height": 800})
     page = context.new_page()
     sign_in(page, live_server, "lead")
@@ -250,6 +265,11 @@ def test_long_unbroken_names_and_urls_stay_on_the_screen(browser, live_server, p
         "/records/overview/",
         f"/search/?q={stream}",
         "/audit/",
+        "/alerts/",
+        f"/alerts/{rule.pk}/",
+        "/configs/",
+        f"/configs/runs/{run.pk}/",
+        "/people/groups/",
     ]:
         page.goto(live_server.url + path)
         page.wait_for_load_state("networkidle")
