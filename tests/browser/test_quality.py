@@ -202,20 +202,23 @@ def test_the_language_switch_stands_with_the_signed_in_persons_name(
 def test_long_unbroken_names_and_urls_stay_on_the_screen(browser, live_server, people, width):
     """Names and URLs come from pushers, receivers and people: a stream name of 120 characters
     without a space, URLs of 180 to 1,000, a one-word description of 200, an answer of 300, a
-    note of one pasted word, a rule's name of 120, a file name of 200, a directory group of 255.
-    A record's page ran 1,508 px past a phone's screen (its description did not break), an
-    incident's 18,655 (a note; its streams and latest failures 641), an alert rule's 7,156 (its
-    webhook URL). Every page that shows them keeps to the screen: nothing to scroll sideways."""
+    note of one pasted word, a rule's name of 120, a file name of 200, a directory group of 255,
+    a person's name of 150, a token's of 100. A record's page ran 1,508 px past a phone's screen
+    (its description did not break), an incident's 18,655 (a note; its streams and latest
+    failures 641), an alert rule's 7,156 (its webhook URL), a person's 2,057 (the name as the
+    heading). Every page that shows them keeps to the screen: nothing to scroll sideways."""
     from django.utils import timezone
 
     from dashboard.accounts.models import GroupMapping
+    from dashboard.accounts.roles import VIEWER
     from dashboard.alerts.models import AlertRule
+    from dashboard.api.tokens import token_create
     from dashboard.audit.models import AuditEntry
     from dashboard.audit.services import audit_entry_create
     from dashboard.configs.models import ConfigRun
     from dashboard.domains.models import Domain
     from dashboard.incidents.models import Incident, IncidentNote
-    from tests.conftest import archive
+    from tests.conftest import archive, make_user
 
     stream = "s" * 120
     domain = Domain.objects.get(name=TEAM_DOMAIN)
@@ -251,6 +254,10 @@ def test_long_unbroken_names_and_urls_stay_on_the_screen(browser, live_server, p
         created_by=people["lead"], created_by_name="lead", state="planned", title="f" * 200
     )
     GroupMapping.objects.create(group="g" * 255, role="Viewer")
+    person = make_user("p" * 150, VIEWER)
+    person.first_name, person.email = "q" * 150, "e" * 64 + "@" + "d" * 180 + ".com"
+    person.save()
+    token_create(user=people["lead"], name="t" * 100, days=7)
     context = browser.new_context(viewport={"width": width, "height": 800})
     page = context.new_page()
     sign_in(page, live_server, "lead")
@@ -270,6 +277,9 @@ def test_long_unbroken_names_and_urls_stay_on_the_screen(browser, live_server, p
         "/configs/",
         f"/configs/runs/{run.pk}/",
         "/people/groups/",
+        "/people/",
+        f"/people/{person.pk}/",
+        "/account/tokens/",
     ]:
         page.goto(live_server.url + path)
         page.wait_for_load_state("networkidle")
