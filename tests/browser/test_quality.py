@@ -206,7 +206,8 @@ def test_long_unbroken_names_and_urls_stay_on_the_screen(browser, live_server, p
     a person's name of 150, a token's of 100. A record's page ran 1,508 px past a phone's screen
     (its description did not break), an incident's 18,655 (a note; its streams and latest
     failures 641), an alert rule's 7,156 (its webhook URL), a person's 2,057 (the name as the
-    heading). Every page that shows them keeps to the screen: nothing to scroll sideways."""
+    heading), a record's 8,923 once its domain's URL was 1,024 long (where Resend would send
+    it). Every page that shows them keeps to the screen: nothing to scroll sideways."""
     from django.utils import timezone
 
     from dashboard.accounts.models import GroupMapping
@@ -216,7 +217,7 @@ def test_long_unbroken_names_and_urls_stay_on_the_screen(browser, live_server, p
     from dashboard.audit.models import AuditEntry
     from dashboard.audit.services import audit_entry_create
     from dashboard.configs.models import ConfigRun
-    from dashboard.domains.models import Domain
+    from dashboard.domains.models import Domain, RecordNotifyConfig
     from dashboard.incidents.models import Incident, IncidentNote
     from tests.conftest import archive, make_user
 
@@ -258,6 +259,11 @@ def test_long_unbroken_names_and_urls_stay_on_the_screen(browser, live_server, p
     person.first_name, person.email = "q" * 150, "e" * 64 + "@" + "d" * 180 + ".com"
     person.save()
     token_create(user=people["lead"], name="t" * 100, days=7)
+    # the domain's recording callback as Live may hold it: URLs of 1,024
+    RecordNotifyConfig.objects.filter(domain=domain).update(
+        notify_url="https://" + "h" * 60 + ".example-shop.com/" + "v" * 940,
+        on_demand_url="https://hooks.example-shop.com/" + "o" * 990,
+    )
     context = browser.new_context(viewport={"width": width, "height": 800})
     page = context.new_page()
     sign_in(page, live_server, "lead")
@@ -280,6 +286,9 @@ def test_long_unbroken_names_and_urls_stay_on_the_screen(browser, live_server, p
         "/people/",
         f"/people/{person.pk}/",
         "/account/tokens/",
+        "/domains/",
+        f"/domains/{TEAM_DOMAIN}/record/edit/",
+        f"/redelivery/new/?domain={TEAM_DOMAIN}&stream={stream}&status=failed&window=24h",
     ]:
         page.goto(live_server.url + path)
         page.wait_for_load_state("networkidle")
