@@ -62,7 +62,7 @@ def shoot_alerts_and_redelivery(page, base, manage, env) -> None:
     page.fill("#id_window_minutes", "60")
     page.fill("#id_min_deliveries", "5")
     page.fill("#id_emails", "shop-oncall@example-shop.com")
-    page.fill("#id_webhook_url", "http://callbacks.sportsnow.tv/alerts")
+    page.fill("#id_webhook_url", "http://hooks.example-shop.com/alerts")
     page.click("button.primary")
     page.wait_for_load_state("networkidle")
     subprocess.run(
