@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+from dashboard.invisible import BIDI_CONTROLS
+
 # Django's own empty choice of a model field with choices; its zh_Hans catalogue does not
 # translate it yet, so ours does (marked here so the catalogue keeps it).
 gettext_noop("- Select an option -")
@@ -131,8 +133,10 @@ DATE_VALIDATORS = [
 
 def one_line(value: str) -> None:
     """Names go into email subjects, HTTP headers, logs and CSV cells: no line breaks, no
-    control characters (NUL, tabs, the Unicode line and paragraph separators)."""
-    if any(ch < " " or ch in "\x7f\u0085\u2028\u2029" for ch in value):
+    control characters (NUL, tabs, the Unicode line and paragraph separators), no bidirectional
+    controls (a right-to-left override turns the rest of a subject line around, where nothing
+    can show it: dashboard/invisible.py)."""
+    if any(ch < " " or ch in "\x7f\u0085\u2028\u2029" or ch in BIDI_CONTROLS for ch in value):
         raise ValidationError(
             _("Use one line of text: no line breaks or control characters."), code="one_line"
         )

@@ -27,6 +27,7 @@ from dashboard.audit.models import AuditEntry
 from dashboard.audit.services import audit_entry_create
 from dashboard.domains.models import Domain
 from dashboard.incidents.models import Incident
+from dashboard.invisible import invisible_named
 
 from . import channels
 from .conditions import Finding, evaluate
@@ -205,7 +206,8 @@ def _what(rule: AlertRule, finding: Finding, event: str) -> str:
     if rule.condition == AlertRule.Condition.MISSING:
         if not n:
             return "no longer watched (not an ingest domain, or out of scope)"
-        streams = ", ".join(n.get("streams") or [])
+        # written out: a pusher's right-to-left override would turn the message around
+        streams = ", ".join(invisible_named(name) for name in n.get("streams") or [])
         return (
             f"{n.get('pushes', 0):,} pushes in the last {rule.window_minutes} min are missing "
             f"{n.get('callbacks', 0):,} stream callbacks that Live's push history says were due"

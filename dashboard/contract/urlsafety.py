@@ -264,9 +264,15 @@ def check_callback_url(
     if not lowered.startswith(("http://", "https://")):
         return UrlVerdict(MALFORMED, gettext_noop("The URL must start with http:// or https://."))
     if not _URL_CHARS.fullmatch(url):
+        # named, since the one a person pasted may draw nothing (a zero-width space, U+200B)
+        ch = url[_URL_CHARS.match(url).end()]
         return UrlVerdict(
             MALFORMED,
-            gettext_noop("The URL contains characters that must be URL-encoded (percent-encoded)."),
+            gettext_noop(
+                "The URL contains characters that must be URL-encoded (percent-encoded): "
+                "the first is %(char)s."
+            ),
+            {"char": f"“{ch}” (U+{ord(ch):04X})" if ch.isprintable() else f"U+{ord(ch):04X}"},
         )
     if _BAD_ESCAPE.search(url):
         return UrlVerdict(MALFORMED, gettext_noop("The URL contains a broken percent-escape."))

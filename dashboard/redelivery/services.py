@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dashboard.access import edit_refusal
-from dashboard.archive.filters import frozen, thawed
+from dashboard.archive.filters import KEPT, frozen, thawed
 from dashboard.archive.models import ArchivedRecord
 from dashboard.archive.selectors import records_search
 from dashboard.audit.models import AuditEntry
@@ -239,9 +239,15 @@ def run_records(run: RedeliveryRun):
     )
 
 
+# Every filter that narrows the records page, but the two a run sets itself (its domain, and
+# failed). A run once kept only some: opened from the header search ("App or stream") or a
+# push parameter, "Resend 529 failed callbacks…" led to a run of all 2,241 of the domain's.
+RUN_KEPT = tuple(name for name in KEPT if name not in ("domain", "domain_id", "status"))
+
+
 def run_filters(cleaned: dict) -> dict:
     """The explorer's filters as a run keeps them (absolute window, JSON-safe)."""
-    return frozen(cleaned, keep=("app", "stream", "type", "failure", "http", "q"))
+    return frozen(cleaned, keep=RUN_KEPT)
 
 
 def run_create(

@@ -54,7 +54,13 @@
     if (button) {
       var target = document.getElementById(button.dataset.copyTarget);
       if (target && navigator.clipboard) {
-        navigator.clipboard.writeText(target.textContent).then(function () {
+        // the text as it is: a box showing an invisible character ("U+202E") copies the
+        // character itself
+        var copy = target.cloneNode(true);
+        copy.querySelectorAll(".ctl[data-char]").forEach(function (box) {
+          box.replaceWith(box.dataset.char);
+        });
+        navigator.clipboard.writeText(copy.textContent).then(function () {
           var label = button.textContent;
           button.textContent = "✓";
           setTimeout(function () { button.textContent = label; }, 1200);

@@ -55,10 +55,13 @@ def test_a_lead_changes_a_role_and_it_is_audited(client, lead, viewer):
 
 
 @pytest.mark.parametrize("field", ["first_name", "last_name"])
-def test_a_name_of_more_than_one_line_is_refused_and_nothing_changes(client, lead, viewer, field):
+@pytest.mark.parametrize("name", ["Sam\r\nAdmin: yes", "Sam \u202enimdA"])  # a bidi override
+def test_a_name_of_more_than_one_line_is_refused_and_nothing_changes(
+    client, lead, viewer, field, name
+):
     client.force_login(lead)
     before = getattr(viewer, field)
-    form = {"role": "Viewer", "is_active": "on", field: "Sam\r\nAdmin: yes"}
+    form = {"role": "Viewer", "is_active": "on", field: name}
     response = client.post(f"/people/{viewer.pk}/", form)
     assert response.status_code == 400
     assert "Use one line of text" in response.content.decode()

@@ -278,7 +278,7 @@ def test_missing_fires_for_a_push_whose_publish_done_never_came_and_recovers(arc
     push = pushes.objects.create(
         domain=ingest,
         app_name="live",
-        stream_name="lost-done",
+        stream_name="lost-\u202eenod",  # a pusher's right-to-left override: "lost-done"
         publish_time=clock - 90 * MIN,  # began long before the window, ended inside it
         stop_time=clock - 20 * MIN,
         missing="",
@@ -291,7 +291,9 @@ def test_missing_fires_for_a_push_whose_publish_done_never_came_and_recovers(arc
     assert firing(rule) == [f"domain:{ingest.pk}"]
     body = rule.notifications.get().payload
     assert "1 pushes in the last 30 min are missing 1 stream callbacks" in body["text"]
-    assert "live/lost-done" in body["text"] and "status=missing" in body["links"]["records"]
+    # the message names the stream as it is, written out where an email cannot show it
+    assert "(live/lost-[U+202E]enod)" in body["text"] and "\u202e" not in body["text"]
+    assert "status=missing" in body["links"]["records"]
     # once the push has left the window (the check moved on), the rule recovers
     from dashboard.archive.models import HarvestCursor
 

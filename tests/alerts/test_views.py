@@ -99,10 +99,19 @@ def test_bad_rules_are_refused_beside_the_field_and_change_nothing(
 
 
 @pytest.mark.parametrize(
-    "name", ["Shop\r\nBcc: all@example.com", "Shop\nfailing", "Shop\x00", "Shop\u2028x"]
+    "name",
+    [
+        "Shop\r\nBcc: all@example.com",
+        "Shop\nfailing",
+        "Shop\x00",
+        "Shop\u2028x",
+        "Shop \u202egniliaf",  # a right-to-left override: the subject would read "Shop failing"
+        "Shop \u2067x",  # a right-to-left isolate
+    ],
 )
 def test_rule_names_are_one_line(client, editor, name):
-    """A name becomes an email subject: a line break in it once stopped all alerting."""
+    """A name becomes an email subject: a line break in it once stopped all alerting, and a
+    bidirectional control turns the rest of the subject around where nothing can show it."""
     client.force_login(editor)
     response = client.post("/alerts/new/", form(name=name))
     assert response.status_code == 400

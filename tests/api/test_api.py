@@ -113,7 +113,9 @@ def test_one_token_form_sent_from_two_processes_at_once_makes_one(viewer, gunico
     assert AccessToken.objects.count() == 1
 
 
-@pytest.mark.parametrize("name", ["nightly\r\nreport", "tab\there", "nul\x00", "sep\u2028x"])
+@pytest.mark.parametrize(
+    "name", ["nightly\r\nreport", "tab\there", "nul\x00", "sep\u2028x", "nightly \u202etroper"]
+)
 def test_a_token_name_of_more_than_one_line_is_refused_and_nothing_made(client, viewer, name):
     client.force_login(viewer)
     answer = client.post("/account/tokens/", {"name": name, "days": "30"})

@@ -297,3 +297,73 @@ def test_long_unbroken_names_and_urls_stay_on_the_screen(browser, live_server, p
             overflowing[path] = excess
     context.close()
     assert overflowing == {}
+
+
+def test_characters_that_draw_nothing_show_as_what_they_are_and_copy_as_they_are(
+    browser, live_server, people
+):
+    """A pusher's stream `live<RLO>1-tset` read as "livetest-1" wherever it was shown — in
+    the records, the record's heading and tab, its timeline, the incident's streams and
+    latest failures, the search, a redelivery — and a receiver's `<RLO>ok` as "ko"; a
+    zero-width space drew nothing at all. What the browser shows holds none of them: each
+    reads as its code point. Copy still copies the receiver's answer as it is."""
+    from django.utils import timezone
+
+    from dashboard.audit.models import AuditEntry
+    from dashboard.audit.services import audit_entry_create
+    from dashboard.domains.models import Domain
+    from dashboard.incidents.models import Incident
+    from dashboard.invisible import INVISIBLE_RANGES
+    from tests.conftest import archive
+
+    stream = "live\u202e1-tset"
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    (row,) = archive(
+        domain,
+        ("failed", timezone.now()),
+        stream=stream,
+        why="refused\u200b",
+        response="HTTP 500 \u202eok\u202c",
+    )
+    incident = Incident.objects.filter(domain=domain).order_by("-last_seen").first()
+    audit_entry_create(  # an upstream refusal, its message as Live sent it
+        kind=AuditEntry.Kind.RECORD,
+        action=AuditEntry.Action.UPDATE,
+        domain=domain,
+        actor_name="lead",
+        before={},
+        after={},
+        outcome="failure",
+        error_code="InvalidNotifyUrl.Malformed",
+        error_message="Specified \u202eNotifyUrl\u202c is invalid.",
+    )
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page = context.new_page()
+    sign_in(page, live_server, "lead")
+    hidden, unnamed = {}, []
+    for path in [
+        f"/records/?domain={TEAM_DOMAIN}&window=24h",
+        f"/records/{row.id}/",
+        f"/records/streams/live/{stream}/",
+        f"/incidents/{incident.pk}/",
+        f"/search/?q={stream}",
+        f"/redelivery/new/?domain={TEAM_DOMAIN}&stream={stream}&status=failed&window=24h",
+        "/audit/",
+    ]:
+        page.goto(live_server.url + path)
+        text = page.locator("body").inner_text() + page.title()
+        found = re.findall(f"[{INVISIBLE_RANGES}]", text)
+        if found:
+            hidden[path] = [f"U+{ord(ch):04X}" for ch in found]
+        if "U+202E" not in text:
+            unnamed.append(path)
+    page.goto(f"{live_server.url}/records/{row.id}/")
+    assert page.locator("h1").inner_text() == "live / liveU+202E1-tset"
+    page.locator("#response").scroll_into_view_if_needed()
+    page.get_by_role("button", name="Copy").nth(1).click()  # NotifyResponse's
+    expect(page.get_by_role("button", name="✓")).to_be_visible()
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    context.close()
+    assert hidden == {} and unnamed == []
+    assert copied == "HTTP 500 \u202eok\u202c"

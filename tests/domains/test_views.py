@@ -174,6 +174,24 @@ def test_unsafe_url_is_refused_beside_the_field_without_calling_upstream(as_edit
     assert sandbox_app.stats.calls == {}
 
 
+@pytest.mark.parametrize(
+    "url, named",
+    [
+        ("https://hooks.example-shop.com/li\u200bve/record", "the first is U+200B."),  # pasted
+        ("https://hooks.example-shop.com/café", "the first is “é” (U+00E9)."),
+    ],
+)
+def test_a_character_to_encode_is_named_even_when_it_draws_nothing(as_editor, url, named):
+    """A zero-width space pasted with a URL: the message said the URL "contains characters
+    that must be URL-encoded", and the editor saw none to encode."""
+    sandbox_app.stats.reset()
+    edit = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
+    response = as_editor.post(edit, {"notify_url": url, "version": 1}, headers=HX)
+    assert response.status_code == 400
+    assert f"must be URL-encoded (percent-encoded): {named}" in response.content.decode()
+    assert sandbox_app.stats.calls == {}
+
+
 def test_key_required_when_auth_on_and_none_set(client, lead, synced):
     client.force_login(lead)
     url = reverse("config_edit", kwargs={"name": "cdn.webinar-hub.com", "kind": "snapshot"})

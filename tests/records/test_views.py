@@ -262,6 +262,32 @@ def test_hostile_text_is_escaped(browse):
     assert "<script>alert" not in body and "<img src=x" not in body and "<b>s</b>" not in body
 
 
+def test_characters_that_draw_nothing_are_shown_as_what_they_are(browse):
+    """A pusher's stream `live<RLO>1-tset` read as "livetest-1" on every page (the override
+    turned the rest around), which no search finds; a receiver's `<RLO>ok` read as "ko"; a
+    zero-width space made two streams look alike. Each shows as its code point in a box
+    naming it, the box keeping the character for Copy; the page's title writes it out."""
+    add_record(
+        stream_name="live\u202e1-tset",
+        notify_result="failed",
+        notify_response="HTTP 500 \u202eok\u202c",
+        description="refused\u200b",
+        notify_content='{"stream": "live\u202e1-tset"}',
+    )
+    harvest_now()
+    record = ArchivedRecord.objects.get(stream_name="live\u202e1-tset")
+    for path in [f"/records/?domain={TEAM_DOMAIN}&window=1h", f"/records/{record.pk}/"]:
+        body = browse.get(path).content.decode()
+        box = '<span class="ctl" title="Invisible character: RIGHT-TO-LEFT OVERRIDE"'
+        assert f'live{box} data-char="\u202e">U+202E</span>1-tset' in body, path
+        assert 'data-char="\u202c">U+202C</span>' in body  # the pop that ends the override
+        assert 'refused<span class="ctl" title="Invisible character: ZERO WIDTH SPACE"' in body
+        # no override anywhere but in the boxes' attributes, where it draws nothing
+        assert body.count("\u202e") == body.count('data-char="\u202e"') >= 3, path
+    title = re.search("<title>(.*?)</title>", body, re.S).group(1)
+    assert title.startswith("live[U+202E]1-tset ·")
+
+
 def test_notify_content_is_pretty_printed_when_it_parses(browse):
     add_record(
         stream_name="pretty",

@@ -193,6 +193,51 @@ def test_confirm_shows_count_and_target_then_the_run_sends_each_once(
     assert page.count("redelivered ✓ 200") == 6
 
 
+@pytest.mark.parametrize(
+    "narrowed, said",
+    [
+        ("name=deliver-TE", 'App or stream: <span class="mono break">deliver-TE</span>'),
+        ("param=order_id%3D77", 'Push parameter: <span class="mono break">order_id=77</span>'),
+    ],
+)
+def test_a_run_resends_what_the_records_page_showed_and_no_more(
+    client, editor, target, narrowed, said
+):
+    """Opened from the header search ("App or stream": `name`) or by a push parameter, the
+    records page said "Resend 6 failed callbacks…", and the run it led to took every failed
+    callback of the domain in the window: the run kept only some of the page's filters. The
+    confirmation now also says what the run is limited to (it showed the domain and the
+    window only)."""
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    when = timezone.now().replace(microsecond=0) - dt.timedelta(hours=1)
+    shown = archive(  # pushed with order_id=77
+        domain,
+        *[("failed", when + dt.timedelta(seconds=i)) for i in range(6)],
+        content='{"push_args":{"order_id":"77"}}',
+        stream=STREAM,
+    )
+    archive(  # the domain's other failures in the same minutes
+        domain,
+        *[("failed", when + dt.timedelta(seconds=i)) for i in range(4)],
+        content='{"push_args":{"order_id":"78"}}',
+        stream="another-stream",
+    )
+    start = timezone.localtime(when).strftime("%Y-%m-%dT%H:%M")
+    # to the minute: the six seconds may cross into the next minute
+    end = (timezone.localtime(when) + dt.timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M")
+    query = f"?domain={TEAM_DOMAIN}&{narrowed}&status=failed&window=custom&start={start}&end={end}"
+    client.force_login(editor)
+    assert client.get("/records/" + query).context["to_resend"] == 6
+    confirm = client.get("/redelivery/new/" + query)
+    assert confirm.context["count"] == 6 and said in confirm.content.decode()
+    client.post("/redelivery/new/" + query, {"skip_redelivered": "on"})
+    run = RedeliveryRun.objects.get()
+    assert run.total == 6
+    services.run_execute(run.pk)
+    sent = sorted(int(h["X-Live-Redelivery"]) for _p, h, _b in target.received)
+    assert sent == sorted(r.id for r in shown)
+
+
 def test_a_run_needs_a_domain_and_the_archive(client, editor, failed):
     client.force_login(editor)
     for query in ("?status=failed&window=24h", f"?domain={TEAM_DOMAIN}&source=live", "?window=x"):

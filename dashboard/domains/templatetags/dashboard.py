@@ -78,3 +78,23 @@ def since(moment) -> str:
     if timezone.now() - moment < dt.timedelta(minutes=1):
         return gettext("less than a minute")
     return timesince(moment)
+
+
+@register.filter(is_safe=True)
+def shown(value) -> str:
+    """Text from pushers, receivers and people, escaped, with the characters that draw
+    nothing shown as what they are (`U+202E`, in a box whose tooltip names it): a right-to-left
+    override made `live<RLO>1-tset` read as "livetest-1" and a receiver's `<RLO>ok` as "ko",
+    and a zero-width space makes two streams look the same. The Copy buttons copy the real
+    character (static/js/app.js reads the box's data-char)."""
+    from dashboard.invisible import invisible_marked
+
+    return invisible_marked(value)
+
+
+@register.filter
+def shown_plain(value) -> str:
+    """`shown` where no markup can go (a page's <title>, an attribute): `[U+202E]`."""
+    from dashboard.invisible import invisible_named
+
+    return invisible_named(value)
