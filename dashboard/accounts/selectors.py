@@ -40,6 +40,21 @@ def username_owner(username: str) -> str | None:
     )
 
 
+def names_alike(names) -> dict[str, list[str]]:
+    """For each of `names` that another of them reads as, or signs in as (the rule
+    username_owner keeps for new names), those others: accounts made before that rule, or
+    by the admin site, stand out on the people list instead of passing for one person."""
+    families: dict[str, set[str]] = {}
+    for name in names:
+        for key in (("looks", _looks(name)), ("signs in", sign_in_identity(name))):
+            families.setdefault(key, set()).add(name)
+    alike: dict[str, set[str]] = {}
+    for family in families.values():
+        for name in family if len(family) > 1 else ():
+            alike.setdefault(name, set()).update(family - {name})
+    return {name: sorted(others) for name, others in alike.items()}
+
+
 def groups_seen() -> dict[str, int]:
     """Each directory group someone who signed in with the company account was in, with how
     many people (as the provider sent them at their last sign-in)."""

@@ -37,7 +37,7 @@ from .security import (
     client_ip,
     locked_message,
 )
-from .selectors import groups_alike, groups_seen
+from .selectors import groups_alike, groups_seen, names_alike
 from .services import (
     GroupMapped,
     MappingConflict,
@@ -273,7 +273,9 @@ def people_list(request):
         .prefetch_related("groups", "teams")
         .order_by("-is_active", "username")
     )
-    rows = [{"user": u, "role": role_of(u)} for u in people]
+    people = list(people)
+    alike = names_alike(u.username for u in people)
+    rows = [{"user": u, "role": role_of(u), "alike": alike.get(u.username)} for u in people]
     return render(request, "accounts/people.html", {"rows": rows})
 
 

@@ -464,11 +464,13 @@ def search(request):
     q = " ".join((request.GET.get("q") or "").split())
     if not q:
         return redirect("records")
-    number = q.removeprefix("#")
+    # "#123", or "＃123" as a Chinese input method types it, or "# 123"
+    marked = q[:1] in ("#", "\uff03")
+    number = q[1:].strip() if marked else q
     # decimal digits, any script's (what int() reads): "#²" and "①" are digits to isdigit()
     if number.isdecimal() and len(number) < 19 and record_get(pk=int(number)) is not None:
         return redirect("record_detail", pk=int(number))
-    if q.startswith("#") and number.isdecimal():  # a record number from a ticket, gone
+    if marked and number.isdecimal():  # a record number from a ticket, gone
         messages.info(
             request,
             _(

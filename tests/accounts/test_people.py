@@ -128,6 +128,27 @@ def test_a_user_name_that_signs_in_as_someone_elses_is_refused(client, lead, tak
     assert User.objects.count() == 2
 
 
+def test_accounts_whose_names_read_alike_stand_out_on_the_people_list(client, lead):
+    """Accounts made before look-alike names were refused (or by the admin site) passed for
+    one person on the people list: `lead` and `leаd` (a Cyrillic а), `dana` and `dana` with a
+    zero-width space. Each now says whom it reads like, the invisible character shown."""
+    for name in ("le\u0430d", "dana", "dana\u200b", "dan"):
+        User.objects.create_user(name)  # as the admin site or an old release made them
+    client.force_login(lead)
+    body = client.get("/people/").content.decode()
+    badges = {
+        re.sub("<[^>]+>", "", m.group(1)).strip()
+        for m in re.finditer(r'<span class="badge bad alike"[^>]*>(.*?)</span>\s*</td>', body)
+    }
+    assert badges == {
+        "reads like lead",  # on the Cyrillic one
+        "reads like le\u0430d",  # on lead's own row
+        "reads like danaU+200B",
+        "reads like dana",
+    }
+    assert body.count('class="badge bad alike"') == 4  # not on `dan`, nor the others
+
+
 def test_a_full_width_user_name_is_saved_as_it_signs_in(client, lead):
     client.force_login(lead)
     answer = client.post(

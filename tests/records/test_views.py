@@ -617,7 +617,7 @@ def test_the_header_search_reads_a_record_number_in_any_digits_and_says_when_it_
     """The search "#²" (a digit to str.isdigit(), not to int()) was a 500; a record number
     pasted from a ticket whose record is gone showed the records page filtered by the name
     "#376000000", "No callbacks match these filters". It says there is no such record, and
-    why."""
+    why. "＃123", as a Chinese input method types it, was a name search."""
     domain = Domain.objects.get(name=TEAM_DOMAIN)
     (row,) = archive(domain, ("success", timezone.now()))
     client.force_login(viewer)
@@ -626,6 +626,12 @@ def test_the_header_search_reads_a_record_number_in_any_digits_and_says_when_it_
         assert answer.status_code == 302 and answer["Location"].startswith("/records/?name=")
     arabic = "".join(chr(0x0660 + int(d)) for d in str(row.id))  # Arabic-Indic digits
     assert client.get("/search/", {"q": f"#{arabic}"})["Location"] == f"/records/{row.id}/"
+    # a Chinese input method types "＃" and full-width digits; a ticket may say "# 123"
+    wide = "".join(chr(0xFF10 + int(d)) for d in str(row.id))
+    for q in (f"\uff03{row.id}", f"\uff03{wide}", f"# {row.id}"):
+        assert client.get("/search/", {"q": q})["Location"] == f"/records/{row.id}/", q
+    gone_wide = client.get("/search/", {"q": f"\uff03{row.id + 1000}"}, follow=True)
+    assert f"There is no record #{row.id + 1000}" in gone_wide.content.decode()
     gone = client.get("/search/", {"q": f"#{row.id + 1000}"}, follow=True)
     assert gone.redirect_chain[-1][0] == "/records/"
     body = gone.content.decode()
