@@ -4,7 +4,9 @@ records' time windows, the charts' periods, the failure totals' columns — and 
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import quote
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 HOUR, DAY = dt.timedelta(hours=1), dt.timedelta(days=1)
@@ -35,3 +37,18 @@ TOTALS = ("24h", "7d", "30d")
 
 def spans(names) -> dict[str, dt.timedelta]:
     return {name: SPANS[name] for name in names}
+
+
+def totals_end(now: dt.datetime) -> dt.datetime:
+    """Where the failure totals' periods end: whole hours, the current one included (it
+    counts as far as it is harvested)."""
+    return now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0) + HOUR
+
+
+def totals_window(period: str, now: dt.datetime) -> str:
+    """The records page's window (a query string's part) of what a failure total of `period`
+    counted: at 22:40, "24h" is from 23:00 yesterday, and a link to "Last 24 hours" opened 18
+    callbacks more than the number it was on. Written with the reader's offset: exact even in
+    the hour a clock goes back."""
+    start = timezone.localtime(totals_end(now) - SPANS[period])
+    return f"window=custom&start={quote(start.isoformat(timespec='minutes'))}"

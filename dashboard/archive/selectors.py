@@ -23,7 +23,7 @@ from dashboard.audit.selectors import config_state_at
 from dashboard.domains.models import Domain
 from dashboard.domains.selectors import domain_family
 from dashboard.ops.budget import heavy_search, time_limit
-from dashboard.periods import TOTALS, spans
+from dashboard.periods import TOTALS, spans, totals_end
 
 from .filters import EXACT, RECORD_ONLY, exact
 from .models import (
@@ -426,7 +426,7 @@ def _period_ranges(delta: dt.timedelta, end: dt.datetime) -> tuple[Q, tuple | No
 
 def _totals_end(now: dt.datetime) -> dt.datetime:
     """The end of the totals' periods: the current hour counts as far as it is harvested."""
-    return now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    return totals_end(now)
 
 
 def failure_totals(

@@ -77,6 +77,7 @@ def domain_list_view(request):
         return render_page(request, "domains/list.html", "results", context, status=400)
     ids = [d.pk for d in context["page"].object_list]
     context["totals"] = failure_totals(domain_ids=ids)
+    context["totals_window"] = periods.totals_window("24h", timezone.now())  # what it counted
     context["sparklines"] = failure_sparklines(domain_ids=ids)
     context["open_incidents"] = open_incident_counts(domain_ids=ids)
     # "no callbacks" is said only of a domain whose archive is complete up to about now: one

@@ -27,6 +27,7 @@ from dashboard.domains.models import Domain
 from dashboard.domains.templatetags.dashboard import percent, rate_class
 from dashboard.incidents.drawing import Spark, spark
 from dashboard.incidents.selectors import failure_sparklines, open_incident_counts
+from dashboard.periods import TOTALS, totals_window
 
 # sort key: (period, measure); "now" is the last 60 minutes
 SORTS = {
@@ -125,6 +126,8 @@ def overview_rows(page: list[Ranked], *, now: dt.datetime) -> list[OverviewRow]:
     sparklines = failure_sparklines(domain_ids=ids, now=now)
     incidents = open_incident_counts(domain_ids=ids)
     records, incident_list = reverse("records"), reverse("incidents")
+    # each number opens the records it counted (whole hours: not "Last 24 hours")
+    since = {period: totals_window(period, now) for period in TOTALS}
     rows = []
     for ranked in page:
         domain = domains.get(ranked.pk)
@@ -134,18 +137,17 @@ def overview_rows(page: list[Ranked], *, now: dt.datetime) -> list[OverviewRow]:
         day, week, month = values["24h"], values["7d"], values["30d"]
         name = quote(domain.name, safe="")
         where = f"{records}?domain={name}"
+        day_href = f"{where}&{since['24h']}"
         rows.append(
             OverviewRow(
                 domain=domain,
                 page=reverse("domain_detail", kwargs={"name": domain.name}),
                 now=_now(values["now"], f"{where}&window=1h"),
-                total24=Cell(intcomma(day.total if day else 0), href=f"{where}&window=24h"),
-                failed24=Cell(
-                    intcomma(day.failed if day else 0), href=f"{where}&window=24h&status=failed"
-                ),
-                rate24=_rate(day, f"{where}&window=24h&status=failed"),
-                rate7=_rate(week, f"{where}&window=7d&status=failed"),
-                rate30=_rate(month, f"{where}&window=30d&status=failed"),
+                total24=Cell(intcomma(day.total if day else 0), href=day_href),
+                failed24=Cell(intcomma(day.failed if day else 0), href=f"{day_href}&status=failed"),
+                rate24=_rate(day, f"{day_href}&status=failed"),
+                rate7=_rate(week, f"{where}&{since['7d']}&status=failed"),
+                rate30=_rate(month, f"{where}&{since['30d']}&status=failed"),
                 spark=spark(sparklines.get(domain.pk)),
                 incidents=incidents.get(domain.pk, 0),
                 incidents_href=f"{incident_list}?domain={name}&state=open",
