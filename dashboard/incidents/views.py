@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dashboard.access import edit_refusal, require_edit
@@ -42,10 +47,34 @@ def _incident(pk: int) -> Incident:
     return incident
 
 
+def _minute(moment: dt.datetime) -> str:
+    """A moment to the minute in the reader's zone, with its offset (exact where clocks go
+    back): what the records page's window reads."""
+    return timezone.localtime(moment).isoformat(timespec="minutes")
+
+
+def _records_href(incident: Incident) -> str:
+    """Its failed callbacks: the domain's failures of its cause from its first failure — to
+    its last, once resolved (the link ran until now, and a resolved incident's 5 failures
+    opened 8: the cause's later incident's with them)."""
+    query = {
+        "domain": incident.domain.name,
+        "status": "failed",
+        "failure": incident.failure_class,
+        "http": incident.http_status or "",
+        "window": "custom",
+        "start": _minute(incident.first_seen),
+    }
+    if incident.state == Incident.State.RESOLVED:
+        query["end"] = _minute(incident.last_seen + dt.timedelta(minutes=1))  # end excluded
+    return reverse("records") + "?" + urlencode({k: v for k, v in query.items() if v != ""})
+
+
 def _detail(request, incident: Incident, **extra) -> dict:
     refusal = edit_refusal(request.user, incident.domain)
     return {
         "incident": incident,
+        "records_href": _records_href(incident),
         "samples": incident_samples(incident=incident),
         "notes": incident.notes.all(),
         "can_change": refusal is None,

@@ -4,6 +4,7 @@ by domain + receiver host + cause; auto-resolve; who may change them; every chan
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 
 import pytest
@@ -517,6 +518,23 @@ def test_the_domain_page_shows_its_open_incidents(client, viewer, incident):
     section = body[body.index('id="open-incidents"') :]
     assert "1 open incident" in section and "HTTP 404" in section and HOST in section
     assert f"/incidents/{incident.pk}/" in section
+
+
+def test_a_resolved_incidents_link_ends_with_its_last_failure(quiet, client, viewer):
+    """A resolved incident's "Its failed callbacks" ran until now: the cause's failures of
+    every later incident came with it (5 failures opened 8). It ends with its last failure."""
+    deliver(5, failed=True, minutes_ago=9, why="HTTP 502 Bad Gateway", stream="then")
+    deliver(3, failed=False, minutes_ago=7)  # resolves it (INCIDENT_RESOLVE_AFTER=3)
+    deliver(3, failed=True, minutes_ago=3, why="HTTP 502 Bad Gateway", stream="now")
+    harvest_now()
+    resolved, again = [i for i in mine() if i.cause == "HTTP 502"]
+    assert resolved.state == Incident.State.RESOLVED and again.state == Incident.State.OPEN
+    client.force_login(viewer)
+    for incident, count in ((resolved, 5), (again, 3)):
+        page = client.get(f"/incidents/{incident.pk}/").content.decode()
+        link = re.search(r'href="(/records/\?[^"]+)">Its failed callbacks', page).group(1)
+        records = client.get(html.unescape(link))
+        assert records.context["total"] == incident.count == count
 
 
 def test_an_incidents_link_opens_exactly_its_failures(quiet, client, viewer):
