@@ -304,9 +304,10 @@ def _cursor_make(row: ArchivedRecord) -> str:
     description=(
         "The explorer's filters: domain, app and stream (any part of the name), status "
         "(success / failed), type (notify type), failure (failure class), http (status code), "
-        "q (text in the URL, content or answer), param (a push parameter key=value), window "
-        "(1h, 6h, 24h, 3d, 7d, 30d, 90d) or start and end (ISO 8601). `size` (1–500) records a "
-        "page; `cursor` is the previous page's `next_cursor`."
+        "receiver (the host callbacks went to), q (text in the URL, content or answer), param "
+        "(a push parameter key=value), window (1h, 6h, 24h, 3d, 7d, 30d, 90d) or start and end "
+        "(ISO 8601). `size` (1–500) records a page; `cursor` is the previous page's "
+        "`next_cursor`."
     ),
 )
 def records_list(
@@ -318,6 +319,7 @@ def records_list(
     type: str = "",
     failure: str = "",
     http: str = "",
+    receiver: str = "",
     q: str = "",
     param: str = "",
     window: str = "",
@@ -338,6 +340,7 @@ def records_list(
         "type": type,
         "failure": failure,
         "http": http,
+        "receiver": receiver,
         "q": q,
         "param": param,
         "window": window or ("" if start or end else "24h"),

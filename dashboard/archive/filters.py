@@ -2,10 +2,10 @@
 run mean by "these filters", and how a background job keeps them.
 
 A filter set is a dict: `start` and `end` (aware datetimes; the window, end excluded), and any
-of `domain_id`, `status`, `type`, `failure`, `http` (one column's exact value), `app`,
-`stream`, `name` (any part of a name, any case), `q` (text in the URL, content or
-response) and `param` (a push parameter, `key=value`: the callbacks of the streams that
-carried it, around when they did)."""
+of `domain_id`, `status`, `type`, `failure`, `http`, `receiver` (one column's exact value; the
+receiver is its host), `app`, `stream`, `name` (any part of a name, any case), `q` (text in
+the URL, content or response) and `param` (a push parameter, `key=value`: the callbacks of
+the streams that carried it, around when they did)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ EXACT = {
     "type": "notify_type",
     "failure": "failure_class",
     "http": "http_status",
+    "receiver": "receiver_host",
 }
 # Filters only the records themselves can answer (no rollup has the column).
-RECORD_ONLY = ("name", "app", "stream", "http", "q", "param")
+RECORD_ONLY = ("name", "app", "stream", "http", "receiver", "q", "param")
 # What a background job keeps (an export file, a redelivery run).
 KEPT = (
     "domain",
@@ -33,6 +34,7 @@ KEPT = (
     "type",
     "failure",
     "http",
+    "receiver",
     "q",
     "param",
 )

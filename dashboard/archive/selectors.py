@@ -96,7 +96,7 @@ def records_search(*, filters: dict) -> QuerySet[ArchivedRecord]:
 
 
 # Filters no index answers: the records of the window are read one by one.
-HEAVY_FILTERS = ("q", "http")
+HEAVY_FILTERS = ("q", "http", "receiver")
 
 
 @contextmanager

@@ -54,14 +54,16 @@ def _minute(moment: dt.datetime) -> str:
 
 
 def _records_href(incident: Incident) -> str:
-    """Its failed callbacks: the domain's failures of its cause from its first failure — to
-    its last, once resolved (the link ran until now, and a resolved incident's 5 failures
-    opened 8: the cause's later incident's with them)."""
+    """Its failed callbacks: the domain's failures of its cause to its receiver, from its first
+    failure — to its last, once resolved (the link ran until now, and a resolved incident's 5
+    failures opened 8: the cause's later incident's with them; and it took the failures to
+    every receiver of the domain)."""
     query = {
         "domain": incident.domain.name,
         "status": "failed",
         "failure": incident.failure_class,
         "http": incident.http_status or "",
+        "receiver": incident.receiver_host,
         "window": "custom",
         "start": _minute(incident.first_seen),
     }

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from dashboard.archive.filters import frozen
 from dashboard.archive.models import FailureClass
 from dashboard.archive.pushparams import KEY_MAX, VALUE_MAX, parse_param
+from dashboard.archive.store import receiver_host
 from dashboard.contract.api import (
     NOTIFY_TYPES,
     RECORDS_PAGE_NUMBER_MAX,
@@ -76,6 +77,12 @@ class RecordsFilterForm(forms.Form):
         required=False,
         help_text=_("In the notify URL, the content or the receiver's answer."),
     )
+    receiver = forms.CharField(
+        label=_("Receiver"),
+        max_length=1024,
+        required=False,
+        help_text=_("The host the callbacks went to, or a URL on it."),
+    )
     param = forms.CharField(
         label=_("Push parameter"),
         max_length=KEY_MAX + VALUE_MAX + 1,
@@ -104,7 +111,7 @@ class RecordsFilterForm(forms.Form):
         widget=forms.HiddenInput,
     )
 
-    ARCHIVE_ONLY = ("type", "failure", "http", "q", "param")
+    ARCHIVE_ONLY = ("type", "failure", "http", "receiver", "q", "param")
 
     def __init__(self, *args, now: dt.datetime | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -124,7 +131,7 @@ class RecordsFilterForm(forms.Form):
     def shown(self):
         """After validation: the form again, its fields showing exactly the window the table
         covers (a custom window's ends in the reader's zone, to the minute, as the
-        date-and-time inputs show them)."""
+        date-and-time inputs show them) and the receiver it filters by."""
         if not self.is_valid():
             return self
         data = self.data.copy()
@@ -134,8 +141,23 @@ class RecordsFilterForm(forms.Form):
             data["end"] = "" if self.open_end else timezone.localtime(end).strftime(MINUTE)
         else:
             data["start"] = data["end"] = ""
+        data["receiver"] = self.cleaned_data.get("receiver", "")  # a pasted URL: its host
         shown = RecordsFilterForm(data, now=self.now)
         shown.is_valid()
+        return shown
+
+    def narrowing(self, names) -> list[tuple[str, str]]:
+        """After validation: (label, value) of each filter of `names` that is set, as the form
+        shows it (a choice by its label): what a confirmation page says a run or an export is
+        limited to."""
+        shown = []
+        for name in names:
+            value = self.cleaned_data.get(name)
+            if value in (None, ""):
+                continue
+            field = self.fields[name]
+            choices = dict(getattr(field, "choices", ()))
+            shown.append((field.label, str(choices.get(value, value))))
         return shown
 
     def clean_param(self):
@@ -145,6 +167,17 @@ class RecordsFilterForm(forms.Form):
                 _("A push parameter is a name, an equals sign and a value: order_id=42.")
             )
         return text
+
+    def clean_receiver(self):
+        """A host as the archive keeps it (`receiver_host`: lower case, no port), typed or
+        read out of a pasted URL."""
+        text = self.cleaned_data["receiver"].strip()
+        host = receiver_host(text) if "://" in text else text.lower()
+        if text and (not host or len(host) > 253 or any(c in host for c in " /:?#@\\")):
+            raise forms.ValidationError(
+                _("Enter the receiver's host name (hooks.example.com) or a URL on it.")
+            )
+        return host
 
     def clean_domain(self):
         name = self.cleaned_data["domain"].strip()
@@ -174,7 +207,7 @@ class RecordsFilterForm(forms.Form):
                     "status", _("Callbacks that never came are found in the archive only.")
                 )
         elif data.get("status") == MISSING:
-            for name in ("failure", "http", "q", "param"):
+            for name in ("failure", "http", "receiver", "q", "param"):
                 if data.get(name):
                     self.add_error(
                         name, _("Callbacks that never came have no result to filter by.")

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from dashboard import periods
 from dashboard.access import can_edit_domain, edit_refusal
+from dashboard.archive.filters import KEPT
 from dashboard.archive.models import failure_name
 from dashboard.archive.selectors import (
     COUNT_CAP,
@@ -396,6 +397,7 @@ def export_new(request):
         return render(request, "records/list.html", context, status=503)
     context = {
         "filters": filters,
+        "narrowing": form.narrowing(n for n in KEPT if n not in ("domain", "domain_id")),
         "total": total,
         "cap": exports.CAP,
         "query": request.GET.urlencode(),

@@ -81,20 +81,6 @@ def _run_filters(request):
     return form, Domain.objects.get(pk=data["domain_id"]), None
 
 
-def _narrowing(form) -> list[tuple[str, str]]:
-    """(label, value) of each filter beyond the domain, failed and the window, as the records
-    page's form shows them: what the confirmation says the run is limited to."""
-    shown = []
-    for name in services.RUN_KEPT:
-        value = form.cleaned_data.get(name)
-        if value in (None, ""):
-            continue
-        field = form.fields[name]
-        choices = dict(getattr(field, "choices", ()))
-        shown.append((field.label, str(choices.get(value, value))))
-    return shown
-
-
 @require_http_methods(["GET", "POST"])
 def run_new(request):
     form, domain, problem = _run_filters(request)
@@ -138,7 +124,7 @@ def run_new(request):
         "domain": domain,
         "count": count,
         "filters": form.cleaned_data,
-        "narrowing": _narrowing(form),
+        "narrowing": form.narrowing(services.RUN_KEPT),
         "targets": targets,
         "upstream_error": upstream_error,
         "run_form": run_form,

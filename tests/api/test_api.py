@@ -219,6 +219,23 @@ def test_records_page_by_cursor_without_gaps_or_repeats(client, archived):
         "/api/v1/records", {"domain": TEAM_DOMAIN, "status": "failed"}, **bearer(secret)
     ).json()
     assert all(r["result"] == "failed" for r in failed["records"])
+    # the records of one receiver (the host the callbacks went to)
+    hosts = ArchivedRecord.objects.filter(domain_name=TEAM_DOMAIN).values("receiver_host")
+    host = hosts.order_by("receiver_host").first()["receiver_host"]
+    received = client.get(
+        "/api/v1/records",
+        {"domain": TEAM_DOMAIN, "window": "7d", "receiver": host, "size": 500},
+        **bearer(secret),
+    ).json()["records"]
+    assert received and {r["id"] for r in received} == set(
+        ArchivedRecord.objects.filter(
+            domain_name=TEAM_DOMAIN,
+            receiver_host=host,
+            notify_time__gte=timezone.now() - dt.timedelta(days=7),
+        )
+        .order_by("-notify_time", "-id")
+        .values_list("id", flat=True)[:500]
+    )
 
 
 @pytest.mark.parametrize(

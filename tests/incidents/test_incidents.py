@@ -537,6 +537,21 @@ def test_a_resolved_incidents_link_ends_with_its_last_failure(quiet, client, vie
         assert records.context["total"] == incident.count == count
 
 
+def test_an_incidents_link_opens_its_receivers_failures_only(quiet, client, viewer):
+    """Two receivers of one domain failing alike are two incidents; each one's link opened
+    both receivers' failures (4 for an incident of 3)."""
+    deliver(3, failed=True, minutes_ago=4, why="HTTP 404 Not Found", stream="a")
+    deliver(1, failed=True, minutes_ago=4, url=OTHER_HOOK, why="HTTP 404 Not Found")
+    harvest_now()
+    client.force_login(viewer)
+    incidents = [i for i in mine() if i.cause == "HTTP 404"]
+    assert sorted(i.count for i in incidents) == [1, 3]
+    for incident in incidents:
+        page = client.get(f"/incidents/{incident.pk}/").content.decode()
+        link = re.search(r'href="(/records/\?[^"]+)">Its failed callbacks', page).group(1)
+        assert client.get(html.unescape(link)).context["total"] == incident.count
+
+
 def test_an_incidents_link_opens_exactly_its_failures(quiet, client, viewer):
     """ "52 failures" once opened 46: the link's window ended at the minute it was drawn."""
     deliver(12, failed=True, minutes_ago=0.1, why="HTTP 502 Bad Gateway", stream="link-check")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import subprocess
 import time
 
@@ -81,6 +82,19 @@ def test_each_person_has_at_most_two_exports_being_made(archived, viewer, settin
     assert refused.status_code == 429
     assert "You already have 2 exports being made" in refused.content.decode()
     assert Export.objects.count() == 2
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_the_confirmation_says_every_filter_the_file_is_limited_to(archived, viewer):
+    """It showed the domain and the window only: an export of one stream's timeouts read as
+    one of the whole domain."""
+    client = Client()
+    client.force_login(viewer)
+    query = f"domain={TEAM_DOMAIN}&window=7d&status=failed&failure=timeout&stream=live-0"
+    body = client.get(f"/records/exports/new/?{query}").content.decode()
+    said = re.search(r'<div id="narrowing">(.*?)</div>', body, re.S).group(1)
+    text = " ".join(re.sub(r"<[^>]+>", " ", said).split())
+    assert text == "Limited to Stream: live-0 · Result: Failed · Failure: Timeout"
 
 
 @pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)

@@ -146,6 +146,37 @@ def test_filters_narrow_by_result_type_failure_class_status_and_text(browse):
     assert browse.get("/records/?window=24h&q=nginx").status_code == 200
 
 
+def test_the_receiver_filter_takes_a_host_or_a_url_on_it(browse):
+    """A domain whose recording and snapshot callbacks go to two hosts: "did the callbacks to
+    this one arrive?" had no filter (an incident is one receiver's, and its link showed every
+    receiver's failures)."""
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    now = timezone.now()
+    archive(domain, *[("failed", now - dt.timedelta(minutes=m)) for m in (3, 4)],
+            url="https://Snap.Example-Shop.com/cb")  # fmt: skip
+    archive(
+        domain, ("success", now - dt.timedelta(minutes=5)), url="https://snap.example-shop.com/x"
+    )
+    for receiver in ("snap.example-shop.com", "SNAP.example-shop.com ",
+                     "https://snap.example-shop.com:8443/anything?x=1"):  # fmt: skip
+        page = browse.get(
+            "/records/", {"domain": TEAM_DOMAIN, "window": "1h", "receiver": receiver}
+        )
+        assert page.status_code == 200
+        assert page.context["counts"].total == 3 and page.context["counts"].failed == 2
+        # the box shows the host it filters by, whatever was typed or pasted
+        assert 'name="receiver" value="snap.example-shop.com"' in page.content.decode()
+        assert {r["record"].receiver_host for r in page.context["rows"]} == {
+            "snap.example-shop.com"
+        }
+    # across every domain too (the receiver's host is the domain's own business)
+    everywhere = browse.get("/records/", {"window": "1h", "receiver": "snap.example-shop.com"})
+    assert everywhere.context["total"] == 3
+    bad = browse.get("/records/", {"window": "1h", "receiver": "snap example"})
+    assert bad.status_code == 400
+    assert "Enter the receiver&#x27;s host name (hooks.example.com)" in bad.content.decode()
+
+
 def test_counts_by_result_and_class_sit_above_the_table(browse):
     body = browse.get(f"/records/?domain={TEAM_DOMAIN}&window=7d").content.decode()
     counts_html = body[body.index('id="counts"') :].split("</p>")[0]
