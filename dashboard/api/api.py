@@ -302,7 +302,8 @@ def _cursor_make(row: ArchivedRecord) -> str:
     response=RecordsPageOut,
     summary="Search the archive (the records explorer's filters), newest first",
     description=(
-        "The explorer's filters: domain, app and stream (any part of the name), status "
+        "The explorer's filters: domain, app and stream (any part of the name; in double "
+        'quotes, "cam1", that name only), status '
         "(success / failed), type (notify type), failure (failure class), http (status code), "
         "receiver (the host callbacks went to), q (text in the URL, content or answer), param "
         "(a push parameter key=value), window (1h, 6h, 24h, 3d, 7d, 30d, 90d) or start and end "

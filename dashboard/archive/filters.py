@@ -3,7 +3,8 @@ run mean by "these filters", and how a background job keeps them.
 
 A filter set is a dict: `start` and `end` (aware datetimes; the window, end excluded), and any
 of `domain_id`, `status`, `type`, `failure`, `http`, `receiver` (one column's exact value; the
-receiver is its host), `app`, `stream`, `name` (any part of a name, any case), `q` (text in
+receiver is its host), `app`, `stream`, `name` (any part of a name, any case; in quotes,
+`"cam1"`, that name exactly: not `cam10`), `q` (text in
 the URL, content or response) and `param` (a push parameter, `key=value`: the callbacks of
 the streams that carried it, around when they did)."""
 
@@ -38,6 +39,18 @@ KEPT = (
     "q",
     "param",
 )
+
+
+# "cam1" or “cam1” (as a Chinese input method types quotes): that name, not cam10 or cam11
+_QUOTES = (('"', '"'), ("\u201c", "\u201d"))
+
+
+def quoted(part: str) -> str | None:
+    """The name inside quotes, when an app or stream filter is one exact name; else None."""
+    for left, right in _QUOTES:
+        if len(part) > 2 and part.startswith(left) and part.endswith(right):
+            return part[1:-1]
+    return None
 
 
 def exact(filters: dict, names=tuple(EXACT)) -> dict:

@@ -25,7 +25,7 @@ from dashboard.domains.selectors import domain_family
 from dashboard.ops.budget import heavy_search, time_limit
 from dashboard.periods import TOTALS, spans, totals_end
 
-from .filters import EXACT, RECORD_ONLY, exact
+from .filters import EXACT, RECORD_ONLY, exact, quoted
 from .models import (
     NAME_SLACK,
     ArchivedName,
@@ -50,7 +50,11 @@ def names_matching(field: str, part: str, filters: dict) -> list[str] | QuerySet
     filtered domain if there is one. The names first (thousands, trigram-indexed), then their
     records by exact name: written into the query as a list when there are not too many,
     PostgreSQL probes each day's index with the list itself (a subquery is joined to every
-    partition, ninety times for ninety days)."""
+    partition, ninety times for ninety days). In quotes (`"cam1"`), that name exactly, in
+    its case: the records of cam1 without cam10's."""
+    name = quoted(part)
+    if name is not None:
+        return [name]
     found = ArchivedName.objects.filter(
         field=field, name__icontains=part, last_seen__gte=filters["start"] - NAME_SLACK
     )
@@ -65,8 +69,8 @@ def records_search(*, filters: dict) -> QuerySet[ArchivedRecord]:
     """Archived records matching the explorer's filters, newest first.
 
     Every filter is optional except the window. App and stream match any part of the name in
-    any case (trigram indexes on PostgreSQL); `q` looks in NotifyUrl, NotifyContent and
-    NotifyResponse.
+    any case (trigram indexes on PostgreSQL), or in quotes the name exactly; `q` looks in
+    NotifyUrl, NotifyContent and NotifyResponse.
     """
     rows = ArchivedRecord.objects.filter(
         notify_time__gte=filters["start"], notify_time__lt=filters["end"]

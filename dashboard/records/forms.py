@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from dashboard.archive.filters import frozen
+from dashboard.archive.filters import frozen, quoted
 from dashboard.archive.models import FailureClass
 from dashboard.archive.pushparams import KEY_MAX, VALUE_MAX, parse_param
 from dashboard.archive.store import receiver_host
@@ -48,7 +48,7 @@ class RecordsFilterForm(forms.Form):
         label=_("App or stream"),
         max_length=128,
         required=False,
-        help_text=_("Any part of an app or stream name."),
+        help_text=_("Any part of an app or stream name; in quotes, that name only."),
     )
     app = forms.CharField(label=_("App"), max_length=128, required=False)
     stream = forms.CharField(label=_("Stream"), max_length=128, required=False)
@@ -197,6 +197,8 @@ class RecordsFilterForm(forms.Form):
         data["source"] = source
         if source == LIVE:
             # The Live API answers one domain at a time, by exact names, for 7 days.
+            for name in ("app", "stream"):  # "cam1", exact in the archive: as it is
+                data[name] = quoted(data.get(name) or "") or data.get(name) or ""
             if not data.get("domain"):
                 self.add_error("domain", _("Choose a domain to ask the Live API about."))
             for name in self.ARCHIVE_ONLY:

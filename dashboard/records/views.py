@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from dashboard import periods
 from dashboard.access import can_edit_domain, edit_refusal
-from dashboard.archive.filters import KEPT
+from dashboard.archive.filters import KEPT, quoted
 from dashboard.archive.models import failure_name
 from dashboard.archive.selectors import (
     COUNT_CAP,
@@ -32,6 +32,7 @@ from dashboard.archive.selectors import (
     config_at,
     domain_harvested_until,
     missing_callbacks,
+    names_matching,
     param_hits,
     pushes_checked_until,
     record_get,
@@ -256,6 +257,7 @@ def records_view(request):
             row["redelivery"] = attempts.get(row["record"].pk)
         context["counts"] = counts
         context["total"] = counts.total
+        context["also_matched"] = _also_matched(filters)
         if filters.get("domain_id"):
             context["domain_until"] = domain_harvested_until(domain_id=filters["domain_id"])
             domain = Domain.objects.get(pk=filters["domain_id"])
@@ -629,6 +631,35 @@ def _session_pieces(events: list, keep: int | None = None) -> list[tuple[list, l
     return pieces
 
 
+def _also_matched(filters: dict) -> list[dict]:
+    """A stream or app typed whole (`cam1`) that is part of other names too (cam10, cam11):
+    the filter finds them all — their callbacks in the counts, in an export, in "Resend N
+    failed callbacks" — so the page names them and offers the one name alone (in quotes)."""
+    found = []
+    for field in ("name", "stream", "app"):  # name: the header search's "App or stream"
+        part = filters.get(field) or ""
+        if not part or quoted(part) is not None:
+            continue
+        kinds = ("stream", "app") if field == "name" else (field,)
+        names = [names_matching(kind, part, filters) for kind in kinds]
+        if not all(isinstance(held, list) for held in names):
+            continue  # a fragment held by a thousand names: not a name typed whole
+        names = sorted(set().union(*names))
+        typed = [n for n in names if n.casefold() == part.casefold()]
+        others = sorted(n for n in names if n not in typed)
+        if typed and others:
+            found.append(
+                {
+                    "field": field,
+                    "name": typed[0],
+                    "others": others[:5],
+                    "more": len(others) - 5,
+                    "only": {field: f'"{typed[0]}"'},
+                }
+            )
+    return found
+
+
 def _between_link(app: str, stream: str, between: list) -> dict | None:
     """The records list of a session's callbacks its card leaves out: on the domain most of
     them came from, over the minutes they span."""
@@ -642,11 +673,12 @@ def _between_link(app: str, stream: str, between: list) -> dict | None:
 
 def _stream_records_url(domain: str, app: str, stream: str, start, end) -> str:
     """The records list of one stream on one domain over [start, end) (given with their
-    offset: the records page shows them in the reader's own zone)."""
+    offset: the records page shows them in the reader's own zone); the names in quotes, each
+    that name exactly (`cam1` matched cam10's callbacks too)."""
     query = {
         "domain": domain,
-        "app": app,
-        "stream": stream,
+        "app": f'"{app}"',
+        "stream": f'"{stream}"',
         "window": "custom",
         "start": start.astimezone(dt.UTC).isoformat(),
         "end": end.astimezone(dt.UTC).isoformat(),

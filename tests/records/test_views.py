@@ -177,6 +177,39 @@ def test_the_receiver_filter_takes_a_host_or_a_url_on_it(browse):
     assert "Enter the receiver&#x27;s host name (hooks.example.com)" in bad.content.decode()
 
 
+def test_a_name_typed_whole_that_is_part_of_others_says_so_and_quotes_find_it_alone(browse):
+    """The stream filter finds any part of a name: `cam1` counted, listed, exported and
+    offered to resend cam10's and cam11's failures too, and the timeline's link to "Callback
+    records" did the same. Quotes find the one name; the page says when a whole name typed
+    finds others, and links to it alone."""
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    now = timezone.now()
+    for n, stream in enumerate(("cam1", "cam10", "cam11")):
+        archive(domain, ("failed", now - dt.timedelta(minutes=n + 2)), stream=stream)
+    wide = browse.get("/records/", {"stream": "cam1", "window": "1h"})
+    assert wide.context["total"] == 3
+    note = wide.content.decode()
+    note = note[note.index('id="also-matched-stream"') :].split("</p>")[0]
+    assert "“cam1” is part of other names too" in note and "cam10, cam11" in note
+    only = html.unescape(re.search(r'<a href="([^"]+)">Only cam1</a>', note).group(1))
+    assert "window=1h" in only  # the other filters kept
+    alone = browse.get("/records/" + only)
+    assert alone.context["total"] == 1 and "also-matched" not in alone.content.decode()
+    assert [r["record"].stream_name for r in alone.context["rows"]] == ["cam1"]
+    for typed in ('"cam1"', "“cam1”"):  # as a Chinese input method types quotes
+        assert browse.get("/records/", {"stream": typed, "window": "1h"}).context["total"] == 1
+    assert browse.get("/records/", {"stream": '"cam"', "window": "1h"}).context["total"] == 0
+    # the header search's "App or stream" too
+    searched = browse.get("/records/", {"name": "cam1", "window": "1h"}).content.decode()
+    assert 'id="also-matched-name"' in searched and "cam10, cam11" in searched
+    # a fragment is a fragment: no note
+    assert not browse.get("/records/", {"stream": "cam", "window": "1h"}).context["also_matched"]
+    # the timeline's own link opens its stream's records only
+    timeline = browse.get("/records/streams/live/cam1/").content.decode()
+    crumb = re.search(r'<nav class="crumbs"[^>]*><a href="([^"]+)"', timeline).group(1)
+    assert browse.get(html.unescape(crumb)).context["total"] == 1
+
+
 def test_counts_by_result_and_class_sit_above_the_table(browse):
     body = browse.get(f"/records/?domain={TEAM_DOMAIN}&window=7d").content.decode()
     counts_html = body[body.index('id="counts"') :].split("</p>")[0]
