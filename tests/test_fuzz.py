@@ -100,7 +100,19 @@ def test_domain_list(lead_client, query):
 
 
 # the records explorer's filters (the API takes them too)
-RECORD_FILTERS = ["domain", "app", "stream", "status", "type", "failure", "http", "q", "param"]
+RECORD_FILTERS = [
+    "domain",
+    "name",
+    "app",
+    "stream",
+    "status",
+    "type",
+    "failure",
+    "http",
+    "receiver",
+    "q",
+    "param",
+]
 RECORD_FILTERS += ["window", "start", "end", "size"]
 
 
