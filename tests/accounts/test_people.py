@@ -147,6 +147,9 @@ def test_accounts_whose_names_read_alike_stand_out_on_the_people_list(client, le
         "reads like dana",
     }
     assert body.count('class="badge bad alike"') == 4  # not on `dan`, nor the others
+    twin = User.objects.get(username="dana\u200b")
+    heading = client.get(f"/people/{twin.pk}/").content.decode().split("<h1>")[1]
+    assert heading.startswith('dana<span class="ctl" title="Invisible character: ZERO WIDTH')
 
 
 def test_a_full_width_user_name_is_saved_as_it_signs_in(client, lead):
