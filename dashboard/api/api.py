@@ -303,7 +303,7 @@ def _cursor_make(row: ArchivedRecord) -> str:
     summary="Search the archive (the records explorer's filters), newest first",
     description=(
         "The explorer's filters: domain, app and stream (any part of the name; in double "
-        'quotes, "cam1", that name only), status '
+        'quotes, "cam1", that name only), name (the app or the stream: the header search), status '
         "(success / failed), type (notify type), failure (failure class), http (status code), "
         "receiver (the host callbacks went to), q (text in the URL, content or answer), param "
         "(a push parameter key=value), window (1h, 6h, 24h, 3d, 7d, 30d, 90d) or start and end "
@@ -314,6 +314,7 @@ def _cursor_make(row: ArchivedRecord) -> str:
 def records_list(
     request,
     domain: str = "",
+    name: str = "",
     app: str = "",
     stream: str = "",
     status: str = "",
@@ -335,6 +336,7 @@ def records_list(
         raise HttpError(400, "status: success or failed (the push history is not in this API).")
     given = {
         "domain": domain,
+        "name": name,
         "app": app,
         "stream": stream,
         "status": status,
