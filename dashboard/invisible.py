@@ -41,10 +41,6 @@ def code_point(ch: str) -> str:
     return f"U+{ord(ch):04X}"
 
 
-def has_invisible(text: str) -> bool:
-    return _INVISIBLE.search(text) is not None
-
-
 def invisible_named(value) -> str:
     """The text with each invisible character written as its code point: `[U+202E]`."""
     text = str(value)

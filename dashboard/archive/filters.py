@@ -53,6 +53,11 @@ def quoted(part: str) -> str | None:
     return None
 
 
+def exactly(name: str) -> str:
+    """The filter value that finds `name` alone (what `quoted` reads back)."""
+    return f'"{name}"'
+
+
 def exact(filters: dict, names=tuple(EXACT)) -> dict:
     """The `names` among the exact filters that are set, as field lookups."""
     return {EXACT[name]: filters[name] for name in names if filters.get(name)}

@@ -76,14 +76,14 @@ def domain_list_view(request):
     if context["page"] is None:
         return render_page(request, "domains/list.html", "results", context, status=400)
     ids = [d.pk for d in context["page"].object_list]
-    context["totals"] = failure_totals(domain_ids=ids)
-    context["totals_window"] = periods.totals_window("24h", timezone.now())  # what it counted
+    now = timezone.now()
+    context["totals"] = failure_totals(domain_ids=ids, now=now)
+    context["totals_window"] = periods.totals_window("24h", now)  # what the totals counted
     context["sparklines"] = failure_sparklines(domain_ids=ids)
     context["open_incidents"] = open_incident_counts(domain_ids=ids)
     # "no callbacks" is said only of a domain whose archive is complete up to about now: one
     # still being backfilled, or behind, says so instead of a silence that is not there
     until = harvested_until_by_domain(domain_ids=ids)
-    now = timezone.now()
     context["archive_state"] = {pk: _archive_state(until.get(pk), now) for pk in ids}
     context["archived_until"] = until
     context["sort"] = filterset.form.cleaned_data.get("sort") if filterset.is_bound else ""

@@ -9,13 +9,13 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dashboard.access import edit_refusal, require_edit
 from dashboard.accounts.security import client_ip
 from dashboard.htmx import render_page, vary_on_htmx
 from dashboard.paging import page_of
+from dashboard.periods import local_minute
 from dashboard.posting import post_only
 
 from .filters import IncidentFilter
@@ -47,12 +47,6 @@ def _incident(pk: int) -> Incident:
     return incident
 
 
-def _minute(moment: dt.datetime) -> str:
-    """A moment to the minute in the reader's zone, with its offset (exact where clocks go
-    back): what the records page's window reads."""
-    return timezone.localtime(moment).isoformat(timespec="minutes")
-
-
 def _records_href(incident: Incident) -> str:
     """Its failed callbacks: the domain's failures of its cause to its receiver, from its first
     failure — to its last, once resolved (the link ran until now, and a resolved incident's 5
@@ -65,10 +59,10 @@ def _records_href(incident: Incident) -> str:
         "http": incident.http_status or "",
         "receiver": incident.receiver_host,
         "window": "custom",
-        "start": _minute(incident.first_seen),
+        "start": local_minute(incident.first_seen),
     }
     if incident.state == Incident.State.RESOLVED:
-        query["end"] = _minute(incident.last_seen + dt.timedelta(minutes=1))  # end excluded
+        query["end"] = local_minute(incident.last_seen + dt.timedelta(minutes=1))  # end excluded
     return reverse("records") + "?" + urlencode({k: v for k, v in query.items() if v != ""})
 
 

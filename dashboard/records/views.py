@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from dashboard import periods
 from dashboard.access import can_edit_domain, edit_refusal
-from dashboard.archive.filters import KEPT, quoted
+from dashboard.archive.filters import KEPT, exactly, quoted
 from dashboard.archive.models import failure_name
 from dashboard.archive.selectors import (
     COUNT_CAP,
@@ -654,7 +654,7 @@ def _also_matched(filters: dict) -> list[dict]:
                     "name": typed[0],
                     "others": others[:5],
                     "more": len(others) - 5,
-                    "only": {field: f'"{typed[0]}"'},
+                    "only": {field: exactly(typed[0])},
                 }
             )
     return found
@@ -677,8 +677,8 @@ def _stream_records_url(domain: str, app: str, stream: str, start, end) -> str:
     that name exactly (`cam1` matched cam10's callbacks too)."""
     query = {
         "domain": domain,
-        "app": f'"{app}"',
-        "stream": f'"{stream}"',
+        "app": exactly(app),
+        "stream": exactly(stream),
         "window": "custom",
         "start": start.astimezone(dt.UTC).isoformat(),
         "end": end.astimezone(dt.UTC).isoformat(),

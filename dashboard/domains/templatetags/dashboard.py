@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
 
+from dashboard.invisible import invisible_marked, invisible_named
+
 register = template.Library()
 
 # A failure rate above this is "bad" (red); any failure at all is a warning. Defined once.
@@ -87,14 +89,10 @@ def shown(value) -> str:
     override made `live<RLO>1-tset` read as "livetest-1" and a receiver's `<RLO>ok` as "ko",
     and a zero-width space makes two streams look the same. The Copy buttons copy the real
     character (static/js/app.js reads the box's data-char)."""
-    from dashboard.invisible import invisible_marked
-
     return invisible_marked(value)
 
 
 @register.filter
 def shown_plain(value) -> str:
     """`shown` where no markup can go (a page's <title>, an attribute): `[U+202E]`."""
-    from dashboard.invisible import invisible_named
-
     return invisible_named(value)
