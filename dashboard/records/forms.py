@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 
 from django import forms
 from django.conf import settings
@@ -38,6 +39,17 @@ DEFAULT_SIZE = 50
 TEXT_WINDOW_ALL = dt.timedelta(hours=24)
 TEXT_WINDOW_DOMAIN = dt.timedelta(days=7)
 LIVE_PAGE_MAX = RECORDS_PAGE_NUMBER_MAX
+
+
+def _not_a_host(host: str) -> bool:
+    """Not a name or an address a URL can hold: an IPv6 address (the archive keeps
+    `2400:cb00::1` for `https://[2400:cb00::1]/cb`) is the one with a colon."""
+    if ":" in host:
+        try:
+            return ipaddress.ip_address(host).version != 6
+        except ValueError:
+            return True
+    return any(c in host for c in " /?#@\\")
 
 
 class RecordsFilterForm(forms.Form):
@@ -172,8 +184,11 @@ class RecordsFilterForm(forms.Form):
         """A host as the archive keeps it (`receiver_host`: lower case, no port), typed or
         read out of a pasted URL."""
         text = self.cleaned_data["receiver"].strip()
-        host = receiver_host(text) if "://" in text else text.lower()
-        if text and (not host or len(host) > 253 or any(c in host for c in " /:?#@\\")):
+        if "://" in text:
+            host = receiver_host(text)
+        else:  # a name, or an address (an IPv6 one in its URL's brackets too)
+            host = text.lower().removeprefix("[").removesuffix("]")
+        if text and (not host or len(host) > 253 or _not_a_host(host)):
             raise forms.ValidationError(
                 _("Enter the receiver's host name (hooks.example.com) or a URL on it.")
             )

@@ -172,6 +172,14 @@ def test_the_receiver_filter_takes_a_host_or_a_url_on_it(browse):
     # across every domain too (the receiver's host is the domain's own business)
     everywhere = browse.get("/records/", {"window": "1h", "receiver": "snap.example-shop.com"})
     assert everywhere.context["total"] == 3
+    # a receiver at an IPv6 address: the archive keeps its host without the brackets
+    archive(domain, ("failed", now - dt.timedelta(minutes=6)), url="https://[2400:cb00::1]/cb")
+    for receiver in ("https://[2400:cb00::1]:8443/x", "[2400:cb00::1]", "2400:CB00::1"):
+        v6 = browse.get("/records/", {"domain": TEAM_DOMAIN, "window": "1h", "receiver": receiver})
+        assert v6.status_code == 200 and v6.context["total"] == 1, receiver
+    for bad_host in ("snap example", "a:b", "[a:b]", "user@host"):
+        refused = browse.get("/records/", {"window": "1h", "receiver": bad_host})
+        assert refused.status_code == 400, bad_host
     bad = browse.get("/records/", {"window": "1h", "receiver": "snap example"})
     assert bad.status_code == 400
     assert "Enter the receiver&#x27;s host name (hooks.example.com)" in bad.content.decode()
