@@ -8,6 +8,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db.models import F
 from django.utils import timezone
 
 from dashboard.archive.models import ArchivedRecord, HarvestCursor, PushedSession
@@ -110,11 +111,16 @@ def stream_config_changed(action: str, *, at: dt.datetime, before, after) -> Non
 
 
 def flagged_before_and_after(moment: dt.datetime) -> tuple[int, int]:
-    pushes = PushedSession.objects.filter(domain__name=INGEST).exclude(missing="")
-    return (
-        pushes.filter(publish_time__lt=moment - SAME_PUSH).count(),
-        pushes.filter(publish_time__gt=moment).count(),
-    )
+    """How many callbacks are flagged missing that Live would have sent before `moment` (less
+    SAME_PUSH), and after it. A flag is judged at its callback's moment, not its push's start:
+    a push begun before `moment` whose publish_done was lost after it is rightly flagged."""
+    before = after = 0
+    for push in PushedSession.objects.filter(domain__name=INGEST).exclude(missing=""):
+        for kind in push.missing_types:
+            when = push.publish_time if kind == "publish" else push.stop_time
+            before += when < moment - SAME_PUSH
+            after += when > moment
+    return before, after
 
 
 def test_a_stream_callback_set_up_yesterday_expects_nothing_of_the_pushes_before(archived):
@@ -129,6 +135,43 @@ def test_a_stream_callback_set_up_yesterday_expects_nothing_of_the_pushes_before
     assert before == 0
     assert after > 0  # the check still works after the change
     assert PushedSession.objects.filter(domain__name=INGEST, publish_time__lt=set_up).count() > 50
+
+
+def test_a_push_begun_before_the_callback_was_set_up_still_expects_its_publish_done(archived):
+    """Set up while a stream was pushing: its publish was never sent and is not flagged, but
+    its publish_done was due; when it never came, that one is flagged."""
+    url = StreamNotifyConfig.objects.get(domain__name=INGEST).notify_url
+    recheck(INGEST)
+    now = timezone.now()
+    push = (
+        PushedSession.objects.filter(
+            domain__name=INGEST,
+            missing="",
+            publish_time__range=(now - dt.timedelta(days=3), now - dt.timedelta(days=1)),
+            stop_time__gt=F("publish_time") + SHORT_PUSH + SAME_PUSH * 4,
+        )
+        .order_by("publish_time")
+        .first()
+    )
+    set_up = push.publish_time + SAME_PUSH * 2
+    ArchivedRecord.objects.filter(domain_name=INGEST, notify_time__lt=set_up).delete()
+    ArchivedRecord.objects.filter(
+        domain_name=INGEST,
+        app_name=push.app_name,
+        stream_name=push.stream_name,
+        notify_type="publish_done",
+        notify_time__range=(push.stop_time - SAME_PUSH, push.stop_time + SAME_PUSH),
+    ).delete()  # the publish_done that never came
+    stream_config_changed("add", at=set_up, before=None, after={"notify_url": url})
+    recheck(INGEST)
+    again = PushedSession.objects.get(
+        domain__name=INGEST,
+        app_name=push.app_name,
+        stream_name=push.stream_name,
+        publish_time=push.publish_time,
+    )
+    assert again.missing_types == ["publish_done"]
+    assert flagged_before_and_after(set_up)[0] == 0
 
 
 def test_a_stream_callback_deleted_today_still_expects_its_callbacks_before(archived):
