@@ -156,10 +156,13 @@ FIELD_LABELS = {
     "object": gettext_lazy("Item"),
     "change": gettext_lazy("Change"),
     "stream": gettext_lazy("Stream"),
+    "token": gettext_lazy("Access token"),
+    "expires": gettext_lazy("Expires"),
+    "may_change_configs": gettext_lazy("May change configs"),
 }
 # Never shown as values: the key's fingerprint says only whether the key changed.
 HIDDEN = {"auth_key_fingerprint"}
-TIME_FIELDS = {"muted_until", "start", "end"}
+TIME_FIELDS = {"muted_until", "start", "end", "expires"}
 
 
 @dataclass(frozen=True)

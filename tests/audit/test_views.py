@@ -3,13 +3,15 @@
 import csv
 import datetime as dt
 import io
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 
+from dashboard.api.models import AccessToken
 from dashboard.audit.models import AuditEntry
 from dashboard.domains.models import Domain
-from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
+from tests.conftest import ALL_DATABASES, LEAD, TEAM_DOMAIN, make_user
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -220,3 +222,30 @@ def test_an_entry_filter_is_shown_and_can_be_cleared(as_lead, entries):
     cleared = as_lead.get("/audit/?entry=")
     assert len(cleared.context["rows"]) == AuditEntry.objects.count()
     assert as_lead.get("/audit/?entry=3.5").status_code == 400
+
+
+def test_a_token_made_reads_in_words_and_expires_in_the_readers_zone(client, lead, synced):
+    """A token's entry named its fields as the code does ("may_change_configs") and gave its
+    expiry in UTC, on a page whose times are the reader's."""
+    client.force_login(lead)
+    client.cookies["tz"] = "Asia%2FShanghai"
+    assert client.post("/account/tokens/", {"name": "nightly", "days": "7"}).status_code == 200
+    expires = timezone.localtime(
+        AccessToken.objects.get(name="nightly").expires_at, ZoneInfo("Asia/Shanghai")
+    )
+    body = client.get("/audit/").content.decode()
+    assert "Access token:</span>" in body and "Expires:</span>" in body
+    assert "may_change_configs" not in body and "May change configs" not in body  # "no" is left out
+    assert f'<span class="mono">{expires:%Y-%m-%d %H:%M}</span>' in body
+    assert "+00:00" not in body
+
+
+def test_an_actor_whose_name_hides_a_character_is_shown_with_it(client, synced):
+    """An account made before such names were refused (`lead` and a zero-width space) read
+    as `lead` in the log: whose change it was could not be told."""
+    twin = make_user("lead\u200b", LEAD)
+    client.force_login(twin)
+    assert client.post("/account/tokens/", {"name": "nightly", "days": "7"}).status_code == 200
+    body = client.get("/audit/").content.decode()
+    actor = body.split('data-label="Actor">')[1].split("</td>")[0]
+    assert actor.startswith('lead<span class="ctl" title="Invisible character: ZERO WIDTH SPACE"')
