@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import unicodedata
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -35,6 +37,17 @@ class SendTestForm(forms.Form):
     # The URL itself is judged by testsend (the forms' rules plus resolution), at send time.
 
 
+def header_value(text: str, name: str) -> str:
+    """What was pasted for header `name`, as the receiver got it: without the header's name
+    when its whole line was pasted, and in ASCII when typed full-width (a Chinese input method
+    types digits as "１７６５")."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    head, colon, rest = text.partition(":")
+    if colon and head.strip().lower() == name.lower():
+        text = rest.strip()
+    return text
+
+
 class SignatureForm(forms.Form):
     KINDS = [("record", _("Recording callback")), ("snapshot", _("Snapshot callback"))]
     url = forms.CharField(
@@ -42,10 +55,9 @@ class SignatureForm(forms.Form):
         max_length=1024,
         help_text=_("The NotifyUrl the callback was sent to; only its host is signed."),
     )
-    timestamp = forms.RegexField(label="ALI-LIVE-TIMESTAMP", regex=r"^\d{1,12}$", max_length=12)
-    signature = forms.RegexField(
-        label="ALI-LIVE-SIGNATURE", regex=r"^\s*[0-9a-fA-F]{32}\s*$", max_length=40
-    )
+    # A header's value, or its whole line as a log shows it ("ALI-LIVE-TIMESTAMP: 1765…").
+    timestamp = forms.CharField(label="ALI-LIVE-TIMESTAMP", max_length=64)
+    signature = forms.CharField(label="ALI-LIVE-SIGNATURE", max_length=96)
     domain = forms.CharField(label=_("Use the key of domain"), required=False, max_length=253)
     kind = forms.ChoiceField(label=_("Callback"), choices=KINDS, required=False)
     key = forms.CharField(
@@ -61,6 +73,22 @@ class SignatureForm(forms.Form):
         if not callback_host(value):
             raise forms.ValidationError(
                 _("Enter the callback URL (https://host/path) or just its host name.")
+            )
+        return value
+
+    def clean_timestamp(self):
+        value = header_value(self.cleaned_data["timestamp"], "ALI-LIVE-TIMESTAMP")
+        if not (value.isascii() and value.isdigit() and len(value) <= 12):
+            raise forms.ValidationError(
+                _("Enter the ALI-LIVE-TIMESTAMP header's value: seconds since 1970 (1765000000).")
+            )
+        return value
+
+    def clean_signature(self):
+        value = header_value(self.cleaned_data["signature"], "ALI-LIVE-SIGNATURE").lower()
+        if len(value) != 32 or value.strip("0123456789abcdef"):
+            raise forms.ValidationError(
+                _("Enter the ALI-LIVE-SIGNATURE header's value: 32 hexadecimal characters.")
             )
         return value
 

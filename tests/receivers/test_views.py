@@ -225,3 +225,58 @@ def test_signature_page_viewer_keeps_input_and_learns_why(client, viewer):
     # And a viewer is offered no domains to pick from.
     page = client.get("/tools/signature/").content.decode()
     assert "sig-domains" not in page
+
+
+@pytest.mark.parametrize(
+    ("pasted_timestamp", "pasted_signature"),
+    [
+        ("{ts}", "{sig}"),
+        ("ALI-LIVE-TIMESTAMP: {ts}", "ali-live-signature:{SIG}"),  # whole lines from a log
+        ("{wide_ts}", " {sig}\\n"),  # typed with a Chinese input method: full-width digits
+    ],
+    ids=["values", "header-lines", "full-width"],
+)
+def test_a_signature_pasted_as_people_paste_it_verifies(
+    client, viewer, pasted_timestamp, pasted_signature
+):
+    """The whole header line from a receiver's log, or digits typed full-width, were "Enter a
+    valid value." — or, full-width, were signed as typed and said not to match."""
+    ts = str(int(time.time()))
+    key = "Sh0pKey2024AbCdEfGhIjKlMnOpQrSt"
+    sig = sign("hooks.example-shop.com", ts, key)
+    wide_ts = ts.translate({ord(d): ord(d) + 0xFF10 - 0x30 for d in "0123456789"})
+    fill = {"ts": ts, "sig": sig, "SIG": sig.upper(), "wide_ts": wide_ts}
+    client.force_login(viewer)
+    page = client.post(
+        "/tools/signature/",
+        {
+            "url": "https://hooks.example-shop.com/live/record",
+            "timestamp": pasted_timestamp.format(**fill),
+            "signature": pasted_signature.format(**fill).replace("\\n", "\n"),
+            "key": key,
+        },
+    )
+    assert page.status_code == 200
+    assert "Signature verifies" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("timestamp", "soon", "seconds since 1970 (1765000000)"),
+        ("timestamp", "-1", "seconds since 1970"),
+        ("timestamp", "1" * 13, "seconds since 1970"),
+        ("timestamp", "١٧٦٥٠٠٠٠٠٠", "seconds since 1970"),  # Arabic-Indic: not what Live sends
+        ("signature", "xyz", "32 hexadecimal characters"),
+        ("signature", "ALI-LIVE-TIMESTAMP: " + "a" * 32, "32 hexadecimal characters"),
+    ],
+)
+def test_a_header_value_that_cannot_be_one_says_what_it_should_be(
+    client, viewer, field, value, says
+):
+    client.force_login(viewer)
+    form = {"url": "hooks.example.com", "timestamp": "1765000000", "signature": "a" * 32}
+    response = client.post("/tools/signature/", {**form, field: value, "key": "k" * 16})
+    assert response.status_code == 400
+    assert says in response.content.decode()
+    assert "Enter a valid value" not in response.content.decode()
