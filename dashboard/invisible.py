@@ -37,6 +37,11 @@ BIDI_CONTROLS = frozenset(
 )
 
 
+def visible_text(text: str) -> str:
+    """The text as a reader sees it: without the characters that draw nothing."""
+    return _INVISIBLE.sub("", text)
+
+
 def code_point(ch: str) -> str:
     return f"U+{ord(ch):04X}"
 

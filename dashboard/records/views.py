@@ -18,6 +18,7 @@ from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -59,6 +60,7 @@ from dashboard.incidents.selectors import (
     chart_period,
     domain_chart,
 )
+from dashboard.invisible import invisible_marked
 from dashboard.ops.budget import Busy, TooSlow
 from dashboard.paging import page_of, requested_page
 from dashboard.redelivery.selectors import latest_attempts, record_attempts, redelivered_count
@@ -645,19 +647,27 @@ def _also_matched(filters: dict) -> list[dict]:
         if not all(isinstance(held, list) for held in names):
             continue  # a fragment held by a thousand names: not a name typed whole
         names = sorted(set().union(*names))
+        if names and not any(part.casefold() in n.casefold() for n in names):
+            # none holds it as typed: they read as it (names_reading_as)
+            found.append(_names_noted(field, part, names, reads_as=True))
+            continue
         typed = [n for n in names if n.casefold() == part.casefold()]
         others = sorted(n for n in names if n not in typed)
         if typed and others:
-            found.append(
-                {
-                    "field": field,
-                    "name": typed[0],
-                    "others": others[:5],
-                    "more": len(others) - 5,
-                    "only": {field: exactly(typed[0])},
-                }
-            )
+            found.append(_names_noted(field, typed[0], others))
     return found
+
+
+def _names_noted(field: str, name: str, others: list[str], *, reads_as: bool = False) -> dict:
+    return {
+        "field": field,
+        "name": name,
+        "reads_as": reads_as,
+        # a character that draws nothing in one of them shows (it is why they are here)
+        "others": format_html_join(", ", "{}", ((invisible_marked(n),) for n in others[:5])),
+        "more": len(others) - 5,
+        "only": {field: exactly(name)},
+    }
 
 
 def _between_link(app: str, stream: str, between: list) -> dict | None:

@@ -218,6 +218,33 @@ def test_a_name_typed_whole_that_is_part_of_others_says_so_and_quotes_find_it_al
     assert browse.get(html.unescape(crumb)).context["total"] == 1
 
 
+def test_a_name_typed_as_it_reads_finds_the_name_with_a_character_that_draws_nothing(browse):
+    """The stream `live<U+200B>test` reads as "livetest" (the page shows its box; a customer's
+    ticket says "livetest"): typed so, in the header search or the stream filter, nothing was
+    found. It is found, and the page says why it is there."""
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    now = timezone.now()
+    archive(domain, ("failed", now - dt.timedelta(minutes=2)), stream="live\u200btest")
+    archive(domain, ("failed", now - dt.timedelta(minutes=3)), stream="other")
+    for query in ({"name": "LiveTest", "window": "24h"}, {"stream": "livetest", "window": "1h"}):
+        page = browse.get("/records/", query)
+        assert page.context["total"] == 1, query
+        assert [r["record"].stream_name for r in page.context["rows"]] == ["live\u200btest"]
+        body = page.content.decode()
+        note = body[body.index('class="note small also-matched"') :].split("</p>")[0]
+        assert "No name holds “" in note and "” as typed; these read as it" in note
+        assert 'live<span class="ctl" title="Invisible character: ZERO WIDTH SPACE"' in note
+    # the header search lands there too
+    landed = browse.get("/search/", {"q": "livetest"}, follow=True)
+    assert landed.context["total"] == 1
+    # a name that holds what was typed is found as it always was, without the note
+    archive(domain, ("failed", now - dt.timedelta(minutes=4)), stream="livetest")
+    plain = browse.get("/records/", {"stream": "livetest", "window": "1h"})
+    assert [r["record"].stream_name for r in plain.context["rows"]] == ["livetest"]
+    assert not plain.context["also_matched"]
+    assert browse.get("/records/", {"stream": "nothing", "window": "1h"}).context["total"] == 0
+
+
 def test_counts_by_result_and_class_sit_above_the_table(browse):
     body = browse.get(f"/records/?domain={TEAM_DOMAIN}&window=7d").content.decode()
     counts_html = body[body.index('id="counts"') :].split("</p>")[0]
