@@ -45,14 +45,15 @@ def totals_end(now: dt.datetime) -> dt.datetime:
     return now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0) + HOUR
 
 
-def local_minute(moment: dt.datetime) -> str:
-    """A moment to the minute in the reader's zone, with its offset (`2026-12-05T18:00-05:00`):
-    what the records page's custom window reads, exact even in the hour a clock goes back."""
-    return timezone.localtime(moment).isoformat(timespec="minutes")
+def local_iso(moment: dt.datetime, timespec: str = "minutes") -> str:
+    """A moment in the reader's zone, with its offset (`2026-12-05T18:00-05:00`, or with
+    `timespec="seconds"` to the second): what the records page's custom window reads, exact
+    even in the hour a clock goes back."""
+    return timezone.localtime(moment).isoformat(timespec=timespec)
 
 
 def totals_window(period: str, now: dt.datetime) -> str:
     """The records page's window (a query string's part) of what a failure total of `period`
     counted: at 22:40, "24h" is from 23:00 yesterday, and a link to "Last 24 hours" opened 18
     callbacks more than the number it was on."""
-    return f"window=custom&start={quote(local_minute(totals_end(now) - SPANS[period]))}"
+    return f"window=custom&start={quote(local_iso(totals_end(now) - SPANS[period]))}"

@@ -15,7 +15,7 @@ from dashboard.access import edit_refusal, require_edit
 from dashboard.accounts.security import client_ip
 from dashboard.htmx import render_page, vary_on_htmx
 from dashboard.paging import page_of
-from dashboard.periods import local_minute
+from dashboard.periods import local_iso
 from dashboard.posting import post_only
 
 from .filters import IncidentFilter
@@ -59,10 +59,11 @@ def _records_href(incident: Incident) -> str:
         "http": incident.http_status or "",
         "receiver": incident.receiver_host,
         "window": "custom",
-        "start": local_minute(incident.first_seen),
+        "start": local_iso(incident.first_seen, "seconds"),
     }
-    if incident.state == Incident.State.RESOLVED:
-        query["end"] = local_minute(incident.last_seen + dt.timedelta(minutes=1))  # end excluded
+    if incident.state == Incident.State.RESOLVED:  # to the second: the cause's next incident
+        # may begin in the same minute (the end is excluded)
+        query["end"] = local_iso(incident.last_seen + dt.timedelta(seconds=1), "seconds")
     return reverse("records") + "?" + urlencode({k: v for k, v in query.items() if v != ""})
 
 

@@ -32,6 +32,7 @@ WINDOWS = SPANS
 WINDOW_CHOICES = [*LABELS.items(), ("custom", _("Custom"))]
 PAGE_SIZES = [20, 50, 100, 200, 500]
 MINUTE = "%Y-%m-%dT%H:%M"  # what a date-and-time input shows
+SECOND = "%Y-%m-%dT%H:%M:%S"  # and with step="1", a link's window to the second
 DEFAULT_WINDOW = "24h"
 DEFAULT_SIZE = 50
 # Free text is read record by record: across every domain it looks at a day at most, in one
@@ -147,14 +148,22 @@ class RecordsFilterForm(forms.Form):
         if not self.is_valid():
             return self
         data = self.data.copy()
+        seconds = False
         if self.cleaned_data["window"] == "custom":
-            data["start"] = timezone.localtime(self.cleaned_data["start"]).strftime(MINUTE)
-            end = self.cleaned_data["end"]
-            data["end"] = "" if self.open_end else timezone.localtime(end).strftime(MINUTE)
+            ends = [self.cleaned_data["start"]]
+            if not self.open_end:
+                ends.append(self.cleaned_data["end"])
+            seconds = any(moment.second for moment in ends)
+            shown_as = SECOND if seconds else MINUTE
+            data["start"], *end = [timezone.localtime(m).strftime(shown_as) for m in ends]
+            data["end"] = end[0] if end else ""
         else:
             data["start"] = data["end"] = ""
         data["receiver"] = self.cleaned_data.get("receiver", "")  # a pasted URL: its host
         shown = RecordsFilterForm(data, now=self.now)
+        if seconds:  # a link's exact window: the inputs take (and show) its seconds
+            for name in ("start", "end"):
+                shown.fields[name].widget.attrs["step"] = "1"
         shown.is_valid()
         return shown
 
@@ -257,14 +266,15 @@ class RecordsFilterForm(forms.Form):
             )
 
     def _clean_custom(self, data: dict, limit: dt.timedelta, source: str) -> None:
-        """From a start up to an end (not included), each to the minute; no end: now."""
+        """From a start up to an end (not included), each to the second (the pickers type
+        minutes; a link from a count gives the seconds of what it counted); no end: now."""
         start, end = data.get("start"), data.get("end")
         if not start:
             if "start" not in self.errors:  # else it says what is wrong with the one given
                 self.add_error("start", _("Enter the start of the custom window."))
             return
-        start = start.replace(second=0, microsecond=0)
-        end = end.replace(second=0, microsecond=0) if end else self.now
+        start = start.replace(microsecond=0)
+        end = end.replace(microsecond=0) if end else self.now
         self.open_end = end >= self.now  # "until now": shown empty, whenever it is read
         data["start"], data["end"] = start, min(end, self.now)
         if end <= start:

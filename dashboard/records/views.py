@@ -600,8 +600,8 @@ def _record_not_shown(pk: int | None, timeline, app: str, stream: str, kept) -> 
     record = record_get(pk=pk)
     if record is None or (record.app_name, record.stream_name) != (app, stream):
         return None
-    around = dt.timedelta(minutes=30)
-    start, end = record.notify_time - around, record.notify_time + around
+    start = (record.notify_time - dt.timedelta(minutes=30)).replace(second=0, microsecond=0)
+    end = start + dt.timedelta(minutes=61)  # whole minutes: the link shows no seconds
     return {
         "pk": record.pk,
         "url": _stream_records_url(record.domain_name, app, stream, start, end),
@@ -672,12 +672,13 @@ def _names_noted(field: str, name: str, others: list[str], *, reads_as: bool = F
 
 def _between_link(app: str, stream: str, between: list) -> dict | None:
     """The records list of a session's callbacks its card leaves out: on the domain most of
-    them came from, over the minutes they span."""
+    them came from, from the first to the last (to the second: over the minutes they span, it
+    took the shown callbacks of those minutes too)."""
     if not between:
         return None
     domain = Counter(e.domain_name for e in between).most_common(1)[0][0]
-    start = between[0].notify_time.replace(second=0, microsecond=0)
-    end = between[-1].notify_time.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    start = between[0].notify_time.replace(microsecond=0)
+    end = between[-1].notify_time.replace(microsecond=0) + dt.timedelta(seconds=1)
     return {"domain": domain, "url": _stream_records_url(domain, app, stream, start, end)}
 
 

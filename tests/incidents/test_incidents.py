@@ -537,6 +537,28 @@ def test_a_resolved_incidents_link_ends_with_its_last_failure(quiet, client, vie
         assert records.context["total"] == incident.count == count
 
 
+def test_two_incidents_of_one_cause_in_one_minute_each_link_their_own(quiet, client, viewer):
+    """Two failures, three deliveries (resolved), a failure again: all within one minute. The
+    links were whole minutes: each opened the other's failures too (3 for 2, and 3 for 1)."""
+    minute = (timezone.now() - dt.timedelta(minutes=5)).replace(second=0, microsecond=0)
+    for second, failed in ((5, True), (6, True), (20, False), (21, False), (22, False), (40, True)):
+        add_record(
+            notify_url=HOOK,
+            stream_name="s",
+            notify_result="failed" if failed else "success",
+            description="HTTP 502 Bad Gateway" if failed else "success",
+            notify_time=minute + dt.timedelta(seconds=second),
+        )
+    harvest_now()
+    resolved, again = [i for i in mine() if i.cause == "HTTP 502"]
+    assert resolved.state == Incident.State.RESOLVED
+    client.force_login(viewer)
+    for incident, count in ((resolved, 2), (again, 1)):
+        page = client.get(f"/incidents/{incident.pk}/").content.decode()
+        link = re.search(r'href="(/records/\?[^"]+)">Its failed callbacks', page).group(1)
+        assert client.get(html.unescape(link)).context["total"] == incident.count == count
+
+
 def test_an_incidents_link_opens_its_receivers_failures_only(quiet, client, viewer):
     """Two receivers of one domain failing alike are two incidents; each one's link opened
     both receivers' failures (4 for an incident of 3)."""

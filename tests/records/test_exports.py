@@ -9,13 +9,17 @@ person. A Live API export that fails midway says so in its last row.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 import subprocess
 import time
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from dashboard.accounts.roles import LEAD
 from dashboard.archive.models import ArchivedRecord
@@ -95,6 +99,22 @@ def test_the_confirmation_says_every_filter_the_file_is_limited_to(archived, vie
     said = re.search(r'<div id="narrowing">(.*?)</div>', body, re.S).group(1)
     text = " ".join(re.sub(r"<[^>]+>", " ", said).split())
     assert text == "Limited to Stream: live-0 · Result: Failed · Failure: Timeout"
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_the_confirmation_says_a_window_to_the_second_with_its_seconds(archived, editor):
+    """An incident's exact window (21:20:41 – 21:20:42) read "21:20 – 21:20" on the
+    confirmations of an export and a resend."""
+    client = Client()
+    client.force_login(editor)  # an editor of the domain: they may resend its failures
+    client.cookies["tz"] = "America%2FNew_York"
+    start = timezone.now().replace(microsecond=0) - dt.timedelta(hours=1, seconds=19)
+    window = {"start": start.isoformat(), "end": (start + dt.timedelta(seconds=1)).isoformat()}
+    local = timezone.localtime(start, ZoneInfo("America/New_York"))
+    said = f"{local:%Y-%m-%d %H:%M:%S}</time> – "
+    query = urlencode({"domain": TEAM_DOMAIN, "window": "custom", **window})
+    assert said in client.get(f"/records/exports/new/?{query}").content.decode()
+    assert said in client.get(f"/redelivery/new/?{query}&status=failed").content.decode()
 
 
 @pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)

@@ -4,6 +4,7 @@ families and domains, grouped into push sessions in time order, with what is mis
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 
 import pytest
@@ -312,6 +313,29 @@ def test_a_session_of_thousands_shows_its_ends_and_links_the_rest(client, viewer
     assert between.status_code == 200
     listed = {r["record"].notify_time for r in between.context["rows"]}
     assert set(every[10:-10]) <= listed <= set(every)
+
+
+def test_the_link_to_a_sessions_callbacks_between_opens_those_only(client, viewer, archived):
+    """Callbacks seconds apart (status notifications of a busy stream): "25 more callbacks of
+    this session" opened the whole minutes they spanned, 27 with two of those shown."""
+    streaming = Domain.objects.get(name=TEAM_DOMAIN)
+    start = timezone.now().replace(second=30, microsecond=0) - dt.timedelta(hours=2)
+    every = [start + dt.timedelta(seconds=20 * n) for n in range(45)]
+    archive(streaming, *(("success", t) for t in every), stream="busy")
+    client.force_login(viewer)
+    body = client.get(reverse("stream_timeline", kwargs={"app": "live", "stream": "busy"}))
+    body = body.content.decode()
+    assert "25 more callbacks of this session" in body
+    link = re.search(r'<tbody class="between">.*?href="([^"]+)"', body, re.S).group(1)
+    between = client.get(html.unescape(link))
+    assert between.context["total"] == 25
+    assert {r["record"].notify_time for r in between.context["rows"]} == set(every[10:-10])
+    # the window's ends show their seconds, and the inputs take them
+    page = between.content.decode()
+    first = timezone.localtime(every[10]).strftime("%Y-%m-%dT%H:%M:%S")
+    assert re.search(
+        rf'<input type="datetime-local" name="start" value="{first}"[^>]*step="1"', page
+    )
 
 
 def test_a_record_opens_its_streams_timeline_at_itself(client, viewer, archived):

@@ -6,7 +6,7 @@ import datetime as dt
 from urllib.parse import urlsplit
 
 from django import template
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
 
@@ -80,6 +80,17 @@ def since(moment) -> str:
     if timezone.now() - moment < dt.timedelta(minutes=1):
         return gettext("less than a minute")
     return timesince(moment)
+
+
+@register.filter
+def window_end(moment) -> str:
+    """An end of a records window, in the reader's zone: to the minute, as it is typed, or to
+    the second when it has seconds (a link's exact window: 21:20 – 21:20 said nothing)."""
+    if not moment:
+        return ""
+    return dateformat.format(
+        timezone.localtime(moment), "Y-m-d H:i:s" if moment.second else "Y-m-d H:i"
+    )
 
 
 @register.filter(is_safe=True)
