@@ -819,6 +819,13 @@ def stream_domains(*, app: str, stream: str) -> list[str]:
     return [name for name in found if records.filter(domain_name=name).exists()]
 
 
+def stream_known(*, app: str, stream: str) -> bool:
+    """Whether the archive or the push history knows a stream of these exact names."""
+    if stream_domains(app=app, stream=stream):
+        return True
+    return PushedSession.objects.filter(app_name=app, stream_name=stream).exists()
+
+
 def pushes_checked_until() -> dt.datetime | None:
     """Up to when every ingest domain's pushes are checked (None: one has never been)."""
     checked = list(

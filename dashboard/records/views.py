@@ -41,6 +41,7 @@ from dashboard.archive.selectors import (
     records_counts,
     records_search,
     records_slice,
+    stream_known,
     stream_pushes,
 )
 from dashboard.contract.api import parse_json_tolerant
@@ -492,7 +493,12 @@ def search(request):
     app, slash, stream = q.partition("/")
     on = request.GET.get("domain", "")[:253]  # a link that knows the stream's domain (incidents)
     if slash and " " not in q and "/" not in stream and (url := _timeline_url(app, stream, on)):
-        return redirect(url)  # "app/stream": that stream's timeline
+        if stream_known(app=app, stream=stream):
+            return redirect(url)  # "app/stream": that stream's timeline
+        # no stream of these names (another case, a character that draws nothing, a part):
+        # the streams holding them, where the page says which (an empty timeline was a dead end)
+        query = {"app": app, "stream": stream, "window": "7d"}
+        return redirect(reverse("records") + "?" + urlencode(query))
     if "=" in q and " " not in q:
         return _param_search(q)
     return redirect(reverse("records") + "?" + urlencode({"name": q, "window": "24h"}))

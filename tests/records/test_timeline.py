@@ -244,11 +244,16 @@ def test_sessions_come_twenty_a_page_newest_first(client, viewer, archived):
         ("order_id=42", "/records/?q=order_id%3D42&window=24h"),  # never seen: a text search
         ("live/", "/records/?name=live%2F&window=24h"),  # not a stream: a name search
         ("a/b/c", "/records/?name=a%2Fb%2Fc&window=24h"),
+        # no stream of these names: the streams holding them (an empty timeline, a dead end)
+        ("live/timeline", "/records/?app=live&stream=timeline&window=7d"),
+        ("Live/timeline-cam", "/records/?app=Live&stream=timeline-cam&window=7d"),
     ],
 )
 def test_the_header_search_opens_a_streams_timeline_or_searches_push_parameters(
     client, viewer, archived, typed, lands_on
 ):
+    streaming = Domain.objects.get(name=TEAM_DOMAIN)
+    archive(streaming, ("success", timezone.now() - dt.timedelta(hours=1)), stream=STREAM)
     client.force_login(viewer)
     response = client.get("/search/", {"q": typed})
     assert response.status_code == 302 and response["Location"] == lands_on

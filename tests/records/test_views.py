@@ -234,9 +234,15 @@ def test_a_name_typed_as_it_reads_finds_the_name_with_a_character_that_draws_not
         note = body[body.index('class="note small also-matched"') :].split("</p>")[0]
         assert "No name holds “" in note and "” as typed; these read as it" in note
         assert 'live<span class="ctl" title="Invisible character: ZERO WIDTH SPACE"' in note
-    # the header search lands there too
-    landed = browse.get("/search/", {"q": "livetest"}, follow=True)
-    assert landed.context["total"] == 1
+    # the header search lands there too, and as "app/stream" (it opened the empty timeline
+    # of a stream no one pushed: "The archive holds no callbacks of this stream")
+    for typed in ("livetest", "live/livetest", "LIVE/LiveTest"):
+        landed = browse.get("/search/", {"q": typed}, follow=True)
+        assert landed.context["total"] == 1, typed
+        assert [r["record"].stream_name for r in landed.context["rows"]] == ["live\u200btest"]
+    # a stream of those very names opens its timeline, as it always did
+    timeline = browse.get("/search/", {"q": "live/live\u200btest"})
+    assert timeline.url == "/records/streams/live/live%E2%80%8Btest/"
     # a name that holds what was typed is found as it always was, without the note
     archive(domain, ("failed", now - dt.timedelta(minutes=4)), stream="livetest")
     plain = browse.get("/records/", {"stream": "livetest", "window": "1h"})
