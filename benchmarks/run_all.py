@@ -24,3 +24,14 @@ subprocess.run(
     cwd=ROOT,
     check=True,
 )
+print("\n== names_fallback.py (PostgreSQL)", flush=True)
+subprocess.run(
+    [
+        "bash",
+        str(ROOT / "scripts" / "with-postgres.sh"),
+        sys.executable,
+        str(HERE / "names_fallback.py"),
+    ],
+    cwd=ROOT,
+    check=True,
+)
