@@ -555,6 +555,7 @@ def archive(
     header: str = "",
     notify_type: str = "file_created",
     stream: str = "",
+    app: str = "live",
     response: str = "",
 ):
     """Archive one record per (result, time) the way the harvester does: its own insert (so
@@ -571,7 +572,7 @@ def archive(
     rows = []
     for result, when in events:
         record = NotifyRecord(
-            app_name="live",
+            app_name=app,
             domain_name=domain.name,
             stream_name=stream or f"s{next(_serial)}",
             notify_type=notify_type,

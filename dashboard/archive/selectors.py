@@ -56,6 +56,27 @@ def names_matching(field: str, part: str, filters: dict) -> list[str] | QuerySet
     name = quoted(part)
     if name is not None:
         return [name]
+    held = _names_holding(field, part, filters)
+    return names_reading_as(field, part, filters) if _holds_none(held) else held
+
+
+def names_either(part: str, filters: dict) -> tuple[list[str] | QuerySet, list[str] | QuerySet]:
+    """The header search's "any part of an app or stream": (apps, streams) as names_matching
+    finds them, but the names reading as `part` (names_reading_as) only when neither an app
+    nor a stream holds it as typed: `livetest` typed for the stream livetest does not bring
+    the app `live<U+200B>test` with it (nor ask for it)."""
+    name = quoted(part)
+    if name is not None:
+        return [name], [name]
+    apps = _names_holding("app", part, filters)
+    streams = _names_holding("stream", part, filters)
+    if _holds_none(apps) and _holds_none(streams):
+        return names_reading_as("app", part, filters), names_reading_as("stream", part, filters)
+    return apps, streams
+
+
+def _names_holding(field: str, part: str, filters: dict) -> list[str] | QuerySet:
+    """The names holding `part` as typed (any case): a list, or a subquery past NAMES_LISTED."""
     found = ArchivedName.objects.filter(
         field=field, name__icontains=part, last_seen__gte=filters["start"] - NAME_SLACK
     )
@@ -63,9 +84,11 @@ def names_matching(field: str, part: str, filters: dict) -> list[str] | QuerySet
         found = found.filter(domain_id=filters["domain_id"])
     distinct = found.order_by().values_list("name", flat=True).distinct()
     listed = list(distinct[: NAMES_LISTED + 1])
-    if not listed:
-        return names_reading_as(field, part, filters)
     return listed if len(listed) <= NAMES_LISTED else found.values("name")
+
+
+def _holds_none(held: list[str] | QuerySet) -> bool:
+    return isinstance(held, list) and not held
 
 
 def names_reading_as(field: str, part: str, filters: dict) -> list[str]:
@@ -102,11 +125,8 @@ def records_search(*, filters: dict) -> QuerySet[ArchivedRecord]:
             found = names_matching(field, filters[field], filters)
             rows = rows.filter(**{f"{field}_name__in": found})
     if filters.get("name"):  # either: the header search's "any part of an app or stream"
-        part = filters["name"]
-        rows = rows.filter(
-            Q(app_name__in=names_matching("app", part, filters))
-            | Q(stream_name__in=names_matching("stream", part, filters))
-        )
+        apps, streams = names_either(filters["name"], filters)
+        rows = rows.filter(Q(app_name__in=apps) | Q(stream_name__in=streams))
     if filters.get("param"):
         rows = rows.filter(param_match(filters["param"]))
     if filters.get("q"):

@@ -33,6 +33,7 @@ from dashboard.archive.selectors import (
     config_at,
     domain_harvested_until,
     missing_callbacks,
+    names_either,
     names_matching,
     param_hits,
     pushes_checked_until,
@@ -648,8 +649,10 @@ def _also_matched(filters: dict) -> list[dict]:
         part = filters.get(field) or ""
         if not part or quoted(part) is not None:
             continue
-        kinds = ("stream", "app") if field == "name" else (field,)
-        names = [names_matching(kind, part, filters) for kind in kinds]
+        if field == "name":
+            names = list(names_either(part, filters))
+        else:
+            names = [names_matching(field, part, filters)]
         if not all(isinstance(held, list) for held in names):
             continue  # a fragment held by a thousand names: not a name typed whole
         names = sorted(set().union(*names))

@@ -251,6 +251,28 @@ def test_a_name_typed_as_it_reads_finds_the_name_with_a_character_that_draws_not
     assert browse.get("/records/", {"stream": "nothing", "window": "1h"}).context["total"] == 0
 
 
+def test_the_header_search_reads_names_as_typed_when_an_app_or_a_stream_holds_them(browse):
+    """The header search looks in apps and streams at once. `livetest` typed for the stream
+    livetest brought the app `live<U+200B>test` with it (no app held "livetest" as typed, so
+    the apps were read as they read) — its callbacks in the counts, an export, a resend."""
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    now = timezone.now()
+    archive(domain, ("failed", now - dt.timedelta(minutes=2)), stream="livetest")
+    archive(domain, ("failed", now - dt.timedelta(minutes=3)), app="live\u200btest")
+    page = browse.get("/records/", {"name": "livetest", "window": "1h"})
+    assert [r["record"].stream_name for r in page.context["rows"]] == ["livetest"]
+    assert page.context["total"] == 1 and not page.context["also_matched"]
+    # the app is found as it reads when nothing holds the text as typed
+    apps = browse.get("/records/", {"name": "LIVETEST", "window": "1h", "status": "failed"})
+    assert apps.context["total"] == 1  # livetest holds it, in another case: as typed
+    alone = browse.get("/records/", {"name": "vetes", "window": "1h"})
+    assert alone.context["total"] == 1
+    archive(domain, ("failed", now - dt.timedelta(minutes=4)), app="other\u200bapp")
+    hidden = browse.get("/records/", {"name": "otherapp", "window": "1h"})
+    assert [r["record"].app_name for r in hidden.context["rows"]] == ["other\u200bapp"]
+    assert hidden.context["also_matched"][0]["reads_as"]
+
+
 def test_counts_by_result_and_class_sit_above_the_table(browse):
     body = browse.get(f"/records/?domain={TEAM_DOMAIN}&window=7d").content.decode()
     counts_html = body[body.index('id="counts"') :].split("</p>")[0]

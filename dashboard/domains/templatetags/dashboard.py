@@ -83,7 +83,7 @@ def since(moment) -> str:
 
 
 @register.filter
-def window_end(moment) -> str:
+def window_moment(moment) -> str:
     """An end of a records window, in the reader's zone: to the minute, as it is typed, or to
     the second when it has seconds (a link's exact window: 21:20 – 21:20 said nothing)."""
     if not moment:
