@@ -867,13 +867,13 @@ def missing_callbacks(
     )
     if domains is not None:
         rows = rows.filter(domain__name__in=domains)
-    if filters.get("app"):
-        rows = rows.filter(app_name=filters["app"])
-    if filters.get("stream"):
-        rows = rows.filter(stream_name=filters["stream"])
+    # as the records' filters read them: any part in any case, in quotes the name exactly
+    for field in ("app", "stream"):
+        if filters.get(field):
+            rows = rows.filter(_push_name(field, filters[field]))
     if filters.get("name"):
         rows = rows.filter(
-            Q(app_name__icontains=filters["name"]) | Q(stream_name__icontains=filters["name"])
+            _push_name("app", filters["name"]) | _push_name("stream", filters["name"])
         )
     # `missing` is "publish", "publish_done" or "publish publish_done" (that order)
     if filters.get("type") == "publish":
@@ -881,6 +881,15 @@ def missing_callbacks(
     elif filters.get("type") == "publish_done":
         rows = rows.filter(missing__endswith="publish_done")
     return rows.select_related("domain").order_by("-publish_time", "-pk")
+
+
+def _push_name(field: str, part: str) -> Q:
+    """A push's app or stream holding `part` (any case), or in quotes being it. A push's names
+    are read from its own rows: a push whose callbacks never came may have none archived."""
+    name = quoted(part)
+    if name is not None:
+        return Q(**{f"{field}_name": name})
+    return Q(**{f"{field}_name__icontains": part})
 
 
 def missing_counts(*, domain_ids: list[int], start: dt.datetime, end: dt.datetime) -> dict:

@@ -386,6 +386,26 @@ def test_the_explorer_lists_the_pushes_whose_callbacks_never_came(client, viewer
         {"status": "missing", "window": "7d", "domain": INGEST, "stream": push.stream_name},
     )
     assert {p.stream_name for p, _ in only.context["missing_rows"]} == {push.stream_name}
+    # the stream as the records' filters read it: a timeline's "records of this stream" link
+    # gives it in quotes, support types it in any case or a part of it; each listed nothing
+    # and said "Every push in this time window has the callbacks"
+    for typed in (f'"{push.stream_name}"', push.stream_name.upper(), push.stream_name[1:-1]):
+        for field in ("stream", "name"):
+            found = client.get(
+                "/records/", {"status": "missing", "window": "7d", "domain": INGEST, field: typed}
+            )
+            assert push in [p for p, _ in found.context["missing_rows"]], (field, typed)
+    quoted_app = client.get(
+        "/records/",
+        {"status": "missing", "window": "7d", "app": f'"{push.app_name}"', "stream": typed},
+    )
+    assert push in [p for p, _ in quoted_app.context["missing_rows"]]
+    other_case = client.get(
+        "/records/",
+        {"status": "missing", "window": "7d", "stream": f'"{push.stream_name.upper()}"'},
+    )
+    assert push.stream_name.upper() != push.stream_name  # in quotes, in its own case only
+    assert push not in [p for p, _ in other_case.context["missing_rows"]]
     none = client.get("/records/", {"status": "missing", "window": "7d", "domain": UNCONFIGURED})
     assert none.context["missing_rows"] == []
     assert "Every push in this time window has the callbacks" in none.content.decode()
