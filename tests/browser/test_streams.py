@@ -140,6 +140,18 @@ def test_support_lists_the_callbacks_that_never_came_and_opens_one(watched, live
     expect(page).to_have_url(re.compile(rf"/records/streams/{push.app_name}/{push.stream_name}/"))
     page.go_back()
     expect(page.locator("#missing tr.missing-push").first).to_be_visible()
+    # from the stream's timeline to its records, and there its pushes that never came: the
+    # crumb gives the names in quotes, which this list took for names with quotes (none)
+    page.go_forward()
+    page.locator("nav.crumbs").get_by_role("link", name="Callback records").click()
+    expect(page).to_have_url(re.compile(r"stream=%22"))
+    page.get_by_label("Time window").select_option(label="Last 7 days")
+    expect(page).to_have_url(re.compile(r"window=7d"))
+    page.get_by_label("Result").select_option(label="Never came (push history)")
+    expect(page).to_have_url(re.compile(r"status=missing"))
+    own = page.locator("#missing tr.missing-push")
+    expect(own.first).to_contain_text(push.stream_name)
+    assert set(own.locator("td a").all_inner_texts()) == {f"{push.app_name} / {push.stream_name}"}
     assert page.problems == []
 
 
