@@ -6,7 +6,9 @@ of `domain_id`, `status`, `type`, `failure`, `http`, `receiver` (one column's ex
 receiver is its host), `app`, `stream`, `name` (any part of a name, any case; in quotes,
 `"cam1"`, that name exactly: not `cam10`), `q` (text in
 the URL, content or response) and `param` (a push parameter, `key=value`: the callbacks of
-the streams that carried it, around when they did)."""
+the streams that carried it, around when they did); `archived_upto` (a record's number: the
+records archived up to it only — a page after the first, read as the archive was at the
+first)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
+from django.db import connections, router
 from django.db.models import Case, Count, Max, Min, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 from psycopg.types.datetime import TimestamptzLoader
@@ -119,6 +119,8 @@ def records_search(*, filters: dict) -> QuerySet[ArchivedRecord]:
         notify_time__gte=filters["start"], notify_time__lt=filters["end"]
     )
     rows = rows.filter(**exact(filters))
+    if filters.get("archived_upto") is not None:  # a page read as of its first page
+        rows = rows.filter(pk__lte=filters["archived_upto"])
 
     for field in ("app", "stream"):
         if filters.get(field):
@@ -137,6 +139,32 @@ def records_search(*, filters: dict) -> QuerySet[ArchivedRecord]:
             | Q(notify_response__icontains=text)
         )
     return rows.order_by("-notify_time", "-id")
+
+
+def newest_record_id() -> int:
+    """The number of the newest record archived (0 for none): what a redelivery run reads up
+    to. Every record visible now has a number up to it; one committed later may have a
+    smaller one too."""
+    return ArchivedRecord.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def record_number_now() -> int:
+    """At least the number of every record visible now (0 for none), at once: for a records
+    list's pages after the first, which leave out what is numbered above it. On PostgreSQL
+    the records' sequence (the newest record by its number asks each day's partition: 11 ms
+    at 96 days, the sequence 0.2); a record numbered below it and committed later is read
+    by those pages too, above it never."""
+    alias = router.db_for_read(ArchivedRecord)
+    if connections[alias].vendor != "postgresql":
+        return newest_record_id()
+    table = ArchivedRecord._meta.db_table
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_sequence_last_value(pg_get_serial_sequence(%s, 'id'))", [f'"{table}"']
+        )
+        (number,) = cursor.fetchone()
+    # none drawn since the sequence was set (migration 0011 sets it past the records it moved)
+    return newest_record_id() if number is None else number
 
 
 # Filters no index answers: the records of the window are read one by one.

@@ -38,6 +38,7 @@ from dashboard.archive.selectors import (
     param_hits,
     pushes_checked_until,
     record_get,
+    record_number_now,
     records_count,
     records_counts,
     records_search,
@@ -248,6 +249,11 @@ def records_view(request):
                 page = page_of(request, rows, filters["size"], errors_to=form, paginator=paginator)
                 if page is not None:
                     page.object_list = list(page.object_list)
+                # what the pages after this one are read as of (after this one's rows: each
+                # of them is up to it); a page after the first keeps its first's
+                pin = filters["archived_upto"]
+                context["as_of"] = record_number_now() if pin is None else pin
+                context["pinned"] = pin is not None
         except (Busy, TooSlow) as refusal:
             context["refusal"] = _refusal(refusal)
             status = 429 if isinstance(refusal, Busy) else 503

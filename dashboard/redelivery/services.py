@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from dashboard.access import edit_refusal
 from dashboard.archive.filters import KEPT, frozen, thawed
 from dashboard.archive.models import ArchivedRecord
-from dashboard.archive.selectors import records_search
+from dashboard.archive.selectors import newest_record_id, records_search
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.services import audit_entry_create
 from dashboard.contract.api import parse_json_tolerant
@@ -256,7 +256,7 @@ def run_create(
     refusal = edit_refusal(actor, domain)
     if refusal:
         raise PermissionDenied(refusal)
-    newest = ArchivedRecord.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    newest = newest_record_id()
     active = active_run(domain=domain)
     if active is not None:
         raise RunActive(active)

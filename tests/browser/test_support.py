@@ -346,3 +346,50 @@ def test_typing_then_paging_or_sorting_domains_at_once_shows_what_the_box_says(
     settle(page)
     assert page.locator("#results").inner_text() == shown
     assert page.problems == []
+
+
+def test_paging_while_callbacks_arrive_shows_each_row_once(watched, live_server, people):
+    """A busy domain's failures, paged while the harvester archives more: Next showed again
+    the rows the new callbacks had pushed down. The pages after the first are read as the
+    archive was at the first (and say so); reload keeps a page, Back and Forward too, and the
+    first page shows the newest."""
+    from dashboard.domains.models import Domain
+    from tests.conftest import archive
+
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    now = timezone.now().replace(microsecond=0)
+    archive(
+        domain,
+        *(("failed", now - dt.timedelta(minutes=20, seconds=i)) for i in range(40)),
+        stream="busy",
+    )
+    page = watched
+    sign_in(page, live_server, "support")
+    page.goto(f"{live_server.url}/records/?stream=busy&window=1h&size=20")
+    times = page.locator("table.records tbody.record tr:first-child td:first-child")
+    expect(page.locator(".pager")).to_contain_text("Page 1 of 2")
+    first = times.all_inner_texts()
+    archive(
+        domain,
+        *(("failed", now - dt.timedelta(minutes=1, seconds=i)) for i in range(5)),
+        stream="busy",
+    )
+    page.locator(".pager").get_by_role("link", name="Next ›").click()
+    expect(page).to_have_url(re.compile(r"(?=.*[?&]page=2)(?=.*[?&]as_of=\d+)"))
+    expect(page.locator(".pager")).to_contain_text("Page 2 of")
+    expect(page.locator("#as-of")).to_contain_text("read as the archive was")
+    second = times.all_inner_texts()
+    assert len(second) == 20 and not set(second) & set(first)
+    page.reload()
+    expect(page.locator("#as-of")).to_be_visible()
+    assert times.all_inner_texts() == second
+    page.go_back()
+    expect(page.locator(".pager")).to_contain_text("Page 1 of")
+    page.go_forward()
+    expect(page.locator(".pager")).to_contain_text("Page 2 of")
+    assert times.all_inner_texts() == second
+    page.locator(".pager").get_by_role("link", name="« First").click()
+    expect(page.locator(".pager")).to_contain_text("Page 1 of 3")
+    expect(page.locator("#as-of")).to_have_count(0)
+    assert times.first.inner_text() not in first  # the five that came since lead it
+    assert page.problems == []
