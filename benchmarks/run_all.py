@@ -24,14 +24,10 @@ subprocess.run(
     cwd=ROOT,
     check=True,
 )
-print("\n== names_fallback.py (PostgreSQL)", flush=True)
-subprocess.run(
-    [
-        "bash",
-        str(ROOT / "scripts" / "with-postgres.sh"),
-        sys.executable,
-        str(HERE / "names_fallback.py"),
-    ],
-    cwd=ROOT,
-    check=True,
-)
+for script in ("names_fallback.py", "paging_pin.py"):
+    print(f"\n== {script} (PostgreSQL)", flush=True)
+    subprocess.run(
+        ["bash", str(ROOT / "scripts" / "with-postgres.sh"), sys.executable, str(HERE / script)],
+        cwd=ROOT,
+        check=True,
+    )
