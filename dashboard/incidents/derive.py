@@ -187,7 +187,9 @@ def _write(incidents: list[Incident], *, new: bool = False) -> None:
         Incident,
         columns,
         [tuple(getattr(i, c) for c in columns) for i in incidents],
-        order=["key"] if new else ["id"],
+        # new ones numbered in the order they began (two of one cause in one write took
+        # their numbers in any order)
+        order=["key", "first_seen"] if new else ["id"],
         tail="" if new else f"ON CONFLICT (id) DO UPDATE SET {_FOLDED}",
     )
 
