@@ -29,13 +29,10 @@ def main() -> None:
     from django.utils import timezone
 
     from dashboard.accounts.roles import VIEWER
-    from dashboard.archive.harvest import archive_settle
     from dashboard.archive.partitions import partitions_ahead
     from dashboard.archive.selectors import newest_record_id, record_number_now
-    from dashboard.archive.store import archive_row, records_insert
     from dashboard.domains.models import Domain
-    from dashboard.live import NotifyRecord
-    from tests.conftest import make_user
+    from tests.conftest import archive, make_user
 
     now = timezone.now()
     if connection.vendor == "postgresql":
@@ -43,29 +40,8 @@ def main() -> None:
     Domain.objects.filter(name="paging.bench.example.com").delete()
     domain = Domain.objects.create(name="paging.bench.example.com", domain_type="liveVideo")
 
-    def store(moments) -> None:
-        rows = [
-            archive_row(
-                domain,
-                NotifyRecord(
-                    app_name="live",
-                    domain_name=domain.name,
-                    stream_name=f"cam{n % 40}",
-                    notify_type="file_created",
-                    notify_url="https://hooks.bench.example.com/cb",
-                    notify_content="{}",
-                    notify_header="",
-                    notify_response="",
-                    notify_result="failed",
-                    notify_time=moment,
-                    description="HTTP 503",
-                ),
-                timezone.now(),
-            )
-            for n, moment in enumerate(moments)
-        ]
-        records_insert(rows)
-        archive_settle(domain, until=max(moments) + dt.timedelta(microseconds=1), new=[])
+    def store(moments) -> None:  # as the harvester stores them: rollups, names, incidents
+        archive(domain, *(("failed", moment) for moment in moments), stream="cam")
 
     store([now - dt.timedelta(seconds=2 + 4 * n) for n in range(RECORDS)])
     with connection.cursor() as cursor:
