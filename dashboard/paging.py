@@ -6,8 +6,11 @@ page (a pasted or edited URL never says "page 99999 of 12").
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django import forms
 from django.core.paginator import Page, Paginator
+from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 
 PAGE_MAX = 1_000_000
@@ -36,3 +39,39 @@ def page_of(
         return None
     pages = paginator(rows, per_page)
     return pages.page(min(number, pages.num_pages))
+
+
+# --- pages read as of the first ---------------------------------------------------------------
+# A list whose newest rows come first, numbered as they are written (the archive's records, the
+# audit log): paging it while rows are written would push the rows already seen onto the next
+# page. The first page writes the newest row's number into the form (`as_of`); the pages after
+# it leave out what is numbered above it, so they are read as the list was at the first.
+
+
+def pinned_number(data) -> int | None:
+    """The newest row's number when the first page was read (`as_of`), for a page after the
+    first. None for the first page, or for what cannot be a row's number (junk is ignored: the
+    page is then read as the list is now)."""
+    page, text = str(data.get("page") or ""), str(data.get("as_of") or "")
+    numbers = all(t.isascii() and t.isdigit() and 0 < len(t) < 19 for t in (page, text))
+    return int(text) if numbers and int(page) > 1 and int(text) > 0 else None
+
+
+@dataclass
+class PinnedPage:
+    page: Page | None
+    as_of: int  # what the pages after this one are read as of
+    pinned: bool  # this page is read as of an earlier first page
+
+
+def pinned_page_of(request, rows, per_page: int, *, errors_to: forms.Form) -> PinnedPage:
+    """The requested page of `rows` (newest first by their numbers), a page after the first
+    read as the list was at the first. The number is taken before the rows are read: a row
+    written in between is on the next first page, never on no page."""
+    pin = pinned_number(request.GET)
+    newest = rows.model._default_manager.aggregate(n=Max("pk", default=0))["n"]
+    as_of = pin if pin is not None else newest
+    if pin is not None:
+        rows = rows.filter(pk__lte=pin)
+    page = page_of(request, rows, per_page, errors_to=errors_to)
+    return PinnedPage(page=page, as_of=as_of, pinned=pin is not None)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from dashboard.access import require_perm
 from dashboard.csvexport import csv_response
 from dashboard.htmx import render_page, vary_on_htmx
-from dashboard.paging import page_of
+from dashboard.paging import pinned_page_of
 
 from .filters import AuditFilter
 from .models import AuditEntry
@@ -48,7 +48,10 @@ def audit_list(request):
             header=CSV_HEADER,
             rows=(_csv_row(e) for e in rows.iterator(chunk_size=500)),
         )
-    context["page"] = page_of(request, rows, PAGE_SIZE, errors_to=filterset.form)
+    # a page after the first is read as the log was at the first: entries written since (an
+    # edit while a lead pages back through the day) do not push the rows seen onto the next
+    read = pinned_page_of(request, rows, PAGE_SIZE, errors_to=filterset.form)
+    context.update(page=read.page, as_of=read.as_of, pinned=read.pinned)
     if context["page"] is None:
         return render_page(request, "audit/list.html", "results", context, status=400)
     context["rows"] = audit_rows(context["page"].object_list)

@@ -22,6 +22,7 @@ from dashboard.contract.api import (
 )
 from dashboard.domains.selectors import domain_get
 from dashboard.forms import LocalDateTimeField
+from dashboard.paging import pinned_number
 from dashboard.periods import LABELS, SPANS
 
 ARCHIVE, LIVE = "archive", "live"
@@ -129,8 +130,9 @@ class RecordsFilterForm(forms.Form):
     def __init__(self, *args, now: dt.datetime | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.now = now or timezone.now()
-        # a page after the first: the archive as it was when the first was read (see _pin)
-        self.pin = _pin(self.data) if self.is_bound else None
+        # a page after the first is read as the archive was at the first (dashboard/paging.py):
+        # a busy domain's new callbacks, or late ones, do not push the rows seen onto the next
+        self.pin = pinned_number(self.data) if self.is_bound else None
         if self.is_bound:
             # A link that leaves out the window or the page size gets the defaults — and the
             # form shows them, so the next change starts from what the table shows.
@@ -295,17 +297,6 @@ class RecordsFilterForm(forms.Form):
             self.add_error("start", message)
         elif start > self.now:
             self.add_error("start", _("The start is in the future."))
-
-
-def _pin(data) -> int | None:
-    """The newest archived record when the first page was read (`as_of`, which that page
-    writes into the form), for a page after the first: the records archived since — a busy
-    domain's new callbacks, or late ones — are left out, so they do not push the rows already
-    seen onto the next page. The window's end may move on (what is newer was archived later).
-    None for the first page, or for what cannot be a record's number."""
-    page, text = str(data.get("page") or ""), str(data.get("as_of") or "")
-    numbers = all(t.isascii() and t.isdigit() and 0 < len(t) < 19 for t in (page, text))
-    return int(text) if numbers and int(page) > 1 and int(text) > 0 else None
 
 
 def freeze_filters(cleaned: dict) -> dict:

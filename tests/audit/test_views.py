@@ -2,7 +2,9 @@
 
 import csv
 import datetime as dt
+import html
 import io
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -249,3 +251,46 @@ def test_an_actor_whose_name_hides_a_character_is_shown_with_it(client, synced):
     body = client.get("/audit/").content.decode()
     actor = body.split('data-label="Actor">')[1].split("</td>")[0]
     assert actor.startswith('lead<span class="ctl" title="Invisible character: ZERO WIDTH SPACE"')
+
+
+def test_paging_while_entries_are_written_shows_each_entry_once(as_lead, lead, synced):
+    """A lead pages back through the log while a team edits: page 2 goes on from page 1's last
+    row, not again from rows the new entries pushed down; the first page shows the newest."""
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+
+    def write(n: int, tag: str) -> None:
+        for i in range(n):
+            AuditEntry.objects.create(
+                domain=domain,
+                domain_name=domain.name,
+                actor=lead,
+                actor_name=lead.username,
+                kind="record",
+                action="update",
+                outcome="success",
+                request_id=f"{tag}-{i:03}",
+            )
+
+    def shown(response) -> list[str]:
+        return [row.request_id for row in response.context["page"].object_list]
+
+    write(75, "OLD")
+    first = as_lead.get("/audit/")
+    body = first.content.decode()
+    as_of = re.search(r'name="as_of" form="filters" value="(\d+)"', body)
+    assert as_of and 'id="as-of"' not in body
+    write(5, "NEW")  # an editor saves five times while page 1 is read
+    second = as_lead.get("/audit/", {"page": 2, "as_of": as_of[1]})
+    assert shown(first) + shown(second) == [f"OLD-{i:03}" for i in range(74, -1, -1)]
+    body = second.content.decode()
+    assert second.context["page"].paginator.count == 75 and 'id="as-of"' in body
+    assert f'value="{as_of[1]}"' in body  # kept for page 3 onward
+    assert f"as_of={as_of[1]}" in html.unescape(body)  # the links without JS too
+    assert "as_of" not in re.search(r'id="export" href="([^"]*)"', body)[1]  # the CSV: all
+    # the first page, and a page whose as_of is junk, read the log as it is now
+    assert shown(as_lead.get("/audit/", {"page": 1, "as_of": as_of[1]}))[:5] == [
+        f"NEW-{i:03}" for i in range(4, -1, -1)
+    ]
+    for junk in ("abc", "0", "-3", "9" * 40, "１２"):
+        page = as_lead.get("/audit/", {"page": 2, "as_of": junk})
+        assert page.status_code == 200 and shown(page)[0] == "OLD-029"

@@ -124,6 +124,48 @@ def test_the_audit_export_carries_the_filters_on_screen(watched, live_server, pe
     assert page.problems == []
 
 
+def test_paging_the_audit_log_while_a_team_edits_shows_each_entry_once(
+    watched, live_server, people
+):
+    """A lead pages back through the log's drift entries while more are written: page 2 goes
+    on from page 1's last row (it showed again the rows the new ones had pushed down), and
+    Back, Forward and reload keep the pages; a new filter reads the log as it is now."""
+    from dashboard.audit.models import AuditEntry
+
+    def write(n: int) -> None:
+        for _ in range(n):
+            AuditEntry.objects.create(
+                domain_name=TEAM_DOMAIN, kind="record", action="drift", outcome="success"
+            )
+
+    page = watched
+    sign_in(page, live_server, "lead")
+    _make_audit_history(page, live_server)
+    write(59)  # with the history's one: 60, two pages
+    page.goto(f"{live_server.url}/audit/")
+    page.select_option("#id_action", "drift")
+    expect(page.locator(".pager")).to_contain_text("Page 1 of 2")
+    rows = page.locator("#results tbody tr")
+    first = [rows.nth(i).get_attribute("id") for i in range(rows.count())]
+    write(5)
+    page.locator(".pager").get_by_role("link", name="Next ›").click()
+    expect(page).to_have_url(re.compile(r"(?=.*[?&]page=2)(?=.*[?&]as_of=\d+)"))
+    expect(page.locator("#as-of")).to_contain_text("read as the log was")
+    second = [rows.nth(i).get_attribute("id") for i in range(rows.count())]
+    assert len(first) == 50 and len(second) == 10 and not set(first) & set(second)
+    page.reload()
+    expect(page.locator("#as-of")).to_be_visible()
+    assert [rows.nth(i).get_attribute("id") for i in range(rows.count())] == second
+    page.go_back()
+    expect(page.locator(".pager")).to_contain_text("Page 1 of")
+    page.go_forward()
+    expect(page.locator(".pager")).to_contain_text("Page 2 of 2")
+    page.select_option("#id_action", "update")  # a new filter: the log as it is now
+    expect(page.locator("#results")).to_contain_text("1 entry")
+    expect(page.locator("#as-of")).to_have_count(0)
+    assert page.problems == []
+
+
 def test_times_are_in_the_browsers_zone_and_say_so(watched, live_server, people):
     page = watched
     sign_in(page, live_server, "support")
