@@ -5,8 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import Trunc
+from django.db.models import (
+    Case,
+    DateTimeField,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from dashboard.archive.models import (
@@ -122,12 +131,14 @@ class Chart:
 
 
 def _bucket_starts(start: dt.datetime, end: dt.datetime, step: dt.timedelta, zone) -> list:
-    """Bucket boundaries: whole hours (UTC) or whole days in the reader's zone."""
+    """Bucket boundaries: whole hours (UTC), or days where the reader is — each from the first
+    whole hour (UTC) at or after its midnight, since the archive counts by the hour: midnight in
+    Shanghai or New York; 00:30 in India, 00:45 in Nepal (a bar's title says when it runs)."""
     if step >= dt.timedelta(days=1):
         day = timezone.localtime(start, zone).replace(hour=0, minute=0, second=0, microsecond=0)
         points = []
-        while day < end:
-            points.append(day)
+        while (point := _hour_at_or_after(day)) < end:
+            points.append(point)
             day = (day + dt.timedelta(days=1, hours=2)).replace(hour=0)  # DST-proof
         return points
     hour = start.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
@@ -136,6 +147,32 @@ def _bucket_starts(start: dt.datetime, end: dt.datetime, step: dt.timedelta, zon
         points.append(hour)
         hour += step
     return points
+
+
+def _hour_at_or_after(moment: dt.datetime) -> dt.datetime:
+    hour = moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    return hour if hour == moment else hour + dt.timedelta(hours=1)
+
+
+class BucketStart(Func):
+    """The start of the bucket an hour's row falls in: the last of `starts` (sorted) at or
+    before it. PostgreSQL sums each bucket's rows itself (`width_bucket` over the starts, no
+    time zone name: the reader's zone need not be one the database knows); elsewhere the
+    hour itself, and the chart puts it in its bucket."""
+
+    output_field = DateTimeField()
+
+    def __init__(self, expression, starts: list[dt.datetime]):
+        super().__init__(expression)
+        self.starts = [s.astimezone(dt.UTC) for s in starts]
+
+    def as_sql(self, compiler, connection, **extra):
+        return compiler.compile(self.source_expressions[0])
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        sql = f"(%s::timestamptz[])[width_bucket({sql}, %s::timestamptz[])]"
+        return sql, (self.starts, *params, self.starts)
 
 
 def domain_chart(*, domain: Domain | None, period: str, now: dt.datetime | None = None) -> Chart:
@@ -156,13 +193,9 @@ def domain_chart(*, domain: Domain | None, period: str, now: dt.datetime | None 
     else:
         cells = TotalHourlyRollup.objects.all()  # every domain's, summed as they were archived
     cells = cells.filter(hour__gte=start.astimezone(dt.UTC), hour__lt=end)
-    if step >= dt.timedelta(days=1):
-        # one row per day where the reader is, summed by the database
-        cells = cells.annotate(slot=Trunc("hour", "day", tzinfo=zone))
-    else:
-        cells = cells.annotate(slot=F("hour"))
     rows = (
-        cells.values("slot", "notify_result", "failure_class")
+        cells.annotate(slot=BucketStart("hour", starts))
+        .values("slot", "notify_result", "failure_class")
         .annotate(n=Sum("count"))
         .order_by("slot")
     )

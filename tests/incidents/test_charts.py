@@ -5,6 +5,7 @@ goes through the same checks and audit as any edit, conflicts included."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib.resources
 import re
 import zoneinfo
 
@@ -308,3 +309,53 @@ def test_the_times_under_a_chart_are_those_of_the_bars_above_them(
     with timezone.override(zoneinfo.ZoneInfo("America/New_York")):
         # the page was drawn between the two moments (a minute may turn meanwhile)
         assert ticks in (expected(before), expected(after))
+
+
+@pytest.fixture
+def zone_only_python_knows(tmp_path):
+    """A zone Python reads and the database does not: a browser's zone name comes from its own
+    time zone data, the dashboard reads it from the system's (or the `tzdata` package), and
+    PostgreSQL from its own files, perhaps on another host — the three need not agree
+    (`Asia/Calcutta`, which Chrome reports in India, is a legacy name some systems leave out)."""
+    folder = tmp_path / "zones" / "Test"
+    folder.mkdir(parents=True)
+    nepal = importlib.resources.files("tzdata.zoneinfo").joinpath("Asia/Kathmandu")
+    (folder / "Nepal").write_bytes(nepal.read_bytes())  # UTC+05:45: days begin at 18:15 UTC
+    zoneinfo.reset_tzpath(to=[str(tmp_path / "zones"), *zoneinfo.TZPATH])
+    zoneinfo.ZoneInfo.clear_cache()
+    yield zoneinfo.ZoneInfo("Test/Nepal")
+    zoneinfo.reset_tzpath()
+    zoneinfo.ZoneInfo.clear_cache()
+
+
+@pytest.mark.parametrize(
+    "path", ["/records/overview/?period=30d", f"/domains/{TEAM_DOMAIN}/?period=90d"]
+)
+def test_day_bars_in_a_zone_the_database_does_not_know(
+    client, viewer, archived, zone_only_python_knows, path
+):
+    """The day bars were summed by the database in the reader's zone, by its name: a zone it
+    did not know was a 500 on PostgreSQL. And Nepal's days (UTC+05:45) begin at 18:15 UTC,
+    inside an hour the archive counts whole: the bars counted 18:00–18:15 in the wrong day.
+    Now each day's bar runs from its first whole hour, 00:45, its title says so, and it
+    equals a direct count of the archive."""
+    client.cookies["tz"] = "Test%2FNepal"
+    client.force_login(viewer)
+    page = client.get(path)
+    assert page.status_code == 200
+    assert "Test/Nepal (UTC+05:45)" in page.content.decode()
+    chart = page.context["chart"]
+    records = ArchivedRecord.objects.all()
+    if path.startswith("/domains/"):
+        records = records.filter(domain__name=TEAM_DOMAIN)
+    assert sum(b.total for b in chart.buckets) > 0
+    body = page.content.decode()
+    for bucket in chart.buckets:
+        begins = bucket.start.astimezone(zone_only_python_knows)
+        assert begins.time() == dt.time(0, 45)
+        if bucket.total:
+            ends = bucket.end.astimezone(zone_only_python_knows)  # the last: now
+            assert f"{begins:%Y-%m-%d %H:%M} – {ends:%H:%M}: " in body  # its bar's title
+        inside = records.filter(notify_time__gte=bucket.start, notify_time__lt=bucket.end)
+        assert bucket.total == inside.count()
+        assert bucket.failed == inside.exclude(notify_result="success").count()
