@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 
 from dashboard.archive.models import failure_name
 from dashboard.domains.templatetags.dashboard import percent
+from dashboard.periods import local_iso
 
 from .selectors import Chart
 
@@ -152,6 +153,17 @@ def _local(moment: dt.datetime, fmt: str = "%Y-%m-%dT%H:%M") -> str:
     return timezone.localtime(moment).strftime(fmt)
 
 
+def _window_end(moment: dt.datetime) -> str:
+    """A bar's start or end as the records page's custom window reads it: with its offset (the
+    night clocks go back, 01:00 without one was the second 01:00, and a bar of the first
+    opened both hours) and to the second, rounded up (the last bar ends now: to the minute it
+    left out the seconds of its last minute, and in an hour's first minute it ended where it
+    began — a 400)."""
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0) + dt.timedelta(seconds=1)
+    return quote(local_iso(moment, "seconds" if moment.second else "minutes"))
+
+
 def _counter():
     """intcomma for whole numbers, its locale's separator looked up once per chart rather
     than once per number (a 90-bar chart and its table show ~500 numbers)."""
@@ -190,8 +202,10 @@ def _bars(chart: Chart, domain, count) -> list[Bar]:
         bars.append(
             Bar(
                 href=(
-                    f"{records}?{scope}window=custom&start={_local(max(bucket.start, horizon))}"
-                    f"&end={_local(bucket.end)}{'&status=failed' if bucket.failed else ''}"
+                    f"{records}?{scope}window=custom"
+                    f"&start={_window_end(max(bucket.start, horizon))}"
+                    f"&end={_window_end(bucket.end)}"
+                    f"{'&status=failed' if bucket.failed else ''}"
                 ),
                 title=(
                     f"{_local(bucket.start, '%Y-%m-%d %H:%M')} – {_local(bucket.end, '%H:%M')}: "

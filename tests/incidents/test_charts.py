@@ -19,9 +19,10 @@ from dashboard.audit.models import AuditEntry
 from dashboard.audit.selectors import CONFIG_ACTIONS
 from dashboard.domains.models import Domain
 from dashboard.domains.services import domain_refresh
+from dashboard.incidents.drawing import chart_drawing
 from dashboard.incidents.selectors import PERIODS, domain_chart
 from dashboard.sandbox.models import SandboxRecordConfig
-from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
+from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, archive
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -359,3 +360,36 @@ def test_day_bars_in_a_zone_the_database_does_not_know(
         inside = records.filter(notify_time__gte=bucket.start, notify_time__lt=bucket.end)
         assert bucket.total == inside.count()
         assert bucket.failed == inside.exclude(notify_result="success").count()
+
+
+@pytest.mark.parametrize(
+    ("zone", "period", "now"),
+    [
+        # the hour New York's clocks go back (01:00 comes twice) and the 6-hour bar that
+        # begins at the second 01:00; a last bar that ends part way through a minute
+        ("America/New_York", "24h", dt.datetime(2026, 11, 1, 12, 0, 40, tzinfo=dt.UTC)),
+        ("America/New_York", "7d", dt.datetime(2026, 11, 3, 12, 0, 40, tzinfo=dt.UTC)),
+        ("Asia/Kathmandu", "30d", dt.datetime(2026, 11, 3, 12, 0, 40, tzinfo=dt.UTC)),
+    ],
+)
+def test_each_bar_links_to_the_callbacks_it_counts(client, viewer, synced, zone, period, now):
+    """A bar's link opens the records of its period: as many as the bar counts (its failures
+    when it has some). The links gave local times to the minute with no offset: the first
+    01:00 bar of the night New York's clocks go back opened both 01:00 hours, twice its
+    count, and the last bar left out the seconds of its last minute."""
+    domain = Domain.objects.create(name="bars.example.com", domain_type="liveVideo")
+    every = PERIODS[period][0] / 300
+    moments = [now - every * i - dt.timedelta(seconds=13) for i in range(300)]
+    archive(domain, *((("failed" if i % 3 else "success"), m) for i, m in enumerate(moments)))
+    archive(domain, ("failed", now - dt.timedelta(seconds=20)))  # in the last bar's last minute
+    client.cookies["tz"] = zone.replace("/", "%2F")
+    client.force_login(viewer)
+    with timezone.override(zoneinfo.ZoneInfo(zone)):
+        chart = domain_chart(domain=domain, period=period, now=now)
+        bars = chart_drawing(chart, domain=domain).bars
+    assert len(bars) > 3
+    for bar, bucket in zip(bars, [b for b in chart.buckets if b.total], strict=True):
+        page = client.get(bar.href)
+        assert page.status_code == 200, bar.href
+        expected = bucket.failed if bucket.failed else bucket.total
+        assert page.context["total"] == expected, (bar.title, bar.href)
