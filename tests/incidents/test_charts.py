@@ -370,6 +370,9 @@ def test_day_bars_in_a_zone_the_database_does_not_know(
         ("America/New_York", "24h", dt.datetime(2026, 11, 1, 12, 0, 40, tzinfo=dt.UTC)),
         ("America/New_York", "7d", dt.datetime(2026, 11, 3, 12, 0, 40, tzinfo=dt.UTC)),
         ("Asia/Kathmandu", "30d", dt.datetime(2026, 11, 3, 12, 0, 40, tzinfo=dt.UTC)),
+        # Havana's clocks go back at 01:00 on 1 November: that midnight comes twice
+        ("America/Havana", "7d", dt.datetime(2026, 11, 2, 12, 0, 40, tzinfo=dt.UTC)),
+        ("America/Havana", "30d", dt.datetime(2026, 11, 3, 12, 0, 40, tzinfo=dt.UTC)),
     ],
 )
 def test_each_bar_links_to_the_callbacks_it_counts(client, viewer, synced, zone, period, now):
