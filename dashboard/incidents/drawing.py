@@ -153,6 +153,13 @@ def _local(moment: dt.datetime, fmt: str = "%Y-%m-%dT%H:%M") -> str:
     return timezone.localtime(moment).strftime(fmt)
 
 
+def _until(bucket) -> str:
+    """A bar's end in its title: the time, and the date too where it is another day (a day's
+    bar read "2026-12-02 00:00 – 00:00")."""
+    start, end = timezone.localtime(bucket.start), timezone.localtime(bucket.end)
+    return end.strftime("%H:%M" if end.date() == start.date() else "%Y-%m-%d %H:%M")
+
+
 def _window_end(moment: dt.datetime) -> str:
     """A bar's start or end as the records page's custom window reads it: with its offset (the
     night clocks go back, 01:00 without one was the second 01:00, and a bar of the first
@@ -208,7 +215,7 @@ def _bars(chart: Chart, domain, count) -> list[Bar]:
                     f"{'&status=failed' if bucket.failed else ''}"
                 ),
                 title=(
-                    f"{_local(bucket.start, '%Y-%m-%d %H:%M')} – {_local(bucket.end, '%H:%M')}: "
+                    f"{_local(bucket.start, '%Y-%m-%d %H:%M')} – {_until(bucket)}: "
                     + delivered_failed % {"ok": count(bucket.success), "bad": count(bucket.failed)}
                     + classes
                     + (f" ({so_far})" if partial else "")
