@@ -127,3 +127,26 @@ def test_lead_pages_through_an_overview_of_many_domains_and_back(watched, live_s
     expect(page).not_to_have_url(re.compile(r"page="))
     expect(page.locator("#overview-count")).to_contain_text("Domains 1–50 of")
     assert page.problems == []
+
+
+def test_support_in_india_clicks_a_days_bar_and_sees_the_failures_it_counts(
+    browser, live_server, people
+):
+    """In India (UTC+05:30; Chrome reports the legacy name Asia/Calcutta) a day begins inside
+    an hour the archive counts whole: each day's bar runs from 00:30, its title says so, and
+    clicking it lists as many failures as it counts."""
+    page = browser.new_context(timezone_id="Asia/Kolkata", locale="en-GB").new_page()
+    sign_in(page, live_server, "support")
+    page.goto(f"{live_server.url}/domains/live.example-shop.com/?period=30d")
+    expect(page.locator("footer.tzfoot")).to_contain_text("Asia/Calcutta (UTC+05:30)")
+    bars = page.locator("#chart svg a:not(.marker)")
+    expect(bars.first).to_be_attached()
+    titles = [bars.nth(i).locator("title").text_content() for i in range(bars.count())]
+    day = re.compile(r"\d{4}-\d\d-\d\d 00:30 – \d{4}-\d\d-\d\d 00:30: [\d,]+ delivered, ([\d,]+)")
+    whole = [(i, day.match(t)) for i, t in enumerate(titles[:-1])]  # the last: today, so far
+    index, found = next((i, m) for i, m in reversed(whole) if m and m[1] != "0")
+    bars.nth(index).click()
+    expect(page).to_have_url(re.compile(r"/records/\?.*window=custom.*status=failed"))
+    expect(page.locator("#counts")).to_contain_text(f"{found[1]} callback")
+    expect(page.locator("#id_start")).to_have_value(re.compile(r"T00:30"))
+    page.context.close()
