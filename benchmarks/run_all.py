@@ -15,6 +15,7 @@ for script in [
     "pushes_1000.py",
     "metrics_1000.py",
     "configs_1000.py",
+    "sqlite_like.py",
 ]:
     print(f"\n== {script}", flush=True)
     subprocess.run([sys.executable, str(HERE / script)], cwd=HERE, check=True)

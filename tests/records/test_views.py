@@ -108,6 +108,34 @@ def test_part_of_a_stream_name_in_another_case_finds_it_on_every_domain(browse):
     assert domains == expected and len(domains) >= 2
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"stream": "übertragung"},
+        {"stream": "CAFÉ"},
+        {"app": "ÉVÉNEMENTS"},
+        {"name": "übertragung-CAFÉ"},
+        {"q": "KÖLN"},
+        {"domain": "umlaut.example.com", "stream": "übertragung"},
+    ],
+)
+def test_a_name_in_other_capitals_finds_it_with_accented_letters_too(browse, query):
+    """Any part of a name in any case finds it — Ü as ü, É as é — on SQLite as on PostgreSQL:
+    SQLite's LIKE folded the case of ASCII letters only, so `übertragung` found nothing."""
+    domain = Domain.objects.create(name="umlaut.example.com", domain_type="liveVideo")
+    archive(
+        domain,
+        ("failed", timezone.now() - dt.timedelta(minutes=5)),
+        app="événements",
+        stream="ÜBERTRAGUNG-Café",
+        response="Köln receiver down",
+    )
+    response = browse.get("/records/", {**query, "window": "1h"})
+    assert response.status_code == 200
+    assert [r["record"].stream_name for r in response.context["rows"]] == ["ÜBERTRAGUNG-Café"]
+    assert response.context["total"] == 1
+
+
 def test_filters_narrow_by_result_type_failure_class_status_and_text(browse):
     # an nginx 404 of the team's receiver, for the text and status filters to find: the
     # sandbox's random traffic left the team domain without one in some runs
