@@ -11,7 +11,7 @@ import datetime as dt
 import django_filters as filters
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from .models import Domain, Team
@@ -31,8 +31,10 @@ class DomainFilter(filters.FilterSet):
         "-name": "-name",
         "status": "status",
         "-status": "-status",
-        "synced": "last_synced_at",
-        "-synced": "-last_synced_at",
+        # never synced is the oldest sync, on either database (NULL sorts as the largest on
+        # PostgreSQL and the smallest on SQLite)
+        "synced": F("last_synced_at").asc(nulls_first=True),
+        "-synced": F("last_synced_at").desc(nulls_last=True),
     }
     CONFIGURED = [
         ("record", _("Recording callback set")),

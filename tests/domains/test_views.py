@@ -75,6 +75,17 @@ def test_list_sorting(as_viewer):
     assert by_status[0] == "pull.gamearena.net"  # configuring < offline < online
 
 
+def test_a_domain_never_synced_is_the_oldest_sync_on_either_database(as_viewer, synced):
+    """Sorted by the last sync, oldest first, a domain never synced comes first, and last
+    newest first: PostgreSQL put it at the other end from SQLite (NULL sorts as the largest
+    there, the smallest here)."""
+    Domain.objects.create(name="never.example.com", domain_type="liveVideo")
+    oldest_first = names(as_viewer.get("/domains/?sort=synced"))
+    newest_first = names(as_viewer.get("/domains/?sort=-synced"))
+    assert oldest_first[0] == "never.example.com" and newest_first[-1] == "never.example.com"
+    assert len(oldest_first) == 12
+
+
 def test_list_paging_keeps_filters_and_htmx_gets_only_results(as_viewer):
     Domain.objects.bulk_create(
         [
