@@ -160,6 +160,7 @@ FIELD_LABELS = {
     "expires": gettext_lazy("Expires"),
     "may_change_configs": gettext_lazy("May change configs"),
 }
+_FIELD_ORDER = {name: position for position, name in enumerate(FIELD_LABELS)}
 # Never shown as values: the key's fingerprint says only whether the key changed.
 HIDDEN = {"auth_key_fingerprint"}
 TIME_FIELDS = {"muted_until", "start", "end", "expires"}
@@ -199,7 +200,7 @@ def _text(name: str, value) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value) or "—"
     if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items())
+        return ", ".join(f"{k}={v}" for k, v in sorted(value.items()))
     if name in TIME_FIELDS and isinstance(value, str):
         try:
             moment = dt.datetime.fromisoformat(value)
@@ -208,6 +209,10 @@ def _text(name: str, value) -> str:
         if timezone.is_aware(moment):
             return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
     return str(value)
+
+
+def _field_position(name: str) -> tuple[int, str]:
+    return (_FIELD_ORDER.get(name, len(_FIELD_ORDER)), name)
 
 
 def _label(name: str) -> str:
@@ -241,8 +246,9 @@ def entry_changes(entry: AuditEntry) -> list[Change]:
     before = entry.before if isinstance(entry.before, dict) else None
     after = entry.after if isinstance(entry.after, dict) else None
     changes: list[Change] = []
-    names = [*(before or {}), *(n for n in (after or {}) if n not in (before or {}))]
-    for name in names:
+    # in the order of FIELD_LABELS: the stored JSON's keys come back in PostgreSQL's jsonb
+    # order (by their length), not as written
+    for name in sorted({*(before or {}), *(after or {})}, key=_field_position):
         if name in HIDDEN or name == "auth_key":
             continue
         old, new = (before or {}).get(name), (after or {}).get(name)

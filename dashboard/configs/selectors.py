@@ -8,6 +8,7 @@ from django.db.models import Count
 from django.utils.translation import gettext
 
 from dashboard.accounts.roles import is_lead
+from dashboard.domains.kinds import KINDS
 
 from .models import ConfigChange, ConfigRun
 
@@ -48,7 +49,10 @@ def field_diff(change: ConfigChange) -> list[tuple[str, object, object]]:
     if change.action == ConfigChange.Action.UNCHANGED or not (before or after):
         return []
     out: list[tuple[str, object, object]] = []
-    for name in [*before, *(n for n in after if n not in before)]:
+    # in the config's own order: the stored JSON's keys come back in PostgreSQL's jsonb order
+    # (by their length), not as written
+    order = KINDS[change.kind].fields if change.kind in KINDS else ()
+    for name in sorted({*before, *after}, key=lambda n: _position(n, order)):
         if name in ("auth_key", "auth_key_fingerprint"):
             continue
         old, new = before.get(name), after.get(name)
@@ -65,6 +69,10 @@ def field_diff(change: ConfigChange) -> list[tuple[str, object, object]]:
             ("auth_key", KEY_SET if old_print else KEY_NONE, KEY_NEW if new_print else KEY_NONE)
         )
     return out
+
+
+def _position(name: str, order: tuple[str, ...]) -> tuple[int, str]:
+    return (order.index(name) if name in order else len(order), name)
 
 
 def field_changes(change: ConfigChange) -> list[FieldChange]:

@@ -299,3 +299,31 @@ def test_undo_sent_at_once_from_several_processes_and_the_api_plans_one(gunicorn
     assert [a for a in answers if a[0] == "press"] == [("press", 302)] * 2
     if api == 409:  # one of the presses planned it: the API names that run
         assert undo.source == ConfigRun.Source.UNDO and undo.title.startswith("Undo of run")
+
+
+def test_a_changes_fields_read_in_the_configs_order_on_either_database(client, lead, synced):
+    """A plan that changes every field of a recording callback lists them in the config's own
+    order, as does the audit log once applied. They were read in the stored JSON's key order:
+    PostgreSQL's jsonb orders keys by their length, so the two databases listed them apart."""
+    client.force_login(lead)
+    document = yaml.safe_load(dump(export_document(names=[TEAM_DOMAIN])))
+    record = document["domains"][TEAM_DOMAIN]["record"]
+    record.update(
+        notify_url="https://hooks.example.org/all",
+        on_demand_url="https://hooks.example.org/on-demand",
+        need_status_notify=not record["need_status_notify"],
+        notify_req_auth=not record["notify_req_auth"],
+        auth_key="keep" if record["notify_req_auth"] else "new",
+    )
+    answer = client.post("/configs/plan/", {"document": dump(document)})
+    assert answer.status_code == 302
+    db_worker_batch()
+    page = client.get(answer["Location"]).content.decode()
+    fields = re.findall(r'<li><span class="mono">(\w+)</span>:', page)
+    assert fields[:4] == list(RECORD.fields)
+    run = ConfigRun.objects.get()
+    assert client.post(f"/configs/runs/{run.pk}/action/", {"action": "apply"}).status_code == 302
+    db_worker_batch()
+    audit = client.get(f"/audit/?domain={TEAM_DOMAIN}&action=update").content.decode()
+    labels = re.findall(r'<span class="muted">([^<]+):</span>', audit)
+    assert labels[:4] == ["Notify URL", "On-demand URL", "Status notifications", "Signed callbacks"]
