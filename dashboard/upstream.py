@@ -16,6 +16,7 @@ import httpx
 from django.conf import settings
 from django.core.cache import cache as django_cache
 
+from dashboard.contract.text import storable
 from dashboard.failures import UpstreamError
 from dashboard.live import LiveApiError, LiveClient, is_ambiguous
 from dashboard.live.client import CircuitBreaker
@@ -88,10 +89,13 @@ def reset_client() -> None:
 
 
 def as_upstream_error(error: LiveApiError, *, outcome_unknown: bool = False) -> UpstreamError:
+    """The service layer's error, its words storable: an upstream (or a proxy before it) may
+    put a NUL or a lone surrogate in them, which PostgreSQL refuses to keep (a plan's refusal
+    failed the whole plan) and a page should not carry."""
     return UpstreamError(
-        code=error.code or type(error).__name__,
-        message=error.message,
-        request_id=error.request_id,
+        code=storable(error.code or type(error).__name__),
+        message=storable(error.message),
+        request_id=storable(error.request_id),
         status_code=getattr(error, "status_code", None),
         refused=not is_ambiguous(error),
         outcome_unknown=outcome_unknown,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dashboard.contract.text import fitted
 from dashboard.failures import UpstreamError
 
 from .models import AuditEntry
@@ -37,19 +38,24 @@ def audit_entry_create(
         request_id = request_id or error.request_id
     return AuditEntry.objects.create(
         actor=actor if signed_in else None,
-        actor_name=actor_name or (actor.get_username() if signed_in else ""),
+        actor_name=_fit("actor_name", actor_name or (actor.get_username() if signed_in else "")),
         domain=domain,
-        domain_name=domain.name if domain is not None else domain_name,
+        domain_name=_fit("domain_name", domain.name if domain is not None else domain_name),
         kind=str(kind),
         action=action,
         outcome=outcome,
         before=before,
         after=after,
-        request_id=request_id,
-        error_code=error_code,
-        error_message=error_message,
+        request_id=_fit("request_id", request_id),
+        error_code=_fit("error_code", error_code),
+        error_message=_fit("error_message", error_message),
         error_params=error_params,
         client_ip=client_ip,
         rollback_of=rollback_of,
         batch=batch,
     )
+
+
+def _fit(field: str, text: str) -> str:
+    """What the entry's column holds of `text` (the page that answered shows it whole)."""
+    return fitted(AuditEntry, field, text)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_noop
 
 from dashboard.access import can_edit_domain
 from dashboard.audit.models import AuditEntry
+from dashboard.contract.text import fitted
 from dashboard.domains.kinds import KINDS
 from dashboard.domains.models import Domain
 from dashboard.domains.services import ConflictError, config_delete, config_save
@@ -167,9 +168,11 @@ def _apply_one(run: ConfigRun, change: ConfigChange) -> None:
         except UpstreamError as failure:
             fields.update(
                 outcome=ConfigChange.Outcome.FAILED,
-                error_code=failure.code,
-                error_message=failure.message,
-                request_id=failure.request_id,
+                # as much as the columns hold: an upstream's (or a proxy's) Code or RequestId
+                # may be longer than any the Live API sends
+                error_code=fitted(ConfigChange, "error_code", failure.code),
+                error_message=fitted(ConfigChange, "error_message", failure.message),
+                request_id=fitted(ConfigChange, "request_id", failure.request_id),
             )
         else:
             fields.update(outcome=ConfigChange.Outcome.APPLIED, request_id=request_id)

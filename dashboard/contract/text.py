@@ -33,3 +33,12 @@ def _has_surrogate(text: str) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
+def fitted(model, field: str, text: str) -> str:
+    """`text` made storable and cut to what `model`'s column `field` holds: an upstream's (or a
+    proxy's) Code or RequestId may be longer than any the Live API sends, and PostgreSQL
+    refuses what does not fit where SQLite keeps it."""
+    limit = model._meta.get_field(field).max_length
+    text = storable(text)
+    return text[:limit] if limit else text

@@ -4,6 +4,7 @@ import csv
 import datetime as dt
 import html
 import io
+import json
 import re
 from zoneinfo import ZoneInfo
 
@@ -294,3 +295,35 @@ def test_paging_while_entries_are_written_shows_each_entry_once(as_lead, lead, s
     for junk in ("abc", "0", "-3", "9" * 40, "１２"):
         page = as_lead.get("/audit/", {"page": 2, "as_of": junk})
         assert page.status_code == 200 and shown(page)[0] == "OLD-029"
+
+
+def test_an_upstream_refusal_with_an_overlong_code_and_request_id_is_shown_and_logged(
+    client, editor, synced, receiver, settings
+):
+    """An upstream (or a proxy before it) answering a save with a Code and a RequestId longer
+    than the log's columns: on PostgreSQL the log's insert failed — a 500 for the save, and
+    no entry. The page shows them whole; the log keeps as much as its columns hold."""
+    from dashboard.upstream import reset_client
+
+    code, request_id = "Forbidden." + "Nested" * 40, "R" * 90
+    receiver.status = 403
+    receiver.body = json.dumps({"Code": code, "Message": "no", "RequestId": request_id}).encode()
+    settings.LIVE_API_ENDPOINT = f"http://127.0.0.1:{receiver.port}"
+    reset_client()
+    try:
+        client.force_login(editor)
+        domain = Domain.objects.get(name=TEAM_DOMAIN)
+        page = client.post(
+            f"/domains/{TEAM_DOMAIN}/record/edit/",
+            {
+                "notify_url": "https://hooks.example-shop.com/v2",
+                "version": domain.version("record"),
+            },
+        )
+    finally:
+        reset_client()
+    body = page.content.decode()
+    assert page.status_code in (400, 502) and code in body and request_id in body
+    entry = AuditEntry.objects.filter(domain=domain, outcome="failed").latest("pk")
+    assert code.startswith(entry.error_code) and len(entry.error_code) == 100
+    assert request_id.startswith(entry.request_id) and len(entry.request_id) == 64

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import pytest
@@ -12,7 +13,7 @@ from dashboard.configs.document import dump, export_document
 from dashboard.configs.models import ConfigRun
 from dashboard.domains.kinds import RECORD
 from dashboard.domains.models import Domain
-from tests.conftest import ALL_DATABASES, OTHER_DOMAIN, TEAM_DOMAIN, db_worker_batch
+from tests.conftest import ALL_DATABASES, OTHER_DOMAIN, TEAM_DOMAIN, db_worker_batch, process_env
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
 
@@ -327,3 +328,32 @@ def test_a_changes_fields_read_in_the_configs_order_on_either_database(client, l
     audit = client.get(f"/audit/?domain={TEAM_DOMAIN}&action=update").content.decode()
     labels = re.findall(r'<span class="muted">([^<]+):</span>', audit)
     assert labels[:4] == ["Notify URL", "On-demand URL", "Status notifications", "Signed callbacks"]
+
+
+def test_a_plan_against_an_upstream_answering_odd_text_says_so(client, lead, synced, receiver):
+    """An upstream (or a proxy before it) refusing every read with a Code and a RequestId
+    longer than any the Live API sends and a NUL in its Message: the plan's worker stored the
+    refusal's words as they came, which PostgreSQL refuses. The plan says the refusal."""
+    code, request_id = "Forbidden." + "Nested" * 40, "R" * 90
+    receiver.status = 403
+    receiver.body = json.dumps(
+        {"Code": code, "Message": "no\u0000way", "RequestId": request_id}
+    ).encode()
+    client.force_login(lead)
+    answer = client.post(
+        "/configs/plan/", {"document": moved_document("https://hooks.example.org/odd")}
+    )
+    assert answer.status_code == 302
+    db_worker_batch(
+        process_env(
+            LIVE_API_ENDPOINT=f"http://127.0.0.1:{receiver.port}",
+            ALIBABA_CLOUD_ACCESS_KEY_ID="test-key-id",
+            ALIBABA_CLOUD_ACCESS_KEY_SECRET="test-key-secret",
+        )
+    )
+    run = ConfigRun.objects.get()
+    page = client.get(answer["Location"])
+    body = html.unescape(page.content.decode())
+    assert page.status_code == 200 and run.state == ConfigRun.State.PLANNED, run.message
+    print(body[body.find("<main") :][:3000])
+    assert code in body and request_id in body and "no\ufffdway" in body
