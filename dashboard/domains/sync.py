@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.services import audit_entry_create
-from dashboard.contract.text import storable
+from dashboard.contract.text import fitted
 from dashboard.failures import UpstreamError
 from dashboard.upstream import get_client, upstream_errors
 
@@ -68,8 +68,9 @@ def domains_discover(*, report: SyncReport) -> list[Domain]:
                 "domain_type": item.domain_type,
                 "status": item.status,
                 "region": item.region,
-                "cname": storable(item.cname),
-                "description": storable(item.description),
+                # as much as the cache holds: Alibaba Cloud documents no limit for these
+                "cname": fitted(Domain, "cname", item.cname),
+                "description": fitted(Domain, "description", item.description),
                 "gone_at": None,
             }
             if item.domain_type == Domain.Type.INGEST:

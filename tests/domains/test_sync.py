@@ -61,6 +61,20 @@ def test_new_and_vanished_domains(empty_cache):
     assert Domain.objects.filter(name="brand-new.example.com").exists()
 
 
+def test_a_description_longer_than_the_cache_holds_does_not_stop_the_sync(empty_cache):
+    """A domain whose description (set in Alibaba Cloud's console, no documented limit) is
+    longer than the cache's column: on PostgreSQL the upsert failed, and with it the sync of
+    every domain. The cache keeps as much as it holds."""
+    SandboxDomain.objects.filter(name=TEAM_DOMAIN).update(
+        description="Shop streaming, the main storefront. " * 10, cname="c" * 320
+    )
+    report = domains_sync_all(workers=1)
+    assert report.created == 11 and not report.failed
+    shop = Domain.objects.get(name=TEAM_DOMAIN)
+    assert shop.description.startswith("Shop streaming, the main") and len(shop.description) == 200
+    assert shop.cname == "c" * 300
+
+
 def test_upstream_errors_mid_sync_leave_the_cache_consistent(empty_cache):
     domains_sync_all(workers=1)
     before = {
