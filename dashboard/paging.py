@@ -69,9 +69,9 @@ def pinned_page_of(request, rows, per_page: int, *, errors_to: forms.Form) -> Pi
     read as the list was at the first. The number is taken before the rows are read: a row
     written in between is on the next first page, never on no page."""
     pin = pinned_number(request.GET)
-    newest = rows.model._default_manager.aggregate(n=Max("pk", default=0))["n"]
-    as_of = pin if pin is not None else newest
-    if pin is not None:
-        rows = rows.filter(pk__lte=pin)
+    if pin is None:
+        as_of = rows.model._default_manager.aggregate(n=Max("pk", default=0))["n"]
+    else:
+        as_of, rows = pin, rows.filter(pk__lte=pin)
     page = page_of(request, rows, per_page, errors_to=errors_to)
     return PinnedPage(page=page, as_of=as_of, pinned=pin is not None)
