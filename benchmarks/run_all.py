@@ -25,7 +25,12 @@ subprocess.run(
     cwd=ROOT,
     check=True,
 )
-for script in ("names_fallback.py", "paging_pin.py", "chart_days.py"):
+for script in (
+    "names_fallback.py",
+    "paging_pin.py",
+    "chart_days.py",
+    "sparklines.py",
+):
     print(f"\n== {script} (PostgreSQL)", flush=True)
     subprocess.run(
         ["bash", str(ROOT / "scripts" / "with-postgres.sh"), sys.executable, str(HERE / script)],

@@ -22,7 +22,7 @@ from dashboard.archive.models import failure_name
 from dashboard.domains.templatetags.dashboard import percent
 from dashboard.periods import local_iso
 
-from .selectors import Chart
+from .selectors import Chart, DayRate
 
 WIDTH, HEIGHT = 1000, 180
 SPARK_WIDTH, SPARK_HEIGHT = 70, 18
@@ -99,8 +99,9 @@ class Spark:
 SPARK_FLOOR = 0.05  # a line of days under 5% is drawn low: a tenth of a percent is no storm
 
 
-def spark(rates: list | None) -> Spark:
-    rates = rates or []
+def spark(days: list[DayRate] | None) -> Spark:
+    """The line of `days` (failure_sparklines'), its text each day's date and rate."""
+    rates = [d.rate for d in days or ()]
     seen = [rate for rate in rates if rate is not None]
     if not seen:
         return Spark("", "")
@@ -111,7 +112,8 @@ def spark(rates: list | None) -> Spark:
         for index, rate in enumerate(rates)
         if rate is not None
     )
-    return Spark(points, ", ".join(percent(rate) for rate in rates), percent(top))
+    numbers = ", ".join(f"{d.day:%m-%d} {percent(d.rate)}" for d in days)
+    return Spark(points, numbers, percent(top))
 
 
 def chart_drawing(chart: Chart, *, domain=None, can_edit=False, user_is_lead=False) -> Drawing:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from django.db.models import (
@@ -20,7 +21,7 @@ from django.utils import timezone
 
 from dashboard.archive.models import (
     ArchivedRecord,
-    DailyRollup,
+    DomainHourlyTotal,
     HourlyRollup,
     TotalHourlyRollup,
 )
@@ -215,33 +216,48 @@ def domain_chart(*, domain: Domain | None, period: str, now: dt.datetime | None 
     return Chart(period=period, start=start, end=end, buckets=buckets, markers=markers)
 
 
+@dataclass(frozen=True)
+class DayRate:
+    """One day of the reader's zone (from the first whole UTC hour at or after its midnight,
+    as the charts' day bars) and its failure rate (None: no deliveries)."""
+
+    day: dt.date
+    rate: float | None
+
+
 def failure_sparklines(
     *, domain_ids: list[int] | None, days: int = 7, now: dt.datetime | None = None
-) -> dict[int, list[float | None]]:
-    """Each domain's daily failure rate over the last `days` UTC days (None: no deliveries),
-    from the daily rollups. `domain_ids=None`: every domain with deliveries in those days
-    (a list of ids: only those, each even without deliveries)."""
+) -> dict[int, list[DayRate]]:
+    """Each domain's failure rate per day over the last `days` days where the reader is, today
+    (so far) the last, from the hourly totals. `domain_ids=None`: every domain with deliveries
+    in those days (a list of ids: only those, each even without deliveries)."""
     now = now or timezone.now()
-    today = now.astimezone(dt.UTC).date()
-    first = today - dt.timedelta(days=days - 1)
+    zone = timezone.get_current_timezone()
+    today = timezone.localtime(now, zone).date()
+    dates = [today - dt.timedelta(days=n) for n in range(days - 1, -1, -1)]
+    starts = [_hour_at_or_after(dt.datetime.combine(d, dt.time(), tzinfo=zone)) for d in dates]
     totals: dict[int, list[list[int]]] = {
         d: [[0, 0] for _ in range(days)] for d in domain_ids or ()
     }
-    rows = DailyRollup.objects.filter(day__gte=first)
+    rows = DomainHourlyTotal.objects.filter(hour__gte=starts[0], hour__lt=now)
     if domain_ids is not None:
         rows = rows.filter(domain_id__in=domain_ids)
     rows = (
-        rows.values_list("domain_id", "day")
-        .annotate(n=Sum("count"), failed=Sum("count", filter=~Q(notify_result="success")))
+        rows.annotate(slot=BucketStart("hour", starts))
+        .values_list("domain_id", "slot")
+        .annotate(n=Sum("deliveries"), failed=Sum("failed"))
         .order_by()
     )
-    for domain_id, day, n, failed in rows:
+    for domain_id, slot, n, failed in rows:
         if domain_id not in totals:
             totals[domain_id] = [[0, 0] for _ in range(days)]
-        cell = totals[domain_id][min((day - first).days, days - 1)]
+        cell = totals[domain_id][bisect_right(starts, slot) - 1]
         cell[0] += n
-        cell[1] += failed or 0
+        cell[1] += failed
     return {
-        domain_id: [failed / total if total else None for total, failed in days_]
-        for domain_id, days_ in totals.items()
+        domain_id: [
+            DayRate(day, failed / total if total else None)
+            for day, (total, failed) in zip(dates, cells, strict=True)
+        ]
+        for domain_id, cells in totals.items()
     }

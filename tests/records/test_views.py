@@ -7,6 +7,8 @@ import html
 import io
 import re
 import time
+import zoneinfo
+from urllib.parse import quote
 
 import pytest
 from django.utils import timezone
@@ -710,6 +712,38 @@ def test_a_sparkline_climbs_when_a_domains_failures_grow(client, viewer, synced)
         heights = [18 - float(point.split(",")[1]) for point in points.split()]
         assert heights[0] < 4 and heights[-1] > 16, (page, points)  # from the foot to the head
         assert "1.0%" in title and title.endswith("8.0%. The line is drawn from 0 to 8.0%.")
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York", "Asia/Kathmandu"])
+def test_a_sparklines_days_are_the_readers_and_say_their_dates(client, viewer, synced, zone):
+    """The line's days were UTC days, unnamed: in Shanghai a callback that failed at 07:00
+    counted with yesterday's, and the day that ended at 08:00 was "today". Its days are the
+    reader's, from midnight (as the chart's day bars), and its text names each one."""
+    domain = Domain.objects.get(name=QUIET_DOMAIN)
+    here = zoneinfo.ZoneInfo(zone)
+    now = timezone.now()
+    today = timezone.localtime(now, here).date()
+
+    def begins(day: dt.date) -> dt.datetime:
+        """The first whole UTC hour from the day's midnight (00:45 in Nepal), as a bar's."""
+        midnight = dt.datetime.combine(day, dt.time(), tzinfo=here).astimezone(dt.UTC)
+        whole = midnight.replace(minute=0)
+        return whole if whole == midnight else whole + dt.timedelta(hours=1)
+
+    # the last day with a callback: today, unless today has not begun (00:20 in Nepal)
+    last = today if begins(today) <= now - dt.timedelta(seconds=5) else today - dt.timedelta(1)
+    archive(domain, ("failed", begins(last)), ("success", begins(last) - dt.timedelta(seconds=1)))
+    archive(domain, ("success", begins(today - dt.timedelta(days=6))))
+    days = [today - dt.timedelta(days=n) for n in range(6, -1, -1)]
+    rates = {days[0]: "0.0%", last - dt.timedelta(days=1): "0.0%", last: "100.0%"}
+    listed = ", ".join(f"{day:%m-%d} {rates.get(day, '—')}" for day in days)
+    client.force_login(viewer)
+    client.cookies["tz"] = quote(zone, safe="")
+    for page in ("/records/overview/?sort=name", "/domains/"):
+        body = client.get(page).content.decode()
+        row = re.search(rf'href="/domains/{re.escape(QUIET_DOMAIN)}/">.*?</tr>', body, re.S)
+        title = re.search(r"<title>([^<]*)</title>", row.group(0)).group(1)
+        assert f"over the last 7 days: {listed}." in title, (page, title)
 
 
 def test_times_show_in_the_users_time_zone_with_utc_on_hover(browse):

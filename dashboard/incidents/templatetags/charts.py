@@ -1,5 +1,5 @@
 """The charts' data for templates: `{% chart_drawing chart as g %}` and
-`{% spark rates as s %}` (see `dashboard.incidents.drawing`; the markup is the templates')."""
+`{% spark days as s %}` (see `dashboard.incidents.drawing`; the markup is the templates')."""
 
 from __future__ import annotations
 
@@ -25,5 +25,5 @@ def chart_drawing(context, chart) -> Drawing:
 
 
 @register.simple_tag
-def spark(rates: list | None) -> Spark:
-    return spark_of(rates)
+def spark(days: list | None) -> Spark:
+    return spark_of(days)
