@@ -72,6 +72,7 @@ from . import exports
 from .forms import LIVE, LIVE_PAGE_MAX, MISSING, PAGE_SIZES, RecordsFilterForm, freeze_filters
 from .models import Export
 from .overview import NOW_MIN_DELIVERIES, checked_sort, overview_order, overview_rows
+from .pasted import STREAM_SCHEMES, WEB_SCHEMES, Pasted, pasted_url
 from .selectors import notify_records_iter, notify_records_page
 from .timeline import names_problem, page_rows, pushes_compare, stream_timeline
 
@@ -497,6 +498,8 @@ def search(request):
     domain = domain_get(name=q)
     if domain is not None:
         return redirect("domain_detail", name=domain.name)
+    if (pasted := pasted_url(q)) and (found := _pasted(pasted)):
+        return found
     app, slash, stream = q.partition("/")
     on = request.GET.get("domain", "")[:253]  # a link that knows the stream's domain (incidents)
     if slash and " " not in q and "/" not in stream and (url := _timeline_url(app, stream, on)):
@@ -509,6 +512,25 @@ def search(request):
     if "=" in q and " " not in q:
         return _param_search(q)
     return redirect(reverse("records") + "?" + urlencode({"name": q, "window": "24h"}))
+
+
+def _pasted(pasted: Pasted):
+    """A URL pasted whole. A stream's (Live's protocols, or a web URL on one of the domains):
+    that stream's timeline, on its domain's family when the host is a domain; a web URL on
+    another host, a receiver's: the callbacks sent there; a domain's other URL: its page."""
+    known = domain_get(name=pasted.host)
+    a_stream = known is not None or pasted.scheme in STREAM_SCHEMES
+    if a_stream and pasted.app and not names_problem(pasted.app, pasted.stream):
+        if stream_known(app=pasted.app, stream=pasted.stream):
+            return redirect(_timeline_url(pasted.app, pasted.stream, known.name if known else ""))
+        query = {"app": pasted.app, "stream": pasted.stream, "window": "7d"}
+        return redirect(reverse("records") + "?" + urlencode(query))
+    if known is not None:
+        return redirect("domain_detail", name=known.name)
+    if pasted.scheme in WEB_SCHEMES:
+        host = f"[{pasted.host}]" if ":" in pasted.host else pasted.host  # an IPv6 address
+        return redirect(reverse("records") + "?" + urlencode({"receiver": host, "window": "24h"}))
+    return None
 
 
 def _param_search(q: str):

@@ -92,6 +92,12 @@ def test_support_reads_a_streams_sessions_from_the_header_search(watched, live_s
     expect(page.locator("section.session")).to_have_count(2)
     page.go_forward()
     expect(page.get_by_role("link", name="This stream's timeline")).to_be_visible()
+    # the push URL a customer hands over, pasted whole: the same stream, on its domain's family
+    search = page.get_by_placeholder(re.compile("Stream, app"))
+    search.fill(f"rtmp://{INGEST}/live/browser-cam?auth_key=1700000000-0-0-0a1b2c3d&order_id=7")
+    search.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/records/streams/live/browser-cam/\?domain={INGEST}$"))
+    expect(page.locator("section.session")).to_have_count(2)
     assert page.problems == []
 
 

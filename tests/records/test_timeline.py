@@ -259,6 +259,85 @@ def test_the_header_search_opens_a_streams_timeline_or_searches_push_parameters(
     assert response.status_code == 302 and response["Location"] == lands_on
 
 
+@pytest.mark.parametrize(
+    ("pasted", "lands_on"),
+    [
+        # a push URL as a customer hands it over, its auth_key and business parameters too
+        (
+            f"rtmp://{INGEST}/live/{STREAM}?auth_key=1700000000-0-0-0a1b2c&order_id=42",
+            f"/records/streams/live/{STREAM}/?domain={INGEST}",
+        ),
+        (
+            f"RTMPS://{INGEST.upper()}:1936/live/{STREAM}",
+            f"/records/streams/live/{STREAM}/?domain={INGEST}",
+        ),
+        # playback: HTTP-FLV and HLS (the format's suffix is no part of the name), RTS
+        (
+            f"https://{TEAM_DOMAIN}/live/{STREAM}.flv?auth_key=1-0-0-x",
+            f"/records/streams/live/{STREAM}/?domain={TEAM_DOMAIN}",
+        ),
+        (
+            f"http://{TEAM_DOMAIN}/live/{STREAM}.M3U8",
+            f"/records/streams/live/{STREAM}/?domain={TEAM_DOMAIN}",
+        ),
+        (
+            f"artc://{TEAM_DOMAIN}/live/{STREAM}",
+            f"/records/streams/live/{STREAM}/?domain={TEAM_DOMAIN}",
+        ),
+        # SRT names the stream in its streamid
+        (
+            f"srt://{INGEST}:1105?streamid=#!::h={INGEST},r=/live/{STREAM}?auth_key=1-0-0-x,m=publish",
+            f"/records/streams/live/{STREAM}/?domain={INGEST}",
+        ),
+        # Live's own protocol on a host that is none of the domains (a CNAME): every domain's
+        (f"rtmp://live.cdn.example.net/live/{STREAM}", f"/records/streams/live/{STREAM}/"),
+        # no stream of these names: the streams holding them, as "app/stream" typed
+        (f"rtmp://{INGEST}/live/no-such-cam", "/records/?app=live&stream=no-such-cam&window=7d"),
+        # a receiver's URL (a web URL on a host that is no domain): the callbacks sent there
+        (
+            "https://hooks.example-shop.com/live/record",
+            "/records/?receiver=hooks.example-shop.com&window=24h",
+        ),
+        (
+            "https://Hooks.Example.com:8443/a/b/c?x=1",
+            "/records/?receiver=hooks.example.com&window=24h",
+        ),
+        ("http://[2001:db8::1]:9000/cb", "/records/?receiver=%5B2001%3Adb8%3A%3A1%5D&window=24h"),
+        # a domain's URL that names no stream: the domain's page
+        (f"https://{TEAM_DOMAIN}/", f"/domains/{TEAM_DOMAIN}/"),
+        # no URL after all: a name search, as before
+        ("rtmp://[::1", "/records/?name=rtmp%3A%2F%2F%5B%3A%3A1&window=24h"),
+        (
+            "ftp://files.example.com/live/cam",
+            "/records/?name=ftp%3A%2F%2Ffiles.example.com%2Flive%2Fcam&window=24h",
+        ),
+    ],
+)
+def test_a_url_pasted_into_the_header_search_opens_its_stream_or_its_receivers_callbacks(
+    client, viewer, archived, pasted, lands_on
+):
+    """Support staff are handed the URL a customer pushes to or plays from, or the one their
+    callbacks should reach, and paste it whole: it was a text search of the last 24 hours that
+    found nothing (its auth_key made it a push parameter's; without one its slashes made it no
+    "app/stream")."""
+    streaming = Domain.objects.get(name=TEAM_DOMAIN)
+    archive(streaming, ("success", timezone.now() - dt.timedelta(hours=1)), stream=STREAM)
+    client.force_login(viewer)
+    response = client.get("/search/", {"q": pasted})
+    assert response.status_code == 302 and response["Location"] == lands_on
+    assert client.get(lands_on).status_code == 200
+
+
+def test_a_pasted_receivers_url_lists_the_callbacks_sent_to_it(client, viewer, archived):
+    streaming = Domain.objects.get(name=TEAM_DOMAIN)
+    now = timezone.now()
+    archive(streaming, ("failed", now - dt.timedelta(minutes=5)), url="https://rx.example.org/cb")
+    client.force_login(viewer)
+    landed = client.get("/search/", {"q": "https://rx.example.org/cb?token=1"}, follow=True)
+    rows = landed.context["rows"]
+    assert [r["record"].notify_url for r in rows] == ["https://rx.example.org/cb"]
+
+
 def test_a_stream_pushed_in_the_demo_reads_as_its_pushes(client, viewer, archived):
     """make run's demo, harvested: a stream pushed through push.example-shop.com reads as its
     pushes, each session opened by its own publish, with at most its record_started, its
