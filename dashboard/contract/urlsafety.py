@@ -15,7 +15,7 @@ import re
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 MALFORMED = "malformed"
 UNSAFE = "unsafe"
@@ -233,6 +233,28 @@ def ip_unsafe_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str |
     return None
 
 
+# every printable ASCII character: what percent-encoding leaves as it is (only text beyond
+# ASCII is encoded, as UTF-8)
+_ASCII = "".join(chr(code) for code in range(0x21, 0x7F))
+
+
+def _in_ascii(url: str) -> str | None:
+    """`url` as it must be written, when all that stops it is text beyond ASCII a person typed
+    on purpose: a host name of another script in its IDNA form (xn--…), the rest percent-encoded
+    as UTF-8. None when an ASCII character must be encoded too, or one draws nothing (a
+    zero-width space, a full-width space): the message names that one instead."""
+    for ch in url:
+        if not ch.isprintable() or (ch.isascii() and not _URL_CHARS.fullmatch(ch)):
+            return None
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc.encode("idna").decode("ascii")
+    except (ValueError, UnicodeError):  # a label too long, a bracket that is no address
+        return None
+    encoded = (quote(part, safe=_ASCII) for part in (parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, *encoded))
+
+
 def _points_at(reason: str | None) -> UrlVerdict | None:
     if reason is None:
         return None
@@ -266,6 +288,25 @@ def check_callback_url(
     if not _URL_CHARS.fullmatch(url):
         # named, since the one a person pasted may draw nothing (a zero-width space, U+200B)
         ch = url[_URL_CHARS.match(url).end()]
+        if written := _in_ascii(url):  # text of another script, typed on purpose
+            named = {"char": f"“{ch}” (U+{ord(ch):04X})", "url": written}
+            if not urlsplit(url).netloc.isascii():  # a look-alike letter shows as what it is
+                return UrlVerdict(
+                    MALFORMED,
+                    gettext_noop(
+                        "The URL's host name has characters beyond ASCII (the first is "
+                        "%(char)s): written in its ASCII (IDNA) form, the URL reads %(url)s"
+                    ),
+                    named,
+                )
+            return UrlVerdict(
+                MALFORMED,
+                gettext_noop(
+                    "The URL contains characters that must be URL-encoded (percent-encoded): "
+                    "the first is %(char)s. Encoded, it reads %(url)s"
+                ),
+                named,
+            )
         return UrlVerdict(
             MALFORMED,
             gettext_noop(

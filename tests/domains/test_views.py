@@ -1,5 +1,6 @@
 """Domain pages as a user sees them: list filters, sorting, paging, editing, banners."""
 
+import html
 import re
 
 import pytest
@@ -201,6 +202,44 @@ def test_a_character_to_encode_is_named_even_when_it_draws_nothing(as_editor, ur
     assert response.status_code == 400
     assert f"must be URL-encoded (percent-encoded): {named}" in response.content.decode()
     assert sandbox_app.stats.calls == {}
+
+
+@pytest.mark.parametrize(
+    "typed, says, written",
+    [
+        # a Chinese (IDN) host: "must be URL-encoded", and once encoded "must not be
+        # percent-encoded" — a dead end. Its ASCII form is the URL to send.
+        (
+            "https://回调.example-shop.com/live/record",
+            "The URL's host name has characters beyond ASCII (the first is “回” (U+56DE)): "
+            "written in its ASCII (IDNA) form, the URL reads ",
+            "https://xn--zbss05j.example-shop.com/live/record",
+        ),
+        # a look-alike letter in the host shows as what it is
+        (
+            "https://hооks.example-shop.com/live/record",
+            "(the first is “о” (U+043E))",
+            "https://xn--hks-seda.example-shop.com/live/record",
+        ),
+        # a path and a query in Chinese: encoded as UTF-8
+        (
+            "https://hooks.example-shop.com/回调?来源=直播",
+            "the first is “回” (U+56DE). Encoded, it reads ",
+            "https://hooks.example-shop.com/%E5%9B%9E%E8%B0%83?%E6%9D%A5%E6%BA%90=%E7%9B%B4%E6%92%AD",
+        ),
+    ],
+)
+def test_a_url_in_another_script_is_refused_with_how_to_write_it(as_editor, typed, says, written):
+    sandbox_app.stats.reset()
+    edit = reverse("config_edit", kwargs={"name": TEAM_DOMAIN, "kind": "record"})
+    response = as_editor.post(edit, {"notify_url": typed, "version": 1}, headers=HX)
+    body = html.unescape(response.content.decode())
+    assert response.status_code == 400 and says in body and written in body
+    assert sandbox_app.stats.calls == {}
+    # what it says to write is a URL that saves, as it reads
+    response = as_editor.post(edit, {"notify_url": written, "version": 1}, headers=HX)
+    assert response.status_code in (200, 204, 302), html.unescape(response.content.decode())
+    assert SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == written
 
 
 def test_key_required_when_auth_on_and_none_set(client, lead, synced):
