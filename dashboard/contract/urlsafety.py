@@ -238,6 +238,18 @@ def ip_unsafe_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str |
 _ASCII = "".join(chr(code) for code in range(0x21, 0x7F))
 
 
+def ascii_host(name: str) -> str:
+    """A host name as URLs and Live carry it: one in another script in its IDNA form
+    (`回调.example.cn` → `xn--zbss05j.example.cn`); an ASCII one, or one IDNA cannot write (a
+    label too long, a character that draws nothing), as given."""
+    if name.isascii():
+        return name
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError:
+        return name
+
+
 def _in_ascii(url: str) -> str | None:
     """`url` as it must be written, when all that stops it is text beyond ASCII a person typed
     on purpose: a host name of another script in its IDNA form (xn--…), the rest percent-encoded

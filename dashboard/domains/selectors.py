@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.cache import cache
 
+from dashboard.contract.urlsafety import ascii_host
 from dashboard.upstream import get_client, upstream_errors
 
 from .models import ConfigState, Domain
@@ -98,6 +99,7 @@ def domain_get(*, name: str) -> Domain | None:
     name = name.strip().rstrip(".")
     if not 0 < len(name) <= 253 or "\x00" in name:
         return None
+    name = ascii_host(name)  # typed in its own script: as Live names it (xn--…)
     return (
         Domain.objects.select_related("team", "record_config", "snapshot_config", "stream_config")
         .filter(name__iexact=name)

@@ -20,6 +20,7 @@ from dashboard.contract.api import (
     RECORDS_WINDOW,
     STREAM_NOTIFY_TYPES,
 )
+from dashboard.contract.urlsafety import ascii_host
 from dashboard.domains.selectors import domain_get
 from dashboard.forms import LocalDateTimeField
 from dashboard.paging import pinned_number
@@ -201,6 +202,7 @@ class RecordsFilterForm(forms.Form):
             host = receiver_host(text)
         else:  # a name, or an address (an IPv6 one in its URL's brackets too)
             host = text.lower().removeprefix("[").removesuffix("]")
+        host = ascii_host(host)  # a name in its own script: as the URLs carry it (xn--…)
         if text and (not host or len(host) > 253 or _not_a_host(host)):
             raise forms.ValidationError(
                 _("Enter the receiver's host name (hooks.example.com) or a URL on it.")

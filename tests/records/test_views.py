@@ -215,6 +215,28 @@ def test_the_receiver_filter_takes_a_host_or_a_url_on_it(browse):
     assert "Enter the receiver&#x27;s host name (hooks.example.com)" in bad.content.decode()
 
 
+def test_a_receiver_or_a_domain_named_in_its_own_script_is_found(browse):
+    """A receiver whose host is Chinese: Live records its URL in ASCII (`xn--zbss05j…`), and
+    the host typed as people write it, or a URL on it pasted, found nothing; a domain typed so
+    in the header search was no domain."""
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    now = timezone.now()
+    archive(
+        domain,
+        *[("failed", now - dt.timedelta(minutes=m)) for m in (3, 4)],
+        url="https://xn--zbss05j.example-shop.com/cb",
+    )
+    for receiver in ("回调.example-shop.com", "https://回调.Example-Shop.com/cb?x=1"):
+        page = browse.get("/records/", {"window": "1h", "receiver": receiver})
+        assert page.status_code == 200 and page.context["total"] == 2, receiver
+        assert 'name="receiver" value="xn--zbss05j.example-shop.com"' in page.content.decode()
+    chinese = Domain.objects.create(name="xn--z6ut02b.example.cn", domain_type="liveVideo")
+    for typed in ("直播.example.cn", "https://直播.example.cn/"):
+        found = browse.get("/search/", {"q": typed})
+        assert found.status_code == 302, typed
+        assert found["Location"] == f"/domains/{chinese.name}/", typed
+
+
 def test_a_name_typed_whole_that_is_part_of_others_says_so_and_quotes_find_it_alone(browse):
     """The stream filter finds any part of a name: `cam1` counted, listed, exported and
     offered to resend cam10's and cam11's failures too, and the timeline's link to "Callback
