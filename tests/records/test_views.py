@@ -235,6 +235,9 @@ def test_a_receiver_or_a_domain_named_in_its_own_script_is_found(browse):
         found = browse.get("/search/", {"q": typed})
         assert found.status_code == 302, typed
         assert found["Location"] == f"/domains/{chinese.name}/", typed
+    # the domain list's search: a label typed as people write it
+    listed = browse.get("/domains/", {"q": "直播"})
+    assert [d.name for d in listed.context["page"].object_list] == [chinese.name]
 
 
 def test_a_name_typed_whole_that_is_part_of_others_says_so_and_quotes_find_it_alone(browse):
