@@ -9,8 +9,8 @@ business parameters too — or the URL their callbacks should reach. The forms L
     artc://play.example.com/live/cam                       (RTS)
     srt://push.example.com:1105?streamid=#!::h=push.example.com,r=/live/cam?auth_key=…,m=publish
 
-A stream's URL names its domain (the host), app and stream (the path's two parts, the playback
-format's suffix not part of the name).
+A stream's URL names its domain (the host), app and stream (the path's two parts; on the web,
+the playback format's suffix is no part of the name).
 """
 
 from __future__ import annotations
@@ -55,9 +55,10 @@ def pasted_url(text: str) -> Pasted | None:
     if len(names) != 2 or not all(names):
         return Pasted(scheme, host, "", "")
     app, stream = names
-    lowered = stream.lower()
-    for suffix in PLAY_SUFFIXES:
-        if lowered.endswith(suffix) and len(stream) > len(suffix):
-            stream = stream[: -len(suffix)]
-            break
+    if scheme in WEB_SCHEMES:  # HTTP-FLV, HLS: the format's suffix (RTMP and RTS have none)
+        lowered = stream.lower()
+        for suffix in PLAY_SUFFIXES:
+            if lowered.endswith(suffix) and len(stream) > len(suffix):
+                stream = stream[: -len(suffix)]
+                break
     return Pasted(scheme, host, app, stream)

@@ -289,6 +289,8 @@ def test_the_header_search_opens_a_streams_timeline_or_searches_push_parameters(
             f"srt://{INGEST}:1105?streamid=#!::h={INGEST},r=/live/{STREAM}?auth_key=1-0-0-x,m=publish",
             f"/records/streams/live/{STREAM}/?domain={INGEST}",
         ),
+        # over RTMP a name is as it is pushed: ".flv" is part of it (no such stream here)
+        (f"rtmp://{INGEST}/live/{STREAM}.flv", f"/records/?app=live&stream={STREAM}.flv&window=7d"),
         # Live's own protocol on a host that is none of the domains (a CNAME): every domain's
         (f"rtmp://live.cdn.example.net/live/{STREAM}", f"/records/streams/live/{STREAM}/"),
         # no stream of these names: the streams holding them, as "app/stream" typed
