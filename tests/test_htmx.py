@@ -38,6 +38,29 @@ def test_an_expired_session_sends_the_browser_to_sign_in(client, url):
     assert "<html" not in response.content.decode()  # nothing to swap into the fragment
 
 
+def test_a_filter_typed_as_the_session_ended_is_asked_again_after_signing_in(client, lead, synced):
+    """The records page, a stream name typed as the session ended (30 minutes idle): the
+    sign-in led back to the page as it was before the name, and the name was gone."""
+    from urllib.parse import parse_qs, urlsplit
+
+    typed = f"/records/?domain={TEAM_DOMAIN}&window=24h&stream=lobby"
+    on = "http://testserver/records/?window=24h"
+    response = client.get(typed, headers={**HX, "HX-Current-URL": on})
+    wanted = parse_qs(urlsplit(response["HX-Redirect"]).query)["next"][0]
+    assert wanted == typed
+    client.force_login(lead)
+    assert client.get(wanted).context["form"].cleaned_data["stream"] == "lobby"
+    # a fragment of another path (a polled progress, a key generated) leads back to the page
+    client.logout()
+    elsewhere = client.get(
+        f"/domains/{TEAM_DOMAIN}/record/key/",
+        headers={**HX, "HX-Current-URL": f"http://testserver/domains/{TEAM_DOMAIN}/"},
+    )
+    assert parse_qs(urlsplit(elsewhere["HX-Redirect"]).query)["next"] == [
+        f"/domains/{TEAM_DOMAIN}/"
+    ]
+
+
 def test_a_forbidden_htmx_request_gets_an_inline_reason(client, viewer, synced):
     client.force_login(viewer)
     response = client.get(f"/domains/{TEAM_DOMAIN}/record/edit/", headers=HX)

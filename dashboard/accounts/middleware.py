@@ -5,7 +5,7 @@ in an address."""
 from __future__ import annotations
 
 import zoneinfo
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.http import JsonResponse
@@ -130,8 +130,12 @@ class HtmxSignInRedirectMiddleware:
         if htmx and response.status_code in (301, 302):
             location = response.get("Location", "")
             if location.startswith(resolve_url(settings.LOGIN_URL)):
-                # Back to the page the user was on, not to the fragment's URL.
+                # Back to the page the user was on, not to the fragment's URL; a filter of
+                # that page (its own path asked again) is the page as just asked for: what was
+                # typed in it outlives the sign-in
                 current = htmx.current_url_abs_path or "/"
+                if request.method == "GET" and urlsplit(current).path == request.path:
+                    current = request.get_full_path()
                 return HttpResponseClientRedirect(
                     location.split("?")[0] + "?" + _next_query(current)
                 )
