@@ -39,6 +39,8 @@ if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
     ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# a refused form says why and loses nothing (its token renewed for the next try)
+CSRF_FAILURE_VIEW = "dashboard.accounts.views.csrf_failure"
 # Behind a load balancer: the header that carries the client's address (e.g.
 # X-Forwarded-For) and how many trusted proxies append to it. Unset: REMOTE_ADDR.
 TRUSTED_PROXY_HEADER = env_str("TRUSTED_PROXY_HEADER")

@@ -83,3 +83,28 @@ def test_not_found_is_in_the_layout(client, viewer, synced):
     body = response.content.decode()
     assert response.status_code == 404 and "<nav" in body
     assert "There is no domain called no-such-domain.example.com." in body
+
+
+def test_a_form_refused_for_its_token_says_so_and_loses_nothing(lead, synced):
+    """Django's CSRF page was swapped into the form that was refused (htmx swaps a 403's body),
+    and what was typed in it was gone."""
+    import json
+
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(lead)
+    edit = f"/domains/{TEAM_DOMAIN}/record/edit/"
+    refused = client.post(edit, {"notify_url": "https://x.example.com/cb"}, headers=HX)
+    assert refused.status_code == 403 and refused.content == b""
+    assert refused["HX-Reswap"] == "none"  # the form stays as typed
+    said = json.loads(refused["HX-Trigger"])["form-refused"]
+    assert said.startswith("Nothing was saved: this page's security token")
+    assert refused.cookies["csrftoken"].value  # a token for the next try
+    # a page's form: a page in the layout, back to the form it came from (this site's only)
+    page = client.post(edit, {}, headers={"Referer": f"http://testserver{edit}"})
+    body = page.content.decode()
+    assert page.status_code == 403 and "<nav" in body and 'id="kept-note"' in body
+    assert f'href="{edit}"' in body or f'href="http://testserver{edit}"' in body
+    elsewhere = client.post(edit, {}, headers={"Referer": "https://evil.example.net/x"})
+    assert "evil.example.net" not in elsewhere.content.decode()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login, logout, update_session_auth_hash
@@ -9,7 +11,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseServerError
+from django.http import HttpResponse, HttpResponseServerError
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.template import loader
 from django.urls import reverse
@@ -569,6 +572,29 @@ def forbidden(request, exception=None):
     if wants_fragment(request):
         return render(request, "_forbidden.html", context, status=403)
     return render(request, "403.html", context, status=403)
+
+
+def csrf_failure(request, reason=""):
+    """A form the CSRF check refused: its token out of date (its person signed in again,
+    perhaps in another tab) or its cookie gone. Nothing was done, and nothing typed is lost:
+    an htmx form stays as it is with a message above it; a page's form is kept in the tab and
+    put back when its page is opened again. The answer sets a new token for the next try."""
+    get_token(request)  # a cookie again, when there was none
+    message = _(
+        "Nothing was saved: this page's security token was out of date or missing (signed in "
+        "again, perhaps in another tab, or cookies cleared). It is renewed now: send it again."
+    )
+    if request.headers.get("HX-Request") == "true":
+        response = HttpResponse(status=403)
+        response["HX-Reswap"] = "none"  # the form keeps what was typed in it
+        response["HX-Trigger"] = json.dumps({"form-refused": message})
+        return response
+    back = request.headers.get("Referer", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("home")
+    return render(request, "403_csrf.html", {"message": message, "back": back}, status=403)
 
 
 def not_found(request, exception=None):

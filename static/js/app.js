@@ -287,20 +287,76 @@
       if (Date.now() - unsent.at > KEEP_MS) { keep(null); return; }
       waiting.hidden = false;
       unsent.signIn = true;
+      unsent.reason = waiting.dataset.reason || "";  // "token": refused, not signed out
       keep(unsent);
       return;
     }
     keep(null);
     if (!unsent.signIn || location.pathname + location.search !== unsent.page) return;
-    var form = Array.prototype.find.call(document.querySelectorAll("form"), function (f) {
-      return (f.getAttribute("method") || "").toLowerCase() === "post" &&
-        (f.getAttribute("action") || "") === unsent.action;
+    var note = document.getElementById(unsent.reason === "token" ? "resent-note" : "restored-note");
+    if (!note) return;
+    function sentForm() {
+      return Array.prototype.find.call(document.querySelectorAll("form"), function (f) {
+        return (f.getAttribute("method") || "").toLowerCase() === "post" &&
+          (f.getAttribute("action") || "") === unsent.action;
+      });
+    }
+    function restore(form) {
+      putBack(form, unsent.fields);
+      form.insertBefore(note.content.cloneNode(true), form.firstChild);
+    }
+    var form = sentForm();
+    if (form) { restore(form); return; }
+    // a form the page opens in place (a domain's Edit): opened again, then filled
+    var opener = Array.prototype.find.call(document.querySelectorAll("a[hx-get]"), function (a) {
+      return a.getAttribute("hx-get") === unsent.action;
     });
-    var note = document.getElementById("restored-note");
-    if (!form || !note) return;
-    putBack(form, unsent.fields);
-    form.insertBefore(note.content.cloneNode(true), form.firstChild);
+    if (!opener) return;
+    document.addEventListener("htmx:afterSettle", function opened() {
+      var shown = sentForm();
+      if (!shown) return;
+      document.removeEventListener("htmx:afterSettle", opened);
+      restore(shown);
+    });
+    if (window.htmx) window.htmx.process(opener);  // before htmx's own start: not a navigation
+    opener.click();
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", arrived);
   else arrived();
+})();
+
+// A form sent after its person signed in again elsewhere (another tab: a new CSRF token in the
+// cookie, the page's own out of date) was refused with Django's CSRF page, swapped into the
+// form by htmx: what was typed was gone. Each POST takes the cookie's token as it goes; one
+// refused all the same (no cookie: cleared, blocked) stays as it is, with the reason above it
+// (the answer set a new cookie, so sending it again works).
+(function () {
+  "use strict";
+  function cookieToken() {
+    var found = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return found ? decodeURIComponent(found[1]) : "";
+  }
+  document.addEventListener("submit", function (event) {
+    var token = cookieToken();
+    var field = token && event.target.elements && event.target.elements.namedItem("csrfmiddlewaretoken");
+    if (field) field.value = token;
+  }, true);
+  document.addEventListener("htmx:configRequest", function (event) {
+    var token = cookieToken();
+    var data = event.detail.formData;
+    if (!token || event.detail.verb === "get") return;
+    if (data && data.has("csrfmiddlewaretoken")) data.set("csrfmiddlewaretoken", token);
+    event.detail.headers["X-CSRFToken"] = token;
+  });
+  document.addEventListener("form-refused", function (event) {
+    var source = event.target;
+    var form = (source.closest && source.closest("form")) || source;
+    var old = form.querySelector(":scope > .refused");
+    if (old) old.remove();
+    var note = document.createElement("div");
+    note.className = "conflict refused";
+    note.setAttribute("role", "alert");
+    note.textContent = event.detail && event.detail.value;
+    form.insertBefore(note, form.firstChild);
+  });
 })();

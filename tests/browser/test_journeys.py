@@ -425,6 +425,79 @@ def test_a_form_sent_after_the_session_ended_is_put_back_after_signing_in(
     assert not page.problems
 
 
+def test_an_edit_saved_after_signing_in_again_in_another_tab_is_saved(watched, live_server, people):
+    """An editor's edit open on a domain's page; the session ends and they sign in again in
+    another tab (a new CSRF token); back in the first tab, Save: Django's CSRF page was swapped
+    into the form, and what was typed was gone. Now the form takes the new token as it goes."""
+    page = watched
+    sign_in(page, live_server, "editor")
+    page.goto(f"{live_server.url}/domains/{TEAM_DOMAIN}/")
+    page.locator("#editor-record").get_by_role("link", name="Edit").click()
+    page.locator("#id_notify_url").fill("https://editor.example.com/two-tabs")
+    other = page.context.new_page()
+    other.goto(f"{live_server.url}/domains/")
+    other.locator("form[action='/accounts/logout/'] button").click()
+    expect(other).to_have_url(re.compile(r"/accounts/login/"))
+    sign_in(other, live_server, "editor")
+    expect(other.locator("body")).to_have_attribute("data-signed-in", re.compile(".*"))
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".msg.success")).to_contain_text("Saved.")
+    saved = SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url
+    assert saved == "https://editor.example.com/two-tabs"
+    assert not page.problems
+
+
+def test_a_form_refused_for_its_token_keeps_what_was_typed(watched, live_server, people):
+    """Cookies cleared (or blocked) while a form is open: Save was refused by the CSRF check
+    with Django's page in place of the form. Now the form stays, says why, and the next Save
+    goes on — here to the sign-in page (the session went with the cookies), after which the
+    form opens again on the domain's page with what was typed, to send."""
+    page = watched
+    sign_in(page, live_server, "editor")
+    page.goto(f"{live_server.url}/domains/{TEAM_DOMAIN}/")
+    page.locator("#editor-record").get_by_role("link", name="Edit").click()
+    page.locator("#id_notify_url").fill("https://editor.example.com/no-cookies")
+    page.context.clear_cookies()
+    page.get_by_role("button", name="Save").click()
+    refused = page.locator("#editor-record form .refused")
+    expect(refused).to_contain_text("Nothing was saved: this page's security token")
+    expect(page.locator("#id_notify_url")).to_have_value("https://editor.example.com/no-cookies")
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
+    expect(page.locator("#kept-note")).to_be_visible()
+    sign_in_again(page, "editor")
+    expect(page).to_have_url(re.compile(rf"/domains/{re.escape(TEAM_DOMAIN)}/$"))
+    expect(page.locator("#id_notify_url")).to_have_value("https://editor.example.com/no-cookies")
+    expect(page.locator("#editor-record form .restored")).to_contain_text("Nothing of it is saved")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".msg.success")).to_contain_text("Saved.")
+    saved = SandboxRecordConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url
+    assert saved == "https://editor.example.com/no-cookies"
+    # the one refusal, logged by Chromium as any 403 is
+    assert [p for p in page.problems if "status of 403" not in p] == []
+
+
+def test_a_page_form_refused_for_its_token_is_put_back_on_its_page(watched, live_server, people):
+    """A whole page's form (a new alert rule) refused by the CSRF check: a page in the layout
+    says nothing was sent and that what was typed is kept; back on the form, it is put back."""
+    page = watched
+    sign_in(page, live_server, "editor")
+    page.goto(f"{live_server.url}/alerts/new/")
+    page.fill("#id_name", "Shop receiver down")
+    page.evaluate(
+        "document.querySelector('input[name=csrfmiddlewaretoken]').value = 'x'.repeat(64)"
+    )
+    page.evaluate("document.cookie = 'csrftoken=; Max-Age=0; path=/'")  # so the page's stays
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator("h1")).to_have_text("Not sent")
+    expect(page.locator("#kept-note")).to_be_visible()
+    page.get_by_role("link", name="Back to the form").click()
+    expect(page).to_have_url(re.compile(r"/alerts/new/$"))
+    expect(page.locator("#id_name")).to_have_value("Shop receiver down")
+    expect(page.locator("main form .restored")).to_contain_text("before it was refused")
+    assert [p for p in page.problems if "status of 403" not in p] == []
+
+
 def test_an_alert_rule_put_back_after_signing_in_shows_its_choices_fields(
     watched, live_server, people
 ):
