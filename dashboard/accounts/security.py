@@ -79,6 +79,16 @@ def attempt_reserve(*, username: str, address: str) -> int:
     return row.attempts
 
 
+def attempts_spent(*, username: str, address: str) -> bool:
+    """Whether (user name, address) has had LOGIN_MAX_FAILURES counted in its window (read
+    only: for answers counted after they fail, as single sign-on's)."""
+    return SignInThrottle.objects.filter(
+        key=_throttle_key(username, address),
+        window_ends__gt=timezone.now(),
+        attempts__gte=settings.LOGIN_MAX_FAILURES,
+    ).exists()
+
+
 def locked_message() -> str:
     minutes = max(1, round(settings.LOGIN_COOL_OFF / 60))
     return _("Too many failed sign-ins. Try again in %(minutes)d minutes.") % {"minutes": minutes}

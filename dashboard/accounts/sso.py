@@ -32,7 +32,23 @@ MAX_TEXT = 255
 
 
 class SsoRefused(Exception):
-    """The sign-in cannot go on; the message says why, in words for the person."""
+    """The sign-in cannot go on; the message says why, in words for the person.
+
+    `failed_proof`: the provider's answer to a sign-in started in this browser failed its
+    checks — what the address's attempts count. An answer to no sign-in started here (a stale
+    or reused link, a callback another site's page made the browser open), a refusal by the
+    provider, or one of our rules proves nothing, and counts for nothing: counted, any page an
+    employee opened could lock the whole office out of signing in."""
+
+    def __init__(self, message: str, *, failed_proof: bool = False):
+        super().__init__(message)
+        self.failed_proof = failed_proof
+
+
+def _failed_proof() -> SsoRefused:
+    return SsoRefused(
+        _("The identity provider's answer failed its checks: sign-in refused."), failed_proof=True
+    )
 
 
 @dataclass(frozen=True)
@@ -153,27 +169,25 @@ def finish(request) -> SsoPerson:
             raise SsoRefused(
                 _("This sign-in was not started in this browser, or was already used. Start again.")
             ) from exc
-        raise SsoRefused(
-            _("The identity provider's answer failed its checks: sign-in refused.")
-        ) from exc
+        raise _failed_proof() from exc
     except JoseError as exc:  # nonce, signature, issuer, audience or expiry of the ID token
-        raise SsoRefused(
-            _("The identity provider's answer failed its checks: sign-in refused.")
-        ) from exc
+        raise _failed_proof() from exc
     except requests.RequestException as exc:
         raise _unreachable() from exc
     claims = dict(token.get("userinfo") or {})
     if not claims.get("sub"):
-        raise SsoRefused(_("The identity provider sent no ID token: sign-in refused."))
+        raise SsoRefused(
+            _("The identity provider sent no ID token: sign-in refused."), failed_proof=True
+        )
     subject = _as_sent(claims["sub"])
     if subject is None or subject != claims["sub"]:
-        raise SsoRefused(_("The identity provider's answer failed its checks: sign-in refused."))
+        raise _failed_proof()
     try:
         info = dict(client.userinfo(token=token))
     except (requests.RequestException, OAuthError, ValueError) as exc:
         raise _unreachable() from exc
     if info.get("sub") != claims["sub"]:
-        raise SsoRefused(_("The identity provider's answer failed its checks: sign-in refused."))
+        raise _failed_proof()
     claims.update(info)
     email = _clean(claims.get("email"), 254)
     username = _clean(claims.get("preferred_username"), 150) or email.partition("@")[0]

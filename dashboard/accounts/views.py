@@ -37,6 +37,7 @@ from .security import (
     ThrottledAuthenticationForm,
     attempt_reserve,
     attempts_reset,
+    attempts_spent,
     client_ip,
     locked_message,
 )
@@ -126,7 +127,7 @@ def sso_callback(request):
     if not sso.enabled():
         raise PermissionDenied(_("Single sign-on is not set up here."))
     address = client_ip(request) or ""
-    if attempt_reserve(username=SSO_ATTEMPTS, address=address) > settings.LOGIN_MAX_FAILURES:
+    if attempts_spent(username=SSO_ATTEMPTS, address=address):
         return _sso_refused(request, locked_message(), status=429)
     linking = request.session.pop(SSO_LINK, None)
     if linking is not None:
@@ -135,6 +136,7 @@ def sso_callback(request):
         person = sso.finish(request)
         user = sso_sign_in(person, client_ip=address or None)
     except sso.SsoRefused as refused:
+        _sso_count(refused, address)
         return _sso_refused(request, str(refused))
     attempts_reset(username=SSO_ATTEMPTS, address=address)
     wanted = request.session.get(SSO_NEXT) or ""
@@ -142,6 +144,13 @@ def sso_callback(request):
     if settings.OIDC_END_SESSION and person.id_token:
         request.session[SSO_ID_TOKEN] = person.id_token
     return redirect(wanted or resolve_url(settings.LOGIN_REDIRECT_URL))
+
+
+def _sso_count(refused: sso.SsoRefused, address: str) -> None:
+    """A failed proof counts against the address (LOGIN_MAX_FAILURES in LOGIN_COOL_OFF); an
+    answer to no sign-in started here does not (see SsoRefused)."""
+    if refused.failed_proof:
+        attempt_reserve(username=SSO_ATTEMPTS, address=address)
 
 
 @post_only("account")
@@ -181,7 +190,8 @@ def _sso_link_finish(request, linking: int, address: str):
         )
     try:
         person = sso.finish(request)
-    except sso.SsoRefused as refused:  # counted (sso_callback), as a failed sign-in's answer is
+    except sso.SsoRefused as refused:  # counted as a failed sign-in's answer is
+        _sso_count(refused, address)
         messages.error(request, str(refused))
         return redirect("account")
     attempts_reset(username=SSO_ATTEMPTS, address=address)

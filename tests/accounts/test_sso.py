@@ -241,17 +241,46 @@ def test_a_person_turned_off_here_cannot_sign_in_through_the_directory(
         assert browser.get("/domains/").status_code == 302  # not signed in
 
 
+def _with_code(url: str, code: str) -> str:
+    parts = urlsplit(url)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    return urlunsplit(parts._replace(query=urlencode({**query, "code": code})))
+
+
 def test_failed_answers_lock_the_address_like_password_attempts(
     idp, sso_mappings, live_server, settings
 ):
+    """Answers to sign-ins started here whose proof fails (a code the provider does not
+    know) count like wrong passwords."""
     settings.LOGIN_MAX_FAILURES = 2
     with _browser(live_server) as browser:
         for _ in range(2):
-            junk = browser.get(CALLBACK, params={"code": "x", "state": "y"})
-            assert junk.status_code == 400
+            forged = browser.get(_with_code(to_callback(browser, "lee"), "not-a-code"))
+            assert forged.status_code == 400 and "failed its checks" in forged.text
         locked = browser.get(to_callback(browser, "lee"))
     assert locked.status_code == 429 and "Too many failed sign-ins" in locked.text
     assert not get_user_model().objects.filter(username="lee").exists()
+
+
+def test_callbacks_of_no_sign_in_started_here_lock_no_one_out(
+    idp, sso_mappings, live_server, settings
+):
+    """The callback is a GET any page can make a browser open (an image): junk answers, a
+    provider's "access denied", another issuer's — counted, six of them from one office's
+    address, made by one page people there opened, locked everyone there out of signing in."""
+    settings.LOGIN_MAX_FAILURES = 2
+    junk = [
+        {"code": "x", "state": "y"},
+        {"error": "access_denied", "state": "y"},
+        {"code": "x", "state": "y", "iss": "https://evil.example.net"},
+        {},
+    ]
+    with _browser(live_server) as bystander:
+        for params in junk * 3:
+            assert bystander.get(CALLBACK, params=params).status_code == 400
+        answer = sign_in(bystander, "lee")
+    assert answer.status_code == 302, answer.text[:300]
+    assert get_user_model().objects.filter(username="lee").exists()
 
 
 def test_sso_sessions_end_when_idle_and_with_sign_out_everywhere(
