@@ -13,6 +13,8 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from dashboard.contract.urlsafety import ascii_host
+
 # How old a timestamp may be before we call it stale. Live does not publish a receiver-side
 # tolerance (UNCONFIRMED); five minutes matches common webhook practice.
 STALE_AFTER = 300
@@ -28,12 +30,14 @@ def callback_host(url_or_host: str) -> str:
         return ""
     try:
         if "://" in text:
-            return (urlsplit(text).hostname or "").lower()
-        if text.startswith("["):
+            host = (urlsplit(text).hostname or "").lower()
+        elif text.startswith("["):
             return urlsplit(f"http://{text}").hostname or ""
+        else:
+            host = text.split("/")[0].split(":")[0].lower()
     except ValueError:
         return ""
-    return text.split("/")[0].split(":")[0].lower()
+    return ascii_host(host)  # a name in its own script: signed as URLs carry it (xn--…)
 
 
 def sign(host: str, timestamp: str | int, key: str) -> str:

@@ -184,6 +184,22 @@ def test_signature_page_with_pasted_key_and_with_domain_key(client, viewer, edit
     assert "Signature does not match" in body and sig in body and "Sh0pKey" not in body
 
 
+@pytest.mark.parametrize(
+    "typed", ["https://回调.example-shop.com/live/record", "回调.Example-Shop.com"]
+)
+def test_a_host_typed_in_its_own_script_is_checked_as_live_signs_it(client, viewer, typed):
+    """Live signs the host of the URL it calls, which is ASCII (`xn--zbss05j…`): a Chinese
+    host typed as people write it was signed as typed, and a good signature "did not match"."""
+    ts = str(int(time.time()))
+    key = "Sh0pKey2024AbCdEfGhIjKlMnOpQrSt"
+    sig = sign("xn--zbss05j.example-shop.com", ts, key)
+    client.force_login(viewer)
+    page = client.post(
+        "/tools/signature/", {"url": typed, "timestamp": ts, "signature": sig, "key": key}
+    )
+    assert "Signature verifies" in page.content.decode()
+
+
 def test_signature_page_bad_input(client, viewer):
     client.force_login(viewer)
     response = client.post(
