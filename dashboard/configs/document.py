@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from dashboard.contract.text import storable
+from dashboard.contract.urlsafety import ascii_host
 from dashboard.domains.kinds import KINDS, kinds_for
 from dashboard.domains.models import Domain
 from dashboard.domains.selectors import config_versions
@@ -327,15 +328,20 @@ def parse(text: str) -> list[Wanted]:
             else type(given).__name__,
             ours=FORMAT,
         )
-    # domain names know no case (Live keeps them in lower case)
-    names = {n for name in data["domains"] for n in (str(name), str(name).lower())}
+
+    # domain names know no case (Live keeps them in lower case), and one in its own script is
+    # the one Live names in IDNA form (直播.example.cn is xn--z6ut02b.example.cn)
+    def as_live(name: str) -> str:
+        return ascii_host(name).lower()
+
+    names = {n for name in data["domains"] for n in (str(name), as_live(str(name)))}
     known = {d.name.lower(): d for d in Domain.objects.filter(name__in=names)}
     written: dict[str, str] = {}
     wanted: list[Wanted] = []
     for raw_name, entry in data["domains"].items():
         name = str(raw_name)
-        domain = known.get(name.lower())
-        if (first := written.setdefault(name.lower(), name)) != name:
+        domain = known.get(as_live(name))
+        if (first := written.setdefault(as_live(name), name)) != name:
             raise DocumentError(
                 gettext_noop("%(first)s and %(name)s are one domain: write it once."),
                 first=first[:100],

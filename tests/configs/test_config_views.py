@@ -139,6 +139,27 @@ def test_a_domain_written_in_capitals_is_the_domain_and_merge_keys_may_be_overri
     assert change.values["need_status_notify"] is True
 
 
+def test_a_domain_written_in_its_own_script_is_the_domain_live_names_in_idna(client, lead, synced):
+    """Live names 直播.example.cn `xn--z6ut02b.example.cn`; a document written as people write
+    the name said "No such domain", and one naming both planned one config twice."""
+    from dashboard.sandbox.models import SandboxDomain
+
+    for model in (Domain, SandboxDomain):  # the dashboard's and Live's
+        model.objects.filter(name=TEAM_DOMAIN).update(name="xn--z6ut02b.example.cn")
+    client.force_login(lead)
+    both = _twice("直播.example.cn", "xn--z6ut02b.example.cn")
+    answer = client.post("/configs/plan/", {"document": both})
+    assert answer.status_code == 400
+    assert "直播.example.cn and xn--z6ut02b.example.cn are one domain" in answer.content.decode()
+    document = (
+        "domains:\n  直播.example.cn:\n    record: {notify_url: https://hooks.example.org/b}\n"
+    )
+    assert client.post("/configs/plan/", {"document": document}).status_code == 302
+    db_worker_batch()
+    change = ConfigRun.objects.get().changes.get()
+    assert (change.domain_name, change.action) == ("xn--z6ut02b.example.cn", "update")
+
+
 def test_someone_elses_run_is_refused_and_a_viewer_cannot_plan(
     client, lead, editor, viewer, synced
 ):
