@@ -250,6 +250,18 @@ def ascii_host(name: str) -> str:
         return name
 
 
+def readable_host(name: str) -> str:
+    """A host name Live carries in IDNA form as people write it (`xn--z6ut02b.example.cn` →
+    `直播.example.cn`); "" for a name with no such label, or one that does not decode."""
+    if "xn--" not in name.lower():
+        return ""
+    try:
+        readable = name.encode("ascii").decode("idna")
+    except UnicodeError:
+        return ""
+    return readable if readable != name.lower() else ""
+
+
 def _in_ascii(url: str) -> str | None:
     """`url` as it must be written, when all that stops it is text beyond ASCII a person typed
     on purpose: a host name of another script in its IDNA form (xn--…), the rest percent-encoded

@@ -238,6 +238,10 @@ def test_a_receiver_or_a_domain_named_in_its_own_script_is_found(browse):
     # the domain list's search: a label typed as people write it
     listed = browse.get("/domains/", {"q": "直播"})
     assert [d.name for d in listed.context["page"].object_list] == [chinese.name]
+    # and the name as people write it stands beside Live's, on the list and the domain's page
+    assert '<span class="muted small written-as">直播.example.cn</span>' in listed.content.decode()
+    page = browse.get(f"/domains/{chinese.name}/").content.decode()
+    assert f'{chinese.name} <span class="muted small written-as">直播.example.cn</span>' in page
 
 
 def test_a_name_typed_whole_that_is_part_of_others_says_so_and_quotes_find_it_alone(browse):

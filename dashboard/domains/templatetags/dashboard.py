@@ -10,6 +10,7 @@ from django.utils import dateformat, timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
 
+from dashboard.contract.urlsafety import readable_host
 from dashboard.invisible import invisible_marked, invisible_named
 
 register = template.Library()
@@ -24,6 +25,13 @@ def url_host(url: str) -> str:
         return urlsplit(url).hostname or url
     except ValueError:
         return url
+
+
+@register.filter
+def written_as(name: str) -> str:
+    """A domain's name as people write it, when Live carries it in IDNA form (xn--…): shown
+    beside it, never instead of it (a look-alike letter would not show)."""
+    return readable_host(name)
 
 
 @register.filter
