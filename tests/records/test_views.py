@@ -238,6 +238,12 @@ def test_a_receiver_or_a_domain_named_in_its_own_script_is_found(browse):
     # the domain list's search: a label typed as people write it
     listed = browse.get("/domains/", {"q": "直播"})
     assert [d.name for d in listed.context["page"].object_list] == [chinese.name]
+    # a Chinese input method's full stops and full-width letters are the same name
+    typed_plainly = browse.get("/records/", {"window": "1h", "domain": TEAM_DOMAIN})
+    for typed in ("live。example-shop。com", "ｌｉｖｅ．ｅｘａｍｐｌｅ－ｓｈｏｐ．ｃｏｍ"):
+        found = browse.get("/records/", {"window": "1h", "domain": typed})
+        assert found.status_code == 200, typed
+        assert found.context["total"] == typed_plainly.context["total"] > 0, typed
     # and the name as people write it stands beside Live's, on the list and the domain's page
     assert '<span class="muted small written-as">直播.example.cn</span>' in listed.content.decode()
     page = browse.get(f"/domains/{chinese.name}/").content.decode()
