@@ -25,6 +25,7 @@ from ninja.security.http import HttpAuthBase
 from dashboard import periods
 from dashboard.archive.models import ArchivedRecord
 from dashboard.archive.selectors import bounded_search, record_get, records_search
+from dashboard.contract.urlsafety import ascii_host
 from dashboard.domains.kinds import kinds_for
 from dashboard.domains.models import Domain
 from dashboard.domains.selectors import config_versions, domain_get
@@ -244,7 +245,8 @@ def domains_list(request, team: str = ""):
 
 @api.get("/domains/{name}", response=DomainOut, summary="One domain and its callback configs")
 def domain_detail(request, name: str):
-    domain = _domains().filter(name__iexact=name.strip().rstrip(".")).first()
+    # in its own script (直播.example.cn) too: the name Live carries (xn--…)
+    domain = _domains().filter(name__iexact=ascii_host(name.strip().rstrip("."))).first()
     if domain is None:
         raise HttpError(404, "No such domain.")
     return _domains_out([domain])[0]

@@ -189,6 +189,10 @@ def test_domains_and_their_configs_without_keys(client, archived):
     one = client.get(f"/api/v1/domains/{TEAM_DOMAIN.upper()}", **bearer(secret))
     assert one.json()["name"] == TEAM_DOMAIN
     assert client.get("/api/v1/domains/nosuch.example", **bearer(secret)).status_code == 404
+    # a name in its own script is the one Live carries in IDNA form
+    Domain.objects.filter(name="live.fitclass.cn").update(name="xn--z6ut02b.example.cn")
+    written = client.get("/api/v1/domains/直播.example.cn", **bearer(secret))
+    assert written.status_code == 200 and written.json()["name"] == "xn--z6ut02b.example.cn"
 
 
 def test_records_page_by_cursor_without_gaps_or_repeats(client, archived):
