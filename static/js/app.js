@@ -360,3 +360,24 @@
     form.insertBefore(note, form.firstChild);
   });
 })();
+
+// A link that takes the filters on screen (Export CSV, Resend…), clicked the moment after a
+// filter was typed — before the results had asked for it — took the filters of the results
+// before: it exported every stream while the box said "flash-sale". It takes the form's own
+// as it is clicked (the link's `data-drop` left out, its `data-add` set).
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-filters]");
+    var form = link && document.getElementById(link.dataset.filters);
+    if (!form) return;
+    var query = new URLSearchParams();
+    new FormData(form).forEach(function (value, key) {
+      if (value !== "") query.append(key, value);
+    });
+    (link.dataset.drop || "").split(" ").forEach(function (key) { if (key) query.delete(key); });
+    new URLSearchParams(link.dataset.add || "").forEach(function (value, key) { query.set(key, value); });
+    var search = query.toString();
+    link.setAttribute("href", link.pathname + (search ? "?" + search : ""));
+  }, true);
+})();
