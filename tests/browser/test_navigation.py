@@ -126,6 +126,13 @@ def test_an_export_clicked_just_after_typing_a_filter_takes_that_filter(
     header, data = rows[0], rows[1:]
     assert data and {r[header.index("stream")] for r in data} == {"flash-sale"}
     expect(page).to_have_url(re.compile(r"stream=flash-sale"))  # the screen follows
+    # the same for the counts' links: "failed" of the name just typed, and the name kept
+    page.fill("#id_stream", "studio")
+    page.locator("#counts a.badge.bad").click()
+    expect(page).to_have_url(
+        re.compile(r"stream=studio.*status=failed|status=failed.*stream=studio")
+    )
+    expect(page.locator("#id_stream")).to_have_value("studio")
     assert page.problems == []
 
 
