@@ -10,6 +10,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from dashboard.domains.selectors import name_holds
 from dashboard.forms import DATE_VALIDATORS, DateInput
 
 from .models import AuditEntry
@@ -26,7 +27,7 @@ class AuditFilter(filters.FilterSet):
         widget=forms.NumberInput(attrs={"min": 1, "class": "narrow"}),
     )
     domain = filters.CharFilter(
-        label=_("Domain"), field_name="domain_name", lookup_expr="icontains", max_length=253
+        label=_("Domain"), field_name="domain_name", method="filter_domain", max_length=253
     )
     actor = filters.CharFilter(
         label=_("Actor"), field_name="actor_name", lookup_expr="icontains", max_length=150
@@ -43,6 +44,9 @@ class AuditFilter(filters.FilterSet):
     until = filters.DateFilter(
         label=_("To"), method="on_or_before", widget=DateInput(), validators=DATE_VALIDATORS
     )
+
+    def filter_domain(self, queryset, name, value):
+        return queryset.filter(name_holds(name, value))
 
     class Meta:
         model = AuditEntry

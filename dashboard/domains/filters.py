@@ -14,9 +14,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from dashboard.contract.urlsafety import ascii_host
-
 from .models import Domain, Team
+from .selectors import name_holds
 
 # Dates outside these bounds mean nothing here and overflow date arithmetic in some zones.
 DATE_MIN = dt.date(1970, 1, 1)
@@ -78,10 +77,7 @@ class DomainFilter(filters.FilterSet):
         return [self.SORTS.get(self.form.cleaned_data.get("sort") or "name", "name"), "name"]
 
     def search(self, queryset, name, value):
-        found = Q(name__icontains=value) | Q(description__icontains=value)
-        if (written := ascii_host(value.strip())) != value.strip():  # 直播 is xn--z6ut02b
-            found |= Q(name__icontains=written)
-        return queryset.filter(found)
+        return queryset.filter(name_holds("name", value) | Q(description__icontains=value))
 
     def with_callbacks(self, queryset, name, value):
         return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.cache import cache
+from django.db.models import Q
 
 from dashboard.contract.urlsafety import ascii_host
 from dashboard.upstream import get_client, upstream_errors
@@ -105,6 +106,16 @@ def domain_get(*, name: str) -> Domain | None:
         .filter(name__iexact=name)
         .first()
     )
+
+
+def name_holds(field: str, text: str) -> Q:
+    """`field` (a domain's name) holds `text` in any case — or its IDNA form, for text of
+    another script or typed with a Chinese input method's full stops (直播 is xn--z6ut02b)."""
+    text = text.strip()
+    holds = Q(**{f"{field}__icontains": text})
+    if (written := ascii_host(text)) != text:
+        holds |= Q(**{f"{field}__icontains": written})
+    return holds
 
 
 def callback_domain_names() -> list[str]:

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dashboard.domains.models import Team
+from dashboard.domains.selectors import name_holds
 
 from .models import Incident
 from .selectors import in_state
@@ -20,7 +21,7 @@ class IncidentFilter(filters.FilterSet):
         empty_label=_("Any"),
     )
     domain = filters.CharFilter(
-        label=_("Domain"), field_name="domain__name", lookup_expr="icontains", max_length=253
+        label=_("Domain"), field_name="domain__name", method="filter_domain", max_length=253
     )
     state = filters.ChoiceFilter(
         label=_("State"),
@@ -31,6 +32,9 @@ class IncidentFilter(filters.FilterSet):
 
     def filter_state(self, queryset, name, value):
         return queryset.filter(in_state(value, timezone.now()))
+
+    def filter_domain(self, queryset, name, value):
+        return queryset.filter(name_holds(name, value))
 
     class Meta:
         model = Incident

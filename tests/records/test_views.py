@@ -27,6 +27,7 @@ from tests.conftest import (
     add_record,
     archive,
     harvest_now,
+    make_user,
 )
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
@@ -244,6 +245,22 @@ def test_a_receiver_or_a_domain_named_in_its_own_script_is_found(browse):
         found = browse.get("/records/", {"window": "1h", "domain": typed})
         assert found.status_code == 200, typed
         assert found.context["total"] == typed_plainly.context["total"] > 0, typed
+    # the incidents' and the audit log's domain filters read it so too
+    from dashboard.audit.models import AuditEntry
+    from dashboard.incidents.models import Incident
+
+    archive(chinese, ("failed", now - dt.timedelta(minutes=2)))
+    AuditEntry.objects.create(
+        actor_name="lead", domain_name=chinese.name, action=AuditEntry.Action.UPDATE
+    )
+    assert Incident.objects.filter(domain=chinese).exists()
+    incidents = browse.get("/incidents/", {"domain": "直播"}).context["page"].object_list
+    assert {i.domain_id for i in incidents} == {chinese.pk}
+    from dashboard.accounts.roles import LEAD
+
+    browse.force_login(make_user("auditor", LEAD))  # the audit log is the leads'
+    entries = browse.get("/audit/", {"domain": "直播。example"}).context["page"].object_list
+    assert [e.domain_name for e in entries] == [chinese.name]
     # and the name as people write it stands beside Live's, on the list and the domain's page
     assert '<span class="muted small written-as">直播.example.cn</span>' in listed.content.decode()
     page = browse.get(f"/domains/{chinese.name}/").content.decode()
