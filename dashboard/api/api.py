@@ -399,7 +399,7 @@ def incidents_list(request, state: str = "", domain: str = "", limit: int = 100)
             raise HttpError(400, f"state: one of {', '.join(Incident.State.values)}.")
         rows = rows.filter(in_state(state, timezone.now()))  # a mute that ran out is open
     if domain:
-        rows = rows.filter(domain__name__iexact=domain)
+        rows = rows.filter(domain__name__iexact=ascii_host(domain.strip()))
     return [
         {
             "id": i.pk,
