@@ -64,11 +64,12 @@ def domains_discover(*, report: SyncReport) -> list[Domain]:
         existing = {d.name: d for d in Domain.objects.select_for_update()}
         for item in upstream:
             names.add(item.name)
+            # as much as the cache holds: Alibaba Cloud documents no limit for these (a status
+            # or type it adds later may be longer than the ones it documents)
             values = {
-                "domain_type": item.domain_type,
-                "status": item.status,
-                "region": item.region,
-                # as much as the cache holds: Alibaba Cloud documents no limit for these
+                "domain_type": fitted(Domain, "domain_type", item.domain_type),
+                "status": fitted(Domain, "status", item.status),
+                "region": fitted(Domain, "region", item.region),
                 "cname": fitted(Domain, "cname", item.cname),
                 "description": fitted(Domain, "description", item.description),
                 "gone_at": None,

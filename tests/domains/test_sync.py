@@ -9,7 +9,7 @@ from dashboard.domains.sync import domains_sync_all
 from dashboard.failures import UpstreamError
 from dashboard.sandbox import app as sandbox_app
 from dashboard.sandbox.models import SandboxDomain, SandboxRecordConfig
-from tests.conftest import ALL_DATABASES, TEAM_DOMAIN
+from tests.conftest import ALL_DATABASES, OTHER_DOMAIN, TEAM_DOMAIN
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -68,11 +68,17 @@ def test_a_description_longer_than_the_cache_holds_does_not_stop_the_sync(empty_
     SandboxDomain.objects.filter(name=TEAM_DOMAIN).update(
         description="Shop streaming, the main storefront. " * 10, cname="c" * 320
     )
+    # a status, a region and a type Live may name one day, longer than the documented ones
+    SandboxDomain.objects.filter(name=OTHER_DOMAIN).update(
+        status="configure_failed_retrying", region="cn-shanghai-finance-1-zone-b-extra"
+    )
     report = domains_sync_all(workers=1)
     assert report.created == 11 and not report.failed
     shop = Domain.objects.get(name=TEAM_DOMAIN)
     assert shop.description.startswith("Shop streaming, the main") and len(shop.description) == 200
     assert shop.cname == "c" * 300
+    other = Domain.objects.get(name=OTHER_DOMAIN)
+    assert (other.status, other.region) == ("configure_failed", "cn-shanghai-finance-1-zone-b-ext")
 
 
 def test_upstream_errors_mid_sync_leave_the_cache_consistent(empty_cache):
