@@ -152,10 +152,15 @@ class ConfigState(models.Model):
         return f"{self.domain_id} {self.kind} v{self.version}"
 
 
+# The configs as Live holds them, whatever their length: Alibaba Cloud documents no limit for
+# the recording and stream URLs (the forms keep to ours), and a URL longer than a column failed
+# the whole sync on PostgreSQL. Text, not truncated: a cut URL saved back would be another URL.
+
+
 class RecordNotifyConfig(models.Model):
     domain = models.OneToOneField(Domain, on_delete=models.CASCADE, related_name="record_config")
-    notify_url = models.CharField(_("notify URL"), max_length=1024)
-    on_demand_url = models.CharField(_("on-demand URL"), max_length=1024, blank=True)
+    notify_url = models.TextField(_("notify URL"))
+    on_demand_url = models.TextField(_("on-demand URL"), blank=True)
     need_status_notify = models.BooleanField(_("status notifications"), default=False)
     notify_req_auth = models.BooleanField(_("signed callbacks"), default=False)
     auth_key_fingerprint = models.CharField(max_length=64, blank=True)
@@ -164,7 +169,7 @@ class RecordNotifyConfig(models.Model):
 
 class SnapshotNotifyConfig(models.Model):
     domain = models.OneToOneField(Domain, on_delete=models.CASCADE, related_name="snapshot_config")
-    notify_url = models.CharField(_("notify URL"), max_length=500)
+    notify_url = models.TextField(_("notify URL"))
     notify_req_auth = models.BooleanField(_("signed callbacks"), default=False)
     auth_key_fingerprint = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -174,8 +179,8 @@ class StreamNotifyConfig(models.Model):
     """An ingest domain's stream callback: publish / publish_done, and exceptions."""
 
     domain = models.OneToOneField(Domain, on_delete=models.CASCADE, related_name="stream_config")
-    notify_url = models.CharField(_("notify URL"), max_length=1024)
-    exception_notify_url = models.CharField(_("exception URL"), max_length=1024, blank=True)
+    notify_url = models.TextField(_("notify URL"))
+    exception_notify_url = models.TextField(_("exception URL"), blank=True)
     notify_req_auth = models.BooleanField(_("signed callbacks"), default=False)
     auth_key_fingerprint = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

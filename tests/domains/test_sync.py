@@ -81,6 +81,24 @@ def test_a_description_longer_than_the_cache_holds_does_not_stop_the_sync(empty_
     assert (other.status, other.region) == ("configure_failed", "cn-shanghai-finance-1-zone-b-ext")
 
 
+def test_a_callback_url_longer_than_ours_is_cached_whole_and_shown(empty_cache, client, lead):
+    """A recording callback URL set at Alibaba Cloud longer than our forms take (1,024; Live
+    documents no limit): the cache's column refused it on PostgreSQL, and the exception failed
+    the sync of every domain. It is cached whole (not cut: a cut URL saved back would be
+    another), and shown."""
+    long_url = "https://hooks.example-shop.com/live/record?" + "&".join(
+        f"tag{n}=v{n}" for n in range(200)
+    )
+    assert len(long_url) > 1024
+    SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).update(notify_url=long_url)
+    report = domains_sync_all(workers=1)
+    assert report.created == 11 and not report.failed
+    assert RecordNotifyConfig.objects.get(domain__name=TEAM_DOMAIN).notify_url == long_url
+    client.force_login(lead)
+    page = client.get(f"/domains/{TEAM_DOMAIN}/")
+    assert page.status_code == 200 and "tag199=v199" in page.content.decode()
+
+
 def test_upstream_errors_mid_sync_leave_the_cache_consistent(empty_cache):
     domains_sync_all(workers=1)
     before = {
