@@ -3,11 +3,16 @@ numbers, its scope against what the person may watch, and at least one channel."
 
 from __future__ import annotations
 
+import zoneinfo
+from functools import cache
+
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from dashboard.access import can_edit_domain, is_lead, teams_editable_by
 from dashboard.domains.forms import validate_callback_url
@@ -18,6 +23,18 @@ from dashboard.forms import MuteUntilField, SeenField, differing, one_line
 from .models import AlertRule
 
 MAX_EMAILS = 10
+
+
+@cache
+def time_zone_names() -> list[str]:
+    """Every zone name the form takes, for its list (the tz database's, `tzdata` with it)."""
+    return sorted(zoneinfo.available_timezones())
+
+
+def page_language() -> str:
+    """The language the page is shown in (one of LANGUAGES: LocaleMiddleware chose it)."""
+    active = get_language()
+    return active if active in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
 class AlertRuleForm(forms.ModelForm):
@@ -54,6 +71,8 @@ class AlertRuleForm(forms.ModelForm):
             "emails",
             "webhook_url",
             "webhook_format",
+            "language",
+            "time_zone",
             "enabled",
         ]
         labels = {
@@ -69,6 +88,8 @@ class AlertRuleForm(forms.ModelForm):
             "emails": _("Email to (one address per line)"),
             "webhook_url": _("Webhook URL"),
             "webhook_format": _("Webhook format"),
+            "language": _("Messages in"),
+            "time_zone": _("Times in the zone"),
             "enabled": _("Enabled"),
         }
         help_texts = {
@@ -77,6 +98,8 @@ class AlertRuleForm(forms.ModelForm):
             ),
         }
         widgets = {
+            "language": forms.Select(choices=settings.LANGUAGES),
+            "time_zone": forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off"}),
             "emails": forms.Textarea(attrs={"rows": 3}),
             "webhook_url": forms.URLInput(
                 attrs={"placeholder": "https://hooks.example.com/alerts"}
@@ -91,6 +114,7 @@ class AlertRuleForm(forms.ModelForm):
         )
         self.fields["team"].required = False
         self.fields["threshold_percent"].required = False
+        self.fields["language"].required = self.fields["time_zone"].required = False
         if not is_lead(user):
             self.fields["scope"].choices = [
                 c for c in self.fields["scope"].choices if c[0] != AlertRule.Scope.ALL
@@ -100,10 +124,36 @@ class AlertRuleForm(forms.ModelForm):
         if not self.instance.pk:
             self.initial.setdefault("condition", AlertRule.Condition.FAILURE_RATE)
             self.initial.setdefault("threshold_percent", 10)
+            # its maker's language and zone, as the page is shown to them (not the model's
+            # defaults, which the new instance brings into `initial`)
+            self.initial["language"] = page_language()
+            self.initial["time_zone"] = timezone.get_current_timezone_name()
         if self.instance.pk and self.instance.domain_id:
             self.initial.setdefault("domain_name", self.instance.domain.name)
         if self.instance.pk:
             self.initial.setdefault("version", self.instance.version)
+
+    # Not sent (a form of before these fields, a script): the rule's own, or its maker's.
+    def clean_language(self):
+        value = self.cleaned_data["language"] or (
+            self.instance.language if self.instance.pk else page_language()
+        )
+        if value not in dict(settings.LANGUAGES):
+            raise ValidationError(_("Choose a language the dashboard speaks."))
+        return value
+
+    def clean_time_zone(self):
+        value = self.cleaned_data["time_zone"].strip() or (
+            self.instance.time_zone if self.instance.pk else timezone.get_current_timezone_name()
+        )
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValidationError(
+                _("No time zone is called “%(name)s”: choose one of the list (Asia/Shanghai).")
+                % {"name": value[:64]}
+            ) from None
+        return value
 
     def differences(self, rule: AlertRule) -> list[tuple[str, str, str]]:
         """Where this (valid) form and the rule differ, as people read them (the DingTalk

@@ -52,6 +52,10 @@ class AlertRule(models.Model):
     # signing secret, if the robot has one. Never shown to people who cannot edit the rule.
     webhook_secret = models.CharField(max_length=128, blank=True)
     enabled = models.BooleanField(default=True)
+    # What its messages are written in, and the zone their times are in: a DingTalk group in
+    # Shanghai reads Chinese and Beijing time (a new rule: its maker's, as the page was)
+    language = models.CharField(max_length=8, default="en", choices=settings.LANGUAGES)
+    time_zone = models.CharField(max_length=64, default="UTC")
     # Where people open the dashboard, for the links in this rule's messages when DASHBOARD_URL
     # is not set: the address the rule was last saved or tested from.
     link_base = models.CharField(max_length=200, blank=True)

@@ -15,13 +15,15 @@ import secrets
 import socket
 import time
 import uuid
+import zoneinfo
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.services import audit_entry_create
@@ -168,57 +170,87 @@ def link_base(rule: AlertRule) -> str:
     return (settings.DASHBOARD_URL or rule.link_base or DEFAULT_LINK_BASE).rstrip("/")
 
 
-def _utc(moment: dt.datetime | None) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
-
-
-def _utc_text(iso: str | None) -> str:
+def message_zone(rule: AlertRule):
+    """The zone a rule's messages give times in (UTC for a name no longer known)."""
     try:
-        return _utc(dt.datetime.fromisoformat(iso)) if iso else "none in the archive"
+        return zoneinfo.ZoneInfo(rule.time_zone or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
+def _at(moment: dt.datetime | None, zone) -> str:
+    """A time in the message's zone, named: "2026-12-07 18:56 Asia/Shanghai"."""
+    if not moment:
+        return "—"
+    name = getattr(zone, "key", "UTC")
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M ") + name
+
+
+def _at_text(iso: str | None, zone) -> str:
+    try:
+        return _at(dt.datetime.fromisoformat(iso), zone) if iso else _("none in the archive")
     except ValueError:
         return iso
 
 
-def _what(rule: AlertRule, finding: Finding, event: str) -> str:
+def _what(rule: AlertRule, finding: Finding, event: str, zone) -> str:
+    """What happened, in the active language (the rule's: `message`)."""
     n = finding.numbers
+    window = rule.window_minutes
     if event == AlertNotification.Event.TEST:
-        return (
+        return _(
             "a test of this rule: when it fires, this line says what failed, where, and since "
             "when, with links to the records, the incident and the rule"
         )
     if rule.condition == AlertRule.Condition.FAILURE_RATE:
         if not n:
-            return "no longer in the rule's scope"
-        return (
-            f"{n.get('rate')}% of callbacks failed in the last {rule.window_minutes} min "
-            f"({n.get('failed'):,} of {n.get('total'):,}; alert above "
-            f"{rule.threshold_percent}% with at least {rule.min_deliveries:,})"
-        )
+            return _("no longer in the rule's scope")
+        return _(
+            "%(rate)s%% of callbacks failed in the last %(window)s min (%(failed)s of "
+            "%(total)s; alert above %(threshold)s%% with at least %(minimum)s)"
+        ) % {
+            "rate": n.get("rate"),
+            "window": window,
+            "failed": f"{n.get('failed'):,}",
+            "total": f"{n.get('total'):,}",
+            "threshold": rule.threshold_percent,
+            "minimum": f"{rule.min_deliveries:,}",
+        }
     if rule.condition == AlertRule.Condition.CONSECUTIVE:
-        return (
-            f"the last {n.get('consecutive_failures', 0)} callbacks to {finding.host} failed "
-            f"(alert at {rule.consecutive} in a row)"
-        )
+        return _("the last %(n)s callbacks to %(host)s failed (alert at %(k)s in a row)") % {
+            "n": n.get("consecutive_failures", 0),
+            "host": finding.host,
+            "k": rule.consecutive,
+        }
     if rule.condition == AlertRule.Condition.INCIDENT:
         if not n:
-            return "the incident is resolved"
-        return f"new incident: {n.get('cause')} at {finding.host} ({n.get('failures'):,} failures)"
+            return _("the incident is resolved")
+        return _("new incident: %(cause)s at %(host)s (%(failures)s failures)") % {
+            "cause": n.get("cause"),
+            "host": finding.host,
+            "failures": f"{n.get('failures'):,}",
+        }
     if rule.condition == AlertRule.Condition.MISSING:
         if not n:
-            return "no longer watched (not an ingest domain, or out of scope)"
+            return _("no longer watched (not an ingest domain, or out of scope)")
         # written out: a pusher's right-to-left override would turn the message around
         streams = ", ".join(invisible_named(name) for name in n.get("streams") or [])
-        return (
-            f"{n.get('pushes', 0):,} pushes in the last {rule.window_minutes} min are missing "
-            f"{n.get('callbacks', 0):,} stream callbacks that Live's push history says were due"
-            + (f" ({streams})" if streams else "")
-        )
+        said = _(
+            "%(pushes)s pushes in the last %(window)s min are missing %(callbacks)s stream "
+            "callbacks that Live's push history says were due"
+        ) % {
+            "pushes": f"{n.get('pushes', 0):,}",
+            "window": window,
+            "callbacks": f"{n.get('callbacks', 0):,}",
+        }
+        return said + (f" ({streams})" if streams else "")
     if not n:
-        return "no longer watched (offline, no recording callback, or out of scope)"
-    return (
-        f"{n.get('total', 0):,} callbacks in the last {rule.window_minutes} min "
-        f"(last one: {_utc_text(n.get('last_callback'))})"
-    )
+        return _("no longer watched (offline, no recording callback, or out of scope)")
+    return _("%(total)s callbacks in the last %(window)s min (last one: %(last)s)") % {
+        "total": f"{n.get('total', 0):,}",
+        "window": window,
+        "last": _at_text(n.get("last_callback"), zone),
+    }
 
 
 def _records_query(rule: AlertRule, domain: str, start: dt.datetime, event: str) -> dict:
@@ -238,18 +270,24 @@ def _records_query(rule: AlertRule, domain: str, start: dt.datetime, event: str)
 
 
 def message(rule, state, finding: Finding, event: str, now: dt.datetime) -> dict:
+    """What a notification says, in the rule's language with times in its zone (the links, the
+    numbers and the ISO times of the payload are the same in any)."""
+    with translation.override(rule.language or settings.LANGUAGE_CODE):
+        return _message(rule, state, finding, event, now, message_zone(rule))
+
+
+def _message(rule, state, finding: Finding, event: str, now: dt.datetime, zone) -> dict:
     domain = finding.domain.name if finding.domain else ""
     label = {
-        "firing": "FIRING",
-        "reminder": "STILL FIRING",
-        "recovered": "RECOVERED",
-        "test": "TEST",
+        "firing": _("FIRING"),
+        "reminder": _("STILL FIRING"),
+        "recovered": _("RECOVERED"),
+        "test": _("TEST"),
     }[event]
-    what = _what(rule, finding, event)
+    what = _what(rule, finding, event, zone)
     name = " ".join(rule.name.split())
-    title = f"[{label}] {name}: {domain or 'all domains'}" + (
-        f" → {finding.host}" if finding.host else ""
-    )
+    where = domain or _("all domains")
+    title = f"[{label}] {name}: {where}" + (f" → {finding.host}" if finding.host else "")
     since = state.since if state is not None else now
     start = min(since, now - dt.timedelta(minutes=rule.window_minutes or 15))
     base = link_base(rule)
@@ -261,22 +299,36 @@ def message(rule, state, finding: Finding, event: str, now: dt.datetime) -> dict
     incident_id = finding.incident_id or _open_incident(finding)
     if incident_id:
         links["incident"] = base + reverse("incident_detail", kwargs={"pk": incident_id})
+    when = _("Since: %(since)s") % {"since": _at(since, zone)}
+    if event == "recovered":
+        when += " " + _("(recovered %(at)s)") % {"at": _at(now, zone)}
+    named = {
+        "records": _("Records"),
+        "chart": _("Deliveries chart"),
+        "incident": _("Incident"),
+        "rule": _("Rule and its history"),
+    }
     lines = [
-        f"What: {what}",
-        f"Where: {domain or 'all domains'}"
-        + (f", receiver {finding.host}" if finding.host else ""),
-        f"Since: {_utc(since)}" + (f" (recovered {_utc(now)})" if event == "recovered" else ""),
-        f"Rule: {name} ({rule.get_condition_display()})",
+        _("What: %(what)s") % {"what": what},
+        _("Where: %(where)s") % {"where": where}
+        + (_(", receiver %(host)s") % {"host": finding.host} if finding.host else ""),
+        when,
+        _("Rule: %(name)s (%(condition)s)")
+        % {"name": name, "condition": rule.get_condition_display()},
         "",
-        f"Records: {links['records']}",
+        *(
+            f"{named[k]}: {links[k]}"
+            for k in ("records", "chart", "incident", "rule")
+            if k in links
+        ),
     ]
-    if "chart" in links:
-        lines.append(f"Deliveries chart: {links['chart']}")
-    if "incident" in links:
-        lines.append(f"Incident: {links['incident']}")
-    lines.append(f"Rule and its history: {links['rule']}")
     markdown = "\n\n".join(
-        [f"#### {title}", f"**What:** {what}", *(f"[{k}]({v})" for k, v in links.items())]
+        [
+            f"#### {title}",
+            _("**What:** %(what)s") % {"what": what},
+            when,
+            *(f"[{named[k]}]({v})" for k, v in links.items()),
+        ]
     )
     return {
         "event": event,
@@ -290,6 +342,8 @@ def message(rule, state, finding: Finding, event: str, now: dt.datetime) -> dict
         "at": now.isoformat(),
         "numbers": finding.numbers,
         "links": links,
+        "language": rule.language,
+        "time_zone": getattr(zone, "key", "UTC"),
     }
 
 
@@ -453,6 +507,8 @@ def _rule_state(rule: AlertRule) -> dict:
         "reminder_minutes": rule.reminder_minutes,
         "emails": rule.email_list,
         "webhook": f"{rule.webhook_format} → {host}" if host else "",
+        "language": rule.language,
+        "time_zone": rule.time_zone,
         "enabled": rule.enabled,
         "muted_until": rule.muted_until.isoformat() if rule.muted_until else None,
     }
@@ -475,7 +531,7 @@ def _audit(rule, action, actor, client_ip, before=None, after=None):
 EDITED = [
     *("name", "scope", "domain", "team", "condition", "threshold_percent", "window_minutes"),
     *("min_deliveries", "consecutive", "reminder_minutes", "emails", "webhook_url"),
-    *("webhook_format", "webhook_secret", "enabled", "link_base"),
+    *("webhook_format", "webhook_secret", "language", "time_zone", "enabled", "link_base"),
     *("version", "changed_by", "changed_at", "updated_at"),
 ]
 
@@ -594,11 +650,14 @@ def test_alert_send(
     domain = rule.domain if rule.domain_id else None
     finding = Finding(subject="test", domain=domain, firing=True, numbers={})
     payload = message(rule, None, finding, AlertNotification.Event.TEST, now)
-    payload["text"] = (
-        f"This is a test of the alert rule “{rule.name}”, sent by {actor.get_username()}.\n\n"
-        + payload["text"]
-    )
-    payload["markdown"] = f"**Test** sent by {actor.get_username()}\n\n" + payload["markdown"]
+    with translation.override(rule.language or settings.LANGUAGE_CODE):
+        who = {"name": rule.name, "who": actor.get_username()}
+        payload["text"] = (
+            _("This is a test of the alert rule “%(name)s”, sent by %(who)s.") % who
+            + "\n\n"
+            + payload["text"]
+        )
+        payload["markdown"] = _("**Test** sent by %(who)s") % who + "\n\n" + payload["markdown"]
     sent = []
     for channel in rule_channels(rule):
         notification = AlertNotification.objects.create(

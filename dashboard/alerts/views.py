@@ -18,7 +18,7 @@ from dashboard.forms import VersionForm, held, resent_over
 from dashboard.posting import post_only
 
 from . import services
-from .forms import AlertRuleForm, DomainMuteForm, MuteForm
+from .forms import AlertRuleForm, DomainMuteForm, MuteForm, time_zone_names
 from .models import AlertNotification, AlertRule
 from .selectors import active_domain_mutes, rule_firing, rule_history, rules_list
 
@@ -114,6 +114,7 @@ def alert_edit(request, pk: int | None = None):
         "form": form,
         "rule": rule if pk else None,
         "domain_names": callback_domain_names(),
+        "time_zones": time_zone_names(),
         "held": shown,
     }
     return render(request, "alerts/form.html", context, status=status)
@@ -126,7 +127,13 @@ def _rule_gone(request):
         raise PermissionDenied(_("Only leads and editors can set up alerts."))
     form = AlertRuleForm(request.POST, instance=AlertRule(), user=request.user)
     form.is_valid()
-    context = {"form": form, "rule": None, "domain_names": callback_domain_names(), "gone": True}
+    context = {
+        "form": form,
+        "rule": None,
+        "domain_names": callback_domain_names(),
+        "time_zones": time_zone_names(),
+        "gone": True,
+    }
     return render(request, "alerts/form.html", context, status=409)
 
 

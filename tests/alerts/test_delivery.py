@@ -204,3 +204,33 @@ def test_the_signature_helper_matches_the_documented_recipe():
         channels.sign("whsec_x", "1700000000", "42", body)
         == "v2=" + hmac.new(b"whsec_x", b"1700000000.42." + body, hashlib.sha256).hexdigest()
     )
+
+
+def test_a_rule_in_chinese_and_shanghai_time_says_so_in_its_messages(domain, clock, receiver):
+    """A DingTalk group in Shanghai read "[FIRING] … Since: 2026-12-07 10:56 UTC" — English,
+    and eight hours off its own clocks. A rule's messages are in its language, times in its
+    zone (the links, numbers and ISO times of the payload are the same in any)."""
+    rule = make_rule(
+        domain,
+        name="商城回调",
+        language="zh-hans",
+        time_zone="Asia/Shanghai",
+        emails="ops@example.com",
+        webhook_url=receiver.url("/robot/send?access_token=abc"),
+        webhook_format=AlertRule.WebhookFormat.DINGTALK,
+    )
+    failing(domain, clock)
+    alerts_evaluate(now=clock)
+    notifications_deliver(now=clock)
+    (email,) = mail.outbox
+    local = clock.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    assert email.subject == f"[告警中] 商城回调: {domain.name}"
+    assert "情况：最近 15 分钟内 100.0% 的回调失败" in email.body
+    assert local.strftime("开始时间：%Y-%m-%d %H:%M Asia/Shanghai") in email.body
+    assert "规则：商城回调（失败率超过阈值）" in email.body
+    (_path, _headers, body) = receiver.received[-1]
+    ding = json.loads(body)["markdown"]
+    assert ding["title"] == email.subject and "**情况：** 最近 15 分钟内" in ding["text"]
+    assert local.strftime("%Y-%m-%d %H:%M Asia/Shanghai") in ding["text"]
+    payload = rule.notifications.first().payload
+    assert payload["since"] == clock.isoformat() and "status=failed" in payload["links"]["records"]

@@ -450,3 +450,34 @@ def test_a_mute_of_a_rule_deleted_while_it_waits_is_told_not_a_500(gunicorn, syn
         assert "Someone had deleted this alert rule already: nothing changed." in told
     session.close()
     assert not AlertRule.objects.exists()
+
+
+def test_a_new_rules_messages_are_in_its_makers_language_and_zone_unless_chosen(client, editor):
+    """The form starts from the page's language and the browser's zone; another zone may be
+    chosen from the tz database's names, and a name it does not know is refused, saying so."""
+    client.force_login(editor)
+    client.cookies["tz"] = "Asia%2FShanghai"
+    page = client.get("/alerts/new/", headers={"Accept-Language": "zh-hans"})
+    body = page.content.decode()
+    assert re.search(r'<option value="zh-hans" selected>', body)
+    assert 'name="time_zone" value="Asia/Shanghai"' in body
+    assert '<option value="America/New_York">' in body  # the zones' list
+    refused = client.post("/alerts/new/", form(language="zh-hans", time_zone="Asia/Beijing"))
+    assert refused.status_code == 400
+    assert "No time zone is called “Asia/Beijing”" in refused.content.decode()
+    assert not AlertRule.objects.exists()
+    made = client.post("/alerts/new/", form(language="zh-hans", time_zone="Asia/Shanghai"))
+    assert made.status_code == 302
+    rule = AlertRule.objects.get()
+    assert (rule.language, rule.time_zone) == ("zh-hans", "Asia/Shanghai")
+    (entry,) = alert_entries()
+    assert entry.after["language"] == "zh-hans" and entry.after["time_zone"] == "Asia/Shanghai"
+    shown = client.get(f"/alerts/{rule.pk}/").content.decode()
+    assert "Messages in Simplified Chinese, times in Asia/Shanghai." in shown
+    # a form without the two fields (a script's, one of before them) keeps the rule's
+    client.post(f"/alerts/{rule.pk}/edit/", form(name="Renamed", version=str(rule.version)))
+    rule.refresh_from_db()
+    assert rule.name == "Renamed" and (rule.language, rule.time_zone) == (
+        "zh-hans",
+        "Asia/Shanghai",
+    )
