@@ -313,10 +313,9 @@
     });
     if (!opener) return;
     document.addEventListener("htmx:afterSettle", function opened() {
+      document.removeEventListener("htmx:afterSettle", opened);  // once: the opening's answer
       var shown = sentForm();
-      if (!shown) return;
-      document.removeEventListener("htmx:afterSettle", opened);
-      restore(shown);
+      if (shown) restore(shown);
     });
     if (window.htmx) window.htmx.process(opener);  // before htmx's own start: not a navigation
     opener.click();
