@@ -122,8 +122,10 @@ class AlertRuleForm(forms.ModelForm):
         self.fields["condition"].choices = AlertRule.Condition.choices  # no empty choice
         self.fields["scope"].choices = [c for c in self.fields["scope"].choices if c[0]]
         if not self.instance.pk:
-            self.initial.setdefault("condition", AlertRule.Condition.FAILURE_RATE)
-            self.initial.setdefault("threshold_percent", 10)
+            # (a new instance brings its empty fields into `initial`: setdefault kept them)
+            self.initial["condition"] = self.initial.get("condition") or "failure_rate"
+            if self.initial.get("threshold_percent") is None:
+                self.initial["threshold_percent"] = 10
             # its maker's language and zone, as the page is shown to them (not the model's
             # defaults, which the new instance brings into `initial`)
             self.initial["language"] = page_language()

@@ -462,6 +462,8 @@ def test_a_new_rules_messages_are_in_its_makers_language_and_zone_unless_chosen(
     assert re.search(r'<option value="zh-hans" selected>', body)
     assert 'name="time_zone" value="Asia/Shanghai"' in body
     assert '<option value="America/New_York">' in body  # the zones' list
+    # and the threshold a new rule starts from (it was meant to be 10, and was empty)
+    assert 'name="threshold_percent" value="10"' in body
     refused = client.post("/alerts/new/", form(language="zh-hans", time_zone="Asia/Beijing"))
     assert refused.status_code == 400
     assert "No time zone is called “Asia/Beijing”" in refused.content.decode()
