@@ -31,6 +31,11 @@ def time_zone_names() -> list[str]:
     return sorted(zoneinfo.available_timezones())
 
 
+@cache
+def _zone_names_folded() -> dict[str, str]:
+    return {name.casefold(): name for name in time_zone_names()}
+
+
 def page_language() -> str:
     """The language the page is shown in (one of LANGUAGES: LocaleMiddleware chose it)."""
     active = get_language()
@@ -148,6 +153,7 @@ class AlertRuleForm(forms.ModelForm):
         value = self.cleaned_data["time_zone"].strip() or (
             self.instance.time_zone if self.instance.pk else timezone.get_current_timezone_name()
         )
+        value = _zone_names_folded().get(value.casefold(), value)  # asia/shanghai is one
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
