@@ -33,8 +33,15 @@ class Pasted(NamedTuple):
     stream: str
 
 
+# What a URL copied out of a chat or a sentence brings along: quotes and brackets around it,
+# a full stop or comma after it (Chinese ones too: “…”，。）
+_AROUND = "\"'“”‘’<>《》「」【】（）()"
+_AFTER = "，。；：、！？.,;:!?"
+
+
 def pasted_url(text: str) -> Pasted | None:
     """The parts of `text` as a stream's or receiver's URL, or None when it is not one."""
+    text = text.strip(_AROUND).rstrip(_AFTER).strip(_AROUND)
     if "://" not in text or any(c.isspace() for c in text):
         return None
     try:

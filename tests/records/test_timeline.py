@@ -307,6 +307,15 @@ def test_the_header_search_opens_a_streams_timeline_or_searches_push_parameters(
         ("http://[2001:db8::1]:9000/cb", "/records/?receiver=%5B2001%3Adb8%3A%3A1%5D&window=24h"),
         # a domain's URL that names no stream: the domain's page
         (f"https://{TEAM_DOMAIN}/", f"/domains/{TEAM_DOMAIN}/"),
+        # copied out of a chat: quotes around it, a Chinese comma after it
+        (
+            f"“rtmp://{INGEST}/live/{STREAM}?auth_key=1-0-0-x”，",
+            f"/records/streams/live/{STREAM}/?domain={INGEST}",
+        ),
+        (
+            f"(https://{TEAM_DOMAIN}/live/{STREAM}.m3u8).",
+            f"/records/streams/live/{STREAM}/?domain={TEAM_DOMAIN}",
+        ),
         # no URL after all: a name search, as before
         ("rtmp://[::1", "/records/?name=rtmp%3A%2F%2F%5B%3A%3A1&window=24h"),
         (
