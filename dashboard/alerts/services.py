@@ -178,12 +178,15 @@ def message_zone(rule: AlertRule):
         return dt.UTC
 
 
+def _zone_name(zone) -> str:
+    return getattr(zone, "key", "UTC")  # datetime.UTC has no key
+
+
 def _at(moment: dt.datetime | None, zone) -> str:
     """A time in the message's zone, named: "2026-12-07 18:56 Asia/Shanghai"."""
     if not moment:
         return "—"
-    name = getattr(zone, "key", "UTC")
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M ") + name
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M ") + _zone_name(zone)
 
 
 def _at_text(iso: str | None, zone) -> str:
@@ -343,7 +346,7 @@ def _message(rule, state, finding: Finding, event: str, now: dt.datetime, zone) 
         "numbers": finding.numbers,
         "links": links,
         "language": rule.language,
-        "time_zone": getattr(zone, "key", "UTC"),
+        "time_zone": _zone_name(zone),
     }
 
 

@@ -272,8 +272,10 @@ def _in_ascii(url: str) -> str | None:
             return None
     try:
         parts = urlsplit(url)
-        netloc = parts.netloc.encode("idna").decode("ascii")
-    except (ValueError, UnicodeError):  # a label too long, a bracket that is no address
+    except ValueError:  # a bracket that is no address
+        return None
+    netloc = ascii_host(parts.netloc)
+    if not netloc.isascii():  # a label IDNA cannot write (too long)
         return None
     encoded = (quote(part, safe=_ASCII) for part in (parts.path, parts.query, parts.fragment))
     return urlunsplit((parts.scheme, netloc, *encoded))

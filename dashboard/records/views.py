@@ -502,13 +502,8 @@ def search(request):
         return found
     app, slash, stream = q.partition("/")
     on = request.GET.get("domain", "")[:253]  # a link that knows the stream's domain (incidents)
-    if slash and " " not in q and "/" not in stream and (url := _timeline_url(app, stream, on)):
-        if stream_known(app=app, stream=stream):
-            return redirect(url)  # "app/stream": that stream's timeline
-        # no stream of these names (another case, a character that draws nothing, a part):
-        # the streams holding them, where the page says which (an empty timeline was a dead end)
-        query = {"app": app, "stream": stream, "window": "7d"}
-        return redirect(reverse("records") + "?" + urlencode(query))
+    if slash and " " not in q and "/" not in stream and _timeline_url(app, stream, on):
+        return _stream_page(app, stream, on)  # "app/stream"
     if "=" in q and " " not in q:
         return _param_search(q)
     return redirect(reverse("records") + "?" + urlencode({"name": q, "window": "24h"}))
@@ -521,16 +516,23 @@ def _pasted(pasted: Pasted):
     known = domain_get(name=pasted.host)
     a_stream = known is not None or pasted.scheme in STREAM_SCHEMES
     if a_stream and pasted.app and not names_problem(pasted.app, pasted.stream):
-        if stream_known(app=pasted.app, stream=pasted.stream):
-            return redirect(_timeline_url(pasted.app, pasted.stream, known.name if known else ""))
-        query = {"app": pasted.app, "stream": pasted.stream, "window": "7d"}
-        return redirect(reverse("records") + "?" + urlencode(query))
+        return _stream_page(pasted.app, pasted.stream, known.name if known else "")
     if known is not None:
         return redirect("domain_detail", name=known.name)
     if pasted.scheme in WEB_SCHEMES:
         host = f"[{pasted.host}]" if ":" in pasted.host else pasted.host  # an IPv6 address
         return redirect(reverse("records") + "?" + urlencode({"receiver": host, "window": "24h"}))
     return None
+
+
+def _stream_page(app: str, stream: str, on: str):
+    """A stream named in the header search: its timeline (on `on`'s family of domains); no
+    stream of these names (another case, a character that draws nothing, a part), the streams
+    holding them, where the page says which (an empty timeline was a dead end)."""
+    if stream_known(app=app, stream=stream):
+        return redirect(_timeline_url(app, stream, on))
+    query = {"app": app, "stream": stream, "window": "7d"}
+    return redirect(reverse("records") + "?" + urlencode(query))
 
 
 def _param_search(q: str):
