@@ -257,7 +257,13 @@ def test_the_push_history_is_the_ground_truth_of_the_stream_callbacks(sandbox_se
     assert [(i.stream_name, i.publish_time) for i in fed] == [
         (i.stream_name, i.publish_time) for i in pushed
     ]
-    assert all(i.stop_time > i.publish_time for i in pushed)
+    # every push lasts, but an encoder's first connection dropped within its first second (a
+    # "blip", 1 in 100 pushes: listed beside its push with the same PublishTime, and stopped
+    # then). The test failed whenever one fell in the day asked for.
+    lasting = {(i.stream_name, i.publish_time) for i in pushed if i.stop_time > i.publish_time}
+    blips = [i for i in pushed if not i.stop_time > i.publish_time]
+    assert lasting and all(i.stop_time == i.publish_time for i in blips)
+    assert all((i.stream_name, i.publish_time) in lasting for i in blips)
     one = pushed[0]
     strict = history(
         "push.example-shop.com", stream_name=one.stream_name, query_type="strict", **day
