@@ -500,13 +500,29 @@ def search(request):
         return redirect("domain_detail", name=domain.name)
     if (pasted := pasted_url(q)) and (found := _pasted(pasted)):
         return found
-    app, slash, stream = q.partition("/")
     on = request.GET.get("domain", "")[:253]  # a link that knows the stream's domain (incidents)
+    q = _half_width(q, on)
+    app, slash, stream = q.partition("/")
     if slash and " " not in q and "/" not in stream and _timeline_url(app, stream, on):
         return _stream_page(app, stream, on)  # "app/stream"
     if "=" in q and " " not in q:
         return _param_search(q)
     return redirect(reverse("records") + "?" + urlencode({"name": q, "window": "24h"}))
+
+
+def _half_width(q: str, on: str) -> str:
+    """`q` as keyed with a Chinese input method in its full-width mode (ｌｉｖｅ／ｃａｍ１,
+    order_id＝４２), or in Chinese punctuation, where the `/` key types `、`: in ASCII — unless
+    the names typed are a stream's as they are (a name may hold any character)."""
+    keyed = "".join(chr(ord(ch) - 0xFEE0) if "\uff01" <= ch <= "\uff5e" else ch for ch in q)
+    if "/" not in keyed and keyed.count("、") == 1:
+        keyed = keyed.replace("、", "/")
+    if keyed == q:
+        return q
+    app, slash, stream = q.partition("/")
+    if slash and "/" not in stream and stream_known(app=app, stream=stream):
+        return q
+    return " ".join(keyed.split())
 
 
 def _pasted(pasted: Pasted):

@@ -247,6 +247,15 @@ def test_sessions_come_twenty_a_page_newest_first(client, viewer, archived):
         # no stream of these names: the streams holding them (an empty timeline, a dead end)
         ("live/timeline", "/records/?app=live&stream=timeline&window=7d"),
         ("Live/timeline-cam", "/records/?app=Live&stream=timeline-cam&window=7d"),
+        # keyed with a Chinese input method: in its full-width mode, or with the `/` key's `、`
+        ("ｌｉｖｅ／ｔｉｍｅｌｉｎｅ－ｃａｍ", f"/records/streams/live/{STREAM}/"),
+        (f"live、{STREAM}", f"/records/streams/live/{STREAM}/"),
+        ("order_id＝４２", "/records/?q=order_id%3D42&window=24h"),
+        ("ｔｉｍｅｌｉｎｅ", "/records/?name=timeline&window=24h"),
+        (
+            "直播、回放、cam",
+            "/records/?name=%E7%9B%B4%E6%92%AD%E3%80%81%E5%9B%9E%E6%94%BE%E3%80%81cam&window=24h",
+        ),
     ],
 )
 def test_the_header_search_opens_a_streams_timeline_or_searches_push_parameters(
@@ -257,6 +266,19 @@ def test_the_header_search_opens_a_streams_timeline_or_searches_push_parameters(
     client.force_login(viewer)
     response = client.get("/search/", {"q": typed})
     assert response.status_code == 302 and response["Location"] == lands_on
+
+
+def test_a_stream_named_in_full_width_letters_is_found_as_typed(client, viewer, archived):
+    """Names may hold any character: the header search reads full-width letters as ASCII
+    (how a Chinese input method types them) only when no stream is named as they are."""
+    streaming = Domain.objects.get(name=TEAM_DOMAIN)
+    archive(streaming, ("success", timezone.now() - dt.timedelta(hours=1)), stream="ｃａｍ１")
+    client.force_login(viewer)
+    response = client.get("/search/", {"q": "live/ｃａｍ１"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse(
+        "stream_timeline", kwargs={"app": "live", "stream": "ｃａｍ１"}
+    )
 
 
 @pytest.mark.parametrize(
