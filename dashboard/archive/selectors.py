@@ -823,6 +823,7 @@ class Settled(NamedTuple):
     receiver_host: str
     app_name: str
     stream_name: str
+    notify_type: str
 
 
 def records_in_time_order(

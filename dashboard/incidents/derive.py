@@ -2,8 +2,11 @@
 
 Failures are grouped by domain + receiver host + cause (failure class, and the HTTP status for
 HTTP classes). An incident stays open — or acknowledged, or muted — while failures keep
-coming; INCIDENT_RESOLVE_AFTER deliveries to the same host after its last failure resolve it
-on their own, at the time of the delivery that did.
+coming; INCIDENT_RESOLVE_AFTER deliveries to the same host after its last failure, of a kind
+of callback that failed (recording, snapshot, stream), resolve it on their own, at the time of
+the delivery that did. Another kind's deliveries prove nothing: snapshot callbacks delivered
+to a host every few seconds resolved the 404s of its recording callbacks' path, the next 404
+opened the cause again, and the muted incident came back as a new one, alerting.
 
 The harvest settles a domain's records range by range (the `records_settled` signal, inside
 the transaction that moves its cursor): the domain's active incidents are read and locked, the
@@ -18,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.db import transaction
@@ -27,6 +31,7 @@ from dashboard.archive.classify import HTTP_4XX, HTTP_5XX
 from dashboard.archive.models import ArchivedRecord, HarvestCursor
 from dashboard.archive.selectors import Settled, records_in_time_order
 from dashboard.bulk import q, rows_insert
+from dashboard.domains.kinds import kind_of_record
 from dashboard.domains.models import Domain
 
 from .models import Incident
@@ -41,11 +46,23 @@ FOLDED = (
     "count",
     "streams",
     "sample_ids",
+    "kinds",
     "success_streak",
     "resolved_at",
     "resolved_by",
     "updated_at",
 )
+
+
+class _Kinds(dict):
+    """The config kind (its name) a record of each notify type was sent under, read once."""
+
+    def __missing__(self, notify_type: str) -> str:
+        self[notify_type] = kind = kind_of_record(SimpleNamespace(notify_type=notify_type)).name
+        return kind
+
+
+_KIND = _Kinds()
 
 
 def incident_key(domain_id: int, host: str, failure_class: str, status: int | None) -> str:
@@ -79,10 +96,13 @@ class Fold:
         keys = self.by_host.get(record.receiver_host)
         if not keys:
             return
+        kind = _KIND[record.notify_type]
         for key in sorted(keys):
             incident = self.active[key]
             if record.notify_time <= incident.last_seen:
                 continue  # a late delivery from before its last failure proves nothing
+            if incident.kinds and kind not in incident.kinds:
+                continue  # another kind of callback to the host: its own path and handler
             incident.success_streak += 1
             if incident.success_streak >= self.needed:
                 # Not audited: the audit log says what people did; a flapping receiver would
@@ -126,6 +146,8 @@ class Fold:
             incident.streams = streams[:MAX_STREAMS]
         samples = [record.id, *(i for i in incident.sample_ids if i != record.id)]
         incident.sample_ids = samples[:MAX_SAMPLES]
+        if (kind := _KIND[record.notify_type]) not in incident.kinds:
+            incident.kinds = sorted([*incident.kinds, kind])
         if incident.effective_state == Incident.State.OPEN:
             incident.state = Incident.State.OPEN  # a mute that ran out
         self.touched[id(incident)] = incident
@@ -160,6 +182,7 @@ def _incident(domain: Domain, **values) -> Incident:
         "count": 0,
         "streams": [],
         "sample_ids": [],
+        "kinds": [],
         "success_streak": 0,
         "acknowledged_by_id": None,
         "acknowledged_at": None,
@@ -227,7 +250,7 @@ def incidents_recount(domain: Domain) -> list[Incident]:
     return sorted(fold.touched.values(), key=lambda i: (i.first_seen, i.key))
 
 
-DERIVED = ("last_seen", "count", "streams", "sample_ids", "success_streak")
+DERIVED = ("last_seen", "count", "streams", "sample_ids", "kinds", "success_streak")
 
 
 def incidents_rebuild(domain: Domain) -> dict[str, int]:

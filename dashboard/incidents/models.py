@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from dashboard.domains.kinds import KINDS
 from dashboard.domains.models import Domain
 
 
@@ -36,6 +37,10 @@ class Incident(models.Model):
     count = models.PositiveIntegerField(default=0)
     streams = models.JSONField(default=list)  # "app/stream", most recent first, at most 50
     sample_ids = models.JSONField(default=list)  # archived record ids, latest first, at most 10
+    # the kinds of callback that failed ("record", "snapshot", "stream"): deliveries of these
+    # to the host resolve it, not another kind's (a recording callback's path may 404 while
+    # the snapshots' works); empty for incidents from before this was kept: any kind's
+    kinds = models.JSONField(default=list)
     success_streak = models.PositiveIntegerField(default=0)  # deliveries to the host since
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -58,6 +63,11 @@ class Incident(models.Model):
 
     def __str__(self) -> str:
         return f"{self.domain_id} {self.receiver_host} {self.failure_class} ({self.state})"
+
+    @property
+    def kind_labels(self) -> list[str]:
+        """The kinds of callback that failed, as the config cards name them."""
+        return [str(KINDS[name].label) for name in self.kinds if name in KINDS]
 
     def state_at(self, now: dt.datetime) -> str:
         """Its state as people see it at `now`: muted until a time that has passed is open again

@@ -39,12 +39,14 @@ def deliver(
     url: str = HOOK,
     why: str = "",
     stream: str = "s",
+    kind: str = "record_started",
 ):
     """n records of TEAM_DOMAIN to `url`, spaced a second apart, ending `minutes_ago`."""
     end = timezone.now().replace(microsecond=0) - dt.timedelta(minutes=minutes_ago)
     for i in range(n):
         add_record(
             notify_url=url,
+            notify_type=kind,
             stream_name=stream,
             notify_result="failed" if failed else "success",
             description=why or ("failed" if failed else "success"),
@@ -108,6 +110,45 @@ def test_a_run_of_deliveries_to_the_host_resolves_it_on_its_own(quiet):
     resolved, new = mine()
     assert resolved.pk == incident.pk and resolved.state == Incident.State.RESOLVED
     assert new.state == Incident.State.OPEN and new.count == 1 and new.key == resolved.key
+
+
+def test_only_deliveries_of_the_kind_that_failed_resolve_it(quiet, client, viewer):
+    """A receiver's recording path answers 404 while its snapshot path works: the snapshots,
+    delivered to the same host every few seconds, resolved the 404s at once; the next one
+    opened the cause again as a new incident (unacknowledged, unmuted: alerting again)."""
+    deliver(2, failed=True, minutes_ago=10, why="HTTP 404 Not Found")
+    harvest_now()
+    (incident,) = mine()
+    incident.state, incident.muted_until = Incident.State.MUTED, None  # muted till resolved
+    incident.save()
+    snapshots = HOOK.replace("/live/cb", "/live/snapshot")
+    deliver(5, failed=False, minutes_ago=9, url=snapshots, kind="snapshot")
+    deliver(1, failed=True, minutes_ago=8, why="HTTP 404 Not Found")
+    deliver(5, failed=False, minutes_ago=7, url=snapshots, kind="snapshot")
+    harvest_now()
+    (incident,) = mine()
+    assert incident.state == Incident.State.MUTED and incident.count == 3
+    assert incident.success_streak == 0 and incident.kinds == ["record"]
+
+    client.force_login(viewer)
+    page = client.get(f"/incidents/{incident.pk}/").content.decode()
+    assert re.search(r"<dt>Callbacks</dt><dd>Recording callback</dd>", page)
+
+    # the recording callbacks arrive again (a fixed path, on the same host): resolved
+    deliver(3, failed=False, minutes_ago=6, url=HOOK.replace("/cb", "/v2/cb"))
+    harvest_now()
+    incident.refresh_from_db()
+    assert incident.state == Incident.State.RESOLVED
+
+
+def test_a_host_down_for_every_kind_is_back_with_any_kinds_deliveries(quiet):
+    deliver(2, failed=True, minutes_ago=10, why="connect timed out after 5000 ms")
+    deliver(1, failed=True, minutes_ago=10, why="read timeout", kind="snapshot")
+    deliver(3, failed=False, minutes_ago=9, kind="snapshot")
+    harvest_now()
+    (incident,) = mine()
+    assert incident.kinds == ["record", "snapshot"]
+    assert incident.state == Incident.State.RESOLVED
 
 
 def test_a_failure_between_deliveries_starts_the_run_again(quiet):
