@@ -142,6 +142,15 @@ def one_line(value: str) -> None:
         )
 
 
+def half_width(text: str) -> str:
+    """`text` with the full-width forms of ASCII (what a Chinese input method types in its
+    full-width mode: ｏｐｓ＠ｅｘａｍｐｌｅ．ｃｏｍ) as ASCII; everything else as it is."""
+    return text.translate(_HALF_WIDTH)
+
+
+_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+
+
 # --- what a form was filled in from ------------------------------------------------------------
 
 

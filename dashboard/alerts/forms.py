@@ -4,6 +4,7 @@ numbers, its scope against what the person may watch, and at least one channel."
 from __future__ import annotations
 
 import zoneinfo
+from email.utils import getaddresses
 from functools import cache
 
 from django import forms
@@ -18,11 +19,28 @@ from dashboard.access import can_edit_domain, is_lead, teams_editable_by
 from dashboard.domains.forms import validate_callback_url
 from dashboard.domains.models import Team
 from dashboard.domains.selectors import domain_get, family_ingest_domains
-from dashboard.forms import MuteUntilField, SeenField, differing, one_line
+from dashboard.forms import MuteUntilField, SeenField, differing, half_width, one_line
 
 from .models import AlertRule
 
 MAX_EMAILS = 10
+# what separates addresses pasted from a mail program (Outlook's ";") or typed with a Chinese
+# input method (its comma, semicolon and list comma)
+_BETWEEN_ADDRESSES = str.maketrans(dict.fromkeys(";，；、", ","))
+
+
+def email_addresses(text: str) -> list[str]:
+    """The addresses in `text` as people paste them: one a line, or a mail program's To line
+    ("Zhang San <zs@example.cn>; ops@example.com"), in full-width letters too. What is no
+    address comes back as it was written, for the message to name."""
+    found = []
+    for line in half_width(text).translate(_BETWEEN_ADDRESSES).splitlines():
+        pairs = getaddresses([line])
+        if all(address for _name, address in pairs):
+            found += [address for _name, address in pairs]
+        else:  # no To line (a parse error): each piece as typed, between commas or spaces
+            found += line.replace(",", " ").split()
+    return [address.strip() for address in found if address.strip()]
 
 
 @cache
@@ -226,8 +244,7 @@ class AlertRuleForm(forms.ModelForm):
         return value
 
     def clean_emails(self):
-        lines = [x.strip() for x in self.cleaned_data["emails"].replace(",", "\n").splitlines()]
-        addresses = list(dict.fromkeys(x for x in lines if x))
+        addresses = list(dict.fromkeys(email_addresses(self.cleaned_data["emails"])))
         if len(addresses) > MAX_EMAILS:
             raise ValidationError(_("At most %(n)d addresses."), params={"n": MAX_EMAILS})
         for address in addresses:

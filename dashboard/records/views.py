@@ -57,6 +57,7 @@ from dashboard.domains.selectors import (
     push_history_domains,
 )
 from dashboard.failures import UpstreamError
+from dashboard.forms import half_width
 from dashboard.htmx import render_page, vary_on_htmx, wants_fragment
 from dashboard.incidents.selectors import (
     PERIODS,
@@ -501,7 +502,7 @@ def search(request):
     if (pasted := pasted_url(q)) and (found := _pasted(pasted)):
         return found
     on = request.GET.get("domain", "")[:253]  # a link that knows the stream's domain (incidents)
-    q = _half_width(q, on)
+    q = _as_keyed(q, on)
     app, slash, stream = q.partition("/")
     if slash and " " not in q and "/" not in stream and _timeline_url(app, stream, on):
         return _stream_page(app, stream, on)  # "app/stream"
@@ -510,11 +511,11 @@ def search(request):
     return redirect(reverse("records") + "?" + urlencode({"name": q, "window": "24h"}))
 
 
-def _half_width(q: str, on: str) -> str:
+def _as_keyed(q: str, on: str) -> str:
     """`q` as keyed with a Chinese input method in its full-width mode (ｌｉｖｅ／ｃａｍ１,
     order_id＝４２), or in Chinese punctuation, where the `/` key types `、`: in ASCII — unless
     the names typed are a stream's as they are (a name may hold any character)."""
-    keyed = "".join(chr(ord(ch) - 0xFEE0) if "\uff01" <= ch <= "\uff5e" else ch for ch in q)
+    keyed = half_width(q)
     if "/" not in keyed and keyed.count("、") == 1:
         keyed = keyed.replace("、", "/")
     if keyed == q:

@@ -99,6 +99,39 @@ def test_bad_rules_are_refused_beside_the_field_and_change_nothing(
 
 
 @pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        # pasted from a mail program's To line
+        ("Zhang San <zs@example.cn>; Li Si <ls@example.cn>", "zs@example.cn\nls@example.cn"),
+        ('"Ops, Shanghai" <ops@example.cn>, a@example.com', "ops@example.cn\na@example.com"),
+        # typed with a Chinese input method: its commas, full-width letters
+        ("张三 <zs@example.cn>，李四 <ls@example.cn>", "zs@example.cn\nls@example.cn"),
+        ("a@example.cn；b@example.cn、a@example.cn", "a@example.cn\nb@example.cn"),
+        ("ｏｐｓ＠ｅｘａｍｐｌｅ．ｃｎ", "ops@example.cn"),
+        (
+            "a@example.com b@example.com\n\nc@example.com",
+            "a@example.com\nb@example.com\nc@example.com",
+        ),
+    ],
+)
+def test_addresses_are_read_as_people_paste_them(client, editor, typed, kept):
+    client.force_login(editor)
+    response = client.post("/alerts/new/", form(emails=typed))
+    assert response.status_code == 302, response.context["form"].errors
+    assert AlertRule.objects.get().emails == kept
+
+
+def test_a_pasted_line_that_is_no_address_is_named_as_typed(client, editor):
+    client.force_login(editor)
+    response = client.post("/alerts/new/", form(emails="Zhang San zs@example.cn"))
+    assert response.status_code == 400
+    assert response.context["form"].errors["emails"] == [
+        "Zhang San zs@example.cn is not an email address."
+    ]
+    assert not AlertRule.objects.exists()
+
+
+@pytest.mark.parametrize(
     "name",
     [
         "Shop\r\nBcc: all@example.com",
