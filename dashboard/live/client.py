@@ -390,7 +390,24 @@ class LiveClient:
             request_id=current.request_id,
         )
 
-    # --- recording callback ----------------------------------------------------------------
+    # --- one domain's config: what the three kinds' Describe and Delete share ----------------
+
+    def _config_body(self, action: str, domain: str, deadline: float | None) -> dict | None:
+        """The Describe's answer, or None when Live says the config is not there (a not-found
+        code other than the domain's own)."""
+        _require(domain, "DomainName")
+        try:
+            return self.call(action, {"DomainName": domain}, deadline=deadline)
+        except NotFoundError as error:
+            if error.code == "InvalidDomain.NotFound":
+                raise
+            return None
+
+    def _config_delete(self, action: str, domain: str, deadline: float | None) -> str:
+        _require(domain, "DomainName")
+        return self.call(action, {"DomainName": domain}, deadline=deadline).get("RequestId", "")
+
+    # --- recording callback ------------------------------------------------------------------
 
     def _record_params(
         self,
@@ -454,22 +471,15 @@ class LiveClient:
         self, domain: str, *, deadline: float | None = None
     ) -> LiveRecordNotifyConfig | None:
         """The domain's recording callback, or None when it has none."""
-        _require(domain, "DomainName")
-        try:
-            body = self.call(api.DESCRIBE_RECORD, {"DomainName": domain}, deadline=deadline)
-        except NotFoundError as error:
-            if error.code == "InvalidDomain.NotFound":
-                raise
+        body = self._config_body(api.DESCRIBE_RECORD, domain, deadline)
+        if body is None:
             return None
         if not body.get("LiveRecordNotifyConfig"):
             return None
         return LiveRecordNotifyConfig.from_body(body)
 
     def delete_record_notify_config(self, domain: str, *, deadline: float | None = None) -> str:
-        _require(domain, "DomainName")
-        return self.call(api.DELETE_RECORD, {"DomainName": domain}, deadline=deadline).get(
-            "RequestId", ""
-        )
+        return self._config_delete(api.DELETE_RECORD, domain, deadline)
 
     # --- snapshot callback -----------------------------------------------------------------
 
@@ -522,22 +532,15 @@ class LiveClient:
     def describe_snapshot_notify_config(
         self, domain: str, *, deadline: float | None = None
     ) -> LiveSnapshotNotifyConfig | None:
-        _require(domain, "DomainName")
-        try:
-            body = self.call(api.DESCRIBE_SNAPSHOT, {"DomainName": domain}, deadline=deadline)
-        except NotFoundError as error:
-            if error.code == "InvalidDomain.NotFound":
-                raise
+        body = self._config_body(api.DESCRIBE_SNAPSHOT, domain, deadline)
+        if body is None:
             return None
         if not body.get("NotifyUrl"):
             return None
         return LiveSnapshotNotifyConfig.from_body(body)
 
     def delete_snapshot_notify_config(self, domain: str, *, deadline: float | None = None) -> str:
-        _require(domain, "DomainName")
-        return self.call(api.DELETE_SNAPSHOT, {"DomainName": domain}, deadline=deadline).get(
-            "RequestId", ""
-        )
+        return self._config_delete(api.DELETE_SNAPSHOT, domain, deadline)
 
     # --- stream ingest callback (ingest domains) ---------------------------------------------
 
@@ -577,21 +580,14 @@ class LiveClient:
     ) -> LiveStreamsNotifyConfig | None:
         """The ingest domain's stream callback, or None when it has none (an empty answer or
         a not-found code: which one Live gives is UNCONFIRMED, so both are read as none)."""
-        _require(domain, "DomainName")
-        try:
-            body = self.call(api.DESCRIBE_STREAM, {"DomainName": domain}, deadline=deadline)
-        except NotFoundError as error:
-            if error.code == "InvalidDomain.NotFound":
-                raise
+        body = self._config_body(api.DESCRIBE_STREAM, domain, deadline)
+        if body is None:
             return None
         config = LiveStreamsNotifyConfig.from_body(body)
         return config if config.notify_url or config.exception_notify_url else None
 
     def delete_streams_notify_config(self, domain: str, *, deadline: float | None = None) -> str:
-        _require(domain, "DomainName")
-        return self.call(api.DELETE_STREAM, {"DomainName": domain}, deadline=deadline).get(
-            "RequestId", ""
-        )
+        return self._config_delete(api.DELETE_STREAM, domain, deadline)
 
     def describe_stream_notify_records(
         self,
