@@ -34,6 +34,20 @@ def validate_auth_key(value: str) -> None:
         raise ValidationError(_("The key must be 16 to 32 letters and digits."), code="auth_key")
 
 
+class CallbackUrlField(forms.CharField):
+    """A callback URL, kept exactly as typed, at most `max_length` characters, then checked
+    as Live and the SSRF rules take it (validate_callback_url)."""
+
+    def __init__(self, *, max_length: int, placeholder: str = "", **kwargs):
+        widget = forms.URLInput(attrs={"placeholder": placeholder} if placeholder else None)
+        super().__init__(max_length=max_length, strip=False, widget=widget, **kwargs)
+
+    def run_validators(self, value):
+        super().run_validators(value)  # too long: said, and not checked further
+        if value not in self.empty_values:
+            validate_callback_url(value, max_length=self.max_length)
+
+
 class _ConfigForm(forms.Form):
     notify_auth_key = forms.CharField(
         label=_("Auth key"),
@@ -62,18 +76,13 @@ class _ConfigForm(forms.Form):
 
 
 class RecordConfigForm(_ConfigForm):
-    notify_url = forms.CharField(
+    notify_url = CallbackUrlField(
         label=_("Notify URL"),
         max_length=api.RECORD_URL_MAX,
-        strip=False,
-        widget=forms.URLInput(attrs={"placeholder": "https://hooks.example.com/live/record"}),
+        placeholder="https://hooks.example.com/live/record",
     )
-    on_demand_url = forms.CharField(
-        label=_("On-demand recording URL"),
-        required=False,
-        max_length=api.RECORD_URL_MAX,
-        strip=False,
-        widget=forms.URLInput,
+    on_demand_url = CallbackUrlField(
+        label=_("On-demand recording URL"), required=False, max_length=api.RECORD_URL_MAX
     )
     need_status_notify = forms.BooleanField(
         label=_("Send status notifications (record started / paused / resumed)"), required=False
@@ -91,35 +100,18 @@ class RecordConfigForm(_ConfigForm):
         "version",
     ]
 
-    def clean_notify_url(self):
-        value = self.cleaned_data["notify_url"]
-        validate_callback_url(value, max_length=api.RECORD_URL_MAX)
-        return value
-
-    def clean_on_demand_url(self):
-        value = self.cleaned_data["on_demand_url"]
-        if value:
-            validate_callback_url(value, max_length=api.RECORD_URL_MAX)
-        return value
-
 
 class SnapshotConfigForm(_ConfigForm):
-    notify_url = forms.CharField(
+    notify_url = CallbackUrlField(
         label=_("Notify URL"),
         max_length=api.SNAPSHOT_URL_MAX,
-        strip=False,
-        widget=forms.URLInput(attrs={"placeholder": "https://hooks.example.com/live/snapshot"}),
+        placeholder="https://hooks.example.com/live/snapshot",
     )
     notify_req_auth = forms.BooleanField(
         label=_("Sign callbacks (ALI-LIVE-SIGNATURE)"), required=False
     )
 
     field_order = ["notify_url", "notify_req_auth", "notify_auth_key", "version"]
-
-    def clean_notify_url(self):
-        value = self.cleaned_data["notify_url"]
-        validate_callback_url(value, max_length=api.SNAPSHOT_URL_MAX)
-        return value
 
 
 def validate_stream_auth_key(value: str) -> None:
@@ -131,18 +123,13 @@ class StreamConfigForm(_ConfigForm):
     """An ingest domain's stream callback: Live calls the notify URL (HTTP GET) when a stream
     starts and stops pushing, and the exception URL (POST) when the ingest goes wrong."""
 
-    notify_url = forms.CharField(
+    notify_url = CallbackUrlField(
         label=_("Notify URL (publish / publish_done)"),
         max_length=api.STREAM_URL_MAX,
-        strip=False,
-        widget=forms.URLInput(attrs={"placeholder": "https://hooks.example.com/live/stream"}),
+        placeholder="https://hooks.example.com/live/stream",
     )
-    exception_notify_url = forms.CharField(
-        label=_("Exception URL"),
-        required=False,
-        max_length=api.STREAM_URL_MAX,
-        strip=False,
-        widget=forms.URLInput,
+    exception_notify_url = CallbackUrlField(
+        label=_("Exception URL"), required=False, max_length=api.STREAM_URL_MAX
     )
     notify_req_auth = forms.BooleanField(
         label=_("Sign callbacks (ALI-LIVE-SIGNATURE, with the ingest domain)"), required=False
@@ -166,17 +153,6 @@ class StreamConfigForm(_ConfigForm):
         "notify_auth_key",
         "version",
     ]
-
-    def clean_notify_url(self):
-        value = self.cleaned_data["notify_url"]
-        validate_callback_url(value, max_length=api.STREAM_URL_MAX)
-        return value
-
-    def clean_exception_notify_url(self):
-        value = self.cleaned_data["exception_notify_url"]
-        if value:
-            validate_callback_url(value, max_length=api.STREAM_URL_MAX)
-        return value
 
 
 class RollbackForm(forms.Form):
