@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.utils.translation import gettext
 
 from dashboard.receivers.sender import SendRefused, deliver
 
@@ -135,4 +136,26 @@ def _webhook(notification: AlertNotification, rule: AlertRule) -> Sent:
         raise ChannelError(str(refused)) from refused
     if not delivery.ok:
         raise ChannelError(delivery.message() or delivery.code)
+    dingtalk = rule.webhook_format == AlertRule.WebhookFormat.DINGTALK
+    if dingtalk and (refusal := _dingtalk_refusal(delivery.body)):
+        raise ChannelError(refusal)
     return Sent(f"HTTP {delivery.status}")
+
+
+def _dingtalk_refusal(body: str) -> str:
+    """What DingTalk said when it refused the message, or "". It answers HTTP 200 either way:
+    a wrong signing secret, a keyword the robot wants missing from the text, an address not
+    on its list, its limit of 20 messages a minute, a removed robot — each an `errcode` other
+    than 0 in the body. Read as sent, they were alerts nobody got."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return ""  # not DingTalk's answer (a proxy's page?): nothing to read a refusal from
+    code = answer.get("errcode", 0) if isinstance(answer, dict) else 0
+    if code in (0, "0", None):
+        return ""
+    message = " ".join(str(answer.get("errmsg") or "").split())[:200]
+    return gettext("DingTalk refused it (errcode %(code)s): %(message)s") % {
+        "code": str(code)[:20],
+        "message": message,
+    }

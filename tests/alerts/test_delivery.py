@@ -102,6 +102,42 @@ def test_dingtalk_and_slack_formats(domain, clock, receiver, lead):
     assert ding.notifications.get().status == slack.notifications.get().status == "sent"
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"errcode": 310000, "errmsg": "sign not match, more: [https://ding-doc.dingtalk.com]"},
+        {"errcode": 310000, "errmsg": "关键词不匹配"},  # the robot's keyword is not in the text
+        {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"},
+        {"errcode": 300001, "errmsg": "token is not exist"},
+    ],
+)
+def test_a_message_dingtalk_refuses_is_not_taken_for_sent(domain, clock, receiver, lead, answer):
+    """DingTalk answers HTTP 200 to what it refuses, its errcode in the body: the alert was
+    marked sent while the group never saw it (a wrong secret stopped every alert, unseen)."""
+    ding = make_rule(
+        domain,
+        name="ding",
+        emails="",
+        webhook_url=receiver.url("/robot/send?access_token=abc"),
+        webhook_format=AlertRule.WebhookFormat.DINGTALK,
+        webhook_secret="SEC0123456789abcdef",
+    )
+    receiver.body = json.dumps(answer, ensure_ascii=False).encode()
+    failing(domain, clock)
+    alerts_evaluate(now=clock)
+    assert notifications_deliver(now=clock) == 0
+    note = ding.notifications.get()
+    assert note.status == AlertNotification.Status.PENDING and note.attempts == 1
+    assert note.last_error == (
+        f"DingTalk refused it (errcode {answer['errcode']}): {answer['errmsg']}"
+    )
+
+    receiver.body = b'{"errcode":0,"errmsg":"ok"}'  # the secret put right: the retry is sent
+    notifications_deliver(now=clock + dt.timedelta(hours=1))
+    note.refresh_from_db()
+    assert note.status == AlertNotification.Status.SENT
+
+
 def test_email_says_what_where_since_and_links(domain, clock, lead):
     rule = make_rule(domain, emails="ops@example.com\noncall@example.com")
     failing(domain, clock)
