@@ -8,7 +8,13 @@ from django.db.models import Q
 from dashboard.contract.urlsafety import ascii_host
 from dashboard.upstream import get_client, upstream_errors
 
-from .models import ConfigState, Domain
+from .models import (
+    ConfigState,
+    Domain,
+    RecordNotifyConfig,
+    SnapshotNotifyConfig,
+    StreamNotifyConfig,
+)
 
 
 def config_versions(domain_ids) -> dict[tuple[int, str], int]:
@@ -105,6 +111,32 @@ def domain_get(*, name: str) -> Domain | None:
         Domain.objects.select_related("team", "record_config", "snapshot_config", "stream_config")
         .filter(name__iexact=name)
         .first()
+    )
+
+
+def callbacks_go_to(host: str) -> bool:
+    """Whether any domain's callback config sends to `host` (a receiver's name, typed alone
+    in the header search)."""
+    host = ascii_host(host.strip().rstrip(".")).lower()
+    if not 0 < len(host) <= 253 or "\x00" in host or "/" in host:
+        return False
+    # "://host" then the end, a port, a path or a query: never a longer host that begins so
+    urls = [f"://{host}{end}" for end in ("", ":", "/", "?")]
+
+    def sent_there(*fields: str) -> Q:
+        query = Q()
+        for field in fields:
+            for url in urls:
+                lookup = "iendswith" if url == urls[0] else "icontains"
+                query |= Q(**{f"{field}__{lookup}": url})
+        return query
+
+    return (
+        RecordNotifyConfig.objects.filter(sent_there("notify_url", "on_demand_url")).exists()
+        or SnapshotNotifyConfig.objects.filter(sent_there("notify_url")).exists()
+        or StreamNotifyConfig.objects.filter(
+            sent_there("notify_url", "exception_notify_url")
+        ).exists()
     )
 
 

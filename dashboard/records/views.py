@@ -47,11 +47,13 @@ from dashboard.archive.selectors import (
     stream_pushes,
 )
 from dashboard.contract.api import parse_json_tolerant
+from dashboard.contract.urlsafety import ascii_host
 from dashboard.csvexport import csv_response
 from dashboard.domains.kinds import kind_of_record
 from dashboard.domains.models import Domain
 from dashboard.domains.selectors import (
     callback_domain_names,
+    callbacks_go_to,
     domain_families,
     domain_get,
     push_history_domains,
@@ -501,6 +503,8 @@ def search(request):
         return redirect("domain_detail", name=domain.name)
     if (pasted := pasted_url(q)) and (found := _pasted(pasted)):
         return found
+    if (found := _without_scheme(q)) is not None:
+        return found
     on = request.GET.get("domain", "")[:253]  # a link that knows the stream's domain (incidents)
     q = _as_keyed(q, on)
     app, slash, stream = q.partition("/")
@@ -524,6 +528,23 @@ def _as_keyed(q: str, on: str) -> str:
     if slash and "/" not in stream and stream_known(app=app, stream=stream):
         return q
     return " ".join(keyed.split())
+
+
+def _without_scheme(q: str):
+    """A domain's URL copied without its scheme (push.example.com/live/cam, the address bar's
+    play.example.com/live/cam.m3u8, live.example.com/): as pasted whole. A receiver's host name
+    alone (one a domain's callbacks go to): the callbacks sent there."""
+    if "://" in q or " " in q:
+        return None
+    host, slash, _path = q.partition("/")
+    if slash and domain_get(name=host.partition(":")[0]) is not None:
+        return _pasted(pasted) if (pasted := pasted_url("http://" + q)) else None
+    if not slash and "." in q and callbacks_go_to(q):
+        receiver = ascii_host(q.rstrip(".")).lower()
+        return redirect(
+            reverse("records") + "?" + urlencode({"receiver": receiver, "window": "24h"})
+        )
+    return None
 
 
 def _pasted(pasted: Pasted):

@@ -361,6 +361,39 @@ def test_a_url_pasted_into_the_header_search_opens_its_stream_or_its_receivers_c
     assert client.get(lands_on).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("typed", "lands_on"),
+    [
+        # a domain's URL copied without its scheme (an address bar, a chat): as pasted whole
+        (f"{TEAM_DOMAIN}/", f"/domains/{TEAM_DOMAIN}/"),
+        (
+            f"{INGEST}/live/{STREAM}?auth_key=1-0-0-x",
+            f"/records/streams/live/{STREAM}/?domain={INGEST}",
+        ),
+        (
+            f"{TEAM_DOMAIN.upper()}:443/live/{STREAM}.m3u8",
+            f"/records/streams/live/{STREAM}/?domain={TEAM_DOMAIN}",
+        ),
+        # a receiver's host name alone, one a domain's callbacks go to: the callbacks sent there
+        ("hooks.example-shop.com", "/records/?receiver=hooks.example-shop.com&window=24h"),
+        ("Hooks.Example-Shop.com.", "/records/?receiver=hooks.example-shop.com&window=24h"),
+        # a name that only begins as a receiver's does: a name search, as before
+        ("hooks.example-shop.co", "/records/?name=hooks.example-shop.co&window=24h"),
+        ("hooks.example-shop", "/records/?name=hooks.example-shop&window=24h"),
+        # a path on a host that is no domain: as before
+        ("cdn.example.net/live/cam", "/records/?name=cdn.example.net%2Flive%2Fcam&window=24h"),
+    ],
+)
+def test_a_domains_url_without_its_scheme_or_a_receivers_host_alone_is_found(
+    client, viewer, synced, archived, typed, lands_on
+):
+    streaming = Domain.objects.get(name=TEAM_DOMAIN)
+    archive(streaming, ("success", timezone.now() - dt.timedelta(hours=1)), stream=STREAM)
+    client.force_login(viewer)
+    response = client.get("/search/", {"q": typed})
+    assert response.status_code == 302 and response["Location"] == lands_on
+
+
 def test_a_pasted_receivers_url_lists_the_callbacks_sent_to_it(client, viewer, archived):
     streaming = Domain.objects.get(name=TEAM_DOMAIN)
     now = timezone.now()
