@@ -501,15 +501,15 @@ def search(request):
     domain = domain_get(name=q)
     if domain is not None:
         return redirect("domain_detail", name=domain.name)
-    if (pasted := pasted_url(q)) and (found := _pasted(pasted)):
+    if (pasted := pasted_url(q)) and (found := _pasted(request, pasted)):
         return found
-    if (found := _without_scheme(q)) is not None:
+    if (found := _without_scheme(request, q)) is not None:
         return found
     on = request.GET.get("domain", "")[:253]  # a link that knows the stream's domain (incidents)
     q = _as_keyed(q, on)
     app, slash, stream = q.partition("/")
     if slash and " " not in q and "/" not in stream and _timeline_url(app, stream, on):
-        return _stream_page(app, stream, on)  # "app/stream"
+        return _stream_page(request, app, stream, on)  # "app/stream"
     if "=" in q and " " not in q:
         return _param_search(q)
     return redirect(reverse("records") + "?" + urlencode({"name": q, "window": "24h"}))
@@ -530,7 +530,7 @@ def _as_keyed(q: str, on: str) -> str:
     return " ".join(keyed.split())
 
 
-def _without_scheme(q: str):
+def _without_scheme(request, q: str):
     """A domain's URL copied without its scheme (push.example.com/live/cam, the address bar's
     play.example.com/live/cam.m3u8, live.example.com/): as pasted whole. A receiver's host name
     alone (one a domain's callbacks go to): the callbacks sent there."""
@@ -538,7 +538,7 @@ def _without_scheme(q: str):
         return None
     host, slash, _path = q.partition("/")
     if slash and domain_get(name=host.partition(":")[0]) is not None:
-        return _pasted(pasted) if (pasted := pasted_url("http://" + q)) else None
+        return _pasted(request, pasted) if (pasted := pasted_url("http://" + q)) else None
     if not slash and "." in q and callbacks_go_to(q):
         receiver = ascii_host(q.rstrip(".")).lower()
         return redirect(
@@ -547,14 +547,14 @@ def _without_scheme(q: str):
     return None
 
 
-def _pasted(pasted: Pasted):
+def _pasted(request, pasted: Pasted):
     """A URL pasted whole. A stream's (Live's protocols, or a web URL on one of the domains):
     that stream's timeline, on its domain's family when the host is a domain; a web URL on
     another host, a receiver's: the callbacks sent there; a domain's other URL: its page."""
     known = domain_get(name=pasted.host)
     a_stream = known is not None or pasted.scheme in STREAM_SCHEMES
     if a_stream and pasted.app and not names_problem(pasted.app, pasted.stream):
-        return _stream_page(pasted.app, pasted.stream, known.name if known else "")
+        return _stream_page(request, pasted.app, pasted.stream, known.name if known else "")
     if known is not None:
         return redirect("domain_detail", name=known.name)
     if pasted.scheme in WEB_SCHEMES:
@@ -563,14 +563,34 @@ def _pasted(pasted: Pasted):
     return None
 
 
-def _stream_page(app: str, stream: str, on: str):
+def _stream_page(request, app: str, stream: str, on: str):
     """A stream named in the header search: its timeline (on `on`'s family of domains); no
     stream of these names (another case, a character that draws nothing, a part), the streams
     holding them, where the page says which (an empty timeline was a dead end)."""
     if stream_known(app=app, stream=stream):
         return redirect(_timeline_url(app, stream, on))
+    if (source := _rendition_of(app, stream)) and (url := _timeline_url(app, source, on)):
+        messages.info(
+            request,
+            _(
+                "%(stream)s is a playback name of the stream %(source)s (transcoded or "
+                "delayed): Live's callbacks and pushes are %(source)s's."
+            )
+            % {"stream": stream, "source": source},
+        )
+        return redirect(url)
     query = {"app": app, "stream": stream, "window": "7d"}
     return redirect(reverse("records") + "?" + urlencode(query))
+
+
+def _rendition_of(app: str, stream: str) -> str:
+    """The pushed stream a playback name stands for, when it is known and `stream` is not: a
+    transcoded stream is played as `<stream>_<template id>` (cam_lhd), a delayed one as
+    `<stream>-alidelay`; "" otherwise."""
+    for source in (stream.removesuffix("-alidelay"), stream.rpartition("_")[0]):
+        if source and source != stream and stream_known(app=app, stream=source):
+            return source
+    return ""
 
 
 def _param_search(q: str):

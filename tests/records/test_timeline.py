@@ -394,6 +394,45 @@ def test_a_domains_url_without_its_scheme_or_a_receivers_host_alone_is_found(
     assert response.status_code == 302 and response["Location"] == lands_on
 
 
+@pytest.mark.parametrize(
+    ("typed", "lands_on"),
+    [
+        # a transcoded stream is played as <stream>_<template id>, a delayed one as -alidelay
+        (
+            f"https://{TEAM_DOMAIN}/live/{STREAM}_lhd.flv?auth_key=1-0-0-x",
+            f"/records/streams/live/{STREAM}/?domain={TEAM_DOMAIN}",
+        ),
+        (f"live/{STREAM}_720p-h265", f"/records/streams/live/{STREAM}/"),
+        (f"live/{STREAM}-alidelay", f"/records/streams/live/{STREAM}/"),
+        # a name of its own, known: itself
+        (f"live/{STREAM}_backup", f"/records/streams/live/{STREAM}_backup/"),
+        # nothing known under the name before the template's: the streams holding it
+        ("live/no-such-cam_lhd", "/records/?app=live&stream=no-such-cam_lhd&window=7d"),
+    ],
+)
+def test_a_playback_name_of_a_transcoded_or_delayed_stream_opens_the_pushed_streams_timeline(
+    client, viewer, archived, typed, lands_on
+):
+    """A customer hands over the URL their player plays — a transcoded rendition's, whose name
+    Live never sends a callback or lists a push under: it was "no stream of these names"."""
+    streaming = Domain.objects.get(name=TEAM_DOMAIN)
+    when = timezone.now() - dt.timedelta(hours=1)
+    archive(streaming, ("success", when), stream=STREAM)
+    archive(streaming, ("success", when), stream=f"{STREAM}_backup")
+    client.force_login(viewer)
+    response = client.get("/search/", {"q": typed}, follow=True)
+    assert response.redirect_chain[0][0] == lands_on
+    told = [str(m) for m in response.context["messages"]]
+    if lands_on.startswith(f"/records/streams/live/{STREAM}/"):
+        name = typed.rsplit("/", 1)[1].split(".")[0]
+        assert told == [
+            f"{name} is a playback name of the stream {STREAM} (transcoded or delayed): "
+            f"Live's callbacks and pushes are {STREAM}'s."
+        ]
+    else:
+        assert told == []
+
+
 def test_a_pasted_receivers_url_lists_the_callbacks_sent_to_it(client, viewer, archived):
     streaming = Domain.objects.get(name=TEAM_DOMAIN)
     now = timezone.now()
