@@ -15,6 +15,7 @@ the playback format's suffix is no part of the name).
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
@@ -69,3 +70,17 @@ def pasted_url(text: str) -> Pasted | None:
                 stream = stream[: -len(suffix)]
                 break
     return Pasted(scheme, host, app, stream)
+
+
+# a URL inside a line of chat: its scheme, then printable ASCII (the Chinese text around it —
+# "推流地址：rtmp://…，请查一下" — is not part of it)
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[!-~]+")
+
+
+def pasted_in_text(text: str) -> Pasted | None:
+    """The first stream's or receiver's URL in a line of text pasted whole ("the push URL is
+    rtmp://… please check"), or None."""
+    for found in _URL_IN_TEXT.finditer(text):
+        if (pasted := pasted_url(found.group())) is not None:
+            return pasted
+    return None

@@ -75,7 +75,7 @@ from . import exports
 from .forms import LIVE, LIVE_PAGE_MAX, MISSING, PAGE_SIZES, RecordsFilterForm, freeze_filters
 from .models import Export
 from .overview import NOW_MIN_DELIVERIES, checked_sort, overview_order, overview_rows
-from .pasted import STREAM_SCHEMES, WEB_SCHEMES, Pasted, pasted_url
+from .pasted import STREAM_SCHEMES, WEB_SCHEMES, Pasted, pasted_in_text, pasted_url
 from .selectors import notify_records_iter, notify_records_page
 from .timeline import names_problem, page_rows, pushes_compare, stream_timeline
 
@@ -501,7 +501,7 @@ def search(request):
     domain = domain_get(name=q)
     if domain is not None:
         return redirect("domain_detail", name=domain.name)
-    if (pasted := pasted_url(q)) and (found := _pasted(request, pasted)):
+    if (pasted := pasted_url(q) or pasted_in_text(q)) and (found := _pasted(request, pasted)):
         return found
     if (found := _without_scheme(request, q)) is not None:
         return found

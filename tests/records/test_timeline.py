@@ -338,6 +338,15 @@ def test_a_stream_named_in_full_width_letters_is_found_as_typed(client, viewer, 
             f"(https://{TEAM_DOMAIN}/live/{STREAM}.m3u8).",
             f"/records/streams/live/{STREAM}/?domain={TEAM_DOMAIN}",
         ),
+        # a whole line of chat around it
+        (
+            f"推流地址：rtmp://{INGEST}/live/{STREAM}?auth_key=1-0-0-x，麻烦查一下回调",
+            f"/records/streams/live/{STREAM}/?domain={INGEST}",
+        ),
+        (
+            "callbacks to https://hooks.example-shop.com/live/record fail since 9am",
+            "/records/?receiver=hooks.example-shop.com&window=24h",
+        ),
         # no URL after all: a name search, as before
         ("rtmp://[::1", "/records/?name=rtmp%3A%2F%2F%5B%3A%3A1&window=24h"),
         (
