@@ -105,6 +105,31 @@ def test_support_answers_did_it_arrive_in_two_steps_from_any_page(watched, live_
     assert page.problems == []
 
 
+def test_a_whole_chat_message_pasted_in_the_header_search_is_read_whole(
+    watched, live_server, people
+):
+    """A customer's message pasted as it came: the box kept its first 253 characters (a
+    domain's longest name), and the push URL at its end was cut off — a name search."""
+    page = watched
+    sign_in(page, live_server, "support")
+    page.goto(f"{live_server.url}/incidents/")
+    key = "1700000000-0-0-" + "0a1b2c3d" * 4
+    message = (
+        "您好，我们这边从昨天晚上开始一直收不到录制回调，" * 10
+        + f"推流地址：rtmp://push.example-shop.com/sports/studio?auth_key={key}&order_id=42，"
+        + "麻烦帮忙查一下，谢谢！"
+    )
+    assert len(message) > 300
+    page.locator("#header-search").focus()
+    page.keyboard.insert_text(message)  # a paste: the box's maxlength applies
+    assert page.locator("#header-search").input_value() == message
+    page.locator("#header-search").press("Enter")
+    expect(page).to_have_url(
+        re.compile(r"/records/streams/sports/studio/|app=sports&stream=studio")
+    )
+    assert page.problems == []
+
+
 def test_the_domain_search_is_no_dead_end_for_a_stream(watched, live_server, people):
     page = watched
     sign_in(page, live_server, "support")
