@@ -3,8 +3,8 @@ numbers, its scope against what the person may watch, and at least one channel."
 
 from __future__ import annotations
 
+import re
 import zoneinfo
-from email.utils import getaddresses
 from functools import cache
 
 from django import forms
@@ -27,20 +27,25 @@ MAX_EMAILS = 10
 # what separates addresses pasted from a mail program (Outlook's ";") or typed with a Chinese
 # input method (its comma, semicolon and list comma)
 _BETWEEN_ADDRESSES = str.maketrans(dict.fromkeys(";，；、", ","))
+_OUTSIDE_QUOTES_COMMA = re.compile(r',(?=(?:[^"]*"[^"]*")*[^"]*$)')  # "Ops, Shanghai" <…>
+_ANGLED = re.compile(r"<([^<>]*)>")
 
 
 def email_addresses(text: str) -> list[str]:
     """The addresses in `text` as people paste them: one a line, or a mail program's To line
     ("Zhang San <zs@example.cn>; ops@example.com"), in full-width letters too. What is no
-    address comes back as it was written, for the message to name."""
+    address comes back whole, as it was written, for the message to name."""
     found = []
     for line in half_width(text).translate(_BETWEEN_ADDRESSES).splitlines():
-        pairs = getaddresses([line])
-        if all(address for _name, address in pairs):
-            found += [address for _name, address in pairs]
-        else:  # no To line (a parse error): each piece as typed, between commas or spaces
-            found += line.replace(",", " ").split()
-    return [address.strip() for address in found if address.strip()]
+        for piece in _OUTSIDE_QUOTES_COMMA.split(line):
+            piece = piece.strip()
+            angled = _ANGLED.findall(piece)  # Zhang San <zs@example.cn>
+            if len(angled) == 1 and angled[0].strip() and "@" not in _ANGLED.sub("", piece):
+                found.append(angled[0].strip())
+                continue
+            words = piece.split()  # "a@example.com b@example.com": each; else the piece
+            found += words if all("@" in word for word in words) else [piece]
+    return [address for address in found if address]
 
 
 @cache

@@ -70,6 +70,8 @@ def test_an_editor_creates_a_rule_for_a_team_domain_and_it_is_audited(client, ed
         ({"consecutive": "1"}, "consecutive", "2 to 1,000 failures"),
         ({"reminder_minutes": "3"}, "reminder_minutes", "or 0 for never"),
         ({"emails": "ops@example.com\nnot-an-address"}, "emails", "not-an-address is not"),
+        ({"emails": "not an address"}, "emails", "not an address is not"),
+        ({"emails": "ops@example.com extra"}, "emails", "ops@example.com extra is not"),
         ({"emails": "", "webhook_url": ""}, None, "at least one channel"),
         ({"webhook_url": "http://127.0.0.1:8000/x"}, "webhook_url", "Unsafe"),
         ({"webhook_url": "http://[::ffff:169.254.169.254]/"}, "webhook_url", "Unsafe"),
