@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from .models import AlertNotification, AlertRule, AlertState, DomainMute
 
 
 def rules_list() -> QuerySet[AlertRule]:
+    """Every rule, firing first; each with `undelivered`: what its latest message on a channel
+    that did not get through said (an email server, a webhook, a DingTalk robot refusing it),
+    or "" — a rule whose messages nobody gets must not look quiet on the list."""
+    latest = {  # the rule's: two queries out (this one is inside the failing one's)
+        channel: AlertNotification.objects.filter(rule=OuterRef(OuterRef("pk")), channel=channel)
+        .exclude(status=AlertNotification.Status.MUTED)
+        .order_by("-created_at", "-pk")
+        for channel in AlertNotification.Channel.values
+    }
+    failing = Q(status=AlertNotification.Status.FAILED) | Q(
+        status=AlertNotification.Status.PENDING, attempts__gt=0
+    )
     return (
         AlertRule.objects.select_related("domain", "team", "created_by")
-        .annotate(firing_count=Count("states", filter=Q(states__firing=True)))
+        .annotate(
+            firing_count=Count("states", filter=Q(states__firing=True)),
+            **{
+                f"undelivered_{channel}": Subquery(
+                    AlertNotification.objects.filter(
+                        failing, pk=Subquery(query.values("pk")[:1])
+                    ).values("last_error")[:1]
+                )
+                for channel, query in latest.items()
+            },
+        )
         .order_by("-firing_count", "name", "pk")
     )
 

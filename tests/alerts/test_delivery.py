@@ -8,7 +8,9 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import html
 import json
+import re
 import urllib.parse
 
 import pytest
@@ -111,7 +113,9 @@ def test_dingtalk_and_slack_formats(domain, clock, receiver, lead):
         {"errcode": 300001, "errmsg": "token is not exist"},
     ],
 )
-def test_a_message_dingtalk_refuses_is_not_taken_for_sent(domain, clock, receiver, lead, answer):
+def test_a_message_dingtalk_refuses_is_not_taken_for_sent(
+    domain, clock, receiver, lead, answer, client
+):
     """DingTalk answers HTTP 200 to what it refuses, its errcode in the body: the alert was
     marked sent while the group never saw it (a wrong secret stopped every alert, unseen)."""
     ding = make_rule(
@@ -132,10 +136,18 @@ def test_a_message_dingtalk_refuses_is_not_taken_for_sent(domain, clock, receive
         f"DingTalk refused it (errcode {answer['errcode']}): {answer['errmsg']}"
     )
 
+    # the list of rules says so: a rule whose messages nobody gets does not look quiet
+    client.force_login(lead)
+    listed = client.get("/alerts/").content.decode()
+    shown = re.search(rf'id="undelivered-webhook-{ding.pk}">(.*?)</div>', listed, re.S)
+    assert shown and "webhook not delivered" in shown.group(1)
+    assert html.escape(f"(errcode {answer['errcode']})") in shown.group(1)
+
     receiver.body = b'{"errcode":0,"errmsg":"ok"}'  # the secret put right: the retry is sent
     notifications_deliver(now=clock + dt.timedelta(hours=1))
     note.refresh_from_db()
     assert note.status == AlertNotification.Status.SENT
+    assert f"undelivered-webhook-{ding.pk}" not in client.get("/alerts/").content.decode()
 
 
 def test_email_says_what_where_since_and_links(domain, clock, lead):
