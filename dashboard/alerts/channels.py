@@ -136,26 +136,46 @@ def _webhook(notification: AlertNotification, rule: AlertRule) -> Sent:
         raise ChannelError(str(refused)) from refused
     if not delivery.ok:
         raise ChannelError(delivery.message() or delivery.code)
-    dingtalk = rule.webhook_format == AlertRule.WebhookFormat.DINGTALK
-    if dingtalk and (refusal := _dingtalk_refusal(delivery.body)):
+    if rule.webhook_format != AlertRule.WebhookFormat.JSON and (
+        refusal := _chat_refusal(delivery.body, rule.webhook_format)
+    ):
         raise ChannelError(refusal)
     return Sent(f"HTTP {delivery.status}")
 
 
-def _dingtalk_refusal(body: str) -> str:
-    """What DingTalk said when it refused the message, or "". It answers HTTP 200 either way:
-    a wrong signing secret, a keyword the robot wants missing from the text, an address not
-    on its list, its limit of 20 messages a minute, a removed robot — each an `errcode` other
-    than 0 in the body. Read as sent, they were alerts nobody got."""
+# How chat robots say no in an HTTP 200: DingTalk's and WeCom's `errcode`, Feishu's and
+# Lark's `code` (with `msg`), Slack's Web API `ok: false` (with `error`).
+_REFUSALS = (("errcode", "errmsg"), ("code", "msg"), ("ok", "error"))
+
+
+def _chat_refusal(body: str, webhook_format: str) -> str:
+    """What a chat robot said when it refused the message, or "". DingTalk answers HTTP 200
+    either way: a wrong signing secret, a keyword the robot wants missing from the text, an
+    address not on its list, its limit of 20 messages a minute, a removed robot — each an
+    `errcode` other than 0 in the body (a Slack-compatible message sent to a Feishu or WeCom
+    robot likewise). Read as sent, they were alerts nobody got. Our own signed JSON goes to
+    the team's receivers, whose bodies say what they like: only their status counts."""
     try:
         answer = json.loads(body)
     except ValueError:
-        return ""  # not DingTalk's answer (a proxy's page?): nothing to read a refusal from
-    code = answer.get("errcode", 0) if isinstance(answer, dict) else 0
-    if code in (0, "0", None):
+        return ""  # not a robot's answer (Slack's "ok", a proxy's page): nothing refused
+    if not isinstance(answer, dict):
         return ""
-    message = " ".join(str(answer.get("errmsg") or "").split())[:200]
-    return gettext("DingTalk refused it (errcode %(code)s): %(message)s") % {
-        "code": str(code)[:20],
-        "message": message,
-    }
+    for code_field, message_field in _REFUSALS:
+        code = answer.get(code_field)
+        if code_field == "ok":
+            refused = code is False
+        else:  # a number other than 0 (Feishu's `code` only beside its `msg`)
+            refused = code not in (None, 0, "0") and not isinstance(code, bool)
+            refused = refused and (code_field == "errcode" or bool(answer.get(message_field)))
+        if not refused:
+            continue
+        values = {
+            "field": code_field,
+            "code": "false" if code is False else str(code)[:20],
+            "message": " ".join(str(answer.get(message_field) or "").split())[:200],
+        }
+        if webhook_format == AlertRule.WebhookFormat.DINGTALK:
+            return gettext("DingTalk refused it (errcode %(code)s): %(message)s") % values
+        return gettext("The webhook refused it (%(field)s %(code)s): %(message)s") % values
+    return ""

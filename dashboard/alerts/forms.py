@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from functools import cache
+from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
@@ -24,6 +25,16 @@ from dashboard.forms import MuteUntilField, SeenField, differing, half_width, on
 from .models import AlertRule
 
 MAX_EMAILS = 10
+DINGTALK_HOSTS = frozenset({"oapi.dingtalk.com", "api.dingtalk.com"})
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").rstrip(".")
+    except ValueError:
+        return ""
+
+
 # what separates addresses pasted from a mail program (Outlook's ";") or typed with a Chinese
 # input method (its comma, semicolon and list comma)
 _BETWEEN_ADDRESSES = str.maketrans(dict.fromkeys(";，；、", ","))
@@ -285,6 +296,16 @@ class AlertRuleForm(forms.ModelForm):
                 self.add_error("team", _("Choose the team whose domains to watch."))
         elif scope == AlertRule.Scope.ALL and not is_lead(self.user):
             self.add_error("scope", _("Only leads can watch all domains."))
+        url, webhook_format = data.get("webhook_url"), data.get("webhook_format")
+        dingtalk = AlertRule.WebhookFormat.DINGTALK
+        if url and webhook_format and webhook_format != dingtalk and _host(url) in DINGTALK_HOSTS:
+            self.add_error(
+                "webhook_format",
+                _(
+                    "That is a DingTalk robot's address: choose “DingTalk robot”. It refuses "
+                    "any other message."
+                ),
+            )
         condition = data.get("condition")
         if condition == AlertRule.Condition.FAILURE_RATE and data.get("threshold_percent") is None:
             self.add_error("threshold_percent", _("Say above which failure rate to alert."))

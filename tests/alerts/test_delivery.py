@@ -150,6 +150,43 @@ def test_a_message_dingtalk_refuses_is_not_taken_for_sent(
     assert f"undelivered-webhook-{ding.pk}" not in client.get("/alerts/").content.decode()
 
 
+@pytest.mark.parametrize(
+    ("webhook_format", "answer", "error"),
+    [
+        # a Slack-compatible message sent to a Feishu, a WeCom robot: HTTP 200, refused
+        ("slack", {"code": 19002, "msg": "params error, msg_type need"}, "(code 19002)"),
+        ("slack", {"errcode": 40008, "errmsg": "invalid message type"}, "(errcode 40008)"),
+        ("slack", {"ok": False, "error": "invalid_payload"}, "(ok false): invalid_payload"),
+        # taken: Slack's own "ok", Feishu's success, a robot's errcode 0
+        ("slack", "ok", ""),
+        ("slack", {"code": 0, "msg": "success"}, ""),
+        ("dingtalk", {"errcode": 0, "errmsg": "ok"}, ""),
+        # our own signed JSON goes to the team's receivers: their bodies say what they like
+        ("json", {"errcode": 1, "errmsg": "whatever"}, ""),
+    ],
+)
+def test_a_chat_robots_refusal_in_a_200_is_a_failed_attempt(
+    domain, clock, receiver, lead, webhook_format, answer, error
+):
+    rule = make_rule(
+        domain,
+        name="robot",
+        emails="",
+        webhook_url=receiver.url("/robot/hook"),
+        webhook_format=webhook_format,
+        webhook_secret="SEC0123456789abcdef" if webhook_format == "dingtalk" else "",
+    )
+    receiver.body = (answer if isinstance(answer, str) else json.dumps(answer)).encode()
+    failing(domain, clock)
+    alerts_evaluate(now=clock)
+    notifications_deliver(now=clock)
+    note = rule.notifications.get()
+    if error:
+        assert note.status == AlertNotification.Status.PENDING and error in note.last_error
+    else:
+        assert note.status == AlertNotification.Status.SENT
+
+
 def test_email_says_what_where_since_and_links(domain, clock, lead):
     rule = make_rule(domain, emails="ops@example.com\noncall@example.com")
     failing(domain, clock)

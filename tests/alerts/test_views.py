@@ -71,6 +71,11 @@ def test_an_editor_creates_a_rule_for_a_team_domain_and_it_is_audited(client, ed
         ({"reminder_minutes": "3"}, "reminder_minutes", "or 0 for never"),
         ({"emails": "ops@example.com\nnot-an-address"}, "emails", "not-an-address is not"),
         ({"emails": "not an address"}, "emails", "not an address is not"),
+        (
+            {"webhook_url": "https://oapi.dingtalk.com/robot/send?access_token=abc"},
+            "webhook_format",
+            "That is a DingTalk robot's address: choose “DingTalk robot”.",
+        ),
         ({"emails": "ops@example.com extra"}, "emails", "ops@example.com extra is not"),
         ({"emails": "", "webhook_url": ""}, None, "at least one channel"),
         ({"webhook_url": "http://127.0.0.1:8000/x"}, "webhook_url", "Unsafe"),
