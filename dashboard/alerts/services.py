@@ -443,6 +443,18 @@ def _give_back(pk: int, token: str, now: dt.datetime, error: str) -> None:
 def notification_send(notification: AlertNotification, *, token: str, now: dt.datetime) -> int:
     """One attempt by the holder of `token`; returns 1 when it went out. Every attempt is a
     row (AlertAttempt), created before the send: two senders can never make the same one."""
+    rule = notification.rule
+    test = notification.event == AlertNotification.Event.TEST
+    if not test and (not rule.enabled or _muted(rule, notification.domain, now)):
+        # queued (or waiting for a retry) before the rule was turned off or muted: a lead
+        # who silences a rule hears nothing more of it — recorded, not sent
+        AlertNotification.objects.filter(pk=notification.pk, claim_token=token).update(
+            status=AlertNotification.Status.MUTED,
+            last_error="not sent: the rule was turned off or muted first",
+            claimed_until=None,
+            claim_token="",
+        )
+        return 0
     number = notification.attempts + 1
     attempt = AlertAttempt.objects.create(
         notification=notification, number=number, started_at=now, worker=WORKER

@@ -17,7 +17,7 @@ import pytest
 from django.core import mail
 
 from dashboard.alerts import channels
-from dashboard.alerts.models import AlertNotification, AlertRule
+from dashboard.alerts.models import AlertNotification, AlertRule, DomainMute
 from dashboard.alerts.services import (
     MAX_ATTEMPTS,
     alerts_evaluate,
@@ -185,6 +185,32 @@ def test_a_chat_robots_refusal_in_a_200_is_a_failed_attempt(
         assert note.status == AlertNotification.Status.PENDING and error in note.last_error
     else:
         assert note.status == AlertNotification.Status.SENT
+
+
+@pytest.mark.parametrize("silenced", ["turned off", "muted", "domain muted"])
+def test_a_message_waiting_to_be_retried_is_not_sent_once_the_rule_is_silenced(
+    domain, clock, receiver, json_rule, silenced
+):
+    """A lead turned off a rule whose webhook kept failing (or muted it, or its domain, for
+    maintenance): its queued retries went out all the same, for hours."""
+    receiver.status = 500
+    failing(domain, clock)
+    alerts_evaluate(now=clock)
+    assert notifications_deliver(now=clock) == 0  # refused: retried later
+    note = json_rule.notifications.get()
+    assert note.status == AlertNotification.Status.PENDING and len(receiver.received) == 1
+    later = clock + dt.timedelta(hours=1)
+    if silenced == "turned off":
+        AlertRule.objects.filter(pk=json_rule.pk).update(enabled=False)
+    elif silenced == "muted":
+        AlertRule.objects.filter(pk=json_rule.pk).update(muted_until=later + dt.timedelta(hours=1))
+    else:
+        DomainMute.objects.create(domain=domain, until=later + dt.timedelta(hours=1))
+    receiver.status = 200
+    assert notifications_deliver(now=later) == 0
+    note.refresh_from_db()
+    assert note.status == AlertNotification.Status.MUTED and note.attempts == 1
+    assert len(receiver.received) == 1  # nothing more went out
 
 
 def test_email_says_what_where_since_and_links(domain, clock, lead):

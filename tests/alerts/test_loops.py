@@ -28,13 +28,14 @@ pytestmark = pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
 
 
 def rule(domain, name, **channels) -> AlertRule:
-    # disabled: the loops only send what is queued here, they queue nothing of their own
+    # on, and never firing (a million deliveries at least): the loops only send what is
+    # queued here, they queue nothing of their own (a rule turned off sends nothing at all)
     return AlertRule.objects.create(
         name=name,
         domain=domain,
         condition=AlertRule.Condition.FAILURE_RATE,
-        threshold_percent=50,
-        enabled=False,
+        threshold_percent=99,
+        min_deliveries=1_000_000,
         webhook_secret="whsec_test",
         **channels,
     )
