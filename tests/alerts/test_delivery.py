@@ -69,16 +69,24 @@ def test_a_json_webhook_is_signed_and_verifiable(domain, clock, receiver, json_r
     assert note.status == AlertNotification.Status.SENT and note.attempts == 1
 
 
-def test_dingtalk_and_slack_formats(domain, clock, receiver, lead):
-    secret = "SEC0123456789abcdef"
-    ding = make_rule(
+DINGTALK_SECRET = "SEC0123456789abcdef"
+
+
+def dingtalk_rule(domain, receiver) -> AlertRule:
+    """A rule that tells a DingTalk robot (the receiver, as DingTalk) with signing on."""
+    return make_rule(
         domain,
         name="ding",
         emails="",
         webhook_url=receiver.url("/robot/send?access_token=abc"),
         webhook_format=AlertRule.WebhookFormat.DINGTALK,
-        webhook_secret=secret,
+        webhook_secret=DINGTALK_SECRET,
     )
+
+
+def test_dingtalk_and_slack_formats(domain, clock, receiver, lead):
+    secret = DINGTALK_SECRET
+    ding = dingtalk_rule(domain, receiver)
     slack = make_rule(
         domain,
         name="slack",
@@ -118,14 +126,7 @@ def test_a_message_dingtalk_refuses_is_not_taken_for_sent(
 ):
     """DingTalk answers HTTP 200 to what it refuses, its errcode in the body: the alert was
     marked sent while the group never saw it (a wrong secret stopped every alert, unseen)."""
-    ding = make_rule(
-        domain,
-        name="ding",
-        emails="",
-        webhook_url=receiver.url("/robot/send?access_token=abc"),
-        webhook_format=AlertRule.WebhookFormat.DINGTALK,
-        webhook_secret="SEC0123456789abcdef",
-    )
+    ding = dingtalk_rule(domain, receiver)
     receiver.body = json.dumps(answer, ensure_ascii=False).encode()
     failing(domain, clock)
     alerts_evaluate(now=clock)
