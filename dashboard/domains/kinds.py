@@ -9,6 +9,7 @@ facts instead of asking "which kind is this?".
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -192,12 +193,17 @@ FIELD_LABELS = {
 
 
 def kind_of_record(record) -> ConfigKind:
-    """The config kind a delivery record was sent under: stream callbacks (publish /
-    publish_done) by the stream config, snapshot callbacks by the snapshot config, everything
-    else by the recording config."""
-    if record.notify_type in api.STREAM_NOTIFY_TYPES:
+    """The config kind a delivery record was sent under (by its notify type)."""
+    return kind_of_notify_type(record.notify_type)
+
+
+@functools.cache
+def kind_of_notify_type(notify_type: str) -> ConfigKind:
+    """Stream callbacks (publish / publish_done) are sent under the stream config, snapshot
+    callbacks under the snapshot config, everything else under the recording config."""
+    if notify_type in api.STREAM_NOTIFY_TYPES:
         return STREAM
-    return SNAPSHOT if "snapshot" in record.notify_type.lower() else RECORD
+    return SNAPSHOT if "snapshot" in notify_type.lower() else RECORD
 
 
 # The fields that hold URLs (shown in a monospace font that breaks anywhere).

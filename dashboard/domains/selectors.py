@@ -114,12 +114,12 @@ def domain_get(*, name: str) -> Domain | None:
     )
 
 
-def callbacks_go_to(host: str) -> bool:
-    """Whether any domain's callback config sends to `host` (a receiver's name, typed alone
-    in the header search)."""
+def callback_receiver(host: str) -> str:
+    """`host` (a receiver's name, typed alone in the header search) as the URLs carry it, when
+    a domain's callback config sends to it; "" when none does."""
     host = ascii_host(host.strip().rstrip(".")).lower()
     if not 0 < len(host) <= 253 or "\x00" in host or "/" in host:
-        return False
+        return ""
     # "://host" then the end, a port, a path or a query: never a longer host that begins so
     urls = [f"://{host}{end}" for end in ("", ":", "/", "?")]
 
@@ -131,13 +131,14 @@ def callbacks_go_to(host: str) -> bool:
                 query |= Q(**{f"{field}__{lookup}": url})
         return query
 
-    return (
+    sent = (
         RecordNotifyConfig.objects.filter(sent_there("notify_url", "on_demand_url")).exists()
         or SnapshotNotifyConfig.objects.filter(sent_there("notify_url")).exists()
         or StreamNotifyConfig.objects.filter(
             sent_there("notify_url", "exception_notify_url")
         ).exists()
     )
+    return host if sent else ""
 
 
 def name_holds(field: str, text: str) -> Q:

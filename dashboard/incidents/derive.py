@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from types import SimpleNamespace
 
 from django.conf import settings
 from django.db import transaction
@@ -31,7 +30,7 @@ from dashboard.archive.classify import HTTP_4XX, HTTP_5XX
 from dashboard.archive.models import ArchivedRecord, HarvestCursor
 from dashboard.archive.selectors import Settled, records_in_time_order
 from dashboard.bulk import q, rows_insert
-from dashboard.domains.kinds import kind_of_record
+from dashboard.domains.kinds import kind_of_notify_type
 from dashboard.domains.models import Domain
 
 from .models import Incident
@@ -52,17 +51,6 @@ FOLDED = (
     "resolved_by",
     "updated_at",
 )
-
-
-class _Kinds(dict):
-    """The config kind (its name) a record of each notify type was sent under, read once."""
-
-    def __missing__(self, notify_type: str) -> str:
-        self[notify_type] = kind = kind_of_record(SimpleNamespace(notify_type=notify_type)).name
-        return kind
-
-
-_KIND = _Kinds()
 
 
 def incident_key(domain_id: int, host: str, failure_class: str, status: int | None) -> str:
@@ -96,7 +84,7 @@ class Fold:
         keys = self.by_host.get(record.receiver_host)
         if not keys:
             return
-        kind = _KIND[record.notify_type]
+        kind = kind_of_notify_type(record.notify_type).name
         for key in sorted(keys):
             incident = self.active[key]
             if record.notify_time <= incident.last_seen:
@@ -146,7 +134,7 @@ class Fold:
             incident.streams = streams[:MAX_STREAMS]
         samples = [record.id, *(i for i in incident.sample_ids if i != record.id)]
         incident.sample_ids = samples[:MAX_SAMPLES]
-        if (kind := _KIND[record.notify_type]) not in incident.kinds:
+        if (kind := kind_of_notify_type(record.notify_type).name) not in incident.kinds:
             incident.kinds = sorted([*incident.kinds, kind])
         if incident.effective_state == Incident.State.OPEN:
             incident.state = Incident.State.OPEN  # a mute that ran out

@@ -47,13 +47,12 @@ from dashboard.archive.selectors import (
     stream_pushes,
 )
 from dashboard.contract.api import parse_json_tolerant
-from dashboard.contract.urlsafety import ascii_host
 from dashboard.csvexport import csv_response
 from dashboard.domains.kinds import kind_of_record
 from dashboard.domains.models import Domain
 from dashboard.domains.selectors import (
     callback_domain_names,
-    callbacks_go_to,
+    callback_receiver,
     domain_families,
     domain_get,
     push_history_domains,
@@ -539,8 +538,7 @@ def _without_scheme(request, q: str):
     host, slash, _path = q.partition("/")
     if slash and domain_get(name=host.partition(":")[0]) is not None:
         return _pasted(request, pasted) if (pasted := pasted_url("http://" + q)) else None
-    if not slash and "." in q and callbacks_go_to(q):
-        receiver = ascii_host(q.rstrip(".")).lower()
+    if not slash and "." in q and (receiver := callback_receiver(q)):
         return redirect(
             reverse("records") + "?" + urlencode({"receiver": receiver, "window": "24h"})
         )
