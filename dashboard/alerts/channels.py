@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.utils.translation import gettext
+from django.utils.translation import gettext_noop
 
 from dashboard.receivers.sender import SendRefused, deliver
+from dashboard.said import Sentence, sentence
 
 from .models import AlertNotification, AlertRule
 
@@ -36,12 +37,16 @@ ID_HEADER = "X-Alert-Id"
 
 
 class ChannelError(Exception):
-    """The channel did not take the message (the text says why, for the rule's history)."""
+    """The channel did not take the message; `why` says so, for the rule's history."""
+
+    def __init__(self, why: Sentence | str):
+        self.why = sentence(why)
+        super().__init__(str(self.why))
 
 
 @dataclass(frozen=True)
 class Sent:
-    detail: str  # "HTTP 200", "250 OK" …
+    detail: Sentence  # "HTTP 200", "sent to 2 addresses"
 
 
 def sign(secret: str, timestamp: str, alert_id: str, body: bytes) -> str:
@@ -68,7 +73,7 @@ def _email(notification: AlertNotification, rule: AlertRule) -> Sent:
     payload = notification.payload
     recipients = rule.email_list
     if not recipients:
-        raise ChannelError("the rule has no email addresses")
+        raise ChannelError(Sentence(gettext_noop("the rule has no email addresses")))
     message = EmailMessage(
         subject=one_line(payload["title"]),
         body=payload["text"],
@@ -83,8 +88,10 @@ def _email(notification: AlertNotification, rule: AlertRule) -> Sent:
     return Sent(_sent_to(len(recipients)))
 
 
-def _sent_to(count: int) -> str:
-    return f"sent to {count} address" + ("" if count == 1 else "es")
+def _sent_to(count: int) -> Sentence:
+    if count == 1:
+        return Sentence(gettext_noop("sent to 1 address"))
+    return Sentence(gettext_noop("sent to %(count)s addresses"), {"count": count})
 
 
 def webhook_body(notification: AlertNotification, rule: AlertRule) -> bytes:
@@ -114,7 +121,7 @@ def _dingtalk_url(url: str, secret: str, now_ms: int) -> str:
 
 def _webhook(notification: AlertNotification, rule: AlertRule) -> Sent:
     if not rule.webhook_url:
-        raise ChannelError("the rule has no webhook URL")
+        raise ChannelError(Sentence(gettext_noop("the rule has no webhook URL")))
     body = webhook_body(notification, rule)
     headers = [("Content-Type", "application/json; charset=utf-8")]
     url = rule.webhook_url
@@ -133,14 +140,14 @@ def _webhook(notification: AlertNotification, rule: AlertRule) -> Sent:
             url=url, body=body, headers=headers, timeout=settings.ALERT_WEBHOOK_TIMEOUT
         )
     except SendRefused as refused:
-        raise ChannelError(str(refused)) from refused
+        raise ChannelError(Sentence(refused.message, refused.params)) from refused
     if not delivery.ok:
-        raise ChannelError(delivery.message() or delivery.code)
+        raise ChannelError(Sentence(delivery.message_template, delivery.message_params))
     if rule.webhook_format != AlertRule.WebhookFormat.JSON and (
         refusal := _chat_refusal(delivery.body, rule.webhook_format)
     ):
         raise ChannelError(refusal)
-    return Sent(f"HTTP {delivery.status}")
+    return Sent(Sentence("HTTP %(status)s", {"status": delivery.status}))
 
 
 # How chat robots say no in an HTTP 200: DingTalk's and WeCom's `errcode`, Feishu's and
@@ -148,8 +155,8 @@ def _webhook(notification: AlertNotification, rule: AlertRule) -> Sent:
 _REFUSALS = (("errcode", "errmsg"), ("code", "msg"), ("ok", "error"))
 
 
-def _chat_refusal(body: str, webhook_format: str) -> str:
-    """What a chat robot said when it refused the message, or "". DingTalk answers HTTP 200
+def _chat_refusal(body: str, webhook_format: str) -> Sentence | None:
+    """What a chat robot said when it refused the message, or None. DingTalk answers HTTP 200
     either way: a wrong signing secret, a keyword the robot wants missing from the text, an
     address not on its list, its limit of 20 messages a minute, a removed robot — each an
     `errcode` other than 0 in the body (a Slack-compatible message sent to a Feishu or WeCom
@@ -158,9 +165,9 @@ def _chat_refusal(body: str, webhook_format: str) -> str:
     try:
         answer = json.loads(body)
     except ValueError:
-        return ""  # not a robot's answer (Slack's "ok", a proxy's page): nothing refused
+        return None  # not a robot's answer (Slack's "ok", a proxy's page): nothing refused
     if not isinstance(answer, dict):
-        return ""
+        return None
     for code_field, message_field in _REFUSALS:
         code = answer.get(code_field)
         if code_field == "ok":
@@ -176,6 +183,10 @@ def _chat_refusal(body: str, webhook_format: str) -> str:
             "message": " ".join(str(answer.get(message_field) or "").split())[:200],
         }
         if webhook_format == AlertRule.WebhookFormat.DINGTALK:
-            return gettext("DingTalk refused it (errcode %(code)s): %(message)s") % values
-        return gettext("The webhook refused it (%(field)s %(code)s): %(message)s") % values
-    return ""
+            return Sentence(
+                gettext_noop("DingTalk refused it (errcode %(code)s): %(message)s"), values
+            )
+        return Sentence(
+            gettext_noop("The webhook refused it (%(field)s %(code)s): %(message)s"), values
+        )
+    return None

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dashboard.domains.models import Domain, Team
+from dashboard.said import said
 
 
 class AlertRule(models.Model):
@@ -165,13 +166,19 @@ class AlertNotification(models.Model):
     # and outlasts the longest send, and only its holder may record the outcome.
     claimed_until = models.DateTimeField(null=True, blank=True)
     claim_token = models.CharField(max_length=36, blank=True)
-    last_error = models.CharField(max_length=500, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)  # in English
+    last_error_said = models.JSONField(null=True, blank=True)  # dashboard.said: for readers
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="alert_notif_due")]
+
+    @property
+    def last_error_text(self) -> str:
+        """The last error (or how it went out), in the reader's language."""
+        return said(self.last_error_said, self.last_error)
 
 
 class AlertAttempt(models.Model):
@@ -185,7 +192,8 @@ class AlertAttempt(models.Model):
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     ok = models.BooleanField(default=False)
-    detail = models.CharField(max_length=500, blank=True)
+    detail = models.CharField(max_length=500, blank=True)  # in English
+    detail_said = models.JSONField(null=True, blank=True)  # dashboard.said: for readers
     worker = models.CharField(max_length=100, blank=True)
 
     class Meta:
@@ -195,3 +203,7 @@ class AlertAttempt(models.Model):
                 fields=["notification", "number"], name="alert_attempt_once_per_number"
             )
         ]
+
+    @property
+    def detail_text(self) -> str:
+        return said(self.detail_said, self.detail)

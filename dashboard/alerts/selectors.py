@@ -26,12 +26,13 @@ def rules_list() -> QuerySet[AlertRule]:
         .annotate(
             firing_count=Count("states", filter=Q(states__firing=True)),
             **{
-                f"undelivered_{channel}": Subquery(
+                f"undelivered_{channel}{column[len('last_error') :]}": Subquery(
                     AlertNotification.objects.filter(
                         failing, pk=Subquery(query.values("pk")[:1])
-                    ).values("last_error")[:1]
+                    ).values(column)[:1]
                 )
                 for channel, query in latest.items()
+                for column in ("last_error", "last_error_said")
             },
         )
         .order_by("-firing_count", "name", "pk")

@@ -24,12 +24,14 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.services import audit_entry_create
 from dashboard.domains.models import Domain
 from dashboard.incidents.models import Incident
 from dashboard.invisible import invisible_named
+from dashboard.said import Sentence
 
 from . import channels
 from .conditions import Finding, evaluate
@@ -422,16 +424,16 @@ def notifications_deliver(*, now: dt.datetime | None = None, limit: int = 50) ->
             sent += notification_send(notification, token=token, now=clock())
         except Exception:  # noqa: BLE001 - one notification never stops the rest
             logger.exception("alert notification %s could not be handled", pk)
-            _give_back(pk, token, clock(), "internal error while sending (see the logs)")
+            _give_back(pk, token, clock())
     return sent
 
 
-def _give_back(pk: int, token: str, now: dt.datetime, error: str) -> None:
+def _give_back(pk: int, token: str, now: dt.datetime) -> None:
     """After an unexpected failure: count the attempt, retry later, release the claim."""
     try:
         AlertNotification.objects.filter(pk=pk, claim_token=token).update(
             attempts=F("attempts") + 1,
-            last_error=error[:500],
+            **_last_error(Sentence(gettext_noop("internal error while sending (see the logs)"))),
             next_attempt_at=now + backoff(1),
             claimed_until=None,
             claim_token="",
@@ -450,7 +452,9 @@ def notification_send(notification: AlertNotification, *, token: str, now: dt.da
         # who silences a rule hears nothing more of it — recorded, not sent
         AlertNotification.objects.filter(pk=notification.pk, claim_token=token).update(
             status=AlertNotification.Status.MUTED,
-            last_error="not sent: the rule was turned off or muted first",
+            **_last_error(
+                Sentence(gettext_noop("not sent: the rule was turned off or muted first"))
+            ),
             claimed_until=None,
             claim_token="",
         )
@@ -463,19 +467,21 @@ def notification_send(notification: AlertNotification, *, token: str, now: dt.da
         result = channels.send(notification, notification.rule)
     except Exception as failure:  # noqa: BLE001 - every failure becomes a recorded attempt
         if isinstance(failure, channels.ChannelError):
-            error = str(failure)
+            error = failure.why
         else:
             logger.exception(
                 "alert %s: %s failed unexpectedly", notification.pk, notification.channel
             )
-            error = f"{type(failure).__name__}: {failure}"
+            error = Sentence(f"{type(failure).__name__}: {failure}"[:500])
         # a test is tried once: the person who sent it is looking at the answer now
         gave_up = number >= MAX_ATTEMPTS or notification.event == AlertNotification.Event.TEST
         finished = timezone.now()
-        AlertAttempt.objects.filter(pk=attempt.pk).update(finished_at=finished, detail=error[:500])
+        AlertAttempt.objects.filter(pk=attempt.pk).update(
+            finished_at=finished, detail=str(error)[:500], detail_said=error.stored()
+        )
         AlertNotification.objects.filter(pk=notification.pk, claim_token=token).update(
             attempts=number,
-            last_error=error[:500],
+            **_last_error(error),
             status=AlertNotification.Status.FAILED if gave_up else AlertNotification.Status.PENDING,
             next_attempt_at=now + backoff(number),
             claimed_until=None,
@@ -490,13 +496,16 @@ def notification_send(notification: AlertNotification, *, token: str, now: dt.da
         )
         return 0
     AlertAttempt.objects.filter(pk=attempt.pk).update(
-        finished_at=timezone.now(), ok=True, detail=result.detail[:500]
+        finished_at=timezone.now(),
+        ok=True,
+        detail=str(result.detail)[:500],
+        detail_said=result.detail.stored(),
     )
     AlertNotification.objects.filter(pk=notification.pk, claim_token=token).update(
         attempts=number,
         status=AlertNotification.Status.SENT,
         sent_at=now,
-        last_error=result.detail[:500],
+        **_last_error(result.detail),
         claimed_until=None,
         claim_token="",
     )
@@ -691,3 +700,8 @@ def test_alert_send(
         notification.refresh_from_db()
         sent.append(notification)
     return sent
+
+
+def _last_error(why: Sentence) -> dict:
+    """The notification's last outcome, in English and for its readers (dashboard.said)."""
+    return {"last_error": str(why)[:500], "last_error_said": why.stored()}

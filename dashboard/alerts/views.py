@@ -183,7 +183,7 @@ def alert_test(request, pk: int):
             messages.error(
                 request,
                 _("The test by %(channel)s failed: %(error)s")
-                % {"channel": channel, "error": sent.last_error},
+                % {"channel": channel, "error": sent.last_error_text},
             )
     return redirect("alert_detail", pk=rule.pk)
 

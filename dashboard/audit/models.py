@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import translation
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from dashboard.said import say
 
 
 class AuditEntryQuerySet(models.QuerySet):
@@ -133,19 +134,7 @@ class AuditEntry(models.Model):
     @property
     def message(self) -> str:
         """The entry's message in the reader's language."""
-        if not self.error_message:
-            return ""
-        text = gettext(self.error_message)
-        if not isinstance(self.error_params, dict) or not self.error_params:
-            return text
-        # A parameter may itself be a marked phrase ("a loopback address").
-        params = {
-            k: gettext(v) if isinstance(v, str) and v else v for k, v in self.error_params.items()
-        }
-        try:
-            return text % params
-        except (KeyError, TypeError, ValueError):
-            return self.error_message
+        return say(self.error_message, self.error_params)
 
     def message_in(self, language: str) -> str:
         with translation.override(language):

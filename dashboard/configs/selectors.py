@@ -9,6 +9,7 @@ from django.utils.translation import gettext
 
 from dashboard.accounts.roles import is_lead
 from dashboard.domains.kinds import KINDS
+from dashboard.said import say
 
 from .models import ConfigChange, ConfigRun
 
@@ -87,10 +88,7 @@ def field_changes(change: ConfigChange) -> list[FieldChange]:
 
 
 def reason(change: ConfigChange) -> str:
-    if not change.reason:
-        return ""
-    text = gettext(change.reason)
-    return text % change.reason_params if change.reason_params else text
+    return say(change.reason, change.reason_params)
 
 
 def change_lines(change: ConfigChange) -> list[str]:

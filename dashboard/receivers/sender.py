@@ -30,6 +30,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from dashboard.contract.text import storable
 from dashboard.contract.urlsafety import check_callback_url, ip_unsafe_reason
+from dashboard.said import say
 
 MAX_BODY = 4096
 USER_AGENT = "live-callback-dashboard/sender"
@@ -79,8 +80,7 @@ class SendRefused(Exception):
         self.params = params or {}
 
     def text(self) -> str:
-        params = {k: gettext(v) if k == "what" else v for k, v in self.params.items()}
-        return gettext(self.message) % params
+        return say(self.message, self.params)
 
 
 @dataclass(frozen=True)

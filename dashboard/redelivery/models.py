@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dashboard.archive.models import ArchivedRecord
 from dashboard.domains.models import Domain
+from dashboard.said import said
 
 
 class RedeliveryRun(models.Model):
@@ -43,7 +44,8 @@ class RedeliveryRun(models.Model):
     sent_ok = models.PositiveIntegerField(default=0)
     sent_failed = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
-    message = models.CharField(max_length=500, blank=True)
+    message = models.CharField(max_length=500, blank=True)  # in English
+    message_said = models.JSONField(null=True, blank=True)  # dashboard.said: for readers
     # The task working on the run now ("": none — between two slices, or stopped). A task
     # that finds another's mark, or no RUNNING state, stops: one executor per run.
     executor = models.CharField(max_length=36, blank=True)
@@ -72,6 +74,11 @@ class RedeliveryRun(models.Model):
         if self.state == self.State.DONE:
             return 100
         return min(100, int(100 * self.done_count / self.total)) if self.total else 0
+
+    @property
+    def message_text(self) -> str:
+        """Why the run waits, paused or stopped, in the reader's language."""
+        return said(self.message_said, self.message)
 
     @property
     def active(self) -> bool:
@@ -110,7 +117,8 @@ class RedeliveryAttempt(models.Model):
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     elapsed_ms = models.PositiveIntegerField(null=True, blank=True)
     response = models.TextField(blank=True)  # the first 4 KB
-    error = models.CharField(max_length=500, blank=True)
+    error = models.CharField(max_length=500, blank=True)  # in English
+    error_said = models.JSONField(null=True, blank=True)  # dashboard.said: for readers
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -123,3 +131,8 @@ class RedeliveryAttempt(models.Model):
     @property
     def ok(self) -> bool:
         return self.outcome == self.Outcome.DELIVERED
+
+    @property
+    def error_text(self) -> str:
+        """Why it was not delivered, in the reader's language."""
+        return said(self.error_said, self.error)

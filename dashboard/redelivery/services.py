@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from dashboard.access import edit_refusal
 from dashboard.archive.filters import KEPT, frozen, thawed
@@ -44,6 +45,7 @@ from dashboard.logs import enqueue_with_request_id
 from dashboard.ops.shared import shared_store
 from dashboard.receivers.sender import Delivery, SendRefused
 from dashboard.receivers.services import callback_deliver
+from dashboard.said import Sentence, in_english
 
 from .models import RedeliveryAttempt, RedeliveryRun
 
@@ -56,6 +58,10 @@ STALE_RUN = dt.timedelta(seconds=60)  # a running run whose worker has not writt
 # An attempt still "sending" after this long was cut off (its process died): it no longer
 # stands in the way of a resend. A send itself is bounded by CALLBACK_TEST_TIMEOUT.
 SENDING_AT_MOST = dt.timedelta(seconds=60)
+STOPPED_WHILE_SENDING = Sentence(
+    gettext_noop("The worker stopped while sending; this run does not send it again.")
+)
+NOTHING = Sentence("")  # no message
 
 
 class BeingSent(Exception):
@@ -69,6 +75,10 @@ class BeingSent(Exception):
 
 class NoCallback(Exception):
     """The domain has no callback of the record's kind today: there is nowhere to send it."""
+
+    def __init__(self, why: Sentence):
+        super().__init__(str(why))
+        self.why = why
 
 
 @dataclass(frozen=True)
@@ -88,8 +98,10 @@ def current_target(domain: Domain, kind: ConfigKind) -> Target:
     config = upstream_config(domain_name=domain.name, kind=kind)
     if config is None or not config.notify_url:
         raise NoCallback(
-            _("%(domain)s has no %(kind)s callback now: there is nowhere to resend to.")
-            % {"domain": domain.name, "kind": kind.label}
+            Sentence(
+                gettext_noop("%(domain)s has no %(kind)s now: there is nowhere to resend to."),
+                {"domain": domain.name, "kind": in_english(kind.label)},
+            )
         )
     key = config.notify_auth_key if config.notify_req_auth else ""
     return Target(kind=kind, url=config.notify_url, key=key or "")
@@ -135,7 +147,7 @@ def _send(record: ArchivedRecord, target: Target) -> Delivery:
 def _finish(attempt: RedeliveryAttempt, delivery: Delivery | None, refused=None) -> None:
     if refused is not None:
         attempt.outcome = RedeliveryAttempt.Outcome.REFUSED
-        attempt.error = str(refused)[:500]
+        _say_error(attempt, Sentence(refused.message, refused.params))
     else:
         attempt.outcome = (
             RedeliveryAttempt.Outcome.DELIVERED if delivery.ok else RedeliveryAttempt.Outcome.FAILED
@@ -143,8 +155,20 @@ def _finish(attempt: RedeliveryAttempt, delivery: Delivery | None, refused=None)
         attempt.status_code = delivery.status
         attempt.elapsed_ms = round(delivery.elapsed_ms)
         attempt.response = delivery.body[:RESPONSE_KEEP]
-        attempt.error = "" if delivery.ok else delivery.message()[:500]
+        _say_error(attempt, Sentence(delivery.message_template, delivery.message_params))
     attempt.save()
+
+
+def _message(message: Sentence) -> dict:
+    return {
+        "message": str(message)[:500],
+        "message_said": message.stored() if message.template else None,
+    }
+
+
+def _say_error(attempt: RedeliveryAttempt, why: Sentence) -> None:
+    attempt.error = str(why)[:500]
+    attempt.error_said = why.stored() if why.template else None
 
 
 def _limiter() -> SlotLimiter:
@@ -220,7 +244,8 @@ def resend_one(*, record: ArchivedRecord, actor, client_ip=None) -> RedeliveryAt
         error_code=""
         if attempt.ok
         else (f"HTTP{attempt.status_code}" if attempt.status_code else "NotSent"),
-        error_message=attempt.error,
+        error_message=(attempt.error_said or {}).get("template", attempt.error),
+        error_params=(attempt.error_said or {}).get("params") or None,
     )
     return attempt
 
@@ -341,7 +366,7 @@ def run_change(*, run: RedeliveryRun, action: str, actor, client_ip=None) -> Red
             locked.state = RedeliveryRun.State.QUEUED
             locked.executor = ""  # a task still finishing its record sees it is not its run
             locked.resume_at = None
-            locked.message = ""
+            locked.message, locked.message_said = "", None
             _enqueue(locked)
         else:
             refusals = {
@@ -352,7 +377,16 @@ def run_change(*, run: RedeliveryRun, action: str, actor, client_ip=None) -> Red
             raise RunStateError(refusals[action] % {"state": locked.get_state_display().lower()})
         if action in ("pause", "cancel"):
             locked.executor = ""
-        locked.save(update_fields=["state", "finished_at", "executor", "resume_at", "message"])
+        locked.save(
+            update_fields=[
+                "state",
+                "finished_at",
+                "executor",
+                "resume_at",
+                "message",
+                "message_said",
+            ]
+        )
         audit_entry_create(
             domain=locked.domain,
             kind=AuditEntry.Kind.REDELIVERY,
@@ -411,17 +445,17 @@ def _still_mine(run: RedeliveryRun, token: str) -> bool:
     ).exists()
 
 
-def _hand_over(run: RedeliveryRun, token: str, *, at=None, message: str = "") -> None:
+def _hand_over(run: RedeliveryRun, token: str, *, at=None, message: Sentence = NOTHING) -> None:
     """End this slice: the next task goes on (at `at`, when the receiver asked to wait)."""
     handed = RedeliveryRun.objects.filter(
         pk=run.pk, state=RedeliveryRun.State.RUNNING, executor=token
-    ).update(executor="", resume_at=at, message=message[:500], heartbeat_at=timezone.now())
+    ).update(executor="", resume_at=at, heartbeat_at=timezone.now(), **_message(message))
     if handed:
         _enqueue(run, at=at)
 
 
-def _stop(run: RedeliveryRun, token: str, state: str, message: str = "") -> None:
-    fields = {"state": state, "executor": "", "message": message[:500]}
+def _stop(run: RedeliveryRun, token: str, state: str, message: Sentence = NOTHING) -> None:
+    fields = {"state": state, "executor": "", **_message(message)}
     if state == RedeliveryRun.State.DONE:
         fields.update(finished_at=timezone.now(), heartbeat_at=timezone.now())
     RedeliveryRun.objects.filter(
@@ -441,7 +475,8 @@ def run_execute(run_id: int, *, slice_seconds: float | None = None) -> str:
     # What a crashed worker left half-done is not sent again: it is marked unknown.
     RedeliveryAttempt.objects.filter(run=run, outcome=RedeliveryAttempt.Outcome.SENDING).update(
         outcome=RedeliveryAttempt.Outcome.UNKNOWN,
-        error="The worker stopped while sending; this run does not send it again.",
+        error=str(STOPPED_WHILE_SENDING),
+        error_said=STOPPED_WHILE_SENDING.stored(),
     )
     _recount(run)
     ends = time.monotonic() + (slice_seconds or settings.REDELIVERY_SLICE_SECONDS)
@@ -466,7 +501,9 @@ def run_execute(run_id: int, *, slice_seconds: float | None = None) -> str:
                     _hand_over(run, token, at=at, message=message)
                 return state
     except (UpstreamError, NoCallback) as failure:  # stop, say why; resume when mended
-        message = failure.describe() if isinstance(failure, UpstreamError) else str(failure)
+        message = (
+            Sentence(failure.describe()) if isinstance(failure, UpstreamError) else failure.why
+        )
         _stop(run, token, RedeliveryRun.State.PAUSED, message)
         return RedeliveryRun.State.PAUSED
     _stop(run, token, RedeliveryRun.State.DONE)
@@ -514,25 +551,25 @@ class _Pace:
                 return (
                     RedeliveryRun.State.PAUSED,
                     None,
-                    _(
-                        "Paused: the receiver answered HTTP %(status)s and asked to wait "
-                        "%(seconds)d s. Resume when it is ready."
-                    )
-                    % {"status": delivery.status, "seconds": wait},
+                    Sentence(
+                        gettext_noop(
+                            "Paused: the receiver answered HTTP %(status)s and asked to wait "
+                            "%(seconds)d s. Resume when it is ready."
+                        ),
+                        {"status": delivery.status, "seconds": wait},
+                    ),
                 )
             at = timezone.now() + dt.timedelta(seconds=wait)
             return (
                 RedeliveryRun.State.RUNNING,
                 at,
-                _(
-                    "Waiting: the receiver answered HTTP %(status)s and asked to wait "
-                    "%(seconds)d s; going on at %(time)s UTC."
-                )
-                % {
-                    "status": delivery.status,
-                    "seconds": wait,
-                    "time": at.astimezone(dt.UTC).strftime("%H:%M:%S"),
-                },
+                Sentence(
+                    gettext_noop(
+                        "Waiting: the receiver answered HTTP %(status)s and asked to wait "
+                        "%(seconds)d s; going on at %(at)s."
+                    ),
+                    {"status": delivery.status, "seconds": wait, "at": at.isoformat()},
+                ),
             )
         self.waits = 0
         ok = delivery is True or (delivery is not None and delivery.ok)
@@ -542,11 +579,13 @@ class _Pace:
             return (
                 RedeliveryRun.State.PAUSED,
                 None,
-                _(
-                    "Paused: %(failed)d of the last %(n)d callbacks failed — the receiver "
-                    "may be down. Resume when it is back."
-                )
-                % {"failed": failed, "n": len(self.recent)},
+                Sentence(
+                    gettext_noop(
+                        "Paused: %(failed)d of the last %(n)d callbacks failed — the receiver "
+                        "may be down. Resume when it is back."
+                    ),
+                    {"failed": failed, "n": len(self.recent)},
+                ),
             )
         return None
 

@@ -37,7 +37,7 @@ def record_resend(request, pk: int):
             record=record, actor=request.user, client_ip=client_ip(request)
         )
     except services.NoCallback as missing:
-        messages.error(request, str(missing))
+        messages.error(request, missing.why.text())
         return redirect(back)
     except services.BeingSent as busy:
         sending = busy.attempt
@@ -64,7 +64,7 @@ def record_resend(request, pk: int):
             % {"status": attempt.status_code, "ms": attempt.elapsed_ms},
         )
     else:
-        messages.error(request, _("Not delivered: %(why)s") % {"why": attempt.error})
+        messages.error(request, _("Not delivered: %(why)s") % {"why": attempt.error_text})
     return redirect(back)
 
 
@@ -97,7 +97,7 @@ def run_new(request):
         kind = kind_of_record(first) if first else kinds_for(domain)[0]
         targets.append(services.current_target(domain, kind))
     except services.NoCallback as missing:
-        upstream_error = str(missing)
+        upstream_error = missing.why.text()
     except UpstreamError as failure:
         upstream_error = failure.describe()
     run_form = RunForm(request.POST if request.method == "POST" else None)

@@ -254,6 +254,28 @@ def test_a_failing_channel_is_retried_with_back_off_then_given_up(
     assert "Gave up" in page and "5 attempts" in page
 
 
+def test_why_a_message_did_not_go_out_is_said_in_the_readers_language(
+    domain, clock, receiver, json_rule, client, lead
+):
+    """The worker runs in English: the rule's history and the list of rules said "The
+    receiver answered HTTP 500" to a lead reading in Chinese."""
+    receiver.status = 500
+    failing(domain, clock)
+    alerts_evaluate(now=clock)
+    notifications_deliver(now=clock)
+    client.force_login(lead)
+    client.cookies["django_language"] = "zh-hans"
+    detail = client.get(f"/alerts/{json_rule.pk}/").content.decode()
+    assert "接收方返回 HTTP 500 Internal Server Error。" in detail
+    assert "The receiver answered" not in detail
+    listed = client.get("/alerts/").content.decode()
+    shown = re.search(rf'id="undelivered-webhook-{json_rule.pk}">(.*?)</div>', listed, re.S)
+    assert shown and "接收方返回 HTTP 500" in shown.group(1)
+    client.cookies["django_language"] = "en"
+    detail = client.get(f"/alerts/{json_rule.pk}/").content.decode()
+    assert "The receiver answered HTTP 500 Internal Server Error." in detail
+
+
 def test_a_receiver_that_recovers_gets_the_retry(domain, clock, receiver, json_rule):
     receiver.status = 503
     failing(domain, clock)

@@ -130,8 +130,30 @@ def test_no_callback_config_means_nowhere_to_send(client, editor, failed):
     SandboxRecordConfig.objects.filter(domain__name=TEAM_DOMAIN).delete()
     client.force_login(editor)
     body = client.post(f"/redelivery/record/{failed[0].pk}/", follow=True).content.decode()
-    assert "has no Recording callback now" in body or "nowhere to resend" in body
+    # (it said "has no Recording callback callback now")
+    assert f"{TEAM_DOMAIN} has no Recording callback now: there is nowhere to resend to" in body
     assert not RedeliveryAttempt.objects.exists()
+    client.cookies["django_language"] = "zh-hans"
+    body = client.post(f"/redelivery/record/{failed[0].pk}/", follow=True).content.decode()
+    assert f"{TEAM_DOMAIN} 目前没有录制回调：无处可重新投递" in body
+
+
+def test_why_a_resend_failed_is_said_in_each_readers_language(client, editor, lead, target, failed):
+    """A support engineer reading in Chinese resends; a lead reading in English opens the
+    record: the reason was stored as the first one read it, and shown so to everyone."""
+    target.status = 500
+    client.force_login(editor)
+    client.cookies["django_language"] = "zh-hans"
+    body = client.post(f"/redelivery/record/{failed[0].pk}/", follow=True).content.decode()
+    assert "接收方返回 HTTP 500" in body
+    client.force_login(lead)
+    client.cookies["django_language"] = "en"
+    page = client.get(f"/records/{failed[0].pk}/").content.decode()
+    assert "The receiver answered HTTP 500 Internal Server Error." in page
+    assert "接收方" not in page
+    entry = AuditEntry.objects.filter(kind="redelivery").get()
+    assert entry.message_in("en") == "The receiver answered HTTP 500 Internal Server Error."
+    assert entry.message_in("zh-hans").startswith("接收方返回 HTTP 500")
 
 
 def test_viewers_and_other_teams_see_attempts_but_cannot_resend(
