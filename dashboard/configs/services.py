@@ -50,7 +50,8 @@ def run_plan(run_id: int, *, references: bool = False) -> ConfigRun:
     except Exception:
         logger.exception("planning config run %s failed", run_id)
         ConfigRun.objects.filter(pk=run_id).update(
-            state=ConfigRun.State.FAILED, message="Planning failed; see the server log."
+            state=ConfigRun.State.FAILED,
+            message=gettext_noop("Planning failed; see the server log."),
         )
         raise
 

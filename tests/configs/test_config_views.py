@@ -378,3 +378,19 @@ def test_a_plan_against_an_upstream_answering_odd_text_says_so(client, lead, syn
     assert page.status_code == 200 and run.state == ConfigRun.State.PLANNED, run.message
     print(body[body.find("<main") :][:3000])
     assert code in body and request_id in body and "no\ufffdway" in body
+
+
+def test_a_run_whose_planning_failed_says_so_in_the_readers_language(client, lead, synced):
+    """The worker wrote "Planning failed; see the server log." in English, and a Chinese
+    page showed it so."""
+    client.force_login(lead)
+    answer = client.post(
+        "/configs/plan/", {"document": moved_document("https://hooks.example.org/v9")}
+    )
+    ConfigRun.objects.update(desired={"wanted": "not a list of configs"})  # a planner bug
+    db_worker_batch()
+    run = ConfigRun.objects.get()
+    assert run.state == ConfigRun.State.FAILED
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get(answer["Location"]).content.decode()
+    assert "规划失败；请查看服务器日志。" in page and "Planning failed" not in page
