@@ -568,17 +568,33 @@ def _stream_page(request, app: str, stream: str, on: str):
     if stream_known(app=app, stream=stream):
         return redirect(_timeline_url(app, stream, on))
     if (source := _rendition_of(app, stream)) and (url := _timeline_url(app, source, on)):
-        messages.info(
-            request,
-            _(
-                "%(stream)s is a playback name of the stream %(source)s (transcoded or "
-                "delayed): Live's callbacks and pushes are %(source)s's."
-            )
-            % {"stream": stream, "source": source},
-        )
-        return redirect(url)
+        # the page says so from its URL: after a reload, Back, or in a link sent on too
+        return redirect(url + ("&" if "?" in url else "?") + urlencode({PLAYED_AS: stream}))
     query = {"app": app, "stream": stream, "window": "7d"}
     return redirect(reverse("records") + "?" + urlencode(query))
+
+
+PLAYED_AS = "played_as"  # a timeline reached from a playback name: the name searched
+
+
+def _played_as(request, stream: str) -> str:
+    """What the page says when it was reached from one of the stream's playback names (only
+    such a name: the URL cannot make it say anything else), or ""."""
+    played = request.GET.get(PLAYED_AS, "")
+    if not _a_rendition_name(played, stream):
+        return ""
+    return _(
+        "%(stream)s is a playback name of the stream %(source)s (transcoded or "
+        "delayed): Live's callbacks and pushes are %(source)s's."
+    ) % {"stream": played, "source": stream}
+
+
+def _a_rendition_name(name: str, stream: str) -> bool:
+    if not stream or len(name) > 2 * 253:
+        return False
+    return name == stream + "-alidelay" or (
+        name.startswith(stream + "_") and len(name) > len(stream) + 1 and "\x00" not in name
+    )
 
 
 def _rendition_of(app: str, stream: str) -> str:
@@ -868,5 +884,9 @@ def _timeline_page(request, app: str, stream: str, *, by_query: bool = False):
         "window": window,
         "windows": [(name, periods.LABELS[name]) for name in TIMELINE_WINDOWS],
         "by_query": by_query,  # the window form carries the names along
+        "played_as": request.GET.get(PLAYED_AS, "")
+        if (said := _played_as(request, stream))
+        else "",
+        "played_as_note": said,
     }
     return render(request, "records/timeline.html", context)

@@ -130,6 +130,35 @@ def test_a_whole_chat_message_pasted_in_the_header_search_is_read_whole(
     assert page.problems == []
 
 
+def test_a_players_url_says_whose_stream_it_is_after_back_forward_and_reload(
+    watched, live_server, people
+):
+    """A transcoded rendition's player URL opens the pushed stream's timeline, saying why: the
+    explanation was a one-time message, gone after a reload or Back then Forward (and from a
+    link sent on to a colleague): the page then showed another name than the one searched."""
+    page = watched
+    sign_in(page, live_server, "support")
+    page.goto(f"{live_server.url}/incidents/")
+    page.locator("#header-search").fill(
+        f"https://{TEAM_DOMAIN}/sports/studio_lhd.flv?auth_key=1-0-0-x"
+    )
+    page.locator("#header-search").press("Enter")
+    expect(page).to_have_url(re.compile(r"/records/streams/sports/studio/\?.*played_as="))
+    note = page.locator("#played-as")
+    expect(note).to_contain_text("studio_lhd is a playback name of the stream studio")
+    page.go_back()
+    expect(page).to_have_url(f"{live_server.url}/incidents/")
+    page.go_forward()
+    expect(note).to_contain_text("studio_lhd is a playback name")
+    page.reload()
+    expect(note).to_contain_text("studio_lhd is a playback name")
+    page.select_option("#id_window", index=1)  # another window: still said
+    page.locator("#timeline-window button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"window=.*played_as=studio_lhd|played_as=studio_lhd"))
+    expect(note).to_contain_text("studio_lhd is a playback name")
+    assert page.problems == []
+
+
 def test_the_domain_search_is_no_dead_end_for_a_stream(watched, live_server, people):
     page = watched
     sign_in(page, live_server, "support")

@@ -409,10 +409,13 @@ def test_a_domains_url_without_its_scheme_or_a_receivers_host_alone_is_found(
         # a transcoded stream is played as <stream>_<template id>, a delayed one as -alidelay
         (
             f"https://{TEAM_DOMAIN}/live/{STREAM}_lhd.flv?auth_key=1-0-0-x",
-            f"/records/streams/live/{STREAM}/?domain={TEAM_DOMAIN}",
+            f"/records/streams/live/{STREAM}/?domain={TEAM_DOMAIN}&played_as={STREAM}_lhd",
         ),
-        (f"live/{STREAM}_720p-h265", f"/records/streams/live/{STREAM}/"),
-        (f"live/{STREAM}-alidelay", f"/records/streams/live/{STREAM}/"),
+        (
+            f"live/{STREAM}_720p-h265",
+            f"/records/streams/live/{STREAM}/?played_as={STREAM}_720p-h265",
+        ),
+        (f"live/{STREAM}-alidelay", f"/records/streams/live/{STREAM}/?played_as={STREAM}-alidelay"),
         # a name of its own, known: itself
         (f"live/{STREAM}_backup", f"/records/streams/live/{STREAM}_backup/"),
         # nothing known under the name before the template's: the streams holding it
@@ -431,15 +434,42 @@ def test_a_playback_name_of_a_transcoded_or_delayed_stream_opens_the_pushed_stre
     client.force_login(viewer)
     response = client.get("/search/", {"q": typed}, follow=True)
     assert response.redirect_chain[0][0] == lands_on
-    told = [str(m) for m in response.context["messages"]]
-    if lands_on.startswith(f"/records/streams/live/{STREAM}/"):
+    page = html.unescape(response.content.decode())
+    said = "is a playback name of the stream"
+    if "played_as=" in lands_on:
         name = typed.rsplit("/", 1)[1].split(".")[0]
-        assert told == [
+        note = (
             f"{name} is a playback name of the stream {STREAM} (transcoded or delayed): "
             f"Live's callbacks and pushes are {STREAM}'s."
-        ]
+        )
+        assert note in page
+        # said by the URL, not once: a reload (and Back, and the link sent on) says it again
+        assert note in html.unescape(client.get(lands_on).content.decode())
+        # the window form keeps it
+        assert f'name="played_as" value="{name}"' in page
     else:
-        assert told == []
+        assert said not in page
+
+
+@pytest.mark.parametrize(
+    "played_as",
+    [
+        "other-stream_lhd",  # another stream's rendition
+        f"{STREAM}_",  # no template after the name
+        f"{STREAM}x_lhd",
+        "Call +86 400 000: your account is locked",  # a message someone wants shown
+    ],
+)
+def test_a_timeline_link_cannot_be_made_to_say_another_streams_name(
+    client, viewer, archived, played_as
+):
+    streaming = Domain.objects.get(name=TEAM_DOMAIN)
+    archive(streaming, ("success", timezone.now() - dt.timedelta(hours=1)), stream=STREAM)
+    client.force_login(viewer)
+    page = client.get(f"/records/streams/live/{STREAM}/", {"played_as": played_as})
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "playback name" not in body and 'name="played_as"' not in body
 
 
 def test_a_pasted_receivers_url_lists_the_callbacks_sent_to_it(client, viewer, archived):
