@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import zoneinfo
 
 import pytest
 from django.urls import reverse
@@ -720,3 +721,33 @@ def test_a_timeline_by_query_without_usable_names_is_a_400_that_says_so(
     client.force_login(viewer)
     answer = client.get(f"/records/streams/?{query}")
     assert answer.status_code == 400 and says in answer.content.decode()
+
+
+def test_a_session_over_midnight_shows_the_date_its_end_is_on(client, viewer, archived):
+    """A push from 23:50 to 00:20 in Shanghai read "Pushed 2026-12-06 23:50:00 → 00:20:00", and
+    a run of callbacks "08:23:47 → 00:53:10": ending before it began."""
+    ingest, streaming = Domain.objects.get(name=INGEST), Domain.objects.get(name=TEAM_DOMAIN)
+    shanghai = zoneinfo.ZoneInfo("Asia/Shanghai")
+    today = timezone.now().astimezone(shanghai).date()
+    start = dt.datetime.combine(today - dt.timedelta(days=2), dt.time(23, 50), tzinfo=shanghai)
+    end = start + dt.timedelta(minutes=30)
+    archive(ingest, ("success", start), notify_type="publish", stream=STREAM)
+    archive(ingest, ("success", end), notify_type="publish_done", stream=STREAM)
+    # a run of callbacks without a publish, within one day
+    alone = start - dt.timedelta(hours=12)
+    archive(streaming, ("success", alone), notify_type="file_created", stream=STREAM)
+    archive(streaming, ("success", alone + dt.timedelta(minutes=5)), stream=STREAM)
+    client.force_login(viewer)
+    client.cookies["tz"] = "Asia%2FShanghai"
+    body = html.unescape(page(client).content.decode())
+    assert f"Pushed {start:%Y-%m-%d %H:%M:%S} → {end:%Y-%m-%d %H:%M:%S}" in body
+    later = alone + dt.timedelta(minutes=5)
+    assert f"Callbacks {alone:%Y-%m-%d %H:%M:%S} → {later:%H:%M:%S} " in body
+    # in UTC the push ends on its own day: the time alone
+    client.cookies["tz"] = "UTC"
+    body = html.unescape(page(client).content.decode())
+    utc = dt.UTC
+    assert (
+        f"Pushed {start.astimezone(utc):%Y-%m-%d %H:%M:%S} → {end.astimezone(utc):%H:%M:%S} "
+        in body
+    )

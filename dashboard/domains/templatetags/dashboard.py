@@ -103,6 +103,18 @@ def window_moment(moment) -> str:
 
 
 @register.filter
+def later_time(moment, since) -> str:
+    """A moment shown beside an earlier one (a session's end beside its start): its time of
+    day, with its date when that is another day in the reader's zone — "08:23:47 → 00:53:10"
+    read as ending before it began."""
+    if not moment:
+        return ""
+    moment = timezone.localtime(moment)
+    same_day = since and timezone.localtime(since).date() == moment.date()
+    return dateformat.format(moment, "H:i:s" if same_day else "Y-m-d H:i:s")
+
+
+@register.filter
 def said(stored, text: str) -> str:
     """A sentence stored by a worker (dashboard.said), in the reader's language; `text`, the
     English stored beside it, for a row from before: `{{ row.x_said|said:row.x }}`."""
