@@ -81,6 +81,12 @@ def domains_editable_by(user) -> QuerySet[Domain]:
     return rows.none()
 
 
+def can_plan_configs(user) -> bool:
+    """Plans and bulk changes of configs: for whoever may edit some domain (each change only
+    of the domains they edit)."""
+    return domains_editable_by(user).exists()
+
+
 def editable_domain_names(user) -> list[str]:
     """The names of the streaming domains `user` may edit (whose keys they may use)."""
     rows = domains_editable_by(user).filter(domain_type=Domain.Type.STREAMING)

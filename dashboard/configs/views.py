@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from dashboard.access import ask_a_lead, domains_editable_by
+from dashboard.access import ask_a_lead, can_plan_configs, domains_editable_by
 from dashboard.accounts.roles import is_lead
 from dashboard.domains.models import Domain, Team
 from dashboard.forms import RowsChoiceField
@@ -36,7 +36,7 @@ from .tasks import config_run_apply, config_run_plan
 
 
 def _require_editor(user) -> None:
-    if not domains_editable_by(user).exists():
+    if not can_plan_configs(user):
         raise PermissionDenied(
             _("Only editors and leads plan config changes, for the domains they edit.")
             + " "
@@ -76,7 +76,7 @@ def _home(request, form: DocumentForm, *, status: int = 200):
         "form": form,
         "teams": Team.objects.order_by("name"),
         "runs": runs[:20],
-        "can_plan": domains_editable_by(request.user).exists(),
+        "can_plan": can_plan_configs(request.user),
     }
     return render(request, "configs/home.html", context, status=status)
 

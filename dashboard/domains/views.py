@@ -16,7 +16,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
 from dashboard import periods
-from dashboard.access import can_sync_all, edit_refusal, require_edit, require_perm
+from dashboard.access import (
+    can_plan_configs,
+    can_sync_all,
+    edit_refusal,
+    require_edit,
+    require_perm,
+)
 from dashboard.accounts.security import client_ip
 from dashboard.archive.selectors import (
     domain_harvested_until,
@@ -67,6 +73,7 @@ def domain_list_view(request):
         "form": filterset.form,
         "page": None,
         "can_sync_all": can_sync_all(request.user),
+        "can_plan_configs": can_plan_configs(request.user),
         "latest_run": SyncRun.objects.first() if can_sync_all(request.user) else None,
     }
     if filterset.is_bound and not filterset.is_valid():

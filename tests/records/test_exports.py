@@ -32,6 +32,30 @@ def rows_of(content: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
 
 
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_exporting_the_records_page_as_it_opens_is_no_dead_end(archived, viewer, settings):
+    """*Records* opened from the menu shows every domain's last 24 hours; its *Export CSV…*
+    (more than a download's worth) led to /records/exports/new/? — a 400 page, nothing to
+    export — and a download of it to the same."""
+    settings.EXPORT_DIRECT_ROWS = 10
+    client = Client()
+    client.force_login(viewer)
+    day = ArchivedRecord.objects.filter(
+        notify_time__gte=timezone.now() - dt.timedelta(hours=24)
+    ).count()
+    assert day > 10
+    page = client.get("/records/").content.decode()
+    href = re.search(r'id="export" href="([^"]+)"', page).group(1).replace("&amp;", "&")
+    confirm = client.get(href)
+    assert confirm.status_code == 200
+    assert f"{day:,}" in confirm.content.decode()  # the page's records, counted
+    direct = client.get("/records/export.csv")
+    assert direct.status_code == 303 and client.get(direct["Location"]).status_code == 200
+    started = client.post(href)
+    export = Export.objects.get()
+    assert started["Location"] == f"/records/exports/{export.pk}/" and export.total == day
+
+
 @pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
 def test_a_big_export_is_written_by_the_worker_and_downloaded(archived, viewer, settings):
     settings.EXPORT_DIRECT_ROWS = 10
