@@ -25,7 +25,14 @@ from dashboard.forms import MuteUntilField, SeenField, differing, half_width, on
 from .models import AlertRule
 
 MAX_EMAILS = 10
-DINGTALK_HOSTS = frozenset({"oapi.dingtalk.com", "api.dingtalk.com"})
+# Chat robots' own addresses: each takes its own format only, and refuses any other message
+ROBOT_HOSTS = {
+    "oapi.dingtalk.com": AlertRule.WebhookFormat.DINGTALK,
+    "api.dingtalk.com": AlertRule.WebhookFormat.DINGTALK,
+    "open.feishu.cn": AlertRule.WebhookFormat.FEISHU,
+    "open.larksuite.com": AlertRule.WebhookFormat.FEISHU,
+    "qyapi.weixin.qq.com": AlertRule.WebhookFormat.WECOM,
+}
 
 
 def _host(url: str) -> str:
@@ -78,11 +85,12 @@ def page_language() -> str:
 
 class AlertRuleForm(forms.ModelForm):
     dingtalk_secret = forms.CharField(
-        label=_("DingTalk signing secret (SEC…)"),
+        label=_("Robot's signing secret"),
         required=False,
         max_length=128,
         help_text=_(
-            "Only for a DingTalk robot with signing on. Leave blank to keep the saved one."
+            "Only for a DingTalk (SEC…) or Feishu / Lark robot with signing on. Leave blank to "
+            "keep the saved one."
         ),
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
     )
@@ -297,14 +305,15 @@ class AlertRuleForm(forms.ModelForm):
         elif scope == AlertRule.Scope.ALL and not is_lead(self.user):
             self.add_error("scope", _("Only leads can watch all domains."))
         url, webhook_format = data.get("webhook_url"), data.get("webhook_format")
-        dingtalk = AlertRule.WebhookFormat.DINGTALK
-        if url and webhook_format and webhook_format != dingtalk and _host(url) in DINGTALK_HOSTS:
+        robot = ROBOT_HOSTS.get(_host(url)) if url else None
+        if robot and webhook_format and webhook_format != robot:
             self.add_error(
                 "webhook_format",
                 _(
-                    "That is a DingTalk robot's address: choose “DingTalk robot”. It refuses "
-                    "any other message."
-                ),
+                    "That is a %(robot)s's address: choose “%(robot)s”. It refuses any other "
+                    "message."
+                )
+                % {"robot": AlertRule.WebhookFormat(robot).label},
             )
         condition = data.get("condition")
         if condition == AlertRule.Condition.FAILURE_RATE and data.get("threshold_percent") is None:
@@ -361,7 +370,7 @@ class AlertRuleForm(forms.ModelForm):
             else None
         ) or {"webhook_format": "", "webhook_secret": ""}
         kept = before["webhook_secret"] if before["webhook_format"] == rule.webhook_format else ""
-        if rule.webhook_format == AlertRule.WebhookFormat.DINGTALK:
+        if rule.webhook_format in AlertRule.ROBOT_SIGNED:
             rule.webhook_secret = self.cleaned_data.get("dingtalk_secret") or kept
         elif rule.webhook_format == AlertRule.WebhookFormat.JSON:
             rule.webhook_secret = kept  # a new rule gets one generated when it is saved

@@ -28,7 +28,12 @@ class AlertRule(models.Model):
     class WebhookFormat(models.TextChoices):
         JSON = "json", _("JSON, signed (HMAC-SHA256)")
         DINGTALK = "dingtalk", _("DingTalk robot")
+        FEISHU = "feishu", _("Feishu / Lark robot")
+        WECOM = "wecom", _("WeCom robot")
         SLACK = "slack", _("Slack-compatible")
+
+    # the formats whose robots may sign: the secret the robot shows is kept with the rule
+    ROBOT_SIGNED = frozenset({WebhookFormat.DINGTALK, WebhookFormat.FEISHU})
 
     name = models.CharField(max_length=120)
     scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.DOMAIN)

@@ -599,7 +599,7 @@ def rule_save(
         rule.changed_by, rule.changed_at = actor, timezone.now()
         if rule.webhook_format == AlertRule.WebhookFormat.JSON and not rule.webhook_secret:
             rule.webhook_secret = "whsec_" + secrets.token_urlsafe(32)
-        if rule.webhook_format == AlertRule.WebhookFormat.SLACK:
+        if rule.webhook_format not in (AlertRule.WebhookFormat.JSON, *AlertRule.ROBOT_SIGNED):
             rule.webhook_secret = ""
         # an existing rule: the editor's columns only (a mute or an evaluation meanwhile stays)
         rule.save(update_fields=EDITED if before else None)

@@ -11,6 +11,7 @@ import hmac
 import html
 import json
 import re
+import time
 import urllib.parse
 
 import pytest
@@ -110,6 +111,50 @@ def test_dingtalk_and_slack_formats(domain, clock, receiver, lead):
     _path, _headers, body = by_path["/services/T0/B0/x"]
     assert json.loads(body)["text"].startswith("[FIRING] slack:")
     assert ding.notifications.get().status == slack.notifications.get().status == "sent"
+
+
+def test_feishu_and_wecom_robots_get_messages_of_their_own(domain, clock, receiver, lead):
+    """Feishu and WeCom groups, where Chinese teams talk, took only a Slack-compatible message,
+    which both refuse ("params error, msg_type need")."""
+    secret = "fs-0123456789abcdef"
+    feishu = make_rule(
+        domain,
+        name="feishu",
+        emails="",
+        webhook_url=receiver.url("/open-apis/bot/v2/hook/0a1b"),
+        webhook_format=AlertRule.WebhookFormat.FEISHU,
+        webhook_secret=secret,
+    )
+    wecom = make_rule(
+        domain,
+        name="wecom",
+        emails="",
+        webhook_url=receiver.url("/cgi-bin/webhook/send?key=0a1b"),
+        webhook_format=AlertRule.WebhookFormat.WECOM,
+    )
+    failing(domain, clock)
+    alerts_evaluate(now=clock)
+    assert notifications_deliver(now=clock) == 2
+    by_path = {urllib.parse.urlsplit(p).path: json.loads(b) for p, _h, b in receiver.received}
+    sent = by_path["/open-apis/bot/v2/hook/0a1b"]
+    assert sent["msg_type"] == "text" and sent["content"]["text"].startswith("[FIRING] feishu:")
+    # Feishu's signing, as its documentation gives it: HMAC-SHA256 keyed with
+    # "<seconds>\n<secret>" over nothing, base64, beside the message
+    key = f"{sent['timestamp']}\n{secret}".encode()
+    assert sent["sign"] == base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
+    assert abs(int(sent["timestamp"]) - time.time()) < 60
+    sent = by_path["/cgi-bin/webhook/send"]
+    assert sent["msgtype"] == "markdown" and "wecom" in sent["markdown"]["content"]
+    assert feishu.notifications.get().status == wecom.notifications.get().status == "sent"
+
+    # a robot that says no in its HTTP 200 (a wrong secret): a failed attempt, retried
+    receiver.body = json.dumps({"code": 19021, "msg": "sign match fail"}).encode()
+    failing(domain, clock + dt.timedelta(hours=2))
+    AlertRule.objects.filter(pk=wecom.pk).update(enabled=False)
+    alerts_evaluate(now=clock + dt.timedelta(hours=2))
+    notifications_deliver(now=clock + dt.timedelta(hours=2))
+    refused = feishu.notifications.exclude(status="sent").get()
+    assert refused.status == "pending" and "(code 19021): sign match fail" in refused.last_error
 
 
 @pytest.mark.parametrize(

@@ -76,6 +76,16 @@ def test_an_editor_creates_a_rule_for_a_team_domain_and_it_is_audited(client, ed
             "webhook_format",
             "That is a DingTalk robot's address: choose “DingTalk robot”.",
         ),
+        (
+            {"webhook_url": "https://open.feishu.cn/open-apis/bot/v2/hook/0a1b2c"},
+            "webhook_format",
+            "That is a Feishu / Lark robot's address: choose “Feishu / Lark robot”.",
+        ),
+        (
+            {"webhook_url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=0a1b"},
+            "webhook_format",
+            "That is a WeCom robot's address: choose “WeCom robot”.",
+        ),
         ({"emails": "ops@example.com extra"}, "emails", "ops@example.com extra is not"),
         ({"emails": "", "webhook_url": ""}, None, "at least one channel"),
         ({"webhook_url": "http://127.0.0.1:8000/x"}, "webhook_url", "Unsafe"),

@@ -301,6 +301,9 @@ def test_the_alert_form_shows_only_what_applies_and_fits_a_phone(watched, live_s
         hidden=["#id_min_deliveries"],
     )
     choose(page, "#id_scope", "team", shown=["#id_team"], hidden=["#id_domain_name"])
+    # a robot that signs (DingTalk, Feishu) asks for its secret; one that does not, not
+    for robot, secret in [("feishu", "shown"), ("wecom", "hidden"), ("dingtalk", "shown")]:
+        choose(page, "#id_webhook_format", robot, **{secret: ["#id_dingtalk_secret"]})
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     # Back gives the form its choices again: the fields shown are still those they choose
     # (they were the defaults' once: "Silence" chosen, the failure rate's fields shown)
