@@ -24,7 +24,7 @@ START = [
     "/tools/signature/",
     "/account/",
 ]
-LINK = re.compile(r'<a\b[^>]*\bhref="(/[^"#]*)"')
+LINK = re.compile(r'<a\b[^>]*\bhref="([/?][^"#]*)[^"]*"')  # a path, or a query on this page
 NOT_PAGES = ("/static/", "/accounts/logout/", "/i18n/")
 
 
@@ -38,17 +38,28 @@ def shape(url: str) -> str:
 def test_no_link_a_person_is_shown_leads_to_a_refusal(client, archived, request, settings, who):
     settings.EXPORT_DIRECT_ROWS = 10  # *Export CSV…* opens the export's page, not a download
     client.force_login(request.getfixturevalue(who))
-    seen, refused = set(), []
-    for start in START:
-        page = client.get(start)
-        assert page.status_code == 200, start
-        for href in LINK.findall(page.content.decode()):
-            url = html.unescape(href)
-            if url.startswith(NOT_PAGES) or shape(url) in seen:
-                continue
-            seen.add(shape(url))
+    seen, refused = {shape(url) for url in START}, []
+    pages = [(None, url) for url in START]  # (the page linking to it, the page)
+    for _depth in range(2):  # the main pages, what they link to, and what that links to
+        linked = []
+        for origin, url in pages:
             answer = client.get(url)
             if answer.status_code >= 400:
-                refused.append((start, url, answer.status_code))
-    assert len(seen) > 30
+                refused.append((origin, url, answer.status_code))
+                continue
+            if not answer["Content-Type"].startswith("text/html"):
+                continue  # a download
+            for href in LINK.findall(answer.content.decode()):
+                target = html.unescape(href)
+                if target.startswith("?"):
+                    target = url.partition("?")[0] + target
+                if not target.startswith(NOT_PAGES) and shape(target) not in seen:
+                    seen.add(shape(target))
+                    linked.append((url, target))
+        pages = linked
+    for origin, url in pages:  # the last level: followed, not read
+        status = client.get(url).status_code
+        if status >= 400:
+            refused.append((origin, url, status))
+    assert len(seen) > 40
     assert refused == []
