@@ -47,7 +47,7 @@ def _require_edit(user, rule: AlertRule) -> None:
 
 
 def alert_list(request, mute_form=None, status=200):
-    rules = list(rules_list())
+    rules = rules_list()
     for rule in rules:
         rule.editable = can_edit_rule(request.user, rule)
     context = {

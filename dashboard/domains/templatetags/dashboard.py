@@ -12,7 +12,6 @@ from django.utils.translation import gettext
 
 from dashboard.contract.urlsafety import readable_host
 from dashboard.invisible import invisible_marked, invisible_named
-from dashboard.said import said as said_again
 
 register = template.Library()
 
@@ -112,13 +111,6 @@ def later_time(moment, since) -> str:
     moment = timezone.localtime(moment)
     same_day = since and timezone.localtime(since).date() == moment.date()
     return dateformat.format(moment, "H:i:s" if same_day else "Y-m-d H:i:s")
-
-
-@register.filter
-def said(stored, text: str) -> str:
-    """A sentence stored by a worker (dashboard.said), in the reader's language; `text`, the
-    English stored beside it, for a row from before: `{{ row.x_said|said:row.x }}`."""
-    return said_again(stored, text)
 
 
 @register.filter(is_safe=True)
