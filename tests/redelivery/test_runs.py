@@ -214,6 +214,10 @@ def test_a_receiver_asking_to_wait_is_waited_for(editor, hook):
     assert sorted(counts) == sorted(r.pk for r in records)
     assert sum(counts.values()) == 7  # the one that was told to wait was sent once more
     assert run.sent_ok == 6 and run.sent_failed == 0
+    # none failed: no red badge reading "0 failed"
+    page = client.get(f"/redelivery/{run.pk}/").content.decode()
+    assert '<span class="badge off" id="run-failed">0 failed</span>' in page
+    assert '<span class="badge good" id="run-delivered">6 delivered</span>' in page
     assert hook.arrived[3] - hook.arrived[2] >= 4.9
 
 
@@ -263,6 +267,8 @@ def test_a_receiver_that_fails_most_sends_pauses_the_run(editor, hook):
     reader.cookies["django_language"] = "en"
     page = reader.get(f"/redelivery/{run.pk}/").content.decode()
     assert "Paused: 20 of the last 20 callbacks failed" in page
+    assert '<span class="badge bad" id="run-failed">20 failed</span>' in page
+    assert '<span class="badge off" id="run-delivered">0 delivered</span>' in page
     assert "The receiver answered HTTP 502" in page
 
 
