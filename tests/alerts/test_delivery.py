@@ -73,27 +73,34 @@ def test_a_json_webhook_is_signed_and_verifiable(domain, clock, receiver, json_r
 DINGTALK_SECRET = "SEC0123456789abcdef"
 
 
-def dingtalk_rule(domain, receiver) -> AlertRule:
-    """A rule that tells a DingTalk robot (the receiver, as DingTalk) with signing on."""
+def webhook_rule(domain, name: str, url: str, webhook_format: str, secret: str = "") -> AlertRule:
+    """A rule that sends to a webhook only, in `webhook_format` (a robot's secret if given)."""
     return make_rule(
         domain,
-        name="ding",
+        name=name,
         emails="",
-        webhook_url=receiver.url("/robot/send?access_token=abc"),
-        webhook_format=AlertRule.WebhookFormat.DINGTALK,
-        webhook_secret=DINGTALK_SECRET,
+        webhook_url=url,
+        webhook_format=webhook_format,
+        webhook_secret=secret,
+    )
+
+
+def dingtalk_rule(domain, receiver) -> AlertRule:
+    """A rule that tells a DingTalk robot (the receiver, as DingTalk) with signing on."""
+    return webhook_rule(
+        domain,
+        "ding",
+        receiver.url("/robot/send?access_token=abc"),
+        AlertRule.WebhookFormat.DINGTALK,
+        DINGTALK_SECRET,
     )
 
 
 def test_dingtalk_and_slack_formats(domain, clock, receiver, lead):
     secret = DINGTALK_SECRET
     ding = dingtalk_rule(domain, receiver)
-    slack = make_rule(
-        domain,
-        name="slack",
-        emails="",
-        webhook_url=receiver.url("/services/T0/B0/x"),
-        webhook_format=AlertRule.WebhookFormat.SLACK,
+    slack = webhook_rule(
+        domain, "slack", receiver.url("/services/T0/B0/x"), AlertRule.WebhookFormat.SLACK
     )
     failing(domain, clock)
     alerts_evaluate(now=clock)
@@ -117,20 +124,18 @@ def test_feishu_and_wecom_robots_get_messages_of_their_own(domain, clock, receiv
     """Feishu and WeCom groups, where Chinese teams talk, took only a Slack-compatible message,
     which both refuse ("params error, msg_type need")."""
     secret = "fs-0123456789abcdef"
-    feishu = make_rule(
+    feishu = webhook_rule(
         domain,
-        name="feishu",
-        emails="",
-        webhook_url=receiver.url("/open-apis/bot/v2/hook/0a1b"),
-        webhook_format=AlertRule.WebhookFormat.FEISHU,
-        webhook_secret=secret,
+        "feishu",
+        receiver.url("/open-apis/bot/v2/hook/0a1b"),
+        AlertRule.WebhookFormat.FEISHU,
+        secret,
     )
-    wecom = make_rule(
+    wecom = webhook_rule(
         domain,
-        name="wecom",
-        emails="",
-        webhook_url=receiver.url("/cgi-bin/webhook/send?key=0a1b"),
-        webhook_format=AlertRule.WebhookFormat.WECOM,
+        "wecom",
+        receiver.url("/cgi-bin/webhook/send?key=0a1b"),
+        AlertRule.WebhookFormat.WECOM,
     )
     failing(domain, clock)
     alerts_evaluate(now=clock)
@@ -214,13 +219,12 @@ def test_a_message_dingtalk_refuses_is_not_taken_for_sent(
 def test_a_chat_robots_refusal_in_a_200_is_a_failed_attempt(
     domain, clock, receiver, lead, webhook_format, answer, error
 ):
-    rule = make_rule(
+    rule = webhook_rule(
         domain,
-        name="robot",
-        emails="",
-        webhook_url=receiver.url("/robot/hook"),
-        webhook_format=webhook_format,
-        webhook_secret="SEC0123456789abcdef" if webhook_format == "dingtalk" else "",
+        "robot",
+        receiver.url("/robot/hook"),
+        webhook_format,
+        "SEC0123456789abcdef" if webhook_format == "dingtalk" else "",
     )
     receiver.body = (answer if isinstance(answer, str) else json.dumps(answer)).encode()
     failing(domain, clock)
