@@ -888,6 +888,17 @@ def stream_domains(*, app: str, stream: str) -> list[str]:
     return [name for name in found if records.filter(domain_name=name).exists()]
 
 
+def name_seen(field: str, name: str, filters: dict) -> bool:
+    """Whether an app or stream of exactly this name was seen since the window's start (of the
+    filtered domain, if there is one): from the names, no record is read."""
+    found = ArchivedName.objects.filter(
+        field=field, name=name, last_seen__gte=filters["start"] - NAME_SLACK
+    )
+    if filters.get("domain_id"):
+        found = found.filter(domain_id=filters["domain_id"])
+    return found.exists()
+
+
 def stream_known(*, app: str, stream: str) -> bool:
     """Whether the archive or the push history knows a stream of these exact names."""
     if stream_domains(app=app, stream=stream):

@@ -33,6 +33,7 @@ from dashboard.archive.selectors import (
     config_at,
     domain_harvested_until,
     missing_callbacks,
+    name_seen,
     names_either,
     names_matching,
     param_hits,
@@ -274,6 +275,8 @@ def records_view(request):
         context["counts"] = counts
         context["total"] = counts.total
         context["also_matched"] = _also_matched(filters)
+        if not counts.total:
+            context["played_as"] = _played_as_stream(filters)
         if filters.get("domain_id"):
             context["domain_until"] = domain_harvested_until(domain_id=filters["domain_id"])
             domain = Domain.objects.get(pk=filters["domain_id"])
@@ -587,10 +590,14 @@ def _played_as(request, stream: str) -> str:
     played = request.GET.get(PLAYED_AS, "")
     if not _a_rendition_name(played, stream):
         return ""
+    return _playback_note(played, stream)
+
+
+def _playback_note(stream: str, source: str) -> str:
     return _(
         "%(stream)s is a playback name of the stream %(source)s (transcoded or "
         "delayed): Live's callbacks and pushes are %(source)s's."
-    ) % {"stream": played, "source": stream}
+    ) % {"stream": stream, "source": source}
 
 
 def _a_rendition_name(name: str, stream: str) -> bool:
@@ -605,10 +612,30 @@ def _rendition_of(app: str, stream: str) -> str:
     """The pushed stream a playback name stands for, when it is known and `stream` is not: a
     transcoded stream is played as `<stream>_<template id>` (cam_lhd), a delayed one as
     `<stream>-alidelay`; "" otherwise."""
-    for source in (stream.removesuffix("-alidelay"), stream.rpartition("_")[0]):
-        if source and source != stream and stream_known(app=app, stream=source):
+    for source in _sources_of(stream):
+        if stream_known(app=app, stream=source):
             return source
     return ""
+
+
+def _sources_of(stream: str) -> list[str]:
+    """The pushed streams' names a playback name may stand for (cam_lhd, cam-alidelay: cam)."""
+    found = (stream.removesuffix("-alidelay"), stream.rpartition("_")[0])
+    return [source for source in dict.fromkeys(found) if source and source != stream]
+
+
+def _played_as_stream(filters: dict) -> dict | None:
+    """A stream filter that found nothing, typed as a player names it (`cam_lhd`, whose
+    callbacks Live sends as cam's): the pushed stream, offered — it was "0 callbacks"."""
+    typed = filters.get("stream") or ""
+    stream = quoted(typed) or typed
+    if not stream or "/" in stream:
+        return None
+    for source in _sources_of(stream):
+        if name_seen("stream", source, filters):
+            note = _playback_note(stream, source)
+            return {"note": note, "source": source, "only": {"stream": exactly(source)}}
+    return None
 
 
 def _param_search(q: str):
