@@ -132,13 +132,17 @@ def test_the_confirmation_says_a_window_to_the_second_with_its_seconds(archived,
     client = Client()
     client.force_login(editor)  # an editor of the domain: they may resend its failures
     client.cookies["tz"] = "America%2FNew_York"
-    start = timezone.now().replace(microsecond=0) - dt.timedelta(hours=1, seconds=19)
-    window = {"start": start.isoformat(), "end": (start + dt.timedelta(seconds=1)).isoformat()}
-    local = timezone.localtime(start, ZoneInfo("America/New_York"))
-    said = f"{local:%Y-%m-%d %H:%M:%S}</time> – "
-    query = urlencode({"domain": TEAM_DOMAIN, "window": "custom", **window})
-    assert said in client.get(f"/records/exports/new/?{query}").content.decode()
-    assert said in client.get(f"/redelivery/new/?{query}&status=failed").content.decode()
+    hour_ago = timezone.now().replace(microsecond=0) - dt.timedelta(hours=1)
+    # a window that starts on a whole minute (it read "12:07 – 12:07:01", and the test failed
+    # whenever the clock's seconds put its start there), and one that does not
+    for start in (hour_ago.replace(second=0), hour_ago.replace(second=41)):
+        end = start + dt.timedelta(seconds=1)
+        window = {"start": start.isoformat(), "end": end.isoformat()}
+        local = timezone.localtime(start, ZoneInfo("America/New_York"))
+        said = f"{local:%Y-%m-%d %H:%M:%S}</time> – "
+        query = urlencode({"domain": TEAM_DOMAIN, "window": "custom", **window})
+        assert said in client.get(f"/records/exports/new/?{query}").content.decode()
+        assert said in client.get(f"/redelivery/new/?{query}&status=failed").content.decode()
 
 
 @pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)

@@ -91,14 +91,14 @@ def since(moment) -> str:
 
 
 @register.filter
-def window_moment(moment) -> str:
+def window_moment(moment, other_end=None) -> str:
     """An end of a records window, in the reader's zone: to the minute, as it is typed, or to
-    the second when it has seconds (a link's exact window: 21:20 – 21:20 said nothing)."""
+    the second when either end has seconds (a link's exact window: 21:20 – 21:20 said
+    nothing, and 21:20 – 21:20:01 read as a minute)."""
     if not moment:
         return ""
-    return dateformat.format(
-        timezone.localtime(moment), "Y-m-d H:i:s" if moment.second else "Y-m-d H:i"
-    )
+    seconds = moment.second or (other_end is not None and getattr(other_end, "second", 0))
+    return dateformat.format(timezone.localtime(moment), "Y-m-d H:i:s" if seconds else "Y-m-d H:i")
 
 
 @register.filter
