@@ -85,6 +85,15 @@ class Sentence:
         return {"template": self.template, "params": dict(self.params)}
 
 
+def columns(name: str, said_now: Sentence) -> dict:
+    """A sentence as the model fields that keep it: `<name>` its English (as long as such a
+    column holds), `<name>_said` its template and parameters (None for no sentence)."""
+    return {
+        name: str(said_now)[:500],
+        f"{name}_said": said_now.stored() if said_now.template else None,
+    }
+
+
 def in_english(phrase) -> str:
     """A phrase marked for translation (a lazy label) as its English text, to store."""
     with translation.override("en"):

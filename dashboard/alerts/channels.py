@@ -94,9 +94,7 @@ def _sent_to(count: int) -> Sentence:
     return Sentence(gettext_noop("sent to %(count)s addresses"), {"count": count})
 
 
-def webhook_body(
-    notification: AlertNotification, rule: AlertRule, now: float | None = None
-) -> bytes:
+def webhook_body(notification: AlertNotification, rule: AlertRule) -> bytes:
     payload = notification.payload
     if rule.webhook_format == AlertRule.WebhookFormat.DINGTALK:
         data = {
@@ -107,7 +105,7 @@ def webhook_body(
         # a text message (Feishu's own markdown is only in its cards); signed in the body
         data = {"msg_type": "text", "content": {"text": payload["title"] + "\n" + payload["text"]}}
         if rule.webhook_secret:
-            timestamp = str(int(time.time() if now is None else now))
+            timestamp = str(int(time.time()))
             data.update(timestamp=timestamp, sign=feishu_sign(rule.webhook_secret, timestamp))
     elif rule.webhook_format == AlertRule.WebhookFormat.WECOM:
         # WeCom's markdown: headings, bold, links and quotes, 4,096 bytes at most

@@ -31,7 +31,7 @@ from dashboard.audit.services import audit_entry_create
 from dashboard.domains.models import Domain
 from dashboard.incidents.models import Incident
 from dashboard.invisible import invisible_named
-from dashboard.said import Sentence
+from dashboard.said import Sentence, columns
 
 from . import channels
 from .conditions import Finding, evaluate
@@ -433,7 +433,9 @@ def _give_back(pk: int, token: str, now: dt.datetime) -> None:
     try:
         AlertNotification.objects.filter(pk=pk, claim_token=token).update(
             attempts=F("attempts") + 1,
-            **_last_error(Sentence(gettext_noop("internal error while sending (see the logs)"))),
+            **columns(
+                "last_error", Sentence(gettext_noop("internal error while sending (see the logs)"))
+            ),
             next_attempt_at=now + backoff(1),
             claimed_until=None,
             claim_token="",
@@ -452,8 +454,9 @@ def notification_send(notification: AlertNotification, *, token: str, now: dt.da
         # who silences a rule hears nothing more of it — recorded, not sent
         AlertNotification.objects.filter(pk=notification.pk, claim_token=token).update(
             status=AlertNotification.Status.MUTED,
-            **_last_error(
-                Sentence(gettext_noop("not sent: the rule was turned off or muted first"))
+            **columns(
+                "last_error",
+                Sentence(gettext_noop("not sent: the rule was turned off or muted first")),
             ),
             claimed_until=None,
             claim_token="",
@@ -477,11 +480,11 @@ def notification_send(notification: AlertNotification, *, token: str, now: dt.da
         gave_up = number >= MAX_ATTEMPTS or notification.event == AlertNotification.Event.TEST
         finished = timezone.now()
         AlertAttempt.objects.filter(pk=attempt.pk).update(
-            finished_at=finished, detail=str(error)[:500], detail_said=error.stored()
+            finished_at=finished, **columns("detail", error)
         )
         AlertNotification.objects.filter(pk=notification.pk, claim_token=token).update(
             attempts=number,
-            **_last_error(error),
+            **columns("last_error", error),
             status=AlertNotification.Status.FAILED if gave_up else AlertNotification.Status.PENDING,
             next_attempt_at=now + backoff(number),
             claimed_until=None,
@@ -498,14 +501,13 @@ def notification_send(notification: AlertNotification, *, token: str, now: dt.da
     AlertAttempt.objects.filter(pk=attempt.pk).update(
         finished_at=timezone.now(),
         ok=True,
-        detail=str(result.detail)[:500],
-        detail_said=result.detail.stored(),
+        **columns("detail", result.detail),
     )
     AlertNotification.objects.filter(pk=notification.pk, claim_token=token).update(
         attempts=number,
         status=AlertNotification.Status.SENT,
         sent_at=now,
-        **_last_error(result.detail),
+        **columns("last_error", result.detail),
         claimed_until=None,
         claim_token="",
     )
@@ -700,8 +702,3 @@ def test_alert_send(
         notification.refresh_from_db()
         sent.append(notification)
     return sent
-
-
-def _last_error(why: Sentence) -> dict:
-    """The notification's last outcome, in English and for its readers (dashboard.said)."""
-    return {"last_error": str(why)[:500], "last_error_said": why.stored()}

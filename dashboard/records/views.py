@@ -507,15 +507,15 @@ def search(request):
     domain = domain_get(name=q)
     if domain is not None:
         return redirect("domain_detail", name=domain.name)
-    if (pasted := pasted_url(q) or pasted_in_text(q)) and (found := _pasted(request, pasted)):
+    if (pasted := pasted_url(q) or pasted_in_text(q)) and (found := _pasted(pasted)):
         return found
-    if (found := _without_scheme(request, q)) is not None:
+    if (found := _without_scheme(q)) is not None:
         return found
     on = request.GET.get("domain", "")[:253]  # a link that knows the stream's domain (incidents)
     q = _as_keyed(q, on)
     app, slash, stream = q.partition("/")
     if slash and " " not in q and "/" not in stream and _timeline_url(app, stream, on):
-        return _stream_page(request, app, stream, on)  # "app/stream"
+        return _stream_page(app, stream, on)  # "app/stream"
     if "=" in q and " " not in q:
         return _param_search(q)
     return redirect(reverse("records") + "?" + urlencode({"name": q, "window": "24h"}))
@@ -536,7 +536,7 @@ def _as_keyed(q: str, on: str) -> str:
     return " ".join(keyed.split())
 
 
-def _without_scheme(request, q: str):
+def _without_scheme(q: str):
     """A domain's URL copied without its scheme (push.example.com/live/cam, the address bar's
     play.example.com/live/cam.m3u8, live.example.com/): as pasted whole. A receiver's host name
     alone (one a domain's callbacks go to): the callbacks sent there."""
@@ -544,7 +544,7 @@ def _without_scheme(request, q: str):
         return None
     host, slash, _path = q.partition("/")
     if slash and domain_get(name=host.partition(":")[0]) is not None:
-        return _pasted(request, pasted) if (pasted := pasted_url("http://" + q)) else None
+        return _pasted(pasted) if (pasted := pasted_url("http://" + q)) else None
     if not slash and "." in q and (receiver := callback_receiver(q)):
         return redirect(
             reverse("records") + "?" + urlencode({"receiver": receiver, "window": "24h"})
@@ -552,14 +552,14 @@ def _without_scheme(request, q: str):
     return None
 
 
-def _pasted(request, pasted: Pasted):
+def _pasted(pasted: Pasted):
     """A URL pasted whole. A stream's (Live's protocols, or a web URL on one of the domains):
     that stream's timeline, on its domain's family when the host is a domain; a web URL on
     another host, a receiver's: the callbacks sent there; a domain's other URL: its page."""
     known = domain_get(name=pasted.host)
     a_stream = known is not None or pasted.scheme in STREAM_SCHEMES
     if a_stream and pasted.app and not names_problem(pasted.app, pasted.stream):
-        return _stream_page(request, pasted.app, pasted.stream, known.name if known else "")
+        return _stream_page(pasted.app, pasted.stream, known.name if known else "")
     if known is not None:
         return redirect("domain_detail", name=known.name)
     if pasted.scheme in WEB_SCHEMES:
@@ -568,7 +568,7 @@ def _pasted(request, pasted: Pasted):
     return None
 
 
-def _stream_page(request, app: str, stream: str, on: str):
+def _stream_page(app: str, stream: str, on: str):
     """A stream named in the header search: its timeline (on `on`'s family of domains); no
     stream of these names (another case, a character that draws nothing, a part), the streams
     holding them, where the page says which (an empty timeline was a dead end)."""
@@ -588,7 +588,7 @@ def _played_as(request, stream: str) -> str:
     """What the page says when it was reached from one of the stream's playback names (only
     such a name: the URL cannot make it say anything else), or ""."""
     played = request.GET.get(PLAYED_AS, "")
-    if not _a_rendition_name(played, stream):
+    if not stream or stream not in _sources_of(played[: 2 * 253]):
         return ""
     return _playback_note(played, stream)
 
@@ -598,14 +598,6 @@ def _playback_note(stream: str, source: str) -> str:
         "%(stream)s is a playback name of the stream %(source)s (transcoded or "
         "delayed): Live's callbacks and pushes are %(source)s's."
     ) % {"stream": stream, "source": source}
-
-
-def _a_rendition_name(name: str, stream: str) -> bool:
-    if not stream or len(name) > 2 * 253:
-        return False
-    return name == stream + "-alidelay" or (
-        name.startswith(stream + "_") and len(name) > len(stream) + 1 and "\x00" not in name
-    )
 
 
 def _rendition_of(app: str, stream: str) -> str:
@@ -619,8 +611,10 @@ def _rendition_of(app: str, stream: str) -> str:
 
 
 def _sources_of(stream: str) -> list[str]:
-    """The pushed streams' names a playback name may stand for (cam_lhd, cam-alidelay: cam)."""
-    found = (stream.removesuffix("-alidelay"), stream.rpartition("_")[0])
+    """The pushed streams' names a playback name may stand for (cam_lhd, cam-alidelay: cam; a
+    template id after the `_`, not `cam_` alone)."""
+    transcoded, _sep, template = stream.rpartition("_")
+    found = (stream.removesuffix("-alidelay"), transcoded if template else "")
     return [source for source in dict.fromkeys(found) if source and source != stream]
 
 
@@ -905,6 +899,7 @@ def _timeline_page(request, app: str, stream: str, *, by_query: bool = False):
         }
         for s in page.object_list  # each session's rows in time order
     ]
+    played_as_note = _played_as(request, stream)
     context = {
         "timeline": timeline,
         "focus_record": focus.events[kept].pk if kept is not None else None,
@@ -915,9 +910,7 @@ def _timeline_page(request, app: str, stream: str, *, by_query: bool = False):
         "window": window,
         "windows": [(name, periods.LABELS[name]) for name in TIMELINE_WINDOWS],
         "by_query": by_query,  # the window form carries the names along
-        "played_as": request.GET.get(PLAYED_AS, "")
-        if (said := _played_as(request, stream))
-        else "",
-        "played_as_note": said,
+        "played_as": request.GET.get(PLAYED_AS, "") if played_as_note else "",
+        "played_as_note": played_as_note,
     }
     return render(request, "records/timeline.html", context)

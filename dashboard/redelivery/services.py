@@ -45,7 +45,7 @@ from dashboard.logs import enqueue_with_request_id
 from dashboard.ops.shared import shared_store
 from dashboard.receivers.sender import Delivery, SendRefused
 from dashboard.receivers.services import callback_deliver
-from dashboard.said import Sentence, in_english
+from dashboard.said import Sentence, columns, in_english
 
 from .models import RedeliveryAttempt, RedeliveryRun
 
@@ -159,16 +159,9 @@ def _finish(attempt: RedeliveryAttempt, delivery: Delivery | None, refused=None)
     attempt.save()
 
 
-def _message(message: Sentence) -> dict:
-    return {
-        "message": str(message)[:500],
-        "message_said": message.stored() if message.template else None,
-    }
-
-
 def _say_error(attempt: RedeliveryAttempt, why: Sentence) -> None:
-    attempt.error = str(why)[:500]
-    attempt.error_said = why.stored() if why.template else None
+    for field, value in columns("error", why).items():
+        setattr(attempt, field, value)
 
 
 def _limiter() -> SlotLimiter:
@@ -449,13 +442,13 @@ def _hand_over(run: RedeliveryRun, token: str, *, at=None, message: Sentence = N
     """End this slice: the next task goes on (at `at`, when the receiver asked to wait)."""
     handed = RedeliveryRun.objects.filter(
         pk=run.pk, state=RedeliveryRun.State.RUNNING, executor=token
-    ).update(executor="", resume_at=at, heartbeat_at=timezone.now(), **_message(message))
+    ).update(executor="", resume_at=at, heartbeat_at=timezone.now(), **columns("message", message))
     if handed:
         _enqueue(run, at=at)
 
 
 def _stop(run: RedeliveryRun, token: str, state: str, message: Sentence = NOTHING) -> None:
-    fields = {"state": state, "executor": "", **_message(message)}
+    fields = {"state": state, "executor": "", **columns("message", message)}
     if state == RedeliveryRun.State.DONE:
         fields.update(finished_at=timezone.now(), heartbeat_at=timezone.now())
     RedeliveryRun.objects.filter(
@@ -475,8 +468,7 @@ def run_execute(run_id: int, *, slice_seconds: float | None = None) -> str:
     # What a crashed worker left half-done is not sent again: it is marked unknown.
     RedeliveryAttempt.objects.filter(run=run, outcome=RedeliveryAttempt.Outcome.SENDING).update(
         outcome=RedeliveryAttempt.Outcome.UNKNOWN,
-        error=str(STOPPED_WHILE_SENDING),
-        error_said=STOPPED_WHILE_SENDING.stored(),
+        **columns("error", STOPPED_WHILE_SENDING),
     )
     _recount(run)
     ends = time.monotonic() + (slice_seconds or settings.REDELIVERY_SLICE_SECONDS)
