@@ -19,6 +19,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .models import SignInThrottle
 
@@ -91,7 +92,11 @@ def attempts_spent(*, username: str, address: str) -> bool:
 
 def locked_message() -> str:
     minutes = max(1, round(settings.LOGIN_COOL_OFF / 60))
-    return _("Too many failed sign-ins. Try again in %(minutes)d minutes.") % {"minutes": minutes}
+    return ngettext(
+        "Too many failed sign-ins. Try again in %(minutes)d minute.",
+        "Too many failed sign-ins. Try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 def attempts_reset(*, username: str, address: str) -> None:

@@ -24,7 +24,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
 from dashboard.audit.models import AuditEntry
 from dashboard.audit.services import audit_entry_create
@@ -100,7 +100,13 @@ def _evaluate_rule(rule: AlertRule, now: dt.datetime) -> int:
     # went offline) has recovered too.
     for subject, state in states.items():
         if state.firing and subject not in findings:
-            gone = Finding(subject=subject, domain=state.domain, firing=False, numbers={})
+            gone = Finding(
+                subject=subject,
+                domain=state.domain,
+                firing=False,
+                host=state.receiver_host,
+                incident_id=state.incident_id,
+            )
             queued += _recover(rule, state, gone, now)
     return queued
 
@@ -222,40 +228,73 @@ def _what(rule: AlertRule, finding: Finding, event: str, zone) -> str:
             "minimum": f"{rule.min_deliveries:,}",
         }
     if rule.condition == AlertRule.Condition.CONSECUTIVE:
-        return _("the last %(n)s callbacks to %(host)s failed (alert at %(k)s in a row)") % {
-            "n": n.get("consecutive_failures", 0),
-            "host": finding.host,
-            "k": rule.consecutive,
-        }
+        return _consecutive(rule, finding)
     if rule.condition == AlertRule.Condition.INCIDENT:
         if not n:
             return _("the incident is resolved")
-        return _("new incident: %(cause)s at %(host)s (%(failures)s failures)") % {
-            "cause": n.get("cause"),
-            "host": finding.host,
-            "failures": f"{n.get('failures'):,}",
-        }
+        failures = n.get("failures") or 0
+        return ngettext(
+            "new incident: %(cause)s at %(host)s (%(failures)s failure)",
+            "new incident: %(cause)s at %(host)s (%(failures)s failures)",
+            failures,
+        ) % {"cause": n.get("cause"), "host": finding.host, "failures": f"{failures:,}"}
     if rule.condition == AlertRule.Condition.MISSING:
         if not n:
             return _("no longer watched (not an ingest domain, or out of scope)")
         # written out: a pusher's right-to-left override would turn the message around
         streams = ", ".join(invisible_named(name) for name in n.get("streams") or [])
-        said = _(
-            "%(pushes)s pushes in the last %(window)s min are missing %(callbacks)s stream "
-            "callbacks that Live's push history says were due"
-        ) % {
-            "pushes": f"{n.get('pushes', 0):,}",
-            "window": window,
-            "callbacks": f"{n.get('callbacks', 0):,}",
-        }
+        pushes, callbacks = n.get("pushes") or 0, n.get("callbacks") or 0
+        if not pushes:
+            return _("no push in the last %(window)s min is missing its stream callbacks") % {
+                "window": window
+            }
+        said = ngettext(
+            "%(pushes)s push in the last %(window)s min is missing",
+            "%(pushes)s pushes in the last %(window)s min are missing",
+            pushes,
+        ) % {"pushes": f"{pushes:,}", "window": window}
+        said += " " + ngettext(
+            "%(callbacks)s stream callback that Live's push history says was due",
+            "%(callbacks)s stream callbacks that Live's push history says were due",
+            callbacks,
+        ) % {"callbacks": f"{callbacks:,}"}
         return said + (f" ({streams})" if streams else "")
     if not n:
         return _("no longer watched (offline, no recording callback, or out of scope)")
-    return _("%(total)s callbacks in the last %(window)s min (last one: %(last)s)") % {
-        "total": f"{n.get('total', 0):,}",
-        "window": window,
-        "last": _at_text(n.get("last_callback"), zone),
-    }
+    total = n.get("total") or 0
+    return ngettext(
+        "%(total)s callback in the last %(window)s min (last one: %(last)s)",
+        "%(total)s callbacks in the last %(window)s min (last one: %(last)s)",
+        total,
+    ) % {"total": f"{total:,}", "window": window, "last": _at_text(n.get("last_callback"), zone)}
+
+
+def _consecutive(rule: AlertRule, finding: Finding) -> str:
+    """A run of failures to one receiver; once it has ended, how (a recovery's numbers are the
+    run as it is now, or none when the receiver is no longer watched)."""
+    if not finding.numbers:
+        return _(
+            "%(host)s is no longer watched (the domain left the rule's scope, or its callbacks "
+            "go to another receiver now)"
+        ) % {"host": finding.host}
+    run, k = finding.numbers.get("consecutive_failures") or 0, rule.consecutive
+    values = {"n": f"{run:,}", "host": finding.host, "k": f"{k:,}"}
+    if run >= k:
+        return _("the last %(n)s callbacks to %(host)s failed (alert at %(k)s in a row)") % values
+    if not run:
+        return (
+            _("the latest callback to %(host)s succeeded (alert at %(k)s failures in a row)")
+            % values
+        )
+    return (
+        ngettext(
+            "%(host)s answered again, then the latest callback failed (alert at %(k)s in a row)",
+            "%(host)s answered again, then the last %(n)s callbacks failed (alert at %(k)s in a "
+            "row)",
+            run,
+        )
+        % values
+    )
 
 
 def _records_query(rule: AlertRule, domain: str, start: dt.datetime, event: str) -> dict:

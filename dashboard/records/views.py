@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from dashboard import periods
@@ -434,8 +435,10 @@ def export_new(request):
                 total=total,
             )
         except exports.TooManyExports:
-            context["refusal"] = _(
-                "You already have %(n)s exports being made: wait for one to finish."
+            context["refusal"] = ngettext(
+                "You already have %(n)s export being made: wait for it to finish.",
+                "You already have %(n)s exports being made: wait for one to finish.",
+                settings.EXPORTS_PER_USER,
             ) % {"n": settings.EXPORTS_PER_USER}
             return render(request, "records/export_new.html", context, status=429)
         return redirect("export_detail", pk=export.pk)

@@ -91,6 +91,45 @@ def test_consecutive_failures_to_one_host(domain, clock, latest, fires):
     assert firing(rule) == expected
 
 
+def said(rule: AlertRule, event: str) -> str:
+    """What the rule's (one) notification of `event` says."""
+    return rule.notifications.get(event=event).payload["text"]
+
+
+def test_a_run_of_failures_that_ends_says_how_it_ended(domain, clock):
+    """A receiver that answered again was told "What: the last 0 callbacks to … failed (alert
+    at 3 in a row)" in its RECOVERED message; one that is no longer watched lost its host from
+    the title and the sentence ("the last 0 callbacks to  failed")."""
+    host = "hooks.alerts-test.example.org"
+    rule = make_rule(
+        domain, condition=AlertRule.Condition.CONSECUTIVE, consecutive=3, reminder_minutes=0
+    )
+    archive(domain, *[("failed", clock - i * MIN) for i in range(1, 4)])
+    alerts_evaluate(now=clock)
+    assert f"the last 3 callbacks to {host} failed (alert at 3 in a row)" in said(rule, "firing")
+    archive(domain, ("success", clock + 10 * MIN))
+    alerts_evaluate(now=clock + 11 * MIN)
+    recovered = said(rule, "recovered")
+    assert f"the latest callback to {host} succeeded (alert at 3 failures in a row)" in recovered
+    assert "the last 0" not in recovered
+    # ... and once more, the success followed by two failures: not yet a run of three
+    archive(domain, *[("failed", clock + i * MIN) for i in range(11, 14)])
+    alerts_evaluate(now=clock + 14 * MIN)
+    rule.notifications.all().delete()
+    archive(domain, ("success", clock + 15 * MIN), ("failed", clock + 16 * MIN))
+    alerts_evaluate(now=clock + 17 * MIN)
+    assert f"{host} answered again, then the latest callback failed" in said(rule, "recovered")
+    # a receiver no longer watched (its domain went offline) keeps its name in the recovery
+    archive(domain, *[("failed", clock + i * MIN) for i in range(17, 20)])
+    alerts_evaluate(now=clock + 20 * MIN)
+    rule.notifications.all().delete()
+    Domain.objects.filter(pk=domain.pk).update(gone_at=clock)
+    alerts_evaluate(now=clock + 21 * MIN)
+    recovered = rule.notifications.get(event="recovered").payload
+    assert recovered["title"] == f"[RECOVERED] Shop callbacks: {domain.name} → {host}"
+    assert f"What: {host} is no longer watched" in recovered["text"]
+
+
 # --- a new incident -------------------------------------------------------------------------
 
 
@@ -105,8 +144,16 @@ def test_a_new_incident_fires_once_and_recovers_when_it_resolves(domain, clock, 
     archive(domain, ("success", clock - 4 * MIN), ("success", clock - 3 * MIN))
     incident.refresh_from_db()
     assert incident.state == Incident.State.RESOLVED
+    assert "(1 failure)" in said(rule, "firing")
+    # meanwhile another receiver of the domain fails: an incident of its own, still open
+    archive(domain, ("failed", clock - 2 * MIN), url="https://other.example.org/cb")
+    other = Incident.objects.exclude(pk=incident.pk).get(domain=domain)
     alerts_evaluate(now=clock + 2 * MIN)
-    assert sent_events(rule) == [("firing", "email"), ("recovered", "email")]
+    assert sent_events(rule) == [("firing", "email")] * 2 + [("recovered", "email")]
+    # the recovery links the incident that resolved, not the one still open
+    recovered = rule.notifications.get(event="recovered").payload
+    assert recovered["links"]["incident"].endswith(f"/incidents/{incident.pk}/")
+    assert f"incident:{other.pk}" in firing(rule)
 
 
 def test_a_muted_incident_brings_no_reminders_until_its_mute_runs_out(domain, clock):
@@ -290,7 +337,10 @@ def test_missing_fires_for_a_push_whose_publish_done_never_came_and_recovers(arc
     alerts_evaluate(now=clock + MIN)
     assert firing(rule) == [f"domain:{ingest.pk}"]
     body = rule.notifications.get().payload
-    assert "1 pushes in the last 30 min are missing 1 stream callbacks" in body["text"]
+    assert (
+        "1 push in the last 30 min is missing 1 stream callback that Live's push history says "
+        "was due"
+    ) in body["text"]
     # the message names the stream as it is, written out where an email cannot show it
     assert "(live/lost-[U+202E]enod)" in body["text"] and "\u202e" not in body["text"]
     assert "status=missing" in body["links"]["records"]
@@ -300,6 +350,7 @@ def test_missing_fires_for_a_push_whose_publish_done_never_came_and_recovers(arc
     HarvestCursor.objects.filter(domain=ingest).update(pushes_checked_until=clock + 40 * MIN)
     alerts_evaluate(now=clock + 41 * MIN)
     assert firing(rule) == [] and [e for e, _ in sent_events(rule)] == ["firing", "recovered"]
+    assert "no push in the last 30 min is missing its stream callbacks" in said(rule, "recovered")
 
 
 def test_missing_is_not_judged_while_the_push_check_is_behind(archived, clock):
