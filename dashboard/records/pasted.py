@@ -64,12 +64,30 @@ def pasted_url(text: str) -> Pasted | None:
         return Pasted(scheme, host, "", "")
     app, stream = names
     if scheme in WEB_SCHEMES:  # HTTP-FLV, HLS: the format's suffix (RTMP and RTS have none)
-        lowered = stream.lower()
-        for suffix in PLAY_SUFFIXES:
-            if lowered.endswith(suffix) and len(stream) > len(suffix):
-                stream = stream[: -len(suffix)]
-                break
+        stream = _without_suffix(stream)
     return Pasted(scheme, host, app, stream)
+
+
+def _without_suffix(stream: str) -> str:
+    lowered = stream.lower()
+    for suffix in PLAY_SUFFIXES:
+        if lowered.endswith(suffix) and len(stream) > len(suffix):
+            return stream[: -len(suffix)]
+    return stream
+
+
+def pasted_path(text: str) -> tuple[str, str] | None:
+    """The app and stream of a URL's path copied without its scheme and host (the tail of a
+    player's address: /live/cam.m3u8, live/cam.flv?auth_key=…, /live/cam/), or None when
+    `text` is no such path or names them as they are."""
+    text = text.strip(_AROUND).rstrip(_AFTER).strip(_AROUND)
+    if "://" in text or any(c.isspace() for c in text):
+        return None
+    names = unquote(text.partition("?")[0]).strip("/").split("/")
+    if len(names) != 2 or not all(names):
+        return None
+    app, stream = names[0], _without_suffix(names[1])
+    return None if f"{app}/{stream}" == text else (app, stream)
 
 
 # a URL inside a line of chat: its scheme, then printable ASCII (the Chinese text around it —

@@ -76,7 +76,14 @@ from . import exports
 from .forms import LIVE, LIVE_PAGE_MAX, MISSING, PAGE_SIZES, RecordsFilterForm, freeze_filters
 from .models import Export
 from .overview import NOW_MIN_DELIVERIES, checked_sort, overview_order, overview_rows
-from .pasted import STREAM_SCHEMES, WEB_SCHEMES, Pasted, pasted_in_text, pasted_url
+from .pasted import (
+    STREAM_SCHEMES,
+    WEB_SCHEMES,
+    Pasted,
+    pasted_in_text,
+    pasted_path,
+    pasted_url,
+)
 from .selectors import notify_records_iter, notify_records_page
 from .timeline import names_problem, page_rows, pushes_compare, stream_timeline
 
@@ -515,6 +522,8 @@ def search(request):
     if (found := _without_scheme(q)) is not None:
         return found
     on = request.GET.get("domain", "")[:253]  # a link that knows the stream's domain (incidents)
+    if (found := _path_copied(q, on)) is not None:
+        return found
     q = _as_keyed(q, on)
     app, slash, stream = q.partition("/")
     if slash and " " not in q and "/" not in stream and _timeline_url(app, stream, on):
@@ -552,6 +561,18 @@ def _without_scheme(q: str):
         return redirect(
             reverse("records") + "?" + urlencode({"receiver": receiver, "window": "24h"})
         )
+    return None
+
+
+def _path_copied(q: str, on: str):
+    """A player's address copied without its host (/live/cam.m3u8?auth_key=…): the stream's
+    timeline, when the archive knows the stream (or the one it plays) and not the names as
+    typed."""
+    app, _slash, stream = q.partition("/")
+    if (path := pasted_path(q)) is None or stream_known(app=app, stream=stream):
+        return None
+    if stream_known(app=path[0], stream=path[1]) or _rendition_of(*path):
+        return _stream_page(*path, on)
     return None
 
 

@@ -407,6 +407,37 @@ def test_a_domains_url_without_its_scheme_or_a_receivers_host_alone_is_found(
 @pytest.mark.parametrize(
     ("typed", "lands_on"),
     [
+        # the tail of a player's address, copied without its host
+        (f"/live/{STREAM}.m3u8?auth_key=1-0-0-x", f"/records/streams/live/{STREAM}/"),
+        (f"live/{STREAM}.flv", f"/records/streams/live/{STREAM}/"),
+        (f"/live/{STREAM}/", f"/records/streams/live/{STREAM}/"),
+        (f"“live/{STREAM}?from=app”", f"/records/streams/live/{STREAM}/"),
+        (f"live/{STREAM}_lhd.flv", f"/records/streams/live/{STREAM}/?played_as={STREAM}_lhd"),
+        # a stream named with the suffix is itself
+        (f"live/{STREAM}-rec.flv", f"/records/streams/live/{STREAM}-rec.flv/"),
+        # names no stream has: a name search, as before
+        ("/live/no-such-cam.flv", "/records/?name=%2Flive%2Fno-such-cam.flv&window=24h"),
+        (f"/live/{STREAM}/x", f"/records/?name=%2Flive%2F{STREAM}%2Fx&window=24h"),
+    ],
+)
+def test_a_players_path_copied_without_its_host_opens_the_stream(
+    client, viewer, archived, typed, lands_on
+):
+    """The tail of a player's address, "/live/cam.m3u8?auth_key=…", found 0 callbacks (a name
+    search of the text as typed); "live/cam.flv" a timeline of no stream."""
+    streaming = Domain.objects.get(name=TEAM_DOMAIN)
+    when = timezone.now() - dt.timedelta(hours=1)
+    archive(streaming, ("success", when), stream=STREAM)
+    archive(streaming, ("success", when), stream=f"{STREAM}-rec.flv")
+    archive(streaming, ("success", when), stream=f"{STREAM}-rec")
+    client.force_login(viewer)
+    response = client.get("/search/", {"q": typed})
+    assert response.status_code == 302 and response["Location"] == lands_on
+
+
+@pytest.mark.parametrize(
+    ("typed", "lands_on"),
+    [
         # a transcoded stream is played as <stream>_<template id>, a delayed one as -alidelay
         (
             f"https://{TEAM_DOMAIN}/live/{STREAM}_lhd.flv?auth_key=1-0-0-x",
