@@ -643,16 +643,18 @@ def _sources_of(stream: str) -> list[str]:
 
 
 def _played_as_stream(filters: dict) -> dict | None:
-    """A stream filter that found nothing, typed as a player names it (`cam_lhd`, whose
-    callbacks Live sends as cam's): the pushed stream, offered — it was "0 callbacks"."""
-    typed = filters.get("stream") or ""
+    """A stream filter (or a name, the header search's) that found nothing, typed as a player
+    names it (`cam_lhd`, whose callbacks Live sends as cam's): the pushed stream, offered — it
+    was "0 callbacks"."""
+    field = "stream" if filters.get("stream") else "name"
+    typed = filters.get(field) or ""
     stream = quoted(typed) or typed
     if not stream or "/" in stream:
         return None
     for source in _sources_of(stream):
         if name_seen("stream", source, filters):
-            note = _playback_note(stream, source)
-            return {"note": note, "source": source, "only": {"stream": exactly(source)}}
+            only = {"name": None, "stream": exactly(source)}
+            return {"note": _playback_note(stream, source), "source": source, "only": only}
     return None
 
 

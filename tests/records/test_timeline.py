@@ -784,18 +784,18 @@ def test_a_session_over_midnight_shows_the_date_its_end_is_on(client, viewer, ar
     )
 
 
+@pytest.mark.parametrize("field", ["stream", "name"])  # name: the header search's
 @pytest.mark.parametrize("typed", [f"{STREAM}_lhd", f'"{STREAM}-alidelay"'])
 def test_a_records_filter_on_a_playback_name_offers_the_pushed_streams_callbacks(
-    client, viewer, archived, typed
+    client, viewer, archived, typed, field
 ):
-    """The stream name from a customer's player typed into *Records*: "0 callbacks", a dead
-    end; Live sends the callbacks under the pushed stream's name."""
+    """The stream name from a customer's player typed into *Records*, or alone into the header
+    search: "0 callbacks", a dead end; Live sends the callbacks under the pushed stream's
+    name."""
     streaming = Domain.objects.get(name=TEAM_DOMAIN)
     archive(streaming, ("failed", timezone.now() - dt.timedelta(hours=1)), stream=STREAM)
     client.force_login(viewer)
-    body = html.unescape(
-        client.get("/records/", {"stream": typed, "window": "24h"}).content.decode()
-    )
+    body = html.unescape(client.get("/records/", {field: typed, "window": "24h"}).content.decode())
     name = typed.strip('"')
     assert f"{name} is a playback name of the stream {STREAM}" in body
     link = re.search(r'id="played-as">.*?<a href="([^"]+)">', body, re.S).group(1)
@@ -803,5 +803,5 @@ def test_a_records_filter_on_a_playback_name_offers_the_pushed_streams_callbacks
     shown = html.unescape(client.get("/records/" + link).content.decode())
     assert "1 callback" in shown and "playback name" not in shown
     # a name nobody pushes under: nothing offered
-    other = client.get("/records/", {"stream": "no-such-cam_lhd", "window": "24h"})
+    other = client.get("/records/", {field: "no-such-cam_lhd", "window": "24h"})
     assert "playback name" not in other.content.decode()
