@@ -6,11 +6,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from dashboard.alerts.models import AlertRule
+from dashboard.incidents.models import Incident
+from dashboard.redelivery.models import RedeliveryRun
 
 from .models import AuditEntry
 
@@ -159,6 +164,16 @@ FIELD_LABELS = {
     "token": gettext_lazy("Access token"),
     "expires": gettext_lazy("Expires"),
     "may_change_configs": gettext_lazy("May change configs"),
+    "language": gettext_lazy("Messages in"),
+    "time_zone": gettext_lazy("Times in the zone"),
+}
+# The words for a code an entry stores (an alert rule's condition, an incident's state), by
+# the entry's kind and the field; a code not listed is shown as it is.
+VALUE_LABELS = {
+    (AuditEntry.Kind.ALERT, "condition"): AlertRule.Condition,
+    (AuditEntry.Kind.ALERT, "scope"): AlertRule.Scope,
+    (AuditEntry.Kind.INCIDENT, "state"): Incident.State,
+    (AuditEntry.Kind.REDELIVERY, "state"): RedeliveryRun.State,
 }
 _FIELD_ORDER = {name: position for position, name in enumerate(FIELD_LABELS)}
 # Never shown as values: the key's fingerprint says only whether the key changed.
@@ -190,11 +205,15 @@ class AuditRow:
 SIGN_IN_WAYS = {"password": gettext_lazy("a password"), "directory": gettext_lazy("the directory")}
 
 
-def _text(name: str, value) -> str:
+def _text(name: str, value, kind: str = "") -> str:
     if value is None or value == "" or value == []:
         return "—"
     if name == "signs_in_with" and value in SIGN_IN_WAYS:
         return str(SIGN_IN_WAYS[value])
+    if name == "language" and value in (languages := dict(settings.LANGUAGES)):
+        return str(languages[value])
+    if (choices := VALUE_LABELS.get((kind, name))) is not None and value in choices.values:
+        return str(choices(value).label)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, list | tuple):
@@ -246,6 +265,10 @@ def entry_changes(entry: AuditEntry) -> list[Change]:
     before = entry.before if isinstance(entry.before, dict) else None
     after = entry.after if isinstance(entry.after, dict) else None
     changes: list[Change] = []
+
+    def text(name: str, value) -> str:
+        return _text(name, value, entry.kind)
+
     # in the order of FIELD_LABELS: the stored JSON's keys come back in PostgreSQL's jsonb
     # order (by their length), not as written
     for name in sorted({*(before or {}), *(after or {})}, key=_field_position):
@@ -255,15 +278,15 @@ def entry_changes(entry: AuditEntry) -> list[Change]:
         if before is not None and after is not None:
             if old == new:
                 continue
-            changes.append(Change(_label(name), _text(name, old), _text(name, new)))
+            changes.append(Change(_label(name), text(name, old), text(name, new)))
         elif after is not None:
             if new in (None, "", [], False):
                 continue
-            changes.append(Change(_label(name), None, _text(name, new)))
+            changes.append(Change(_label(name), None, text(name, new)))
         else:
             if old in (None, "", [], False):
                 continue
-            changes.append(Change(_label(name), _text(name, old), None))
+            changes.append(Change(_label(name), text(name, old), None))
     key = _key_change(before, after)
     if key is not None:
         changes.append(key)

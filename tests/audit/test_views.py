@@ -214,6 +214,41 @@ def test_a_person_added_and_a_team_rule_changed_show_in_the_log(as_lead, lead, s
     assert "Window (minutes):" in body and ">15</span> → <span" in body
 
 
+def test_what_changed_is_said_in_words_not_codes(client, lead, archived):
+    """An alert rule's entry read "Watch: domain", "Condition: failure_rate", "language: en",
+    "time_zone: UTC"; an incident's "State: open → acknowledged"."""
+    from dashboard.alerts.models import AlertRule
+    from dashboard.alerts.services import rule_save
+    from dashboard.incidents.models import Incident
+
+    rule = AlertRule(
+        name="Shop watch",
+        scope=AlertRule.Scope.DOMAIN,
+        domain=Domain.objects.get(name=TEAM_DOMAIN),
+        condition=AlertRule.Condition.FAILURE_RATE,
+        emails="ops@example.com",
+        language="zh-hans",
+        time_zone="Asia/Shanghai",
+    )
+    rule_save(rule=rule, actor=lead)
+    rule.condition = AlertRule.Condition.SILENCE
+    rule_save(rule=rule, actor=lead)
+    incident = Incident.objects.filter(state=Incident.State.OPEN).first()
+    client.force_login(lead)
+    answer = client.post(f"/incidents/{incident.pk}/action/", {"action": "acknowledge"})
+    assert answer.status_code == 302
+    body = html.unescape(re.sub(r"<[^>]+>", "", client.get("/audit/").content.decode()))
+    assert "Watch: One domain" in body and "Messages in: Simplified Chinese" in body
+    assert "Times in the zone: Asia/Shanghai" in body
+    assert "Condition: Failure rate above a threshold → No callbacks at all (silence)" in body
+    assert "State: Open → Acknowledged" in body
+    for code in ("failure_rate", "language:", "time_zone", "zh-hans", "acknowledged"):
+        assert code not in body
+    client.cookies["django_language"] = "zh-hans"
+    chinese = html.unescape(re.sub(r"<[^>]+>", "", client.get("/audit/").content.decode()))
+    assert "简体中文" in chinese and "zh-hans" not in chinese
+
+
 def test_an_entry_filter_is_shown_and_can_be_cleared(as_lead, entries):
     first = AuditEntry.objects.order_by("pk").first()
     page = as_lead.get(f"/audit/?entry={first.pk}")
