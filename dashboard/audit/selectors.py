@@ -14,8 +14,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from dashboard.alerts.models import AlertRule
+from dashboard.archive.models import FailureClass
 from dashboard.incidents.models import Incident
-from dashboard.redelivery.models import RedeliveryRun
+from dashboard.redelivery.models import RedeliveryAttempt, RedeliveryRun
 
 from .models import AuditEntry
 
@@ -166,7 +167,16 @@ FIELD_LABELS = {
     "may_change_configs": gettext_lazy("May change configs"),
     "language": gettext_lazy("Messages in"),
     "time_zone": gettext_lazy("Times in the zone"),
+    # a redelivery run's filters, as the records page names them
+    "type": gettext_lazy("Type"),
+    "failure": gettext_lazy("Failure"),
+    "http": gettext_lazy("HTTP status"),
+    "receiver": gettext_lazy("Receiver"),
+    "q": gettext_lazy("Text"),
+    "param": gettext_lazy("Push parameter"),
 }
+# A field whose word depends on the entry's kind: a run's "name" is the records' name filter
+KIND_FIELD_LABELS = {(AuditEntry.Kind.REDELIVERY, "name"): gettext_lazy("App or stream")}
 # The words for a code an entry stores (an alert rule's condition, an incident's state), by
 # the entry's kind and the field; a code not listed is shown as it is.
 VALUE_LABELS = {
@@ -174,6 +184,8 @@ VALUE_LABELS = {
     (AuditEntry.Kind.ALERT, "scope"): AlertRule.Scope,
     (AuditEntry.Kind.INCIDENT, "state"): Incident.State,
     (AuditEntry.Kind.REDELIVERY, "state"): RedeliveryRun.State,
+    (AuditEntry.Kind.REDELIVERY, "outcome"): RedeliveryAttempt.Outcome,
+    (AuditEntry.Kind.REDELIVERY, "failure"): FailureClass,
 }
 _FIELD_ORDER = {name: position for position, name in enumerate(FIELD_LABELS)}
 # Never shown as values: the key's fingerprint says only whether the key changed.
@@ -234,8 +246,8 @@ def _field_position(name: str) -> tuple[int, str]:
     return (_FIELD_ORDER.get(name, len(_FIELD_ORDER)), name)
 
 
-def _label(name: str) -> str:
-    return str(FIELD_LABELS.get(name, name))
+def _label(name: str, kind: str = "") -> str:
+    return str(KIND_FIELD_LABELS.get((kind, name)) or FIELD_LABELS.get(name, name))
 
 
 def _key_change(before: dict | None, after: dict | None) -> Change | None:
@@ -269,6 +281,9 @@ def entry_changes(entry: AuditEntry) -> list[Change]:
     def text(name: str, value) -> str:
         return _text(name, value, entry.kind)
 
+    def label(name: str) -> str:
+        return _label(name, entry.kind)
+
     # in the order of FIELD_LABELS: the stored JSON's keys come back in PostgreSQL's jsonb
     # order (by their length), not as written
     for name in sorted({*(before or {}), *(after or {})}, key=_field_position):
@@ -278,15 +293,15 @@ def entry_changes(entry: AuditEntry) -> list[Change]:
         if before is not None and after is not None:
             if old == new:
                 continue
-            changes.append(Change(_label(name), text(name, old), text(name, new)))
+            changes.append(Change(label(name), text(name, old), text(name, new)))
         elif after is not None:
             if new in (None, "", [], False):
                 continue
-            changes.append(Change(_label(name), None, text(name, new)))
+            changes.append(Change(label(name), None, text(name, new)))
         else:
             if old in (None, "", [], False):
                 continue
-            changes.append(Change(_label(name), text(name, old), None))
+            changes.append(Change(label(name), text(name, old), None))
     key = _key_change(before, after)
     if key is not None:
         changes.append(key)

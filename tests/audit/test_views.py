@@ -14,7 +14,7 @@ from django.utils import timezone
 from dashboard.api.models import AccessToken
 from dashboard.audit.models import AuditEntry
 from dashboard.domains.models import Domain
-from tests.conftest import ALL_DATABASES, LEAD, TEAM_DOMAIN, make_user
+from tests.conftest import ALL_DATABASES, LEAD, TEAM_DOMAIN, archive, make_user
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -216,7 +216,8 @@ def test_a_person_added_and_a_team_rule_changed_show_in_the_log(as_lead, lead, s
 
 def test_what_changed_is_said_in_words_not_codes(client, lead, archived):
     """An alert rule's entry read "Watch: domain", "Condition: failure_rate", "language: en",
-    "time_zone: UTC"; an incident's "State: open → acknowledged"."""
+    "time_zone: UTC"; an incident's "State: open → acknowledged"; a redelivery run's filters
+    "failure: http_5xx", "name: cam"."""
     from dashboard.alerts.models import AlertRule
     from dashboard.alerts.services import rule_save
     from dashboard.incidents.models import Incident
@@ -237,12 +238,17 @@ def test_what_changed_is_said_in_words_not_codes(client, lead, archived):
     client.force_login(lead)
     answer = client.post(f"/incidents/{incident.pk}/action/", {"action": "acknowledge"})
     assert answer.status_code == 302
+    # a redelivery run keeps its filters: "failure: http_5xx" before
+    archive(Domain.objects.get(name=TEAM_DOMAIN), ("failed", timezone.now()), stream="audit-cam")
+    query = f"domain={TEAM_DOMAIN}&status=failed&window=24h&failure=http_5xx&name=audit-cam"
+    assert client.post(f"/redelivery/new/?{query}").status_code == 302
     body = html.unescape(re.sub(r"<[^>]+>", "", client.get("/audit/").content.decode()))
     assert "Watch: One domain" in body and "Messages in: Simplified Chinese" in body
     assert "Times in the zone: Asia/Shanghai" in body
     assert "Condition: Failure rate above a threshold → No callbacks at all (silence)" in body
     assert "State: Open → Acknowledged" in body
-    for code in ("failure_rate", "language:", "time_zone", "zh-hans", "acknowledged"):
+    assert "Failure: HTTP 5xx" in body and "App or stream: audit-cam" in body
+    for code in ("failure_rate", "language:", "time_zone", "zh-hans", "acknowledged", "http_5xx"):
         assert code not in body
     client.cookies["django_language"] = "zh-hans"
     chinese = html.unescape(re.sub(r"<[^>]+>", "", client.get("/audit/").content.decode()))
