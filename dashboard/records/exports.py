@@ -195,7 +195,9 @@ def export_write(export_id: int) -> str:
 
 def _on_a_connection_of_its_own(work: Callable[[], object]) -> object:
     """`work`'s database writes, from a thread (and so a connection) of its own: the task's
-    connection may be busy streaming a COPY."""
+    connection may be busy streaming a COPY, or (SQLite) reading rows through a cursor open
+    between chunks, whose snapshot a write on that connection cannot leave once another
+    process has written ("database is locked")."""
     answer: list = []
 
     def run() -> None:
@@ -226,7 +228,7 @@ def _write(export: Export, name: str, lease: Lease) -> str:
             lease.renew()  # a slow write keeps its place: one writer stays one
             return running.update(written=min(done, total), reported_at=timezone.now())
 
-        reported = _on_a_connection_of_its_own(report) if by_copy else report()
+        reported = _on_a_connection_of_its_own(report)
         if not reported:  # marked failed meanwhile (silent for too long): stop here
             raise _Stopped
 
@@ -237,7 +239,10 @@ def _write(export: Export, name: str, lease: Lease) -> str:
             )
         else:
             lines = csv_lines(HEADER, export_rows(rows.iterator(chunk_size=2000), base=base))
-            written = write_rows(lines, partial, progress)
+            try:
+                written = write_rows(lines, partial, progress)
+            finally:
+                lines.close()  # the rows' cursor with it: the export's state is written next
         os.replace(partial, settings.EXPORT_DIR / name)
     except _Stopped:
         partial.unlink(missing_ok=True)

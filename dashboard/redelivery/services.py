@@ -475,7 +475,7 @@ def run_execute(run_id: int, *, slice_seconds: float | None = None) -> str:
     targets: dict[str, Target] = {}
     pace = _Pace(run)
     try:
-        for record in _pending(run).iterator(chunk_size=200):
+        for record in _pending_in_chunks(run):
             if not _still_mine(run, token):
                 return RedeliveryRun.objects.get(pk=run.pk).state  # paused or cancelled
             if time.monotonic() >= ends:
@@ -586,6 +586,19 @@ def _pending(run: RedeliveryRun):
     """The run's records it has not finished with: never tried, or tried and told to wait."""
     done = RedeliveryAttempt.objects.filter(run=run).exclude(outcome=RedeliveryAttempt.Outcome.WAIT)
     return run_records(run).exclude(pk__in=done.values("record_id"))
+
+
+def _pending_in_chunks(run: RedeliveryRun, size: int = 200):
+    """`_pending`, read a chunk at a time with no cursor left open between chunks: on SQLite
+    an open cursor holds its snapshot, and the run's writes on the same connection then fail
+    ("database is locked") as soon as another process (the harvester) has written."""
+    rows = _pending(run)
+    while chunk := list(rows[:size]):
+        yield from chunk
+        last = chunk[-1]
+        rows = _pending(run).filter(
+            Q(notify_time__gt=last.notify_time) | Q(notify_time=last.notify_time, pk__gt=last.pk)
+        )
 
 
 BUSY = object()  # the record is being sent by someone else right now

@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import re
 import subprocess
+import threading
 import time
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -23,6 +24,7 @@ from django.utils import timezone
 
 from dashboard.accounts.roles import LEAD
 from dashboard.archive.models import ArchivedRecord
+from dashboard.domains.models import Domain
 from dashboard.records.models import Export
 from dashboard.sandbox import app as sandbox_app
 from tests.conftest import ALL_DATABASES, TEAM_DOMAIN, make_user, process_env, start_db_worker
@@ -464,3 +466,61 @@ def test_a_long_queue_behind_the_writer_is_not_taken_for_no_worker(archived, vie
         worker.terminate()
         worker.wait(timeout=30)
     assert "Download the CSV" in client.get(f"/records/exports/{export.pk}/").content.decode()
+
+
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_a_big_export_is_written_while_the_harvester_writes(archived, viewer, settings):
+    """On SQLite (`make run`) the export read its rows through a cursor left open between
+    chunks; its progress, written on the same connection, failed with "database is locked"
+    once another process (the harvester) had written: "Failed: OperationalError"."""
+    from tests.conftest import archive
+
+    settings.EXPORT_DIRECT_ROWS = 10
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    start = timezone.now().replace(microsecond=0) - dt.timedelta(hours=5)
+    many = 6_500  # past the first progress report (every 5,000 rows), in several chunks
+    archive(
+        domain,
+        *[("success", start + dt.timedelta(milliseconds=500 * i)) for i in range(many)],
+        stream="busy-export",
+    )
+    client = Client()
+    client.force_login(viewer)
+    started = client.post(f"/records/exports/new/?domain={TEAM_DOMAIN}&stream=busy-export")
+    export = Export.objects.get()
+    assert started.status_code == 302 and export.total == many
+    done = threading.Event()
+    writes = []
+
+    def harvester() -> None:  # another connection committing all along, as harvesting does
+        from django.db import connections
+
+        try:
+            while not done.is_set():
+                Domain.objects.filter(pk=domain.pk).update(last_synced_at=timezone.now())
+                writes.append(1)
+                time.sleep(0.005)
+        finally:
+            connections.close_all()
+
+    other = threading.Thread(target=harvester)
+    other.start()
+    worker = start_db_worker(
+        process_env(EXPORT_DIR=str(settings.EXPORT_DIR), EXPORT_ROWS_PER_SECOND="2000"),
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while Export.objects.get(pk=export.pk).state in Export.UNFINISHED:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    finally:
+        done.set()
+        other.join()
+        worker.terminate()
+        _out, errors = worker.communicate(timeout=30)
+    export.refresh_from_db()
+    assert "Traceback" not in errors and "locked" not in errors, errors[-3000:]
+    assert (export.state, export.error) == ("done", ""), errors[-3000:]
+    assert export.written == many and len(writes) > 100

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import signal
 import subprocess
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -159,3 +160,61 @@ def test_a_worker_killed_mid_run_is_resumed_without_sending_twice(client, editor
     assert sum(outcomes.values()) == N
     assert outcomes["delivered"] + outcomes["unknown"] == N
     assert len(hook.received) >= killed_at and len(counts) <= N
+
+
+@pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)
+def test_a_long_run_goes_on_while_the_harvester_writes(client, editor, setup, settings):
+    """`make run` (SQLite): a run of 242 records stopped after 8 with "database is locked" —
+    it read its records through a cursor left open between chunks, and a write on that
+    connection cannot leave the snapshot the open cursor holds once the harvester has
+    written. The page then said "the worker has not reported for a minute"."""
+    hook, domain = setup["hook"], setup["domain"]
+    hook.delay = 0
+    when = timezone.now().replace(microsecond=0) - dt.timedelta(hours=3)
+    many = 260  # more than one chunk of the run's reading
+    new = archive(
+        domain,
+        *[("failed", when + dt.timedelta(seconds=i)) for i in range(many)],
+        stream="busy-archive",
+    )
+    records = [ArchivedRecord.objects.get(pk=r.id) for r in new]
+    settings.REDELIVERY_RATE_PER_SECOND = 200  # the run keeps the rate it was made with
+    writing = threading.Event()
+    writes = Counter()
+
+    def harvester() -> None:  # another connection committing all along, as harvesting does
+        from django.db import connections
+
+        try:
+            while not writing.is_set():
+                Domain.objects.filter(pk=domain.pk).update(last_synced_at=timezone.now())
+                writes["n"] += 1
+                time.sleep(0.01)
+        finally:
+            connections.close_all()
+
+    worker = start_worker(setup["env"])
+    other = threading.Thread(target=harvester)
+    other.start()
+    try:
+        client.force_login(editor)
+        fmt = "%Y-%m-%dT%H:%M"
+        start = timezone.localtime(records[0].notify_time).strftime(fmt)
+        end = (timezone.localtime(records[-1].notify_time) + dt.timedelta(minutes=1)).strftime(fmt)
+        query = (
+            f"?domain={TEAM_DOMAIN}&stream=busy-archive&status=failed&window=custom"
+            f"&start={start}&end={end}"
+        )
+        assert client.post("/redelivery/new/" + query, {}).status_code == 302
+        run = RedeliveryRun.objects.latest("pk")
+        assert run.total == many
+        wait_for(lambda: state(run) == "done", "the run to finish", timeout=120)
+    finally:
+        writing.set()
+        other.join()
+        worker.terminate()
+        _out, err = worker.communicate(timeout=30)
+    assert "Traceback" not in err and "locked" not in err, err[-3000:]
+    assert writes["n"] > 50  # the other connection did write all along
+    run.refresh_from_db()
+    assert run.sent_ok == many and set(sent_ids(hook).values()) == {1}
