@@ -216,6 +216,18 @@ def _what(rule: AlertRule, finding: Finding, event: str, zone) -> str:
     if rule.condition == AlertRule.Condition.FAILURE_RATE:
         if not n:
             return _("no longer in the rule's scope")
+        if not n.get("total"):  # recovered for want of deliveries: no rate to say
+            return ngettext(
+                "no callbacks in the last %(window)s min (alert above %(threshold)s%% with at "
+                "least %(minimum)s delivery)",
+                "no callbacks in the last %(window)s min (alert above %(threshold)s%% with at "
+                "least %(minimum)s deliveries)",
+                rule.min_deliveries,
+            ) % {
+                "window": window,
+                "threshold": rule.threshold_percent,
+                "minimum": f"{rule.min_deliveries:,}",
+            }
         return _(
             "%(rate)s%% of callbacks failed in the last %(window)s min (%(failed)s of "
             "%(total)s; alert above %(threshold)s%% with at least %(minimum)s)"

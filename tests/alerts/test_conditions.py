@@ -9,6 +9,7 @@ import pytest
 
 from dashboard.alerts.models import AlertNotification, AlertRule, DomainMute
 from dashboard.alerts.services import alerts_evaluate
+from dashboard.archive.models import HarvestCursor
 from dashboard.domains.models import Domain
 from dashboard.incidents.models import Incident
 from tests.alerts.conftest import archive, firing, make_rule, sent_events
@@ -94,6 +95,22 @@ def test_consecutive_failures_to_one_host(domain, clock, latest, fires):
 def said(rule: AlertRule, event: str) -> str:
     """What the rule's (one) notification of `event` says."""
     return rule.notifications.get(event=event).payload["text"]
+
+
+def test_a_failure_rate_that_recovers_for_want_of_deliveries_says_so(domain, clock):
+    """Its RECOVERED message said "What: None% of callbacks failed in the last 15 min (0 of
+    0; …)"."""
+    rule = make_rule(domain, reminder_minutes=0)
+    archive(domain, *spread("failed", 10, clock))
+    alerts_evaluate(now=clock)
+    HarvestCursor.objects.filter(domain=domain).update(harvested_until=clock + 20 * MIN)
+    alerts_evaluate(now=clock + 20 * MIN)
+    recovered = said(rule, "recovered")
+    assert (
+        "What: no callbacks in the last 15 min (alert above 50% with at least 10 deliveries)"
+        in recovered
+    )
+    assert "None" not in recovered
 
 
 def test_a_run_of_failures_that_ends_says_how_it_ended(domain, clock):
