@@ -66,11 +66,18 @@ def evaluate(rule: AlertRule, now: dt.datetime) -> list[Finding]:
 
 
 def _failure_rate(rule: AlertRule, domains: list[Domain], now: dt.datetime) -> list[Finding]:
-    """Fires when more than X% of at least N deliveries failed within the window."""
+    """Fires when more than X% of at least N deliveries failed within the window. When the
+    archive holds none of the window yet for a domain (a harvester catching up after a
+    restart), nothing is decided: its empty window is no recovery."""
     window = dt.timedelta(minutes=rule.window_minutes)
     counts = delivery_counts(domain_ids=[d.pk for d in domains], start=now - window, end=now + TICK)
+    complete = harvested_until_by_domain(domain_ids=[d.pk for d in domains])
     findings = []
     for domain in domains:
+        end = complete.get(domain.pk)
+        if end is None or end < now - window:
+            findings.append(Finding(subject=f"domain:{domain.pk}", domain=domain, firing=None))
+            continue
         totals = counts[domain.pk]
         enough = totals.total >= rule.min_deliveries
         # rate > X%, in integers: failed * 100 > X * total
