@@ -6,11 +6,13 @@ page (a pasted or edited URL never says "page 99999 of 12").
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django import forms
 from django.core.paginator import Page, Paginator
 from django.db.models import Max
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 PAGE_MAX = 1_000_000
@@ -75,3 +77,49 @@ def pinned_page_of(request, rows, per_page: int, *, errors_to: forms.Form) -> Pi
         as_of, rows = pin, rows.filter(pk__lte=pin)
     page = page_of(request, rows, per_page, errors_to=errors_to)
     return PinnedPage(page=page, as_of=as_of, pinned=pin is not None)
+
+
+# --- pages read as of a moment ----------------------------------------------------------------
+# A list ordered by what changes (incidents by their latest failure): paging it while rows
+# change moves a row seen on page 1 onto page 2, or one not yet seen onto page 1. The first
+# page writes its moment into the form (`as_of`, microseconds since the epoch); the pages
+# after it leave out the rows changed since (they are on a first page read now).
+
+
+@dataclass
+class MomentPage:
+    page: Page | None
+    as_of: int  # the moment the pages after this one are read as of
+    moment: dt.datetime
+    changed_since: int  # rows left out of this page's list: changed since the first page
+
+
+def pinned_moment(data) -> dt.datetime | None:
+    """The moment the first page was read, for a page after the first; None for the first
+    page or for what is no moment (junk is ignored; a moment ahead of now is now)."""
+    micros = pinned_number(data)
+    if micros is None:
+        return None
+    now = timezone.now()
+    if micros >= int(now.timestamp() * 1_000_000):
+        return now
+    return dt.datetime.fromtimestamp(micros / 1_000_000, tz=dt.UTC)
+
+
+def moment_page_of(
+    request, rows_at, per_page: int, *, errors_to: forms.Form, changed: str = "updated_at"
+) -> MomentPage:
+    """The requested page of `rows_at(moment)` (the list as ordered at that moment), a page
+    after the first read as the list was at the first: without the rows whose `changed` field
+    is later."""
+    moment = pinned_moment(request.GET)
+    pinned = moment is not None
+    moment = moment or timezone.now()
+    rows = rows_at(moment)
+    changed_since = 0
+    if pinned:
+        changed_since = rows.filter(**{f"{changed}__gt": moment}).count()
+        rows = rows.filter(**{f"{changed}__lte": moment})
+    page = page_of(request, rows, per_page, errors_to=errors_to)
+    as_of = int(moment.timestamp() * 1_000_000)
+    return MomentPage(page=page, as_of=as_of, moment=moment, changed_since=changed_since)

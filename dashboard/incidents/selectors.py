@@ -44,10 +44,10 @@ def in_state(state: str, now: dt.datetime) -> Q:
     return Q(state=state)
 
 
-def incidents_list() -> QuerySet[Incident]:
-    """Open first (a mute that ran out is open), then acknowledged, muted and resolved; newest
-    activity first."""
-    now = timezone.now()
+def incidents_list(now: dt.datetime | None = None) -> QuerySet[Incident]:
+    """Open first (a mute that ran out by `now` is open), then acknowledged, muted and
+    resolved; newest activity first."""
+    now = now or timezone.now()
     order = Case(
         When(in_state(Incident.State.OPEN, now), then=Value(0)),
         When(state=Incident.State.ACKNOWLEDGED, then=Value(1)),

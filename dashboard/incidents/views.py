@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from dashboard.access import edit_refusal, require_edit
 from dashboard.accounts.security import client_ip
 from dashboard.htmx import render_page, vary_on_htmx
-from dashboard.paging import page_of
+from dashboard.paging import moment_page_of
 from dashboard.periods import local_iso
 from dashboard.posting import post_only
 
@@ -33,8 +33,17 @@ def incident_list(request):
     context = {"form": filterset.form, "page": None}
     if filterset.is_bound and not filterset.is_valid():
         return render_page(request, "incidents/list.html", "results", context, status=400)
-    rows = filterset.qs if filterset.is_bound else incidents_list()
-    context["page"] = page_of(request, rows, PAGE_SIZE, errors_to=filterset.form)
+
+    def rows_at(moment):
+        """The list as ordered at `moment`: the filters over it."""
+        if not filterset.is_bound:
+            return incidents_list(moment)
+        return IncidentFilter(request.GET, queryset=incidents_list(moment)).qs
+
+    # a page after the first is read as the list was at the first: an incident that failed
+    # again since (moved to the top) or came since is not shown twice, or skipped
+    read = moment_page_of(request, rows_at, PAGE_SIZE, errors_to=filterset.form)
+    context.update(page=read.page, as_of=read.as_of, changed_since=read.changed_since)
     if context["page"] is None:
         return render_page(request, "incidents/list.html", "results", context, status=400)
     return render_page(request, "incidents/list.html", "results", context)

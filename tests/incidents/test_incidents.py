@@ -630,3 +630,49 @@ def test_an_incidents_link_opens_exactly_its_failures(quiet, client, viewer):
     records = client.get(link)
     assert records.status_code == 200
     assert records.context["total"] == incident.count == 12
+
+
+def test_paging_while_receivers_fail_shows_each_incident_once(client, lead, quiet):
+    """A lead pages through the incidents while receivers go on failing: an incident that
+    failed again since page 1 was read jumps to the top, a new one comes — and page 2 showed
+    two rows of page 1 again (pushed down), and would never show the one that jumped."""
+    from tests.conftest import archive
+
+    domain = Domain.objects.get(name=TEAM_DOMAIN)
+    start = timezone.now().replace(microsecond=0) - dt.timedelta(hours=2)
+
+    def fail(host: int, at: dt.datetime):
+        archive(domain, ("failed", at), url=f"https://h{host:02}.paging.example.org/cb")
+
+    for host in range(60):
+        fail(host, start + dt.timedelta(minutes=host))
+    client.force_login(lead)
+
+    def listed(response) -> list[int]:
+        assert response.status_code == 200
+        body = response.content.decode()
+        return [int(pk) for pk in re.findall(r'<td class="wide"><a href="/incidents/(\d+)/"', body)]
+
+    first = client.get("/incidents/")
+    page_one = listed(first)
+    as_of = re.search(r'href="\?page=2&amp;as_of=(\d+)"', first.content.decode()).group(1)
+    page_two_then = listed(client.get(f"/incidents/?page=2&as_of={as_of}"))
+    assert len(page_one) == 50 and len(page_two_then) == 10
+    # meanwhile: the oldest (on page 2) fails again, and a new receiver fails
+    fail(0, start + dt.timedelta(minutes=90))
+    fail(60, start + dt.timedelta(minutes=91))
+    moved = Incident.objects.get(receiver_host="h00.paging.example.org").pk
+    second = client.get(f"/incidents/?page=2&as_of={as_of}")
+    page_two = listed(second)
+    assert not set(page_two) & set(page_one)
+    assert page_two == [pk for pk in page_two_then if pk != moved]
+    note = html.unescape(re.sub(r"<[^>]+>", "", second.content.decode()))
+    assert "2 incidents changed since the first page was read" in note
+    # the first page, read now, has both on top
+    assert listed(client.get("/incidents/"))[:2] == [
+        Incident.objects.get(receiver_host="h60.paging.example.org").pk,
+        moved,
+    ]
+    # what is no moment is read as now; a moment ahead of now is now
+    for junk in ("abc", "-1", "99999999999999999999", "999999999999999999", "0"):
+        assert client.get(f"/incidents/?page=2&as_of={junk}").status_code == 200
