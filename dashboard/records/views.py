@@ -69,7 +69,7 @@ from dashboard.incidents.selectors import (
 )
 from dashboard.invisible import invisible_marked
 from dashboard.ops.budget import Busy, TooSlow
-from dashboard.paging import page_of, requested_page
+from dashboard.paging import page_of, pinned_page_of, requested_page
 from dashboard.redelivery.selectors import latest_attempts, record_attempts, redelivered_count
 
 from . import exports
@@ -241,10 +241,13 @@ def records_view(request):
         # a domain's pushes: its own (ingest), or its ingest domains' (streaming)
         pushed = push_history_domains(filters["domain"]) if filters["domain"] else None
         rows = missing_callbacks(filters=filters, domains=pushed)
-        page = page_of(request, rows, filters["size"], errors_to=form)
+        # a page after the first is read as the list was at the first: pushes found since
+        # (on top: the newest first) do not push the rows seen onto the next page
+        read = pinned_page_of(request, rows, filters["size"], errors_to=form)
+        page = read.page
         if page is None:
             return render_page(request, "records/list.html", "results", context, status=400)
-        context["page"] = page
+        context.update(page=page, as_of=read.as_of, pinned=read.pinned)
         context["missing_rows"] = [
             (push, _timeline_url(push.app_name, push.stream_name, push.domain.name))
             for push in page.object_list

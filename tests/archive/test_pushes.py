@@ -522,3 +522,44 @@ def test_never_came_by_type_lists_only_the_pushes_missing_that_callback(client, 
 
     assert listed("publish") == {"no-publish"}  # "publish_done" is not "publish"
     assert listed("publish_done") == {"no-done"}
+
+
+def test_paging_the_pushes_that_never_came_while_the_check_finds_more(client, viewer, archived):
+    """Page 2 of "Never came" went on from rows page 1 had shown, pushed down by the pushes the
+    check found meanwhile (the newest first)."""
+    import re
+
+    domain = Domain.objects.get(name=INGEST)
+    PushedSession.objects.filter(domain=domain).delete()
+    start = timezone.now().replace(microsecond=0) - dt.timedelta(hours=3)
+
+    def push(i: int) -> PushedSession:
+        return PushedSession.objects.create(
+            domain=domain,
+            app_name="live",
+            stream_name=f"paged-{i:02}",
+            publish_time=start + dt.timedelta(minutes=i),
+            stop_time=start + dt.timedelta(minutes=i, seconds=30),
+            missing="publish_done",
+            checked_at=timezone.now(),
+        )
+
+    for i in range(25):
+        push(i)
+    client.force_login(viewer)
+    query = {"status": "missing", "window": "24h", "domain": INGEST, "size": "20"}
+
+    def streams(response) -> list[str]:
+        assert response.status_code == 200
+        return [p.stream_name for p, _ in response.context["missing_rows"]]
+
+    first = client.get("/records/", query)
+    as_of = re.search(r'name="as_of" form="filters" value="(\d+)"', first.content.decode())
+    page_one = streams(first)
+    push(30), push(31)  # found by the check meanwhile: the newest, on top
+    second = client.get("/records/", {**query, "page": "2", "as_of": as_of.group(1)})
+    assert streams(second) == [f"paged-{i:02}" for i in range(4, -1, -1)]
+    assert not set(streams(second)) & set(page_one)
+    assert 'id="as-of"' in second.content.decode()
+    # the first page, read now, shows them
+    assert streams(client.get("/records/", query))[:2] == ["paged-31", "paged-30"]
