@@ -28,6 +28,8 @@ from .models import AlertRule
 # Windows include their end (a record stamped exactly "now" counts); the archive's own ranges
 # are half-open, so the end moves on by the smallest step.
 TICK = dt.timedelta(microseconds=1)
+# An archive complete up to this close to now is caught up: a window ends at now.
+CAUGHT_UP = dt.timedelta(minutes=1)
 # How far back "consecutive failures" looks for a host's latest deliveries.
 CONSECUTIVE_LOOKBACK = dt.timedelta(hours=24)
 
@@ -66,37 +68,49 @@ def evaluate(rule: AlertRule, now: dt.datetime) -> list[Finding]:
 
 
 def _failure_rate(rule: AlertRule, domains: list[Domain], now: dt.datetime) -> list[Finding]:
-    """Fires when more than X% of at least N deliveries failed within the window. When the
-    archive holds none of the window yet for a domain (a harvester catching up after a
-    restart), nothing is decided: its empty window is no recovery."""
+    """Fires when more than X% of at least N deliveries failed within the window.
+
+    The window ends now, or where the archive is complete for a domain whose harvest is more
+    than a minute behind (to the minute, so domains harvested to the same minute are counted
+    together): a harvester minutes behind is not read as fewer deliveries — "not enough to
+    judge", a recovery — and one that holds none of the window yet (catching up after a
+    restart) decides nothing."""
     window = dt.timedelta(minutes=rule.window_minutes)
-    counts = delivery_counts(domain_ids=[d.pk for d in domains], start=now - window, end=now + TICK)
     complete = harvested_until_by_domain(domain_ids=[d.pk for d in domains])
     findings = []
+    ends: dict[dt.datetime, list[Domain]] = {}
     for domain in domains:
         end = complete.get(domain.pk)
         if end is None or end < now - window:
             findings.append(Finding(subject=f"domain:{domain.pk}", domain=domain, firing=None))
             continue
-        totals = counts[domain.pk]
-        enough = totals.total >= rule.min_deliveries
-        # rate > X%, in integers: failed * 100 > X * total
-        over = totals.failed * 100 > (rule.threshold_percent or 0) * totals.total
-        findings.append(
-            Finding(
-                subject=f"domain:{domain.pk}",
-                domain=domain,
-                firing=enough and over,
-                numbers={
-                    "failed": totals.failed,
-                    "total": totals.total,
-                    "rate": round(100 * totals.rate, 1) if totals.rate is not None else None,
-                    "window_minutes": rule.window_minutes,
-                    "threshold_percent": rule.threshold_percent,
-                    "min_deliveries": rule.min_deliveries,
-                },
-            )
+        # caught up (within a harvest pass): now; behind: to the minute it is complete to
+        end = now if end >= now - CAUGHT_UP else end.replace(second=0, microsecond=0)
+        ends.setdefault(end, []).append(domain)
+    for end, group in ends.items():
+        counts = delivery_counts(
+            domain_ids=[d.pk for d in group], start=end - window, end=end + TICK
         )
+        for domain in group:
+            totals = counts[domain.pk]
+            enough = totals.total >= rule.min_deliveries
+            # rate > X%, in integers: failed * 100 > X * total
+            over = totals.failed * 100 > (rule.threshold_percent or 0) * totals.total
+            findings.append(
+                Finding(
+                    subject=f"domain:{domain.pk}",
+                    domain=domain,
+                    firing=enough and over,
+                    numbers={
+                        "failed": totals.failed,
+                        "total": totals.total,
+                        "rate": round(100 * totals.rate, 1) if totals.rate is not None else None,
+                        "window_minutes": rule.window_minutes,
+                        "threshold_percent": rule.threshold_percent,
+                        "min_deliveries": rule.min_deliveries,
+                    },
+                )
+            )
     return findings
 
 

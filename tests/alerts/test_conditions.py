@@ -118,6 +118,19 @@ def test_a_failure_rate_that_recovers_for_want_of_deliveries_says_so(domain, clo
     assert "None" not in recovered
 
 
+def test_a_harvester_minutes_behind_is_not_read_as_too_few_deliveries(domain, clock):
+    """The window ended at "now": with the archive complete only up to 14 minutes ago, a
+    15-minute window held one minute of records — 7 deliveries, fewer than the 10 the rule
+    wants — and a firing rule "recovered", to fire again once the harvester caught up."""
+    rule = make_rule(domain, reminder_minutes=0)
+    archive(domain, *spread("failed", 12, clock))  # the last 110 seconds up to `clock`
+    alerts_evaluate(now=clock)
+    assert firing(rule) == [f"domain:{domain.pk}"]
+    alerts_evaluate(now=clock + 14 * MIN)  # the archive still ends at `clock`
+    assert firing(rule) == [f"domain:{domain.pk}"] and sent_events(rule) == [("firing", "email")]
+    assert rule.states.get().numbers["total"] == 12
+
+
 def test_a_run_of_failures_that_ends_says_how_it_ended(domain, clock):
     """A receiver that answered again was told "What: the last 0 callbacks to … failed (alert
     at 3 in a row)" in its RECOVERED message; one that is no longer watched lost its host from
