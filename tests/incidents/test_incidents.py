@@ -668,6 +668,7 @@ def test_paging_while_receivers_fail_shows_each_incident_once(client, lead, quie
     assert page_two == [pk for pk in page_two_then if pk != moved]
     note = html.unescape(re.sub(r"<[^>]+>", "", second.content.decode()))
     assert "2 incidents changed since the first page was read" in note
+    assert "left out of these pages" in note
     # the first page, read now, has both on top
     assert listed(client.get("/incidents/"))[:2] == [
         Incident.objects.get(receiver_host="h60.paging.example.org").pk,
