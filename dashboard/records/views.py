@@ -424,7 +424,7 @@ def export_new(request):
     filters = form.cleaned_data
     try:
         with bounded_search(request.user, filters):
-            total = records_count(records_search(filters=filters), cap=exports.CAP + 1)[0]
+            total, capped = records_count(records_search(filters=filters), cap=exports.CAP)
     except (Busy, TooSlow) as refusal:
         context = {**_base_context(form), "refusal": _refusal(refusal)}
         return render(request, "records/list.html", context, status=503)
@@ -432,6 +432,7 @@ def export_new(request):
         "filters": filters,
         "narrowing": form.narrowing(n for n in KEPT if n not in ("domain", "domain_id")),
         "total": total,
+        "capped": capped,
         "cap": exports.CAP,
         "query": request.GET.urlencode(),
     }
@@ -468,7 +469,9 @@ def _own_export(request, pk: int) -> Export:
 @vary_on_htmx
 def export_detail(request, pk: int):
     export = _own_export(request, pk)
-    return render_page(request, "records/export.html", "progress", {"export": export})
+    return render_page(
+        request, "records/export.html", "progress", {"export": export, "cap": exports.CAP}
+    )
 
 
 def export_download(request, pk: int):

@@ -524,3 +524,28 @@ def test_a_big_export_is_written_while_the_harvester_writes(archived, viewer, se
     assert "Traceback" not in errors and "locked" not in errors, errors[-3000:]
     assert (export.state, export.error) == ("done", ""), errors[-3000:]
     assert export.written == many and len(writes) > 100
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_an_export_of_more_than_it_holds_says_so(archived, viewer, settings, monkeypatch):
+    """The confirmation of an export of 325,181 records read "Records: 100,001 (the first
+    100,000 are exported)" — a count no page had shown; the finished export "100,000 of 100,000
+    rows", as if it were all."""
+    from dashboard.records import exports
+
+    monkeypatch.setattr(exports, "CAP", 5)
+    settings.EXPORT_DIRECT_ROWS = 2
+    client = Client()
+    client.force_login(viewer)
+    url = f"/records/exports/new/?domain={TEAM_DOMAIN}&window=7d"
+    body = " ".join(re.sub(r"<[^>]+>", " ", client.get(url).content.decode()).split())
+    assert "Records More than 5 (an export holds 5: the newest 5 are exported" in body
+    assert "Records 6" not in body
+    client.post(url)
+    export = Export.objects.get()
+    assert export.total == 5
+    done = client.get(f"/records/exports/{export.pk}/").content.decode()
+    assert "An export holds at most 5 rows: these are the newest 5 that matched." in done
+    # one that holds all it matched says nothing of the kind
+    small = f"/records/exports/new/?domain={TEAM_DOMAIN}&window=1h&status=failed&stream=none"
+    assert "More than" not in client.get(small).content.decode()
