@@ -150,3 +150,45 @@ def test_support_in_india_clicks_a_days_bar_and_sees_the_failures_it_counts(
     expect(page.locator("#counts")).to_contain_text(f"{found[1]} callback")
     expect(page.locator("#id_start")).to_have_value(re.compile(r"T00:30"))
     page.context.close()
+
+
+def test_lead_pages_through_incidents_while_a_receiver_fails_again(watched, live_server, people):
+    """Page 1, Next; meanwhile an incident of page 2 fails again (to the top of the list): a
+    reload, Back and Forward show page 2 as it was read, without it and without a row of page
+    1, saying one changed; its link reads the list again from the first page."""
+    import datetime as dt
+
+    from dashboard.incidents.models import Incident
+    from tests.conftest import archive
+
+    Incident.objects.all().delete()
+    domain = Domain.objects.get(name="live.example-shop.com")
+    start = timezone.now().replace(microsecond=0) - dt.timedelta(hours=2)
+    for n in range(55):
+        url = f"https://h{n:02}.paging.example.org/cb"
+        archive(domain, ("failed", start + dt.timedelta(minutes=n)), url=url)
+    page = watched
+    sign_in(page, live_server, "lead")
+    page.goto(f"{live_server.url}/incidents/")
+    links = page.locator("#results td.wide a")
+    expect(links).to_have_count(50)
+    first = set(links.evaluate_all("els => els.map(e => e.getAttribute('href'))"))
+    page.locator(".pager").get_by_role("link", name="Next ›").click()
+    expect(page).to_have_url(re.compile(r"page=2&as_of=\d+"))
+    expect(links).to_have_count(5)
+    oldest = Incident.objects.get(receiver_host="h00.paging.example.org")
+    expect(links.last).to_have_attribute("href", f"/incidents/{oldest.pk}/")
+    archive(domain, ("failed", timezone.now()), url="https://h00.paging.example.org/cb")
+    for step in (page.reload, page.go_back, page.go_forward):
+        step()
+        if step is page.go_back:
+            expect(links).to_have_count(50)
+            continue
+        expect(links).to_have_count(4)
+        expect(page.locator("#changed-since")).to_contain_text("1 incident changed")
+        shown = set(links.evaluate_all("els => els.map(e => e.getAttribute('href'))"))
+        assert not shown & first and f"/incidents/{oldest.pk}/" not in shown
+    page.locator("#changed-since").get_by_role("link").click()
+    expect(page).not_to_have_url(re.compile(r"page="))
+    expect(links.first).to_have_attribute("href", f"/incidents/{oldest.pk}/")
+    assert page.problems == []
