@@ -222,9 +222,10 @@ def _text(name: str, value, kind: str = "") -> str:
         return "—"
     if name == "signs_in_with" and value in SIGN_IN_WAYS:
         return str(SIGN_IN_WAYS[value])
-    if name == "language" and value in (languages := dict(settings.LANGUAGES)):
-        return str(languages[value])
-    if (choices := VALUE_LABELS.get((kind, name))) is not None and value in choices.values:
+    if isinstance(value, str) and name == "language":
+        return str(dict(settings.LANGUAGES).get(value, value))
+    choices = VALUE_LABELS.get((kind, name))
+    if isinstance(value, str) and choices is not None and value in choices.values:
         return str(choices(value).label)
     if isinstance(value, bool):
         return _("yes") if value else _("no")

@@ -152,6 +152,11 @@ SHAPES = {
     "person added": (None, {"username": "newbie", "role": "Editor", "teams": ["Sports"]}),
     "nothing": (None, None),
     "not a dict": (["odd"], "text"),
+    # codes said in words (an alert rule's, an incident's): values of another type than theirs
+    "odd codes": (
+        {"language": ["en"], "condition": {"x": 1}, "state": 3, "failure": None},
+        {"language": {"zh": 1}, "condition": ["silence"], "state": ["open"], "outcome": 7},
+    ),
 }
 
 
