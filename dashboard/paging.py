@@ -89,8 +89,7 @@ def pinned_page_of(request, rows, per_page: int, *, errors_to: forms.Form) -> Pi
 @dataclass
 class MomentPage:
     page: Page | None
-    as_of: int  # the moment the pages after this one are read as of
-    moment: dt.datetime
+    as_of: int  # the moment the pages after this one are read as of (microseconds)
     changed_since: int  # rows left out of this page's list: changed since the first page
 
 
@@ -122,4 +121,4 @@ def moment_page_of(
         rows = rows.filter(**{f"{changed}__lte": moment})
     page = page_of(request, rows, per_page, errors_to=errors_to)
     as_of = int(moment.timestamp() * 1_000_000)
-    return MomentPage(page=page, as_of=as_of, moment=moment, changed_since=changed_since)
+    return MomentPage(page=page, as_of=as_of, changed_since=changed_since)
